@@ -1,0 +1,30 @@
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import type { Config } from '../config/schema.js';
+import { createIntake } from '../queue/intake.js';
+import { QUEUES } from '../queue/jobs.js';
+import { createProducerConnection } from '../redis/connection.js';
+import { createKeys } from '../store/keys.js';
+
+/** Queues a manual sync of an app's branch head, the way `POST /api/apps/:app/sync` does. */
+export async function queueManualSync(config: Config, appName: string): Promise<string> {
+  const app = config.apps.find((a) => a.name === appName);
+  if (!app) throw new Error(`no app named "${appName}" (configured: ${config.apps.map((a) => a.name).join(', ') || 'none'})`);
+  const redis = createProducerConnection(config.redis.url, { enableOfflineQueue: true });
+  const syncQueue = new Queue(QUEUES.sync, { connection: redis, prefix: config.redis.prefix });
+  const planQueue = new Queue(QUEUES.plan, { connection: redis, prefix: config.redis.prefix });
+  try {
+    const intake = createIntake({ redis, keys: createKeys(config.redis.prefix), syncQueue, planQueue });
+    const result = await intake.enqueue('manual', randomUUID(), [
+      {
+        kind: 'sync',
+        data: { app: app.name, trigger: 'manual', forge: app.forge, repo: app.repo, branch: app.branch, sha: '', receivedAt: Date.now() },
+      },
+    ]);
+    if (result.duplicate) throw new Error('unexpected duplicate');
+    return result.accepted[0]?.jobId ?? '';
+  } finally {
+    await Promise.allSettled([syncQueue.close(), planQueue.close()]);
+    await redis.quit().catch(() => redis.disconnect());
+  }
+}

@@ -1,0 +1,27 @@
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION = /^(?:\d+(?:ms|s|m|h))+$/;
+const PART = /(\d+)(ms|s|m|h)/g;
+
+/**
+ * Parses a duration such as `90s`, `5m`, `1h` or `1h30m` into milliseconds.
+ * Returns undefined when the text is not a duration, so callers can report it with its path.
+ */
+export function parseDuration(text: string): number | undefined {
+  if (!DURATION.test(text)) return undefined;
+  let total = 0;
+  for (const match of text.matchAll(PART)) {
+    total += Number(match[1]) * (UNIT_MS[match[2] as string] as number);
+  }
+  return total;
+}
+
+/** Formats milliseconds the way a person reads them: `850ms`, `14s`, `2m5s`, `1h3m`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return seconds % 60 ? `${minutes}m${seconds % 60}s` : `${minutes}m`;
+  const hours = Math.floor(minutes / 60);
+  return minutes % 60 ? `${hours}h${minutes % 60}m` : `${hours}h`;
+}

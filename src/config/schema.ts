@@ -1,0 +1,207 @@
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+/** The forges Landfall speaks to; these ids are used in routes, `apps[].forge` and metrics. */
+export const FORGE_IDS = ['github', 'gitlab', 'bitbucket', 'bitbucket-server', 'gitea'] as const;
+
+/** One of {@link FORGE_IDS}. */
+export type ForgeId = (typeof FORGE_IDS)[number];
+
+const nonEmpty = z.string().min(1, 'must not be empty');
+
+/** A secret: non-empty and without surrounding whitespace (a newline pasted from a file breaks every signature). */
+const secret = nonEmpty.refine((s) => s.trim() === s, {
+  message: 'has leading or trailing whitespace (a newline copied from a file?); remove it',
+});
+
+/** `webhookSecret` accepts one secret or a list, so a secret can be rotated without downtime. */
+const secretList = z
+  .union([secret, z.array(secret).min(1, 'must list at least one secret')])
+  .transform((v) => (Array.isArray(v) ? v : [v]));
+
+/** An integer, also accepted as a string of digits (as it arrives from `${VAR}`). */
+function intField() {
+  return z.union([z.number().int(), z.string().regex(/^\d+$/, { message: 'must be a whole number' }).transform(Number)]);
+}
+
+/** A boolean, also accepted as "true"/"false" (as it arrives from `${VAR}`). */
+function boolField() {
+  return z.union([z.boolean(), z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true')]);
+}
+
+const httpUrl = z
+  .string()
+  .refine((s) => /^https?:\/\/[^\s/]+/.test(s), { message: 'must be an http(s) URL' })
+  .transform((s) => s.replace(/\/+$/, ''));
+
+const duration = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration; write it like 90s, 5m or 1h` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const forgeCommon = {
+  webhookSecret: secretList.optional(),
+  insecureNoSignature: boolField().default(false),
+  token: secret.optional(),
+};
+
+const githubForge = z.strictObject({
+  ...forgeCommon,
+  apiUrl: httpUrl.default('https://api.github.com'),
+});
+
+const gitlabForge = z.strictObject({
+  ...forgeCommon,
+  signingToken: z
+    .union([secret, z.array(secret).min(1)])
+    .transform((v) => (Array.isArray(v) ? v : [v]))
+    .pipe(
+      z.array(
+        z.string().regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, {
+          message: 'must be the whsec_... signing token GitLab generated',
+        }),
+      ),
+    )
+    .optional(),
+  url: httpUrl.default('https://gitlab.com'),
+});
+
+const bitbucketForge = z.strictObject({
+  ...forgeCommon,
+  apiUrl: httpUrl.default('https://api.bitbucket.org/2.0'),
+});
+
+const bitbucketServerForge = z.strictObject({ ...forgeCommon, url: httpUrl });
+const giteaForge = z.strictObject({ ...forgeCommon, url: httpUrl });
+
+const forgesSchema = z
+  .strictObject({
+    github: githubForge.optional(),
+    gitlab: gitlabForge.optional(),
+    bitbucket: bitbucketForge.optional(),
+    'bitbucket-server': bitbucketServerForge.optional(),
+    gitea: giteaForge.optional(),
+  })
+  .prefault({});
+
+const clusterSchema = z.union([
+  z.strictObject({ inCluster: z.literal(true) }),
+  z.strictObject({
+    kubeconfig: nonEmpty.optional(),
+    context: nonEmpty.optional(),
+  }),
+]);
+
+const appName = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, {
+    message: 'must be lowercase letters, digits and "-", starting and ending with a letter or digit',
+  })
+  .max(30, 'must be at most 30 characters');
+
+const k8sName = z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, {
+  message: 'must be a valid Kubernetes namespace name (lowercase letters, digits and "-")',
+}).max(63, 'must be at most 63 characters');
+
+/** A path inside the repository: relative, and never climbing out of it. */
+const repoPath = z
+  .string()
+  .default('.')
+  .refine((p) => !p.startsWith('/') && !/^[A-Za-z]:/.test(p), { message: 'must be relative to the repository root' })
+  .refine((p) => !p.split(/[\\/]+/).includes('..'), { message: 'must not contain ".." (it would leave the repository)' })
+  .transform((p) => p.replace(/^\.\/+/, '').replace(/\/+$/, '') || '.');
+
+const helmSchema = z.strictObject({
+  releaseName: k8sName.optional(),
+  valuesFiles: z.array(repoPath.pipe(z.string())).default([]),
+  values: z.record(z.string(), z.unknown()).default({}),
+});
+
+const appSchema = z.strictObject({
+  name: appName,
+  forge: z.enum(FORGE_IDS, { message: `must be one of ${FORGE_IDS.join(', ')}` }),
+  repo: z.string().regex(/^[^/\s]+(\/[^/\s]+)+$/, { message: 'must be the full name, like owner/name (GitLab: group/subgroup/project)' }),
+  cloneUrl: z
+    .string()
+    .refine((s) => /^(https?|ssh|git|file):\/\//.test(s) || /^[\w.-]+@[\w.-]+:/.test(s), {
+      message: 'must be an https://, ssh://, git://, file:// or scp-style (git@host:path) URL',
+    })
+    .optional(),
+  branch: nonEmpty,
+  path: repoPath,
+  cluster: nonEmpty.default('default'),
+  namespace: k8sName,
+  createNamespace: boolField().default(false),
+  prune: boolField().default(true),
+  allowEmpty: boolField().default(false),
+  selfHeal: boolField().default(true),
+  allowClusterScoped: boolField().default(false),
+  healthTimeout: duration.default(5 * 60_000),
+  driftInterval: duration.default(3 * 60_000),
+  allowedNamespaces: z.array(k8sName).optional(),
+  prComments: boolField().default(false),
+  helm: helmSchema.optional(),
+});
+
+const serverSchema = z.strictObject({
+  host: nonEmpty.default('0.0.0.0'),
+  port: intField().pipe(z.number().min(0).max(65535, 'must be a TCP port (0-65535)')).default(8080),
+  publicUrl: httpUrl.default('http://localhost:8080'),
+  maxBodyBytes: intField().pipe(z.number().positive('must be positive')).default(26_214_400),
+  apiTokens: z.array(secret).default([]),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+const redisSchema = z.strictObject({
+  url: z
+    .string()
+    .regex(/^rediss?:\/\//, { message: 'must be a redis:// or rediss:// URL' })
+    .default('redis://127.0.0.1:6379'),
+  prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, { message: 'must be letters, digits, "_", "." or "-"' })
+    .default('landfall'),
+});
+
+/** The whole configuration file. Unknown keys anywhere are errors. */
+export const configSchema = z
+  .strictObject({
+    server: serverSchema.prefault({}),
+    redis: redisSchema.prefault({}),
+    forges: forgesSchema,
+    clusters: z.record(nonEmpty, clusterSchema).default({ default: {} }),
+    apps: z.array(appSchema).default([]),
+  })
+  .transform((config) => ({
+    ...config,
+    apps: config.apps.map((app) => ({
+      ...app,
+      allowedNamespaces: app.allowedNamespaces ?? [app.namespace],
+    })),
+  }));
+
+/** The configuration after validation and defaults. */
+export type Config = z.output<typeof configSchema>;
+/** One entry of `apps`. */
+export type AppConfig = Config['apps'][number];
+/** The settings of one forge section, whichever forge it is. */
+export type ForgeConfig = NonNullable<Config['forges'][ForgeId]>;
+/** The `forges.gitlab` section. */
+export type GitlabForgeConfig = NonNullable<Config['forges']['gitlab']>;
+
+/** Every key the schema knows, for "did you mean" hints on unknown keys. */
+export const KNOWN_KEYS: ReadonlySet<string> = new Set([
+  'server', 'redis', 'forges', 'clusters', 'apps', 'inCluster', 'kubeconfig', 'context',
+  ...Object.keys(serverSchema.shape),
+  ...Object.keys(redisSchema.shape),
+  ...Object.keys(githubForge.shape),
+  ...Object.keys(gitlabForge.shape),
+  ...Object.keys(bitbucketForge.shape),
+  ...Object.keys(appSchema.shape),
+  ...Object.keys(helmSchema.shape),
+  ...FORGE_IDS,
+]);

@@ -1,0 +1,42 @@
+import type { FastifyInstance } from 'fastify';
+import { FORGE_IDS, type ForgeId } from '../../config/schema.js';
+import type { DeliveryHandler } from '../../intake/handle.js';
+
+/** Options of the webhook routes plugin. */
+export interface HookRoutesOptions {
+  handleDelivery: DeliveryHandler;
+  maxBodyBytes: number;
+}
+
+/**
+ * `POST /hooks/<forge>`. Encapsulated on purpose: the raw-bytes body parser that signature
+ * checks need applies to these routes alone, while the rest of the app parses JSON as usual.
+ */
+export async function hookRoutes(app: FastifyInstance, options: HookRoutesOptions): Promise<void> {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.maxBodyBytes }, (_req, body, done) => done(null, body));
+
+  app.post<{ Params: { forge: string } }>(
+    '/hooks/:forge',
+    {
+      bodyLimit: options.maxBodyBytes,
+      schema: {
+        params: { type: 'object', properties: { forge: { type: 'string' } }, required: ['forge'] },
+      },
+    },
+    async (request, reply) => {
+      const forge = request.params.forge;
+      if (!(FORGE_IDS as readonly string[]).includes(forge)) {
+        return reply.code(404).send({ error: 'forge-unknown', message: `unknown forge "${forge}"; use one of ${FORGE_IDS.join(', ')}` });
+      }
+      const started = process.hrtime.bigint();
+      const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const answer = await options.handleDelivery({ forge: forge as ForgeId, headers: request.headers, body });
+      request.log.info(
+        { forge, outcome: answer.outcome, status: answer.status, ms: Number(process.hrtime.bigint() - started) / 1e6 },
+        'webhook handled',
+      );
+      return reply.code(answer.status).send(answer.body);
+    },
+  );
+}

@@ -1,0 +1,166 @@
+import { createHash } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Logger } from 'pino';
+import type { AppIndex } from '../apps/match.js';
+import type { Config, ForgeId } from '../config/schema.js';
+import { FORGES } from '../forges/registry.js';
+import { PayloadError, type ForgeEvent, type IgnoreReason } from '../forges/types.js';
+import { IntakeUnavailableError, type AcceptedJob, type Intake, type IntakeItem } from '../queue/intake.js';
+
+/** The answer to one delivery, independent of the HTTP framework. */
+export interface DeliveryAnswer {
+  status: 200 | 202 | 400 | 401 | 404 | 415 | 503;
+  body:
+    | { accepted: AcceptedJob[] }
+    | { ignored: IgnoreReason; detail: string }
+    | { error: string; message: string };
+  /** For logs and metrics: accepted, ignored:<reason>, or the error code. */
+  outcome: string;
+}
+
+/** Dependencies of {@link createDeliveryHandler}. */
+export interface DeliveryHandlerDeps {
+  config: Config;
+  apps: AppIndex;
+  intake: Intake;
+  log: Logger;
+  now?: () => number;
+}
+
+/** A received webhook: which route it came in on, its headers and raw body. */
+export interface Delivery {
+  forge: ForgeId;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+/**
+ * Verifies, parses, matches and enqueues one delivery, in that order: nothing is parsed before
+ * the signature over the raw bytes checks out, and nothing is acknowledged before it is in Redis.
+ */
+export function createDeliveryHandler(deps: DeliveryHandlerDeps) {
+  const now = deps.now ?? Date.now;
+
+  return async function handleDelivery(delivery: Delivery): Promise<DeliveryAnswer> {
+    const adapter = FORGES.get(delivery.forge);
+    const settings = deps.config.forges[delivery.forge];
+    if (!adapter || !settings) {
+      return error(404, 'forge-not-configured', `no forges.${delivery.forge} section in the configuration; add one to accept these webhooks`);
+    }
+    const contentType = delivery.headers['content-type'] ?? '';
+    if (!JSON_TYPE.test(contentType)) {
+      return error(415, 'unsupported-media-type', `content type must be application/json, got "${contentType || 'none'}"; set the webhook's content type to application/json`);
+    }
+    const verdict = adapter.verify({ headers: delivery.headers, body: delivery.body, now: now() }, settings);
+    if (!verdict.ok) return error(401, 'signature-invalid', verdict.reason);
+
+    const eventName = adapter.eventName(delivery.headers);
+    if (!eventName) return error(400, 'event-missing', `the delivery has no event header; is this really a ${adapter.displayName} webhook?`);
+    // Without a delivery id, identical bodies are the same delivery.
+    const deliveryId = adapter.deliveryId(delivery.headers) ?? `body-${createHash('sha256').update(delivery.body).digest('hex').slice(0, 32)}`;
+
+    let payload: unknown;
+    try {
+      // fatal: invalid UTF-8 is refused rather than silently turned into replacement characters.
+      payload = JSON.parse(UTF8.decode(delivery.body));
+    } catch (err) {
+      if (err instanceof TypeError) return error(400, 'encoding-invalid', 'body is not valid UTF-8');
+      return error(400, 'json-invalid', `body is not valid JSON: ${(err as Error).message}`);
+    }
+    let parsed;
+    try {
+      parsed = adapter.parse(eventName, payload, deliveryId);
+    } catch (err) {
+      if (err instanceof PayloadError) return error(400, 'payload-invalid', err.message);
+      throw err;
+    }
+    if ('ignored' in parsed) return ignored(parsed.ignored, parsed.detail);
+
+    const items: IntakeItem[] = [];
+    const skipped: { reason: IgnoreReason; detail: string }[] = [];
+    for (const event of parsed.events) {
+      const routed = route(event);
+      if ('reason' in routed) skipped.push(routed);
+      else items.push(...routed.items);
+    }
+    if (items.length === 0) {
+      const first = skipped[0] ?? { reason: 'unhandled-event' as const, detail: 'nothing to do' };
+      return ignored(first.reason, skipped.map((s) => s.detail).join('; '));
+    }
+    try {
+      const result = await deps.intake.enqueue(delivery.forge, deliveryId, items);
+      if (result.duplicate) return ignored('duplicate', `delivery ${deliveryId} was already accepted`);
+      return { status: 202, body: { accepted: result.accepted }, outcome: 'accepted' };
+    } catch (err) {
+      if (!(err instanceof IntakeUnavailableError)) throw err;
+      deps.log.error({ err: err.cause, forge: delivery.forge, deliveryId }, 'event could not be made durable');
+      return error(503, 'unavailable', 'the event could not be stored; the forge should redeliver it');
+    }
+  };
+
+  function route(event: ForgeEvent): { items: IntakeItem[] } | { reason: IgnoreReason; detail: string } {
+    if (event.kind === 'ping') return { reason: 'ping', detail: 'pong' };
+    const tracking = deps.apps.forRepo(event.forge, event.repo);
+    if (tracking.length === 0) return { reason: 'unknown-repo', detail: `no app tracks ${event.forge} repository ${event.repo}` };
+    const receivedAt = now();
+    if (event.kind === 'push') {
+      if (event.refType === 'tag') return { reason: 'tag', detail: `tag ${event.refName}: apps deploy branches` };
+      const apps = deps.apps.forBranch(event.forge, event.repo, event.refName);
+      if (apps.length === 0) return { reason: 'untracked-branch', detail: `no app tracks branch ${event.refName} of ${event.repo}` };
+      if (event.deleted) return { reason: 'branch-deleted', detail: `branch ${event.refName} was deleted; nothing is deployed or pruned` };
+      return {
+        items: apps.map((app) => ({
+          kind: 'sync' as const,
+          data: {
+            app: app.name,
+            trigger: 'push' as const,
+            forge: event.forge,
+            repo: app.repo,
+            branch: event.refName,
+            sha: event.after,
+            before: event.before,
+            deliveryId: event.deliveryId,
+            receivedAt,
+          },
+        })),
+      };
+    }
+    const apps = deps.apps.forBranch(event.forge, event.repo, event.baseBranch);
+    if (apps.length === 0) return { reason: 'untracked-branch', detail: `pull request #${event.number} targets ${event.baseBranch}, which no app tracks` };
+    if (event.action === 'closed') return { reason: 'pr-closed', detail: `pull request #${event.number} was closed without merging` };
+    if (event.action === 'merged') return { reason: 'pr-merged', detail: `pull request #${event.number} was merged; the push it made deploys it` };
+    const action = event.action;
+    return {
+      items: apps.map((app) => ({
+        kind: 'plan' as const,
+        data: {
+          app: app.name,
+          forge: event.forge,
+          repo: app.repo,
+          number: event.number,
+          action,
+          headSha: event.headSha,
+          headBranch: event.headBranch,
+          headRepo: event.headRepo,
+          baseBranch: event.baseBranch,
+          deliveryId: event.deliveryId,
+          receivedAt,
+        },
+      })),
+    };
+  }
+}
+
+/** The delivery handler's function type. */
+export type DeliveryHandler = ReturnType<typeof createDeliveryHandler>;
+
+function error(status: DeliveryAnswer['status'], code: string, message: string): DeliveryAnswer {
+  return { status, body: { error: code, message }, outcome: code };
+}
+
+function ignored(reason: IgnoreReason, detail: string): DeliveryAnswer {
+  return { status: 200, body: { ignored: reason, detail }, outcome: `ignored:${reason}` };
+}

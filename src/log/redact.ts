@@ -1,0 +1,50 @@
+import type { Config } from '../config/schema.js';
+
+/** Replaces every known secret value in a text with `[REDACTED]`. */
+export type Scrubber = (text: string) => string;
+
+/**
+ * Builds a scrubber for a fixed set of secret values. Each value is matched as written and as it
+ * appears inside a JSON string (quotes and backslashes escaped), because logs are JSON lines.
+ */
+export function createScrubber(secrets: Iterable<string>): Scrubber {
+  const forms = new Set<string>();
+  for (const secret of secrets) {
+    if (!secret) continue;
+    forms.add(secret);
+    forms.add(JSON.stringify(secret).slice(1, -1));
+    forms.add(encodeURIComponent(secret));
+  }
+  if (forms.size === 0) return (text) => text;
+  const pattern = new RegExp(
+    [...forms]
+      .sort((a, b) => b.length - a.length)
+      .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('|'),
+    'g',
+  );
+  return (text) => (text.length === 0 ? text : text.replace(pattern, '[REDACTED]'));
+}
+
+/** Every secret a configuration holds: webhook secrets, signing tokens, API tokens, forge tokens, Redis passwords. */
+export function configSecrets(config: Config): string[] {
+  const out: string[] = [...config.server.apiTokens];
+  for (const forge of Object.values(config.forges)) {
+    if (!forge) continue;
+    out.push(...(forge.webhookSecret ?? []));
+    if (forge.token) out.push(forge.token);
+    if ('signingToken' in forge && forge.signingToken) out.push(...forge.signingToken);
+  }
+  const password = redisPassword(config.redis.url);
+  if (password) out.push(password);
+  return out;
+}
+
+function redisPassword(url: string): string | undefined {
+  try {
+    const parsed = new URL(url);
+    return parsed.password ? decodeURIComponent(parsed.password) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, loadConfig, resolveConfigPath } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { createLogger } from './log/logger.js';
+import { configSecrets } from './log/redact.js';
+import { queueManualSync } from './cli/sync.js';
+import { serve, type Role } from './runtime/serve.js';
+
+/** Builds the `landfall` command line. Exported so tests can run it in-process. */
+export function buildCli(): Command {
+  const program = new Command('landfall')
+    .description('Push-triggered GitOps deployment server: merging a pull request deploys it.')
+    .showHelpAfterError();
+  const configOption = () => new Option('-c, --config <file>', 'configuration file (default: $LANDFALL_CONFIG, else ./landfall.yaml)');
+
+  program
+    .command('serve')
+    .description('run Landfall: the webhook server and/or the sync workers')
+    .addOption(configOption())
+    .addOption(new Option('--role <role>', 'what this process runs').choices(['all', 'web', 'worker']).default('all'))
+    .action(async (options: { config?: string; role: Role }) => {
+      const config = await loadOrExit(options.config);
+      const log = createLogger({ level: config.server.logLevel, secrets: configSecrets(config) });
+      await serve(config, log, options.role);
+    });
+
+  program
+    .command('check-config')
+    .description('validate the configuration and print the apps; exits 1 listing every problem')
+    .addOption(configOption())
+    .action(async (options: { config?: string }) => {
+      const config = await loadOrExit(options.config);
+      process.stdout.write(describeConfig(config));
+    });
+
+  program
+    .command('sync')
+    .description("queue a sync of an app's branch head")
+    .argument('<app>', 'app name', (value) => {
+      if (!/^[a-z0-9-]+$/.test(value)) throw new InvalidArgumentError('app names are lowercase letters, digits and "-"');
+      return value;
+    })
+    .addOption(configOption())
+    .action(async (app: string, options: { config?: string }) => {
+      const config = await loadOrExit(options.config);
+      const jobId = await queueManualSync(config, app);
+      process.stdout.write(`queued sync of ${app} (job ${jobId})\n`);
+    });
+
+  return program;
+}
+
+async function loadOrExit(flag: string | undefined): Promise<Config> {
+  const file = resolveConfigPath(flag);
+  try {
+    return await loadConfig(file);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+/** The summary `check-config` prints: each forge and each app on one line. */
+export function describeConfig(config: Config): string {
+  const lines: string[] = [];
+  const forges = Object.entries(config.forges).filter(([, f]) => f);
+  lines.push(`forges: ${forges.map(([id, f]) => (f?.webhookSecret || ('signingToken' in (f ?? {}) && (f as { signingToken?: unknown }).signingToken) ? id : `${id} (UNSIGNED)`)).join(', ') || 'none'}`);
+  lines.push(`clusters: ${Object.keys(config.clusters).join(', ')}`);
+  lines.push(`apps (${config.apps.length}):`);
+  for (const app of config.apps) {
+    lines.push(
+      `  ${app.name}: ${app.forge} ${app.repo}@${app.branch} ${app.path} -> ${app.cluster}/${app.namespace}` +
+        ` (prune ${app.prune ? 'on' : 'off'}, selfHeal ${app.selfHeal ? 'on' : 'off'})`,
+    );
+  }
+  return `${lines.join('\n')}\nconfiguration OK\n`;
+}
+
+const isEntryPoint = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/landfall');
+if (isEntryPoint) {
+  buildCli()
+    .parseAsync(process.argv)
+    .catch((err: unknown) => {
+      process.stderr.write(`landfall: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    });
+}

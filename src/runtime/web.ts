@@ -1,0 +1,68 @@
+import { Queue } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { createAppIndex } from '../apps/match.js';
+import type { Config } from '../config/schema.js';
+import { buildApp } from '../http/app.js';
+import { createDeliveryHandler } from '../intake/handle.js';
+import { createIntake, type Intake } from '../queue/intake.js';
+import { QUEUES } from '../queue/jobs.js';
+import { createProducerConnection } from '../redis/connection.js';
+import { createKeys } from '../store/keys.js';
+
+/** The web role: the HTTP app and the Redis connection it writes events with. */
+export interface WebRuntime {
+  app: FastifyInstance;
+  intake: Intake;
+  redis: Redis;
+  /** Stops accepting requests, lets in-flight ones finish, then closes Redis. */
+  close(): Promise<void>;
+}
+
+/** Options for {@link createWebRuntime}; tests override the Redis connection. */
+export interface WebRuntimeOptions {
+  redis?: Redis;
+  now?: () => number;
+}
+
+/** Wires the web role from a configuration. Nothing listens until the caller calls `app.listen`. */
+export async function createWebRuntime(config: Config, log: Logger, options: WebRuntimeOptions = {}): Promise<WebRuntime> {
+  const redis = options.redis ?? createProducerConnection(config.redis.url);
+  // A Redis that is down at start-up must not crash the server: it answers 503 until Redis is back.
+  redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
+  const queueOptions = { connection: redis, prefix: config.redis.prefix };
+  const syncQueue = new Queue(QUEUES.sync, queueOptions);
+  const planQueue = new Queue(QUEUES.plan, queueOptions);
+  for (const queue of [syncQueue, planQueue]) queue.on('error', (err) => log.warn({ err: err.message, queue: queue.name }, 'queue error'));
+  const keys = createKeys(config.redis.prefix);
+  const intake = createIntake({ redis, keys, syncQueue, planQueue });
+  const handleDelivery = createDeliveryHandler({
+    config,
+    apps: createAppIndex(config.apps),
+    intake,
+    log,
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const app = await buildApp({
+    log,
+    handleDelivery,
+    maxBodyBytes: config.server.maxBodyBytes,
+    readiness: { redis: () => pingRedis(redis) },
+  });
+  return {
+    app,
+    intake,
+    redis,
+    async close() {
+      await app.close();
+      await Promise.allSettled([syncQueue.close(), planQueue.close()]);
+      if (!options.redis) await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
+
+async function pingRedis(redis: Redis): Promise<boolean> {
+  if (redis.status !== 'ready') return false;
+  return (await redis.ping()) === 'PONG';
+}

@@ -88,13 +88,13 @@ const forgesSchema = z
   })
   .prefault({});
 
-const clusterSchema = z.union([
-  z.strictObject({ inCluster: z.literal(true) }),
-  z.strictObject({
+const clusterSchema = z
+  .strictObject({
+    inCluster: z.literal(true, { message: 'must be true, or leave inCluster out and give kubeconfig/context' }).optional(),
     kubeconfig: nonEmpty.optional(),
     context: nonEmpty.optional(),
-  }),
-]);
+  })
+  .refine((c) => !(c.inCluster && (c.kubeconfig || c.context)), { message: 'inCluster cannot be combined with kubeconfig or context' });
 
 const appName = z
   .string()

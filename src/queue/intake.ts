@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { whenReady } from '../redis/connection.js';
 import type { Keys } from '../store/keys.js';
 import { planJobId, syncJobId, type PlanJobData, type SyncJobData } from './jobs.js';
 
@@ -75,6 +76,7 @@ export function createIntake(deps: IntakeDeps): Intake {
       for (const item of syncs) first.get(deps.keys.syncGeneration(item.data.app));
       let claimed: unknown[];
       try {
+        await whenReady(deps.redis);
         claimed = unwrap(await first.exec());
       } catch (err) {
         throw new IntakeUnavailableError(err);

@@ -32,3 +32,24 @@ export function createWorkerConnection(url: string, extra: RedisOptions = {}): R
     ...extra,
   });
 }
+
+/**
+ * Resolves once the connection is ready, waiting at most `timeoutMs` for a (re)connect in
+ * progress. Lets a producer ride out a Redis restart of a second or two instead of failing,
+ * while still failing well inside a forge's delivery timeout when Redis stays away.
+ */
+export async function whenReady(redis: Redis, timeoutMs = PRODUCER_COMMAND_TIMEOUT_MS): Promise<void> {
+  if (redis.status === 'ready') return;
+  if (redis.status === 'end') throw new Error('the Redis connection was closed');
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      reject(new Error(`Redis not reachable within ${timeoutMs} ms (status ${redis.status})`));
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    redis.once('ready', onReady);
+  });
+}

@@ -1,0 +1,101 @@
+// Intake over a real socket and real Redis: matching, coalescing, de-duplication.
+import t, { type Test } from 'tap';
+import { queuesForTest } from './support/queues.js';
+import { redisForTest } from './support/redis.js';
+import { KITS } from './support/sign.js';
+import { startWeb } from './support/web.js';
+
+const SECRET = 'intake-secret-0123456789';
+const sha = (c: string) => c.repeat(40);
+
+async function setup(t: Test, apps: string, forges = `  github: { webhookSecret: ${SECRET} }\n  bitbucket: { webhookSecret: ${SECRET} }\n`) {
+  const { url, prefix, redis } = await redisForTest(t, 'intake');
+  const web = await startWeb(t, `redis: { url: ${url}, prefix: ${prefix} }\nforges:\n${forges}apps:\n${apps}`);
+  const queues = queuesForTest(t, redis, prefix);
+  const push = async (repo: string, branch: string, after: string, deliveryId?: string) => {
+    const body = JSON.stringify(KITS.github.push(repo, branch, after));
+    return web.post('/hooks/github', body, { 'content-type': 'application/json', ...KITS.github.eventHeaders('push', deliveryId), ...(await KITS.github.sign(body, SECRET)) });
+  };
+  return { web, queues, redis, prefix, push };
+}
+
+t.test('one push matching two apps queues a sync for each', async (t) => {
+  const { push, queues } = await setup(
+    t,
+    '  - { name: web-staging, forge: github, repo: acme/web, branch: main, namespace: staging }\n' +
+      '  - { name: web-preview, forge: github, repo: acme/web, branch: main, path: preview, namespace: preview }\n' +
+      '  - { name: web-prod, forge: github, repo: acme/web, branch: release, namespace: prod }\n',
+  );
+  const res = await push('acme/web', 'main', sha('1'));
+  t.equal(res.status, 202);
+  t.same(res.json.accepted, [
+    { app: 'web-staging', sha: sha('1'), jobId: 'sync-web-staging-0' },
+    { app: 'web-preview', sha: sha('1'), jobId: 'sync-web-preview-0' },
+  ]);
+  t.equal(await queues.total(), 2);
+});
+
+t.test('a burst coalesces into one pending sync per app; a started sync lets the next push queue one more', async (t) => {
+  const { push, queues, redis, prefix } = await setup(t, '  - { name: web, forge: github, repo: acme/web, branch: main, namespace: web }\n');
+  const answers = await Promise.all(['1', '2', '3', '4', '5'].map((c) => push('acme/web', 'main', sha(c))));
+  for (const a of answers) t.equal(a.json.accepted[0].jobId, 'sync-web-0');
+  t.equal(await queues.sync.count(), 1, 'one pending job for five pushes');
+  t.same((await redis.lrange(`${prefix}:app:web:queued`, 0, -1)).sort(), ['1', '2', '3', '4', '5'].map(sha), 'every announced commit is remembered, to be marked superseded');
+  // What a worker does when it starts the pending job: bump the generation.
+  await redis.incr(`${prefix}:app:web:gen`);
+  const next = await push('acme/web', 'main', sha('6'));
+  t.equal(next.json.accepted[0].jobId, 'sync-web-1');
+  const job = await queues.sync.getJob('sync-web-1');
+  t.equal(job?.data.generation, 1);
+  t.equal(job?.data.sha, sha('6'));
+});
+
+t.test('duplicates are recognised by delivery id, per forge', async (t) => {
+  const { push, queues, redis, prefix } = await setup(t, '  - { name: web, forge: github, repo: acme/web, branch: main, namespace: web }\n');
+  t.equal((await push('acme/web', 'main', sha('1'), 'same-id')).status, 202);
+  const again = await push('acme/web', 'main', sha('1'), 'same-id');
+  t.same(again.json, { ignored: 'duplicate', detail: 'delivery same-id was already accepted' });
+  const ttl = await redis.ttl(`${prefix}:delivery:github:same-id`);
+  t.ok(ttl > 23 * 3600 && ttl <= 24 * 3600, `remembered for 24 hours (ttl ${ttl})`);
+  t.equal(await queues.sync.count(), 1);
+});
+
+t.test('a Bitbucket push of several refs queues only the tracked branch', async (t) => {
+  const { web, queues } = await setup(t, '  - { name: web, forge: bitbucket, repo: acme/web, branch: main, namespace: web }\n');
+  const body = JSON.stringify({
+    repository: { full_name: 'acme/web' },
+    push: {
+      changes: [
+        { new: { name: 'feature', type: 'branch', target: { hash: sha('a') } }, old: null },
+        { new: { name: 'main', type: 'branch', target: { hash: sha('b') } }, old: { name: 'main', type: 'branch', target: { hash: sha('c') } } },
+        { new: { name: 'v1', type: 'tag', target: { hash: sha('b') } }, old: null },
+      ],
+    },
+  });
+  const res = await web.post('/hooks/bitbucket', body, { 'content-type': 'application/json', ...KITS.bitbucket.eventHeaders('repo:push'), ...(await KITS.bitbucket.sign(body, SECRET)) });
+  t.equal(res.status, 202);
+  t.same(res.json.accepted, [{ app: 'web', sha: sha('b'), jobId: 'sync-web-0' }]);
+  t.equal((await queues.sync.getJob('sync-web-0'))?.data.before, sha('c'));
+});
+
+t.test('pull requests become plan jobs keyed by head; a redelivered head plans nothing twice', async (t) => {
+  const { web, queues } = await setup(t, '  - { name: web, forge: github, repo: acme/web, branch: main, namespace: web }\n');
+  const pr = (action: string, head: string, base = 'main') =>
+    JSON.stringify({
+      action,
+      number: 7,
+      pull_request: { merged: false, head: { sha: head, ref: 'feature', repo: { full_name: 'fork/web' } }, base: { ref: base } },
+      repository: { full_name: 'acme/web' },
+    });
+  const send = async (body: string) => web.post('/hooks/github', body, { 'content-type': 'application/json', ...KITS.github.eventHeaders('pull_request'), ...(await KITS.github.sign(body, SECRET)) });
+  const opened = await send(pr('opened', sha('1')));
+  t.same(opened.json.accepted, [{ app: 'web', sha: sha('1'), jobId: `plan-web-7-${sha('1')}` }]);
+  t.equal((await queues.plan.getJob(`plan-web-7-${sha('1')}`))?.data.headRepo, 'fork/web', 'fork recorded');
+  const updated = await send(pr('synchronize', sha('2')));
+  t.equal(updated.json.accepted[0].jobId, `plan-web-7-${sha('2')}`);
+  const redelivered = await send(pr('synchronize', sha('2')));
+  t.equal(redelivered.json.accepted[0].jobId, `plan-web-7-${sha('2')}`);
+  t.equal(await queues.plan.count(), 2);
+  t.equal((await send(pr('opened', sha('3'), 'develop'))).json.ignored, 'untracked-branch', 'a pull request into an untracked branch');
+  t.equal((await send(pr('labeled', sha('3')))).json.ignored, 'unhandled-action');
+});

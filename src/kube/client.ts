@@ -1,0 +1,296 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeApiError, type KubeStatus } from './errors.js';
+import { groupOf, versionOf, type KubeObject, type ObjectRef } from './refs.js';
+
+/** What discovery says about one kind. */
+export interface ResourceInfo {
+  plural: string;
+  namespaced: boolean;
+  kind: string;
+}
+
+/** A list answer. */
+export interface KubeList {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { resourceVersion?: string; continue?: string };
+  items: KubeObject[];
+}
+
+/** Counters, for benchmarks and logs: how much this client asked of the API server. */
+export interface KubeClientStats {
+  requests: number;
+  writes: number;
+  bytesSent: number;
+  retries: number;
+}
+
+/** Tuning of {@link createKubeClient}. */
+export interface KubeClientOptions {
+  /** Attempts for a request that fails transiently (429, 5xx, network). */
+  attempts?: number;
+  /** First retry delay; doubles each attempt (with jitter), or follows Retry-After. */
+  retryBaseMs?: number;
+  /** Per-request timeout. */
+  timeoutMs?: number;
+  /** The User-Agent the API server records. */
+  userAgent?: string;
+}
+
+/** Options of one request. */
+interface RequestOptions {
+  query?: Record<string, string | undefined>;
+  body?: unknown;
+  contentType?: string;
+}
+
+/**
+ * A small Kubernetes API client over raw JSON. @kubernetes/client-node supplies the
+ * configuration and credentials (kubeconfig, exec plugins, in-cluster tokens); requests are sent
+ * here so that bodies go on the wire exactly as rendered. The client-node typed models drop
+ * fields they do not know (a CRD's x-kubernetes-* keys, a custom resource's spec), which a
+ * GitOps tool must never do. This module is the only place that builds Kubernetes URLs.
+ */
+export interface KubeClient {
+  readonly stats: KubeClientStats;
+  /** The API server's base URL. */
+  readonly server: string;
+  /** Looks up a kind's plural and scope; undefined when the cluster does not serve it. */
+  resource(apiVersion: string, kind: string): Promise<ResourceInfo | undefined>;
+  /** Forgets discovery for a group-version (after a CRD changed) or all of it. */
+  invalidate(apiVersion?: string): void;
+  get(ref: ObjectRef): Promise<KubeObject | undefined>;
+  list(apiVersion: string, kind: string, options?: { namespace?: string; labelSelector?: string }): Promise<KubeObject[]>;
+  /** Server-side apply: the object as given, as field manager `fieldManager`. */
+  apply(obj: KubeObject, options: { fieldManager: string; force?: boolean; dryRun?: boolean }): Promise<KubeObject>;
+  /** Deletes; resolves false when it was already gone. */
+  delete(ref: ObjectRef, options?: { propagationPolicy?: 'Background' | 'Foreground' | 'Orphan' }): Promise<boolean>;
+  /** Any request under the server, for the few calls the helpers above do not cover. */
+  request<T = unknown>(method: string, path: string, options?: RequestOptions): Promise<T>;
+  close(): void;
+}
+
+/** Creates a client for the current context of a KubeConfig. */
+export async function createKubeClient(kc: KubeConfig, options: KubeClientOptions = {}): Promise<KubeClient> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('the kubeconfig has no current cluster; set a context');
+  const server = cluster.server.replace(/\/+$/, '');
+  const base = new URL(server);
+  const isHttps = base.protocol === 'https:';
+  if (!isHttps && !cluster.skipTLSVerify) throw new Error(`refusing plain HTTP to ${server}: set insecure-skip-tls-verify in the kubeconfig if you mean it`);
+
+  // TLS material from the kubeconfig, once; a keep-alive agent of our own so a sync of a
+  // thousand objects reuses a few connections instead of opening one per request.
+  const probe: https.RequestOptions = {};
+  await kc.applyToHTTPSOptions(probe);
+  const usesProxy = Boolean(cluster.proxyUrl);
+  const agent = usesProxy
+    ? (probe.agent as http.Agent)
+    : isHttps
+      ? new https.Agent({
+          keepAlive: true,
+          maxSockets: 16,
+          ...(probe.ca ? { ca: probe.ca } : {}),
+          ...(probe.cert ? { cert: probe.cert } : {}),
+          ...(probe.key ? { key: probe.key } : {}),
+          ...(probe.rejectUnauthorized !== undefined ? { rejectUnauthorized: probe.rejectUnauthorized } : {}),
+          ...(probe.servername ? { servername: probe.servername } : {}),
+        })
+      : new http.Agent({ keepAlive: true, maxSockets: 16 });
+
+  const attempts = options.attempts ?? 4;
+  const retryBaseMs = options.retryBaseMs ?? 250;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const userAgent = options.userAgent ?? 'landfall';
+  const stats: KubeClientStats = { requests: 0, writes: 0, bytesSent: 0, retries: 0 };
+  const discovery = new Map<string, Promise<Map<string, ResourceInfo> | undefined>>();
+
+  async function authHeaders(): Promise<Record<string, string>> {
+    // Credentials can rotate (exec plugins, projected service-account tokens): ask each time.
+    const opts: https.RequestOptions = { headers: {} };
+    await kc.applyToHTTPSOptions(opts);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === 'string') headers[k] = v;
+    if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+    return headers;
+  }
+
+  function once(method: string, path: string, payload: string | undefined, contentType: string | undefined, headers: Record<string, string>) {
+    return new Promise<{ status: number; text: string; retryAfter?: string }>((resolve, reject) => {
+      const url = new URL(server + path);
+      const req = (isHttps ? https : http).request(
+        url,
+        {
+          method,
+          agent,
+          timeout: timeoutMs,
+          headers: {
+            Accept: 'application/json',
+            'User-Agent': userAgent,
+            ...headers,
+            ...(payload !== undefined ? { 'Content-Type': contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {}),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const retryAfter = res.headers['retry-after'];
+            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), ...(typeof retryAfter === 'string' ? { retryAfter } : {}) });
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`request timed out after ${timeoutMs} ms`)));
+      req.on('error', reject);
+      if (payload !== undefined) req.write(payload);
+      req.end();
+    });
+  }
+
+  async function request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const query = new URLSearchParams();
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) query.set(k, v);
+    const full = query.size > 0 ? `${path}?${query}` : path;
+    const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    const isWrite = method !== 'GET' && !(opts.query?.dryRun);
+    const headers = await authHeaders();
+    for (let attempt = 1; ; attempt++) {
+      stats.requests++;
+      if (isWrite) stats.writes++;
+      if (payload) stats.bytesSent += Buffer.byteLength(payload);
+      let status = 0;
+      let text = '';
+      let retryAfter: string | undefined;
+      let networkError: unknown;
+      try {
+        ({ status, text, retryAfter } = await once(method, full, payload, opts.contentType, headers));
+      } catch (err) {
+        networkError = err;
+      }
+      if (status >= 200 && status < 300) return (text ? JSON.parse(text) : undefined) as T;
+      const body = parseStatus(text);
+      const error = networkError
+        ? new KubeApiError(0, method, path, undefined, `${method} ${path}: ${(networkError as Error).message}`, { cause: networkError })
+        : new KubeApiError(status, method, path, body);
+      if (!error.transient || attempt >= attempts) throw error;
+      stats.retries++;
+      await sleep(retryDelay(attempt, retryBaseMs, retryAfter));
+    }
+  }
+
+  async function groupVersion(apiVersion: string): Promise<Map<string, ResourceInfo> | undefined> {
+    let entry = discovery.get(apiVersion);
+    if (!entry) {
+      const path = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+      entry = request<{ resources?: { name: string; kind: string; namespaced: boolean }[] }>('GET', path).then(
+        (list) => {
+          const kinds = new Map<string, ResourceInfo>();
+          for (const r of list.resources ?? []) {
+            // Subresources (deployments/status) share the kind; the main resource wins.
+            if (r.name.includes('/') || kinds.has(r.kind)) continue;
+            kinds.set(r.kind, { plural: r.name, namespaced: r.namespaced, kind: r.kind });
+          }
+          return kinds;
+        },
+        (err: unknown) => {
+          discovery.delete(apiVersion);
+          if (err instanceof KubeApiError && err.status === 404) return undefined;
+          throw err;
+        },
+      );
+      discovery.set(apiVersion, entry);
+    }
+    return entry;
+  }
+
+  async function resource(apiVersion: string, kind: string): Promise<ResourceInfo | undefined> {
+    const known = (await groupVersion(apiVersion))?.get(kind);
+    if (known) return known;
+    // A kind missing from cached discovery may have been registered since (a new CRD): ask once more.
+    discovery.delete(apiVersion);
+    return (await groupVersion(apiVersion))?.get(kind);
+  }
+
+  async function pathOf(ref: { apiVersion: string; kind: string; namespace?: string | undefined; name?: string }): Promise<string> {
+    const info = await resource(ref.apiVersion, ref.kind);
+    if (!info) {
+      throw new KubeApiError(404, 'GET', ref.apiVersion, { reason: 'NotFound' }, `the cluster does not serve ${ref.kind} in ${ref.apiVersion} (is its CRD installed?)`);
+    }
+    const root = groupOf(ref.apiVersion) ? `/apis/${groupOf(ref.apiVersion)}/${versionOf(ref.apiVersion)}` : `/api/${versionOf(ref.apiVersion)}`;
+    const ns = info.namespaced && ref.namespace ? `/namespaces/${encodeURIComponent(ref.namespace)}` : '';
+    const name = ref.name ? `/${encodeURIComponent(ref.name)}` : '';
+    return `${root}${ns}/${info.plural}${name}`;
+  }
+
+  return {
+    stats,
+    server,
+    resource,
+    invalidate(apiVersion) {
+      if (apiVersion) discovery.delete(apiVersion);
+      else discovery.clear();
+    },
+    async get(ref) {
+      try {
+        return await request<KubeObject>('GET', await pathOf(ref));
+      } catch (err) {
+        if (err instanceof KubeApiError && err.status === 404) return undefined;
+        throw err;
+      }
+    },
+    async list(apiVersion, kind, opts = {}) {
+      const path = await pathOf({ apiVersion, kind, namespace: opts.namespace });
+      const items: KubeObject[] = [];
+      let token: string | undefined;
+      do {
+        const page = await request<KubeList>('GET', path, { query: { labelSelector: opts.labelSelector, limit: '500', continue: token } });
+        for (const item of page.items ?? []) items.push({ ...item, apiVersion, kind });
+        token = page.metadata?.continue || undefined;
+      } while (token);
+      return items;
+    },
+    async apply(obj, opts) {
+      return request<KubeObject>('PATCH', await pathOf({ ...obj, namespace: obj.metadata.namespace, name: obj.metadata.name }), {
+        query: { fieldManager: opts.fieldManager, force: opts.force ? 'true' : undefined, dryRun: opts.dryRun ? 'All' : undefined },
+        body: obj,
+        contentType: 'application/apply-patch+yaml',
+      });
+    },
+    async delete(ref, opts = {}) {
+      try {
+        await request('DELETE', await pathOf(ref), { query: { propagationPolicy: opts.propagationPolicy ?? 'Background' } });
+        return true;
+      } catch (err) {
+        if (err instanceof KubeApiError && err.status === 404) return false;
+        throw err;
+      }
+    },
+    request,
+    close() {
+      agent.destroy();
+    },
+  };
+}
+
+function parseStatus(text: string): KubeStatus | undefined {
+  try {
+    const parsed = JSON.parse(text) as KubeStatus;
+    return parsed && typeof parsed === 'object' ? parsed : undefined;
+  } catch {
+    return text ? { message: text.slice(0, 500) } : undefined;
+  }
+}
+
+function retryDelay(attempt: number, baseMs: number, retryAfter: string | undefined): number {
+  const seconds = retryAfter !== undefined ? Number(retryAfter) : Number.NaN;
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, 30_000);
+  const exp = baseMs * 2 ** (attempt - 1);
+  return Math.min(exp / 2 + Math.random() * (exp / 2), 10_000);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

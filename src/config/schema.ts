@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 
@@ -167,11 +169,26 @@ const redisSchema = z.strictObject({
     .default('landfall'),
 });
 
+const workerSchema = z.strictObject({
+  concurrency: intField().pipe(z.number().min(1, 'must be at least 1').max(64, 'must be at most 64')).default(4),
+  dataDir: nonEmpty.default(join(tmpdir(), 'landfall')),
+  gitTimeout: duration.default(2 * 60_000),
+  renderTimeout: duration.default(2 * 60_000),
+  maxObjects: intField().pipe(z.number().min(1, 'must be at least 1')).default(5_000),
+  maxManifestBytes: intField().pipe(z.number().min(1, 'must be positive')).default(50 * 1024 * 1024),
+  lockTimeout: duration.default(30_000),
+  applyConcurrency: intField().pipe(z.number().min(1, 'must be at least 1').max(64, 'must be at most 64')).default(8),
+  kubectl: nonEmpty.optional(),
+  kustomize: nonEmpty.optional(),
+  helm: nonEmpty.optional(),
+});
+
 /** The whole configuration file. Unknown keys anywhere are errors. */
 export const configSchema = z
   .strictObject({
     server: serverSchema.prefault({}),
     redis: redisSchema.prefault({}),
+    worker: workerSchema.prefault({}),
     forges: forgesSchema,
     clusters: z.record(nonEmpty, clusterSchema).default({ default: {} }),
     apps: z.array(appSchema).default([]),
@@ -203,5 +220,7 @@ export const KNOWN_KEYS: ReadonlySet<string> = new Set([
   ...Object.keys(bitbucketForge.shape),
   ...Object.keys(appSchema.shape),
   ...Object.keys(helmSchema.shape),
+  ...Object.keys(workerSchema.shape),
+  'worker',
   ...FORGE_IDS,
 ]);

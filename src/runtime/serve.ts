@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { createWebRuntime } from './web.js';
+import { createWorkerRuntime } from './worker.js';
 
 /** What a `landfall serve` process runs. */
 export type Role = 'all' | 'web' | 'worker';
@@ -20,8 +21,10 @@ export async function serve(config: Config, log: Logger, role: Role): Promise<vo
     log.info({ host: config.server.host, port: config.server.port, apps: config.apps.length }, 'landfall web listening');
     closers.push(() => web.close());
   }
-  if (role === 'worker') {
-    log.warn('the worker role has no sync workers yet; nothing to run');
+  if (role === 'all' || role === 'worker') {
+    const workers = await createWorkerRuntime(config, log);
+    log.info({ concurrency: config.worker.concurrency, apps: config.apps.length }, 'landfall workers running');
+    closers.push(() => workers.close());
   }
   let stopping = false;
   const stop = (signal: string) => {

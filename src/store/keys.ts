@@ -12,6 +12,14 @@ export function createKeys(prefix: string) {
     desired: (app: string) => `${prefix}:app:${app}:desired`,
     /** Commits announced since the pending sync was queued, so each can be told it was superseded. */
     queuedShas: (app: string) => `${prefix}:app:${app}:queued`,
+    /** One sync's record (JSON). Not under `sync:`, which is the BullMQ queue's namespace. */
+    history: (id: string) => `${prefix}:history:${id}`,
+    /** An app's sync ids, newest first. */
+    appSyncs: (app: string) => `${prefix}:app:${app}:syncs`,
+    /** An app's state (hash): deployed commit, last sync. */
+    appState: (app: string) => `${prefix}:app:${app}:state`,
+    /** The lock that keeps one sync per app at a time across all workers. */
+    appLock: (app: string) => `${prefix}:lock:app:${app}`,
   };
 }
 

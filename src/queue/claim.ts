@@ -1,0 +1,22 @@
+import type { Redis } from 'ioredis';
+import type { Keys } from '../store/keys.js';
+
+/**
+ * Atomically, when this job is the app's pending one: bump the generation (so pushes from now on
+ * queue a new job) and take the commits announced while it waited. A retried job finds the
+ * generation already moved and takes nothing, leaving those commits to the next job.
+ */
+const CLAIM = `
+local gen = tonumber(redis.call('get', KEYS[1]) or '0')
+if gen ~= tonumber(ARGV[1]) then return false end
+redis.call('set', KEYS[1], gen + 1)
+local shas = redis.call('lrange', KEYS[2], 0, -1)
+redis.call('del', KEYS[2])
+return shas
+`;
+
+/** Claims a sync job's generation; returns the covered commits, or undefined if already claimed. */
+export async function claimGeneration(redis: Redis, keys: Keys, app: string, generation: number): Promise<string[] | undefined> {
+  const result = (await redis.eval(CLAIM, 2, keys.syncGeneration(app), keys.queuedShas(app), String(generation))) as string[] | null;
+  return result ?? undefined;
+}

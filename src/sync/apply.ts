@@ -1,0 +1,203 @@
+import type { KubeClient } from '../kube/client.js';
+import { KubeApiError } from '../kube/errors.js';
+import { describeRef, refOf, type KubeObject } from '../kube/refs.js';
+import { changedPaths } from './diff.js';
+import { SyncError } from './errors.js';
+import { FIELD_MANAGER } from './labels.js';
+import { applyOrder, stageOf } from './order.js';
+import { settleLimit } from './pool.js';
+import type { ChangeEntry } from './types.js';
+import type { DesiredObject } from './validate.js';
+
+/** The outcome of dry-running every object. */
+export interface DryRunResult {
+  /** Server's answer per object id. */
+  results: Map<string, KubeObject>;
+  /** Objects that could not be dry-run yet: their kind or namespace arrives with this commit. */
+  deferred: Set<string>;
+}
+
+/** Dependencies of the resource manager. */
+export interface ResourceManagerDeps {
+  client: KubeClient;
+  /** Requests in flight at once within a stage. */
+  concurrency?: number;
+}
+
+/** Turns an API error about an object into words that name it. */
+export function objectError(code: string, obj: KubeObject, verb: string, err: unknown): SyncError {
+  const what = describeRef(refOf(obj));
+  if (err instanceof KubeApiError) {
+    const causes = err.body?.details?.causes?.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message)).filter(Boolean) ?? [];
+    const detail = err.body?.message ?? err.message;
+    return new SyncError(code, `${what} ${verb} failed: ${detail}${causes.length > 1 ? ` (${causes.join('; ')})` : ''}`, err.transient, { cause: err, object: what });
+  }
+  if (err instanceof SyncError) return err;
+  return new SyncError(code, `${what} ${verb} failed: ${(err as Error).message}`, true, { cause: err, object: what });
+}
+
+/** A dry-run that failed only because the namespace it targets does not exist yet. */
+function missingNamespace(err: unknown): string | undefined {
+  if (!(err instanceof KubeApiError) || err.status !== 404) return undefined;
+  const details = err.body?.details;
+  return details?.kind === 'namespaces' ? details.name : /namespaces "([^"]+)" not found/.exec(err.body?.message ?? '')?.[1];
+}
+
+/**
+ * Server-side apply in the manner of Flux's ResourceManager: dry-run everything first, then apply
+ * in stages, writing only objects whose dry-run differs from what is live.
+ */
+export function createResourceManager(deps: ResourceManagerDeps) {
+  const { client } = deps;
+  const concurrency = deps.concurrency ?? 8;
+
+  async function dryRun(obj: KubeObject): Promise<KubeObject> {
+    return client.apply(obj, { fieldManager: FIELD_MANAGER, force: true, dryRun: true });
+  }
+
+  return {
+    /**
+     * Dry-runs every object; any failure fails the whole set with nothing written. Objects whose
+     * kind comes from a CRD in this commit, or whose namespace is created by it, are deferred.
+     */
+    async dryRunAll(objects: DesiredObject[], namespacesCreatedHere: ReadonlySet<string>): Promise<DryRunResult> {
+      const results = new Map<string, KubeObject>();
+      const deferred = new Set<string>();
+      const failures: SyncError[] = [];
+      const outcomes = await settleLimit(objects, concurrency, async (desired) => {
+        if (desired.newKind) {
+          deferred.add(desired.id);
+          return;
+        }
+        try {
+          results.set(desired.id, await dryRun(desired.obj));
+        } catch (err) {
+          const ns = missingNamespace(err);
+          if (ns && namespacesCreatedHere.has(ns)) {
+            deferred.add(desired.id);
+            return;
+          }
+          throw objectError('DRY_RUN_FAILED', desired.obj, 'dry-run', err);
+        }
+      });
+      for (const outcome of outcomes) if (!outcome.ok) failures.push(outcome.error as SyncError);
+      if (failures.length > 0) throw aggregate(failures);
+      return { results, deferred };
+    },
+
+    /**
+     * Applies in stages (CRDs, Namespaces and cluster policy; then `*Class` kinds; then the rest),
+     * waiting after the first stage until new CRDs are Established. Returns the change set.
+     */
+    async applyStaged(
+      objects: DesiredObject[],
+      dry: DryRunResult,
+      options: {
+        waitEstablished: (crds: KubeObject[]) => Promise<void>;
+        /** Runs before the first write of a stage (e.g. to record the inventory once its namespace exists). */
+        beforeStage?: (stage: number) => Promise<void>;
+        onEntry?: (entry: ChangeEntry) => void;
+      },
+    ): Promise<ChangeEntry[]> {
+      const entries: ChangeEntry[] = [];
+      const stages = [0, 1, 2].map((stage) => objects.filter((o) => stageOf(o.obj) === stage).sort((a, b) => applyOrder(a.obj, b.obj)));
+      for (const [stage, batch] of stages.entries()) {
+        await options.beforeStage?.(stage);
+        if (batch.length === 0) continue;
+        const live = await liveObjects(batch);
+        const outcomes = await settleLimit(batch, concurrency, async (desired) => {
+          let planned = dry.results.get(desired.id);
+          if (!planned) {
+            try {
+              planned = await dryRun(desired.obj);
+            } catch (err) {
+              throw objectError('DRY_RUN_FAILED', desired.obj, 'dry-run', err);
+            }
+          }
+          const entry = await decide(desired, planned, live.get(desired.id));
+          if (entry.action !== 'unchanged') {
+            try {
+              await client.apply(desired.obj, { fieldManager: FIELD_MANAGER, force: true });
+            } catch (err) {
+              throw objectError('APPLY_FAILED', desired.obj, 'apply', err);
+            }
+          }
+          entries.push(entry);
+          options.onEntry?.(entry);
+          return entry;
+        });
+        const failures = outcomes.filter((o): o is { ok: false; error: unknown } => !o.ok).map((o) => o.error as SyncError);
+        if (failures.length > 0) throw aggregate(failures);
+        if (stage === 0) {
+          const crds = batch.filter((o) => o.obj.kind === 'CustomResourceDefinition').map((o) => o.obj);
+          if (crds.length > 0) {
+            await options.waitEstablished(crds);
+            client.invalidate();
+          }
+        }
+      }
+      return entries;
+    },
+  };
+
+  /** Live versions of a batch: one labelled LIST per kind and namespace rather than a GET each. */
+  async function liveObjects(batch: DesiredObject[]): Promise<Map<string, KubeObject>> {
+    const live = new Map<string, KubeObject>();
+    const groups = new Map<string, DesiredObject[]>();
+    for (const desired of batch) {
+      if (desired.newKind) continue;
+      const key = `${desired.obj.apiVersion}|${desired.obj.kind}|${desired.obj.metadata.namespace ?? ''}`;
+      groups.set(key, [...(groups.get(key) ?? []), desired]);
+    }
+    await settleLimit([...groups.values()], concurrency, async (members) => {
+      const first = members[0]!.obj;
+      const app = first.metadata.labels?.['landfall.dev/app'];
+      // Single objects are cheaper to GET than to LIST.
+      if (members.length === 1) return;
+      const items = await client.list(first.apiVersion, first.kind, {
+        ...(first.metadata.namespace ? { namespace: first.metadata.namespace } : {}),
+        ...(app ? { labelSelector: `landfall.dev/app=${app}` } : {}),
+      });
+      const byName = new Map(items.map((i) => [i.metadata.name, i]));
+      for (const m of members) {
+        const found = byName.get(m.obj.metadata.name);
+        if (found) live.set(m.id, found);
+      }
+    });
+    return live;
+  }
+
+  async function decide(desired: DesiredObject, planned: KubeObject, known: KubeObject | undefined): Promise<ChangeEntry> {
+    const base = entryFor(desired);
+    // A dry-run create comes back without a resourceVersion (Flux relies on the same signal).
+    if (!planned.metadata.resourceVersion) return { ...base, action: 'created' };
+    const live = known ?? (await client.get(refOf(desired.obj)));
+    if (!live) return { ...base, action: 'created' };
+    const paths = changedPaths(planned, live);
+    return paths.length === 0 ? { ...base, action: 'unchanged' } : { ...base, action: 'configured', paths };
+  }
+}
+
+/** A change-set entry for an object, before its action is known. */
+export function entryFor(desired: DesiredObject): Omit<ChangeEntry, 'action'> {
+  const { obj } = desired;
+  return {
+    id: desired.id,
+    apiVersion: obj.apiVersion,
+    kind: obj.kind,
+    name: obj.metadata.name,
+    ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
+    source: desired.source,
+  };
+}
+
+/** One error for many: the first in words, the rest counted; transient only if all are. */
+function aggregate(failures: SyncError[]): SyncError {
+  const first = failures[0] as SyncError;
+  if (failures.length === 1) return first;
+  const more = failures.slice(1, 5).map((f) => f.message);
+  return new SyncError(first.code, `${first.message}\n${more.join('\n')}${failures.length > 5 ? `\n(and ${failures.length - 5} more)` : ''}`, failures.every((f) => f.transient), {
+    cause: first,
+    ...(first.object ? { object: first.object } : {}),
+  });
+}

@@ -1,0 +1,23 @@
+import { createHash } from 'node:crypto';
+
+/** Label on everything Landfall applies. */
+export const MANAGED_BY = 'app.kubernetes.io/managed-by';
+/** Label naming the app an object belongs to. */
+export const APP_LABEL = 'landfall.dev/app';
+/** Annotation that keeps an object from ever being pruned. */
+export const PRUNE_ANNOTATION = 'landfall.dev/prune';
+/** The field manager of every write Landfall makes. */
+export const FIELD_MANAGER = 'landfall';
+/** ApplySet member label (KEP-3659). */
+export const PART_OF = 'applyset.kubernetes.io/part-of';
+
+/** The ApplySet id of an app's inventory parent, as kubectl computes it. */
+export function applySetId(parentName: string, parentNamespace: string): string {
+  const digest = createHash('sha256').update(`${parentName}.${parentNamespace}.ConfigMap.`).digest('base64url');
+  return `applyset-${digest}-v1`;
+}
+
+/** Name of the ConfigMap holding an app's inventory, in the app's namespace. */
+export function inventoryName(app: string): string {
+  return `landfall.${app}`;
+}

@@ -1,0 +1,126 @@
+import type { AppConfig } from '../config/schema.js';
+import type { ResourceInfo } from '../kube/client.js';
+import { describeRef, groupOf, objectId, refOf, versionOf, type KubeObject } from '../kube/refs.js';
+import { SyncError } from './errors.js';
+import { APP_LABEL, MANAGED_BY, PART_OF } from './labels.js';
+import type { RenderedObject } from './render/types.js';
+
+/** An object ready to apply: validated, namespaced, labelled, with its source and identity. */
+export interface DesiredObject {
+  obj: KubeObject;
+  source: string;
+  id: string;
+  namespaced: boolean;
+  /** Served by a CRD in this same commit, not yet known to the cluster. */
+  newKind: boolean;
+}
+
+/** Looks up whether the cluster serves a kind, and its scope. */
+export type ResourceLookup = (apiVersion: string, kind: string) => Promise<ResourceInfo | undefined>;
+
+const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+/** RBAC objects may carry ':' in their names (system:aggregate-to-view). */
+const RBAC_NAME = /^[^/%]+$/;
+
+/**
+ * Checks every rendered object before anything is written, and collects every problem: required
+ * fields, duplicates, scope from discovery (or from a CRD in the same commit), the app's
+ * namespace policy and its permission for cluster-scoped objects. Fills in the app's namespace
+ * where a namespaced object names none, and adds Landfall's labels.
+ */
+export async function validateObjects(rendered: RenderedObject[], app: AppConfig, lookup: ResourceLookup, applySetId: string): Promise<DesiredObject[]> {
+  const problems: string[] = [];
+  const newKinds = crdKinds(rendered);
+  const seen = new Map<string, string>();
+  const desired: DesiredObject[] = [];
+
+  for (const { obj: raw, source } of rendered) {
+    const where = source;
+    const obj = raw as Partial<KubeObject>;
+    if (typeof obj.apiVersion !== 'string' || !obj.apiVersion) {
+      problems.push(`${where}: apiVersion is required`);
+      continue;
+    }
+    if (typeof obj.kind !== 'string' || !obj.kind) {
+      problems.push(`${where}: kind is required`);
+      continue;
+    }
+    if (!obj.metadata || typeof obj.metadata !== 'object' || typeof obj.metadata.name !== 'string' || !obj.metadata.name) {
+      problems.push(`${where}: ${obj.kind} has no metadata.name`);
+      continue;
+    }
+    const name = obj.metadata.name;
+    const rbac = groupOf(obj.apiVersion) === 'rbac.authorization.k8s.io';
+    if (name.length > 253 || !(rbac ? RBAC_NAME : NAME).test(name)) {
+      problems.push(`${where}: ${obj.kind} name "${name}" is not a valid Kubernetes name`);
+      continue;
+    }
+    for (const field of ['labels', 'annotations'] as const) {
+      const map = obj.metadata[field];
+      if (map !== undefined && (typeof map !== 'object' || map === null || Object.values(map).some((v) => typeof v !== 'string'))) {
+        problems.push(`${where}: metadata.${field} must map strings to strings (quote numbers and booleans)`);
+      }
+    }
+
+    let info: ResourceInfo | undefined;
+    try {
+      info = await lookup(obj.apiVersion, obj.kind);
+    } catch (err) {
+      throw new SyncError('DISCOVERY_FAILED', `could not ask the cluster about ${obj.kind} in ${obj.apiVersion}: ${(err as Error).message}`, true, { cause: err });
+    }
+    const fromCrd = info ? undefined : newKinds.get(`${groupOf(obj.apiVersion)}/${versionOf(obj.apiVersion)}/${obj.kind}`);
+    if (!info && !fromCrd) {
+      problems.push(`${where}: the cluster does not serve ${obj.kind} in ${obj.apiVersion} (is its CRD installed, or the apiVersion misspelled?)`);
+      continue;
+    }
+    const namespaced = info ? info.namespaced : fromCrd === 'Namespaced';
+    const copy = structuredClone(obj) as KubeObject;
+    if (namespaced) {
+      copy.metadata.namespace ||= app.namespace;
+      if (!app.allowedNamespaces.includes(copy.metadata.namespace)) {
+        problems.push(`${where}: ${describeRef(refOf(copy))} is in namespace "${copy.metadata.namespace}", which this app may not deploy to (allowedNamespaces: ${app.allowedNamespaces.join(', ')})`);
+        continue;
+      }
+    } else {
+      // Cluster-scoped objects have no namespace; Helm charts often set one anyway, as kubectl tolerates.
+      delete copy.metadata.namespace;
+      const ownNamespace = copy.kind === 'Namespace' && groupOf(copy.apiVersion) === '' && app.allowedNamespaces.includes(name);
+      if (!app.allowClusterScoped && !ownNamespace) {
+        problems.push(`${where}: ${describeRef(refOf(copy))} is cluster-scoped, and this app may not change cluster-scoped objects (set allowClusterScoped: true to allow it)`);
+        continue;
+      }
+    }
+    const id = objectId(refOf(copy));
+    const first = seen.get(id);
+    if (first) {
+      problems.push(`${where}: ${describeRef(refOf(copy))} is also defined in ${first}`);
+      continue;
+    }
+    seen.set(id, where);
+    copy.metadata.labels = { ...copy.metadata.labels, [MANAGED_BY]: 'landfall', [APP_LABEL]: app.name, [PART_OF]: applySetId };
+    desired.push({ obj: copy, source, id, namespaced, newKind: !info });
+  }
+
+  if (problems.length > 0) {
+    const shown = problems.slice(0, 10);
+    const more = problems.length > shown.length ? `\n(and ${problems.length - shown.length} more)` : '';
+    throw new SyncError('MANIFEST_INVALID', `${problems.length} invalid object${problems.length === 1 ? '' : 's'}:\n${shown.join('\n')}${more}`, false, {
+      file: problems[0]?.split(':')[0],
+    });
+  }
+  return desired;
+}
+
+/** Kinds defined by CRDs in the render: `group/version/Kind` → scope. */
+function crdKinds(rendered: RenderedObject[]): Map<string, string> {
+  const kinds = new Map<string, string>();
+  for (const { obj } of rendered) {
+    if (obj.kind !== 'CustomResourceDefinition' || groupOf(obj.apiVersion ?? '') !== 'apiextensions.k8s.io') continue;
+    const spec = (obj as { spec?: { group?: string; scope?: string; names?: { kind?: string }; versions?: { name?: string; served?: boolean }[] } }).spec;
+    if (!spec?.group || !spec.names?.kind) continue;
+    for (const version of spec.versions ?? []) {
+      if (version.name && version.served !== false) kinds.set(`${spec.group}/${version.name}/${spec.names.kind}`, spec.scope ?? 'Namespaced');
+    }
+  }
+  return kinds;
+}

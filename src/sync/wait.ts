@@ -1,0 +1,70 @@
+import type { KubeClient } from '../kube/client.js';
+import { describeRef, objectId, refOf, type KubeObject, type ObjectRef } from '../kube/refs.js';
+import { SyncError } from './errors.js';
+import { computeHealth } from './health.js';
+import type { HealthEntry } from './types.js';
+
+/** Options of {@link waitForHealth}. */
+export interface WaitOptions {
+  timeoutMs: number;
+  /** Called after each round with the current report, so a record can show progress. */
+  onProgress?: (report: HealthEntry[]) => void;
+  /** Polling back-off: first delay and cap. */
+  minIntervalMs?: number;
+  maxIntervalMs?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Polls objects until every one is Current (kstatus), failing at once on the first Failed object,
+ * or when the timeout passes, naming each object that is not there yet and why. Polling rather than
+ * watching keeps the worker to GETs and survives API server restarts without resync logic.
+ */
+export async function waitForHealth(client: KubeClient, objects: readonly KubeObject[], options: WaitOptions): Promise<HealthEntry[]> {
+  const refs = objects.map(refOf);
+  const report = new Map<string, HealthEntry>();
+  const deadline = Date.now() + options.timeoutMs;
+  let interval = options.minIntervalMs ?? 50;
+  let pending = refs;
+  for (;;) {
+    const results = await Promise.all(pending.map(async (ref) => [ref, await check(client, ref)] as const));
+    for (const [, entry] of results) report.set(entry.id, entry);
+    const all = refs.map((r) => report.get(objectId(r)) as HealthEntry);
+    options.onProgress?.(all);
+    const failed = results.find(([, e]) => e.status === 'Failed');
+    if (failed) {
+      const [ref, entry] = failed;
+      throw new SyncError('HEALTH_FAILED', `${describeRef(ref)} ${entry.reason}: ${entry.message}`, false, { object: describeRef(ref) });
+    }
+    pending = results.filter(([, e]) => e.status !== 'Current').map(([ref]) => ref);
+    if (pending.length === 0) return all;
+    if (Date.now() >= deadline) {
+      const waiting = pending.map((ref) => {
+        const e = report.get(objectId(ref)) as HealthEntry;
+        return `${describeRef(ref)} ${e.reason}: ${e.message}`;
+      });
+      throw new SyncError('HEALTH_TIMEOUT', `not healthy after ${Math.round(options.timeoutMs / 1000)}s: ${waiting.slice(0, 5).join('; ')}${waiting.length > 5 ? `; and ${waiting.length - 5} more` : ''}`, false, {
+        object: describeRef(pending[0] as ObjectRef),
+      });
+    }
+    await sleep(Math.min(interval, Math.max(0, deadline - Date.now())), options.signal);
+    interval = Math.min(interval * 2, options.maxIntervalMs ?? 2_000);
+  }
+}
+
+async function check(client: KubeClient, ref: ObjectRef): Promise<HealthEntry> {
+  const base = { id: objectId(ref), kind: ref.kind, name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) };
+  const live = await client.get(ref);
+  if (!live) return { ...base, status: 'NotFound', reason: 'NotFound', message: 'object not found' };
+  return { ...base, ...computeHealth(live) };
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

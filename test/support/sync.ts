@@ -1,0 +1,135 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
+import { parseConfig } from '../../src/config/load.js';
+import type { AppConfig, Config } from '../../src/config/schema.js';
+import { createKubeClient, type KubeClient } from '../../src/kube/client.js';
+import type { SyncJobData } from '../../src/queue/jobs.js';
+import { createLogger } from '../../src/log/logger.js';
+import { createHistory, type History, type SyncRecord } from '../../src/store/history.js';
+import { createKeys } from '../../src/store/keys.js';
+import { createGit } from '../../src/sync/checkout.js';
+import { runSync, type SyncDeps, type SyncListener } from '../../src/sync/pipeline.js';
+import { findTools } from '../../src/sync/tools.js';
+import { createRepo, type TestRepo } from './git.js';
+import { kubeForTest } from './kube.js';
+import type { KubeApiServer } from './kube-api/index.js';
+import { redisForTest } from './redis.js';
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+/** Everything a pipeline test needs: a repo, a Kubernetes API, Redis history, and `run()`. */
+export interface SyncHarness {
+  repo: TestRepo;
+  server: KubeApiServer;
+  client: KubeClient;
+  config: Config;
+  app: AppConfig;
+  history: History;
+  redis: Redis;
+  prefix: string;
+  logs: string[];
+  deps: SyncDeps;
+  /** Runs one sync as a job would; never throws, returns the record. */
+  run(data?: Partial<SyncJobData>, extra?: { covered?: string[]; attempt?: number; finalAttempt?: boolean; jobId?: string }): Promise<SyncRecord & { thrown?: Error }>;
+}
+
+let jobCounter = 0;
+
+/**
+ * A sync harness: a git repo served over file://, the Kubernetes API test server (namespace of the
+ * app created), real Redis for history. `appYaml` adds keys to the app (`, path: deploy`).
+ */
+export async function syncHarness(t: Teardown, appYaml = '', options: { listener?: SyncListener; createNamespace?: boolean } = {}): Promise<SyncHarness> {
+  const repo = await createRepo(t);
+  const { kc, server } = await kubeForTest(t);
+  if (!server) throw new Error('the sync harness needs the in-repo test server');
+  const { prefix, redis } = await redisForTest(t, 'sync');
+  const dataDir = await mkdtemp(join(tmpdir(), 'landfall-sync-'));
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const config = parseConfig(
+    `redis: { prefix: ${prefix} }\nforges: { github: { webhookSecret: s } }\nworker: { dataDir: ${dataDir} }\napps:\n  - { name: web, forge: github, repo: acme/web, cloneUrl: "${repo.url}", branch: main, namespace: web${appYaml.includes('healthTimeout') ? '' : ', healthTimeout: 10s'}${appYaml} }\n`,
+    {},
+  );
+  if (options.createNamespace !== false) server.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'web' } });
+  const client = await createKubeClient(kc, { retryBaseMs: 10 });
+  t.teardown(() => client.close());
+  const logs: string[] = [];
+  const log = createLogger({
+    level: 'debug',
+    destination: new Writable({
+      write(chunk, _e, done) {
+        logs.push(String(chunk));
+        done();
+      },
+    }),
+  });
+  const history = createHistory(redis, createKeys(prefix));
+  const app = config.apps[0]!;
+  const deps: SyncDeps = {
+    git: createGit({ dataDir, timeoutMs: 30_000 }),
+    tools: findTools(),
+    limits: { maxObjects: 2_000, maxBytes: 10_000_000, timeoutMs: 60_000 },
+    forges: config.forges,
+    kube: async () => client,
+    history,
+    log,
+    ...(options.listener ? { listener: options.listener } : {}),
+  };
+  return {
+    repo,
+    server,
+    client,
+    config,
+    app,
+    history,
+    redis,
+    prefix,
+    logs,
+    deps,
+    async run(data = {}, extra = {}) {
+      const sha = data.sha ?? (await repo.head());
+      const jobId = extra.jobId ?? `sync-web-${jobCounter++}`;
+      const job: SyncJobData = { app: 'web', trigger: 'push', forge: 'github', repo: 'acme/web', branch: 'main', sha, generation: 0, receivedAt: Date.now(), ...data };
+      try {
+        return await runSync(deps, { app, data: job, jobId, covered: extra.covered ?? [sha], attempt: extra.attempt ?? 1, finalAttempt: extra.finalAttempt ?? true });
+      } catch (err) {
+        const record = await history.get(jobId);
+        return { ...(record as SyncRecord), thrown: err as Error };
+      }
+    },
+  };
+}
+
+/** A Deployment manifest. */
+export function deployment(name: string, image = 'nginx:1.25', extra = ''): string {
+  return `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ${name}
+spec:
+  replicas: 2
+  selector: { matchLabels: { app: ${name} } }
+  template:
+    metadata: { labels: { app: ${name} } }
+    spec:
+      containers:
+        - name: ${name}
+          image: ${image}
+          ports: [ { containerPort: 8080 } ]${extra}
+`;
+}
+
+/** A ConfigMap manifest. */
+export function configMap(name: string, data: Record<string, string> = { k: 'v' }, extra = ''): string {
+  return `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}${extra}\ndata: ${JSON.stringify(data)}\n`;
+}
+
+/** A Service manifest. */
+export function service(name: string): string {
+  return `apiVersion: v1\nkind: Service\nmetadata:\n  name: ${name}\nspec:\n  selector: { app: ${name} }\n  ports: [ { port: 80, targetPort: 8080 } ]\n`;
+}

@@ -48,11 +48,11 @@ server: { port: "\${PORT}", publicUrl: "https://\${HOST}/landfall", apiTokens: [
 forges:
   github: { webhookSecret: ["\${NEW_SECRET}", "\${OLD_SECRET}"], token: "$\${literal}" }
 `;
-  const config = parseConfig(yaml, { PORT: '9090', HOST: 'deploy.example.com', NEW_SECRET: 'n3w', OLD_SECRET: 'o1d' });
+  const config = parseConfig(yaml, { PORT: '9090', HOST: 'deploy.example.com', NEW_SECRET: 'n3w-secret-value', OLD_SECRET: 'o1d-secret-value' });
   t.equal(config.server.port, 9090, 'numbers from variables');
   t.equal(config.server.publicUrl, 'https://deploy.example.com/landfall');
   t.same(config.server.apiTokens, ['fallback-token'], 'default after :-');
-  t.same(config.forges.github?.webhookSecret, ['n3w', 'o1d'], 'a list of secrets, for rotation');
+  t.same(config.forges.github?.webhookSecret, ['n3w-secret-value', 'o1d-secret-value'], 'a list of secrets, for rotation');
   t.equal(config.forges.github?.token, '${literal}', '$$ escapes a dollar');
   t.same(problems(yaml, { PORT: '9090', HOST: 'h' }), [
     'forges.github.webhookSecret[0]: environment variable NEW_SECRET is not set',
@@ -61,8 +61,8 @@ forges:
 });
 
 t.test('a secret containing YAML syntax cannot change the file structure', async (t) => {
-  const config = parseConfig(`forges:\n  github: { webhookSecret: "\${S}" }\n`, { S: 'a: b\n- c' });
-  t.same(config.forges.github?.webhookSecret, ['a: b\n- c']);
+  const config = parseConfig(`forges:\n  github: { webhookSecret: "\${S}" }\n`, { S: 'a: b\n- c and more' });
+  t.same(config.forges.github?.webhookSecret, ['a: b\n- c and more']);
 });
 
 t.test('every kind of bad config yields its message and path, all at once', async (t) => {
@@ -71,8 +71,9 @@ server: { port: 70000, hots: x, maxBodyBytes: -1 }
 redis: { url: "http://localhost" }
 forges:
   github: { token: abc }
+  gitea: { webhookSecret: short, url: "https://gitea.example.com" }
   gitlab: { webhookSecret: "trailing ", signingToken: "not-whsec", url: nope }
-  bitbucket-server: { webhookSecret: x }
+  bitbucket-server: { webhookSecret: x-secret-value }
   gogs: {}
 clusters:
   default: {}
@@ -98,7 +99,6 @@ apps:
     'apps[0].branch: required',
     'apps[0].name: must be lowercase letters, digits and "-", starting and ending with a letter or digit',
     'apps[1].cluster: cluster "staging" is not defined under clusters (defined: default, prod)',
-    'apps[1].forge: forge "gitea" is not configured; add a forges.gitea section',
     'apps[1].healthTimeout: "5 minutes" is not a duration; write it like 90s, 5m or 1h',
     'apps[1].namespace: must be a valid Kubernetes namespace name (lowercase letters, digits and "-")',
     'apps[1].path: must not contain ".." (it would leave the repository)',
@@ -113,6 +113,8 @@ apps:
     'clusters.prod.inCluster: must be true, or leave inCluster out and give kubeconfig/context',
     'forges.bitbucket-server.url: required',
     'forges.github.webhookSecret: required: set the webhook secret, or say insecureNoSignature: true to accept unsigned webhooks',
+    'forges.gitea.webhookSecret: must be at least 8 characters; a short secret can be guessed',
+    'forges.github.token: must be at least 8 characters; a short secret can be guessed',
     'forges.gitlab.signingToken[0]: must be the whsec_... signing token GitLab generated',
     'forges.gitlab.url: must be an http(s) URL',
     'forges.gitlab.webhookSecret: has leading or trailing whitespace (a newline copied from a file?); remove it',
@@ -121,7 +123,7 @@ apps:
     'server.hots: unknown key (did you mean "host"?)',
     'server.maxBodyBytes: must be positive',
     'server.port: must be a TCP port (0-65535)',
-  ]);
+  ].sort());
 });
 
 t.test('forge sections: a missing secret is refused unless insecureNoSignature says so', async (t) => {

@@ -11,10 +11,14 @@ export type ForgeId = (typeof FORGE_IDS)[number];
 
 const nonEmpty = z.string().min(1, 'must not be empty');
 
-/** A secret: non-empty and without surrounding whitespace (a newline pasted from a file breaks every signature). */
-const secret = nonEmpty.refine((s) => s.trim() === s, {
-  message: 'has leading or trailing whitespace (a newline copied from a file?); remove it',
-});
+/**
+ * A secret: long enough not to be guessed (and not to be confused with ordinary words when logs
+ * are scrubbed of it), without surrounding whitespace (a newline pasted from a file breaks every
+ * signature).
+ */
+const secret = nonEmpty
+  .min(8, 'must be at least 8 characters; a short secret can be guessed')
+  .refine((s) => s.trim() === s, { message: 'has leading or trailing whitespace (a newline copied from a file?); remove it' });
 
 /** `webhookSecret` accepts one secret or a list, so a secret can be rotated without downtime. */
 const secretList = z

@@ -52,7 +52,7 @@ export async function syncHarness(t: Teardown, appYaml = '', options: { listener
   const dataDir = await mkdtemp(join(tmpdir(), 'landfall-sync-'));
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
   const config = parseConfig(
-    `redis: { prefix: ${prefix} }\nforges: { github: { webhookSecret: s } }\nworker: { dataDir: ${dataDir} }\napps:\n  - { name: web, forge: github, repo: acme/web, cloneUrl: "${repo.url}", branch: main, namespace: web${appYaml.includes('healthTimeout') ? '' : ', healthTimeout: 10s'}${appYaml} }\n`,
+    `redis: { prefix: ${prefix} }\nforges: { github: { webhookSecret: test-webhook-secret } }\nworker: { dataDir: ${dataDir} }\napps:\n  - { name: web, forge: github, repo: acme/web, cloneUrl: "${repo.url}", branch: main, namespace: web${appYaml.includes('healthTimeout') ? '' : ', healthTimeout: 10s'}${appYaml} }\n`,
     {},
   );
   if (options.createNamespace !== false) server.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'web' } });

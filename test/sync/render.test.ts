@@ -14,7 +14,7 @@ const tools = findTools();
 const limits = { maxObjects: 200, maxBytes: 1_000_000, timeoutMs: 60_000 };
 
 function app(extra = '') {
-  return parseConfig(`forges: { github: { webhookSecret: s } }\napps:\n  - { name: web, forge: github, repo: acme/web, branch: main, namespace: web${extra} }\n`, {}).apps[0]!;
+  return parseConfig(`forges: { github: { webhookSecret: test-webhook-secret } }\napps:\n  - { name: web, forge: github, repo: acme/web, branch: main, namespace: web${extra} }\n`, {}).apps[0]!;
 }
 
 const cm = (name: string, extra = '') => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  k: v${extra}\n`;

@@ -4,8 +4,7 @@ import { ConfigError, loadConfig, resolveConfigPath } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { createLogger } from './log/logger.js';
 import { configSecrets } from './log/redact.js';
-import { queueManualSync } from './cli/sync.js';
-import { serve, type Role } from './runtime/serve.js';
+import type { Role } from './runtime/serve.js';
 
 /** Builds the `landfall` command line. Exported so tests can run it in-process. */
 export function buildCli(): Command {
@@ -22,6 +21,8 @@ export function buildCli(): Command {
     .action(async (options: { config?: string; role: Role }) => {
       const config = await loadOrExit(options.config);
       const log = createLogger({ level: config.server.logLevel, secrets: configSecrets(config) });
+      // Loaded on demand: check-config and friends should not pay for the Kubernetes client.
+      const { serve } = await import('./runtime/serve.js');
       await serve(config, log, options.role);
     });
 
@@ -44,6 +45,7 @@ export function buildCli(): Command {
     .addOption(configOption())
     .action(async (app: string, options: { config?: string }) => {
       const config = await loadOrExit(options.config);
+      const { queueManualSync } = await import('./cli/sync.js');
       const jobId = await queueManualSync(config, app);
       process.stdout.write(`queued sync of ${app} (job ${jobId})\n`);
     });

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { createWebRuntime } from './web.js';
-import { createWorkerRuntime } from './worker.js';
 
 /** What a `landfall serve` process runs. */
 export type Role = 'all' | 'web' | 'worker';
@@ -22,6 +21,7 @@ export async function serve(config: Config, log: Logger, role: Role): Promise<vo
     closers.push(() => web.close());
   }
   if (role === 'all' || role === 'worker') {
+    const { createWorkerRuntime } = await import('./worker.js');
     const workers = await createWorkerRuntime(config, log);
     log.info({ concurrency: config.worker.concurrency, apps: config.apps.length }, 'landfall workers running');
     closers.push(() => workers.close());

@@ -122,7 +122,7 @@ apps:
     async idle(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const counts = await syncQueue.getJobCounts('waiting', 'delayed', 'active', 'prioritized', 'paused');
+        const counts = await syncQueue.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
         if (Object.values(counts).every((n) => n === 0)) return;
         if (Date.now() > deadline) throw new Error(`sync queue not idle: ${JSON.stringify(counts)}`);
         await new Promise((r) => setTimeout(r, 25));

@@ -14,7 +14,7 @@ t.test('first push deploys; a second commit changes one object and deletes anoth
     'deploy/old.yaml': configMap('old'),
   });
   const one = await h.run({ sha: first });
-  t.equal(one.result, 'succeeded', one.error?.message);
+  t.equal(one.result, 'succeeded', one.error?.message ?? '');
   t.equal(one.sha, first);
   t.same(actions(one), { 'ConfigMap/old': 'created', 'ConfigMap/settings': 'created', 'Service/web': 'created', 'Deployment/web': 'created' });
   t.same(one.phases.map((p) => p.name), ['resolve', 'checkout', 'render', 'validate', 'dry-run', 'apply', 'health', 'prune']);
@@ -25,13 +25,13 @@ t.test('first push deploys; a second commit changes one object and deletes anoth
   t.ok((live.metadata as any).managedFields.some((m: any) => m.manager === 'landfall' && m.operation === 'Apply'), 'field manager landfall');
   const inventory = h.server.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'web', name: 'landfall.web' })!;
   t.equal(JSON.parse((inventory as any).data.inventory).length, 4, 'the inventory lists four objects');
-  t.equal(inventory.metadata.annotations?.['applyset.kubernetes.io/contains-group-kinds'], 'ConfigMap,Deployment.apps,Service');
+  t.equal(inventory.metadata!.annotations?.['applyset.kubernetes.io/contains-group-kinds'], 'ConfigMap,Deployment.apps,Service');
   t.equal((await h.history.appState('web')).deployedSha, first);
 
   const second = await h.repo.commit({ 'deploy/cm.yaml': configMap('settings', { color: 'green' }), 'deploy/old.yaml': null });
   h.server.clearRequests();
   const two = await h.run({ sha: second });
-  t.equal(two.result, 'succeeded', two.error?.message);
+  t.equal(two.result, 'succeeded', two.error?.message ?? '');
   t.same(actions(two), { 'ConfigMap/settings': 'configured', 'Service/web': 'unchanged', 'Deployment/web': 'unchanged', 'ConfigMap/old': 'deleted' });
   t.same(two.changes.find((c) => c.name === 'settings')?.paths, ['data.color']);
   t.equal(h.server.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'web', name: 'old' }), undefined, 'pruned from the cluster');
@@ -79,7 +79,7 @@ spec:
 `;
   const sha = await h.repo.commit({ 'deploy/crd.yaml': crd, 'deploy/widget.yaml': widget });
   const record = await h.run({ sha });
-  t.equal(record.result, 'succeeded', record.error?.message);
+  t.equal(record.result, 'succeeded', record.error?.message ?? '');
   t.same(actions(record), { 'CustomResourceDefinition/widgets.example.com': 'created', 'Widget/gizmo': 'created' });
   const crdApply = h.server.requests.find((r) => r.method === 'PATCH' && r.path.endsWith('/customresourcedefinitions/widgets.example.com') && r.query.dryRun !== 'All');
   t.equal((crdApply?.parsed as any).spec.versions[0].schema.openAPIV3Schema['x-kubernetes-preserve-unknown-fields'], true, 'x-kubernetes-* keys reach the server');
@@ -147,7 +147,7 @@ t.test('Kustomize overlay and Helm chart deploy', async (t) => {
       'overlays/prod/kustomization.yaml': 'resources: [../../base]\nnamePrefix: prod-\nimages: [ { name: nginx, newTag: "1.27" } ]\n',
     });
     const record = await h.run({ sha });
-    t.equal(record.result, 'succeeded', record.error?.message);
+    t.equal(record.result, 'succeeded', record.error?.message ?? '');
     const live = h.server.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'web', name: 'prod-web' }) as any;
     t.equal(live.spec.template.spec.containers[0].image, 'nginx:1.27');
   });
@@ -159,7 +159,7 @@ t.test('Kustomize overlay and Helm chart deploy', async (t) => {
       'chart/templates/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-config\ndata:\n  replicas: "{{ .Values.replicas }}"\n',
     });
     const record = await h.run({ sha });
-    t.equal(record.result, 'succeeded', record.error?.message);
+    t.equal(record.result, 'succeeded', record.error?.message ?? '');
     t.same((h.server.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'web', name: 'web-config' }) as any).data, { replicas: '3' });
   });
 });
@@ -202,7 +202,7 @@ t.test('empty render: refused without allowEmpty, prunes everything with it', as
   t.equal((await allowed.run()).result, 'succeeded');
   await allowed.repo.commit({ 'deploy/a.yaml': null, 'deploy/README.md': 'nothing here' });
   const emptied = await allowed.run();
-  t.equal(emptied.result, 'succeeded', emptied.error?.message);
+  t.equal(emptied.result, 'succeeded', emptied.error?.message ?? '');
   t.same(actions(emptied), { 'ConfigMap/a': 'deleted' });
 });
 
@@ -218,7 +218,7 @@ t.test('prune opt-out, objects no longer ours, and prune: false', async (t) => {
   h.server.edit({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'web', name: 'adopted' }, { metadata: { labels: { 'landfall.dev/app': 'someone-else' } } });
   await h.repo.commit({ 'deploy/keep.yaml': null, 'deploy/adopted.yaml': null, 'deploy/gone.yaml': null, 'deploy/new.yaml': configMap('new') });
   const record = await h.run();
-  t.equal(record.result, 'succeeded', record.error?.message);
+  t.equal(record.result, 'succeeded', record.error?.message ?? '');
   t.same(actions(record), { 'ConfigMap/new': 'created', 'ConfigMap/keep': 'skipped', 'ConfigMap/adopted': 'skipped', 'ConfigMap/gone': 'deleted' });
   t.match(record.changes.find((c) => c.name === 'keep')?.message, /landfall\.dev\/prune: disabled/);
   t.ok(h.server.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'web', name: 'keep' }));
@@ -249,14 +249,14 @@ t.test('a failed delete stays in the inventory and is retried by the next sync',
   h.server.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'web' } });
   // A fresh server lost everything; Landfall re-creates a and, with b gone already, drops it.
   const next = await h.run({ trigger: 'manual' });
-  t.equal(next.result, 'succeeded', next.error?.message);
+  t.equal(next.result, 'succeeded', next.error?.message ?? '');
 });
 
 t.test('createNamespace creates the app namespace; objects are dry-run after it exists', async (t) => {
   const h = await syncHarness(t, ', path: deploy, createNamespace: true', { createNamespace: false });
   await h.repo.commit({ 'deploy/a.yaml': configMap('a') });
   const record = await h.run();
-  t.equal(record.result, 'succeeded', record.error?.message);
+  t.equal(record.result, 'succeeded', record.error?.message ?? '');
   t.ok(h.server.get({ apiVersion: 'v1', kind: 'Namespace', name: 'web' }), 'namespace created');
   t.ok(h.server.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'web', name: 'a' }));
   t.same(actions(record), { 'ConfigMap/a': 'created' }, 'the namespace is not part of the change set or inventory');
@@ -268,7 +268,7 @@ t.test('transient API faults are retried inside a sync', async (t) => {
   h.server.failNext({ method: 'PATCH', status: 500, times: 2 });
   h.server.failNext({ method: 'GET', status: 429, headers: { 'Retry-After': '0' } });
   const record = await h.run();
-  t.equal(record.result, 'succeeded', record.error?.message);
+  t.equal(record.result, 'succeeded', record.error?.message ?? '');
   t.ok(h.client.stats.retries >= 3, `${h.client.stats.retries} retries`);
 });
 

@@ -78,6 +78,8 @@ const gitlabForge = z.strictObject({
 
 const bitbucketForge = z.strictObject({
   ...forgeCommon,
+  /** With an Atlassian API token: the account's e-mail, sent with the token as HTTP Basic. */
+  username: nonEmpty.optional(),
   apiUrl: httpUrl.default('https://api.bitbucket.org/2.0'),
 });
 

@@ -7,6 +7,12 @@ import { planJobId, syncJobId, type PlanJobData, type SyncJobData } from './jobs
 /** How long a delivery id is remembered for de-duplication. */
 export const DELIVERY_TTL_SECONDS = 24 * 60 * 60;
 
+/** Entries kept in the events stream (the status dispatcher reads them within seconds). */
+const EVENTS_KEPT = 10_000;
+
+/** How long a pull request's newest head is remembered. */
+const PR_HEAD_TTL_SECONDS = 30 * 24 * 60 * 60;
+
 /** How many announced-but-not-yet-deployed commits are remembered per app. */
 const QUEUED_SHAS_KEPT = 200;
 
@@ -93,6 +99,8 @@ export function createIntake(deps: IntakeDeps): Intake {
             record.hset(deps.keys.desired(data.app), { sha: data.sha, branch: data.branch, deliveryId: deliveryId, receivedAt: data.receivedAt });
             record.rpush(deps.keys.queuedShas(data.app), data.sha);
             record.ltrim(deps.keys.queuedShas(data.app), -QUEUED_SHAS_KEPT, -1);
+            // A small stream entry for the status dispatcher, which posts "queued" off the hot path.
+            record.xadd(deps.keys.events(), 'MAXLEN', '~', EVENTS_KEPT, '*', 'k', 's', 'a', data.app, 's', data.sha, 'j', jobId, 't', data.receivedAt);
             const [job] = await Promise.all([deps.syncQueue.add('sync', data, { ...jobOptions, jobId }), record.exec().then(unwrap)]);
             return { app: data.app, sha: data.sha, jobId: job.id ?? jobId };
           }),
@@ -100,7 +108,10 @@ export function createIntake(deps: IntakeDeps): Intake {
             .filter((i): i is Extract<IntakeItem, { kind: 'plan' }> => i.kind === 'plan')
             .map(async ({ data }) => {
               const jobId = planJobId(data.app, data.number, data.headSha);
-              const job = await deps.planQueue.add('plan', data, { ...jobOptions, jobId });
+              const record = deps.redis.pipeline();
+              record.set(deps.keys.prHead(data.app, data.number), data.headSha, 'EX', PR_HEAD_TTL_SECONDS);
+              record.xadd(deps.keys.events(), 'MAXLEN', '~', EVENTS_KEPT, '*', 'k', 'p', 'a', data.app, 's', data.headSha, 'j', jobId, 't', data.receivedAt, 'n', data.number, 'r', data.headBranch);
+              const [job] = await Promise.all([deps.planQueue.add('plan', data, { ...jobOptions, jobId }), record.exec().then(unwrap)]);
               return { app: data.app, sha: data.headSha, jobId: job.id ?? jobId };
             }),
         ]);

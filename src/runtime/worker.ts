@@ -1,29 +1,35 @@
-import type { Worker } from 'bullmq';
+import { Queue, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { createKubeClient, type KubeClient } from '../kube/client.js';
 import { loadKubeConfig } from '../kube/config.js';
+import { createForgeApis } from '../forges/apis.js';
+import { createPlanWorker } from '../queue/plan-worker.js';
 import { createSyncWorker } from '../queue/worker.js';
+import { startStatusDispatcher } from '../status/dispatcher.js';
+import { createPlanListener, createSyncStatusListener } from '../status/listeners.js';
+import { createStatusReporter, STATUS_QUEUE } from '../status/reporter.js';
+import { createStatusWorker } from '../status/worker.js';
 import { createWorkerConnection } from '../redis/connection.js';
 import { createHistory } from '../store/history.js';
 import { createKeys } from '../store/keys.js';
 import { createGit } from '../sync/checkout.js';
-import type { SyncListener } from '../sync/pipeline.js';
 import { findTools } from '../sync/tools.js';
 
 /** The worker role: BullMQ workers with everything a sync needs. */
 export interface WorkerRuntime {
   worker: Worker;
+  planWorker: Worker;
+  statusWorker: Worker;
   /** Clients per cluster name, created on first use. */
   kube(cluster: string): Promise<KubeClient>;
   close(): Promise<void>;
 }
 
-/** Overrides for tests: an existing KubeConfig per cluster, or Redis connections. */
+/** Overrides for tests: an existing Kubernetes client per cluster. */
 export interface WorkerRuntimeOptions {
   kubeClient?: (cluster: string) => Promise<KubeClient>;
-  listener?: SyncListener;
 }
 
 /** Wires the worker role from a configuration; the workers start consuming at once. */
@@ -47,6 +53,15 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
       }
       return client;
     });
+  const git = createGit({ dataDir: config.worker.dataDir, timeoutMs: config.worker.gitTimeout });
+  const tools = findTools(config.worker);
+  const limits = { maxObjects: config.worker.maxObjects, maxBytes: config.worker.maxManifestBytes, timeoutMs: config.worker.renderTimeout };
+  const apis = createForgeApis(config.forges);
+  const statusQueue = new Queue(STATUS_QUEUE, { connection: redis, prefix: config.redis.prefix });
+  const reporter = createStatusReporter({ redis, keys, queue: statusQueue });
+  const statusConnection = createWorkerConnection(config.redis.url);
+  const statusWorker = createStatusWorker({ connection: statusConnection, redis, keys, prefix: config.redis.prefix, apis, history, log });
+  const dispatcher = startStatusDispatcher({ redis, keys, config, reporter, history, log });
   const worker = createSyncWorker({
     config,
     connection,
@@ -56,23 +71,37 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
     log,
     concurrency: config.worker.concurrency,
     lockMs: config.worker.lockTimeout,
-    sync: {
-      git: createGit({ dataDir: config.worker.dataDir, timeoutMs: config.worker.gitTimeout }),
-      tools: findTools(config.worker),
-      limits: { maxObjects: config.worker.maxObjects, maxBytes: config.worker.maxManifestBytes, timeoutMs: config.worker.renderTimeout },
+    sync: { git, tools, limits, kube, applyConcurrency: config.worker.applyConcurrency, listener: createSyncStatusListener({ config, reporter, log }) },
+  });
+  const planConnection = createWorkerConnection(config.redis.url);
+  const planWorker = createPlanWorker({
+    config,
+    connection: planConnection,
+    redis,
+    keys,
+    history,
+    log,
+    concurrency: Math.max(1, Math.floor(config.worker.concurrency / 2)),
+    plan: {
+      git,
+      tools,
+      limits,
       kube,
-      applyConcurrency: config.worker.applyConcurrency,
-      ...(options.listener ? { listener: options.listener } : {}),
+      listener: createPlanListener({ config, reporter, log }),
+      resolveSha: async (app, shortSha) => apis.get(app.forge)?.resolveSha?.(app.repo, shortSha),
     },
   });
   return {
     worker,
+    planWorker,
+    statusWorker,
     kube,
     async close() {
       // Let running syncs finish; the grace timer of `serve` bounds how long.
-      await worker.close();
+      await Promise.allSettled([worker.close(), planWorker.close(), statusWorker.close(), dispatcher.stop()]);
+      await statusQueue.close();
       for (const client of clients.values()) await client.then((c) => c.close(), () => undefined);
-      await Promise.allSettled([connection.quit(), redis.quit()]);
+      await Promise.allSettled([connection, planConnection, statusConnection, redis].map((c) => c.quit()));
     },
   };
 }

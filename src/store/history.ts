@@ -31,6 +31,8 @@ export interface SyncLogLine {
 /** Everything known about one sync: what the dashboard, the API and the statuses read. */
 export interface SyncRecord {
   id: string;
+  /** A deploy, or a pull-request plan (render, validate, dry-run, diff; never a write). */
+  kind?: 'sync' | 'plan';
   app: string;
   trigger: SyncTrigger;
   jobId: string;
@@ -57,6 +59,8 @@ export interface SyncRecord {
   finishedAt?: number;
   /** Forge status reports that finally failed, so a person can see why the forge shows nothing. */
   statusErrors?: string[];
+  /** For plans: the pull request. */
+  pullRequest?: { number: number; headBranch: string; baseBranch: string };
 }
 
 /** What Landfall knows of an app's current state, for the dashboard and decisions. */
@@ -76,14 +80,22 @@ const LOG_LINES = 300;
 export function createHistory(redis: Redis, keys: Keys) {
   return {
     async get(id: string): Promise<SyncRecord | undefined> {
-      const text = await redis.get(keys.history(id));
-      return text ? (JSON.parse(text) as SyncRecord) : undefined;
+      const [text, errors] = await Promise.all([redis.get(keys.history(id)), redis.lrange(keys.statusErrors(id), 0, -1)]);
+      if (!text) return undefined;
+      const record = JSON.parse(text) as SyncRecord;
+      if (errors.length > 0) record.statusErrors = errors;
+      return record;
+    },
+
+    /** Notes a status report that finally failed, on its record (kept beside it, so saves never race). */
+    async addStatusError(id: string, message: string): Promise<void> {
+      await redis.multi().rpush(keys.statusErrors(id), message).ltrim(keys.statusErrors(id), -20, -1).pexpire(keys.statusErrors(id), 30 * 24 * 3_600_000).exec();
     },
 
     /** Stores a record; a new one is added to its app's list, trimming the oldest. */
     async save(record: SyncRecord): Promise<void> {
       if (record.log.length > LOG_LINES) record.log = record.log.slice(-LOG_LINES);
-      const listKey = keys.appSyncs(record.app);
+      const listKey = record.kind === 'plan' ? keys.appPlans(record.app) : keys.appSyncs(record.app);
       const results = await redis
         .multi()
         .set(keys.history(record.id), JSON.stringify(record))
@@ -93,12 +105,12 @@ export function createHistory(redis: Redis, keys: Keys) {
         .ltrim(listKey, 0, HISTORY_PER_APP - 1)
         .exec();
       const dropped = (results?.[3]?.[1] as string[] | undefined) ?? [];
-      if (dropped.length > 0) await redis.del(...dropped.map((id) => keys.history(id)));
+      if (dropped.length > 0) await redis.del(...dropped.flatMap((id) => [keys.history(id), keys.statusErrors(id)]));
     },
 
-    /** The newest records of an app, newest first. */
-    async list(app: string, limit = 20): Promise<SyncRecord[]> {
-      const ids = await redis.lrange(keys.appSyncs(app), 0, limit - 1);
+    /** The newest records of an app (syncs, or plans), newest first. */
+    async list(app: string, limit = 20, kind: 'sync' | 'plan' = 'sync'): Promise<SyncRecord[]> {
+      const ids = await redis.lrange(kind === 'plan' ? keys.appPlans(app) : keys.appSyncs(app), 0, limit - 1);
       if (ids.length === 0) return [];
       const texts = await redis.mget(...ids.map((id) => keys.history(id)));
       return texts.filter((t): t is string => Boolean(t)).map((t) => JSON.parse(t) as SyncRecord);

@@ -20,6 +20,20 @@ export function createKeys(prefix: string) {
     appState: (app: string) => `${prefix}:app:${app}:state`,
     /** The lock that keeps one sync per app at a time across all workers. */
     appLock: (app: string) => `${prefix}:lock:app:${app}`,
+    /** A commit status's desired and last-posted state (hash), by a digest of forge, repo, sha, context. */
+    status: (digest: string) => `${prefix}:status:${digest}`,
+    /** The lock that serialises posting one status. */
+    statusLock: (digest: string) => `${prefix}:lock:status:${digest}`,
+    /** Stream of accepted events (queued syncs and plans) for the status dispatcher. */
+    events: () => `${prefix}:events`,
+    /** Status reports that finally failed, per sync or plan record. */
+    statusErrors: (recordId: string) => `${prefix}:history:${recordId}:status-errors`,
+    /** The newest head a pull request announced, so older plans are skipped. */
+    prHead: (app: string, number: number) => `${prefix}:app:${app}:pr:${number}:head`,
+    /** The pull-request comment holding an app's plan: desired body, comment id, last posted (hash). */
+    planComment: (app: string, number: number) => `${prefix}:app:${app}:pr:${number}:comment`,
+    /** An app's plan ids, newest first. */
+    appPlans: (app: string) => `${prefix}:app:${app}:plans`,
   };
 }
 

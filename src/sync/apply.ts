@@ -5,7 +5,7 @@ import { changedPaths } from './diff.js';
 import { SyncError } from './errors.js';
 import { FIELD_MANAGER } from './labels.js';
 import { applyOrder, stageOf } from './order.js';
-import { settleLimit } from './pool.js';
+import { mapLimit, settleLimit } from './pool.js';
 import type { ChangeEntry } from './types.js';
 import type { DesiredObject } from './validate.js';
 
@@ -83,6 +83,19 @@ export function createResourceManager(deps: ResourceManagerDeps) {
       for (const outcome of outcomes) if (!outcome.ok) failures.push(outcome.error as SyncError);
       if (failures.length > 0) throw aggregate(failures);
       return { results, deferred };
+    },
+
+    /**
+     * What applying would do, without writing: created, configured (with the changed field paths)
+     * or unchanged per object. Objects that could not be dry-run yet count as created.
+     */
+    async diff(objects: DesiredObject[], dry: DryRunResult): Promise<ChangeEntry[]> {
+      const live = await liveObjects(objects);
+      return mapLimit(objects, concurrency, async (desired) => {
+        const planned = dry.results.get(desired.id);
+        if (!planned) return { ...entryFor(desired), action: 'created' as const, message: 'dry-run waits for a CRD or namespace in this change' };
+        return decide(desired, planned, live.get(desired.id));
+      });
     },
 
     /**

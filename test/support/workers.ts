@@ -12,7 +12,6 @@ import { createProducerConnection } from '../../src/redis/connection.js';
 import { createWorkerRuntime, type WorkerRuntime } from '../../src/runtime/worker.js';
 import { createHistory, type History, type SyncRecord } from '../../src/store/history.js';
 import { createKeys } from '../../src/store/keys.js';
-import type { SyncListener } from '../../src/sync/pipeline.js';
 import { createRepo, type TestRepo } from './git.js';
 import { kubeForTest } from './kube.js';
 import type { KubeApiServer } from './kube-api/index.js';
@@ -34,7 +33,7 @@ export interface WorkerHarness {
   intake: Intake;
   logs: string[];
   /** Starts an in-process worker runtime (stopped at teardown). */
-  startWorker(listener?: SyncListener): Promise<WorkerRuntime>;
+  startWorker(): Promise<WorkerRuntime>;
   /** Queues a push of `sha` as the webhook intake would. */
   push(sha: string, deliveryId?: string): Promise<string>;
   /** Resolves when the app has no waiting, delayed or active sync jobs. */
@@ -105,10 +104,10 @@ apps:
     history,
     intake,
     logs,
-    async startWorker(listener) {
+    async startWorker() {
       const client = await createKubeClient(server.kubeConfig(), { retryBaseMs: 10 });
       clients.push(client);
-      const runtime = await createWorkerRuntime(config, log, { kubeClient: async () => client, ...(listener ? { listener } : {}) });
+      const runtime = await createWorkerRuntime(config, log, { kubeClient: async () => client });
       t.teardown(() => runtime.close());
       return runtime;
     },

@@ -1,0 +1,73 @@
+import { createHash } from 'node:crypto';
+import type { ForgeApi } from '../api.js';
+import { ForgeApiError } from '../api-error.js';
+import { restCall } from '../rest.js';
+
+/** Settings for the Bitbucket Cloud API client. */
+export interface BitbucketApiSettings {
+  token: string;
+  /** With an API token (Atlassian account e-mail + token): HTTP Basic. Without: Bearer (access tokens). */
+  username?: string | undefined;
+  apiUrl: string;
+}
+
+/** Bitbucket keeps build-status keys short; longer contexts are shortened deterministically. */
+export function bitbucketKey(context: string): string {
+  if (context.length <= 40) return context;
+  return `${context.slice(0, 31)}~${createHash('sha256').update(context).digest('hex').slice(0, 8)}`;
+}
+
+/** Bitbucket Cloud REST 2.0: build statuses, pull-request comments, commit lookup. */
+export function createBitbucketApi(settings: BitbucketApiSettings): ForgeApi {
+  const auth = settings.username
+    ? `Basic ${Buffer.from(`${settings.username}:${settings.token}`).toString('base64')}`
+    : `Bearer ${settings.token}`;
+  const headers = { authorization: auth };
+  const repoUrl = (repo: string) => `${settings.apiUrl}/repositories/${repo.split('/').map(encodeURIComponent).join('/')}`;
+  return {
+    forge: 'bitbucket',
+    descriptionLimit: 255,
+    async postStatus(status) {
+      await restCall(`Bitbucket status for ${status.repo}@${status.sha.slice(0, 7)}`, 'POST', `${repoUrl(status.repo)}/commit/${status.sha}/statuses/build`, headers, {
+        key: bitbucketKey(status.context),
+        state: status.state,
+        name: status.context,
+        url: status.targetUrl,
+        description: status.description,
+        ...(status.ref ? { refname: status.ref } : {}),
+      });
+    },
+    async resolveSha(repo, shortSha) {
+      try {
+        const commit = await restCall<{ hash?: string }>(`Bitbucket commit ${shortSha}`, 'GET', `${repoUrl(repo)}/commit/${shortSha}`, headers);
+        return commit?.hash;
+      } catch (err) {
+        if (err instanceof ForgeApiError && err.status === 404) return undefined;
+        throw err;
+      }
+    },
+    async upsertComment(repo, number, marker, body, knownId) {
+      const base = `${repoUrl(repo)}/pullrequests/${number}/comments`;
+      const what = `Bitbucket comment on ${repo}#${number}`;
+      let id = knownId;
+      if (!id) {
+        let next: string | undefined = `${base}?pagelen=100`;
+        while (next && !id) {
+          const page: { values?: { id: number; content?: { raw?: string } }[]; next?: string } = await restCall(what, 'GET', next, headers);
+          id = page.values?.find((c) => c.content?.raw?.includes(marker))?.id?.toString();
+          next = page.next;
+        }
+      }
+      if (id) {
+        try {
+          await restCall(what, 'PUT', `${base}/${id}`, headers, { content: { raw: body } });
+          return id;
+        } catch (err) {
+          if (!(err instanceof ForgeApiError && err.status === 404)) throw err;
+        }
+      }
+      const created = await restCall<{ id: number }>(what, 'POST', base, headers, { content: { raw: body } });
+      return String(created.id);
+    },
+  };
+}

@@ -1,0 +1,135 @@
+import { createHash } from 'node:crypto';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { ForgeId } from '../config/schema.js';
+import { ForgeApiError } from '../forges/api-error.js';
+import { fitDescription, type ForgeApi } from '../forges/api.js';
+import { tryLock } from '../queue/lock.js';
+import type { History } from '../store/history.js';
+import type { Keys } from '../store/keys.js';
+import { commentMarker } from './comment.js';
+import { STATUS_QUEUE } from './reporter.js';
+import { forgeState, type NeutralState } from './states.js';
+
+/** Counts what status posting did, for metrics. */
+export interface StatusCounters {
+  posted(forge: ForgeId): void;
+  failed(forge: ForgeId): void;
+}
+
+/** Dependencies of {@link createStatusWorker}. */
+export interface StatusWorkerDeps {
+  connection: Redis;
+  redis: Redis;
+  keys: Keys;
+  prefix: string;
+  apis: Map<ForgeId, ForgeApi>;
+  history: History;
+  log: Logger;
+  concurrency?: number;
+  counters?: StatusCounters;
+  /** Longest wait honoured from a Retry-After or rate-limit reset. */
+  maxRetryAfterMs?: number;
+}
+
+function fingerprint(fields: Record<string, string>): string {
+  return createHash('sha256').update([fields.state, fields.description, fields.targetUrl, fields.ref].join('\u0000')).digest('hex').slice(0, 16);
+}
+
+/**
+ * Posts desired statuses to the forges. Per status slot, one post at a time (a Redis lock), and
+ * only when what is desired differs from what was last posted: an identical status is never
+ * posted twice. Failures are retried: rate limits after the forge's own Retry-After or reset
+ * time, other transient errors with exponential backoff. A status that finally cannot be posted
+ * is logged, counted, and noted on its sync's record. None of this touches a deploy.
+ */
+export function createStatusWorker(deps: StatusWorkerDeps): Worker {
+  const maxWait = deps.maxRetryAfterMs ?? 15 * 60_000;
+  const warned = new Set<string>();
+
+  async function postComment(job: Job<{ app: string; number: number }>): Promise<string> {
+    const key = deps.keys.planComment(job.data.app, job.data.number);
+    const fields = await deps.redis.hgetall(key);
+    if (!fields.body) return 'expired';
+    const print = createHash('sha256').update(fields.body).digest('hex').slice(0, 16);
+    if (fields.posted === print) return 'unchanged';
+    const forge = fields.forge as ForgeId;
+    const api = deps.apis.get(forge);
+    if (!api) return 'no-token';
+    const id = await api.upsertComment(fields.repo as string, Number(fields.number), commentMarker(fields.app as string), fields.body, fields.id || undefined);
+    await deps.redis.hset(key, { id, posted: print });
+    deps.counters?.posted(forge);
+    return 'posted';
+  }
+
+  async function process(job: Job, token?: string): Promise<string> {
+    const digest: string = job.name === 'comment' ? `comment-${job.data.app}-${job.data.number}` : job.data.digest;
+    const key = deps.keys.status(digest);
+    const lock = await tryLock(deps.redis, deps.keys.statusLock(digest), 30_000);
+    if (!lock) {
+      await job.moveToDelayed(Date.now() + 200, token);
+      throw new DelayedError();
+    }
+    try {
+      if (job.name === 'comment') return await postComment(job);
+      const fields = await deps.redis.hgetall(key);
+      if (!fields.forge) return 'expired';
+      const print = fingerprint(fields);
+      if (fields.posted === print) return 'unchanged';
+      const forge = fields.forge as ForgeId;
+      const api = deps.apis.get(forge);
+      if (!api) {
+        if (!warned.has(forge)) deps.log.warn({ forge }, 'no token configured for this forge; commit statuses are not posted');
+        warned.add(forge);
+        return 'no-token';
+      }
+      let sha = fields.sha as string;
+      if (sha.length < 40) {
+        const full = api.resolveSha ? await api.resolveSha(fields.repo as string, sha) : undefined;
+        if (!full) throw new UnrecoverableError(`commit ${sha} of ${fields.repo} could not be resolved to a full hash`);
+        sha = full;
+      }
+      await api.postStatus({
+        repo: fields.repo as string,
+        sha,
+        context: fields.context as string,
+        state: forgeState(forge, fields.state as NeutralState),
+        description: fitDescription(fields.description ?? '', api.descriptionLimit),
+        targetUrl: fields.targetUrl as string,
+        ...(fields.ref ? { ref: fields.ref } : {}),
+      });
+      await deps.redis.hset(key, { posted: print, postedAt: Date.now() });
+      deps.counters?.posted(forge);
+      return 'posted';
+    } catch (err) {
+      if (err instanceof ForgeApiError && err.transient && err.retryAfterMs !== undefined && (job.data.waits ?? 0) < 20) {
+        // The forge said when: wait that long, without spending an attempt.
+        await job.updateData({ ...job.data, waits: (job.data.waits ?? 0) + 1 });
+        await job.moveToDelayed(Date.now() + Math.min(err.retryAfterMs + 100, maxWait), token);
+        throw new DelayedError();
+      }
+      if (err instanceof ForgeApiError && !err.transient) throw new UnrecoverableError(err.message);
+      throw err;
+    } finally {
+      await lock.release();
+    }
+  }
+
+  const worker = new Worker(STATUS_QUEUE, process, { connection: deps.connection, prefix: deps.prefix, concurrency: deps.concurrency ?? 8 });
+  worker.on('error', (err) => deps.log.warn({ err: err.message }, 'status worker error'));
+  worker.on('failed', (job, err) => {
+    if (!job || err instanceof DelayedError || err.name === 'DelayedError') return;
+    const final = err instanceof UnrecoverableError || err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+    if (!final) return;
+    void (async () => {
+      const fields = await deps.redis.hgetall(job.name === 'comment' ? deps.keys.planComment(job.data.app, job.data.number) : deps.keys.status(job.data.digest));
+      const forge = (fields.forge ?? 'unknown') as ForgeId;
+      deps.counters?.failed(forge);
+      deps.log.error({ forge, repo: fields.repo, sha: fields.sha, context: fields.context, err: err.message }, 'commit status could not be posted');
+      const what = job.name === 'comment' ? `plan comment on #${fields.number}` : `${fields.context} ${fields.state} on ${fields.sha?.slice(0, 7)}`;
+      if (fields.recordId) await deps.history.addStatusError(fields.recordId, `${what}: ${err.message}`);
+    })().catch(() => undefined);
+  });
+  return worker;
+}

@@ -27,7 +27,7 @@ export async function waitForHealth(client: KubeClient, objects: readonly KubeOb
   let interval = options.minIntervalMs ?? 50;
   let pending = refs;
   for (;;) {
-    const results = await Promise.all(pending.map(async (ref) => [ref, await check(client, ref)] as const));
+    const results = await Promise.all(pending.map(async (ref) => [ref, await checkHealth(client, ref)] as const));
     for (const [, entry] of results) report.set(entry.id, entry);
     const all = refs.map((r) => report.get(objectId(r)) as HealthEntry);
     options.onProgress?.(all);
@@ -52,7 +52,8 @@ export async function waitForHealth(client: KubeClient, objects: readonly KubeOb
   }
 }
 
-async function check(client: KubeClient, ref: ObjectRef): Promise<HealthEntry> {
+/** One object's health now (NotFound when it is gone). */
+export async function checkHealth(client: KubeClient, ref: ObjectRef): Promise<HealthEntry> {
   const base = { id: objectId(ref), kind: ref.kind, name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) };
   const live = await client.get(ref);
   if (!live) return { ...base, status: 'NotFound', reason: 'NotFound', message: 'object not found' };

@@ -16,6 +16,10 @@ export interface ForgeKit {
   pushEvent: string;
   /** A minimal valid push body for a repository and branch. */
   push(repo: string, branch: string, after: string): unknown;
+  /** The event name of a pull request, for an action. */
+  pullRequestEvent(action: 'opened' | 'updated'): string;
+  /** A minimal valid pull-request body, as the forge sends it (Bitbucket Cloud: 12-character hash). */
+  pullRequest(repo: string, number: number, action: 'opened' | 'updated', headSha: string, headBranch: string, baseBranch: string): unknown;
 }
 
 const ZERO = '0000000000000000000000000000000000000000';
@@ -45,6 +49,13 @@ export const KITS: Record<ForgeId, ForgeKit> = {
     sign: async (body, secret) => ({ 'x-hub-signature-256': await octokitSign(secret, body.toString()) }),
     pushEvent: 'push',
     push: (repo, branch, after) => ({ ref: `refs/heads/${branch}`, before: ZERO, after, created: true, deleted: false, repository: { full_name: repo } }),
+    pullRequestEvent: () => 'pull_request',
+    pullRequest: (repo, number, action, headSha, headBranch, baseBranch) => ({
+      action: action === 'opened' ? 'opened' : 'synchronize',
+      number,
+      pull_request: { number, merged: false, merge_commit_sha: null, head: { sha: headSha, ref: headBranch, repo: { full_name: repo } }, base: { ref: baseBranch } },
+      repository: { full_name: repo },
+    }),
   },
   gitlab: {
     forge: 'gitlab',
@@ -54,6 +65,21 @@ export const KITS: Record<ForgeId, ForgeKit> = {
     sign: async (body, secret, now) => ({ 'x-gitlab-token': secret, ...gitlabSignatureHeaders(body, gitlabSigningToken(secret), now) }),
     pushEvent: 'Push Hook',
     push: (repo, branch, after) => ({ object_kind: 'push', ref: `refs/heads/${branch}`, before: ZERO, after, checkout_sha: after, project: { path_with_namespace: repo } }),
+    pullRequestEvent: () => 'Merge Request Hook',
+    pullRequest: (repo, number, action, headSha, headBranch, baseBranch) => ({
+      object_kind: 'merge_request',
+      project: { path_with_namespace: repo },
+      object_attributes: {
+        iid: number,
+        action: action === 'opened' ? 'open' : 'update',
+        ...(action === 'updated' ? { oldrev: ZERO.replace(/0/g, 'e') } : {}),
+        source_branch: headBranch,
+        target_branch: baseBranch,
+        last_commit: { id: headSha },
+        source: { path_with_namespace: repo },
+        state: 'opened',
+      },
+    }),
   },
   bitbucket: {
     forge: 'bitbucket',
@@ -63,6 +89,17 @@ export const KITS: Record<ForgeId, ForgeKit> = {
     push: (repo, branch, after) => ({
       repository: { full_name: repo },
       push: { changes: [{ new: { name: branch, type: 'branch', target: { hash: after } }, old: null, created: true, closed: false }] },
+    }),
+    pullRequestEvent: (action) => (action === 'opened' ? 'pullrequest:created' : 'pullrequest:updated'),
+    pullRequest: (repo, number, _action, headSha, headBranch, baseBranch) => ({
+      repository: { full_name: repo },
+      pullrequest: {
+        id: number,
+        state: 'OPEN',
+        source: { branch: { name: headBranch }, commit: { hash: headSha.slice(0, 12) }, repository: { full_name: repo } },
+        destination: { branch: { name: baseBranch }, commit: { hash: ZERO.slice(0, 12) } },
+        merge_commit: null,
+      },
     }),
   },
   'bitbucket-server': {
@@ -78,6 +115,20 @@ export const KITS: Record<ForgeId, ForgeKit> = {
         changes: [{ ref: { id: `refs/heads/${branch}`, displayId: branch, type: 'BRANCH' }, refId: `refs/heads/${branch}`, fromHash: ZERO, toHash: after, type: 'ADD' }],
       };
     },
+    pullRequestEvent: (action) => (action === 'opened' ? 'pr:opened' : 'pr:from_ref_updated'),
+    pullRequest: (repo, number, action, headSha, headBranch, baseBranch) => {
+      const [key, slug] = repo.split('/');
+      const repository = { slug, project: { key } };
+      return {
+        eventKey: action === 'opened' ? 'pr:opened' : 'pr:from_ref_updated',
+        pullRequest: {
+          id: number,
+          state: 'OPEN',
+          fromRef: { id: `refs/heads/${headBranch}`, displayId: headBranch, latestCommit: headSha, repository },
+          toRef: { id: `refs/heads/${baseBranch}`, displayId: baseBranch, latestCommit: ZERO, repository },
+        },
+      };
+    },
   },
   gitea: {
     forge: 'gitea',
@@ -85,5 +136,12 @@ export const KITS: Record<ForgeId, ForgeKit> = {
     sign: async (body, secret) => ({ 'x-gitea-signature': hex256(secret, body) }),
     pushEvent: 'push',
     push: (repo, branch, after) => ({ ref: `refs/heads/${branch}`, before: ZERO, after, repository: { full_name: repo } }),
+    pullRequestEvent: () => 'pull_request',
+    pullRequest: (repo, number, action, headSha, headBranch, baseBranch) => ({
+      action: action === 'opened' ? 'opened' : 'synchronized',
+      number,
+      pull_request: { number, merged: false, head: { sha: headSha, ref: headBranch, repo: { full_name: repo } }, base: { ref: baseBranch } },
+      repository: { full_name: repo },
+    }),
   },
 };

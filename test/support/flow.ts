@@ -1,0 +1,129 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import type { ForgeId } from '../../src/config/schema.js';
+import { createKubeClient } from '../../src/kube/client.js';
+import { createLogger } from '../../src/log/logger.js';
+import { createWorkerRuntime, type WorkerRuntime } from '../../src/runtime/worker.js';
+import { createHistory, type History } from '../../src/store/history.js';
+import { createKeys } from '../../src/store/keys.js';
+import { startForgeApi, type ForgeApi } from './forge-api/index.js';
+import { createRepo, type TestRepo } from './git.js';
+import { kubeForTest } from './kube.js';
+import type { KubeApiServer } from './kube-api/index.js';
+import { redisForTest } from './redis.js';
+import { KITS } from './sign.js';
+import { startWeb, type TestWeb } from './web.js';
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+/** The full-name each forge's test app uses. */
+export const FLOW_REPOS: Record<ForgeId, string> = {
+  github: 'acme/web',
+  gitlab: 'acme/platform/web',
+  bitbucket: 'acme/web',
+  'bitbucket-server': 'ACME/web',
+  gitea: 'acme/web',
+};
+
+const SECRET = 'flow-webhook-secret';
+const TOKEN = 'flow-forge-token-123';
+export const PUBLIC_URL = 'https://landfall.test';
+
+/** Everything running: web (real socket), workers, the forge's API stand-in, git, Kubernetes. */
+export interface Flow {
+  forge: ForgeId;
+  repo: TestRepo;
+  api: ForgeApi;
+  kube: KubeApiServer;
+  web: TestWeb;
+  workers: WorkerRuntime;
+  history: History;
+  logs: string[];
+  /** Sends a signed push webhook for `sha` on `branch`; returns the answer's job id. */
+  push(sha: string, branch?: string): Promise<string>;
+  /** Sends a signed pull-request webhook; returns the answer. */
+  pullRequest(number: number, action: 'opened' | 'updated', headSha: string, headBranch: string): Promise<{ status: number; json: any }>;
+  /** The forge's state words, newest last, for a commit and context. */
+  states(sha: string, context?: string): string[];
+}
+
+/**
+ * A whole Landfall for one forge: the webhook server on a real socket, in-process workers, the
+ * forge's REST API stand-in, a git repository served over file://, the Kubernetes API test server.
+ */
+export async function startFlow(t: Teardown, forge: ForgeId, appYaml = ''): Promise<Flow> {
+  const repo = await createRepo(t, 'flow');
+  const { server: kube } = await kubeForTest(t);
+  if (!kube) throw new Error('needs the test server');
+  kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'web' } });
+  const api = await startForgeApi(forge, { token: TOKEN });
+  t.teardown(() => api.close());
+  const { url, prefix, redis } = await redisForTest(t, 'flow');
+  const dataDir = await mkdtemp(join(tmpdir(), 'landfall-flow-'));
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const location = forge === 'github' ? `apiUrl: "${api.url}"` : forge === 'bitbucket' ? `apiUrl: "${api.url}"` : `url: "${api.url}"`;
+  const yaml = `server: { publicUrl: "${PUBLIC_URL}" }
+redis: { url: ${url}, prefix: ${prefix} }
+forges:
+  ${forge}: { webhookSecret: ${SECRET}, token: ${TOKEN}, ${location} }
+worker: { dataDir: "${dataDir}", lockTimeout: 5s }
+apps:
+  - { name: web, forge: ${forge}, repo: ${FLOW_REPOS[forge]}, cloneUrl: "${repo.url}", branch: main, path: deploy, namespace: web, healthTimeout: 20s, prComments: true${appYaml} }
+`;
+  const web = await startWeb(t, yaml);
+  const client = await createKubeClient(kube.kubeConfig(), { retryBaseMs: 10 });
+  t.teardown(() => client.close());
+  const logs: string[] = [];
+  const log = createLogger({
+    level: 'debug',
+    destination: new Writable({
+      write(chunk, _e, done) {
+        logs.push(String(chunk));
+        done();
+      },
+    }),
+  });
+  const workers = await createWorkerRuntime(web.config, log, { kubeClient: async () => client });
+  t.teardown(() => workers.close());
+  const kit = KITS[forge];
+  const send = async (event: string, body: unknown) => {
+    const text = JSON.stringify(body);
+    return web.post(`/hooks/${forge}`, text, { 'content-type': 'application/json', ...kit.eventHeaders(event), ...(await kit.sign(text, SECRET)) });
+  };
+  return {
+    forge,
+    repo,
+    api,
+    kube,
+    web,
+    workers,
+    history: createHistory(redis, createKeys(prefix)),
+    logs,
+    async push(sha, branch = 'main') {
+      api.seedCommit(sha);
+      const res = await send(kit.pushEvent, kit.push(FLOW_REPOS[forge], branch, sha));
+      if (res.status !== 202) throw new Error(`push answered ${res.status}: ${res.text}`);
+      return res.json.accepted[0].jobId as string;
+    },
+    async pullRequest(number, action, headSha, headBranch) {
+      api.seedCommit(headSha);
+      return send(kit.pullRequestEvent(action), kit.pullRequest(FLOW_REPOS[forge], number, action, headSha, headBranch, 'main'));
+    },
+    states(sha, context = 'landfall/web') {
+      return (api.statuses.get(`${sha}|${context}`) ?? []).map((s) => s.state);
+    },
+  };
+}
+
+/** The forge's words for success, failure, pending/running and superseded. */
+export const WORDS: Record<ForgeId, { ok: string; fail: string; busy: string[]; superseded: string }> = {
+  github: { ok: 'success', fail: 'failure', busy: ['pending'], superseded: 'error' },
+  gitea: { ok: 'success', fail: 'failure', busy: ['pending'], superseded: 'error' },
+  gitlab: { ok: 'success', fail: 'failed', busy: ['pending', 'running'], superseded: 'canceled' },
+  bitbucket: { ok: 'SUCCESSFUL', fail: 'FAILED', busy: ['INPROGRESS'], superseded: 'STOPPED' },
+  'bitbucket-server': { ok: 'SUCCESSFUL', fail: 'FAILED', busy: ['INPROGRESS'], superseded: 'CANCELLED' },
+};

@@ -1,0 +1,248 @@
+/**
+ * Bitbucket Data Center (Server) REST API stand-in: repository-scoped build statuses (204) and
+ * pull-request comments with optimistic locking, listed through the activities resource. See README.md.
+ */
+import { bitbucketAuthenticate } from './bitbucket.js';
+import {
+  checkFields,
+  describeProblem,
+  intQuery,
+  isFullSha,
+  type Answer,
+  type FieldProblem,
+  type ForgeDefinition,
+  type ForgeStore,
+  type RefusalKind,
+  type RouteContext,
+  type StoredComment,
+} from './server.js';
+
+/** Data Center build states. */
+export const BITBUCKET_SERVER_STATES = ['SUCCESSFUL', 'FAILED', 'INPROGRESS', 'CANCELLED', 'UNKNOWN'] as const;
+/** Longest key and description Data Center accepts. */
+export const BITBUCKET_SERVER_FIELD_MAX = 255;
+/** Longest build url Data Center accepts. */
+export const BITBUCKET_SERVER_URL_MAX = 450;
+
+interface DcError {
+  context: string | null;
+  message: string;
+  exceptionName: string | null;
+  [extra: string]: unknown;
+}
+
+function dcErrors(status: number, errors: DcError[], unexpected?: string): Answer {
+  return { status, body: { errors }, ...(unexpected !== undefined ? { unexpected } : {}) };
+}
+
+function dcUser(store: ForgeStore, login: string): Record<string, unknown> {
+  const id = login === store.login ? 1 : 2;
+  return { name: login, emailAddress: `${login}@example.com`, id, displayName: login, active: true, slug: login.toLowerCase(), type: 'NORMAL' };
+}
+
+function commentJson(store: ForgeStore, c: StoredComment): Record<string, unknown> {
+  return {
+    properties: { repositoryId: 1 },
+    id: c.id,
+    version: c.version,
+    text: c.body,
+    author: dcUser(store, c.author),
+    createdDate: Date.parse(c.createdAt),
+    updatedDate: Date.parse(c.updatedAt),
+    comments: [],
+    threadResolved: false,
+    severity: 'NORMAL',
+    state: 'OPEN',
+    permittedOperations: { editable: c.author === store.login, transitionable: true, deletable: c.author === store.login },
+  };
+}
+
+function validationErrors(problems: FieldProblem[]): Answer {
+  const errors = problems.map((p): DcError => {
+    let message: string;
+    switch (p.problem) {
+      case 'missing':
+      case 'blank':
+        message = `The ${p.field} must be specified.`;
+        break;
+      case 'too-long':
+        message = `The ${p.field} must be at most ${String(p.rule?.maxLength)} characters long.`;
+        break;
+      case 'not-allowed-value':
+        message = `${String(p.value)} is not a valid ${p.field}. Valid values are ${(p.rule?.oneOf ?? []).join(', ')}.`;
+        break;
+      case 'type':
+        message = `The ${p.field} has an invalid type.`;
+        break;
+      case 'unknown':
+        message = `forge-api stand-in: ${p.field} is not a documented field (Bitbucket would ignore it).`;
+        break;
+    }
+    return { context: p.field, message, exceptionName: null };
+  });
+  return dcErrors(400, errors, problems.map(describeProblem).join('; '));
+}
+
+function createBuild(ctx: RouteContext): Answer {
+  const commitId = ctx.params['commitId'] ?? '';
+  if (!isFullSha(commitId)) {
+    return dcErrors(
+      400,
+      [{ context: 'commitId', message: `${commitId} is not a valid commit ID.`, exceptionName: 'com.atlassian.bitbucket.validation.ArgumentValidationException' }],
+      `commitId ${JSON.stringify(commitId)} is not a full 40-hex commit id`,
+    );
+  }
+  const problems = checkFields(ctx.body, {
+    key: { type: 'string', required: true, nonBlank: true, maxLength: BITBUCKET_SERVER_FIELD_MAX },
+    state: { type: 'string', required: true, oneOf: BITBUCKET_SERVER_STATES },
+    url: { type: 'string', required: true, nonBlank: true, maxLength: BITBUCKET_SERVER_URL_MAX },
+    name: { type: 'string' },
+    description: { type: 'string', maxLength: BITBUCKET_SERVER_FIELD_MAX },
+    ref: { type: 'string' },
+    buildNumber: { type: 'string' },
+    duration: { type: 'integer' },
+    dateAdded: { type: 'integer' },
+    parent: { type: 'string' },
+    testResults: { type: 'object' },
+  });
+  if (problems === 'not-an-object') {
+    return dcErrors(400, [{ context: null, message: 'Unexpected end-of-input: expected a JSON object', exceptionName: null }], 'body is not a JSON object');
+  }
+  if (problems.length > 0) return validationErrors(problems);
+  const body = ctx.body as { key: string; state: string; url: string; name?: string; description?: string; ref?: string };
+  if (body.ref !== undefined && !body.ref.startsWith('refs/')) {
+    return dcErrors(400, [{ context: 'ref', message: `${body.ref} is not a fully qualified ref (refs/heads/…).`, exceptionName: null }], `ref ${JSON.stringify(body.ref)} is not fully qualified`);
+  }
+  ctx.store.addStatus({
+    sha: commitId,
+    context: body.key,
+    state: body.state,
+    description: body.description ?? null,
+    targetUrl: body.url,
+    ...(body.ref !== undefined ? { ref: body.ref } : {}),
+    ...(body.name !== undefined ? { name: body.name } : {}),
+  });
+  return { status: 204 };
+}
+
+function listActivities(ctx: RouteContext): Answer {
+  const pr = Number(ctx.params['pullRequestId']);
+  const limit = Math.min(intQuery(ctx.query, 'limit', 25), 1000);
+  const rawStart = ctx.query['start'];
+  const start = rawStart !== undefined && /^\d+$/.test(rawStart) ? Number(rawStart) : 0;
+  const comments = ctx.store.listComments(pr, ctx.repo).filter((c) => !c.deleted);
+  // Newest first, like the real resource; the PR's own OPENED activity is always the oldest.
+  const activities: Record<string, unknown>[] = comments
+    .map((c) => ({
+      id: 100_000 + c.id,
+      createdDate: Date.parse(c.createdAt),
+      user: dcUser(ctx.store, c.author),
+      action: 'COMMENTED',
+      commentAction: 'ADDED',
+      comment: commentJson(ctx.store, c),
+    }))
+    .reverse();
+  activities.push({ id: 100_000, createdDate: Date.parse('2026-01-01T00:00:00Z'), user: dcUser(ctx.store, 'pr-author'), action: 'OPENED' });
+  const values = activities.slice(start, start + limit);
+  const isLastPage = start + limit >= activities.length;
+  return {
+    status: 200,
+    body: { size: values.length, limit, isLastPage, values, start, ...(isLastPage ? {} : { nextPageStart: start + values.length }) },
+  };
+}
+
+function textProblems(ctx: RouteContext, withVersion: boolean): Answer | undefined {
+  const problems = checkFields(ctx.body, {
+    text: { type: 'string', required: true, nonBlank: true },
+    ...(withVersion ? { version: { type: 'integer', required: true } } : { severity: { type: 'string', oneOf: ['NORMAL', 'BLOCKER'] } }),
+  });
+  if (problems === 'not-an-object') {
+    return dcErrors(400, [{ context: null, message: 'Unexpected end-of-input: expected a JSON object', exceptionName: null }], 'body is not a JSON object');
+  }
+  if (problems.length > 0) return validationErrors(problems);
+  return undefined;
+}
+
+function createComment(ctx: RouteContext): Answer {
+  const bad = textProblems(ctx, false);
+  if (bad) return bad;
+  const c = ctx.store.addComment(Number(ctx.params['pullRequestId']), ctx.repo, (ctx.body as { text: string }).text);
+  return { status: 201, body: commentJson(ctx.store, c) };
+}
+
+function updateComment(ctx: RouteContext): Answer {
+  const id = Number(ctx.params['commentId']);
+  const c = ctx.store.findComment(id);
+  if (!c || c.deleted || c.pr !== Number(ctx.params['pullRequestId']) || c.repo.toLowerCase() !== ctx.repo.toLowerCase()) {
+    const answer = dcErrors(404, [{ context: null, message: `Comment ${String(id)} does not exist.`, exceptionName: 'com.atlassian.bitbucket.comment.NoSuchCommentException' }]);
+    if (c?.deleted === true) return answer;
+    return { ...answer, unexpected: c ? `comment ${String(id)} belongs to ${c.repo} #${String(c.pr)}` : `comment ${String(id)} was never created` };
+  }
+  const bad = textProblems(ctx, true);
+  if (bad) return bad;
+  const body = ctx.body as { text: string; version: number };
+  if (body.version !== c.version) {
+    // Expected behaviour (someone else edited it): not recorded unexpected.
+    return dcErrors(409, [
+      {
+        context: null,
+        message: 'You are attempting to modify a comment based on out-of-date information.',
+        exceptionName: 'com.atlassian.bitbucket.comment.CommentOutOfDateException',
+        currentVersion: c.version,
+        expectedVersion: body.version,
+      },
+    ]);
+  }
+  ctx.store.updateComment(c, body.text);
+  return { status: 200, body: commentJson(ctx.store, c) };
+}
+
+function refuse(kind: RefusalKind, detail: string): Answer {
+  switch (kind) {
+    case 'unauthorized':
+      return dcErrors(401, [
+        { context: null, message: 'Authentication failed. Please check your credentials and try again.', exceptionName: 'com.atlassian.bitbucket.auth.IncorrectPasswordAuthenticationException' },
+      ]);
+    case 'no-route':
+      return dcErrors(404, [{ context: null, message: 'The requested resource does not exist.', exceptionName: null }]);
+    case 'method-not-allowed':
+      return dcErrors(405, [{ context: null, message: 'Method Not Allowed', exceptionName: null }]);
+    case 'no-repo':
+      return dcErrors(404, [{ context: null, message: 'Repository does not exist.', exceptionName: 'com.atlassian.bitbucket.repository.NoSuchRepositoryException' }]);
+    case 'bad-json':
+      return dcErrors(400, [{ context: null, message: detail, exceptionName: null }]);
+    case 'media-type':
+      return dcErrors(415, [{ context: null, message: 'Unsupported Media Type', exceptionName: null }]);
+  }
+}
+
+function errorBody(status: number): unknown {
+  const messages: Record<number, string> = {
+    429: 'Too many requests. Please wait and try again.',
+    500: 'An internal server error occurred.',
+    503: 'Bitbucket is unavailable.',
+  };
+  return { errors: [{ context: null, message: messages[status] ?? `HTTP ${String(status)}`, exceptionName: null }] };
+}
+
+/** The Bitbucket Data Center stand-in's definition. */
+export function bitbucketServerForge(): ForgeDefinition {
+  const repo = (p: Record<string, string>): string => `${p['projectKey'] ?? ''}/${p['repositorySlug'] ?? ''}`;
+  const base = '/projects/{projectKey}/repos/{repositorySlug}';
+  return {
+    id: 'bitbucket-server',
+    mount: '/rest/api/latest',
+    urlPath: '',
+    requireJsonContentType: true,
+    contextKey: (context) => context,
+    authenticate: bitbucketAuthenticate,
+    refuse,
+    errorBody,
+    routes: [
+      { method: 'POST', pattern: `${base}/commits/{commitId}/builds`, repo, handle: createBuild },
+      { method: 'GET', pattern: `${base}/pull-requests/{pullRequestId:int}/activities`, repo, handle: listActivities },
+      { method: 'POST', pattern: `${base}/pull-requests/{pullRequestId:int}/comments`, repo, handle: createComment },
+      { method: 'PUT', pattern: `${base}/pull-requests/{pullRequestId:int}/comments/{commentId:int}`, repo, handle: updateComment },
+    ],
+  };
+}

@@ -1,0 +1,330 @@
+/**
+ * Bitbucket Cloud REST API 2.0 stand-in: build statuses (overwritten per key), the commit lookup
+ * Landfall uses to expand short hashes, and pull-request comments. See README.md.
+ */
+import {
+  checkFields,
+  describeProblem,
+  intQuery,
+  isFullSha,
+  selfUrl,
+  type Answer,
+  type FieldProblem,
+  type ForgeApiOptions,
+  type ForgeDefinition,
+  type ForgeStore,
+  type RefusalKind,
+  type RouteContext,
+  type StoredComment,
+} from './server.js';
+
+/** Bitbucket Cloud build states. */
+export const BITBUCKET_STATES = ['INPROGRESS', 'SUCCESSFUL', 'FAILED', 'STOPPED'] as const;
+/** Longest build status key Bitbucket Cloud accepts. */
+export const BITBUCKET_KEY_MAX = 40;
+
+interface StoredBuild {
+  uuid: string;
+  sha: string;
+  key: string;
+  state: string;
+  url: string;
+  name: string | null;
+  description: string | null;
+  refname: string | null;
+  createdOn: string;
+  updatedOn: string;
+}
+
+/** Bitbucket Cloud timestamps carry microseconds and an explicit offset. */
+function bbTime(iso: string): string {
+  return iso.replace(/\.(\d{3})Z$/, '.$1000+00:00');
+}
+
+function bbError(status: number, message: string, extra: Record<string, unknown> = {}): Answer {
+  return { status, body: { type: 'error', error: { message, ...extra } } };
+}
+
+function uuidFor(kind: string, id: number): string {
+  const hex = id.toString(16).padStart(12, '0');
+  return `{${kind === 'user' ? '00000000' : 'b0b0b0b0'}-0000-4000-8000-${hex}}`;
+}
+
+function userJson(store: ForgeStore, login: string): Record<string, unknown> {
+  const id = login === store.login ? 1 : 2;
+  return { type: 'user', display_name: login, nickname: login, uuid: uuidFor('user', id), account_id: `5f0000000000000000000${String(id)}`, links: {} };
+}
+
+function commentJson(store: ForgeStore, c: StoredComment, workspaceRepo: string): Record<string, unknown> {
+  const self = `${store.origin}/2.0/repositories/${workspaceRepo}/pullrequests/${String(c.pr)}/comments/${String(c.id)}`;
+  return {
+    id: c.id,
+    type: 'pullrequest_comment',
+    created_on: bbTime(c.createdAt),
+    updated_on: bbTime(c.updatedAt),
+    content: c.deleted ? { type: 'rendered', raw: '', markup: 'markdown', html: '' } : { type: 'rendered', raw: c.body, markup: 'markdown', html: `<p>${c.body}</p>` },
+    user: userJson(store, c.author),
+    deleted: c.deleted,
+    pending: false,
+    links: { self: { href: self }, html: { href: `${store.origin}/${workspaceRepo}/pull-requests/${String(c.pr)}/_/diff#comment-${String(c.id)}` } },
+    pullrequest: { type: 'pullrequest', id: c.pr, title: `Pull request ${String(c.pr)}`, links: {} },
+  };
+}
+
+/** Bitbucket's (Django REST framework) validation error: one message plus per-field lists. */
+function fieldErrors(problems: FieldProblem[]): Answer {
+  const fields: Record<string, string[]> = {};
+  for (const p of problems) {
+    let message: string;
+    switch (p.problem) {
+      case 'missing':
+        message = 'This field is required.';
+        break;
+      case 'blank':
+        message = 'This field may not be blank.';
+        break;
+      case 'too-long':
+        message = `Ensure this value has at most ${String(p.rule?.maxLength)} characters (it has ${String((p.value as string).length)}).`;
+        break;
+      case 'not-allowed-value':
+        message = `"${String(p.value)}" is not a valid choice.`;
+        break;
+      case 'type':
+        message = 'Not a valid string.';
+        break;
+      case 'unknown':
+        message = 'forge-api stand-in: not a documented field (Bitbucket would ignore it).';
+        break;
+    }
+    (fields[p.field] ??= []).push(message);
+  }
+  const [first] = Object.entries(fields);
+  const message = first ? `${first[0]}: ${first[1][0] ?? ''}` : 'Bad request';
+  return { ...bbError(400, message, { fields }), unexpected: problems.map(describeProblem).join('; ') };
+}
+
+function builds(store: ForgeStore): Map<string, StoredBuild> {
+  let map = store.scratch.get('bitbucket:builds') as Map<string, StoredBuild> | undefined;
+  if (!map) {
+    map = new Map();
+    store.scratch.set('bitbucket:builds', map);
+  }
+  return map;
+}
+
+function workspaceRepo(ctx: RouteContext): string {
+  return `${ctx.params['workspace'] ?? ''}/${ctx.params['repo_slug'] ?? ''}`;
+}
+
+function createBuildStatus(ctx: RouteContext): Answer {
+  const commit = ctx.params['commit'] ?? '';
+  if (!isFullSha(commit)) {
+    // What the real API does with a short hash here is not documented; resolve it first.
+    return { ...bbError(404, 'Commit not found'), unexpected: `commit ${JSON.stringify(commit)} is not a full 40-hex hash (resolve short hashes with GET .../commit/{commit} first)` };
+  }
+  const problems = checkFields(ctx.body, {
+    key: { type: 'string', required: true, nonBlank: true, maxLength: BITBUCKET_KEY_MAX },
+    state: { type: 'string', required: true, oneOf: BITBUCKET_STATES },
+    url: { type: 'string', required: true, nonBlank: true },
+    name: { type: 'string', nullable: true },
+    description: { type: 'string', nullable: true },
+    refname: { type: 'string', nullable: true },
+    type: { type: 'string', oneOf: ['build'] },
+  });
+  if (problems === 'not-an-object') return { ...bbError(400, 'Malformed JSON body'), unexpected: 'body is not a JSON object' };
+  if (problems.length > 0) return fieldErrors(problems);
+  const body = ctx.body as { key: string; state: string; url: string; name?: string | null; description?: string | null; refname?: string | null };
+  const sha = commit.toLowerCase();
+  const map = builds(ctx.store);
+  const id = `${workspaceRepo(ctx)}|${sha}|${body.key}`;
+  const now = bbTime(ctx.store.now().toISOString());
+  const existing = map.get(id);
+  const build: StoredBuild = {
+    uuid: existing?.uuid ?? uuidFor('build', ctx.store.nextId('bitbucket:build')),
+    sha,
+    key: body.key,
+    state: body.state,
+    url: body.url,
+    name: body.name ?? null,
+    description: body.description ?? null,
+    refname: body.refname ?? null,
+    createdOn: existing?.createdOn ?? now,
+    updatedOn: now,
+  };
+  map.set(id, build);
+  ctx.store.addStatus({
+    sha,
+    context: build.key,
+    state: build.state,
+    description: build.description,
+    targetUrl: build.url,
+    ...(build.refname !== null ? { ref: build.refname } : {}),
+    ...(build.name !== null ? { name: build.name } : {}),
+  });
+  const base = `${ctx.store.origin}/2.0/repositories/${workspaceRepo(ctx)}/commit/${sha}`;
+  return {
+    status: 201,
+    body: {
+      type: 'build',
+      uuid: build.uuid,
+      key: build.key,
+      state: build.state,
+      url: build.url,
+      name: build.name,
+      description: build.description,
+      refname: build.refname,
+      created_on: build.createdOn,
+      updated_on: build.updatedOn,
+      links: { self: { href: `${base}/statuses/build/${encodeURIComponent(build.key)}` }, commit: { href: base } },
+    },
+  };
+}
+
+function getCommit(ctx: RouteContext): Answer {
+  const full = ctx.store.resolveCommit(ctx.params['commit'] ?? '');
+  // Not unexpected: asking about an unknown commit is a legitimate question.
+  if (full === undefined) return bbError(404, 'Commit not found');
+  const self = `${ctx.store.origin}/2.0/repositories/${workspaceRepo(ctx)}/commit/${full}`;
+  return {
+    status: 200,
+    body: {
+      type: 'commit',
+      hash: full,
+      date: '2026-01-01T00:00:00+00:00',
+      message: 'seeded commit\n',
+      author: { type: 'author', raw: 'Test Author <author@example.com>' },
+      parents: [],
+      links: { self: { href: self } },
+      repository: { type: 'repository', full_name: workspaceRepo(ctx) },
+    },
+  };
+}
+
+function listComments(ctx: RouteContext): Answer {
+  if (ctx.query['q'] !== undefined) {
+    return { ...bbError(400, 'forge-api stand-in: BBQL filtering (q=) is not implemented'), unexpected: `q=${ctx.query['q']} is not implemented by the stand-in` };
+  }
+  const rawPagelen = ctx.query['pagelen'];
+  const pagelen = intQuery(ctx.query, 'pagelen', 10);
+  if (rawPagelen !== undefined && (pagelen > 100 || String(pagelen) !== rawPagelen)) {
+    return { ...bbError(400, `Invalid pagelen`), unexpected: `pagelen=${rawPagelen} (must be 1..100)` };
+  }
+  const page = intQuery(ctx.query, 'page', 1);
+  const sort = ctx.query['sort'] ?? 'id';
+  const desc = sort.startsWith('-');
+  const field = desc ? sort.slice(1) : sort;
+  if (!['id', 'created_on', 'updated_on'].includes(field)) {
+    return { ...bbError(400, `Invalid sort field: ${sort}`), unexpected: `sort=${sort} is not supported by the stand-in` };
+  }
+  const key = field === 'id' ? 'id' : field === 'created_on' ? 'createdAt' : 'updatedAt';
+  const all = ctx.store
+    .listComments(Number(ctx.params['id']), workspaceRepo(ctx))
+    .sort((a, b) => (a[key] < b[key] ? -1 : a[key] > b[key] ? 1 : 0) * (desc ? -1 : 1));
+  const values = all.slice((page - 1) * pagelen, page * pagelen).map((c) => commentJson(ctx.store, c, workspaceRepo(ctx)));
+  const body: Record<string, unknown> = { values, pagelen, size: all.length, page };
+  if (page * pagelen < all.length) body['next'] = selfUrl(ctx.store, ctx.path, { ...ctx.query, pagelen, page: page + 1 });
+  if (page > 1) body['previous'] = selfUrl(ctx.store, ctx.path, { ...ctx.query, pagelen, page: page - 1 });
+  return { status: 200, body };
+}
+
+function contentProblems(ctx: RouteContext): Answer | undefined {
+  const problems = checkFields(ctx.body, { content: { type: 'object', required: true } });
+  if (problems === 'not-an-object') return { ...bbError(400, 'Malformed JSON body'), unexpected: 'body is not a JSON object' };
+  if (problems.length > 0) return fieldErrors(problems);
+  const inner = checkFields((ctx.body as { content: unknown }).content, { raw: { type: 'string', required: true, nonBlank: true }, markup: { type: 'string', oneOf: ['markdown'] } });
+  if (inner === 'not-an-object') return fieldErrors([{ field: 'content', problem: 'type' }]);
+  if (inner.length > 0) return fieldErrors(inner.map((p) => ({ ...p, field: `content.${p.field}` })));
+  return undefined;
+}
+
+function createComment(ctx: RouteContext): Answer {
+  const bad = contentProblems(ctx);
+  if (bad) return bad;
+  const c = ctx.store.addComment(Number(ctx.params['id']), workspaceRepo(ctx), (ctx.body as { content: { raw: string } }).content.raw);
+  return { status: 201, headers: { Location: `${ctx.store.origin}${ctx.path}/${String(c.id)}` }, body: commentJson(ctx.store, c, workspaceRepo(ctx)) };
+}
+
+function updateComment(ctx: RouteContext): Answer {
+  const id = Number(ctx.params['comment_id']);
+  const c = ctx.store.findComment(id);
+  if (!c || c.deleted || c.pr !== Number(ctx.params['id']) || c.repo.toLowerCase() !== workspaceRepo(ctx).toLowerCase()) {
+    const answer = bbError(404, 'Comment not found');
+    if (c?.deleted === true) return answer;
+    return { ...answer, unexpected: c ? `comment ${String(id)} belongs to ${c.repo} #${String(c.pr)}` : `comment ${String(id)} was never created` };
+  }
+  const bad = contentProblems(ctx);
+  if (bad) return bad;
+  ctx.store.updateComment(c, (ctx.body as { content: { raw: string } }).content.raw);
+  return { status: 200, body: commentJson(ctx.store, c, workspaceRepo(ctx)) };
+}
+
+/** Bearer, or Basic username:token when `options.username` is set (shared with Data Center). */
+export function bitbucketAuthenticate(headers: Record<string, string>, options: ForgeApiOptions): { missing: boolean; reason: string } | undefined {
+  const header = headers['authorization'];
+  if (header === undefined) return { missing: true, reason: 'no Authorization header' };
+  if (options.username !== undefined) {
+    const m = /^basic\s+(\S+)$/i.exec(header.trim());
+    if (!m) return { missing: false, reason: `expected Basic auth for ${options.username}, got ${JSON.stringify(header.split(' ')[0])}` };
+    const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+    return decoded === `${options.username}:${options.token}` ? undefined : { missing: false, reason: 'wrong Basic credentials' };
+  }
+  const m = /^bearer\s+(.+)$/i.exec(header.trim());
+  if (!m) return { missing: false, reason: `expected "Bearer <token>", got ${JSON.stringify(header.split(' ')[0])}` };
+  return m[1] === options.token ? undefined : { missing: false, reason: 'wrong bearer token' };
+}
+
+function refuse(kind: RefusalKind, detail: string): Answer {
+  switch (kind) {
+    case 'unauthorized':
+      return bbError(401, 'Token is invalid, expired, or not supported for this endpoint.');
+    case 'no-route':
+      return bbError(404, 'Resource not found', {
+        detail: "There is no API hosted at this URL.\n\nFor information about our API's, please refer to the documentation at: https://developer.atlassian.com/bitbucket/api/2/reference/",
+      });
+    case 'method-not-allowed':
+      return bbError(405, 'Method not allowed');
+    case 'no-repo':
+      return bbError(404, 'Repository not found');
+    case 'bad-json':
+      return bbError(400, `Malformed JSON body: ${detail}`);
+    case 'media-type':
+      return bbError(415, 'Unsupported Media Type');
+  }
+}
+
+function errorBody(status: number): unknown {
+  const messages: Record<number, string> = {
+    400: 'Bad request',
+    401: 'Unauthorized',
+    403: 'Forbidden',
+    404: 'Not found',
+    429: 'Rate limit for this resource has been exceeded',
+    500: 'Something went wrong',
+    502: 'Bad gateway',
+    503: 'Service unavailable',
+  };
+  return { type: 'error', error: { message: messages[status] ?? 'Error' } };
+}
+
+/** The Bitbucket Cloud stand-in's definition. */
+export function bitbucketForge(): ForgeDefinition {
+  const repo = (p: Record<string, string>): string => `${p['workspace'] ?? ''}/${p['repo_slug'] ?? ''}`;
+  const base = '/repositories/{workspace}/{repo_slug}';
+  return {
+    id: 'bitbucket',
+    mount: '/2.0',
+    urlPath: '/2.0',
+    requireJsonContentType: true,
+    contextKey: (context) => context,
+    authenticate: bitbucketAuthenticate,
+    refuse,
+    errorBody,
+    routes: [
+      { method: 'POST', pattern: `${base}/commit/{commit}/statuses/build`, repo, handle: createBuildStatus },
+      { method: 'GET', pattern: `${base}/commit/{commit}`, repo, handle: getCommit },
+      { method: 'GET', pattern: `${base}/pullrequests/{id:int}/comments`, repo, handle: listComments },
+      { method: 'POST', pattern: `${base}/pullrequests/{id:int}/comments`, repo, handle: createComment },
+      { method: 'PUT', pattern: `${base}/pullrequests/{id:int}/comments/{comment_id:int}`, repo, handle: updateComment },
+    ],
+  };
+}

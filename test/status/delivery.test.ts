@@ -111,3 +111,37 @@ t.test('a 429 with Retry-After and a 500 are retried', async (t) => {
   t.same(faults.sort(), [429, 500]);
   t.same(flow.api.unexpected, []);
 });
+
+t.test('a status that finally cannot be posted is logged and shown on the sync\'s record', async (t) => {
+  const flow = await startFlow(t, 'github');
+  // GitHub refuses the status for good (say the token lost access): a 403 that is no rate limit.
+  flow.api.failNext({ method: 'POST', status: 403, body: { message: 'Resource not accessible by personal access token' }, times: 10 });
+  const sha = await flow.repo.commit({ 'deploy/cm.yaml': configMap('a') });
+  const jobId = await flow.push(sha);
+  for (;;) {
+    const record = await flow.history.get(jobId);
+    if (record?.result === 'succeeded' && (record.statusErrors?.length ?? 0) > 0) {
+      t.match(record.statusErrors![0], /landfall\/web \w+ on [0-9a-f]{7}: GitHub status for acme\/web@[0-9a-f]{7} answered 403/);
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  t.ok(flow.logs.some((l) => /commit status could not be posted/.test(l)), 'logged');
+});
+
+t.test('a plan shows which Secret keys change, never their values', async (t) => {
+  const flow = await startFlow(t, 'gitea');
+  const secret = (password: string) => `apiVersion: v1\nkind: Secret\nmetadata: { name: db }\ntype: Opaque\nstringData:\n  password: ${password}\n`;
+  const c0 = await flow.repo.commit({ 'deploy/secret.yaml': secret('first-secret-value-111') });
+  await flow.push(c0);
+  await flow.api.waitFor((api) => api.statuses.latest(c0, 'landfall/web')?.state === 'success', 20_000);
+  const f1 = await flow.repo.commit({ 'deploy/secret.yaml': secret('second-secret-value-222') }, 'rotate', 'feature');
+  await flow.pullRequest(3, 'opened', f1, 'feature');
+  await flow.api.waitFor((api) => /To change/.test(api.comments.get(3)?.[0]?.body ?? ''), 20_000);
+  const comment = flow.api.comments.get(3)![0]!.body;
+  t.match(comment, /Secret `web\/db`/);
+  const everything = JSON.stringify(flow.api.requests) + JSON.stringify(await flow.history.list('web', 10, 'plan')) + flow.logs.join('');
+  for (const value of ['first-secret-value-111', 'second-secret-value-222', Buffer.from('second-secret-value-222').toString('base64')]) {
+    t.notOk(everything.includes(value), `"${value.slice(0, 12)}…" appears in no status, comment, plan record or log`);
+  }
+});

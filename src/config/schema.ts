@@ -189,12 +189,25 @@ const workerSchema = z.strictObject({
   helm: nonEmpty.optional(),
 });
 
+/** Events a notification can be sent for. */
+export const NOTIFICATION_EVENTS = ['sync-failed', 'drift-found', 'drift-healed'] as const;
+
+const notificationsSchema = z.strictObject({
+  /** A generic JSON webhook: POSTed `{event, app, ...}`, signed with `secret` when given. */
+  webhook: z.strictObject({ url: httpUrl, secret: secret.optional() }).optional(),
+  /** A Slack-compatible incoming webhook (Slack, Mattermost, Rocket.Chat): POSTed `{text}`. */
+  slack: z.strictObject({ url: httpUrl }).optional(),
+  /** Which events to send; all by default. */
+  events: z.array(z.enum(NOTIFICATION_EVENTS, { message: `must be one of ${NOTIFICATION_EVENTS.join(', ')}` })).default([...NOTIFICATION_EVENTS]),
+});
+
 /** The whole configuration file. Unknown keys anywhere are errors. */
 export const configSchema = z
   .strictObject({
     server: serverSchema.prefault({}),
     redis: redisSchema.prefault({}),
     worker: workerSchema.prefault({}),
+    notifications: notificationsSchema.prefault({}),
     forges: forgesSchema,
     clusters: z.record(nonEmpty, clusterSchema).default({ default: {} }),
     apps: z.array(appSchema).default([]),
@@ -228,5 +241,9 @@ export const KNOWN_KEYS: ReadonlySet<string> = new Set([
   ...Object.keys(helmSchema.shape),
   ...Object.keys(workerSchema.shape),
   'worker',
+  ...Object.keys(notificationsSchema.shape),
+  'notifications',
+  'secret',
+  'url',
   ...FORGE_IDS,
 ]);

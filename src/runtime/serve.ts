@@ -1,6 +1,13 @@
+import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import { createWebRuntime } from './web.js';
+import { buildApp } from '../http/app.js';
+import { createMetrics, type Metrics } from '../metrics.js';
+import { QUEUES } from '../queue/jobs.js';
+import { RECONCILE_QUEUE } from '../queue/reconcile.js';
+import { createProducerConnection } from '../redis/connection.js';
+import { STATUS_QUEUE } from '../status/reporter.js';
+import { createWebRuntime, pingRedis } from './web.js';
 
 /** What a `landfall serve` process runs. */
 export type Role = 'all' | 'web' | 'worker';
@@ -8,24 +15,63 @@ export type Role = 'all' | 'web' | 'worker';
 /** How long a graceful shutdown may take before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 25_000;
 
+/** Metrics whose queue-depth gauge reads the queues at scrape time. */
+function processMetrics(config: Config): { metrics: Metrics; close(): Promise<void> } {
+  const redis = createProducerConnection(config.redis.url);
+  redis.on('error', () => undefined);
+  const queues = [QUEUES.sync, QUEUES.plan, STATUS_QUEUE, RECONCILE_QUEUE].map((name) => new Queue(name, { connection: redis, prefix: config.redis.prefix }));
+  const metrics = createMetrics(async (gauge) => {
+    for (const queue of queues) {
+      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
+      for (const [state, n] of Object.entries(counts)) gauge.set({ queue: queue.name, state }, n);
+    }
+  });
+  return {
+    metrics,
+    async close() {
+      await Promise.allSettled(queues.map((q) => q.close()));
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
+
 /**
  * Runs the given role until SIGTERM or SIGINT, then shuts down gracefully: stop accepting,
- * finish in-flight requests, close Redis. A second signal exits at once.
+ * finish in-flight requests and syncs, close Redis. A second signal exits at once. Every role
+ * serves /healthz, /readyz and /metrics; `web` and `all` also serve webhooks, the API and the dashboard.
  */
 export async function serve(config: Config, log: Logger, role: Role): Promise<void> {
   const closers: (() => Promise<void>)[] = [];
-  if (role === 'all' || role === 'web') {
-    const web = await createWebRuntime(config, log);
-    await web.app.listen({ host: config.server.host, port: config.server.port });
-    log.info({ host: config.server.host, port: config.server.port, apps: config.apps.length }, 'landfall web listening');
-    closers.push(() => web.close());
-  }
+  const { metrics, close: closeMetrics } = processMetrics(config);
+  let workersRunning: (() => boolean) | undefined;
+
   if (role === 'all' || role === 'worker') {
     const { createWorkerRuntime } = await import('./worker.js');
-    const workers = await createWorkerRuntime(config, log);
+    const workers = await createWorkerRuntime(config, log, { metrics });
+    workersRunning = () => workers.worker.isRunning() && workers.planWorker.isRunning();
     log.info({ concurrency: config.worker.concurrency, apps: config.apps.length }, 'landfall workers running');
     closers.push(() => workers.close());
   }
+  if (role === 'all' || role === 'web') {
+    const web = await createWebRuntime(config, log, { metrics, ...(workersRunning ? { workersRunning } : {}) });
+    await web.app.listen({ host: config.server.host, port: config.server.port });
+    log.info({ host: config.server.host, port: config.server.port, apps: config.apps.length }, 'landfall web listening');
+    // Stop taking webhooks before the workers stop.
+    closers.unshift(() => web.close());
+  } else {
+    // A worker alone still answers probes and scrapes.
+    const redis = createProducerConnection(config.redis.url);
+    redis.on('error', () => undefined);
+    const app = await buildApp({ log, metrics, readiness: { redis: () => pingRedis(redis), workers: async () => workersRunning?.() ?? false } });
+    await app.listen({ host: config.server.host, port: config.server.port });
+    log.info({ host: config.server.host, port: config.server.port }, 'landfall worker probes listening');
+    closers.unshift(async () => {
+      await app.close();
+      await redis.quit().catch(() => redis.disconnect());
+    });
+  }
+  closers.push(closeMetrics);
+
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -39,11 +85,12 @@ export async function serve(config: Config, log: Logger, role: Role): Promise<vo
       process.exit(1);
     }, SHUTDOWN_GRACE_MS);
     timer.unref();
-    Promise.allSettled(closers.map((close) => close())).then(() => {
+    (async () => {
+      for (const close of closers) await close().catch((err: Error) => log.warn({ err: err.message }, 'error while closing'));
       log.info('stopped');
       log.flush();
       process.exit(0);
-    });
+    })();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -6,7 +6,12 @@ import { createAppIndex } from '../apps/match.js';
 import type { Config } from '../config/schema.js';
 import { buildApp } from '../http/app.js';
 import { createDeliveryHandler } from '../intake/handle.js';
+import { createView } from '../http/view.js';
+import type { Metrics } from '../metrics.js';
 import { createIntake, type Intake } from '../queue/intake.js';
+import { RECONCILE_QUEUE } from '../queue/reconcile.js';
+import { STATUS_QUEUE } from '../status/reporter.js';
+import { createHistory } from '../store/history.js';
 import { QUEUES } from '../queue/jobs.js';
 import { createProducerConnection } from '../redis/connection.js';
 import { createKeys } from '../store/keys.js';
@@ -24,6 +29,9 @@ export interface WebRuntime {
 export interface WebRuntimeOptions {
   redis?: Redis;
   now?: () => number;
+  metrics?: Metrics;
+  /** In the `all` role: whether this process's workers run (part of readiness). */
+  workersRunning?: () => boolean;
 }
 
 /** Wires the web role from a configuration. Nothing listens until the caller calls `app.listen`. */
@@ -34,7 +42,10 @@ export async function createWebRuntime(config: Config, log: Logger, options: Web
   const queueOptions = { connection: redis, prefix: config.redis.prefix };
   const syncQueue = new Queue(QUEUES.sync, queueOptions);
   const planQueue = new Queue(QUEUES.plan, queueOptions);
-  for (const queue of [syncQueue, planQueue]) queue.on('error', (err) => log.warn({ err: err.message, queue: queue.name }, 'queue error'));
+  const statusQueue = new Queue(STATUS_QUEUE, queueOptions);
+  const reconcileQueue = new Queue(RECONCILE_QUEUE, queueOptions);
+  const queues = [syncQueue, planQueue, statusQueue, reconcileQueue];
+  for (const queue of queues) queue.on('error', (err) => log.warn({ err: err.message, queue: queue.name }, 'queue error'));
   const keys = createKeys(config.redis.prefix);
   const intake = createIntake({ redis, keys, syncQueue, planQueue });
   const handleDelivery = createDeliveryHandler({
@@ -44,11 +55,17 @@ export async function createWebRuntime(config: Config, log: Logger, options: Web
     log,
     ...(options.now ? { now: options.now } : {}),
   });
+  const view = createView({ config, history: createHistory(redis, keys), syncQueue, planQueue });
   const app = await buildApp({
     log,
-    handleDelivery,
-    maxBodyBytes: config.server.maxBodyBytes,
-    readiness: { redis: () => pingRedis(redis) },
+    readiness: {
+      redis: () => pingRedis(redis),
+      ...(options.workersRunning ? { workers: async () => options.workersRunning?.() ?? false } : {}),
+    },
+    hooks: { handleDelivery, maxBodyBytes: config.server.maxBodyBytes },
+    api: { config, view, intake },
+    admin: { queues, apiTokens: config.server.apiTokens },
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   return {
     app,
@@ -56,13 +73,14 @@ export async function createWebRuntime(config: Config, log: Logger, options: Web
     redis,
     async close() {
       await app.close();
-      await Promise.allSettled([syncQueue.close(), planQueue.close()]);
+      await Promise.allSettled(queues.map((q) => q.close()));
       if (!options.redis) await redis.quit().catch(() => redis.disconnect());
     },
   };
 }
 
-async function pingRedis(redis: Redis): Promise<boolean> {
+/** Whether Redis answers now. */
+export async function pingRedis(redis: Redis): Promise<boolean> {
   if (redis.status !== 'ready') return false;
   return (await redis.ping()) === 'PONG';
 }

@@ -5,7 +5,13 @@ import type { Config } from '../config/schema.js';
 import { createKubeClient, type KubeClient } from '../kube/client.js';
 import { loadKubeConfig } from '../kube/config.js';
 import { createForgeApis } from '../forges/apis.js';
+import type { Metrics } from '../metrics.js';
+import { createNotifier } from '../notify.js';
+import { createIntake } from '../queue/intake.js';
+import { QUEUES } from '../queue/jobs.js';
 import { createPlanWorker } from '../queue/plan-worker.js';
+import { createReconcileWorker, RECONCILE_QUEUE, scheduleReconciles } from '../queue/reconcile.js';
+import { combineListeners, createPlanEventsListener, createSyncEventsListener } from './listeners.js';
 import { createSyncWorker } from '../queue/worker.js';
 import { startStatusDispatcher } from '../status/dispatcher.js';
 import { createPlanListener, createSyncStatusListener } from '../status/listeners.js';
@@ -22,6 +28,7 @@ export interface WorkerRuntime {
   worker: Worker;
   planWorker: Worker;
   statusWorker: Worker;
+  reconcileWorker: Worker;
   /** Clients per cluster name, created on first use. */
   kube(cluster: string): Promise<KubeClient>;
   close(): Promise<void>;
@@ -30,6 +37,7 @@ export interface WorkerRuntime {
 /** Overrides for tests: an existing Kubernetes client per cluster. */
 export interface WorkerRuntimeOptions {
   kubeClient?: (cluster: string) => Promise<KubeClient>;
+  metrics?: Metrics;
 }
 
 /** Wires the worker role from a configuration; the workers start consuming at once. */
@@ -60,7 +68,21 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
   const statusQueue = new Queue(STATUS_QUEUE, { connection: redis, prefix: config.redis.prefix });
   const reporter = createStatusReporter({ redis, keys, queue: statusQueue });
   const statusConnection = createWorkerConnection(config.redis.url);
-  const statusWorker = createStatusWorker({ connection: statusConnection, redis, keys, prefix: config.redis.prefix, apis, history, log });
+  const metrics = options.metrics;
+  const statusWorker = createStatusWorker({
+    connection: statusConnection,
+    redis,
+    keys,
+    prefix: config.redis.prefix,
+    apis,
+    history,
+    log,
+    config,
+    ...(metrics
+      ? { counters: { posted: (forge: string) => metrics.statusReports.inc({ forge, result: 'posted' }), failed: (forge: string) => metrics.statusReports.inc({ forge, result: 'failed' }) } }
+      : {}),
+  });
+  const notifier = createNotifier(config, statusQueue);
   const dispatcher = startStatusDispatcher({ redis, keys, config, reporter, history, log });
   const worker = createSyncWorker({
     config,
@@ -71,7 +93,14 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
     log,
     concurrency: config.worker.concurrency,
     lockMs: config.worker.lockTimeout,
-    sync: { git, tools, limits, kube, applyConcurrency: config.worker.applyConcurrency, listener: createSyncStatusListener({ config, reporter, log }) },
+    sync: {
+      git,
+      tools,
+      limits,
+      kube,
+      applyConcurrency: config.worker.applyConcurrency,
+      listener: combineListeners(log, createSyncStatusListener({ config, reporter, log }), createSyncEventsListener({ config, history, log, notifier, ...(metrics ? { metrics } : {}) })),
+    },
   });
   const planConnection = createWorkerConnection(config.redis.url);
   const planWorker = createPlanWorker({
@@ -87,21 +116,38 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
       tools,
       limits,
       kube,
-      listener: createPlanListener({ config, reporter, log }),
+      listener: combineListeners(log, createPlanListener({ config, reporter, log }), createPlanEventsListener(metrics)),
       resolveSha: async (app, shortSha) => apis.get(app.forge)?.resolveSha?.(app.repo, shortSha),
     },
+  });
+  // Reconcile: job schedulers per app, and the worker that checks head, drift and health.
+  const reconcileConnection = createWorkerConnection(config.redis.url);
+  const reconcileQueue = new Queue(RECONCILE_QUEUE, { connection: redis, prefix: config.redis.prefix });
+  const syncQueue = new Queue(QUEUES.sync, { connection: redis, prefix: config.redis.prefix });
+  const planQueue = new Queue(QUEUES.plan, { connection: redis, prefix: config.redis.prefix });
+  await scheduleReconciles(reconcileQueue, config.apps);
+  const reconcileWorker = createReconcileWorker({
+    config,
+    connection: reconcileConnection,
+    history,
+    intake: createIntake({ redis, keys, syncQueue, planQueue }),
+    drift: { git, tools, limits, forges: config.forges, kube, log },
+    log,
+    notifier,
+    ...(metrics ? { metrics } : {}),
   });
   return {
     worker,
     planWorker,
     statusWorker,
+    reconcileWorker,
     kube,
     async close() {
       // Let running syncs finish; the grace timer of `serve` bounds how long.
-      await Promise.allSettled([worker.close(), planWorker.close(), statusWorker.close(), dispatcher.stop()]);
-      await statusQueue.close();
+      await Promise.allSettled([worker.close(), planWorker.close(), statusWorker.close(), reconcileWorker.close(), dispatcher.stop()]);
+      await Promise.allSettled([statusQueue.close(), reconcileQueue.close(), syncQueue.close(), planQueue.close()]);
       for (const client of clients.values()) await client.then((c) => c.close(), () => undefined);
-      await Promise.allSettled([connection, planConnection, statusConnection, redis].map((c) => c.quit()));
+      await Promise.allSettled([connection, planConnection, statusConnection, reconcileConnection, redis].map((c) => c.quit()));
     },
   };
 }

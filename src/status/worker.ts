@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { ForgeId } from '../config/schema.js';
+import type { Config, ForgeId } from '../config/schema.js';
+import { deliverNotification } from '../notify.js';
 import { ForgeApiError } from '../forges/api-error.js';
 import { fitDescription, type ForgeApi } from '../forges/api.js';
 import { tryLock } from '../queue/lock.js';
@@ -31,6 +32,8 @@ export interface StatusWorkerDeps {
   counters?: StatusCounters;
   /** Longest wait honoured from a Retry-After or rate-limit reset. */
   maxRetryAfterMs?: number;
+  /** For `notify` jobs: where notifications go. */
+  config?: Config;
 }
 
 function fingerprint(fields: Record<string, string>): string {
@@ -64,6 +67,16 @@ export function createStatusWorker(deps: StatusWorkerDeps): Worker {
   }
 
   async function process(job: Job, token?: string): Promise<string> {
+    if (job.name === 'notify') {
+      if (!deps.config) return 'no-config';
+      try {
+        await deliverNotification(deps.config, job.data.target, job.data.notification);
+      } catch (err) {
+        if (err instanceof ForgeApiError && !err.transient) throw new UnrecoverableError(err.message);
+        throw err;
+      }
+      return 'sent';
+    }
     const digest: string = job.name === 'comment' ? `comment-${job.data.app}-${job.data.number}` : job.data.digest;
     const key = deps.keys.status(digest);
     const lock = await tryLock(deps.redis, deps.keys.statusLock(digest), 30_000);
@@ -120,6 +133,10 @@ export function createStatusWorker(deps: StatusWorkerDeps): Worker {
   worker.on('error', (err) => deps.log.warn({ err: err.message }, 'status worker error'));
   worker.on('failed', (job, err) => {
     if (!job || err instanceof DelayedError || err.name === 'DelayedError') return;
+    if (job.name === 'notify') {
+      deps.log.warn({ target: job.data.target, event: job.data.notification?.event, err: err.message }, 'notification not delivered');
+      return;
+    }
     const final = err instanceof UnrecoverableError || err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
     if (!final) return;
     void (async () => {

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { DriftEntry } from '../sync/drift.js';
 import type { ChangeEntry, HealthEntry } from '../sync/types.js';
 import type { Keys } from './keys.js';
 
@@ -65,10 +66,27 @@ export interface SyncRecord {
 
 /** What Landfall knows of an app's current state, for the dashboard and decisions. */
 export interface AppState {
+  /** The commit the last sync that ran to the end tried; with a failed result, it is not retried on every interval. */
+  attemptedSha?: string;
   deployedSha?: string;
   deployedAt?: number;
   lastSyncId?: string;
   lastResult?: SyncResult;
+}
+
+/** An app's last reconcile: the branch head seen, and drift and health of the deployed commit. */
+export interface DriftState {
+  checkedAt: number;
+  /** The branch head when checked. */
+  headSha?: string;
+  /** The deployed commit that was compared. */
+  sha?: string;
+  drift: DriftEntry[];
+  health: HealthEntry[];
+  /** Set when a heal sync put the drift right. */
+  healedAt?: number;
+  healedBy?: string;
+  error?: string;
 }
 
 /** History entries kept per app; older ones are deleted. */
@@ -120,10 +138,21 @@ export function createHistory(redis: Redis, keys: Keys) {
       const hash = await redis.hgetall(keys.appState(app));
       return {
         ...(hash.deployedSha ? { deployedSha: hash.deployedSha } : {}),
+        ...(hash.attemptedSha ? { attemptedSha: hash.attemptedSha } : {}),
         ...(hash.deployedAt ? { deployedAt: Number(hash.deployedAt) } : {}),
         ...(hash.lastSyncId ? { lastSyncId: hash.lastSyncId } : {}),
         ...(hash.lastResult ? { lastResult: hash.lastResult as SyncResult } : {}),
       };
+    },
+
+    /** The last drift check of an app. */
+    async drift(app: string): Promise<DriftState | undefined> {
+      const text = await redis.get(keys.drift(app));
+      return text ? (JSON.parse(text) as DriftState) : undefined;
+    },
+
+    async setDrift(app: string, state: DriftState): Promise<void> {
+      await redis.set(keys.drift(app), JSON.stringify(state));
     },
 
     async setAppState(app: string, state: AppState): Promise<void> {

@@ -32,6 +32,8 @@ export function createKeys(prefix: string) {
     prHead: (app: string, number: number) => `${prefix}:app:${app}:pr:${number}:head`,
     /** The pull-request comment holding an app's plan: desired body, comment id, last posted (hash). */
     planComment: (app: string, number: number) => `${prefix}:app:${app}:pr:${number}:comment`,
+    /** An app's last drift check (JSON). */
+    drift: (app: string) => `${prefix}:app:${app}:drift`,
     /** An app's plan ids, newest first. */
     appPlans: (app: string) => `${prefix}:app:${app}:plans`,
   };

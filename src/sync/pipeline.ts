@@ -138,6 +138,7 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Syn
     }
     if (data.sha && data.sha !== head) note('info', `commit ${data.sha.slice(0, 7)} is no longer the head of ${app.branch}; deploying the head, ${head.slice(0, 7)}`);
     deps.listener?.started?.(record);
+    await deps.history.setAppState(app.name, { lastSyncId: record.id, lastResult: 'running' });
 
     await enter('checkout');
     checkout = await deps.git.checkout(source, head);
@@ -230,7 +231,7 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Syn
     record.finishedAt = Date.now();
     note('info', `deployed ${head.slice(0, 7)}: ${summarize(record.changes)}, healthy in ${Math.round((record.finishedAt - (record.startedAt ?? now)) / 1000)}s`);
     await deps.history.save(record);
-    await deps.history.setAppState(app.name, { deployedSha: head, deployedAt: record.finishedAt, lastSyncId: record.id, lastResult: 'succeeded' });
+    await deps.history.setAppState(app.name, { deployedSha: head, attemptedSha: head, deployedAt: record.finishedAt, lastSyncId: record.id, lastResult: 'succeeded' });
     deps.listener?.finished?.(record, true);
     return record;
   } catch (err) {
@@ -248,7 +249,7 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Syn
     const final = request.finalAttempt || !error.transient;
     note('error', `${phase ? `${phase}: ` : ''}${error.message}${final ? '' : ' (will retry)'}`);
     await deps.history.save(record);
-    if (final) await deps.history.setAppState(app.name, { lastSyncId: record.id, lastResult: 'failed' });
+    if (final) await deps.history.setAppState(app.name, { lastSyncId: record.id, lastResult: 'failed', ...(record.sha ? { attemptedSha: record.sha } : {}) });
     deps.listener?.finished?.(record, final);
     throw error;
   } finally {

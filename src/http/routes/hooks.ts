@@ -1,11 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { FORGE_IDS, type ForgeId } from '../../config/schema.js';
 import type { DeliveryHandler } from '../../intake/handle.js';
+import type { Metrics } from '../../metrics.js';
 
 /** Options of the webhook routes plugin. */
 export interface HookRoutesOptions {
   handleDelivery: DeliveryHandler;
   maxBodyBytes: number;
+  metrics?: Metrics;
 }
 
 /**
@@ -32,10 +34,10 @@ export async function hookRoutes(app: FastifyInstance, options: HookRoutesOption
       const started = process.hrtime.bigint();
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const answer = await options.handleDelivery({ forge: forge as ForgeId, headers: request.headers, body });
-      request.log.info(
-        { forge, outcome: answer.outcome, status: answer.status, ms: Number(process.hrtime.bigint() - started) / 1e6 },
-        'webhook handled',
-      );
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      options.metrics?.webhooks.inc({ forge, outcome: answer.outcome });
+      options.metrics?.webhookSeconds.observe({ forge }, seconds);
+      request.log.info({ forge, outcome: answer.outcome, status: answer.status, ms: seconds * 1000 }, 'webhook handled');
       return reply.code(answer.status).send(answer.body);
     },
   );

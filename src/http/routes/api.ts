@@ -1,0 +1,194 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../../config/schema.js';
+import type { Intake } from '../../queue/intake.js';
+import { bearerToken, tokenAllowed } from '../auth.js';
+import type { View } from '../view.js';
+
+/** Options of the API routes. */
+export interface ApiRoutesOptions {
+  config: Config;
+  view: View;
+  intake: Intake;
+}
+
+const error = { type: 'object', properties: { error: { type: 'string' }, message: { type: 'string' } }, required: ['error', 'message'] } as const;
+const appParams = { type: 'object', properties: { app: { type: 'string', pattern: '^[a-z0-9-]{1,30}$' } }, required: ['app'] } as const;
+
+const change = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' }, apiVersion: { type: 'string' }, kind: { type: 'string' }, namespace: { type: 'string' }, name: { type: 'string' },
+    action: { type: 'string', enum: ['created', 'configured', 'unchanged', 'deleted', 'skipped', 'failed'] },
+    source: { type: 'string' }, paths: { type: 'array', items: { type: 'string' } }, message: { type: 'string' },
+  },
+  required: ['id', 'kind', 'name', 'action'],
+} as const;
+
+const health = {
+  type: 'object',
+  properties: { id: { type: 'string' }, kind: { type: 'string' }, namespace: { type: 'string' }, name: { type: 'string' }, status: { type: 'string' }, reason: { type: 'string' }, message: { type: 'string' } },
+  required: ['kind', 'name', 'status'],
+} as const;
+
+const record = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    kind: { type: 'string', enum: ['sync', 'plan'] },
+    app: { type: 'string' },
+    trigger: { type: 'string' },
+    jobId: { type: 'string' },
+    requestedSha: { type: 'string' },
+    sha: { type: 'string' },
+    covered: { type: 'array', items: { type: 'string' } },
+    deliveryId: { type: 'string' },
+    cluster: { type: 'string' },
+    namespace: { type: 'string' },
+    result: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed', 'superseded'] },
+    supersededBy: { type: 'string' },
+    phases: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, startedAt: { type: 'number' }, finishedAt: { type: 'number' } }, required: ['name', 'startedAt'] } },
+    changes: { type: 'array', items: change },
+    health: { type: 'array', items: health },
+    error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, object: { type: 'string' }, file: { type: 'string' }, transient: { type: 'boolean' } }, required: ['code', 'message'] },
+    log: { type: 'array', items: { type: 'object', properties: { at: { type: 'number' }, level: { type: 'string' }, msg: { type: 'string' } }, required: ['at', 'level', 'msg'] } },
+    attempt: { type: 'number' },
+    createdAt: { type: 'number' },
+    startedAt: { type: 'number' },
+    finishedAt: { type: 'number' },
+    statusErrors: { type: 'array', items: { type: 'string' } },
+    pullRequest: { type: 'object', properties: { number: { type: 'number' }, headBranch: { type: 'string' }, baseBranch: { type: 'string' } } },
+  },
+  required: ['id', 'app', 'result', 'requestedSha'],
+} as const;
+
+const summary = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' }, forge: { type: 'string' }, repo: { type: 'string' }, branch: { type: 'string' }, path: { type: 'string' },
+    cluster: { type: 'string' }, namespace: { type: 'string' },
+    status: { type: 'string', enum: ['synced', 'progressing', 'out-of-sync', 'drifted', 'degraded', 'failed', 'not-deployed'] },
+    reason: { type: 'string' },
+    deployedSha: { type: 'string' }, deployedAt: { type: 'number' }, deployedUrl: { type: 'string' }, headSha: { type: 'string' },
+    lastSync: {
+      type: 'object',
+      properties: { id: { type: 'string' }, result: { type: 'string' }, trigger: { type: 'string' }, sha: { type: 'string' }, startedAt: { type: 'number' }, finishedAt: { type: 'number' }, error: { type: 'string' } },
+    },
+    drift: { type: 'object', properties: { count: { type: 'number' }, checkedAt: { type: 'number' }, healedAt: { type: 'number' }, healedBy: { type: 'string' } }, required: ['count'] },
+    health: { type: 'object', properties: { total: { type: 'number' }, current: { type: 'number' }, failing: { type: 'number' } } },
+    selfHeal: { type: 'boolean' },
+    prune: { type: 'boolean' },
+  },
+  required: ['name', 'status', 'reason'],
+} as const;
+
+const driftEntry = {
+  type: 'object',
+  properties: { id: { type: 'string' }, apiVersion: { type: 'string' }, kind: { type: 'string' }, namespace: { type: 'string' }, name: { type: 'string' }, missing: { type: 'boolean' }, paths: { type: 'array', items: { type: 'string' } } },
+  required: ['kind', 'name'],
+} as const;
+
+/**
+ * The JSON API: `/api/apps`, `/api/apps/:app`, `/api/apps/:app/syncs`, `/api/syncs/:id`, and
+ * `POST /api/apps/:app/sync` with a bearer token from `server.apiTokens`. Every route has a
+ * schema for what it takes and what it answers.
+ */
+export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions): Promise<void> {
+  const { view } = options;
+
+  app.get('/api/apps', { schema: { response: { 200: { type: 'object', properties: { apps: { type: 'array', items: summary } }, required: ['apps'] } } } }, async () => ({ apps: await view.apps() }));
+
+  app.get<{ Params: { app: string } }>(
+    '/api/apps/:app',
+    {
+      schema: {
+        params: appParams,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              app: summary,
+              drift: { type: 'array', items: driftEntry },
+              health: { type: 'array', items: health },
+              queued: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, kind: { type: 'string' }, sha: { type: 'string' }, state: { type: 'string' }, createdAt: { type: 'number' } } } },
+            },
+            required: ['app', 'drift', 'health', 'queued'],
+          },
+          404: error,
+        },
+      },
+    },
+    async (request, reply) => {
+      const config = view.app(request.params.app);
+      if (!config) return reply.code(404).send({ error: 'not-found', message: `no app named "${request.params.app}"` });
+      const [summaryOf, drift, queued] = await Promise.all([view.summary(config), view.drift(config.name), view.queued(config.name)]);
+      return { app: summaryOf, drift: drift?.drift ?? [], health: drift?.health ?? [], queued };
+    },
+  );
+
+  app.get<{ Params: { app: string }; Querystring: { limit?: number; kind?: 'sync' | 'plan' } }>(
+    '/api/apps/:app/syncs',
+    {
+      schema: {
+        params: appParams,
+        querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 }, kind: { type: 'string', enum: ['sync', 'plan'], default: 'sync' } } },
+        response: { 200: { type: 'object', properties: { syncs: { type: 'array', items: record } }, required: ['syncs'] }, 404: error },
+      },
+    },
+    async (request, reply) => {
+      if (!view.app(request.params.app)) return reply.code(404).send({ error: 'not-found', message: `no app named "${request.params.app}"` });
+      const limit = request.query.limit ?? 20;
+      const syncs = request.query.kind === 'plan' ? await view.plans(request.params.app, limit) : await view.syncs(request.params.app, limit);
+      return { syncs };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/syncs/:id',
+    { schema: { params: { type: 'object', properties: { id: { type: 'string', maxLength: 200 } }, required: ['id'] }, response: { 200: record, 404: error } } },
+    async (request, reply) => {
+      const found = await view.sync(request.params.id);
+      if (!found) return reply.code(404).send({ error: 'not-found', message: `no sync or plan "${request.params.id}"` });
+      return found;
+    },
+  );
+
+  app.post<{ Params: { app: string } }>(
+    '/api/apps/:app/sync',
+    {
+      schema: {
+        params: appParams,
+        response: {
+          202: { type: 'object', properties: { accepted: { type: 'object', properties: { app: { type: 'string' }, jobId: { type: 'string' }, url: { type: 'string' } }, required: ['app', 'jobId'] } }, required: ['accepted'] },
+          401: error,
+          403: error,
+          404: error,
+          503: error,
+        },
+      },
+    },
+    async (request, reply) => {
+      if (options.config.server.apiTokens.length === 0) return reply.code(403).send({ error: 'disabled', message: 'manual syncs are off: set server.apiTokens to allow them' });
+      if (!tokenAllowed(options.config.server.apiTokens, bearerToken(request))) {
+        return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'send Authorization: Bearer <one of server.apiTokens>' });
+      }
+      const config = view.app(request.params.app);
+      if (!config) return reply.code(404).send({ error: 'not-found', message: `no app named "${request.params.app}"` });
+      const jobId = await queueManual(options.intake, config);
+      if (!jobId) return reply.code(503).send({ error: 'unavailable', message: 'the sync could not be queued; try again' });
+      return reply.code(202).send({ accepted: { app: config.name, jobId, url: `${options.config.server.publicUrl}/syncs/${jobId}` } });
+    },
+  );
+}
+
+/** Queues a manual sync of an app's branch head; undefined when Redis refused it. */
+export async function queueManual(intake: Intake, app: Config['apps'][number]): Promise<string | undefined> {
+  try {
+    const result = await intake.enqueue('manual', randomUUID(), [
+      { kind: 'sync', data: { app: app.name, trigger: 'manual', forge: app.forge, repo: app.repo, branch: app.branch, sha: '', receivedAt: Date.now() } },
+    ]);
+    return result.duplicate ? undefined : result.accepted[0]?.jobId;
+  } catch {
+    return undefined;
+  }
+}

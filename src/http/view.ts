@@ -1,0 +1,155 @@
+import type { Queue } from 'bullmq';
+import type { AppConfig, Config } from '../config/schema.js';
+import { commitUrl } from '../forges/links.js';
+import type { DriftState, History, SyncRecord } from '../store/history.js';
+
+/** At a glance, where an app stands. */
+export type AppStatus = 'synced' | 'progressing' | 'out-of-sync' | 'drifted' | 'degraded' | 'failed' | 'not-deployed';
+
+/** What the dashboard and `/api/apps` show for one app. */
+export interface AppSummary {
+  name: string;
+  forge: string;
+  repo: string;
+  branch: string;
+  path: string;
+  cluster: string;
+  namespace: string;
+  status: AppStatus;
+  /** Why the status is what it is, in words. */
+  reason: string;
+  deployedSha?: string;
+  deployedAt?: number;
+  deployedUrl?: string;
+  headSha?: string;
+  lastSync?: { id: string; result: string; trigger: string; sha?: string; startedAt?: number; finishedAt?: number; error?: string };
+  drift: { count: number; checkedAt?: number; healedAt?: number; healedBy?: string };
+  health: { total: number; current: number; failing: number };
+  selfHeal: boolean;
+  prune: boolean;
+}
+
+/** A sync or plan that is still waiting in the queue (no record yet). */
+export interface QueuedJob {
+  id: string;
+  app: string;
+  kind: 'sync' | 'plan';
+  sha: string;
+  state: string;
+  createdAt: number;
+}
+
+/** Reads what Landfall knows into the shapes the API and the dashboard show. */
+export function createView(deps: { config: Config; history: History; syncQueue: Queue; planQueue: Queue }) {
+  const apps = new Map(deps.config.apps.map((a) => [a.name, a]));
+
+  function status(app: AppConfig, lastSync: SyncRecord | undefined, deployedSha: string | undefined, drift: DriftState | undefined, running: boolean): [AppStatus, string] {
+    const failingHealth = drift?.health.filter((h) => h.status === 'Failed' || h.status === 'NotFound') ?? [];
+    if (running || lastSync?.result === 'running' || lastSync?.result === 'queued') return ['progressing', 'a sync is running or queued'];
+    if (lastSync?.result === 'failed') return ['failed', lastSync.error?.message.split('\n')[0] ?? 'the last sync failed'];
+    if (!deployedSha) return ['not-deployed', 'nothing has been deployed yet'];
+    if (failingHealth.length > 0) return ['degraded', `${failingHealth.length} object(s) unhealthy: ${failingHealth.slice(0, 3).map((h) => `${h.kind}/${h.name} ${h.reason}`).join(', ')}`];
+    if (drift && drift.drift.length > 0) return ['drifted', `${drift.drift.length} object(s) differ from Git${app.selfHeal ? ' (healing)' : ''}`];
+    if (drift?.headSha && drift.headSha !== deployedSha) return ['out-of-sync', `branch ${app.branch} is at ${drift.headSha.slice(0, 7)}, ${deployedSha.slice(0, 7)} is deployed`];
+    return ['synced', `${deployedSha.slice(0, 7)} is deployed and matches the cluster`];
+  }
+
+  async function queued(app: string): Promise<QueuedJob[]> {
+    const jobs = [...(await deps.syncQueue.getJobs(['waiting', 'delayed', 'active', 'prioritized'], 0, 200)), ...(await deps.planQueue.getJobs(['waiting', 'delayed', 'active', 'prioritized'], 0, 200))];
+    const out: QueuedJob[] = [];
+    for (const job of jobs) {
+      if (!job || job.data?.app !== app) continue;
+      out.push({ id: String(job.id), app, kind: job.name === 'plan' ? 'plan' : 'sync', sha: job.data.sha ?? job.data.headSha ?? '', state: (await job.getState()) as string, createdAt: job.timestamp });
+    }
+    return out;
+  }
+
+  async function summary(app: AppConfig): Promise<AppSummary> {
+    const [state, drift, recent, pending] = await Promise.all([deps.history.appState(app.name), deps.history.drift(app.name), deps.history.list(app.name, 1), queued(app.name)]);
+    const last = recent[0];
+    const [appStatus, reason] = status(app, last, state.deployedSha, drift, pending.some((j) => j.kind === 'sync' && j.state === 'active'));
+    const deployedUrl = state.deployedSha ? commitUrl(app, deps.config.forges, state.deployedSha) : undefined;
+    return {
+      name: app.name,
+      forge: app.forge,
+      repo: app.repo,
+      branch: app.branch,
+      path: app.path,
+      cluster: app.cluster,
+      namespace: app.namespace,
+      status: appStatus,
+      reason,
+      ...(state.deployedSha ? { deployedSha: state.deployedSha } : {}),
+      ...(state.deployedAt ? { deployedAt: state.deployedAt } : {}),
+      ...(deployedUrl ? { deployedUrl } : {}),
+      ...(drift?.headSha ? { headSha: drift.headSha } : {}),
+      ...(last
+        ? {
+            lastSync: {
+              id: last.id,
+              result: last.result,
+              trigger: last.trigger,
+              ...(last.sha ? { sha: last.sha } : {}),
+              ...(last.startedAt ? { startedAt: last.startedAt } : {}),
+              ...(last.finishedAt ? { finishedAt: last.finishedAt } : {}),
+              ...(last.error ? { error: last.error.message } : {}),
+            },
+          }
+        : {}),
+      drift: {
+        count: drift?.drift.length ?? 0,
+        ...(drift?.checkedAt ? { checkedAt: drift.checkedAt } : {}),
+        ...(drift?.healedAt ? { healedAt: drift.healedAt } : {}),
+        ...(drift?.healedBy ? { healedBy: drift.healedBy } : {}),
+      },
+      health: {
+        total: drift?.health.length ?? last?.health.length ?? 0,
+        current: (drift?.health ?? last?.health ?? []).filter((h) => h.status === 'Current').length,
+        failing: (drift?.health ?? []).filter((h) => h.status === 'Failed' || h.status === 'NotFound').length,
+      },
+      selfHeal: app.selfHeal,
+      prune: app.prune,
+    };
+  }
+
+  return {
+    app: (name: string) => apps.get(name),
+    apps: () => Promise.all(deps.config.apps.map(summary)),
+    summary,
+    drift: (name: string) => deps.history.drift(name),
+    syncs: (name: string, limit: number) => deps.history.list(name, limit),
+    plans: (name: string, limit: number) => deps.history.list(name, limit, 'plan'),
+    queued,
+    /** A record, or a queued job that has none yet. */
+    async sync(id: string): Promise<SyncRecord | undefined> {
+      const record = await deps.history.get(id);
+      if (record) return record;
+      const job = (await deps.syncQueue.getJob(id)) ?? (await deps.planQueue.getJob(id));
+      if (!job?.data?.app) return undefined;
+      const app = apps.get(job.data.app);
+      const plan = job.name === 'plan';
+      return {
+        id,
+        kind: plan ? 'plan' : 'sync',
+        app: job.data.app,
+        trigger: plan ? 'push' : job.data.trigger,
+        jobId: id,
+        requestedSha: job.data.sha ?? job.data.headSha ?? '',
+        covered: [],
+        cluster: app?.cluster ?? '',
+        namespace: app?.namespace ?? '',
+        result: 'queued',
+        phases: [],
+        changes: [],
+        health: [],
+        log: [{ at: job.timestamp, level: 'info', msg: `queued; ${(await job.getState()) === 'delayed' ? 'waiting for the app\'s running sync to finish' : 'waiting for a worker'}` }],
+        attempt: 0,
+        createdAt: job.timestamp,
+        ...(plan ? { pullRequest: { number: job.data.number, headBranch: job.data.headBranch, baseBranch: job.data.baseBranch } } : {}),
+      };
+    },
+  };
+}
+
+/** The view's type. */
+export type View = ReturnType<typeof createView>;

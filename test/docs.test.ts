@@ -11,7 +11,7 @@ const envExample = readFileSync(`${ROOT}.env.example`, 'utf8');
 
 t.test('landfall.example.yaml is a valid configuration once its variables are set', async (t) => {
   const vars = [...new Set([...example.matchAll(/\$\{([A-Z_]+)\}/g)].map((m) => m[1]!))].filter((v) => v !== 'VAR');
-  const env = Object.fromEntries(vars.map((v) => [v, v === 'GITLAB_SIGNING_TOKEN' ? `whsec_${Buffer.alloc(32, 3).toString('base64')}` : `value-of-${v}`]));
+  const env = Object.fromEntries(vars.map((v) => [v, v === 'GITLAB_SIGNING_TOKEN' ? `whsec_${Buffer.alloc(32, 3).toString('base64')}` : v.endsWith('_URL') ? `https://example.com/${v}` : `value-of-${v}`]));
   const config = parseConfig(example, env, 'landfall.example.yaml');
   t.equal(config.apps[0]?.name, 'guestbook');
   for (const v of vars) t.match(envExample, new RegExp(`^${v}=`, 'm'), `.env.example lists ${v}`);

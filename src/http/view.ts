@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { AppConfig, Config } from '../config/schema.js';
 import { commitUrl } from '../forges/links.js';
+import { failureReason } from '../status/wording.js';
 import type { DriftState, History, SyncRecord } from '../store/history.js';
 
 /** At a glance, where an app stands. */
@@ -46,7 +47,7 @@ export function createView(deps: { config: Config; history: History; syncQueue: 
   function status(app: AppConfig, lastSync: SyncRecord | undefined, deployedSha: string | undefined, drift: DriftState | undefined, running: boolean): [AppStatus, string] {
     const failingHealth = drift?.health.filter((h) => h.status === 'Failed' || h.status === 'NotFound') ?? [];
     if (running || lastSync?.result === 'running' || lastSync?.result === 'queued') return ['progressing', 'a sync is running or queued'];
-    if (lastSync?.result === 'failed') return ['failed', lastSync.error?.message.split('\n')[0] ?? 'the last sync failed'];
+    if (lastSync?.result === 'failed') return ['failed', lastSync.error ? failureReason(lastSync.error.message) : 'the last sync failed'];
     if (!deployedSha) return ['not-deployed', 'nothing has been deployed yet'];
     if (failingHealth.length > 0) return ['degraded', `${failingHealth.length} object(s) unhealthy: ${failingHealth.slice(0, 3).map((h) => `${h.kind}/${h.name} ${h.reason}`).join(', ')}`];
     if (drift && drift.drift.length > 0) return ['drifted', `${drift.drift.length} object(s) differ from Git${app.selfHeal ? ' (healing)' : ''}`];

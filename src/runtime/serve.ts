@@ -1,12 +1,8 @@
-import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { buildApp } from '../http/app.js';
-import { createMetrics, type Metrics } from '../metrics.js';
-import { QUEUES } from '../queue/jobs.js';
-import { RECONCILE_QUEUE } from '../queue/reconcile.js';
+import { createProcessMetrics } from '../metrics.js';
 import { createProducerConnection } from '../redis/connection.js';
-import { STATUS_QUEUE } from '../status/reporter.js';
 import { createWebRuntime, pingRedis } from './web.js';
 
 /** What a `landfall serve` process runs. */
@@ -15,26 +11,6 @@ export type Role = 'all' | 'web' | 'worker';
 /** How long a graceful shutdown may take before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 25_000;
 
-/** Metrics whose queue-depth gauge reads the queues at scrape time. */
-function processMetrics(config: Config): { metrics: Metrics; close(): Promise<void> } {
-  const redis = createProducerConnection(config.redis.url);
-  redis.on('error', () => undefined);
-  const queues = [QUEUES.sync, QUEUES.plan, STATUS_QUEUE, RECONCILE_QUEUE].map((name) => new Queue(name, { connection: redis, prefix: config.redis.prefix }));
-  const metrics = createMetrics(async (gauge) => {
-    for (const queue of queues) {
-      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
-      for (const [state, n] of Object.entries(counts)) gauge.set({ queue: queue.name, state }, n);
-    }
-  });
-  return {
-    metrics,
-    async close() {
-      await Promise.allSettled(queues.map((q) => q.close()));
-      await redis.quit().catch(() => redis.disconnect());
-    },
-  };
-}
-
 /**
  * Runs the given role until SIGTERM or SIGINT, then shuts down gracefully: stop accepting,
  * finish in-flight requests and syncs, close Redis. A second signal exits at once. Every role
@@ -42,7 +18,7 @@ function processMetrics(config: Config): { metrics: Metrics; close(): Promise<vo
  */
 export async function serve(config: Config, log: Logger, role: Role): Promise<void> {
   const closers: (() => Promise<void>)[] = [];
-  const { metrics, close: closeMetrics } = processMetrics(config);
+  const { metrics, close: closeMetrics } = createProcessMetrics(config);
   let workersRunning: (() => boolean) | undefined;
 
   if (role === 'all' || role === 'worker') {

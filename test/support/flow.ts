@@ -5,6 +5,8 @@ import { Writable } from 'node:stream';
 import type { ForgeId } from '../../src/config/schema.js';
 import { createKubeClient } from '../../src/kube/client.js';
 import { createLogger } from '../../src/log/logger.js';
+import { parseConfig } from '../../src/config/load.js';
+import { createProcessMetrics, type Metrics } from '../../src/metrics.js';
 import { createWorkerRuntime, type WorkerRuntime } from '../../src/runtime/worker.js';
 import { createHistory, type History } from '../../src/store/history.js';
 import { createKeys } from '../../src/store/keys.js';
@@ -43,6 +45,7 @@ export interface Flow {
   workers: WorkerRuntime;
   history: History;
   logs: string[];
+  metrics: Metrics;
   /** Sends a signed push webhook for `sha` on `branch`; returns the answer's job id. */
   push(sha: string, branch?: string): Promise<string>;
   /** Sends a signed pull-request webhook; returns the answer. */
@@ -55,7 +58,7 @@ export interface Flow {
  * A whole Landfall for one forge: the webhook server on a real socket, in-process workers, the
  * forge's REST API stand-in, a git repository served over file://, the Kubernetes API test server.
  */
-export async function startFlow(t: Teardown, forge: ForgeId, appYaml = ''): Promise<Flow> {
+export async function startFlow(t: Teardown, forge: ForgeId, appYaml = '', options: { apiTokens?: string[] } = {}): Promise<Flow> {
   const repo = await createRepo(t, 'flow');
   const { server: kube } = await kubeForTest(t);
   if (!kube) throw new Error('needs the test server');
@@ -66,7 +69,7 @@ export async function startFlow(t: Teardown, forge: ForgeId, appYaml = ''): Prom
   const dataDir = await mkdtemp(join(tmpdir(), 'landfall-flow-'));
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
   const location = forge === 'github' ? `apiUrl: "${api.url}"` : forge === 'bitbucket' ? `apiUrl: "${api.url}"` : `url: "${api.url}"`;
-  const yaml = `server: { publicUrl: "${PUBLIC_URL}" }
+  const yaml = `server: { publicUrl: "${PUBLIC_URL}"${options.apiTokens ? `, apiTokens: ${JSON.stringify(options.apiTokens)}` : ''} }
 redis: { url: ${url}, prefix: ${prefix} }
 forges:
   ${forge}: { webhookSecret: ${SECRET}, token: ${TOKEN}, ${location} }
@@ -74,7 +77,9 @@ worker: { dataDir: "${dataDir}", lockTimeout: 5s }
 apps:
   - { name: web, forge: ${forge}, repo: ${FLOW_REPOS[forge]}, cloneUrl: "${repo.url}", branch: main, path: deploy, namespace: web, healthTimeout: 20s, prComments: true${appYaml} }
 `;
-  const web = await startWeb(t, yaml);
+  const { metrics, close: closeMetrics } = createProcessMetrics(parseConfig(yaml, {}));
+  t.teardown(closeMetrics);
+  const web = await startWeb(t, yaml, {}, { metrics });
   const client = await createKubeClient(kube.kubeConfig(), { retryBaseMs: 10 });
   t.teardown(() => client.close());
   const logs: string[] = [];
@@ -87,7 +92,7 @@ apps:
       },
     }),
   });
-  const workers = await createWorkerRuntime(web.config, log, { kubeClient: async () => client });
+  const workers = await createWorkerRuntime(web.config, log, { kubeClient: async () => client, metrics });
   t.teardown(() => workers.close());
   const kit = KITS[forge];
   const send = async (event: string, body: unknown) => {
@@ -103,6 +108,7 @@ apps:
     workers,
     history: createHistory(redis, createKeys(prefix)),
     logs,
+    metrics,
     async push(sha, branch = 'main') {
       api.seedCommit(sha);
       const res = await send(kit.pushEvent, kit.push(FLOW_REPOS[forge], branch, sha));

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { createLogger } from '../../src/log/logger.js';
+import type { Metrics } from '../../src/metrics.js';
 import { configSecrets } from '../../src/log/redact.js';
 import { createProducerConnection } from '../../src/redis/connection.js';
 import { createWebRuntime, type WebRuntime } from '../../src/runtime/web.js';
@@ -23,7 +24,7 @@ export interface TestWeb {
  * Starts the web role from YAML configuration on 127.0.0.1 (free port), logging into memory.
  * `redis.url` and `redis.prefix` are filled in by the caller's test Redis.
  */
-export async function startWeb(t: Teardown, yaml: string, env: NodeJS.ProcessEnv = {}): Promise<TestWeb> {
+export async function startWeb(t: Teardown, yaml: string, env: NodeJS.ProcessEnv = {}, options: { metrics?: Metrics } = {}): Promise<TestWeb> {
   const config = parseConfig(yaml, env, 'test.yaml');
   const logs: string[] = [];
   const destination = new Writable({
@@ -34,7 +35,7 @@ export async function startWeb(t: Teardown, yaml: string, env: NodeJS.ProcessEnv
   });
   const log = createLogger({ level: 'debug', secrets: configSecrets(config), destination });
   const redis = createProducerConnection(config.redis.url);
-  const runtime = await createWebRuntime(config, log, { redis });
+  const runtime = await createWebRuntime(config, log, { redis, ...(options.metrics ? { metrics: options.metrics } : {}) });
   await runtime.app.listen({ host: '127.0.0.1', port: 0 });
   const address = runtime.app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;

@@ -46,7 +46,7 @@ export interface WorkerHarness {
  * `appYaml` extends the app entry; `workerYaml` the worker section. Writes a kubeconfig for the
  * API test server to a file, so worker processes can be started from the config alone.
  */
-export async function workerHarness(t: Teardown, appYaml = ', path: deploy', workerYaml = ''): Promise<WorkerHarness> {
+export async function workerHarness(t: Teardown, appYaml = ', path: deploy', workerYaml = '', topYaml = ''): Promise<WorkerHarness> {
   const repo = await createRepo(t);
   const { server } = await kubeForTest(t);
   if (!server) throw new Error('needs the in-repo test server');
@@ -59,8 +59,9 @@ export async function workerHarness(t: Teardown, appYaml = ', path: deploy', wor
     kubeconfigFile,
     `apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster: { server: "${server.url}", insecure-skip-tls-verify: true }\nusers:\n- name: test\n  user: { token: test-token }\ncontexts:\n- name: test\n  context: { cluster: test, user: test, namespace: default }\ncurrent-context: test\n`,
   );
-  const yaml = `server: { logLevel: debug }
+  const yaml = `server: { logLevel: debug, publicUrl: "https://landfall.test" }
 redis: { prefix: ${prefix} }
+${topYaml}
 forges: { github: { webhookSecret: test-webhook-secret } }
 clusters: { default: { kubeconfig: "${kubeconfigFile}" } }
 worker: { dataDir: "${join(dir, 'data')}", lockTimeout: 2s${workerYaml} }
@@ -131,4 +132,15 @@ apps:
       return (await history.list('web', 100)).reverse();
     },
   };
+}
+
+/** Polls `probe` until it returns something truthy (bounded), for state that only Redis or the API server holds. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }

@@ -30,12 +30,17 @@ code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monosp
 .phase { display: flex; align-items: center; gap: .6rem; }
 meter { width: 10rem; height: .8rem; }
 .log { background: #0d1117; color: #e6edf3; padding: .7rem; border-radius: 6px; overflow-x: auto; font-size: .85rem; white-space: pre-wrap; }
-.log .warn { color: #e3b341; } .log .error { color: #ff7b72; background: none; border: 0; padding: 0; }
+.log .l-warn { color: #e3b341; } .log .l-error { color: #ff7b72; }
 form.inline { display: flex; gap: .5rem; flex-wrap: wrap; align-items: center; }
 input[type=password] { padding: .35rem .5rem; border: 1px solid var(--line); border-radius: 6px; font: inherit; }
 button { padding: .35rem .9rem; border: 0; border-radius: 6px; background: #1f883d; color: #fff; font: inherit; font-weight: 600; cursor: pointer; }
 @media (max-width: 640px) {
   th.opt, td.opt { display: none; }
+  table.cards thead { display: none; }
+  table.cards tr { display: block; border-bottom: 1px solid var(--line); padding: .3rem 0; }
+  table.cards td { display: block; border: 0; padding: .15rem .6rem; }
+  table.cards td.opt { display: block; }
+  table.cards td[data-label]::before { content: attr(data-label); display: block; font-size: .75rem; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
   .facts { grid-template-columns: 1fr; }
   .facts dt { margin-top: .3rem; }
 }

@@ -40,16 +40,16 @@ export function appsPage(config: Config, apps: AppSummary[], now = Date.now()): 
     const app = config.apps.find((c) => c.name === a.name);
     return html`<tr>
 <td><a href="/apps/${a.name}"><strong>${a.name}</strong></a><div class="muted">${a.repo}@${a.branch}</div></td>
-<td>${badge(a.status)}<div class="muted">${a.reason}</div></td>
-<td>${commit(app, config, a.deployedSha)}<div class="muted" title="${when(a.deployedAt)}">${a.deployedAt ? `since ${ago(a.deployedAt, now)}` : ''}</div></td>
-<td class="opt">${a.cluster}/${a.namespace}</td>
-<td class="opt">${a.lastSync ? html`<a href="/syncs/${a.lastSync.id}">${badge(a.lastSync.result)}</a><div class="muted" title="${when(a.lastSync.finishedAt ?? a.lastSync.startedAt)}">${a.lastSync.trigger}, ${ago(a.lastSync.finishedAt ?? a.lastSync.startedAt, now)}</div>` : html`<span class="muted">never</span>`}</td>
+<td data-label="State">${badge(a.status)}<div class="muted">${a.reason}</div></td>
+<td data-label="Deployed">${commit(app, config, a.deployedSha)}<div class="muted" title="${when(a.deployedAt)}">${a.deployedAt ? `since ${ago(a.deployedAt, now)}` : ''}</div></td>
+<td class="opt" data-label="Where">${a.cluster}/${a.namespace}</td>
+<td class="opt" data-label="Last sync">${a.lastSync ? html`<a href="/syncs/${a.lastSync.id}">${badge(a.lastSync.result)}</a><div class="muted" title="${when(a.lastSync.finishedAt ?? a.lastSync.startedAt)}">${a.lastSync.trigger}, ${ago(a.lastSync.finishedAt ?? a.lastSync.startedAt, now)}</div>` : html`<span class="muted">never</span>`}</td>
 </tr>`;
   });
   return page(
     'Apps',
     html`<h1>Apps</h1>
-<div class="scroll"><table>
+<div class="scroll"><table class="cards">
 <thead><tr><th>App</th><th>State</th><th>Deployed</th><th class="opt">Where</th><th class="opt">Last sync</th></tr></thead>
 <tbody>${rows.length ? rows : html`<tr><td colspan="5" class="muted">No apps are configured.</td></tr>`}</tbody>
 </table></div>`,
@@ -133,7 +133,7 @@ export function syncPage(config: Config, record: SyncRecord, now = Date.now()): 
     (c) => html`<tr><td>${badge(c.action === 'deleted' ? 'failed' : c.action === 'unchanged' ? 'not-deployed' : c.action === 'failed' ? 'failed' : 'succeeded', plan ? planWord(c.action) : c.action === 'deleted' ? 'pruned' : c.action)}</td><td class="mono">${objectName(c)}</td><td>${(c.paths ?? []).map((p) => html`<code>${p}</code> `)}${c.message ? html`<span class="muted">${c.message}</span>` : ''}</td><td class="opt muted mono">${c.source ?? ''}</td></tr>`,
   );
   const health = record.health.map((h) => html`<tr><td class="mono">${objectName(h)}</td><td>${badge(h.status, h.status)}</td><td>${h.reason !== 'Current' ? `${h.reason}: ` : ''}${h.message}</td></tr>`);
-  const log = record.log.map((l) => html`<div class="${l.level}">${when(l.at)}  ${l.msg}</div>`);
+  const log = record.log.map((l) => html`<div class="l-${l.level}">${when(l.at)}  ${l.msg}</div>`);
   const title = plan ? `Plan for ${record.app} #${record.pullRequest?.number ?? ''}` : `Sync ${record.id}`;
   return page(
     title,

@@ -56,7 +56,8 @@ export function buildCli(): Command {
 async function loadOrExit(flag: string | undefined): Promise<Config> {
   const file = resolveConfigPath(flag);
   try {
-    return await loadConfig(file);
+    // ./landfall.yaml may be absent when LANDFALL_* variables carry the whole configuration.
+    return await loadConfig(file, process.env, { optional: flag === undefined && process.env.LANDFALL_CONFIG === undefined });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

@@ -171,3 +171,44 @@ t.test('durations', async (t) => {
   t.equal(parseDuration('5'), undefined);
   t.equal(parseDuration('-5m'), undefined);
 });
+
+t.test('every value can come from LANDFALL_* variables, over the file', async (t) => {
+  const env = {
+    LANDFALL_SERVER__PORT: '9191',
+    LANDFALL_SERVER__PUBLIC_URL: 'https://deploy.example.com',
+    LANDFALL_SERVER__API_TOKENS: 'first-token-123,second-token-456',
+    LANDFALL_REDIS__URL: 'redis://redis:6379',
+    LANDFALL_FORGES__GITHUB__WEBHOOK_SECRET: 'env-secret-value',
+    LANDFALL_FORGES__BITBUCKET_SERVER__WEBHOOK_SECRET: 'dc-secret-value',
+    LANDFALL_FORGES__BITBUCKET_SERVER__URL: 'https://bitbucket.example.com',
+    LANDFALL_APPS__0__BRANCH: 'release',
+    LANDFALL_APPS__0__SELF_HEAL: 'false',
+    LANDFALL_APPS__1: '{name: api, forge: github, repo: acme/api, branch: main, namespace: api}',
+    LANDFALL_WORKER__CONCURRENCY: '8',
+    LANDFALL_CLUSTERS: '{default: {inCluster: true}}',
+    LANDFALL_CONFIG: 'ignored.yaml',
+    LANDFALL_REDIS_URL: 'not-a-path-variable',
+  };
+  const config = parseConfig(BASE, env);
+  t.equal(config.server.port, 9191);
+  t.equal(config.server.publicUrl, 'https://deploy.example.com');
+  t.same(config.server.apiTokens, ['first-token-123', 'second-token-456']);
+  t.equal(config.redis.url, 'redis://redis:6379');
+  t.same(config.forges.github?.webhookSecret, ['env-secret-value'], 'the variable wins over the file');
+  t.equal(config.forges['bitbucket-server']?.url, 'https://bitbucket.example.com');
+  t.match(config.apps[0], { name: 'web', branch: 'release', selfHeal: false, repo: 'acme/web' }, 'merged into the file\'s app');
+  t.match(config.apps[1], { name: 'api', repo: 'acme/api' });
+  t.equal(config.worker.concurrency, 8);
+  t.same(config.clusters, { default: { inCluster: true } });
+  t.same(problems(BASE, { LANDFALL_SERVER__PORT: 'eighty' }), ['server.port: must be a whole number (from LANDFALL_SERVER__PORT)']);
+});
+
+t.test('with LANDFALL_* variables, ./landfall.yaml may be absent; an asked-for file may not', async (t) => {
+  const env = { LANDFALL_FORGES: '{github: {webhookSecret: only-from-env-1}}', LANDFALL_APPS__0: '{name: web, forge: github, repo: acme/web, branch: main, namespace: web}' };
+  const config = await loadConfig('/nonexistent/landfall.yaml', env, { optional: true });
+  t.equal(config.apps[0]?.name, 'web');
+  const err = await loadConfig('/nonexistent/landfall.yaml', env).catch((e: unknown) => e);
+  t.type(err, ConfigError);
+  const none = await loadConfig('/nonexistent/landfall.yaml', {}, { optional: true }).catch((e: unknown) => e);
+  t.type(none, ConfigError, 'and without variables the file is needed');
+});

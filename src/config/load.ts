@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { configFromEnv, mergeConfig } from './env.js';
 import { configSchema, FORGE_IDS, KNOWN_KEYS, type Config } from './schema.js';
 
 /** One thing wrong with a configuration, with the path a person can find it by (`apps[2].branch`). */
@@ -26,13 +27,18 @@ export function resolveConfigPath(flag: string | undefined, env: NodeJS.ProcessE
   return flag ?? env.LANDFALL_CONFIG ?? 'landfall.yaml';
 }
 
-/** Reads, interpolates and validates a configuration file. Throws {@link ConfigError}. */
-export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+/**
+ * Reads, interpolates and validates a configuration file, with `LANDFALL_*` variables laid over
+ * it. The file may be missing only when it was not asked for by name and the variables configure
+ * Landfall on their own. Throws {@link ConfigError}.
+ */
+export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, options: { optional?: boolean } = {}): Promise<Config> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && options.optional && configFromEnv(env).names.length > 0) return parseConfig('{}', env, 'LANDFALL_* variables');
     const hint = code === 'ENOENT' ? 'file not found; copy landfall.example.yaml to landfall.yaml or pass --config FILE' : `cannot read it (${code ?? String(err)})`;
     throw new ConfigError(file, [{ path: '', message: hint }]);
   }
@@ -56,13 +62,22 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env, 
     throw new ConfigError(file, [{ path: '', message: (err as Error).message }]);
   }
   const problems: ConfigProblem[] = [];
-  const interpolated = interpolate(raw, [], env, problems);
+  // Variables override the file; their values are taken literally (no ${} interpolation).
+  const fromEnv = configFromEnv(env);
+  const interpolated = mergeConfig(interpolate(raw, [], env, problems), fromEnv.config);
   const parsed = configSchema.safeParse(interpolated);
   // A variable that is not set is one problem, not also "must be a whole number" at the same place.
   const unset = new Set(problems.map((p) => p.path));
   if (!parsed.success) problems.push(...parsed.error.issues.flatMap(describeIssue).filter((p) => !unset.has(p.path)));
   problems.push(...crossCheck(interpolated));
-  if (problems.length > 0 || !parsed.success) throw new ConfigError(file, dedupe(problems));
+  if (problems.length > 0 || !parsed.success) {
+    // Say which variable a problem came from, when it came from one.
+    const named = problems.map((p) => {
+      const source = [...fromEnv.paths].find(([path]) => p.path === path || p.path.startsWith(`${path}.`) || p.path.startsWith(`${path}[`))?.[1];
+      return source ? { ...p, message: `${p.message} (from ${source})` } : p;
+    });
+    throw new ConfigError(file, dedupe(named));
+  }
   return parsed.data;
 }
 

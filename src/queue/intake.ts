@@ -46,6 +46,8 @@ export interface IntakeDeps {
   keys: Keys;
   syncQueue: Queue;
   planQueue: Queue;
+  /** The BullMQ key prefix (`redis.prefix`), to know a job's hash key. */
+  prefix?: string;
   jobDefaults?: { attempts: number; backoffMs: number; keepCompleted: number; keepFailed: number };
 }
 
@@ -55,14 +57,39 @@ export interface Intake {
 }
 
 /**
- * Writes events to Redis in two pipelined round trips per delivery:
- *  1. claim the delivery id (SET NX, 24 h) and read each app's pending-sync generation;
- *  2. add the jobs and record the desired revision and the announced commit.
- * A push for an app whose sync is still waiting lands on that same job id, which BullMQ
- * refuses to add twice: bursts coalesce into one pending sync per app, while the worker bumps
- * the generation when it starts, so a push arriving mid-sync queues exactly one more.
- * Only when every write succeeded is the delivery acknowledged; otherwise the claim is
- * released so the forge's redelivery is not mistaken for a duplicate.
+ * In one round trip: claim the delivery id (24 h), and for each app read its pending-sync
+ * generation, record the desired revision and the announced commit, append a small event for the
+ * status dispatcher, and say whether that generation's job is already queued.
+ * KEYS: delivery, events, then per app: generation, desired, queued. ARGV: ttl, now, jobKeyPrefix,
+ * then per app: app, sha, branch, deliveryId, receivedAt.
+ */
+const RECORD_SYNCS = `
+if not redis.call('set', KEYS[1], ARGV[2], 'EX', ARGV[1], 'NX') then return false end
+local out = {}
+local apps = (#KEYS - 2) / 3
+for i = 0, apps - 1 do
+  local k = 3 + i * 3
+  local a = 4 + i * 5
+  local gen = tonumber(redis.call('get', KEYS[k]) or '0')
+  local app, sha = ARGV[a], ARGV[a + 1]
+  redis.call('hset', KEYS[k + 1], 'sha', sha, 'branch', ARGV[a + 2], 'deliveryId', ARGV[a + 3], 'receivedAt', ARGV[a + 4])
+  redis.call('rpush', KEYS[k + 2], sha)
+  redis.call('ltrim', KEYS[k + 2], -${QUEUED_SHAS_KEPT}, -1)
+  local jobId = 'sync-' .. app .. '-' .. gen
+  redis.call('xadd', KEYS[2], 'MAXLEN', '~', ${EVENTS_KEPT}, '*', 'k', 's', 'a', app, 's', sha, 'j', jobId, 't', ARGV[a + 4])
+  out[#out + 1] = gen
+  out[#out + 1] = redis.call('exists', ARGV[3] .. jobId)
+end
+return out
+`;
+
+/**
+ * Makes deliveries durable. A push costs one scripted round trip when its app already has a
+ * pending sync (the common case in a burst: the push joins that job, which deploys the branch
+ * head when it runs), and one more to add the job when it has none. The worker bumps the
+ * generation when it starts a job, so a push arriving mid-sync queues exactly one more: at most
+ * one running and one pending sync per app. Only when every write succeeded is the delivery
+ * acknowledged; otherwise its claim is released so the forge's redelivery is not a "duplicate".
  */
 export function createIntake(deps: IntakeDeps): Intake {
   const defaults = deps.jobDefaults ?? { attempts: 5, backoffMs: 2_000, keepCompleted: 1_000, keepFailed: 5_000 };
@@ -72,50 +99,50 @@ export function createIntake(deps: IntakeDeps): Intake {
     removeOnComplete: { count: defaults.keepCompleted },
     removeOnFail: { count: defaults.keepFailed },
   } as const;
+  const jobKeyPrefix = `${deps.prefix ?? deps.syncQueue.opts.prefix ?? 'bull'}:${deps.syncQueue.name}:`;
+
+  async function enqueuePlans(plans: PlanJobData[]): Promise<AcceptedJob[]> {
+    return Promise.all(
+      plans.map(async (data) => {
+        const jobId = planJobId(data.app, data.number, data.headSha);
+        const record = deps.redis.pipeline();
+        record.set(deps.keys.prHead(data.app, data.number), data.headSha, 'EX', PR_HEAD_TTL_SECONDS);
+        record.xadd(deps.keys.events(), 'MAXLEN', '~', EVENTS_KEPT, '*', 'k', 'p', 'a', data.app, 's', data.headSha, 'j', jobId, 't', data.receivedAt, 'n', data.number, 'r', data.headBranch);
+        const [job] = await Promise.all([deps.planQueue.add('plan', data, { ...jobOptions, jobId }), record.exec().then(unwrap)]);
+        return { app: data.app, sha: data.headSha, jobId: job.id ?? jobId };
+      }),
+    );
+  }
 
   return {
     async enqueue(forge, deliveryId, items) {
       const deliveryKey = deps.keys.delivery(forge, deliveryId);
-      const syncs = items.filter((i): i is Extract<IntakeItem, { kind: 'sync' }> => i.kind === 'sync');
-      const first = deps.redis.pipeline();
-      first.set(deliveryKey, String(Date.now()), 'EX', DELIVERY_TTL_SECONDS, 'NX');
-      for (const item of syncs) first.get(deps.keys.syncGeneration(item.data.app));
-      let claimed: unknown[];
+      const syncs = items.filter((i): i is Extract<IntakeItem, { kind: 'sync' }> => i.kind === 'sync').map((i) => i.data);
+      const plans = items.filter((i): i is Extract<IntakeItem, { kind: 'plan' }> => i.kind === 'plan').map((i) => i.data);
+      const keys = [deliveryKey, deps.keys.events(), ...syncs.flatMap((s) => [deps.keys.syncGeneration(s.app), deps.keys.desired(s.app), deps.keys.queuedShas(s.app)])];
+      const args = [String(DELIVERY_TTL_SECONDS), String(Date.now()), jobKeyPrefix, ...syncs.flatMap((s) => [s.app, s.sha, s.branch, deliveryId, String(s.receivedAt)])];
+      let recorded: number[] | null;
       try {
         await whenReady(deps.redis);
-        claimed = unwrap(await first.exec());
+        recorded = (await deps.redis.eval(RECORD_SYNCS, keys.length, ...keys, ...args)) as number[] | null;
       } catch (err) {
         throw new IntakeUnavailableError(err);
       }
-      if (claimed[0] !== 'OK') return { duplicate: true };
+      if (recorded === null) return { duplicate: true };
 
       try {
         const accepted = await Promise.all([
           ...syncs.map(async (item, i) => {
-            const generation = Number(claimed[i + 1] ?? 0);
-            const jobId = syncJobId(item.data.app, generation);
-            const data: SyncJobData = { ...item.data, generation };
-            const record = deps.redis.pipeline();
-            record.hset(deps.keys.desired(data.app), { sha: data.sha, branch: data.branch, deliveryId: deliveryId, receivedAt: data.receivedAt });
-            record.rpush(deps.keys.queuedShas(data.app), data.sha);
-            record.ltrim(deps.keys.queuedShas(data.app), -QUEUED_SHAS_KEPT, -1);
-            // A small stream entry for the status dispatcher, which posts "queued" off the hot path.
-            record.xadd(deps.keys.events(), 'MAXLEN', '~', EVENTS_KEPT, '*', 'k', 's', 'a', data.app, 's', data.sha, 'j', jobId, 't', data.receivedAt);
-            const [job] = await Promise.all([deps.syncQueue.add('sync', data, { ...jobOptions, jobId }), record.exec().then(unwrap)]);
-            return { app: data.app, sha: data.sha, jobId: job.id ?? jobId };
+            const generation = Number(recorded?.[i * 2] ?? 0);
+            const exists = Number(recorded?.[i * 2 + 1] ?? 0) === 1;
+            const jobId = syncJobId(item.app, generation);
+            // Joined an already-queued job: nothing more to write.
+            if (!exists) await deps.syncQueue.add('sync', { ...item, generation } satisfies SyncJobData, { ...jobOptions, jobId });
+            return { app: item.app, sha: item.sha, jobId };
           }),
-          ...items
-            .filter((i): i is Extract<IntakeItem, { kind: 'plan' }> => i.kind === 'plan')
-            .map(async ({ data }) => {
-              const jobId = planJobId(data.app, data.number, data.headSha);
-              const record = deps.redis.pipeline();
-              record.set(deps.keys.prHead(data.app, data.number), data.headSha, 'EX', PR_HEAD_TTL_SECONDS);
-              record.xadd(deps.keys.events(), 'MAXLEN', '~', EVENTS_KEPT, '*', 'k', 'p', 'a', data.app, 's', data.headSha, 'j', jobId, 't', data.receivedAt, 'n', data.number, 'r', data.headBranch);
-              const [job] = await Promise.all([deps.planQueue.add('plan', data, { ...jobOptions, jobId }), record.exec().then(unwrap)]);
-              return { app: data.app, sha: data.headSha, jobId: job.id ?? jobId };
-            }),
+          ...(plans.length ? [enqueuePlans(plans)] : []),
         ]);
-        return { duplicate: false, accepted };
+        return { duplicate: false, accepted: accepted.flat() };
       } catch (err) {
         await deps.redis.del(deliveryKey).catch(() => undefined);
         throw new IntakeUnavailableError(err);
@@ -124,7 +151,7 @@ export function createIntake(deps: IntakeDeps): Intake {
   };
 }
 
-/** Turns a MULTI result into values, throwing the first command error. */
+/** Turns a pipeline result into values, throwing the first command error. */
 function unwrap(results: [Error | null, unknown][] | null): unknown[] {
   if (!results) throw new Error('transaction aborted');
   return results.map(([err, value]) => {

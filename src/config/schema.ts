@@ -162,6 +162,8 @@ const serverSchema = z.strictObject({
   maxBodyBytes: intField().pipe(z.number().positive('must be positive')).default(26_214_400),
   apiTokens: z.array(secret).default([]),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Where accepted deliveries wait (fsynced) while Redis is unreachable. */
+  spoolDir: nonEmpty.default(join(tmpdir(), 'landfall-spool')),
 });
 
 const redisSchema = z.strictObject({

@@ -6,6 +6,7 @@ import type { Config, ForgeId } from '../config/schema.js';
 import { FORGES } from '../forges/registry.js';
 import { PayloadError, type ForgeEvent, type IgnoreReason } from '../forges/types.js';
 import { IntakeUnavailableError, type AcceptedJob, type Intake, type IntakeItem } from '../queue/intake.js';
+import type { Spool } from './spool.js';
 
 /** The answer to one delivery, independent of the HTTP framework. */
 export interface DeliveryAnswer {
@@ -25,6 +26,8 @@ export interface DeliveryHandlerDeps {
   intake: Intake;
   log: Logger;
   now?: () => number;
+  /** Where deliveries wait while Redis is away; without one such deliveries are answered 503. */
+  spool?: Spool;
 }
 
 /** A received webhook: which route it came in on, its headers and raw body. */
@@ -90,15 +93,30 @@ export function createDeliveryHandler(deps: DeliveryHandlerDeps) {
       const first = skipped[0] ?? { reason: 'unhandled-event' as const, detail: 'nothing to do' };
       return ignored(first.reason, skipped.map((s) => s.detail).join('; '));
     }
-    try {
-      const result = await deps.intake.enqueue(delivery.forge, deliveryId, items);
-      if (result.duplicate) return ignored('duplicate', `delivery ${deliveryId} was already accepted`);
-      return { status: 202, body: { accepted: result.accepted }, outcome: 'accepted' };
-    } catch (err) {
-      if (!(err instanceof IntakeUnavailableError)) throw err;
-      deps.log.error({ err: err.cause, forge: delivery.forge, deliveryId }, 'event could not be made durable');
-      return error(503, 'unavailable', 'the event could not be stored; the forge should redeliver it');
+    // While older deliveries wait in the spool, newer ones queue behind them, to keep the order.
+    if (!deps.spool || (await deps.spool.size()) === 0) {
+      try {
+        const result = await deps.intake.enqueue(delivery.forge, deliveryId, items);
+        if (result.duplicate) return ignored('duplicate', `delivery ${deliveryId} was already accepted`);
+        return { status: 202, body: { accepted: result.accepted }, outcome: 'accepted' };
+      } catch (err) {
+        if (!(err instanceof IntakeUnavailableError)) throw err;
+        deps.log.error({ err: (err.cause as Error)?.message, forge: delivery.forge, deliveryId }, 'redis refused the event');
+      }
     }
+    if (deps.spool) {
+      try {
+        await deps.spool.write({ forge: delivery.forge, deliveryId, items });
+        return {
+          status: 202,
+          body: { accepted: items.map((i) => ({ app: i.data.app, sha: i.kind === 'sync' ? i.data.sha : i.data.headSha, jobId: 'spooled' })) },
+          outcome: 'spooled',
+        };
+      } catch (err) {
+        deps.log.error({ err: (err as Error).message, forge: delivery.forge, deliveryId }, 'event could not be spooled either');
+      }
+    }
+    return error(503, 'unavailable', 'the event could not be stored; the forge should redeliver it');
   };
 
   function route(event: ForgeEvent): { items: IntakeItem[] } | { reason: IgnoreReason; detail: string } {

@@ -6,6 +6,7 @@ import { createAppIndex } from '../apps/match.js';
 import type { Config } from '../config/schema.js';
 import { buildApp } from '../http/app.js';
 import { createDeliveryHandler } from '../intake/handle.js';
+import { createSpool, startSpoolReplayer, type Spool } from '../intake/spool.js';
 import { createView } from '../http/view.js';
 import type { Metrics } from '../metrics.js';
 import { createIntake, type Intake } from '../queue/intake.js';
@@ -21,6 +22,9 @@ export interface WebRuntime {
   app: FastifyInstance;
   intake: Intake;
   redis: Redis;
+  spool: Spool;
+  /** Replays spooled deliveries now (tests; it also runs on its own). */
+  drainSpool(): Promise<number>;
   /** Stops accepting requests, lets in-flight ones finish, then closes Redis. */
   close(): Promise<void>;
 }
@@ -47,12 +51,17 @@ export async function createWebRuntime(config: Config, log: Logger, options: Web
   const queues = [syncQueue, planQueue, statusQueue, reconcileQueue];
   for (const queue of queues) queue.on('error', (err) => log.warn({ err: err.message, queue: queue.name }, 'queue error'));
   const keys = createKeys(config.redis.prefix);
-  const intake = createIntake({ redis, keys, syncQueue, planQueue });
+  const intake = createIntake({ redis, keys, syncQueue, planQueue, prefix: config.redis.prefix });
+  const spool = createSpool({ dir: config.server.spoolDir });
+  const replayer = startSpoolReplayer({ spool, intake, log });
+  // Replay as soon as Redis is back, not only on the timer.
+  redis.on('ready', () => void replayer.drain().catch(() => undefined));
   const handleDelivery = createDeliveryHandler({
     config,
     apps: createAppIndex(config.apps),
     intake,
     log,
+    spool,
     ...(options.now ? { now: options.now } : {}),
   });
   const view = createView({ config, history: createHistory(redis, keys), syncQueue, planQueue });
@@ -71,8 +80,11 @@ export async function createWebRuntime(config: Config, log: Logger, options: Web
     app,
     intake,
     redis,
+    spool,
+    drainSpool: () => replayer.drain(),
     async close() {
       await app.close();
+      await replayer.stop();
       await Promise.allSettled(queues.map((q) => q.close()));
       if (!options.redis) await redis.quit().catch(() => redis.disconnect());
     },

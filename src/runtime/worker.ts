@@ -126,6 +126,8 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
   const syncQueue = new Queue(QUEUES.sync, { connection: redis, prefix: config.redis.prefix });
   const planQueue = new Queue(QUEUES.plan, { connection: redis, prefix: config.redis.prefix });
   await scheduleReconciles(reconcileQueue, config.apps);
+  // A Redis that restarted without its data lost the schedulers: put them back on reconnect.
+  redis.on('ready', () => void scheduleReconciles(reconcileQueue, config.apps).catch((err: Error) => log.warn({ err: err.message }, 'reconcile schedules not restored')));
   const reconcileWorker = createReconcileWorker({
     config,
     connection: reconcileConnection,

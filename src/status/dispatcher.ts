@@ -44,13 +44,21 @@ export function startStatusDispatcher(deps: { redis: Redis; keys: Keys; config: 
     });
   }
 
-  async function loop(): Promise<void> {
+  async function createGroup(): Promise<void> {
     await redis.xgroup('CREATE', stream, GROUP, '0', 'MKSTREAM').catch((err: Error) => {
       if (!/BUSYGROUP/.test(err.message)) throw err;
     });
+  }
+
+  async function loop(): Promise<void> {
     let lastClaim = 0;
+    let grouped = false;
     while (!stopped) {
       try {
+        if (!grouped) {
+          await createGroup();
+          grouped = true;
+        }
         if (Date.now() - lastClaim > 30_000) {
           lastClaim = Date.now();
           const claimed = (await redis.xautoclaim(stream, GROUP, consumer, 60_000, '0-0', 'COUNT', 100)) as [string, [string, string[]][]];
@@ -68,6 +76,8 @@ export function startStatusDispatcher(deps: { redis: Redis; keys: Keys; config: 
         }
       } catch (err) {
         if (stopped) break;
+        // A Redis that came back empty has no group: make it again.
+        if (/NOGROUP/.test((err as Error).message)) grouped = false;
         deps.log.warn({ err: (err as Error).message }, 'status dispatcher: redis error; retrying');
         await new Promise((r) => setTimeout(r, 1_000));
       }

@@ -159,11 +159,11 @@ t.test('conformance', async (t) => {
   }
 });
 
-t.test('Redis unreachable: 503 for every forge, never 202', async (t) => {
+t.test('Redis unreachable and the spool unwritable: 503 for every forge, never 202', async (t) => {
   const forges = FORGE_IDS.map((id) => `  ${id}:\n    webhookSecret: ${NEW}\n${FORGE_URLS[id] ? `    url: ${FORGE_URLS[id]}\n` : ''}`).join('');
   const apps = FORGE_IDS.map((id) => `  - { name: ${id}-app, forge: ${id}, repo: ${REPOS[id]}, branch: main, namespace: web }\n`).join('');
   // Port 1 on loopback: nothing listens, connections are refused at once.
-  const web = await startWeb(t, `redis: { url: "redis://127.0.0.1:1", prefix: down }\nforges:\n${forges}apps:\n${apps}`);
+  const web = await startWeb(t, `redis: { url: "redis://127.0.0.1:1", prefix: down }\nforges:\n${forges}apps:\n${apps}`, { LANDFALL_SERVER__SPOOL_DIR: '/dev/null/not-a-directory' });
   // All at once: each waits out the producer's connect timeout, in parallel.
   await Promise.all(
     FORGE_IDS.map(async (id) => {

@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
@@ -25,7 +28,10 @@ export interface TestWeb {
  * `redis.url` and `redis.prefix` are filled in by the caller's test Redis.
  */
 export async function startWeb(t: Teardown, yaml: string, env: NodeJS.ProcessEnv = {}, options: { metrics?: Metrics } = {}): Promise<TestWeb> {
-  const config = parseConfig(yaml, env, 'test.yaml');
+  // A spool of its own: test files run in parallel and must never replay each other's deliveries.
+  const spoolDir = await mkdtemp(join(tmpdir(), 'landfall-spool-'));
+  t.teardown(() => rm(spoolDir, { recursive: true, force: true }));
+  const config = parseConfig(yaml, { LANDFALL_SERVER__SPOOL_DIR: spoolDir, ...env }, 'test.yaml');
   const logs: string[] = [];
   const destination = new Writable({
     write(chunk, _enc, done) {

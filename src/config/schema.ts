@@ -164,6 +164,16 @@ const serverSchema = z.strictObject({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Where accepted deliveries wait (fsynced) while Redis is unreachable. */
   spoolDir: nonEmpty.default(join(tmpdir(), 'landfall-spool')),
+  /** Behind a reverse proxy: how many proxy hops' X-Forwarded-For to trust for the source address. */
+  trustProxy: intField().pipe(z.number().min(0).max(10)).default(0),
+  /** Webhook rate limits per forge and source address. */
+  rateLimit: z
+    .strictObject({
+      perSecond: intField().pipe(z.number().min(1)).default(500),
+      burst: intField().pipe(z.number().min(1)).default(1_000),
+      failuresPerMinute: intField().pipe(z.number().min(1)).default(60),
+    })
+    .prefault({}),
 });
 
 const redisSchema = z.strictObject({
@@ -186,9 +196,12 @@ const workerSchema = z.strictObject({
   maxManifestBytes: intField().pipe(z.number().min(1, 'must be positive')).default(50 * 1024 * 1024),
   lockTimeout: duration.default(30_000),
   applyConcurrency: intField().pipe(z.number().min(1, 'must be at least 1').max(64, 'must be at most 64')).default(8),
+  git: nonEmpty.default('git'),
   kubectl: nonEmpty.optional(),
   kustomize: nonEmpty.optional(),
   helm: nonEmpty.optional(),
+  /** Bound on each Kubernetes API request (retried when it times out). */
+  kubeTimeout: duration.default(30_000),
 });
 
 /** Events a notification can be sent for. */
@@ -235,6 +248,9 @@ export type GitlabForgeConfig = NonNullable<Config['forges']['gitlab']>;
 export const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'server', 'redis', 'forges', 'clusters', 'apps', 'inCluster', 'kubeconfig', 'context',
   ...Object.keys(serverSchema.shape),
+  'perSecond',
+  'burst',
+  'failuresPerMinute',
   ...Object.keys(redisSchema.shape),
   ...Object.keys(githubForge.shape),
   ...Object.keys(gitlabForge.shape),

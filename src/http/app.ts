@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.js';
 import type { DeliveryHandler } from '../intake/handle.js';
 import type { Metrics } from '../metrics.js';
 import type { Intake } from '../queue/intake.js';
+import type { RateLimitSettings } from './rate-limit.js';
 import { adminRoutes } from './routes/admin.js';
 import { apiRoutes } from './routes/api.js';
 import { healthRoutes, type ReadinessChecks } from './routes/health.js';
@@ -18,7 +19,9 @@ export interface AppDeps {
   readiness: ReadinessChecks;
   metrics?: Metrics;
   /** Webhook intake (`/hooks/:forge`). */
-  hooks?: { handleDelivery: DeliveryHandler; maxBodyBytes: number };
+  hooks?: { handleDelivery: DeliveryHandler; maxBodyBytes: number; rateLimit?: RateLimitSettings };
+  /** Proxy hops whose X-Forwarded-For names the client (0: the peer address is the source). */
+  trustProxy?: number;
   /** JSON API and dashboard. */
   api?: { config: Config; view: View; intake: Intake };
   /** Bull Board over these queues. */
@@ -36,6 +39,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: maxBodyBytes,
     return503OnClosing: true,
     requestIdHeader: false,
+    // Trust the first n proxy hops' X-Forwarded-For, and no more (beyond that anyone can write it).
+    ...(deps.trustProxy ? { trustProxy: (_address: string, hop: number) => hop < (deps.trustProxy ?? 0) } : {}),
   });
 
   app.setErrorHandler((err: FastifyError, request, reply) => {

@@ -35,7 +35,12 @@ export interface Delivery {
   forge: ForgeId;
   headers: IncomingHttpHeaders;
   body: Buffer;
+  /** Header names as sent, in order, repeats included (Node's rawHeaders, names only). */
+  headerNames?: string[];
 }
+
+/** Headers that decide what a delivery means; each must come at most once. */
+const SINGLE = /^(x-|webhook-|idempotency-key$|content-type$|authorization$)/;
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
@@ -53,9 +58,21 @@ export function createDeliveryHandler(deps: DeliveryHandlerDeps) {
     if (!adapter || !settings) {
       return error(404, 'forge-not-configured', `no forges.${delivery.forge} section in the configuration; add one to accept these webhooks`);
     }
+    // Node joins repeated headers into one value; an event, delivery or signature header sent twice is ambiguous.
+    const seen = new Set<string>();
+    for (const name of delivery.headerNames ?? []) {
+      const lower = name.toLowerCase();
+      if (!SINGLE.test(lower)) continue;
+      if (seen.has(lower)) return error(400, 'header-repeated', `header ${name} was sent more than once`);
+      seen.add(lower);
+    }
     const contentType = delivery.headers['content-type'] ?? '';
     if (!JSON_TYPE.test(contentType)) {
       return error(415, 'unsupported-media-type', `content type must be application/json, got "${contentType || 'none'}"; set the webhook's content type to application/json`);
+    }
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1];
+    if (charset && !/^utf-?8$/i.test(charset)) {
+      return error(415, 'unsupported-media-type', `charset ${charset} is not supported; webhooks are JSON in UTF-8`);
     }
     const verdict = adapter.verify({ headers: delivery.headers, body: delivery.body, now: now() }, settings);
     if (!verdict.ok) return error(401, 'signature-invalid', verdict.reason);

@@ -55,13 +55,13 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
       if (!client) {
         const settings = config.clusters[cluster];
         if (!settings) return Promise.reject(new Error(`cluster "${cluster}" is not configured`));
-        client = Promise.resolve().then(() => createKubeClient(loadKubeConfig(settings)));
+        client = Promise.resolve().then(() => createKubeClient(loadKubeConfig(settings), { timeoutMs: config.worker.kubeTimeout }));
         client.catch(() => clients.delete(cluster));
         clients.set(cluster, client);
       }
       return client;
     });
-  const git = createGit({ dataDir: config.worker.dataDir, timeoutMs: config.worker.gitTimeout });
+  const git = createGit({ dataDir: config.worker.dataDir, timeoutMs: config.worker.gitTimeout, git: config.worker.git });
   const tools = findTools(config.worker);
   const limits = { maxObjects: config.worker.maxObjects, maxBytes: config.worker.maxManifestBytes, timeoutMs: config.worker.renderTimeout };
   const apis = createForgeApis(config.forges);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Config } from '../config/schema.js';
-import { createIntake } from '../queue/intake.js';
+import { createIntake, jobDefaults } from '../queue/intake.js';
 import { QUEUES } from '../queue/jobs.js';
 import { createProducerConnection } from '../redis/connection.js';
 import { createKeys } from '../store/keys.js';
@@ -14,7 +14,7 @@ export async function queueManualSync(config: Config, appName: string): Promise<
   const syncQueue = new Queue(QUEUES.sync, { connection: redis, prefix: config.redis.prefix });
   const planQueue = new Queue(QUEUES.plan, { connection: redis, prefix: config.redis.prefix });
   try {
-    const intake = createIntake({ redis, keys: createKeys(config.redis.prefix), syncQueue, planQueue });
+    const intake = createIntake({ redis, keys: createKeys(config.redis.prefix), syncQueue, planQueue, prefix: config.redis.prefix, jobDefaults: jobDefaults(config) });
     const result = await intake.enqueue('manual', randomUUID(), [
       {
         kind: 'sync',

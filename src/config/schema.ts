@@ -202,6 +202,9 @@ const workerSchema = z.strictObject({
   helm: nonEmpty.optional(),
   /** Bound on each Kubernetes API request (retried when it times out). */
   kubeTimeout: duration.default(30_000),
+  /** Attempts of a sync that fails transiently (API down, network), with exponential backoff from `retryBackoff`. */
+  attempts: intField().pipe(z.number().min(1).max(50)).default(8),
+  retryBackoff: duration.default(5_000),
 });
 
 /** Events a notification can be sent for. */

@@ -51,6 +51,11 @@ export interface IntakeDeps {
   jobDefaults?: { attempts: number; backoffMs: number; keepCompleted: number; keepFailed: number };
 }
 
+/** Job options from the configuration: attempts and backoff of transient failures. */
+export function jobDefaults(config: { worker: { attempts: number; retryBackoff: number } }): NonNullable<IntakeDeps['jobDefaults']> {
+  return { attempts: config.worker.attempts, backoffMs: config.worker.retryBackoff, keepCompleted: 1_000, keepFailed: 5_000 };
+}
+
 /** Makes verified, matched events durable as jobs. */
 export interface Intake {
   enqueue(forge: string, deliveryId: string, items: readonly IntakeItem[]): Promise<IntakeResult>;

@@ -9,7 +9,7 @@ import { createDeliveryHandler } from '../intake/handle.js';
 import { createSpool, startSpoolReplayer, type Spool } from '../intake/spool.js';
 import { createView } from '../http/view.js';
 import type { Metrics } from '../metrics.js';
-import { createIntake, type Intake } from '../queue/intake.js';
+import { createIntake, jobDefaults, type Intake } from '../queue/intake.js';
 import { RECONCILE_QUEUE } from '../queue/reconcile.js';
 import { STATUS_QUEUE } from '../status/reporter.js';
 import { createHistory } from '../store/history.js';
@@ -51,7 +51,7 @@ export async function createWebRuntime(config: Config, log: Logger, options: Web
   const queues = [syncQueue, planQueue, statusQueue, reconcileQueue];
   for (const queue of queues) queue.on('error', (err) => log.warn({ err: err.message, queue: queue.name }, 'queue error'));
   const keys = createKeys(config.redis.prefix);
-  const intake = createIntake({ redis, keys, syncQueue, planQueue, prefix: config.redis.prefix });
+  const intake = createIntake({ redis, keys, syncQueue, planQueue, prefix: config.redis.prefix, jobDefaults: jobDefaults(config) });
   const spool = createSpool({ dir: config.server.spoolDir });
   const replayer = startSpoolReplayer({ spool, intake, log });
   // Replay as soon as Redis is back, not only on the timer.

@@ -7,7 +7,7 @@ import { loadKubeConfig } from '../kube/config.js';
 import { createForgeApis } from '../forges/apis.js';
 import type { Metrics } from '../metrics.js';
 import { createNotifier } from '../notify.js';
-import { createIntake } from '../queue/intake.js';
+import { createIntake, jobDefaults } from '../queue/intake.js';
 import { QUEUES } from '../queue/jobs.js';
 import { createPlanWorker } from '../queue/plan-worker.js';
 import { createReconcileWorker, RECONCILE_QUEUE, scheduleReconciles } from '../queue/reconcile.js';
@@ -132,7 +132,7 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
     config,
     connection: reconcileConnection,
     history,
-    intake: createIntake({ redis, keys, syncQueue, planQueue }),
+    intake: createIntake({ redis, keys, syncQueue, planQueue, prefix: config.redis.prefix, jobDefaults: jobDefaults(config) }),
     drift: { git, tools, limits, forges: config.forges, kube, log },
     log,
     notifier,

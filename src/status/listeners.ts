@@ -63,6 +63,9 @@ export function createSyncStatusListener(deps: ListenerDeps): SyncListener {
         safeReport(deps, { ...base(record, app, sha), state: 'succeeded', description });
       } else if (record.result === 'failed' && final) {
         safeReport(deps, { ...base(record, app, sha), state: 'failed', description: `Failed: ${failureReason(record.error?.message ?? 'unknown error')}` });
+      } else if (record.result === 'failed') {
+        // Transient: say so, and that it is being retried, without flipping the commit to failed.
+        safeReport(deps, { ...base(record, app, sha), state: 'running', description: `Retrying after attempt ${record.attempt}: ${failureReason(record.error?.message ?? 'unknown error')}` });
       }
     },
   };

@@ -58,7 +58,7 @@ export interface Flow {
  * A whole Landfall for one forge: the webhook server on a real socket, in-process workers, the
  * forge's REST API stand-in, a git repository served over file://, the Kubernetes API test server.
  */
-export async function startFlow(t: Teardown, forge: ForgeId, appYaml = '', options: { apiTokens?: string[] } = {}): Promise<Flow> {
+export async function startFlow(t: Teardown, forge: ForgeId, appYaml = '', options: { apiTokens?: string[]; workerYaml?: string } = {}): Promise<Flow> {
   const repo = await createRepo(t, 'flow');
   const { server: kube } = await kubeForTest(t);
   if (!kube) throw new Error('needs the test server');
@@ -73,7 +73,7 @@ export async function startFlow(t: Teardown, forge: ForgeId, appYaml = '', optio
 redis: { url: ${url}, prefix: ${prefix} }
 forges:
   ${forge}: { webhookSecret: ${SECRET}, token: ${TOKEN}, ${location} }
-worker: { dataDir: "${dataDir}", lockTimeout: 5s }
+worker: { dataDir: "${dataDir}", lockTimeout: 5s${options.workerYaml ?? ''} }
 apps:
   - { name: web, forge: ${forge}, repo: ${FLOW_REPOS[forge]}, cloneUrl: "${repo.url}", branch: main, path: deploy, namespace: web, healthTimeout: 20s, prComments: true${appYaml} }
 `;

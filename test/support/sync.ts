@@ -44,7 +44,7 @@ let jobCounter = 0;
  * A sync harness: a git repo served over file://, the Kubernetes API test server (namespace of the
  * app created), real Redis for history. `appYaml` adds keys to the app (`, path: deploy`).
  */
-export async function syncHarness(t: Teardown, appYaml = '', options: { listener?: SyncListener; createNamespace?: boolean } = {}): Promise<SyncHarness> {
+export async function syncHarness(t: Teardown, appYaml = '', options: { listener?: SyncListener; createNamespace?: boolean; kubeTimeoutMs?: number } = {}): Promise<SyncHarness> {
   const repo = await createRepo(t);
   const { kc, server } = await kubeForTest(t);
   if (!server) throw new Error('the sync harness needs the in-repo test server');
@@ -56,7 +56,7 @@ export async function syncHarness(t: Teardown, appYaml = '', options: { listener
     {},
   );
   if (options.createNamespace !== false) server.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'web' } });
-  const client = await createKubeClient(kc, { retryBaseMs: 10 });
+  const client = await createKubeClient(kc, { retryBaseMs: 10, ...(options.kubeTimeoutMs ? { timeoutMs: options.kubeTimeoutMs } : {}) });
   t.teardown(() => client.close());
   const logs: string[] = [];
   const log = createLogger({

@@ -75,6 +75,8 @@ export interface FaultSpec {
   method?: string;
   /** Tested against the request path (without query); any when absent. */
   pathRegex?: RegExp;
+  /** Query parameters the request must carry (a value of `null`: must be absent), e.g. `{ dryRun: null }` for real writes only. */
+  query?: Record<string, string | null>;
   /** Answer with this code instead of handling the request (e.g. 500, 429, 503). */
   status?: number;
   /** Body for `status` (object → JSON). Default: the real Status for that code. */
@@ -554,8 +556,9 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     bytesSent += length;
   }
 
-  function takeFault(method: string, path: string): Fault | undefined {
-    const index = faults.findIndex((f) => (f.method === undefined || f.method.toUpperCase() === method) && (f.pathRegex === undefined || f.pathRegex.test(path)));
+  function takeFault(method: string, path: string, query: URLSearchParams): Fault | undefined {
+    const queryMatches = (f: Fault) => Object.entries(f.query ?? {}).every(([k, v]) => (v === null ? !query.has(k) : query.get(k) === v));
+    const index = faults.findIndex((f) => (f.method === undefined || f.method.toUpperCase() === method) && (f.pathRegex === undefined || f.pathRegex.test(path)) && queryMatches(f));
     if (index < 0) return undefined;
     const fault = faults[index] as Fault;
     fault.remaining -= 1;
@@ -595,7 +598,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     received += 1;
     bytesReceived += buffer.length;
 
-    const fault = takeFault(method, url.pathname);
+    const fault = takeFault(method, url.pathname, url.searchParams);
     if (fault) {
       if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
       if (fault.drop) {

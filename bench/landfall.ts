@@ -1,0 +1,55 @@
+/**
+ * Starting Landfall itself for a benchmark: configuration files, and `dist/main.js serve` as a
+ * separate process (the built CLI, as it runs in production).
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConfigError, parseConfig } from '../src/config/load.js';
+import { freePort, startNode, waitForHttp, ROOT, type Child, type Scope } from './lib.js';
+
+/**
+ * `server:` settings for a benchmark, keeping only the optional keys this build's schema knows.
+ * The benchmarks raise the per-address webhook rate limit (all load comes from one address,
+ * 127.0.0.1, where a forge's deliveries come from many) and give each run a spool directory
+ * of its own; a build without those settings simply does not get them.
+ */
+export function serverYaml(required: Record<string, unknown>, optional: Record<string, unknown>): string {
+  const keep: Record<string, unknown> = { ...required };
+  for (const [key, value] of Object.entries(optional)) {
+    const candidate = { ...keep, [key]: value };
+    try {
+      parseConfig(`server: ${JSON.stringify(candidate)}\n`, {}, 'bench.yaml');
+      keep[key] = value;
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+    }
+  }
+  return `server: ${JSON.stringify(keep)}`;
+}
+
+/** The optional server settings every benchmark asks for (see {@link serverYaml}). */
+export function benchServerOptions(spoolDir: string): Record<string, unknown> {
+  return { spoolDir, rateLimit: { perSecond: 1_000_000, burst: 1_000_000, failuresPerMinute: 1_000_000 } };
+}
+
+/** A Landfall process started from `dist/main.js`. */
+export interface LandfallProcess extends Child {
+  url: string;
+  configFile: string;
+}
+
+/**
+ * Writes `yaml` to `<dir>/<label>.yaml` and runs `node [nodeArgs] dist/main.js serve --role <role>
+ * --config <file>`; resolves once `/healthz` answers. `port` must be the configured server port.
+ */
+export async function startLandfall(scope: Scope, dir: string, label: string, role: 'web' | 'worker' | 'all', yaml: string, port: number, nodeArgs: string[] = []): Promise<LandfallProcess> {
+  const configFile = join(dir, `${label}.yaml`);
+  await writeFile(configFile, yaml);
+  const child = await startNode(scope, dir, label, [...nodeArgs, join(ROOT, 'dist/main.js'), 'serve', '--role', role, '--config', configFile]);
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/healthz`, child);
+  return { ...child, url, configFile };
+}
+
+/** A free port for a Landfall process. */
+export { freePort };

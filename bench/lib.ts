@@ -1,0 +1,532 @@
+/**
+ * Shared pieces of the benchmarks: a teardown scope for the test helpers, statistics, machine
+ * and tool versions, child processes, /proc sampling (RSS, CPU), Redis INFO deltas and CPU
+ * profile summaries. Nothing here talks to anything but 127.0.0.1.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, open, readFile, readdir, rm } from 'node:fs/promises';
+import { cpus, freemem, loadavg, release, tmpdir, totalmem, type as osType } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+
+const exec = promisify(execFile);
+
+/** The repository root. */
+export const ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+/** The Redis every dev and CI machine runs (the same one the tests use). */
+export const REDIS_URL = process.env.LANDFALL_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** What every benchmark module gets from the runner. */
+export interface BenchContext {
+  /** A smoke run: each benchmark for a few seconds, figures not meant to be published. */
+  quick: boolean;
+  /** Progress lines on stderr. */
+  log(message: string): void;
+}
+
+/** A measured value next to its target, as BENCHMARKS.md shows it. */
+export interface TargetCheck {
+  /** What is measured, in words. */
+  name: string;
+  /** The target in words, e.g. `≥ 0.8× bare Fastify`. */
+  target: string;
+  /** The measured figure in words. */
+  measured: string;
+  /** `null` when it could not be judged (a baseline that did not run). */
+  met: boolean | null;
+  /** By how much it is missed and what bounds it, or why it was not judged. */
+  note?: string;
+}
+
+/** One benchmark's raw result, written to `bench/results/<name>.json`. */
+export interface BenchResult {
+  name: string;
+  title: string;
+  quick: boolean;
+  startedAt: string;
+  durationMs: number;
+  /** How it was measured, in words (for BENCHMARKS.md). */
+  method: string[];
+  targets: TargetCheck[];
+  /** Everything measured, as numbers and small records. */
+  data: Record<string, unknown>;
+}
+
+/**
+ * The `{ teardown(fn) }` the test helpers take. Functions run in reverse order of registration
+ * (what was set up last is torn down first), each even when an earlier one failed.
+ */
+export interface Scope {
+  teardown(fn: () => unknown): void;
+  close(): Promise<void>;
+}
+
+/** A new, empty teardown scope. */
+export function createScope(): Scope {
+  const fns: (() => unknown)[] = [];
+  return {
+    teardown(fn) {
+      fns.push(fn);
+    },
+    async close() {
+      while (fns.length > 0) {
+        const fn = fns.pop() as () => unknown;
+        try {
+          await fn();
+        } catch {
+          // Teardown is best effort: one failure must not leave the rest running.
+        }
+      }
+    },
+  };
+}
+
+/** Runs `fn` with a fresh scope and always closes it. */
+export async function withScope<T>(fn: (scope: Scope) => Promise<T>): Promise<T> {
+  const scope = createScope();
+  try {
+    return await fn(scope);
+  } finally {
+    await scope.close();
+  }
+}
+
+/** A temp directory removed when the scope closes. */
+export async function tempDir(scope: Scope, label: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `landfall-bench-${label}-`));
+  scope.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A Redis key prefix no other run uses. */
+export function benchPrefix(label: string): string {
+  return `lf-bench-${label}-${randomBytes(4).toString('hex')}`;
+}
+
+/** A Redis client whose prefix's keys are deleted, and which is closed, when the scope closes. */
+export function redisForBench(scope: Scope, prefix: string): Redis {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  scope.teardown(async () => {
+    await deleteByPrefix(redis, prefix).catch(() => undefined);
+    await redis.quit().catch(() => redis.disconnect());
+  });
+  return redis;
+}
+
+/** Deletes every key starting with `prefix:`. */
+export async function deleteByPrefix(redis: Redis, prefix: string): Promise<number> {
+  let cursor = '0';
+  let deleted = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) deleted += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  return deleted;
+}
+
+/** Bytes Redis attributes to every key under a prefix (`MEMORY USAGE`, all samples), and how many keys. */
+export async function memoryUnderPrefix(redis: Redis, prefix: string): Promise<{ bytes: number; keys: number }> {
+  let cursor = '0';
+  let bytes = 0;
+  let keys = 0;
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (batch.length === 0) continue;
+    const pipeline = redis.pipeline();
+    for (const key of batch) pipeline.call('MEMORY', 'USAGE', key, 'SAMPLES', '0');
+    for (const [, value] of (await pipeline.exec()) ?? []) bytes += Number(value ?? 0);
+    keys += batch.length;
+  } while (cursor !== '0');
+  return { bytes, keys };
+}
+
+/** `INFO <section>` as a map of numbers and strings. */
+export async function redisInfo(redis: Redis, section: string): Promise<Map<string, string>> {
+  const text = await redis.info(section);
+  const out = new Map<string, string>();
+  for (const line of text.split('\r\n')) {
+    const at = line.indexOf(':');
+    if (at > 0 && !line.startsWith('#')) out.set(line.slice(0, at), line.slice(at + 1));
+  }
+  return out;
+}
+
+/** Redis's `used_memory` now. */
+export async function usedMemory(redis: Redis): Promise<number> {
+  return Number((await redisInfo(redis, 'memory')).get('used_memory'));
+}
+
+/** Calls per command from `INFO commandstats`. */
+export async function commandStats(redis: Redis): Promise<Map<string, { calls: number; usec: number }>> {
+  const out = new Map<string, { calls: number; usec: number }>();
+  for (const [key, value] of await redisInfo(redis, 'commandstats')) {
+    const name = key.replace(/^cmdstat_/, '');
+    const calls = Number(/calls=(\d+)/.exec(value)?.[1] ?? 0);
+    const usec = Number(/usec=(\d+)/.exec(value)?.[1] ?? 0);
+    out.set(name, { calls, usec });
+  }
+  return out;
+}
+
+/** The commands run between two `commandStats` snapshots, most called first. */
+export function commandDelta(before: Map<string, { calls: number; usec: number }>, after: Map<string, { calls: number; usec: number }>): { command: string; calls: number; usec: number }[] {
+  const out: { command: string; calls: number; usec: number }[] = [];
+  for (const [command, a] of after) {
+    const b = before.get(command) ?? { calls: 0, usec: 0 };
+    if (a.calls > b.calls) out.push({ command, calls: a.calls - b.calls, usec: a.usec - b.usec });
+  }
+  return out.sort((x, y) => y.calls - x.calls);
+}
+
+/** Redis's own CPU seconds (user + system) so far. */
+export async function redisCpuSeconds(redis: Redis): Promise<number> {
+  const info = await redisInfo(redis, 'cpu');
+  return Number(info.get('used_cpu_user') ?? 0) + Number(info.get('used_cpu_sys') ?? 0);
+}
+
+/** Summary statistics of a sample. */
+export interface Summary {
+  n: number;
+  min: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+/** The nearest-rank percentile `p` (0–100) of `values`. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))] as number;
+}
+
+/** Min, p50, p95, p99, max and mean of `values`. */
+export function summarize(values: readonly number[]): Summary {
+  const mean = values.reduce((a, b) => a + b, 0) / (values.length || 1);
+  return {
+    n: values.length,
+    min: values.length ? Math.min(...values) : Number.NaN,
+    p50: percentile(values, 50),
+    p95: percentile(values, 95),
+    p99: percentile(values, 99),
+    max: values.length ? Math.max(...values) : Number.NaN,
+    mean,
+  };
+}
+
+/** The median of `values`. */
+export function median(values: readonly number[]): number {
+  return percentile(values, 50);
+}
+
+/** Rounds to `digits` decimals (for JSON and tables). */
+export function round(value: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+/** Resolves after `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `probe` every `intervalMs` until it returns something truthy; throws after `timeoutMs`. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs: number, intervalMs = 10): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
+async function firstLine(cmd: string, args: string[]): Promise<string> {
+  try {
+    const { stdout, stderr } = await exec(cmd, args, { timeout: 10_000 });
+    return (stdout || stderr).trim().split('\n')[0] ?? '';
+  } catch {
+    return 'not found';
+  }
+}
+
+async function packageVersion(name: string): Promise<string> {
+  try {
+    const text = await readFile(join(ROOT, 'node_modules', name, 'package.json'), 'utf8');
+    return (JSON.parse(text) as { version: string }).version;
+  } catch {
+    return 'not installed';
+  }
+}
+
+/** The machine and every version a figure depends on. */
+export interface MachineInfo {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  freeMemoryGiB: number;
+  os: string;
+  loadAverage: number[];
+  node: string;
+  redis: string;
+  git: string;
+  kubectl: string;
+  helm: string;
+  packages: Record<string, string>;
+  landfall: { version: string; commit: string; dirty: boolean };
+}
+
+/** Collects {@link MachineInfo} now. */
+export async function machineInfo(redis: Redis): Promise<MachineInfo> {
+  const tool = (name: string) => (existsSync(join(ROOT, 'tools', name)) ? join(ROOT, 'tools', name) : name);
+  const packages: Record<string, string> = {};
+  for (const name of ['fastify', 'bullmq', 'ioredis', 'autocannon', '@octokit/webhooks', '@octokit/webhooks-examples', 'pino', 'typescript', 'tsx']) packages[name] = await packageVersion(name);
+  const commit = await firstLine('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']);
+  const status = await exec('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src'], { timeout: 10_000 }).then(
+    (r) => r.stdout.trim(),
+    () => '',
+  );
+  const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: round(totalmem() / 2 ** 30, 1),
+    freeMemoryGiB: round(freemem() / 2 ** 30, 1),
+    os: `${osType()} ${release()}`,
+    loadAverage: loadavg().map((l) => round(l, 2)),
+    node: process.version,
+    redis: (await redisInfo(redis, 'server')).get('redis_version') ?? 'unknown',
+    git: await firstLine('git', ['--version']),
+    kubectl: await firstLine(tool('kubectl'), ['version', '--client']),
+    helm: await firstLine(tool('helm'), ['version', '--short']),
+    packages,
+    landfall: { version: pkg.version, commit, dirty: status.length > 0 },
+  };
+}
+
+/** A child process this run started, with its output going to a file. */
+export interface Child {
+  pid: number;
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  /** The output so far (stdout and stderr). */
+  output(): Promise<string>;
+  /** SIGTERM (or `signal`), then SIGKILL after `graceMs`; resolves when it is gone. */
+  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<void>;
+}
+
+/**
+ * Starts `node <args>` with stdout and stderr written to a file in `dir` (a file, not a pipe we
+ * drain, so reading the output costs this process nothing while it measures). Stopped when the
+ * scope closes.
+ */
+export async function startNode(scope: Scope, dir: string, label: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Child> {
+  const logFile = join(dir, `${label}-${randomBytes(3).toString('hex')}.log`);
+  const handle = await open(logFile, 'w');
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', handle.fd, handle.fd] });
+  await handle.close();
+  if (child.pid === undefined) throw new Error(`could not start node ${args.join(' ')}`);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let gone = false;
+  void exited.then(() => {
+    gone = true;
+  });
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000) => {
+    if (gone) return;
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  };
+  scope.teardown(() => stop('SIGKILL', 0));
+  return { pid: child.pid, child, exited, output: () => readFile(logFile, 'utf8').catch(() => ''), stop };
+}
+
+/** Waits until `url` answers 2xx (the server is listening), or the child exits. */
+export async function waitForHttp(url: string, child: Child, timeoutMs = 20_000): Promise<void> {
+  let exited = false;
+  void child.exited.then(() => {
+    exited = true;
+  });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (exited) throw new Error(`process exited before ${url} answered:\n${(await child.output()).slice(-2000)}`);
+    try {
+      const res = await fetch(url);
+      await res.arrayBuffer();
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms:\n${(await child.output()).slice(-2000)}`);
+    await sleep(50);
+  }
+}
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** `VmRSS` and `VmHWM` (peak RSS) of a process, in bytes. */
+export async function procMemory(pid: number): Promise<{ rss: number; hwm: number }> {
+  const text = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+}
+
+/** Samples a process's RSS every `intervalMs` until stopped; the peak is the larger of the samples and VmHWM. */
+export function sampleRss(pid: number, intervalMs = 100): { stop(): Promise<{ samples: number; maxRss: number; hwm: number; lastRss: number }> } {
+  let maxRss = 0;
+  let lastRss = 0;
+  let hwm = 0;
+  let samples = 0;
+  const take = async () => {
+    try {
+      const m = await procMemory(pid);
+      samples++;
+      lastRss = m.rss;
+      maxRss = Math.max(maxRss, m.rss);
+      hwm = Math.max(hwm, m.hwm);
+    } catch {
+      // the process is gone
+    }
+  };
+  void take();
+  const timer = setInterval(() => void take(), intervalMs);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await take();
+      return { samples, maxRss, hwm, lastRss };
+    },
+  };
+}
+
+let clockTicks: number | undefined;
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
+export async function procCpuSeconds(pid: number): Promise<number> {
+  clockTicks ??= Number(await firstLine('getconf', ['CLK_TCK'])) || 100;
+  const text = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // The command name may contain spaces; fields after it are fixed.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+}
+
+/** One line of a CPU profile's self-time table. */
+export interface ProfileEntry {
+  function: string;
+  location: string;
+  selfMs: number;
+  /** Share of the non-idle time. */
+  percent: number;
+}
+
+/** A CPU profile reduced to where the time went. */
+export interface ProfileSummary {
+  /** Wall time covered by the profile. */
+  totalMs: number;
+  /** Of which the process was busy (not `(idle)`). */
+  busyMs: number;
+  top: ProfileEntry[];
+  /** Self time per package (node_modules/<pkg>), `node:` internals, and Landfall's own code. */
+  byModule: { module: string; selfMs: number; percent: number }[];
+}
+
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }[];
+  startTime: number;
+  endTime: number;
+  samples?: number[];
+  timeDeltas?: number[];
+}
+
+function moduleOf(url: string, functionName: string): string {
+  if (!url) return functionName.startsWith('(') ? functionName : '(native)';
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (pkg) return pkg[1] as string;
+  if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[0] === 'internal' ? url.slice(5).split('/').slice(0, 2).join('/') : url.slice(5)}`;
+  const dist = /\/(dist|src|bench|test)\/(.*)$/.exec(url);
+  if (dist) return `landfall ${dist[1]}/${(dist[2] as string).split('/')[0]}`;
+  return url;
+}
+
+/** Reads the newest `.cpuprofile` in `dir` and sums self time per function and per module. */
+export async function summarizeProfile(dir: string, topN = 12): Promise<ProfileSummary> {
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile')).sort();
+  const file = files.at(-1);
+  if (!file) throw new Error(`no .cpuprofile in ${dir}`);
+  const profile = JSON.parse(await readFile(join(dir, file), 'utf8')) as CpuProfile;
+  const selfUs = new Map<number, number>();
+  const samples = profile.samples ?? [];
+  const deltas = profile.timeDeltas ?? [];
+  // Each sample's time is the gap to the next sample (the last one gets the mean gap).
+  const meanGap = (profile.endTime - profile.startTime) / Math.max(1, samples.length);
+  for (let i = 0; i < samples.length; i++) {
+    const gap = i + 1 < deltas.length ? (deltas[i + 1] as number) : meanGap;
+    selfUs.set(samples[i] as number, (selfUs.get(samples[i] as number) ?? 0) + gap);
+  }
+  const byFunction = new Map<string, { function: string; location: string; us: number }>();
+  const byModule = new Map<string, number>();
+  let idleUs = 0;
+  let totalUs = 0;
+  for (const node of profile.nodes) {
+    const us = selfUs.get(node.id) ?? 0;
+    totalUs += us;
+    const { functionName, url, lineNumber } = node.callFrame;
+    if (functionName === '(idle)') {
+      idleUs += us;
+      continue;
+    }
+    const name = functionName || '(anonymous)';
+    const location = url ? `${url.replace(/^file:\/\//, '').replace(ROOT, '')}:${lineNumber + 1}` : '';
+    const key = `${name}|${location}`;
+    const entry = byFunction.get(key) ?? { function: name, location, us: 0 };
+    entry.us += us;
+    byFunction.set(key, entry);
+    const mod = moduleOf(url.replace(ROOT, '/'), functionName);
+    byModule.set(mod, (byModule.get(mod) ?? 0) + us);
+  }
+  const busyUs = totalUs - idleUs;
+  const pct = (us: number) => round((us / Math.max(1, busyUs)) * 100, 1);
+  return {
+    totalMs: round(totalUs / 1000, 0),
+    busyMs: round(busyUs / 1000, 0),
+    top: [...byFunction.values()]
+      .sort((a, b) => b.us - a.us)
+      .slice(0, topN)
+      .map((e) => ({ function: e.function, location: e.location, selfMs: round(e.us / 1000, 0), percent: pct(e.us) })),
+    byModule: [...byModule.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, topN)
+      .map(([module, us]) => ({ module, selfMs: round(us / 1000, 0), percent: pct(us) })),
+  };
+}
+
+/** `1.23 MB`-style sizes. */
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes)) return 'n/a';
+  if (Math.abs(bytes) < 1024) return `${Math.round(bytes)} B`;
+  if (Math.abs(bytes) < 1024 ** 2) return `${round(bytes / 1024, 1)} KB`;
+  return `${round(bytes / 1024 ** 2, 1)} MB`;
+}

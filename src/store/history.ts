@@ -55,6 +55,8 @@ export interface SyncRecord {
   error?: { code: string; message: string; object?: string; file?: string; transient: boolean };
   log: SyncLogLine[];
   attempt: number;
+  /** How many times a worker started this sync; above `attempt` when a worker died mid-run. */
+  runs?: number;
   createdAt: number;
   startedAt?: number;
   finishedAt?: number;

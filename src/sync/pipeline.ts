@@ -81,6 +81,7 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Syn
     covered: [...new Set([...(previous?.covered ?? []), ...request.covered])],
     result: 'running',
     attempt: request.attempt,
+    runs: (previous?.runs ?? (previous ? 1 : 0)) + 1,
     startedAt: previous?.startedAt ?? now,
     phases: [],
     changes: [],
@@ -110,6 +111,7 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Syn
     if (request.signal?.aborted) throw new SyncError('ABORTED', 'the sync lost its app lock and stopped before writing more', true);
   };
 
+  if (previous?.result === 'running') note('warn', 'the worker running this sync stopped before it finished (killed or lost); taking it up again');
   note('info', `sync started (trigger ${data.trigger}${data.sha ? `, commit ${data.sha.slice(0, 7)}` : ''}, attempt ${request.attempt})`);
   const source = gitSource(app, deps.forges);
   let checkout: Awaited<ReturnType<Git['checkout']>> | undefined;

@@ -34,6 +34,8 @@ export interface WorkerHarness {
   logs: string[];
   /** Starts an in-process worker runtime (stopped at teardown). */
   startWorker(): Promise<WorkerRuntime>;
+  /** Stops the in-process worker runtimes started so far. */
+  stopWorkers(): Promise<void>;
   /** Queues a push of `sha` as the webhook intake would. */
   push(sha: string, deliveryId?: string): Promise<string>;
   /** Resolves when the app has no waiting, delayed or active sync jobs. */
@@ -94,6 +96,7 @@ apps:
   });
   let counter = 0;
   const clients: KubeClient[] = [];
+  const runtimes: WorkerRuntime[] = [];
   t.teardown(() => clients.forEach((c) => c.close()));
   return {
     repo,
@@ -109,8 +112,12 @@ apps:
       const client = await createKubeClient(server.kubeConfig(), { retryBaseMs: 10 });
       clients.push(client);
       const runtime = await createWorkerRuntime(config, log, { kubeClient: async () => client });
+      runtimes.push(runtime);
       t.teardown(() => runtime.close());
       return runtime;
+    },
+    async stopWorkers() {
+      for (const runtime of runtimes.splice(0)) await runtime.close();
     },
     async push(sha, deliveryId = `d-${counter++}`) {
       const result = await intake.enqueue('github', deliveryId, [

@@ -53,6 +53,7 @@ const record = {
     error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, object: { type: 'string' }, file: { type: 'string' }, transient: { type: 'boolean' } }, required: ['code', 'message'] },
     log: { type: 'array', items: { type: 'object', properties: { at: { type: 'number' }, level: { type: 'string' }, msg: { type: 'string' } }, required: ['at', 'level', 'msg'] } },
     attempt: { type: 'number' },
+    runs: { type: 'number' },
     createdAt: { type: 'number' },
     startedAt: { type: 'number' },
     finishedAt: { type: 'number' },

@@ -61,7 +61,7 @@ export function createMetrics(collectQueues?: (gauge: Gauge<'queue' | 'state'>) 
 
 /** A process's metrics, with the queue-depth gauge reading every Landfall queue at scrape time. */
 export function createProcessMetrics(config: Config): { metrics: Metrics; close(): Promise<void> } {
-  const redis = createProducerConnection(config.redis.url);
+  const redis = createProducerConnection(config.redis);
   redis.on('error', () => undefined);
   const queues = [QUEUES.sync, QUEUES.plan, STATUS_QUEUE, RECONCILE_QUEUE].map((name) => new Queue(name, { connection: redis, prefix: config.redis.prefix }));
   const metrics = createMetrics(async (gauge) => {

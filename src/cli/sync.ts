@@ -10,7 +10,7 @@ import { createKeys } from '../store/keys.js';
 export async function queueManualSync(config: Config, appName: string): Promise<string> {
   const app = config.apps.find((a) => a.name === appName);
   if (!app) throw new Error(`no app named "${appName}" (configured: ${config.apps.map((a) => a.name).join(', ') || 'none'})`);
-  const redis = createProducerConnection(config.redis.url, { enableOfflineQueue: true });
+  const redis = createProducerConnection(config.redis, { enableOfflineQueue: true });
   const syncQueue = new Queue(QUEUES.sync, { connection: redis, prefix: config.redis.prefix });
   const planQueue = new Queue(QUEUES.plan, { connection: redis, prefix: config.redis.prefix });
   try {

@@ -147,6 +147,14 @@ function crossCheck(raw: unknown): ConfigProblem[] {
       });
     }
   }
+  const redis = asRecord(root.redis);
+  if (Array.isArray(redis.cluster) && redis.cluster.length > 0) {
+    if (typeof redis.prefix !== 'string' || !/^\{.+\}$/.test(redis.prefix)) {
+      problems.push({ path: 'redis.prefix', message: 'with Redis Cluster, must be one hash tag such as {landfall}, so that every key lands in one slot' });
+    }
+    if (Array.isArray(redis.sentinels)) problems.push({ path: 'redis.sentinels', message: 'choose Sentinel or Cluster, not both' });
+  }
+  if (Array.isArray(redis.sentinels) && !redis.name) problems.push({ path: 'redis.name', message: "required with sentinels: the master group's name" });
   const apps = Array.isArray(root.apps) ? root.apps : [];
   const names = new Map<string, number>();
   apps.forEach((entry, i) => {

@@ -176,6 +176,8 @@ const serverSchema = z.strictObject({
     .prefault({}),
 });
 
+const hostPort = z.strictObject({ host: nonEmpty, port: intField().pipe(z.number().min(1).max(65535)) });
+
 const redisSchema = z.strictObject({
   url: z
     .string()
@@ -183,8 +185,17 @@ const redisSchema = z.strictObject({
     .default('redis://127.0.0.1:6379'),
   prefix: z
     .string()
-    .regex(/^[A-Za-z0-9_.-]+$/, { message: 'must be letters, digits, "_", "." or "-"' })
+    .regex(/^(\{[A-Za-z0-9_.-]+\}|[A-Za-z0-9_.-]+)$/, { message: 'must be letters, digits, "_", "." or "-" (or one {hash-tag} for Redis Cluster)' })
     .default('landfall'),
+  /** Redis Sentinel: the sentinels and the master group's name. */
+  sentinels: z.array(hostPort).min(1).optional(),
+  name: nonEmpty.optional(),
+  sentinelPassword: secret.optional(),
+  /** Redis Cluster: seed nodes. */
+  cluster: z.array(hostPort).min(1).optional(),
+  password: secret.optional(),
+  username: nonEmpty.optional(),
+  tls: boolField().optional(),
 });
 
 const workerSchema = z.strictObject({
@@ -255,6 +266,8 @@ export const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'burst',
   'failuresPerMinute',
   ...Object.keys(redisSchema.shape),
+  'host',
+  'port',
   ...Object.keys(githubForge.shape),
   ...Object.keys(gitlabForge.shape),
   ...Object.keys(bitbucketForge.shape),

@@ -37,6 +37,9 @@ export function configSecrets(config: Config): string[] {
   }
   const password = redisPassword(config.redis.url);
   if (password) out.push(password);
+  if (config.redis.password) out.push(config.redis.password);
+  if (config.redis.sentinelPassword) out.push(config.redis.sentinelPassword);
+  if (config.notifications.webhook?.secret) out.push(config.notifications.webhook.secret);
   return out;
 }
 

@@ -1,22 +1,67 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+
+/** How the process reaches Redis: one server (`url`), Sentinel, or Cluster. */
+export interface RedisSettings {
+  url: string;
+  /** Sentinels to ask for the current master of `name`. */
+  sentinels?: { host: string; port: number }[] | undefined;
+  name?: string | undefined;
+  sentinelPassword?: string | undefined;
+  /** Seed nodes of a Redis Cluster. */
+  cluster?: { host: string; port: number }[] | undefined;
+  /** Password (and user) for Sentinel and Cluster nodes; a standalone URL carries its own. */
+  password?: string | undefined;
+  username?: string | undefined;
+  tls?: boolean | undefined;
+}
 
 /** How long the web process waits for Redis before answering 503: well inside every forge's 10 s timeout. */
 export const PRODUCER_COMMAND_TIMEOUT_MS = 2_000;
 
+const reconnect = (attempt: number) => Math.min(attempt * 200, 2_000);
+
+/**
+ * Creates a connection for the configured topology. A Cluster is returned typed as a Redis: both
+ * speak the same commands and events, and BullMQ accepts either. With a Cluster, every key must
+ * share one hash slot, which is why the configuration insists on a `{hash-tag}` prefix.
+ */
+export function connect(settings: RedisSettings | string, options: RedisOptions): Redis {
+  const s: RedisSettings = typeof settings === 'string' ? { url: settings } : settings;
+  const auth = { ...(s.password ? { password: s.password } : {}), ...(s.username ? { username: s.username } : {}), ...(s.tls ? { tls: {} } : {}) };
+  if (s.cluster?.length) {
+    return new Cluster(s.cluster, {
+      redisOptions: { ...options, ...auth },
+      enableOfflineQueue: options.enableOfflineQueue ?? true,
+      clusterRetryStrategy: reconnect,
+      enableAutoPipelining: options.enableAutoPipelining ?? false,
+    }) as unknown as Redis;
+  }
+  if (s.sentinels?.length) {
+    return new Redis({
+      ...options,
+      ...auth,
+      sentinels: s.sentinels,
+      name: s.name ?? 'mymaster',
+      ...(s.sentinelPassword ? { sentinelPassword: s.sentinelPassword } : {}),
+      sentinelRetryStrategy: reconnect,
+    });
+  }
+  return new Redis(s.url, options);
+}
+
 /**
  * The connection the web process writes events with. It fails fast: no offline queue, one retry,
- * a command timeout. A webhook must get a 503 (so the forge can redeliver) rather than hang until
- * the forge gives up. Auto-pipelining sends the commands of concurrent deliveries in one write.
+ * a command timeout. A webhook must get a 503 or be spooled rather than hang until the forge
+ * gives up. Auto-pipelining sends the commands of concurrent deliveries in one write.
  */
-export function createProducerConnection(url: string, extra: RedisOptions = {}): Redis {
-  return new Redis(url, {
+export function createProducerConnection(settings: RedisSettings | string, extra: RedisOptions = {}): Redis {
+  return connect(settings, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: PRODUCER_COMMAND_TIMEOUT_MS,
     commandTimeout: PRODUCER_COMMAND_TIMEOUT_MS,
     enableAutoPipelining: true,
-    // Keep reconnecting in the background, never faster than every 2 s.
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+    retryStrategy: reconnect,
     ...extra,
   });
 }
@@ -25,12 +70,8 @@ export function createProducerConnection(url: string, extra: RedisOptions = {}):
  * A connection for BullMQ workers and other long-lived consumers: commands wait across Redis
  * restarts instead of failing, as BullMQ requires for its blocking calls.
  */
-export function createWorkerConnection(url: string, extra: RedisOptions = {}): Redis {
-  return new Redis(url, {
-    maxRetriesPerRequest: null,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
-    ...extra,
-  });
+export function createWorkerConnection(settings: RedisSettings | string, extra: RedisOptions = {}): Redis {
+  return connect(settings, { maxRetriesPerRequest: null, retryStrategy: reconnect, ...extra });
 }
 
 /**

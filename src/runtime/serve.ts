@@ -36,7 +36,7 @@ export async function serve(config: Config, log: Logger, role: Role): Promise<vo
     closers.unshift(() => web.close());
   } else {
     // A worker alone still answers probes and scrapes.
-    const redis = createProducerConnection(config.redis.url);
+    const redis = createProducerConnection(config.redis);
     redis.on('error', () => undefined);
     const app = await buildApp({ log, metrics, readiness: { redis: () => pingRedis(redis), workers: async () => workersRunning?.() ?? false } });
     await app.listen({ host: config.server.host, port: config.server.port });

@@ -40,7 +40,7 @@ export interface WebRuntimeOptions {
 
 /** Wires the web role from a configuration. Nothing listens until the caller calls `app.listen`. */
 export async function createWebRuntime(config: Config, log: Logger, options: WebRuntimeOptions = {}): Promise<WebRuntime> {
-  const redis = options.redis ?? createProducerConnection(config.redis.url);
+  const redis = options.redis ?? createProducerConnection(config.redis);
   // A Redis that is down at start-up must not crash the server: it answers 503 until Redis is back.
   redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
   const queueOptions = { connection: redis, prefix: config.redis.prefix };

@@ -42,8 +42,8 @@ export interface WorkerRuntimeOptions {
 
 /** Wires the worker role from a configuration; the workers start consuming at once. */
 export async function createWorkerRuntime(config: Config, log: Logger, options: WorkerRuntimeOptions = {}): Promise<WorkerRuntime> {
-  const connection = createWorkerConnection(config.redis.url);
-  const redis = createWorkerConnection(config.redis.url);
+  const connection = createWorkerConnection(config.redis);
+  const redis = createWorkerConnection(config.redis);
   for (const c of [connection, redis]) c.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
   const keys = createKeys(config.redis.prefix);
   const history = createHistory(redis, keys);
@@ -67,7 +67,7 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
   const apis = createForgeApis(config.forges);
   const statusQueue = new Queue(STATUS_QUEUE, { connection: redis, prefix: config.redis.prefix });
   const reporter = createStatusReporter({ redis, keys, queue: statusQueue });
-  const statusConnection = createWorkerConnection(config.redis.url);
+  const statusConnection = createWorkerConnection(config.redis);
   const metrics = options.metrics;
   const statusWorker = createStatusWorker({
     connection: statusConnection,
@@ -102,7 +102,7 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
       listener: combineListeners(log, createSyncStatusListener({ config, reporter, log }), createSyncEventsListener({ config, history, log, notifier, ...(metrics ? { metrics } : {}) })),
     },
   });
-  const planConnection = createWorkerConnection(config.redis.url);
+  const planConnection = createWorkerConnection(config.redis);
   const planWorker = createPlanWorker({
     config,
     connection: planConnection,
@@ -121,7 +121,7 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
     },
   });
   // Reconcile: job schedulers per app, and the worker that checks head, drift and health.
-  const reconcileConnection = createWorkerConnection(config.redis.url);
+  const reconcileConnection = createWorkerConnection(config.redis);
   const reconcileQueue = new Queue(RECONCILE_QUEUE, { connection: redis, prefix: config.redis.prefix });
   const syncQueue = new Queue(QUEUES.sync, { connection: redis, prefix: config.redis.prefix });
   const planQueue = new Queue(QUEUES.plan, { connection: redis, prefix: config.redis.prefix });

@@ -40,7 +40,7 @@ export async function startWeb(t: Teardown, yaml: string, env: NodeJS.ProcessEnv
     },
   });
   const log = createLogger({ level: 'debug', secrets: configSecrets(config), destination });
-  const redis = createProducerConnection(config.redis.url);
+  const redis = createProducerConnection(config.redis);
   const runtime = await createWebRuntime(config, log, { redis, ...(options.metrics ? { metrics: options.metrics } : {}) });
   await runtime.app.listen({ host: '127.0.0.1', port: 0 });
   const address = runtime.app.server.address();

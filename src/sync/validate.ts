@@ -19,6 +19,8 @@ export interface DesiredObject {
 export type ResourceLookup = (apiVersion: string, kind: string) => Promise<ResourceInfo | undefined>;
 
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+/** The API server (etcd) refuses objects larger than about 1.5 MiB; say so before trying. */
+const MAX_OBJECT_BYTES = 1_572_864;
 /** RBAC objects may carry ':' in their names (system:aggregate-to-view). */
 const RBAC_NAME = /^[^/%]+$/;
 
@@ -50,6 +52,11 @@ export async function validateObjects(rendered: RenderedObject[], app: AppConfig
       continue;
     }
     const name = obj.metadata.name;
+    const size = Buffer.byteLength(JSON.stringify(obj));
+    if (size > MAX_OBJECT_BYTES) {
+      problems.push(`${where}: ${obj.kind} ${name} is ${(size / 1_048_576).toFixed(1)} MiB; Kubernetes refuses objects over 1.5 MiB (move the data to a volume or split it)`);
+      continue;
+    }
     const rbac = groupOf(obj.apiVersion) === 'rbac.authorization.k8s.io';
     if (name.length > 253 || !(rbac ? RBAC_NAME : NAME).test(name)) {
       problems.push(`${where}: ${obj.kind} name "${name}" is not a valid Kubernetes name`);

@@ -12,6 +12,7 @@ import { createHistory, type History } from '../../src/store/history.js';
 import { createKeys } from '../../src/store/keys.js';
 import { startForgeApi, type ForgeApi } from './forge-api/index.js';
 import { createRepo, type TestRepo } from './git.js';
+import { serveGitOverHttp } from './git-http.js';
 import { kubeForTest } from './kube.js';
 import type { KubeApiServer } from './kube-api/index.js';
 import { redisForTest } from './redis.js';
@@ -31,8 +32,11 @@ export const FLOW_REPOS: Record<ForgeId, string> = {
   gitea: 'acme/web',
 };
 
-const SECRET = 'flow-webhook-secret';
-const TOKEN = 'flow-forge-token-123';
+/** The webhook secret and forge token every flow uses (tests search for them where they must not be). */
+export const FLOW_SECRET = 'flow-webhook-secret';
+export const FLOW_TOKEN = 'flow-forge-token-123';
+const SECRET = FLOW_SECRET;
+const TOKEN = FLOW_TOKEN;
 export const PUBLIC_URL = 'https://landfall.test';
 
 /** Everything running: web (real socket), workers, the forge's API stand-in, git, Kubernetes. */
@@ -58,7 +62,12 @@ export interface Flow {
  * A whole Landfall for one forge: the webhook server on a real socket, in-process workers, the
  * forge's REST API stand-in, a git repository served over file://, the Kubernetes API test server.
  */
-export async function startFlow(t: Teardown, forge: ForgeId, appYaml = '', options: { apiTokens?: string[]; workerYaml?: string } = {}): Promise<Flow> {
+export async function startFlow(
+  t: Teardown,
+  forge: ForgeId,
+  appYaml = '',
+  options: { apiTokens?: string[]; workerYaml?: string; topYaml?: string; httpGit?: boolean } = {},
+): Promise<Flow> {
   const repo = await createRepo(t, 'flow');
   const { server: kube } = await kubeForTest(t);
   if (!kube) throw new Error('needs the test server');
@@ -68,14 +77,19 @@ export async function startFlow(t: Teardown, forge: ForgeId, appYaml = '', optio
   const { url, prefix, redis } = await redisForTest(t, 'flow');
   const dataDir = await mkdtemp(join(tmpdir(), 'landfall-flow-'));
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  // Over HTTP the repository asks for the forge token, as a forge's git endpoint does.
+  const cloneUrl = options.httpGit
+    ? (await serveGitOverHttp(t, repo.bare, `Basic ${Buffer.from(`x-access-token:${TOKEN}`).toString('base64')}`)).url
+    : repo.url;
   const location = forge === 'github' ? `apiUrl: "${api.url}"` : forge === 'bitbucket' ? `apiUrl: "${api.url}"` : `url: "${api.url}"`;
   const yaml = `server: { publicUrl: "${PUBLIC_URL}"${options.apiTokens ? `, apiTokens: ${JSON.stringify(options.apiTokens)}` : ''} }
 redis: { url: ${url}, prefix: ${prefix} }
 forges:
   ${forge}: { webhookSecret: ${SECRET}, token: ${TOKEN}, ${location} }
 worker: { dataDir: "${dataDir}", lockTimeout: 5s${options.workerYaml ?? ''} }
+${options.topYaml ?? ''}
 apps:
-  - { name: web, forge: ${forge}, repo: ${FLOW_REPOS[forge]}, cloneUrl: "${repo.url}", branch: main, path: deploy, namespace: web, healthTimeout: 20s, prComments: true${appYaml} }
+  - { name: web, forge: ${forge}, repo: ${FLOW_REPOS[forge]}, cloneUrl: "${cloneUrl}", branch: main, path: deploy, namespace: web, healthTimeout: 20s, prComments: true${appYaml} }
 `;
   const { metrics, close: closeMetrics } = createProcessMetrics(parseConfig(yaml, {}));
   t.teardown(closeMetrics);

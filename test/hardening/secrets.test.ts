@@ -58,7 +58,7 @@ t.test('no secret appears in logs, records, pages, statuses, comments, notificat
     if (type === 'string') stored.push(key, (await redis.get(key)) ?? '');
     else if (type === 'hash') stored.push(key, JSON.stringify(await redis.hgetall(key)));
     else if (type === 'list') stored.push(key, JSON.stringify(await redis.lrange(key, 0, -1)));
-    else if (type === 'zset') stored.push(key, JSON.stringify(await redis.zrange(key, 0, -1)));
+    else if (type === 'zset') stored.push(key, JSON.stringify(await redis.zrange(key, '0', '-1')));
     else if (type === 'stream') stored.push(key, JSON.stringify(await redis.xrange(key, '-', '+')));
     else if (type === 'set') stored.push(key, JSON.stringify(await redis.smembers(key)));
   }

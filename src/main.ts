@@ -50,6 +50,40 @@ export function buildCli(): Command {
       process.stdout.write(`queued sync of ${app} (job ${jobId})\n`);
     });
 
+  const appNames = (value: string, previous: string[] = []) => {
+    if (!/^[a-z0-9-]+$/.test(value)) throw new InvalidArgumentError('app names are lowercase letters, digits and "-"');
+    return [...previous, value];
+  };
+  const webhooks = program.command('webhooks').description("create, update and check the forge webhooks of the apps' repositories");
+  webhooks
+    .command('sync')
+    .description('create or update each repository\'s webhook: URL server.publicUrl/hooks/<forge>, the configured secret, JSON, exactly the events Landfall handles')
+    .argument('[app...]', 'apps whose repositories to set up (default: all)')
+    .addOption(configOption())
+    .option('--dry-run', 'print what would change, change nothing')
+    .option('--force', 'set the secret again even where the hook looks right (forges do not show secrets back)')
+    .action(async (apps: string[], options: { config?: string; dryRun?: boolean; force?: boolean }) => {
+      for (const name of apps) appNames(name);
+      const config = await loadOrExit(options.config);
+      const { runWebhooksSync } = await import('./cli/webhooks.js');
+      const { text, code } = await runWebhooksSync(config, apps, { dryRun: options.dryRun === true, force: options.force === true });
+      process.stdout.write(text);
+      process.exitCode = code;
+    });
+  webhooks
+    .command('check')
+    .description('report whether each repository\'s webhook exists, is active, is right, and whether recent deliveries failed; exits 1 when anything is wrong')
+    .argument('[app...]', 'apps whose repositories to check (default: all)')
+    .addOption(configOption())
+    .action(async (apps: string[], options: { config?: string }) => {
+      for (const name of apps) appNames(name);
+      const config = await loadOrExit(options.config);
+      const { runWebhooksCheck } = await import('./cli/webhooks.js');
+      const { text, code } = await runWebhooksCheck(config, apps);
+      process.stdout.write(text);
+      process.exitCode = code;
+    });
+
   return program;
 }
 

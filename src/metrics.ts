@@ -5,6 +5,8 @@ import { QUEUES } from './queue/jobs.js';
 import { RECONCILE_QUEUE } from './queue/reconcile.js';
 import { createProducerConnection } from './redis/connection.js';
 import { STATUS_QUEUE } from './status/reporter.js';
+import { readWebhookChecks } from './forges/webhook-monitor.js';
+import { createKeys } from './store/keys.js';
 
 /** The metrics of one process, on its own registry (nothing global, so tests can run many). */
 export interface Metrics {
@@ -17,13 +19,21 @@ export interface Metrics {
   queueJobs: Gauge<'queue' | 'state'>;
   driftedObjects: Gauge<'app'>;
   statusReports: Counter<'forge' | 'result'>;
+  webhookProblems: Gauge<'forge' | 'repo'>;
+  webhookRedeliveries: Counter<'forge' | 'result'>;
+}
+
+/** Readers that fill gauges from Redis when Prometheus scrapes, so every process reports the same. */
+export interface MetricCollectors {
+  queues?(gauge: Gauge<'queue' | 'state'>): Promise<void>;
+  webhooks?(gauge: Gauge<'forge' | 'repo'>): Promise<void>;
 }
 
 /**
  * Creates the metric families Landfall exports at /metrics, plus the process defaults.
  * `collectQueues` fills the queue-depth gauge when Prometheus scrapes.
  */
-export function createMetrics(collectQueues?: (gauge: Gauge<'queue' | 'state'>) => Promise<void>): Metrics {
+export function createMetrics(collect: MetricCollectors = {}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   return {
@@ -51,11 +61,21 @@ export function createMetrics(collectQueues?: (gauge: Gauge<'queue' | 'state'>) 
       labelNames: ['queue', 'state'],
       registers: [registry],
       async collect() {
-        if (collectQueues) await collectQueues(this).catch(() => undefined);
+        if (collect.queues) await collect.queues(this).catch(() => undefined);
       },
     }),
     driftedObjects: new Gauge({ name: 'landfall_drifted_objects', help: 'Objects whose live state differs from Git, per app, at the last drift check.', labelNames: ['app'], registers: [registry] }),
     statusReports: new Counter({ name: 'landfall_status_reports_total', help: 'Commit status and comment posts by forge and result (posted, failed).', labelNames: ['forge', 'result'], registers: [registry] }),
+    webhookProblems: new Gauge({
+      name: 'landfall_webhook_problems',
+      help: "Problems the last webhook check found per repository (missing or disabled hook, wrong URL or events, failed deliveries); 0 is healthy, -1 could not be checked.",
+      labelNames: ['forge', 'repo'],
+      registers: [registry],
+      async collect() {
+        if (collect.webhooks) await collect.webhooks(this).catch(() => undefined);
+      },
+    }),
+    webhookRedeliveries: new Counter({ name: 'landfall_webhook_redeliveries_total', help: 'Failed deliveries Landfall asked the forge to send again, by result (requested, failed).', labelNames: ['forge', 'result'], registers: [registry] }),
   };
 }
 
@@ -64,11 +84,17 @@ export function createProcessMetrics(config: Config): { metrics: Metrics; close(
   const redis = createProducerConnection(config.redis);
   redis.on('error', () => undefined);
   const queues = [QUEUES.sync, QUEUES.plan, STATUS_QUEUE, RECONCILE_QUEUE].map((name) => new Queue(name, { connection: redis, prefix: config.redis.prefix }));
-  const metrics = createMetrics(async (gauge) => {
-    for (const queue of queues) {
-      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
-      for (const [state, n] of Object.entries(counts)) gauge.set({ queue: queue.name, state }, n);
-    }
+  const metrics = createMetrics({
+    async queues(gauge) {
+      for (const queue of queues) {
+        const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
+        for (const [state, n] of Object.entries(counts)) gauge.set({ queue: queue.name, state }, n);
+      }
+    },
+    async webhooks(gauge) {
+      gauge.reset();
+      for (const check of await readWebhookChecks(redis, createKeys(config.redis.prefix))) gauge.set({ forge: check.forge, repo: check.repo }, check.checked ? check.problems.length : -1);
+    },
   });
   return {
     metrics,

@@ -1,13 +1,16 @@
 /**
  * Tests of the forge API stand-ins themselves (test/support/forge-api): each forge is driven with
- * the client Landfall uses for it (@octokit/rest for GitHub, @gitbeaker/rest for GitLab, plain
- * fetch for Bitbucket Cloud, Bitbucket Data Center and Gitea) and checked for what it stores,
- * what it answers and what it records as unexpected. No sleeps: state changes are awaited.
+ * the client Landfall uses for it (@octokit/rest and @octokit/auth-app for GitHub, @gitbeaker/rest
+ * for GitLab, plain fetch for Bitbucket Cloud, Bitbucket Data Center, Gitea and GitLab's hook
+ * events) and checked for what it stores, what it answers and what it records as unexpected.
+ * No sleeps: state changes are awaited; time-dependent cases move the stand-in's clock.
  */
+import { generateKeyPairSync, sign } from 'node:crypto';
 import t from 'tap';
+import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/rest';
 import { Gitlab } from '@gitbeaker/rest';
-import { startForgeApi, type ForgeApi, type ForgeApiOptions, type ForgeId } from './support/forge-api/index.js';
+import { startForgeApi, type ForgeApi, type ForgeApiOptions, type ForgeId, type GitHubAppOptions, type GitHubDelivery } from './support/forge-api/index.js';
 
 // Response bodies are checked field by field; a loose type keeps that readable.
 type Obj = Record<string, any>;
@@ -599,5 +602,628 @@ t.test('down(), waitFor() and the repository allow-list', async (t) => {
     await api.Commits.editStatus('acme/platform/web', SHA, 'pending', { name: 'x' });
     t.match(await failure(api.Commits.editStatus('acme/platform/api', SHA, 'pending', { name: 'x' })), { message: '404 Project Not Found' });
     t.match(gl.unexpected, [{ status: 404, reason: /acme\/platform\/api/ }]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Webhooks, deliveries, GitHub App authentication and check runs
+
+const HOOK_URL = 'https://landfall.example/hooks/github';
+/** An RSA key pair in PEM, as a GitHub App's. */
+function pemKeyPair(): { publicKey: string; privateKey: string } {
+  return generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+}
+// One key pair for the App and one "other" key, generated once for the whole file.
+const APP_KEYS = pemKeyPair();
+const OTHER_KEYS = pemKeyPair();
+const APP_ID = 123456;
+const INSTALLATION = 9001;
+
+/** A hand-made RS256 JWT with the given claims. */
+function jwt(privateKey: string, claims: Record<string, unknown>): string {
+  const part = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const data = `${part({ alg: 'RS256', typ: 'JWT' })}.${part(claims)}`;
+  return `${data}.${sign('sha256', Buffer.from(data), privateKey).toString('base64url')}`;
+}
+
+/** A clock the test moves by hand (the stand-in's `now`). */
+function movableClock(): { now: () => Date; advance(ms: number): void } {
+  let offset = 0;
+  return { now: () => new Date(Date.now() + offset), advance: (ms) => (offset += ms) };
+}
+
+function appOptions(extra: Partial<GitHubAppOptions> = {}): { app: GitHubAppOptions } {
+  return { app: { appId: APP_ID, publicKey: APP_KEYS.publicKey, installations: { 'acme/web': INSTALLATION, 'acme/api': INSTALLATION }, ...extra } };
+}
+
+/**
+ * A standalone @octokit/auth-app bound to the stand-in. Without `request` it would talk to
+ * api.github.com, so every createAppAuth here goes through this.
+ */
+function appAuth(api: ForgeApi, installationId?: number): ReturnType<typeof createAppAuth> {
+  return createAppAuth({
+    appId: APP_ID,
+    privateKey: APP_KEYS.privateKey,
+    ...(installationId !== undefined ? { installationId } : {}),
+    request: new Octokit({ baseUrl: api.url, log: QUIET }).request,
+  });
+}
+
+/** An Octokit authenticating as the App's installation (installation tokens fetched and cached by @octokit/auth-app). */
+function installationOctokit(api: ForgeApi): Octokit {
+  return new Octokit({ baseUrl: api.url, log: QUIET, authStrategy: createAppAuth, auth: { appId: APP_ID, privateKey: APP_KEYS.privateKey, installationId: INSTALLATION } });
+}
+
+t.test('github webhooks', async (t) => {
+  t.test('create, list (secret masked), and GitHub\'s defaults and refusals', async (t) => {
+    const gh = await start(t, 'github');
+    const ok = octokit(gh);
+    const created = await ok.rest.repos.createWebhook({
+      owner: 'acme',
+      repo: 'web',
+      name: 'web',
+      active: true,
+      events: ['push', 'pull_request'],
+      config: { url: HOOK_URL, content_type: 'json', secret: 'hook-secret', insecure_ssl: '0' },
+    });
+    t.equal(created.status, 201);
+    t.match(created.data, {
+      type: 'Repository',
+      name: 'web',
+      active: true,
+      events: ['push', 'pull_request'],
+      config: { url: HOOK_URL, content_type: 'json', insecure_ssl: '0', secret: '********' },
+      last_response: { code: null, status: 'unused', message: null },
+    });
+    t.match(created.headers.location, new RegExp(`/api/v3/repos/acme/web/hooks/${String(created.data.id)}$`));
+    t.match(gh.hooks.get('acme/web'), [{ id: created.data.id, url: HOOK_URL, secret: 'hook-secret', events: ['push', 'pull_request'], settings: { content_type: 'json' } }]);
+    t.equal(gh.hooks.get('ACME/Web')?.length, 1, 'hooks.get compares the repository case-insensitively');
+
+    const listed = await ok.rest.repos.listWebhooks({ owner: 'acme', repo: 'web' });
+    t.equal(listed.data.length, 1);
+    t.equal(listed.data[0]!.config.secret, '********', 'GitHub never returns the secret');
+
+    // No content_type: GitHub's default is form, not json.
+    const form = await ok.rest.repos.createWebhook({ owner: 'acme', repo: 'web', config: { url: `${HOOK_URL}/2` } });
+    t.match(form.data, { config: { content_type: 'form' }, events: ['push'], active: true });
+    t.notOk('secret' in form.data.config, 'no secret: no mask');
+    t.same(gh.unexpected, []);
+
+    t.match(await failure(ok.rest.repos.createWebhook({ owner: 'acme', repo: 'web', config: { url: HOOK_URL, content_type: 'json' } })), {
+      status: 422,
+      response: { data: { message: 'Validation Failed', errors: [{ resource: 'Hook', message: 'Hook already exists on this repository' }] } },
+    });
+    t.match(await failure(ok.rest.repos.createWebhook({ owner: 'acme', repo: 'web', events: ['push', 'pulls'], config: { url: `${HOOK_URL}/3` } })), { status: 422 });
+    t.match(await failure(ok.rest.repos.createWebhook({ owner: 'acme', repo: 'web', config: { url: `${HOOK_URL}/4`, content_type: 'yaml' } })), { status: 422 });
+    t.match(
+      gh.unexpected.map((u) => u.reason),
+      [/already exists/, /"pulls" is not a repository webhook event/, /content_type "yaml" is not one of json\|form/],
+    );
+    t.equal(gh.hooks.get('acme/web')?.length, 2, 'refused creates store nothing');
+  });
+
+  t.test('a drifted hook is updated in place; a config without secret removes the secret', async (t) => {
+    const gh = await start(t, 'github');
+    const ok = octokit(gh);
+    const drifted = gh.seedHook('acme/web', { url: HOOK_URL, active: false, events: ['push'], settings: { content_type: 'form' } });
+    t.equal(drifted.secret, null);
+    const [listed] = (await ok.rest.repos.listWebhooks({ owner: 'acme', repo: 'web' })).data;
+    t.match(listed, { id: drifted.id, active: false, events: ['push'], config: { url: HOOK_URL, content_type: 'form' } });
+
+    const fixed = await ok.rest.repos.updateWebhook({
+      owner: 'acme',
+      repo: 'web',
+      hook_id: listed!.id,
+      active: true,
+      events: ['push', 'pull_request'],
+      config: { url: HOOK_URL, content_type: 'json', secret: 'hook-secret', insecure_ssl: '0' },
+    });
+    t.equal(fixed.status, 200);
+    t.match(fixed.data, { id: drifted.id, active: true, events: ['push', 'pull_request'], config: { content_type: 'json', secret: '********' } });
+    t.match(gh.hooks.get('acme/web'), [{ active: true, secret: 'hook-secret', edits: 1, settings: { content_type: 'json' } }]);
+    t.equal(gh.hooks.get('acme/web')?.length, 1, 'updated, not duplicated');
+
+    await ok.rest.repos.updateWebhook({ owner: 'acme', repo: 'web', hook_id: listed!.id, add_events: ['release'], remove_events: ['push'] });
+    t.match(gh.hooks.get('acme/web'), [{ events: ['pull_request', 'release'], secret: 'hook-secret' }], 'no config: the secret stays');
+    await ok.rest.repos.updateWebhook({ owner: 'acme', repo: 'web', hook_id: listed!.id, config: { url: HOOK_URL, content_type: 'json' } });
+    t.match(gh.hooks.get('acme/web'), [{ secret: null, edits: 3 }], 'GitHub: "you must provide the same secret … or the secret will be removed"');
+
+    t.match(await failure(ok.rest.repos.updateWebhook({ owner: 'acme', repo: 'web', hook_id: 1, active: true })), { status: 404 });
+    t.match(gh.unexpected, [{ reason: 'acme/web has no hook 1' }]);
+  });
+
+  t.test('a token without admin rights: denyHooks and failNext answer GitHub\'s 403', async (t) => {
+    const gh = await start(t, 'github');
+    const ok = octokit(gh);
+    gh.denyHooks(true);
+    const denied = await failure(ok.rest.repos.listWebhooks({ owner: 'acme', repo: 'web' }));
+    t.equal(denied.status, 403);
+    t.equal(denied.response.data.message, 'Resource not accessible by personal access token');
+    t.match(await failure(ok.rest.repos.createWebhook({ owner: 'acme', repo: 'web', config: { url: HOOK_URL } })), { status: 403 });
+    await ok.rest.repos.createCommitStatus({ owner: 'acme', repo: 'web', sha: SHA, state: 'success' });
+    t.same(
+      gh.requests.map((r) => [r.status, r.fault]),
+      [
+        [403, 'denyHooks'],
+        [403, 'denyHooks'],
+        [201, undefined],
+      ],
+      'only the webhook API is refused',
+    );
+    gh.denyHooks(false);
+    gh.failNext({ pathRegex: /\/hooks$/, status: 403 });
+    t.match(await failure(ok.rest.repos.listWebhooks({ owner: 'acme', repo: 'web' })), { status: 403, response: { data: { message: 'Resource not accessible by personal access token' } } });
+    t.equal((await ok.rest.repos.listWebhooks({ owner: 'acme', repo: 'web' })).status, 200);
+    t.same(gh.unexpected, [], 'a refusal for missing rights is the forge\'s normal answer');
+    t.equal(gh.hooks.size, 0);
+  });
+
+  t.test('deliveries: newest first, cursor pages through Link; redelivery is recorded', async (t) => {
+    const gh = await start(t, 'github');
+    const ok = octokit(gh);
+    const hook = gh.seedHook('acme/web', { url: HOOK_URL, events: ['push', 'pull_request'], secret: 's' });
+    const hookId = hook.id as number;
+    const base = Date.now() - 60 * 60 * 1000;
+    const seeded = [0, 1, 2, 3, 4].map((i) =>
+      gh.seedDelivery('acme/web', hookId, {
+        delivered_at: new Date(base + i * 60_000).toISOString(),
+        event: i % 2 === 0 ? 'push' : 'pull_request',
+        action: i % 2 === 0 ? null : 'synchronize',
+        ...(i === 3 ? { status: 'Invalid HTTP Response: 503', status_code: 503 } : {}),
+      }),
+    );
+    const first = await ok.rest.repos.listWebhookDeliveries({ owner: 'acme', repo: 'web', hook_id: hookId, per_page: 2 });
+    t.same(
+      first.data.map((d) => d.id),
+      [seeded[4]!.id, seeded[3]!.id],
+      'newest first',
+    );
+    t.match(first.headers.link, /^<http:\/\/127\.0\.0\.1:\d+\/api\/v3\/repos\/acme\/web\/hooks\/\d+\/deliveries\?per_page=2&cursor=v1_\d+>; rel="next"$/);
+    t.match(first.data[1], { status: 'Invalid HTTP Response: 503', status_code: 503, event: 'pull_request', action: 'synchronize', redelivery: false, repository_id: Number });
+
+    const all = await ok.paginate(ok.rest.repos.listWebhookDeliveries, { owner: 'acme', repo: 'web', hook_id: hookId, per_page: 2 });
+    t.same(
+      all.map((d) => d.id),
+      seeded.map((d) => d.id).reverse(),
+      'paginate follows the cursor links to the end',
+    );
+    const failed = await ok.rest.repos.listWebhookDeliveries({ owner: 'acme', repo: 'web', hook_id: hookId, status: 'failure' });
+    t.same(
+      failed.data.map((d) => d.id),
+      [seeded[3]!.id],
+    );
+
+    const redo = await ok.rest.repos.redeliverWebhookDelivery({ owner: 'acme', repo: 'web', hook_id: hookId, delivery_id: seeded[3]!.id });
+    t.equal(redo.status, 202);
+    t.same(redo.data, {});
+    t.match(gh.redeliveries, [{ repo: 'acme/web', hookId, deliveryId: seeded[3]!.id }]);
+    const [latest] = gh.deliveries('acme/web', hookId);
+    t.match(latest, { id: gh.redeliveries[0]!.newDeliveryId, guid: (seeded[3] as GitHubDelivery).guid, redelivery: true, status: 'OK', status_code: 200 });
+
+    t.match(await failure(ok.rest.repos.redeliverWebhookDelivery({ owner: 'acme', repo: 'web', hook_id: hookId, delivery_id: 42 })), { status: 404 });
+    t.match(gh.unexpected, [{ reason: /has no delivery 42/ }]);
+    t.throws(() => gh.seedDelivery('acme/web', 999, {}), /has no hook 999/);
+  });
+});
+
+t.test('github app', async (t) => {
+  t.test('getRepoInstallation with the App JWT, then a cached installation token', async (t) => {
+    const gh = await start(t, 'github', appOptions());
+    const asApp = new Octokit({ baseUrl: gh.url, log: QUIET, authStrategy: createAppAuth, auth: { appId: APP_ID, privateKey: APP_KEYS.privateKey } });
+    const found = await asApp.rest.apps.getRepoInstallation({ owner: 'acme', repo: 'web' });
+    t.match(found.data, { id: INSTALLATION, app_id: APP_ID, account: { login: 'acme' } });
+    t.match(gh.requests[0]!.headers['authorization'], /^bearer eyJ/);
+    t.match(await failure(asApp.rest.apps.getRepoInstallation({ owner: 'acme', repo: 'elsewhere' })), { status: 404 });
+    t.same(gh.unexpected, [], 'asking about a repository without the App is a legitimate question');
+
+    const inst = installationOctokit(gh);
+    await inst.rest.repos.createCommitStatus({ owner: 'acme', repo: 'web', sha: SHA, state: 'pending', context: 'landfall' });
+    await inst.rest.repos.createCommitStatus({ owner: 'acme', repo: 'api', sha: SHA, state: 'success', context: 'landfall' });
+    t.equal(gh.tokenExchanges, 1, '@octokit/auth-app caches the installation token');
+    const [issued] = gh.installationTokens;
+    t.match(issued, { installationId: INSTALLATION, token: /^ghs_[A-Za-z0-9]{36}$/, repositories: null, permissions: { checks: 'write', statuses: 'write' } });
+    t.equal(Date.parse(issued!.expiresAt) - Date.parse(issued!.createdAt), 60 * 60 * 1000, 'expires one hour after issue');
+    const exchange = gh.requests.find((r) => r.route === 'POST /app/installations/{installation_id:int}/access_tokens')!;
+    t.equal(exchange.status, 201);
+    t.equal(gh.requests.filter((r) => r.headers['authorization'] === `token ${issued!.token}`).length, 2);
+    t.same(gh.unexpected, []);
+  });
+
+  t.test('a JWT signed with another key, for another App, too long-lived or expired is refused', async (t) => {
+    const gh = await start(t, 'github', appOptions());
+    const now = Math.floor(Date.now() / 1000);
+    const ask = (token: string): Promise<Reply> => call(`${gh.url}/repos/acme/web/installation`, 'GET', { auth: `Bearer ${token}` });
+    const good = await ask(jwt(APP_KEYS.privateKey, { iat: now - 30, exp: now + 540, iss: APP_ID }));
+    t.equal(good.status, 200, 'a hand-made JWT with the right key works; iss may be a number…');
+    t.equal((await ask(jwt(APP_KEYS.privateKey, { iat: now - 30, exp: now + 540, iss: String(APP_ID) }))).status, 200, '…or a numeric string');
+
+    const otherKey = await ask(jwt(OTHER_KEYS.privateKey, { iat: now - 30, exp: now + 540, iss: APP_ID }));
+    t.same([otherKey.status, otherKey.body.message], [401, 'A JSON web token could not be decoded']);
+    const otherApp = await ask(jwt(APP_KEYS.privateKey, { iat: now - 30, exp: now + 540, iss: APP_ID + 1 }));
+    t.same([otherApp.status, otherApp.body.message], [401, 'Integration not found']);
+    const tooLong = await ask(jwt(APP_KEYS.privateKey, { iat: now - 30, exp: now + 600, iss: APP_ID }));
+    t.same([tooLong.status, tooLong.body.message], [401, "'Expiration time' claim ('exp') is too far in the future"]);
+    const pat = await ask(TOKEN);
+    t.same([pat.status, pat.body.message], [401, 'A JSON web token could not be decoded'], 'a plain token is no JWT');
+    t.match(
+      gh.unexpected.map((u) => [u.status, u.reason]),
+      [
+        [401, /signature does not verify/],
+        [401, /iss 123457 is not the App id 123456/],
+        [401, /lives 630 s/],
+        [401, /not a JWT/],
+      ],
+    );
+
+    const expired = await ask(jwt(APP_KEYS.privateKey, { iat: now - 700, exp: now - 100, iss: APP_ID }));
+    t.same([expired.status, expired.body.message], [401, "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires"]);
+    const future = await ask(jwt(APP_KEYS.privateKey, { iat: now + 120, exp: now + 600, iss: APP_ID }));
+    t.same([future.status, future.body.message], [401, "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"]);
+    t.equal(gh.unexpected.length, 4, 'expired / issued-in-the-future JWTs are clock skew, the forge\'s normal answer');
+    t.equal(gh.tokenExchanges, 0);
+  });
+
+  t.test('@octokit/auth-app corrects clock skew from the stand-in\'s Date header', async (t) => {
+    const clock = movableClock();
+    clock.advance(20 * 60 * 1000); // the forge's clock is 20 minutes ahead
+    const gh = await start(t, 'github', { ...appOptions(), now: clock.now });
+    const inst = installationOctokit(gh);
+    await inst.rest.repos.createCommitStatus({ owner: 'acme', repo: 'web', sha: SHA, state: 'success' });
+    t.same(
+      gh.requests.map((r) => [r.method, r.status]),
+      [
+        ['POST', 401],
+        ['POST', 201],
+        ['POST', 201],
+      ],
+      'the first JWT looked expired; auth-app re-signed it with the Date header\'s time',
+    );
+    t.same(gh.unexpected, []);
+  });
+
+  t.test('an installation token is accepted, then refused once expired; it only covers its installation', async (t) => {
+    const clock = movableClock();
+    const gh = await start(t, 'github', { ...appOptions({ installations: { 'acme/web': INSTALLATION, 'other/repo': 77 } }), now: clock.now });
+    const { token } = await appAuth(gh, INSTALLATION)({ type: 'installation' });
+    const withToken = octokit(gh, token);
+    t.equal((await withToken.rest.repos.createCommitStatus({ owner: 'acme', repo: 'web', sha: SHA, state: 'pending' })).status, 201);
+    const bearer = await call(`${gh.url}/repos/acme/web/statuses/${SHA}`, 'POST', { auth: `Bearer ${token}`, body: { state: 'pending' } });
+    t.equal(bearer.status, 201, 'Bearer works for installation tokens too');
+    t.match(await failure(withToken.rest.repos.createCommitStatus({ owner: 'other', repo: 'repo', sha: SHA, state: 'pending' })), { status: 404 });
+    t.match(gh.unexpected, [{ status: 404, reason: /cannot see other\/repo/ }]);
+
+    clock.advance(61 * 60 * 1000);
+    t.match(await failure(withToken.rest.repos.createCommitStatus({ owner: 'acme', repo: 'web', sha: SHA, state: 'success' })), {
+      status: 401,
+      response: { data: { message: 'Bad credentials' } },
+    });
+    t.match(gh.unexpected[1], { status: 401, reason: /expired at/ });
+    t.equal(gh.statuses.all().length, 2);
+    t.equal(gh.tokenExchanges, 1);
+  });
+
+  t.test('expireInstallationTokens(): the next request with the token is a 401', async (t) => {
+    const gh = await start(t, 'github', appOptions());
+    const { token } = await appAuth(gh, INSTALLATION)({ type: 'installation' });
+    const withToken = octokit(gh, token);
+    await withToken.rest.repos.listWebhooks({ owner: 'acme', repo: 'web' });
+    gh.expireInstallationTokens();
+    t.match(await failure(withToken.rest.repos.listWebhooks({ owner: 'acme', repo: 'web' })), { status: 401 });
+    t.match(gh.unexpected, [{ reason: /expired at/ }]);
+    const fresh = await appAuth(gh, INSTALLATION)({ type: 'installation', refresh: true });
+    t.not(fresh.token, token);
+    t.equal((await octokit(gh, fresh.token).rest.repos.listWebhooks({ owner: 'acme', repo: 'web' })).status, 200);
+    t.equal(gh.tokenExchanges, 2);
+  });
+
+  t.test('a token narrowed to some repositories and permissions', async (t) => {
+    const gh = await start(t, 'github', appOptions());
+    const { token } = await appAuth(gh)({ type: 'installation', installationId: INSTALLATION, repositoryNames: ['web'], permissions: { statuses: 'write' } });
+    t.match(gh.installationTokens, [{ repositories: ['acme/web'], permissions: { statuses: 'write' } }]);
+    const narrowed = octokit(gh, token);
+    await narrowed.rest.repos.createCommitStatus({ owner: 'acme', repo: 'web', sha: SHA, state: 'success' });
+    t.match(await failure(narrowed.rest.repos.createCommitStatus({ owner: 'acme', repo: 'api', sha: SHA, state: 'success' })), { status: 404 });
+    t.match(await failure(narrowed.rest.issues.createComment({ owner: 'acme', repo: 'web', issue_number: 1, body: 'x' })), {
+      status: 403,
+      response: { data: { message: 'Resource not accessible by integration' } },
+    });
+    t.match(
+      gh.unexpected.map((u) => u.reason),
+      [/cannot see acme\/api/, /lacks issues:write or pull_requests:write/],
+    );
+  });
+});
+
+t.test('github check runs', async (t) => {
+  t.test('create and update with an installation token; history is kept', async (t) => {
+    const gh = await start(t, 'github', appOptions());
+    const inst = installationOctokit(gh);
+    const created = await inst.rest.checks.create({
+      owner: 'acme',
+      repo: 'web',
+      name: 'landfall/prod',
+      head_sha: SHA,
+      status: 'in_progress',
+      details_url: 'https://landfall.example/deploys/1',
+      external_id: 'deploy-1',
+      output: { title: 'Deploying', summary: 'Rolling out web to prod' },
+    });
+    t.equal(created.status, 201);
+    t.match(created.data, {
+      name: 'landfall/prod',
+      head_sha: SHA,
+      status: 'in_progress',
+      conclusion: null,
+      details_url: 'https://landfall.example/deploys/1',
+      external_id: 'deploy-1',
+      output: { title: 'Deploying', summary: 'Rolling out web to prod', text: null, annotations_count: 0 },
+      app: { id: APP_ID },
+    });
+    t.type(created.data.started_at, 'string');
+    const updated = await inst.rest.checks.update({
+      owner: 'acme',
+      repo: 'web',
+      check_run_id: created.data.id,
+      conclusion: 'success',
+      output: { title: 'Deployed', summary: 'web is live', text: 'details' },
+    });
+    t.equal(updated.status, 200);
+    t.match(updated.data, { status: 'completed', conclusion: 'success', output: { title: 'Deployed', text: 'details' } });
+    t.type(updated.data.completed_at, 'string');
+
+    const run = gh.checkRuns.latest(SHA, 'landfall/prod', 'acme/web');
+    t.match(run, { id: created.data.id, status: 'completed', conclusion: 'success', installationId: INSTALLATION, externalId: 'deploy-1' });
+    t.same(
+      run?.history.map((h) => [h.method, h.status, h.conclusion]),
+      [
+        ['POST', 'in_progress', null],
+        ['PATCH', 'completed', 'success'],
+      ],
+    );
+    t.same([...gh.checkRuns.keys()], [`acme/web|${SHA}|landfall/prod`]);
+    t.same(gh.unexpected, []);
+  });
+
+  t.test('the 65535-character output limit and the conclusion rules', async (t) => {
+    const gh = await start(t, 'github', appOptions());
+    const inst = installationOctokit(gh);
+    const max = await inst.rest.checks.create({ owner: 'acme', repo: 'web', name: 'c', head_sha: SHA, output: { title: 't', summary: 's'.repeat(65535), text: 'x'.repeat(65535) } });
+    t.equal(max.status, 201, 'exactly 65535 characters is fine');
+    t.equal(max.data.status, 'queued', 'status defaults to queued');
+    const long = await failure(inst.rest.checks.create({ owner: 'acme', repo: 'web', name: 'c', head_sha: SHA, output: { title: 't', summary: 's'.repeat(65536) } }));
+    t.equal(long.status, 422);
+    t.equal(long.response.data.message, 'Invalid request.\n\nOnly 65535 characters are allowed; 65536 were supplied.');
+    const longText = await failure(inst.rest.checks.update({ owner: 'acme', repo: 'web', check_run_id: max.data.id, output: { summary: 's', text: 'x'.repeat(70000) } }));
+    t.equal(longText.status, 422);
+    t.match(await failure(inst.rest.checks.create({ owner: 'acme', repo: 'web', name: 'c', head_sha: SHA, status: 'completed' })), {
+      status: 422,
+      response: { data: { message: 'Invalid request.\n\n"conclusion" wasn\'t supplied.' } },
+    });
+    t.match(await failure(inst.rest.checks.create({ owner: 'acme', repo: 'web', name: 'c', head_sha: SHA.slice(0, 7) })), { status: 422 });
+    t.match(await failure(inst.rest.checks.update({ owner: 'acme', repo: 'web', check_run_id: 1, conclusion: 'success' })), { status: 404 });
+    t.match(
+      gh.unexpected.map((u) => u.reason),
+      [/output\.summary is 65536 characters/, /output\.text is 70000 characters/, /status completed without a conclusion/, /not a full 40-hex/, /never created/],
+    );
+    const implied = await inst.rest.checks.create({ owner: 'acme', repo: 'web', name: 'd', head_sha: SHA, conclusion: 'neutral' });
+    t.match(implied.data, { status: 'completed', conclusion: 'neutral' }, 'a conclusion implies completed');
+    t.equal(gh.checkRuns.all().length, 2);
+    t.same(gh.checkRuns.byId(max.data.id)?.history.length, 1, 'refused updates are not in the history');
+  });
+
+  t.test('a plain token is refused: "You must authenticate via a GitHub App."', async (t) => {
+    const gh = await start(t, 'github', appOptions());
+    const err = await failure(octokit(gh).rest.checks.create({ owner: 'acme', repo: 'web', name: 'landfall', head_sha: SHA }));
+    t.equal(err.status, 403);
+    t.equal(err.response.data.message, 'You must authenticate via a GitHub App.');
+    t.match(gh.unexpected, [{ status: 403, reason: /needs a GitHub App installation token/ }]);
+    t.equal(gh.checkRuns.size, 0);
+
+    const noChecks = await start(t, 'github', appOptions({ permissions: { statuses: 'write', metadata: 'read' } }));
+    t.match(await failure(installationOctokit(noChecks).rest.checks.create({ owner: 'acme', repo: 'web', name: 'landfall', head_sha: SHA })), {
+      status: 403,
+      response: { data: { message: 'Resource not accessible by integration' } },
+    });
+  });
+});
+
+t.test('gitlab webhooks', async (t) => {
+  const project = 'acme/platform/web';
+  const client = (api: ForgeApi): InstanceType<typeof Gitlab> => new Gitlab({ host: api.url, token: TOKEN });
+  const GL_HOOK = 'https://landfall.example/hooks/gitlab';
+
+  t.test('ProjectHooks add / all / edit; the token is stored but never returned', async (t) => {
+    const gl = await start(t, 'gitlab');
+    const api = client(gl);
+    const added = (await api.ProjectHooks.add(project, GL_HOOK, { pushEvents: true, mergeRequestsEvents: true, tagPushEvents: false, token: 'gl-secret', enableSslVerification: true })) as Obj;
+    t.match(added, { id: Number, url: GL_HOOK, push_events: true, merge_requests_events: true, tag_push_events: false, note_events: false, enable_ssl_verification: true, alert_status: 'executable', disabled_until: null });
+    t.notOk('token' in added, 'GitLab never returns the token');
+    t.same(gl.requests[0]!.body, { url: GL_HOOK, push_events: true, merge_requests_events: true, tag_push_events: false, token: 'gl-secret', enable_ssl_verification: true });
+    t.equal(gl.requests[0]!.path, '/api/v4/projects/acme%2Fplatform%2Fweb/hooks');
+    t.match(gl.hooks.get(project), [{ secret: 'gl-secret', events: ['push_events', 'merge_requests_events'] }]);
+
+    const all = (await api.ProjectHooks.all(project)) as Obj[];
+    t.equal(all.length, 1);
+    t.notOk('token' in all[0]!);
+
+    const edited = (await api.ProjectHooks.edit(project, added.id as number, GL_HOOK, { pipelineEvents: true })) as Obj;
+    t.match(edited, { pipeline_events: true, merge_requests_events: true });
+    t.match(gl.hooks.get(project), [{ secret: 'gl-secret', edits: 1 }], 'same URL, no token: the token is kept');
+    await api.ProjectHooks.edit(project, added.id as number, `${GL_HOOK}/v2`, {});
+    t.match(gl.hooks.get(project), [{ url: `${GL_HOOK}/v2`, secret: null }], 'a new URL without token resets the token (GitLab)');
+    t.same(gl.unexpected, []);
+
+    t.match(await failure(api.ProjectHooks.add(project, 'ftp://nope', {})), { message: 'Invalid url given' });
+    t.match(await failure(api.ProjectHooks.edit(project, 999, GL_HOOK, {})), { message: '404 Not found' });
+    t.equal(gl.unexpected.length, 2);
+  });
+
+  t.test('a drifted, auto-disabled hook is listed as GitLab shows it and fixed with a PUT', async (t) => {
+    const gl = await start(t, 'gitlab');
+    const api = client(gl);
+    const seeded = gl.seedHook(project, { url: GL_HOOK, events: ['push_events'], secret: null, settings: { alert_status: 'temporarily_disabled', disabled_until: '2026-11-25T12:00:00.000Z', enable_ssl_verification: false } });
+    const [listed] = (await api.ProjectHooks.all(project)) as Obj[];
+    t.match(listed, { id: seeded.id, merge_requests_events: false, alert_status: 'temporarily_disabled', disabled_until: '2026-11-25T12:00:00.000Z', enable_ssl_verification: false });
+    await api.ProjectHooks.edit(project, seeded.id as number, GL_HOOK, { mergeRequestsEvents: true, enableSslVerification: true, token: 'gl-secret' });
+    t.match(gl.hooks.get(project), [{ events: ['push_events', 'merge_requests_events'], secret: 'gl-secret', settings: { enable_ssl_verification: true } }]);
+  });
+
+  t.test('403 for a token without Maintainer rights', async (t) => {
+    const gl = await start(t, 'gitlab');
+    gl.denyHooks();
+    t.match(await failure(client(gl).ProjectHooks.all(project)), { message: '403 Forbidden' });
+    t.match(await failure(client(gl).ProjectHooks.add(project, GL_HOOK, {})), { message: '403 Forbidden' });
+    t.same(gl.unexpected, []);
+    t.equal(gl.hooks.size, 0);
+  });
+
+  t.test('hook events: newest first, status filter, resend (rate-limited)', async (t) => {
+    const gl = await start(t, 'gitlab');
+    const hook = gl.seedHook(project, { url: GL_HOOK, events: ['push_events', 'merge_requests_events'], secret: 's' });
+    const hookId = hook.id as number;
+    const at = (min: number): string => new Date(Date.now() - min * 60_000).toISOString();
+    const ok = gl.seedDelivery(project, hookId, { trigger: 'push_hooks', response_status: '200', created_at: at(30) });
+    const broken = gl.seedDelivery(project, hookId, { trigger: 'merge_request_hooks', response_status: 'internal error', created_at: at(20) });
+    const fivexx = gl.seedDelivery(project, hookId, { trigger: 'push_hooks', response_status: '502', created_at: at(10) });
+    gl.seedDelivery(project, hookId, { trigger: 'push_hooks', created_at: at(8 * 24 * 60) });
+    const url = `${gl.url}/api/v4/projects/${encodeURIComponent(project)}/hooks/${String(hookId)}/events`;
+    const auth = { auth: null, headers: { 'private-token': TOKEN } };
+    const events = await call(url, 'GET', auth);
+    t.equal(events.status, 200);
+    t.same(
+      (events.body as Obj[]).map((e) => e.id),
+      [fivexx.id, broken.id, ok.id],
+      'newest first; older than 7 days is not listed',
+    );
+    t.match(events.body[1], { trigger: 'merge_request_hooks', response_status: 'internal error', url: GL_HOOK, request_headers: { 'X-Gitlab-Event': 'Merge Request Hook', 'X-Gitlab-Token': '[REDACTED]' } });
+    t.equal(events.headers.get('x-total'), '3');
+    const failed = await call(`${url}?status=server_failure`, 'GET', auth);
+    t.same(
+      (failed.body as Obj[]).map((e) => e.id),
+      [fivexx.id],
+    );
+
+    const resend = await call(`${url}/${String(broken.id)}/resend`, 'POST', auth);
+    t.same([resend.status, resend.body], [201, { response_status: 200 }]);
+    t.match(gl.redeliveries, [{ repo: project, hookId, deliveryId: broken.id }]);
+    t.match(gl.deliveries(project, hookId)[0], { id: gl.redeliveries[0]!.newDeliveryId, trigger: 'merge_request_hooks', response_status: '200' });
+    for (let i = 0; i < 4; i++) t.equal((await call(`${url}/${String(broken.id)}/resend`, 'POST', auth)).status, 201);
+    const limited = await call(`${url}/${String(broken.id)}/resend`, 'POST', auth);
+    t.same([limited.status, limited.body], [429, { message: { error: 'This endpoint has been requested too many times. Try again later.' } }]);
+    t.equal(gl.redeliveries.length, 5);
+    t.same(gl.unexpected, []);
+    t.equal((await call(`${url}/424242/resend`, 'POST', auth)).status, 404);
+    t.equal(gl.unexpected.length, 1);
+  });
+});
+
+t.test('bitbucket cloud webhooks', async (t) => {
+  const BB_HOOK = 'https://landfall.example/hooks/bitbucket';
+  t.test('create, list (secret_set, never the secret), update a drifted hook by {uuid}', async (t) => {
+    const bb = await start(t, 'bitbucket');
+    const base = `${bb.url}/repositories/acme/web/hooks`;
+    const created = await call(base, 'POST', { body: { description: 'Landfall', url: BB_HOOK, active: true, events: ['repo:push', 'pullrequest:created'], secret: 'bb-secret' } });
+    t.equal(created.status, 201);
+    t.match(created.body, { type: 'webhook_subscription', uuid: /^\{[0-9a-f-]{36}\}$/, url: BB_HOOK, description: 'Landfall', active: true, events: ['repo:push', 'pullrequest:created'], secret_set: true });
+    t.notOk('secret' in created.body);
+
+    const drifted = bb.seedHook('acme/web', { url: `${BB_HOOK}/old`, active: false, events: ['repo:push'], settings: { description: 'Landfall (old)' } });
+    const listed = await call(base, 'GET');
+    t.match(listed.body, { pagelen: 10, size: 2, page: 1 });
+    t.match(listed.body.values[1], { uuid: drifted.id, active: false, secret_set: false });
+
+    const put = await call(`${base}/${encodeURIComponent(String(drifted.id))}`, 'PUT', { body: { url: BB_HOOK, active: true, events: ['repo:push', 'pullrequest:updated'], secret: 'bb-secret' } });
+    t.same([put.status, put.body.active, put.body.secret_set], [200, true, true]);
+    const raw = await call(`${base}/${String(drifted.id)}`, 'PUT', { body: { description: 'Landfall' } });
+    t.equal(raw.status, 200, 'unencoded braces work too');
+    t.match(
+      bb.hooks.get('acme/web')?.find((h) => h.id === drifted.id),
+      { url: BB_HOOK, active: true, secret: 'bb-secret', edits: 2, settings: { description: 'Landfall' } },
+      'a PUT without secret keeps it',
+    );
+    await call(`${base}/${encodeURIComponent(String(drifted.id))}`, 'PUT', { body: { secret: null } });
+    t.equal(bb.hooks.get('acme/web')?.find((h) => h.id === drifted.id)?.secret, null, 'secret: null removes it');
+    t.same(bb.unexpected, []);
+
+    const bad = await call(base, 'POST', { body: { url: BB_HOOK, active: true, events: ['push'] } });
+    t.same([bad.status, bad.body.error.message], [400, 'events: "push" is not a valid choice.']);
+    t.equal((await call(`${base}/%7Bnope%7D`, 'PUT', { body: { active: true } })).status, 404);
+    t.equal(bb.unexpected.length, 2);
+  });
+
+  t.test('403 for a token without the webhook scope', async (t) => {
+    const bb = await start(t, 'bitbucket');
+    bb.denyHooks(true);
+    const denied = await call(`${bb.url}/repositories/acme/web/hooks`, 'GET');
+    t.same([denied.status, denied.body.type], [403, 'error']);
+    t.equal(denied.body.error.message, 'Your credentials lack one or more required privilege scopes.');
+    bb.denyHooks(false);
+    bb.failNext({ method: 'POST', pathRegex: /\/hooks$/, status: 403 });
+    const injected = await call(`${bb.url}/repositories/acme/web/hooks`, 'POST', { body: { url: BB_HOOK, active: true, events: ['repo:push'] } });
+    t.same([injected.status, injected.body.error.message], [403, 'Your credentials lack one or more required privilege scopes.']);
+    t.same(bb.unexpected, []);
+  });
+});
+
+t.test('bitbucket data center webhooks', async (t) => {
+  const DC_HOOK = 'https://landfall.example/hooks/bitbucket-server';
+  t.test('create, list without the secret, update a drifted hook, 401 without admin', async (t) => {
+    const dc = await start(t, 'bitbucket-server');
+    const base = `${dc.url}/rest/api/latest/projects/ACME/repos/web/webhooks`;
+    const created = await call(base, 'POST', { body: { name: 'landfall', url: DC_HOOK, active: true, events: ['repo:refs_changed', 'pr:opened'], configuration: { secret: 'dc-secret' } } });
+    t.equal(created.status, 201);
+    t.match(created.body, { id: Number, name: 'landfall', url: DC_HOOK, active: true, events: ['repo:refs_changed', 'pr:opened'], configuration: {}, scopeType: 'repository' });
+    t.match(dc.hooks.get('ACME/web'), [{ secret: 'dc-secret' }]);
+
+    const drifted = dc.seedHook('ACME/web', { url: `${DC_HOOK}/old`, active: false, events: ['repo:refs_changed'] });
+    const listed = await call(base, 'GET');
+    t.match(listed.body, { size: 2, isLastPage: true, start: 0 });
+    t.same(listed.body.values[0].configuration, {}, 'never the secret');
+    const put = await call(`${base}/${String(drifted.id)}`, 'PUT', { body: { name: 'landfall', url: DC_HOOK, active: true, events: ['repo:refs_changed', 'pr:from_ref_updated'], configuration: { secret: 'dc-secret' } } });
+    t.match([put.status, put.body], [200, { id: drifted.id, active: true, url: DC_HOOK }]);
+    t.match(dc.hooks.get('ACME/web')?.[1], { secret: 'dc-secret', events: ['repo:refs_changed', 'pr:from_ref_updated'], edits: 1 });
+    t.same(dc.unexpected, []);
+
+    const bad = await call(base, 'POST', { body: { name: 'x', url: DC_HOOK, events: ['push'] } });
+    t.match([bad.status, bad.body], [400, { errors: [{ context: 'events' }] }]);
+    t.equal(dc.unexpected.length, 1);
+
+    dc.denyHooks(true);
+    const denied = await call(base, 'GET');
+    t.match([denied.status, denied.body], [401, { errors: [{ exceptionName: 'com.atlassian.bitbucket.AuthorisationException' }] }]);
+    t.equal(dc.unexpected.length, 1, 'the refusal is not unexpected');
+  });
+});
+
+t.test('gitea webhooks', async (t) => {
+  const GT_HOOK = 'https://landfall.example/hooks/gitea';
+  t.test('create, list without the secret, patch a drifted hook, 403 without admin', async (t) => {
+    const gt = await start(t, 'gitea');
+    const auth = `token ${TOKEN}`;
+    const base = `${gt.url}/api/v1/repos/acme/web/hooks`;
+    const created = await call(base, 'POST', { auth, body: { type: 'gitea', active: true, events: ['push', 'pull_request'], config: { url: GT_HOOK, content_type: 'json', secret: 'gt-secret' }, branch_filter: '*' } });
+    t.equal(created.status, 201);
+    t.match(created.body, { id: Number, type: 'gitea', active: true, events: ['push', 'pull_request'], config: { url: GT_HOOK, content_type: 'json' } });
+    t.notOk('secret' in created.body.config);
+    const inactive = await call(base, 'POST', { auth, body: { type: 'gitea', config: { url: `${GT_HOOK}/2`, content_type: 'json' } } });
+    t.match(inactive.body, { active: false, events: ['push'] }, 'Gitea: active defaults to false, events to push');
+
+    const drifted = gt.seedHook('acme/web', { url: `${GT_HOOK}/old`, active: false, events: ['push'] });
+    const listed = await call(base, 'GET', { auth });
+    t.equal(listed.body.length, 3);
+    t.equal(listed.headers.get('x-total-count'), '3');
+    const patched = await call(`${base}/${String(drifted.id)}`, 'PATCH', { auth, body: { active: true, events: ['push', 'pull_request'], config: { url: GT_HOOK, content_type: 'json', secret: 'gt-secret' } } });
+    t.match([patched.status, patched.body], [200, { id: drifted.id, active: true, config: { url: GT_HOOK } }]);
+    t.match(gt.hooks.get('acme/web')?.[2], { secret: 'gt-secret', edits: 1 });
+    await call(`${base}/${String(drifted.id)}`, 'PATCH', { auth, body: { config: { content_type: 'json' } } });
+    t.equal(gt.hooks.get('acme/web')?.[2]?.secret, 'gt-secret', 'config keys not sent are kept');
+    t.same(gt.unexpected, []);
+
+    const noUrl = await call(base, 'POST', { auth, body: { type: 'gitea', config: { content_type: 'json' } } });
+    t.same([noUrl.status, noUrl.body.message], [422, 'Missing config option: url']);
+    gt.denyHooks(true);
+    const denied = await call(base, 'GET', { auth });
+    t.same([denied.status, denied.body.message], [403, 'user should be an owner or a collaborator with admin write of a repository']);
+    t.equal(gt.unexpected.length, 1);
   });
 });

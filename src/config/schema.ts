@@ -58,6 +58,20 @@ const forgeCommon = {
 const githubForge = z.strictObject({
   ...forgeCommon,
   apiUrl: httpUrl.default('https://api.github.com'),
+  /** Authenticate as a GitHub App instead of with a token: statuses, comments, hooks and check runs. */
+  app: z
+    .strictObject({
+      appId: intField().pipe(z.number().min(1, 'must be the App ID GitHub shows on the App page')),
+      /** The PEM private key (a `\n` escape stands for a newline, as env files need). */
+      privateKey: z
+        .string()
+        .transform((k) => k.replace(/\\n/g, '\n'))
+        .refine((k) => /-----BEGIN (RSA )?PRIVATE KEY-----/.test(k), { message: 'must be a PEM private key (-----BEGIN ... PRIVATE KEY-----)' })
+        .optional(),
+      privateKeyFile: nonEmpty.optional(),
+    })
+    .refine((a) => Boolean(a.privateKey) !== Boolean(a.privateKeyFile), { message: 'give exactly one of privateKey and privateKeyFile' })
+    .optional(),
 });
 
 const gitlabForge = z.strictObject({
@@ -216,6 +230,13 @@ const workerSchema = z.strictObject({
   /** Attempts of a sync that fails transiently (API down, network), with exponential backoff from `retryBackoff`. */
   attempts: intField().pipe(z.number().min(1).max(50)).default(8),
   retryBackoff: duration.default(5_000),
+  /**
+   * How often workers check every repository's webhook and ask GitHub and GitLab to redeliver
+   * failed deliveries (also once at start); `off` disables it.
+   */
+  webhookCheckInterval: z
+    .union([z.literal('off'), duration], { message: 'write a duration like 10m, or off' })
+    .default(10 * 60_000),
 });
 
 /** Events a notification can be sent for. */
@@ -269,6 +290,9 @@ export const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'host',
   'port',
   ...Object.keys(githubForge.shape),
+  'appId',
+  'privateKey',
+  'privateKeyFile',
   ...Object.keys(gitlabForge.shape),
   ...Object.keys(bitbucketForge.shape),
   ...Object.keys(appSchema.shape),

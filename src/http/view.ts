@@ -1,3 +1,4 @@
+import type { StoredWebhookCheck } from '../forges/webhook-monitor.js';
 import type { Queue } from 'bullmq';
 import type { AppConfig, Config } from '../config/schema.js';
 import { commitUrl } from '../forges/links.js';
@@ -41,7 +42,7 @@ export interface QueuedJob {
 }
 
 /** Reads what Landfall knows into the shapes the API and the dashboard show. */
-export function createView(deps: { config: Config; history: History; syncQueue: Queue; planQueue: Queue }) {
+export function createView(deps: { config: Config; history: History; syncQueue: Queue; planQueue: Queue; webhook?: (app: AppConfig) => Promise<StoredWebhookCheck | undefined> }) {
   const apps = new Map(deps.config.apps.map((a) => [a.name, a]));
 
   function status(app: AppConfig, lastSync: SyncRecord | undefined, deployedSha: string | undefined, drift: DriftState | undefined, running: boolean): [AppStatus, string] {
@@ -118,6 +119,8 @@ export function createView(deps: { config: Config; history: History; syncQueue: 
     apps: () => Promise.all(deps.config.apps.map(summary)),
     summary,
     drift: (name: string) => deps.history.drift(name),
+    /** The last webhook check of the app's repository, if one ran. */
+    webhook: async (app: AppConfig) => (deps.webhook ? deps.webhook(app) : undefined),
     syncs: (name: string, limit: number) => deps.history.list(name, limit),
     plans: (name: string, limit: number) => deps.history.list(name, limit, 'plan'),
     queued,

@@ -34,6 +34,7 @@ export function configSecrets(config: Config): string[] {
     out.push(...(forge.webhookSecret ?? []));
     if (forge.token) out.push(forge.token);
     if ('signingToken' in forge && forge.signingToken) out.push(...forge.signingToken);
+    if ('app' in forge && forge.app?.privateKey) out.push(forge.app.privateKey);
   }
   const password = redisPassword(config.redis.url);
   if (password) out.push(password);

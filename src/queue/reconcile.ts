@@ -37,6 +37,26 @@ export async function scheduleReconciles(queue: Queue, apps: readonly AppConfig[
   }
 }
 
+/** The job scheduler of the periodic webhook check. */
+const WEBHOOK_SCHEDULER = 'webhooks-check';
+
+/**
+ * Schedules the webhook check every `interval` (one job per interval however many workers run)
+ * and queues one now, shared by workers starting within the same minute. `off` removes it.
+ */
+export async function scheduleWebhookChecks(queue: Queue, interval: number | 'off'): Promise<void> {
+  if (interval === 'off') {
+    await queue.removeJobScheduler(WEBHOOK_SCHEDULER);
+    return;
+  }
+  const opts = { removeOnComplete: { count: 20 }, removeOnFail: { count: 20 }, attempts: 1 };
+  const existing = await queue.getJobScheduler(WEBHOOK_SCHEDULER);
+  if (!existing || Number(existing.every) !== interval) {
+    await queue.upsertJobScheduler(WEBHOOK_SCHEDULER, { every: interval, startDate: Date.now() + interval }, { name: 'webhooks', data: {}, opts });
+  }
+  await queue.add('webhooks', {}, { ...opts, jobId: `webhooks-start-${Math.floor(Date.now() / 60_000)}` });
+}
+
 /** Dependencies of {@link createReconcileWorker}. */
 export interface ReconcileDeps {
   config: Config;
@@ -47,6 +67,8 @@ export interface ReconcileDeps {
   log: Logger;
   metrics?: Metrics;
   notifier?: Notifier;
+  /** The webhook check (jobs named `webhooks`); returns a one-line summary. */
+  webhookCheck?: () => Promise<string>;
 }
 
 /**
@@ -104,6 +126,7 @@ export function createReconcileWorker(deps: ReconcileDeps): Worker {
   }
 
   async function process(job: Job<{ app: string }>): Promise<string> {
+    if (job.name === 'webhooks') return deps.webhookCheck ? deps.webhookCheck() : 'webhook check not configured';
     const app = apps.get(job.data.app);
     if (!app) throw new UnrecoverableError(`app "${job.data.app}" is no longer configured`);
     return reconcile(app);

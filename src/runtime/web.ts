@@ -8,6 +8,7 @@ import { buildApp } from '../http/app.js';
 import { createDeliveryHandler } from '../intake/handle.js';
 import { createSpool, startSpoolReplayer, type Spool } from '../intake/spool.js';
 import { createView } from '../http/view.js';
+import { readWebhookCheck } from '../forges/webhook-monitor.js';
 import type { Metrics } from '../metrics.js';
 import { createIntake, jobDefaults, type Intake } from '../queue/intake.js';
 import { RECONCILE_QUEUE } from '../queue/reconcile.js';
@@ -64,7 +65,7 @@ export async function createWebRuntime(config: Config, log: Logger, options: Web
     spool,
     ...(options.now ? { now: options.now } : {}),
   });
-  const view = createView({ config, history: createHistory(redis, keys), syncQueue, planQueue });
+  const view = createView({ config, history: createHistory(redis, keys), syncQueue, planQueue, webhook: (app) => readWebhookCheck(redis, keys, app) });
   const app = await buildApp({
     log,
     readiness: {

@@ -10,7 +10,8 @@ import { createNotifier } from '../notify.js';
 import { createIntake, jobDefaults } from '../queue/intake.js';
 import { QUEUES } from '../queue/jobs.js';
 import { createPlanWorker } from '../queue/plan-worker.js';
-import { createReconcileWorker, RECONCILE_QUEUE, scheduleReconciles } from '../queue/reconcile.js';
+import { createReconcileWorker, RECONCILE_QUEUE, scheduleReconciles, scheduleWebhookChecks } from '../queue/reconcile.js';
+import { runWebhookCheck } from '../forges/webhook-monitor.js';
 import { combineListeners, createPlanEventsListener, createSyncEventsListener } from './listeners.js';
 import { createSyncWorker } from '../queue/worker.js';
 import { startStatusDispatcher } from '../status/dispatcher.js';
@@ -125,9 +126,15 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
   const reconcileQueue = new Queue(RECONCILE_QUEUE, { connection: redis, prefix: config.redis.prefix });
   const syncQueue = new Queue(QUEUES.sync, { connection: redis, prefix: config.redis.prefix });
   const planQueue = new Queue(QUEUES.plan, { connection: redis, prefix: config.redis.prefix });
-  await scheduleReconciles(reconcileQueue, config.apps);
+  // The webhook check needs a forge API; without any token there is nothing it could ask.
+  const webhookInterval = apis.size > 0 ? config.worker.webhookCheckInterval : 'off';
+  const schedule = async () => {
+    await scheduleReconciles(reconcileQueue, config.apps);
+    await scheduleWebhookChecks(reconcileQueue, webhookInterval);
+  };
+  await schedule();
   // A Redis that restarted without its data lost the schedulers: put them back on reconnect.
-  redis.on('ready', () => void scheduleReconciles(reconcileQueue, config.apps).catch((err: Error) => log.warn({ err: err.message }, 'reconcile schedules not restored')));
+  redis.on('ready', () => void schedule().catch((err: Error) => log.warn({ err: err.message }, 'reconcile schedules not restored')));
   const reconcileWorker = createReconcileWorker({
     config,
     connection: reconcileConnection,
@@ -137,6 +144,11 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
     log,
     notifier,
     ...(metrics ? { metrics } : {}),
+    async webhookCheck() {
+      const { checks, redelivered } = await runWebhookCheck({ config, apis, redis, keys, log, ...(metrics ? { metrics } : {}) });
+      const bad = checks.filter((c) => !c.ok).length;
+      return `${checks.length} repositories checked, ${bad} with problems, ${redelivered.length} deliveries redelivered`;
+    },
   });
   return {
     worker,

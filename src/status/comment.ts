@@ -1,6 +1,6 @@
 import type { SyncRecord } from '../store/history.js';
 import type { ChangeEntry } from '../sync/types.js';
-import { failureReason, planSummary, short } from './wording.js';
+import { changeSummary, failureReason, planSummary, short } from './wording.js';
 
 /** The invisible marker that finds an app's plan comment again on later pushes. */
 export function commentMarker(app: string): string {
@@ -17,26 +17,56 @@ function objectLine(c: ChangeEntry): string {
   return `- ${c.kind} \`${name}\`${paths}${note}`;
 }
 
-/**
- * A plan as Markdown for a pull-request comment: what would be created, changed (with field
- * paths) and pruned. Values never appear, only names and paths, so Secrets stay secret.
- */
-export function planComment(record: SyncRecord, pageUrl: string): string {
-  const head = `${commentMarker(record.app)}\n### Landfall plan for \`${record.app}\` at ${short(record.sha ?? record.requestedSha)}\n`;
-  const footer = `\n[Plan details](${pageUrl}) · deploys to \`${record.cluster}/${record.namespace}\` when merged`;
-  if (record.result === 'failed') {
-    return `${head}\n**This change would not deploy.** ${failureReason(record.error?.message ?? 'unknown error')}\n\n\`\`\`\n${(record.error?.message ?? '').slice(0, 4_000)}\n\`\`\`\n${footer}`;
-  }
+/** Cuts Markdown to `limit` characters at a line break, ending with a note that says where the rest is. */
+export function fitMarkdown(text: string, limit: number, pageUrl: string, what = 'plan'): string {
+  if (text.length <= limit) return text;
+  const note = (shown: number) => `\n\n… truncated: ${shown.toLocaleString('en-US')} of ${text.length.toLocaleString('en-US')} characters shown; the full ${what} is on the [${what} page](${pageUrl})`;
+  const room = limit - note(limit).length - 8;
+  const cut = text.lastIndexOf('\n', room);
+  const kept = text.slice(0, cut > room / 2 ? cut : room);
+  return `${kept}${note(kept.length)}`;
+}
+
+function changeSections(record: SyncRecord, titles: Record<string, string>): string[] {
   const sections: string[] = [];
-  const group = (action: string, title: string) => {
+  for (const [action, title] of Object.entries(titles)) {
     const items = record.changes.filter((c) => c.action === action);
     if (items.length > 0) sections.push(`**${title}** (${items.length})\n${items.map(objectLine).join('\n')}`);
-  };
-  group('created', 'To create');
-  group('configured', 'To change');
-  group('deleted', 'To prune');
-  group('skipped', 'Left alone');
-  let body = `${head}\n${planSummary(record.changes)}.\n\n${sections.join('\n\n')}\n${footer}`;
-  if (body.length > MAX_COMMENT) body = `${body.slice(0, MAX_COMMENT)}\n\n… (truncated; the full plan is on the [plan page](${pageUrl}))`;
-  return body;
+  }
+  return sections;
+}
+
+/**
+ * A plan as Markdown: what would be created, changed (with field paths) and pruned. Values never
+ * appear, only names and paths, so Secrets stay secret.
+ */
+export function planMarkdown(record: SyncRecord, pageUrl: string): string {
+  const footer = `\n[Plan details](${pageUrl}) · deploys to \`${record.cluster}/${record.namespace}\` when merged`;
+  if (record.result === 'failed') {
+    return `**This change would not deploy.** ${failureReason(record.error?.message ?? 'unknown error')}\n\n\`\`\`\n${(record.error?.message ?? '').slice(0, 4_000)}\n\`\`\`\n${footer}`;
+  }
+  const sections = changeSections(record, { created: 'To create', configured: 'To change', deleted: 'To prune', skipped: 'Left alone' });
+  return `${planSummary(record.changes)}.\n\n${sections.join('\n\n')}\n${footer}`;
+}
+
+/** A deploy as Markdown: what was applied (with field paths) and pruned, health, or why it failed. */
+export function deployMarkdown(record: SyncRecord, pageUrl: string): string {
+  const footer = `\n[Sync details](${pageUrl}) · \`${record.cluster}/${record.namespace}\``;
+  const lines: string[] = [];
+  if (record.result === 'failed' && record.error) {
+    lines.push(`**The deploy failed.** ${failureReason(record.error.message)}\n\n\`\`\`\n${record.error.message.slice(0, 4_000)}\n\`\`\``);
+  }
+  if (record.phases.length > 0) lines.push(record.phases.map((p) => `${p.name} ${p.finishedAt !== undefined ? `${((p.finishedAt - p.startedAt) / 1000).toFixed(1)}s` : '…'}`).join(' · '));
+  const sections = changeSections(record, { created: 'Created', configured: 'Changed', deleted: 'Pruned', failed: 'Failed', skipped: 'Left alone' });
+  if (sections.length > 0) lines.push(sections.join('\n\n'));
+  else if (record.result === 'succeeded') lines.push(`${changeSummary(record.changes)}.`);
+  const unhealthy = record.health.filter((h) => h.status !== 'Current');
+  if (unhealthy.length > 0) lines.push(`**Not healthy** (${unhealthy.length})\n${unhealthy.map((h) => `- ${h.kind} \`${h.namespace ? `${h.namespace}/` : ''}${h.name}\`: ${h.status}${h.reason ? ` ${h.reason}` : ''}${h.message ? `: ${h.message.slice(0, 300)}` : ''}`).join('\n')}`);
+  return `${lines.join('\n\n')}\n${footer}`;
+}
+
+/** A plan as Markdown for a pull-request comment, with the marker that finds it again. */
+export function planComment(record: SyncRecord, pageUrl: string): string {
+  const head = `${commentMarker(record.app)}\n### Landfall plan for \`${record.app}\` at ${short(record.sha ?? record.requestedSha)}\n\n`;
+  return fitMarkdown(`${head}${planMarkdown(record, pageUrl)}`, MAX_COMMENT, pageUrl);
 }

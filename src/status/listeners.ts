@@ -3,7 +3,7 @@ import type { AppConfig, Config } from '../config/schema.js';
 import type { SyncRecord } from '../store/history.js';
 import type { SyncListener } from '../sync/pipeline.js';
 import type { PlanListener } from '../sync/plan.js';
-import { planComment } from './comment.js';
+import { deployMarkdown, planComment, planMarkdown } from './comment.js';
 import type { DesiredStatus, StatusReporter } from './reporter.js';
 import { deployedDescription, failureReason, planSummary, short, statusContext } from './wording.js';
 
@@ -22,9 +22,15 @@ function safeReport(deps: ListenerDeps, status: DesiredStatus): void {
   deps.reporter.report(status).catch((err: Error) => deps.log.warn({ err: err.message, sha: status.sha, context: status.context }, 'status not recorded'));
 }
 
+/** Whether an app's statuses go out as GitHub check runs (a GitHub App), which carry a Markdown summary. */
+function checkRuns(config: Config, app: AppConfig): boolean {
+  return app.forge === 'github' && Boolean(config.forges.github?.app);
+}
+
 /** Commit statuses for deploys: running, then success, failure or superseded. */
 export function createSyncStatusListener(deps: ListenerDeps): SyncListener {
   const apps = new Map(deps.config.apps.map((a) => [a.name, a]));
+  const summary = (record: SyncRecord, app: AppConfig) => (checkRuns(deps.config, app) ? { summary: deployMarkdown(record, pageUrl(deps.config, record)) } : {});
   const base = (record: SyncRecord, app: AppConfig, sha: string) => ({
     forge: app.forge,
     repo: app.repo,
@@ -39,7 +45,7 @@ export function createSyncStatusListener(deps: ListenerDeps): SyncListener {
     started(record) {
       const app = apps.get(record.app);
       if (!app || !record.sha) return;
-      safeReport(deps, { ...base(record, app, record.sha), state: 'running', description: `Deploying ${short(record.sha)} to ${app.cluster}/${app.namespace}` });
+      safeReport(deps, { ...base(record, app, record.sha), state: 'running', description: `Deploying ${short(record.sha)} to ${app.cluster}/${app.namespace}`, ...summary(record, app) });
     },
     superseded(record, sha, by) {
       const app = apps.get(record.app);
@@ -60,12 +66,12 @@ export function createSyncStatusListener(deps: ListenerDeps): SyncListener {
         const description = ran
           ? deployedDescription(sha, app.cluster, app.namespace, record.changes, (record.finishedAt ?? Date.now()) - (record.startedAt ?? Date.now()))
           : `Deployed ${short(sha)} to ${app.cluster}/${app.namespace} (already running)`;
-        safeReport(deps, { ...base(record, app, sha), state: 'succeeded', description });
+        safeReport(deps, { ...base(record, app, sha), state: 'succeeded', description, ...summary(record, app) });
       } else if (record.result === 'failed' && final) {
-        safeReport(deps, { ...base(record, app, sha), state: 'failed', description: `Failed: ${failureReason(record.error?.message ?? 'unknown error')}` });
+        safeReport(deps, { ...base(record, app, sha), state: 'failed', description: `Failed: ${failureReason(record.error?.message ?? 'unknown error')}`, ...summary(record, app) });
       } else if (record.result === 'failed') {
         // Transient: say so, and that it is being retried, without flipping the commit to failed.
-        safeReport(deps, { ...base(record, app, sha), state: 'running', description: `Retrying after attempt ${record.attempt}: ${failureReason(record.error?.message ?? 'unknown error')}` });
+        safeReport(deps, { ...base(record, app, sha), state: 'running', description: `Retrying after attempt ${record.attempt}: ${failureReason(record.error?.message ?? 'unknown error')}`, ...summary(record, app) });
       }
     },
   };
@@ -101,6 +107,7 @@ export function createPlanListener(deps: ListenerDeps): PlanListener {
         ...base(record, app),
         state: ok ? 'succeeded' : 'failed',
         description: ok ? `Plan: ${planSummary(record.changes)}` : `Plan failed: ${failureReason(record.error?.message ?? 'unknown error')}`,
+        ...(checkRuns(deps.config, app) ? { summary: planMarkdown(record, pageUrl(deps.config, record)) } : {}),
       });
       if (!app.prComments || !record.pullRequest) return;
       await deps.reporter

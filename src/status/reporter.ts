@@ -20,6 +20,8 @@ export interface DesiredStatus {
   recordId: string;
   /** When the event behind this status happened; an older event never replaces a newer status. */
   at: number;
+  /** For GitHub check runs (a GitHub App): the run's Markdown summary (plan or deploy). */
+  summary?: string;
 }
 
 /** The queue statuses are posted from. */
@@ -81,6 +83,7 @@ export function createStatusReporter(deps: { redis: Redis; keys: Keys; queue: Qu
         targetUrl: status.targetUrl,
         ref: status.ref ?? '',
         recordId: status.recordId,
+        summary: status.summary ?? '',
       };
       const seq = (await deps.redis.eval(DESIRE, 1, deps.keys.status(digest), String(status.at), String(STATUS_TTL_MS), ...Object.entries(fields).flat())) as number | null;
       if (seq === null) return;

@@ -5,11 +5,11 @@ import type { Logger } from 'pino';
 import type { Config, ForgeId } from '../config/schema.js';
 import { deliverNotification } from '../notify.js';
 import { ForgeApiError } from '../forges/api-error.js';
-import { fitDescription, type ForgeApi } from '../forges/api.js';
+import { fitDescription, type CheckRunSpec, type ForgeApi } from '../forges/api.js';
 import { tryLock } from '../queue/lock.js';
 import type { History } from '../store/history.js';
 import type { Keys } from '../store/keys.js';
-import { commentMarker } from './comment.js';
+import { commentMarker, fitMarkdown } from './comment.js';
 import { STATUS_QUEUE } from './reporter.js';
 import { forgeState, type NeutralState } from './states.js';
 
@@ -37,7 +37,26 @@ export interface StatusWorkerDeps {
 }
 
 function fingerprint(fields: Record<string, string>): string {
-  return createHash('sha256').update([fields.state, fields.description, fields.targetUrl, fields.ref].join('\u0000')).digest('hex').slice(0, 16);
+  return createHash('sha256').update([fields.state, fields.description, fields.targetUrl, fields.ref, fields.summary ?? ''].join('\u0000')).digest('hex').slice(0, 16);
+}
+
+/** GitHub's limit on a check run's `output.summary`. */
+export const CHECK_RUN_SUMMARY_LIMIT = 65_535;
+
+/** A neutral state as a check run's status and conclusion. */
+export function checkRunState(state: NeutralState): Pick<CheckRunSpec, 'status' | 'conclusion'> {
+  switch (state) {
+    case 'queued':
+      return { status: 'queued' };
+    case 'running':
+      return { status: 'in_progress' };
+    case 'succeeded':
+      return { status: 'completed', conclusion: 'success' };
+    case 'failed':
+      return { status: 'completed', conclusion: 'failure' };
+    case 'superseded':
+      return { status: 'completed', conclusion: 'cancelled' };
+  }
 }
 
 /**
@@ -50,6 +69,46 @@ function fingerprint(fields: Record<string, string>): string {
 export function createStatusWorker(deps: StatusWorkerDeps): Worker {
   const maxWait = deps.maxRetryAfterMs ?? 15 * 60_000;
   const warned = new Set<string>();
+  /** Forges whose App may not write check runs (403): commit statuses instead, for this process's life. */
+  const noChecks = new Set<ForgeId>();
+
+  /**
+   * Posts a status as a check run, updated in place through the sync; a run that completed and
+   * is started again (a re-sync of the same commit) gets a new check run. Returns false when the
+   * App lacks the Checks permission, so the caller posts a commit status instead.
+   */
+  async function postCheckRun(api: ForgeApi, key: string, fields: Record<string, string>, sha: string): Promise<boolean> {
+    const forge = fields.forge as ForgeId;
+    if (!api.checkRuns || !api.upsertCheckRun || noChecks.has(forge)) return false;
+    const state = checkRunState(fields.state as NeutralState);
+    const known = fields.checkRun && !(fields.checkRunDone === '1' && state.status !== 'completed') ? fields.checkRun : undefined;
+    const kind = (fields.context ?? '').endsWith('/plan') ? 'plan' : 'sync';
+    const description = fields.description ?? '';
+    try {
+      const id = await api.upsertCheckRun(
+        fields.repo as string,
+        sha,
+        {
+          name: fields.context as string,
+          ...state,
+          title: fitDescription(description, 1_000),
+          summary: fitMarkdown(fields.summary || description, CHECK_RUN_SUMMARY_LIMIT, fields.targetUrl as string, kind),
+          detailsUrl: fields.targetUrl as string,
+          externalId: fields.recordId ?? '',
+        },
+        known,
+      );
+      await deps.redis.hset(key, { checkRun: id, checkRunDone: state.status === 'completed' ? '1' : '0' });
+      return true;
+    } catch (err) {
+      if (err instanceof ForgeApiError && err.status === 403 && !err.transient) {
+        noChecks.add(forge);
+        deps.log.warn({ forge, err: err.message }, 'the GitHub App may not write check runs (grant it "Checks: Read and write"); posting commit statuses instead');
+        return false;
+      }
+      throw err;
+    }
+  }
 
   async function postComment(job: Job<{ app: string; number: number }>): Promise<string> {
     const key = deps.keys.planComment(job.data.app, job.data.number);
@@ -102,6 +161,11 @@ export function createStatusWorker(deps: StatusWorkerDeps): Worker {
         const full = api.resolveSha ? await api.resolveSha(fields.repo as string, sha) : undefined;
         if (!full) throw new UnrecoverableError(`commit ${sha} of ${fields.repo} could not be resolved to a full hash`);
         sha = full;
+      }
+      if (await postCheckRun(api, key, fields, sha)) {
+        await deps.redis.hset(key, { posted: print, postedAt: Date.now() });
+        deps.counters?.posted(forge);
+        return 'posted-check-run';
       }
       await api.postStatus({
         repo: fields.repo as string,

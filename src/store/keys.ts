@@ -34,6 +34,10 @@ export function createKeys(prefix: string) {
     planComment: (app: string, number: number) => `${prefix}:app:${app}:pr:${number}:comment`,
     /** An app's last drift check (JSON). */
     drift: (app: string) => `${prefix}:app:${app}:drift`,
+    /** The last webhook check per repository (hash: `<forge>|<repo>` → JSON). */
+    webhooks: () => `${prefix}:webhooks`,
+    /** A failed delivery Landfall asked the forge to send again (kept as long as forges keep deliveries). */
+    redelivered: (forge: string, key: string) => `${prefix}:webhooks:redelivered:${forge}:${key}`,
     /** An app's plan ids, newest first. */
     appPlans: (app: string) => `${prefix}:app:${app}:plans`,
   };

@@ -66,13 +66,23 @@ export async function startFlow(
   t: Teardown,
   forge: ForgeId,
   appYaml = '',
-  options: { apiTokens?: string[]; workerYaml?: string; topYaml?: string; httpGit?: boolean } = {},
+  options: {
+    apiTokens?: string[];
+    workerYaml?: string;
+    topYaml?: string;
+    httpGit?: boolean;
+    /** GitHub only: Landfall acts as this App (no token); the stand-in knows the App by its public key. */
+    githubApp?: { appId: number; publicKey: string; privateKey: string; permissions?: Record<string, 'read' | 'write'> };
+    /** Runs before the workers start (their start-up webhook check sees what it seeds). */
+    beforeWorkers?: (api: ForgeApi) => void | Promise<void>;
+  } = {},
 ): Promise<Flow> {
   const repo = await createRepo(t, 'flow');
   const { server: kube } = await kubeForTest(t);
   if (!kube) throw new Error('needs the test server');
   kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'web' } });
-  const api = await startForgeApi(forge, { token: TOKEN });
+  const app = options.githubApp;
+  const api = await startForgeApi(forge, { token: TOKEN, ...(app ? { app: { appId: app.appId, publicKey: app.publicKey, installations: { [FLOW_REPOS[forge]]: 4242 }, ...(app.permissions ? { permissions: app.permissions } : {}) } } : {}) });
   t.teardown(() => api.close());
   const { url, prefix, redis } = await redisForTest(t, 'flow');
   const dataDir = await mkdtemp(join(tmpdir(), 'landfall-flow-'));
@@ -85,7 +95,7 @@ export async function startFlow(
   const yaml = `server: { publicUrl: "${PUBLIC_URL}"${options.apiTokens ? `, apiTokens: ${JSON.stringify(options.apiTokens)}` : ''} }
 redis: { url: ${url}, prefix: ${prefix} }
 forges:
-  ${forge}: { webhookSecret: ${SECRET}, token: ${TOKEN}, ${location} }
+  ${forge}: { webhookSecret: ${SECRET}, ${app ? `app: { appId: ${app.appId}, privateKey: ${JSON.stringify(app.privateKey)} }` : `token: ${TOKEN}`}, ${location} }
 worker: { dataDir: "${dataDir}", lockTimeout: 5s${options.workerYaml ?? ''} }
 ${options.topYaml ?? ''}
 apps:
@@ -106,6 +116,7 @@ apps:
       },
     }),
   });
+  await options.beforeWorkers?.(api);
   const workers = await createWorkerRuntime(web.config, log, { kubeClient: async () => client, metrics });
   t.teardown(() => workers.close());
   const kit = KITS[forge];

@@ -1,4 +1,17 @@
-import type { ForgeApi } from '../api.js';
+import type { ForgeApi, HookSpec, RemoteHook } from '../api.js';
+
+/** The events Landfall handles. */
+export const BITBUCKET_SERVER_HOOK_EVENTS = ['pr:from_ref_updated', 'pr:merged', 'pr:opened', 'repo:refs_changed'] as const;
+
+type DcHook = { id: number; name: string; url: string; active: boolean; events: string[] };
+
+function toHook(h: DcHook): RemoteHook {
+  return { id: String(h.id), url: h.url, active: h.active, events: [...h.events].sort() };
+}
+
+function hookBody(spec: HookSpec) {
+  return { name: 'Landfall', url: spec.url, active: true, events: [...spec.events], configuration: spec.secret ? { secret: spec.secret } : {} };
+}
 import { ForgeApiError } from '../api-error.js';
 import { restCall } from '../rest.js';
 
@@ -18,6 +31,23 @@ export function createBitbucketServerApi(settings: BitbucketServerApiSettings): 
   return {
     forge: 'bitbucket-server',
     descriptionLimit: 255,
+    hookEvents: BITBUCKET_SERVER_HOOK_EVENTS,
+    async listHooks(repo) {
+      const out: RemoteHook[] = [];
+      let start = 0;
+      for (;;) {
+        const page: { values?: DcHook[]; isLastPage?: boolean; nextPageStart?: number } = await restCall(`Bitbucket DC hooks of ${repo}`, 'GET', `${repoUrl(repo)}/webhooks?limit=100&start=${start}`, headers);
+        out.push(...(page.values ?? []).map(toHook));
+        if (page.isLastPage !== false || page.nextPageStart === undefined) return out;
+        start = page.nextPageStart;
+      }
+    },
+    async createHook(repo, spec) {
+      return toHook(await restCall<DcHook>(`Bitbucket DC hook creation on ${repo}`, 'POST', `${repoUrl(repo)}/webhooks`, headers, hookBody(spec)));
+    },
+    async updateHook(repo, id, spec) {
+      await restCall(`Bitbucket DC hook ${id} on ${repo}`, 'PUT', `${repoUrl(repo)}/webhooks/${id}`, headers, hookBody(spec));
+    },
     async postStatus(status) {
       await restCall(`Bitbucket DC build status for ${status.repo}@${status.sha.slice(0, 7)}`, 'POST', `${repoUrl(status.repo)}/commits/${status.sha}/builds`, headers, {
         key: status.context,

@@ -1,5 +1,18 @@
 import { createHash } from 'node:crypto';
-import type { ForgeApi } from '../api.js';
+import type { ForgeApi, HookSpec, RemoteHook } from '../api.js';
+
+/** The events Landfall handles. */
+export const BITBUCKET_HOOK_EVENTS = ['pullrequest:created', 'pullrequest:fulfilled', 'pullrequest:updated', 'repo:push'] as const;
+
+type BitbucketHook = { uuid: string; url: string; active: boolean; events: string[]; secret_set?: boolean };
+
+function toHook(h: BitbucketHook): RemoteHook {
+  return { id: h.uuid, url: h.url, active: h.active, events: [...h.events].sort(), ...(h.secret_set !== undefined ? { secretSet: h.secret_set } : {}) };
+}
+
+function hookBody(spec: HookSpec) {
+  return { description: 'Landfall', url: spec.url, active: true, events: [...spec.events], ...(spec.secret ? { secret: spec.secret } : {}) };
+}
 import { ForgeApiError } from '../api-error.js';
 import { restCall } from '../rest.js';
 
@@ -27,6 +40,23 @@ export function createBitbucketApi(settings: BitbucketApiSettings): ForgeApi {
   return {
     forge: 'bitbucket',
     descriptionLimit: 255,
+    hookEvents: BITBUCKET_HOOK_EVENTS,
+    async listHooks(repo) {
+      const out: RemoteHook[] = [];
+      let next: string | undefined = `${repoUrl(repo)}/hooks?pagelen=100`;
+      while (next) {
+        const page: { values?: BitbucketHook[]; next?: string } = await restCall(`Bitbucket hooks of ${repo}`, 'GET', next, headers);
+        out.push(...(page.values ?? []).map(toHook));
+        next = page.next;
+      }
+      return out;
+    },
+    async createHook(repo, spec) {
+      return toHook(await restCall<BitbucketHook>(`Bitbucket hook creation on ${repo}`, 'POST', `${repoUrl(repo)}/hooks`, headers, hookBody(spec)));
+    },
+    async updateHook(repo, id, spec) {
+      await restCall(`Bitbucket hook ${id} on ${repo}`, 'PUT', `${repoUrl(repo)}/hooks/${encodeURIComponent(id)}`, headers, hookBody(spec));
+    },
     async postStatus(status) {
       await restCall(`Bitbucket status for ${status.repo}@${status.sha.slice(0, 7)}`, 'POST', `${repoUrl(status.repo)}/commit/${status.sha}/statuses/build`, headers, {
         key: bitbucketKey(status.context),

@@ -1,6 +1,20 @@
-import type { ForgeApi } from '../api.js';
 import { ForgeApiError } from '../api-error.js';
+import type { ForgeApi, HookSpec, RemoteHook } from '../api.js';
 import { restCall } from '../rest.js';
+
+/** The events Landfall handles: pushes, and pull requests opened, reopened and synchronized. */
+export const GITEA_HOOK_EVENTS = ['pull_request', 'pull_request_sync', 'push'] as const;
+
+type GiteaHook = { id: number; type: string; active: boolean; events: string[]; config: { url?: string; content_type?: string } };
+
+function toHook(h: GiteaHook): RemoteHook {
+  return { id: String(h.id), url: h.config.url ?? '', active: h.active, events: [...h.events].sort(), ...(h.config.content_type ? { contentType: h.config.content_type } : {}) };
+}
+
+/** The fields both create and edit take (`type` is for create only: EditHookOption has none). */
+function hookBody(spec: HookSpec) {
+  return { active: true, events: [...spec.events], config: { url: spec.url, content_type: 'json', ...(spec.secret ? { secret: spec.secret } : {}) } };
+}
 
 /** Settings for the Gitea / Forgejo API client. */
 export interface GiteaApiSettings {
@@ -15,6 +29,17 @@ export function createGiteaApi(settings: GiteaApiSettings): ForgeApi {
   return {
     forge: 'gitea',
     descriptionLimit: 255,
+    hookEvents: GITEA_HOOK_EVENTS,
+    async listHooks(repo) {
+      const hooks = await restCall<GiteaHook[]>(`Gitea hooks of ${repo}`, 'GET', `${repoUrl(repo)}/hooks?limit=50`, headers);
+      return hooks.filter((h) => h.type === 'gitea' || h.type === 'forgejo').map(toHook);
+    },
+    async createHook(repo, spec) {
+      return toHook(await restCall<GiteaHook>(`Gitea hook creation on ${repo}`, 'POST', `${repoUrl(repo)}/hooks`, headers, { type: 'gitea', ...hookBody(spec) }));
+    },
+    async updateHook(repo, id, spec) {
+      await restCall(`Gitea hook ${id} on ${repo}`, 'PATCH', `${repoUrl(repo)}/hooks/${id}`, headers, hookBody(spec));
+    },
     async postStatus(status) {
       await restCall(`Gitea status for ${status.repo}@${status.sha.slice(0, 7)}`, 'POST', `${repoUrl(status.repo)}/statuses/${status.sha}`, headers, {
         state: status.state,

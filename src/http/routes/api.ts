@@ -112,6 +112,20 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
               drift: { type: 'array', items: driftEntry },
               health: { type: 'array', items: health },
               queued: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, kind: { type: 'string' }, sha: { type: 'string' }, state: { type: 'string' }, createdAt: { type: 'number' } } } },
+              webhook: {
+                description: "The last check of the repository's webhook; absent until a worker ran one.",
+                type: 'object',
+                properties: {
+                  ok: { type: 'boolean' },
+                  checked: { type: 'boolean' },
+                  hookId: { type: 'string' },
+                  problems: { type: 'array', items: { type: 'string' } },
+                  failedDeliveries: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, event: { type: 'string' }, statusCode: { type: 'number' }, at: { type: 'number' } } } },
+                  redelivered: { type: 'number' },
+                  checkedAt: { type: 'number' },
+                },
+                required: ['ok', 'checked', 'problems', 'checkedAt'],
+              },
             },
             required: ['app', 'drift', 'health', 'queued'],
           },
@@ -122,8 +136,14 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
     async (request, reply) => {
       const config = view.app(request.params.app);
       if (!config) return reply.code(404).send({ error: 'not-found', message: `no app named "${request.params.app}"` });
-      const [summaryOf, drift, queued] = await Promise.all([view.summary(config), view.drift(config.name), view.queued(config.name)]);
-      return { app: summaryOf, drift: drift?.drift ?? [], health: drift?.health ?? [], queued };
+      const [summaryOf, drift, queued, webhook] = await Promise.all([view.summary(config), view.drift(config.name), view.queued(config.name), view.webhook(config)]);
+      return {
+        app: summaryOf,
+        drift: drift?.drift ?? [],
+        health: drift?.health ?? [],
+        queued,
+        ...(webhook ? { webhook: { ...webhook, redelivered: webhook.redelivered.filter((r) => !r.error).length } } : {}),
+      };
     },
   );
 

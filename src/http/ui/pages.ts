@@ -1,6 +1,7 @@
 import { formatDuration } from '../../config/duration.js';
 import type { AppConfig, Config } from '../../config/schema.js';
 import { commitUrl } from '../../forges/links.js';
+import type { StoredWebhookCheck } from '../../forges/webhook-monitor.js';
 import type { DriftState, SyncRecord } from '../../store/history.js';
 import { failureReason } from '../../status/wording.js';
 import type { AppSummary, QueuedJob } from '../view.js';
@@ -56,8 +57,28 @@ export function appsPage(config: Config, apps: AppSummary[], now = Date.now()): 
   );
 }
 
+/** The app page's line on the repository's webhook, from the workers' last check. */
+function webhookLine(check: StoredWebhookCheck | undefined, now: number): Html {
+  if (!check) return html`<span class="muted">not checked yet (workers check it at start and every <code>worker.webhookCheckInterval</code> when the forge has a token)</span>`;
+  const checked = html`<span class="muted" title="${when(check.checkedAt)}">checked ${ago(check.checkedAt, now)}</span>`;
+  const redelivered = check.redelivered.filter((r) => !r.error).length;
+  const again = redelivered ? html`; asked the forge to redeliver ${redelivered} failed ${redelivered === 1 ? 'delivery' : 'deliveries'}` : '';
+  if (check.ok) return html`${badge('succeeded', 'ok')} hook ${check.hookId ?? ''} is active with the right URL and events${again} ${checked}`;
+  return html`${badge('failed', check.checked ? 'problem' : 'not checked')} ${check.problems.join('; ')}${again} ${checked}`;
+}
+
 /** `/apps/:app`: what runs, drift, health, history, and a sync button for token holders. */
-export function appPage(config: Config, summary: AppSummary, drift: DriftState | undefined, syncs: SyncRecord[], plans: SyncRecord[], queued: QueuedJob[], now = Date.now(), notice?: string): string {
+export function appPage(
+  config: Config,
+  summary: AppSummary,
+  drift: DriftState | undefined,
+  syncs: SyncRecord[],
+  plans: SyncRecord[],
+  queued: QueuedJob[],
+  now = Date.now(),
+  notice?: string,
+  webhook?: StoredWebhookCheck,
+): string {
   const app = config.apps.find((c) => c.name === summary.name);
   const busy = summary.status === 'progressing' || queued.length > 0;
   const history = syncs.map(
@@ -90,6 +111,7 @@ export function appPage(config: Config, summary: AppSummary, drift: DriftState |
 <dt>Target</dt><dd>cluster <span class="mono">${summary.cluster}</span>, namespace <span class="mono">${summary.namespace}</span></dd>
 <dt>Branch head</dt><dd>${commit(app, config, summary.headSha)} ${drift?.checkedAt ? html`<span class="muted">checked ${ago(drift.checkedAt, now)}</span>` : ''}</dd>
 <dt>Policy</dt><dd>prune ${summary.prune ? 'on' : 'off'}, self-heal ${summary.selfHeal ? 'on' : 'off'}</dd>
+<dt>Webhook</dt><dd>${webhookLine(webhook, now)}</dd>
 </dl>
 </div>
 ${notice ? html`<div class="card">${notice}</div>` : ''}

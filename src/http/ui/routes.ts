@@ -43,14 +43,15 @@ export async function uiRoutes(app: FastifyInstance, options: { config: Config; 
   app.get<{ Params: { app: string }; Querystring: { queued?: string } }>('/apps/:app', async (request, reply) => {
     const appConfig = view.app(request.params.app);
     if (!appConfig) return send(reply, 404, notFound(`No app named “${request.params.app}”.`));
-    const [summary, drift, syncs, plans, queued] = await Promise.all([
+    const [summary, drift, syncs, plans, queued, webhook] = await Promise.all([
       view.summary(appConfig),
       view.drift(appConfig.name),
       view.syncs(appConfig.name, 30),
       view.plans(appConfig.name, 10),
       view.queued(appConfig.name),
+      view.webhook(appConfig),
     ]);
-    return send(reply, 200, appPage(config, summary, drift, syncs, plans, queued));
+    return send(reply, 200, appPage(config, summary, drift, syncs, plans, queued, Date.now(), undefined, webhook));
   });
 
   app.post<{ Params: { app: string }; Body: { token?: string } }>('/apps/:app/sync', async (request, reply) => {

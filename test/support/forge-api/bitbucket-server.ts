@@ -1,6 +1,7 @@
 /**
- * Bitbucket Data Center (Server) REST API stand-in: repository-scoped build statuses (204) and
- * pull-request comments with optimistic locking, listed through the activities resource. See README.md.
+ * Bitbucket Data Center (Server) REST API stand-in: repository-scoped build statuses (204),
+ * pull-request comments with optimistic locking, listed through the activities resource, and
+ * repository webhooks. See README.md.
  */
 import { bitbucketAuthenticate } from './bitbucket.js';
 import {
@@ -11,7 +12,9 @@ import {
   type Answer,
   type FieldProblem,
   type ForgeDefinition,
+  type ForgeHook,
   type ForgeStore,
+  type HookSeed,
   type RefusalKind,
   type RouteContext,
   type StoredComment,
@@ -197,6 +200,177 @@ function updateComment(ctx: RouteContext): Answer {
   return { status: 200, body: commentJson(ctx.store, c) };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Repository webhooks
+
+/** Events a repository webhook can subscribe to. */
+export const BITBUCKET_SERVER_HOOK_EVENTS = [
+  'repo:refs_changed',
+  'repo:modified',
+  'repo:forked',
+  'repo:comment:added',
+  'repo:comment:edited',
+  'repo:comment:deleted',
+  'repo:secret_detected',
+  'mirror:repo_synchronized',
+  'pr:opened',
+  'pr:from_ref_updated',
+  'pr:modified',
+  'pr:reviewer:updated',
+  'pr:reviewer:approved',
+  'pr:reviewer:unapproved',
+  'pr:reviewer:needs_work',
+  'pr:merged',
+  'pr:declined',
+  'pr:deleted',
+  'pr:comment:added',
+  'pr:comment:edited',
+  'pr:comment:deleted',
+] as const;
+
+const HOOK_DENIED: DcError = {
+  context: null,
+  message: 'You are not permitted to access this resource',
+  exceptionName: 'com.atlassian.bitbucket.AuthorisationException',
+};
+
+function hookJson(h: ForgeHook): Record<string, unknown> {
+  return {
+    id: h.id,
+    name: h.settings['name'],
+    createdDate: Date.parse(h.createdAt),
+    updatedDate: Date.parse(h.updatedAt),
+    events: [...h.events],
+    // The secret is never returned.
+    configuration: { ...((h.settings['configuration'] ?? {}) as Record<string, string>) },
+    url: h.url,
+    active: h.active,
+    scopeType: 'repository',
+    sslVerificationRequired: h.settings['sslVerificationRequired'],
+  };
+}
+
+function isHttpUrl(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+function hookBodyProblems(ctx: RouteContext, isCreate: boolean): Answer | undefined {
+  const problems = checkFields(ctx.body, {
+    name: { type: 'string', required: isCreate, nonBlank: true },
+    url: { type: 'string', required: isCreate, nonBlank: true },
+    active: { type: 'boolean' },
+    events: { type: 'array', required: isCreate },
+    configuration: { type: 'object' },
+    sslVerificationRequired: { type: 'boolean' },
+  });
+  if (problems === 'not-an-object') {
+    return dcErrors(400, [{ context: null, message: 'Unexpected end-of-input: expected a JSON object', exceptionName: null }], 'body is not a JSON object');
+  }
+  if (problems.length > 0) return validationErrors(problems);
+  const body = ctx.body as { url?: string; events?: unknown[]; configuration?: Record<string, unknown> };
+  if (body.url !== undefined && !isHttpUrl(body.url)) {
+    return dcErrors(400, [{ context: 'url', message: 'The URL must be a valid http or https URL.', exceptionName: null }], `url ${JSON.stringify(body.url)} is not an http(s) URL`);
+  }
+  if (body.events !== undefined) {
+    const bad = body.events.find((e) => typeof e !== 'string' || !(BITBUCKET_SERVER_HOOK_EVENTS as readonly string[]).includes(e));
+    if (body.events.length === 0 || bad !== undefined) {
+      return dcErrors(
+        400,
+        [{ context: 'events', message: bad === undefined ? 'At least one event must be specified.' : `${String(bad)} is not a valid webhook event.`, exceptionName: null }],
+        bad === undefined ? 'events is empty' : `event ${JSON.stringify(bad)} is not a Data Center webhook event`,
+      );
+    }
+  }
+  for (const [k, v] of Object.entries(body.configuration ?? {})) {
+    if (typeof v !== 'string') return dcErrors(400, [{ context: `configuration.${k}`, message: `The configuration value for ${k} must be a string.`, exceptionName: null }], `configuration.${k} is not a string`);
+  }
+  return undefined;
+}
+
+function applyHookBody(hook: ForgeHook, body: Record<string, unknown>): void {
+  if (typeof body['name'] === 'string') hook.settings['name'] = body['name'];
+  if (typeof body['url'] === 'string') hook.url = body['url'];
+  if (typeof body['active'] === 'boolean') hook.active = body['active'];
+  if (Array.isArray(body['events'])) hook.events = [...new Set(body['events'] as string[])];
+  if (typeof body['sslVerificationRequired'] === 'boolean') hook.settings['sslVerificationRequired'] = body['sslVerificationRequired'];
+  const configuration = body['configuration'] as Record<string, string> | undefined;
+  if (configuration) {
+    // The configuration is replaced as a whole: one sent without `secret` drops the secret.
+    const { secret, ...rest } = configuration;
+    hook.secret = secret === undefined || secret === '' ? null : secret;
+    hook.settings['configuration'] = rest;
+  }
+}
+
+function listHooks(ctx: RouteContext): Answer {
+  const limit = Math.min(intQuery(ctx.query, 'limit', 25), 1000);
+  const rawStart = ctx.query['start'];
+  const start = rawStart !== undefined && /^\d+$/.test(rawStart) ? Number(rawStart) : 0;
+  const all = ctx.store.hooksOf(ctx.repo);
+  const values = all.slice(start, start + limit).map(hookJson);
+  const isLastPage = start + limit >= all.length;
+  return { status: 200, body: { size: values.length, limit, isLastPage, values, start, ...(isLastPage ? {} : { nextPageStart: start + values.length }) } };
+}
+
+function createHook(ctx: RouteContext): Answer {
+  const bad = hookBodyProblems(ctx, true);
+  if (bad) return bad;
+  const now = ctx.store.now().toISOString();
+  const hook: ForgeHook = {
+    id: ctx.store.nextId('dc:hook'),
+    repo: ctx.repo,
+    url: '',
+    active: true,
+    events: [],
+    secret: null,
+    settings: { name: '', configuration: {}, sslVerificationRequired: true },
+    createdAt: now,
+    updatedAt: now,
+    edits: 0,
+  };
+  applyHookBody(hook, ctx.body as Record<string, unknown>);
+  ctx.store.hooks.push(hook);
+  return { status: 201, body: hookJson(hook) };
+}
+
+function updateHook(ctx: RouteContext): Answer {
+  const id = Number(ctx.params['webhookId']);
+  const hook = ctx.store.findHook(ctx.repo, id);
+  if (!hook) {
+    return dcErrors(404, [{ context: null, message: `Webhook ${String(id)} does not exist.`, exceptionName: 'com.atlassian.bitbucket.webhook.NoSuchWebhookException' }], `${ctx.repo} has no webhook ${String(id)}`);
+  }
+  const bad = hookBodyProblems(ctx, false);
+  if (bad) return bad;
+  applyHookBody(hook, ctx.body as Record<string, unknown>);
+  ctx.store.touchHook(hook);
+  return { status: 200, body: hookJson(hook) };
+}
+
+function seedHook(store: ForgeStore, repo: string, seed: HookSeed): ForgeHook {
+  const events = seed.events ?? ['repo:refs_changed'];
+  const bad = events.filter((e) => !(BITBUCKET_SERVER_HOOK_EVENTS as readonly string[]).includes(e));
+  if (bad.length > 0 || events.length === 0) throw new Error(`seedHook (bitbucket-server): events ${JSON.stringify(events)} are not all webhook events`);
+  if (!isHttpUrl(seed.url)) throw new Error(`seedHook (bitbucket-server): ${JSON.stringify(seed.url)} is not an http(s) URL`);
+  const createdAt = seed.createdAt ?? store.now().toISOString();
+  return {
+    id: seed.id ?? store.nextId('dc:hook'),
+    repo,
+    url: seed.url,
+    active: seed.active ?? true,
+    events: [...events],
+    secret: seed.secret ?? null,
+    settings: { name: 'landfall', configuration: {}, sslVerificationRequired: true, ...(seed.settings ?? {}) },
+    createdAt,
+    updatedAt: createdAt,
+    edits: 0,
+  };
+}
+
 function refuse(kind: RefusalKind, detail: string): Answer {
   switch (kind) {
     case 'unauthorized':
@@ -216,7 +390,8 @@ function refuse(kind: RefusalKind, detail: string): Answer {
   }
 }
 
-function errorBody(status: number): unknown {
+function errorBody(status: number, _headers: Record<string, string>, _store: ForgeStore, path?: string): unknown {
+  if ((status === 401 || status === 403) && path !== undefined && /\/webhooks(\/|$)/.test(path)) return { errors: [HOOK_DENIED] };
   const messages: Record<number, string> = {
     429: 'Too many requests. Please wait and try again.',
     500: 'An internal server error occurred.',
@@ -238,7 +413,13 @@ export function bitbucketServerForge(): ForgeDefinition {
     authenticate: bitbucketAuthenticate,
     refuse,
     errorBody,
+    // Data Center answers 401 (not 403) when an authenticated user lacks the permission.
+    hookDenied: () => dcErrors(401, [HOOK_DENIED]),
+    seedHook,
     routes: [
+      { method: 'GET', pattern: `${base}/webhooks`, repo, handle: listHooks, hook: true },
+      { method: 'POST', pattern: `${base}/webhooks`, repo, handle: createHook, hook: true },
+      { method: 'PUT', pattern: `${base}/webhooks/{webhookId:int}`, repo, handle: updateHook, hook: true },
       { method: 'POST', pattern: `${base}/commits/{commitId}/builds`, repo, handle: createBuild },
       { method: 'GET', pattern: `${base}/pull-requests/{pullRequestId:int}/activities`, repo, handle: listActivities },
       { method: 'POST', pattern: `${base}/pull-requests/{pullRequestId:int}/comments`, repo, handle: createComment },

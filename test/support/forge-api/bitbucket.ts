@@ -1,6 +1,6 @@
 /**
  * Bitbucket Cloud REST API 2.0 stand-in: build statuses (overwritten per key), the commit lookup
- * Landfall uses to expand short hashes, and pull-request comments. See README.md.
+ * Landfall uses to expand short hashes, pull-request comments and repository webhooks. See README.md.
  */
 import {
   checkFields,
@@ -12,7 +12,9 @@ import {
   type FieldProblem,
   type ForgeApiOptions,
   type ForgeDefinition,
+  type ForgeHook,
   type ForgeStore,
+  type HookSeed,
   type RefusalKind,
   type RouteContext,
   type StoredComment,
@@ -258,6 +260,172 @@ function updateComment(ctx: RouteContext): Answer {
   return { status: 200, body: commentJson(ctx.store, c, workspaceRepo(ctx)) };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Repository webhooks
+
+/** Events a repository webhook can subscribe to. */
+export const BITBUCKET_HOOK_EVENTS = [
+  'repo:push',
+  'repo:fork',
+  'repo:updated',
+  'repo:commit_comment_created',
+  'repo:commit_status_created',
+  'repo:commit_status_updated',
+  'repo:imported',
+  'repo:deleted',
+  'repo:transfer',
+  'issue:created',
+  'issue:updated',
+  'issue:comment_created',
+  'pullrequest:created',
+  'pullrequest:updated',
+  'pullrequest:approved',
+  'pullrequest:unapproved',
+  'pullrequest:fulfilled',
+  'pullrequest:rejected',
+  'pullrequest:changes_request_created',
+  'pullrequest:changes_request_removed',
+  'pullrequest:comment_created',
+  'pullrequest:comment_updated',
+  'pullrequest:comment_deleted',
+  'pullrequest:comment_resolved',
+  'pullrequest:comment_reopened',
+] as const;
+
+function hookUuid(n: number): string {
+  return `{c0ffee00-0000-4000-8000-${n.toString(16).padStart(12, '0')}}`;
+}
+
+function hookJson(store: ForgeStore, h: ForgeHook): Record<string, unknown> {
+  const self = `${store.origin}/2.0/repositories/${h.repo}/hooks/${encodeURIComponent(String(h.id))}`;
+  return {
+    type: 'webhook_subscription',
+    uuid: h.id,
+    url: h.url,
+    description: h.settings['description'],
+    subject_type: 'repository',
+    subject: { type: 'repository', full_name: h.repo, name: h.repo.split('/')[1], links: {} },
+    active: h.active,
+    created_at: bbTime(h.createdAt),
+    events: [...h.events],
+    // Bitbucket never returns the secret; it says whether one is set.
+    secret_set: h.secret !== null,
+    skip_cert_verification: h.settings['skip_cert_verification'],
+    links: { self: { href: self } },
+  };
+}
+
+function hookBodyProblems(ctx: RouteContext, isCreate: boolean): Answer | undefined {
+  const problems = checkFields(ctx.body, {
+    url: { type: 'string', required: isCreate, nonBlank: true },
+    description: { type: 'string' },
+    active: { type: 'boolean' },
+    events: { type: 'array', required: isCreate },
+    secret: { type: 'string', nullable: true },
+    skip_cert_verification: { type: 'boolean' },
+  });
+  if (problems === 'not-an-object') return { ...bbError(400, 'Malformed JSON body'), unexpected: 'body is not a JSON object' };
+  if (problems.length > 0) return fieldErrors(problems);
+  const body = ctx.body as { url?: string; events?: unknown[] };
+  if (body.events !== undefined) {
+    if (body.events.length === 0) return fieldErrors([{ field: 'events', problem: 'missing' }]);
+    const bad = body.events.find((e) => typeof e !== 'string' || !(BITBUCKET_HOOK_EVENTS as readonly string[]).includes(e));
+    if (bad !== undefined) return fieldErrors([{ field: 'events', problem: 'not-allowed-value', value: bad, rule: { type: 'string', oneOf: BITBUCKET_HOOK_EVENTS } }]);
+  }
+  if (body.url !== undefined && !isHttpUrl(body.url)) {
+    return { ...bbError(400, 'url: Enter a valid URL.', { fields: { url: ['Enter a valid URL.'] } }), unexpected: `url ${JSON.stringify(body.url)} is not an http(s) URL` };
+  }
+  return undefined;
+}
+
+function isHttpUrl(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+function applyHookBody(hook: ForgeHook, body: Record<string, unknown>): void {
+  if (typeof body['url'] === 'string') hook.url = body['url'];
+  if (typeof body['description'] === 'string') hook.settings['description'] = body['description'];
+  if (typeof body['active'] === 'boolean') hook.active = body['active'];
+  if (Array.isArray(body['events'])) hook.events = [...new Set(body['events'] as string[])];
+  if (typeof body['skip_cert_verification'] === 'boolean') hook.settings['skip_cert_verification'] = body['skip_cert_verification'];
+  // Not sent: the secret is kept. null: removed.
+  if (body['secret'] === null || body['secret'] === '') hook.secret = null;
+  else if (typeof body['secret'] === 'string') hook.secret = body['secret'];
+}
+
+function listHooks(ctx: RouteContext): Answer {
+  const rawPagelen = ctx.query['pagelen'];
+  const pagelen = intQuery(ctx.query, 'pagelen', 10);
+  if (rawPagelen !== undefined && (pagelen > 100 || String(pagelen) !== rawPagelen)) {
+    return { ...bbError(400, `Invalid pagelen`), unexpected: `pagelen=${rawPagelen} (must be 1..100)` };
+  }
+  const page = intQuery(ctx.query, 'page', 1);
+  const all = ctx.store.hooksOf(workspaceRepo(ctx));
+  const values = all.slice((page - 1) * pagelen, page * pagelen).map((h) => hookJson(ctx.store, h));
+  const body: Record<string, unknown> = { values, pagelen, size: all.length, page };
+  if (page * pagelen < all.length) body['next'] = selfUrl(ctx.store, ctx.path, { ...ctx.query, pagelen, page: page + 1 });
+  if (page > 1) body['previous'] = selfUrl(ctx.store, ctx.path, { ...ctx.query, pagelen, page: page - 1 });
+  return { status: 200, body };
+}
+
+function createHook(ctx: RouteContext): Answer {
+  const bad = hookBodyProblems(ctx, true);
+  if (bad) return bad;
+  const now = ctx.store.now().toISOString();
+  const hook: ForgeHook = {
+    id: hookUuid(ctx.store.nextId('bitbucket:hook')),
+    repo: workspaceRepo(ctx),
+    url: '',
+    active: true,
+    events: [],
+    secret: null,
+    settings: { description: '', skip_cert_verification: false },
+    createdAt: now,
+    updatedAt: now,
+    edits: 0,
+  };
+  applyHookBody(hook, ctx.body as Record<string, unknown>);
+  ctx.store.hooks.push(hook);
+  return { status: 201, headers: { Location: `${ctx.store.origin}${ctx.path}/${encodeURIComponent(String(hook.id))}` }, body: hookJson(ctx.store, hook) };
+}
+
+function updateHook(ctx: RouteContext): Answer {
+  const uid = ctx.params['uid'] ?? '';
+  const hook = ctx.store.findHook(workspaceRepo(ctx), uid);
+  if (!hook) return { ...bbError(404, 'Webhook not found'), unexpected: `${workspaceRepo(ctx)} has no hook ${uid}` };
+  const bad = hookBodyProblems(ctx, false);
+  if (bad) return bad;
+  applyHookBody(hook, ctx.body as Record<string, unknown>);
+  ctx.store.touchHook(hook);
+  return { status: 200, body: hookJson(ctx.store, hook) };
+}
+
+function seedHook(store: ForgeStore, repo: string, seed: HookSeed): ForgeHook {
+  const events = seed.events ?? ['repo:push'];
+  const bad = events.filter((e) => !(BITBUCKET_HOOK_EVENTS as readonly string[]).includes(e));
+  if (bad.length > 0 || events.length === 0) throw new Error(`seedHook (bitbucket): events ${JSON.stringify(events)} are not all webhook events`);
+  if (!isHttpUrl(seed.url)) throw new Error(`seedHook (bitbucket): ${JSON.stringify(seed.url)} is not an http(s) URL`);
+  const createdAt = seed.createdAt ?? store.now().toISOString();
+  const id = seed.id === undefined ? hookUuid(store.nextId('bitbucket:hook')) : String(seed.id);
+  return {
+    id: id.startsWith('{') ? id : `{${id}}`,
+    repo,
+    url: seed.url,
+    active: seed.active ?? true,
+    events: [...events],
+    secret: seed.secret ?? null,
+    settings: { description: '', skip_cert_verification: false, ...(seed.settings ?? {}) },
+    createdAt,
+    updatedAt: createdAt,
+    edits: 0,
+  };
+}
+
 /** Bearer, or Basic username:token when `options.username` is set (shared with Data Center). */
 export function bitbucketAuthenticate(headers: Record<string, string>, options: ForgeApiOptions): { missing: boolean; reason: string } | undefined {
   const header = headers['authorization'];
@@ -292,7 +460,10 @@ function refuse(kind: RefusalKind, detail: string): Answer {
   }
 }
 
-function errorBody(status: number): unknown {
+function errorBody(status: number, _headers: Record<string, string>, _store: ForgeStore, path?: string): unknown {
+  if (status === 403 && path !== undefined && /\/hooks(\/|$)/.test(path)) {
+    return { type: 'error', error: { message: 'Your credentials lack one or more required privilege scopes.', detail: { granted: ['repository', 'pullrequest'], required: ['webhook'] } } };
+  }
   const messages: Record<number, string> = {
     400: 'Bad request',
     401: 'Unauthorized',
@@ -319,8 +490,14 @@ export function bitbucketForge(): ForgeDefinition {
     authenticate: bitbucketAuthenticate,
     refuse,
     errorBody,
+    hookDenied: () =>
+      bbError(403, 'Your credentials lack one or more required privilege scopes.', { detail: { granted: ['repository', 'pullrequest'], required: ['webhook'] } }),
+    seedHook,
     routes: [
       { method: 'POST', pattern: `${base}/commit/{commit}/statuses/build`, repo, handle: createBuildStatus },
+      { method: 'GET', pattern: `${base}/hooks`, repo, handle: listHooks, hook: true },
+      { method: 'POST', pattern: `${base}/hooks`, repo, handle: createHook, hook: true },
+      { method: 'PUT', pattern: `${base}/hooks/{uid}`, repo, handle: updateHook, hook: true },
       { method: 'GET', pattern: `${base}/commit/{commit}`, repo, handle: getCommit },
       { method: 'GET', pattern: `${base}/pullrequests/{id:int}/comments`, repo, handle: listComments },
       { method: 'POST', pattern: `${base}/pullrequests/{id:int}/comments`, repo, handle: createComment },

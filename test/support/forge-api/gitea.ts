@@ -1,14 +1,17 @@
 /**
- * Gitea / Forgejo REST API v1 stand-in: commit statuses and issue (pull-request) comments.
- * See README.md.
+ * Gitea / Forgejo REST API v1 stand-in: commit statuses, issue (pull-request) comments and
+ * repository webhooks. See README.md.
  */
 import {
   checkFields,
   describeProblem,
+  intQuery,
   type Answer,
   type FieldProblem,
   type ForgeDefinition,
+  type ForgeHook,
   type ForgeStore,
+  type HookSeed,
   type RefusalKind,
   type RouteContext,
   type StoredComment,
@@ -132,6 +135,181 @@ function updateComment(ctx: RouteContext): Answer {
   return { status: 200, body: commentJson(ctx.store, c) };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Repository webhooks
+
+/** Events a Gitea webhook can subscribe to. */
+export const GITEA_HOOK_EVENTS = [
+  'create',
+  'delete',
+  'fork',
+  'push',
+  'issues',
+  'issue_assign',
+  'issue_label',
+  'issue_milestone',
+  'issue_comment',
+  'pull_request',
+  'pull_request_assign',
+  'pull_request_label',
+  'pull_request_milestone',
+  'pull_request_comment',
+  'pull_request_review_approved',
+  'pull_request_review_rejected',
+  'pull_request_review_comment',
+  'pull_request_sync',
+  'pull_request_review_request',
+  'wiki',
+  'repository',
+  'release',
+  'package',
+  'status',
+  'workflow_run',
+  'workflow_job',
+] as const;
+/** Hook types the stand-in accepts (the ones that post Gitea's own JSON). */
+export const GITEA_HOOK_TYPES = ['gitea', 'forgejo', 'gogs'] as const;
+
+const HOOK_DENIED_MESSAGE = 'user should be an owner or a collaborator with admin write of a repository';
+
+function hookJson(h: ForgeHook): Record<string, unknown> {
+  return {
+    id: h.id,
+    type: h.settings['type'],
+    branch_filter: h.settings['branch_filter'],
+    // Gitea does not return the secret.
+    config: { content_type: h.settings['content_type'], url: h.url },
+    events: [...h.events],
+    authorization_header: '',
+    active: h.active,
+    updated_at: giteaTime(h.updatedAt),
+    created_at: giteaTime(h.createdAt),
+  };
+}
+
+function isHttpUrl(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+function hookBodyProblems(ctx: RouteContext, isCreate: boolean): Answer | undefined {
+  const problems = checkFields(ctx.body, {
+    ...(isCreate ? { type: { type: 'string', required: true, oneOf: GITEA_HOOK_TYPES } } : {}),
+    config: { type: 'object', required: isCreate },
+    events: { type: 'array' },
+    branch_filter: { type: 'string' },
+    authorization_header: { type: 'string' },
+    active: { type: 'boolean' },
+  });
+  if (problems === 'not-an-object') return { ...giteaError(ctx.store, 422, '[Type]: Required'), unexpected: 'body is not a JSON object' };
+  if (problems.length > 0) return bindingError(ctx.store, problems);
+  const body = ctx.body as { config?: Record<string, unknown>; events?: unknown[] };
+  if (body.config) {
+    const c = checkFields(body.config, {
+      url: { type: 'string', required: isCreate },
+      content_type: { type: 'string', required: isCreate },
+      secret: { type: 'string' },
+      http_method: { type: 'string', oneOf: ['POST', 'GET'] },
+    });
+    if (c !== 'not-an-object' && c.length > 0) {
+      const missing = c.find((p) => p.problem === 'missing');
+      if (missing) return { ...giteaError(ctx.store, 422, `Missing config option: ${missing.field}`), unexpected: `config.${missing.field} is required` };
+      return { ...giteaError(ctx.store, 422, `forge-api stand-in: invalid config (${c.map(describeProblem).join('; ')})`), unexpected: c.map(describeProblem).join('; ') };
+    }
+    const ct = body.config['content_type'];
+    if (ct !== undefined && ct !== 'json' && ct !== 'form') return { ...giteaError(ctx.store, 422, 'Invalid content type'), unexpected: `config.content_type ${JSON.stringify(ct)} is not json|form` };
+    const url = body.config['url'];
+    if (typeof url === 'string' && !isHttpUrl(url)) return { ...giteaError(ctx.store, 422, 'Invalid url'), unexpected: `config.url ${JSON.stringify(url)} is not an http(s) URL` };
+  }
+  const bad = (body.events ?? []).find((e) => typeof e !== 'string' || !(GITEA_HOOK_EVENTS as readonly string[]).includes(e));
+  if (bad !== undefined) {
+    return { ...giteaError(ctx.store, 422, `forge-api stand-in: ${JSON.stringify(bad)} is not a Gitea webhook event (Gitea would ignore it)`), unexpected: `event ${JSON.stringify(bad)} is not a Gitea webhook event` };
+  }
+  return undefined;
+}
+
+function applyHookBody(hook: ForgeHook, body: Record<string, unknown>): void {
+  const c = body['config'] as Record<string, string> | undefined;
+  if (c) {
+    // Gitea updates the config keys it is given and keeps the others (secret included).
+    if (c['url'] !== undefined) hook.url = c['url'];
+    if (c['content_type'] !== undefined) hook.settings['content_type'] = c['content_type'];
+    if (c['http_method'] !== undefined) hook.settings['http_method'] = c['http_method'];
+    if (c['secret'] !== undefined) hook.secret = c['secret'] === '' ? null : c['secret'];
+  }
+  if (Array.isArray(body['events'])) hook.events = [...new Set(body['events'] as string[])];
+  if (typeof body['branch_filter'] === 'string') hook.settings['branch_filter'] = body['branch_filter'];
+  if (typeof body['authorization_header'] === 'string') hook.settings['authorization_header'] = body['authorization_header'];
+  if (typeof body['active'] === 'boolean') hook.active = body['active'];
+}
+
+function listHooks(ctx: RouteContext): Answer {
+  const limit = Math.min(intQuery(ctx.query, 'limit', 30), 50);
+  const page = intQuery(ctx.query, 'page', 1);
+  const all = ctx.store.hooksOf(ctx.repo);
+  return { status: 200, headers: { 'X-Total-Count': String(all.length) }, body: all.slice((page - 1) * limit, page * limit).map(hookJson) };
+}
+
+function createHook(ctx: RouteContext): Answer {
+  const bad = hookBodyProblems(ctx, true);
+  if (bad) return bad;
+  const body = ctx.body as Record<string, unknown>;
+  const now = ctx.store.now().toISOString();
+  const hook: ForgeHook = {
+    id: ctx.store.nextId('gitea:hook'),
+    repo: ctx.repo,
+    url: '',
+    // Gitea's CreateHookOption: `active` defaults to false.
+    active: false,
+    // No events: Gitea subscribes the hook to push only.
+    events: ['push'],
+    secret: null,
+    settings: { type: body['type'], content_type: 'json', http_method: 'POST', branch_filter: '*', authorization_header: '' },
+    createdAt: now,
+    updatedAt: now,
+    edits: 0,
+  };
+  applyHookBody(hook, body);
+  if (hook.events.length === 0) hook.events = ['push'];
+  ctx.store.hooks.push(hook);
+  return { status: 201, body: hookJson(hook) };
+}
+
+function updateHook(ctx: RouteContext): Answer {
+  const id = Number(ctx.params['id']);
+  const hook = ctx.store.findHook(ctx.repo, id);
+  if (!hook) return { ...giteaError(ctx.store, 404, "The target couldn't be found.", { errors: [] }), unexpected: `${ctx.repo} has no hook ${String(id)}` };
+  const bad = hookBodyProblems(ctx, false);
+  if (bad) return bad;
+  applyHookBody(hook, ctx.body as Record<string, unknown>);
+  ctx.store.touchHook(hook);
+  return { status: 200, body: hookJson(hook) };
+}
+
+function seedHook(store: ForgeStore, repo: string, seed: HookSeed): ForgeHook {
+  const events = seed.events ?? ['push'];
+  const bad = events.filter((e) => !(GITEA_HOOK_EVENTS as readonly string[]).includes(e));
+  if (bad.length > 0 || events.length === 0) throw new Error(`seedHook (gitea): events ${JSON.stringify(events)} are not all Gitea webhook events`);
+  if (!isHttpUrl(seed.url)) throw new Error(`seedHook (gitea): ${JSON.stringify(seed.url)} is not an http(s) URL`);
+  const createdAt = seed.createdAt ?? store.now().toISOString();
+  return {
+    id: seed.id ?? store.nextId('gitea:hook'),
+    repo,
+    url: seed.url,
+    active: seed.active ?? true,
+    events: [...events],
+    secret: seed.secret ?? null,
+    settings: { type: 'gitea', content_type: 'json', http_method: 'POST', branch_filter: '*', authorization_header: '', ...(seed.settings ?? {}) },
+    createdAt,
+    updatedAt: createdAt,
+    edits: 0,
+  };
+}
+
 function refuse(kind: RefusalKind, detail: string, store: ForgeStore): Answer {
   switch (kind) {
     case 'unauthorized':
@@ -147,7 +325,8 @@ function refuse(kind: RefusalKind, detail: string, store: ForgeStore): Answer {
   }
 }
 
-function errorBody(status: number, _headers: Record<string, string>, store: ForgeStore): unknown {
+function errorBody(status: number, _headers: Record<string, string>, store: ForgeStore, path?: string): unknown {
+  if (status === 403 && path !== undefined && /\/hooks(\/|$)/.test(path)) return { message: HOOK_DENIED_MESSAGE, url: `${store.origin}/api/swagger` };
   const messages: Record<number, string> = { 429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable' };
   return { message: messages[status] ?? `HTTP ${String(status)}`, url: `${store.origin}/api/swagger` };
 }
@@ -170,7 +349,12 @@ export function giteaForge(): ForgeDefinition {
     },
     refuse,
     errorBody,
+    hookDenied: (store) => giteaError(store, 403, HOOK_DENIED_MESSAGE),
+    seedHook,
     routes: [
+      { method: 'GET', pattern: '/repos/{owner}/{repo}/hooks', repo, handle: listHooks, hook: true },
+      { method: 'POST', pattern: '/repos/{owner}/{repo}/hooks', repo, handle: createHook, hook: true },
+      { method: 'PATCH', pattern: '/repos/{owner}/{repo}/hooks/{id:int}', repo, handle: updateHook, hook: true },
       { method: 'POST', pattern: '/repos/{owner}/{repo}/statuses/{sha}', repo, handle: createStatus },
       { method: 'GET', pattern: '/repos/{owner}/{repo}/issues/{index:int}/comments', repo, handle: listComments },
       { method: 'POST', pattern: '/repos/{owner}/{repo}/issues/{index:int}/comments', repo, handle: createComment },

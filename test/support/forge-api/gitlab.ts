@@ -1,7 +1,9 @@
 /**
- * GitLab REST API v4 stand-in: commit statuses (with GitLab's external-job state machine) and
- * merge-request notes, as `@gitbeaker/rest` calls them. See README.md.
+ * GitLab REST API v4 stand-in: commit statuses (with GitLab's external-job state machine),
+ * merge-request notes, project webhooks and their events (hook logs) with resend, as
+ * `@gitbeaker/rest` calls them. See README.md.
  */
+import { randomUUID } from 'node:crypto';
 import {
   checkFields,
   describeProblem,
@@ -10,7 +12,12 @@ import {
   selfUrl,
   type Answer,
   type ForgeDefinition,
+  type ForgeDelivery,
+  type ForgeHook,
   type ForgeStore,
+  type GitLabHookEvent,
+  type HookSeed,
+  type FieldRule,
   type RefusalKind,
   type RouteContext,
   type StoredComment,
@@ -297,6 +304,349 @@ function updateNote(ctx: RouteContext): Answer {
   return { status: 200, body: noteJson(ctx.store, c) };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Project webhooks
+
+/** The event flags of a project hook (`ForgeHook.events` holds the ones that are true). */
+export const GITLAB_HOOK_EVENT_FLAGS = [
+  'push_events',
+  'tag_push_events',
+  'merge_requests_events',
+  'issues_events',
+  'confidential_issues_events',
+  'note_events',
+  'confidential_note_events',
+  'job_events',
+  'pipeline_events',
+  'wiki_page_events',
+  'deployment_events',
+  'releases_events',
+  'milestone_events',
+  'feature_flag_events',
+  'emoji_events',
+  'resource_access_token_events',
+  'resource_deploy_token_events',
+  'vulnerability_events',
+] as const;
+/** How long GitLab lists hook events. */
+export const GITLAB_HOOK_EVENT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+/** Resends allowed per hook per minute. */
+export const GITLAB_RESEND_PER_MINUTE = 5;
+
+const HOOK_SETTINGS_DEFAULTS: Record<string, unknown> = {
+  name: null,
+  description: null,
+  push_events_branch_filter: '',
+  branch_filter_strategy: 'wildcard',
+  enable_ssl_verification: true,
+  signing_token: null,
+  alert_status: 'executable',
+  disabled_until: null,
+  custom_webhook_template: null,
+  custom_headers: [],
+};
+
+const TRIGGER_HEADERS: Record<string, string> = {
+  push_hooks: 'Push Hook',
+  tag_push_hooks: 'Tag Push Hook',
+  merge_request_hooks: 'Merge Request Hook',
+  note_hooks: 'Note Hook',
+  pipeline_hooks: 'Pipeline Hook',
+  job_hooks: 'Job Hook',
+  issue_hooks: 'Issue Hook',
+  wiki_page_hooks: 'Wiki Page Hook',
+  deployment_hooks: 'Deployment Hook',
+  release_hooks: 'Release Hook',
+};
+
+function projectId(store: ForgeStore, project: string): number {
+  if (/^\d+$/.test(project)) return Number(project);
+  let ids = store.scratch.get('gitlab:project-ids') as Map<string, number> | undefined;
+  if (!ids) {
+    ids = new Map();
+    store.scratch.set('gitlab:project-ids', ids);
+  }
+  let id = ids.get(project.toLowerCase());
+  if (id === undefined) {
+    id = 100 + ids.size;
+    ids.set(project.toLowerCase(), id);
+  }
+  return id;
+}
+
+function hookJson(store: ForgeStore, h: ForgeHook): Record<string, unknown> {
+  const s = h.settings;
+  const flags = Object.fromEntries(GITLAB_HOOK_EVENT_FLAGS.map((f) => [f, h.events.includes(f)]));
+  // GitLab never returns the token (nor whether one is set): lib/api/entities/{hook,project_hook}.rb.
+  return {
+    id: h.id,
+    url: h.url,
+    name: s['name'],
+    description: s['description'],
+    created_at: h.createdAt,
+    push_events: flags['push_events'],
+    tag_push_events: flags['tag_push_events'],
+    merge_requests_events: flags['merge_requests_events'],
+    repository_update_events: false,
+    enable_ssl_verification: s['enable_ssl_verification'],
+    alert_status: s['alert_status'],
+    disabled_until: s['disabled_until'],
+    url_variables: [],
+    push_events_branch_filter: s['push_events_branch_filter'],
+    branch_filter_strategy: s['branch_filter_strategy'],
+    custom_webhook_template: s['custom_webhook_template'],
+    custom_headers: ((s['custom_headers'] ?? []) as { key: string }[]).map((c) => ({ key: c.key })),
+    project_id: projectId(store, h.repo),
+    ...Object.fromEntries(GITLAB_HOOK_EVENT_FLAGS.filter((f) => !['push_events', 'tag_push_events', 'merge_requests_events'].includes(f)).map((f) => [f, flags[f]])),
+  };
+}
+
+function hookRules(): Record<string, FieldRule> {
+  return {
+    url: { type: 'string', required: true },
+    name: { type: 'string' },
+    description: { type: 'string' },
+    token: { type: 'string' },
+    signing_token: { type: 'string' },
+    push_events_branch_filter: { type: 'string' },
+    branch_filter_strategy: { type: 'string', oneOf: ['wildcard', 'regex', 'all_branches'] },
+    enable_ssl_verification: { type: 'boolean' },
+    custom_webhook_template: { type: 'string' },
+    custom_headers: { type: 'array' },
+    ...Object.fromEntries(GITLAB_HOOK_EVENT_FLAGS.map((f) => [f, { type: 'boolean' } as FieldRule])),
+  };
+}
+
+function validUrl(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/** Grape param checks, then the model's url check ("Invalid url given", 422). */
+function hookBodyProblems(ctx: RouteContext): Answer | undefined {
+  const problems = checkFields(ctx.body, hookRules());
+  if (problems === 'not-an-object') return grapeError('url is missing', 'body is not a JSON object');
+  for (const p of problems) {
+    if (p.problem === 'missing') return grapeError(`${p.field} is missing`, describeProblem(p));
+    if (p.problem === 'type') return grapeError(`${p.field} is invalid`, describeProblem(p));
+    if (p.problem === 'not-allowed-value') return grapeError(`${p.field} does not have a valid value`, describeProblem(p));
+    if (p.problem === 'unknown') return grapeError(`forge-api stand-in: ${p.field} is not a parameter of this endpoint (GitLab would ignore it)`, describeProblem(p));
+  }
+  const body = ctx.body as { url: string; custom_headers?: unknown[] };
+  for (const h of body.custom_headers ?? []) {
+    const bad = checkFields(h, { key: { type: 'string', required: true, nonBlank: true }, value: { type: 'string', required: true } });
+    if (bad === 'not-an-object' || bad.length > 0) return grapeError('custom_headers is invalid', `custom_headers entry ${JSON.stringify(h)} is not {key, value}`);
+  }
+  if (!validUrl(body.url)) return { status: 422, body: { message: 'Invalid url given' }, unexpected: `url ${JSON.stringify(body.url)} is not an http(s) URL` };
+  return undefined;
+}
+
+function applyHookBody(hook: ForgeHook, body: Record<string, unknown>): void {
+  for (const f of GITLAB_HOOK_EVENT_FLAGS) {
+    const v = body[f];
+    if (v === true && !hook.events.includes(f)) hook.events.push(f);
+    if (v === false) hook.events = hook.events.filter((e) => e !== f);
+  }
+  for (const k of ['name', 'description', 'push_events_branch_filter', 'branch_filter_strategy', 'enable_ssl_verification', 'custom_webhook_template', 'custom_headers']) {
+    if (body[k] !== undefined) hook.settings[k] = structuredClone(body[k]);
+  }
+  if (typeof body['signing_token'] === 'string') hook.settings['signing_token'] = body['signing_token'] === '' ? null : body['signing_token'];
+  if (typeof body['token'] === 'string') hook.secret = body['token'] === '' ? null : body['token'];
+}
+
+/** Offset pagination with GitLab's x-* and link headers. */
+function page<T>(ctx: RouteContext, all: T[]): { slice: T[]; headers: Record<string, string> } {
+  const perPage = Math.min(intQuery(ctx.query, 'per_page', 20), 100);
+  const pageNo = intQuery(ctx.query, 'page', 1);
+  const totalPages = Math.max(1, Math.ceil(all.length / perPage));
+  const link = (p: number, rel: string): string => `<${selfUrl(ctx.store, ctx.path, { ...ctx.query, page: p, per_page: perPage })}>; rel="${rel}"`;
+  const links: string[] = [];
+  if (pageNo > 1) links.push(link(pageNo - 1, 'prev'));
+  if (pageNo < totalPages) links.push(link(pageNo + 1, 'next'));
+  links.push(link(1, 'first'), link(totalPages, 'last'));
+  return {
+    slice: all.slice((pageNo - 1) * perPage, pageNo * perPage),
+    headers: {
+      'x-page': String(pageNo),
+      'x-per-page': String(perPage),
+      'x-total': String(all.length),
+      'x-total-pages': String(totalPages),
+      'x-next-page': pageNo < totalPages ? String(pageNo + 1) : '',
+      'x-prev-page': pageNo > 1 ? String(pageNo - 1) : '',
+      link: links.join(', '),
+    },
+  };
+}
+
+function listHooks(ctx: RouteContext): Answer {
+  const bad = projectCheck(ctx);
+  if (bad) return bad;
+  const { slice, headers } = page(ctx, ctx.store.hooksOf(ctx.repo));
+  return { status: 200, headers, body: slice.map((h) => hookJson(ctx.store, h)) };
+}
+
+function createHook(ctx: RouteContext): Answer {
+  const bad = projectCheck(ctx) ?? hookBodyProblems(ctx);
+  if (bad) return bad;
+  const body = ctx.body as Record<string, unknown>;
+  const now = ctx.store.now().toISOString();
+  const hook: ForgeHook = {
+    id: ctx.store.nextId('gitlab:hook', 1),
+    repo: ctx.repo,
+    url: body['url'] as string,
+    active: true,
+    // The model's default: push events on, everything else off.
+    events: ['push_events'],
+    secret: null,
+    settings: structuredClone(HOOK_SETTINGS_DEFAULTS),
+    createdAt: now,
+    updatedAt: now,
+    edits: 0,
+  };
+  applyHookBody(hook, body);
+  ctx.store.hooks.push(hook);
+  return { status: 201, body: hookJson(ctx.store, hook) };
+}
+
+function hookOr404(ctx: RouteContext): ForgeHook | Answer {
+  const id = Number(ctx.params['hook_id']);
+  const hook = ctx.store.findHook(ctx.repo, id);
+  if (!hook) return { status: 404, body: { message: '404 Not found' }, unexpected: `project ${ctx.repo} has no hook ${String(id)}` };
+  return hook;
+}
+
+function updateHook(ctx: RouteContext): Answer {
+  const bad = projectCheck(ctx);
+  if (bad) return bad;
+  const found = hookOr404(ctx);
+  if (!('repo' in found)) return found;
+  const invalid = hookBodyProblems(ctx);
+  if (invalid) return invalid;
+  const body = ctx.body as Record<string, unknown>;
+  // "When you change the webhook URL, the secret token is reset and not retained."
+  if (body['url'] !== found.url && body['token'] === undefined) found.secret = null;
+  found.url = body['url'] as string;
+  applyHookBody(found, body);
+  ctx.store.touchHook(found);
+  return { status: 200, body: hookJson(ctx.store, found) };
+}
+
+function statusMatches(filter: string, responseStatus: string): boolean {
+  if (!/^\d+$/.test(responseStatus)) return false;
+  const code = Number(responseStatus);
+  switch (filter) {
+    case 'successful':
+      return code >= 200 && code < 300;
+    case 'client_failure':
+      return code >= 400 && code < 500;
+    case 'server_failure':
+      return code >= 500 && code < 600;
+    default:
+      return code === Number(filter);
+  }
+}
+
+function listHookEvents(ctx: RouteContext): Answer {
+  const bad = projectCheck(ctx);
+  if (bad) return bad;
+  const found = hookOr404(ctx);
+  if (!('repo' in found)) return found;
+  const filter = ctx.query['status'];
+  if (filter !== undefined && !/^\d{3}$/.test(filter) && !['successful', 'client_failure', 'server_failure'].includes(filter)) {
+    return grapeError('status does not have a valid value', `status=${filter} is neither a status code nor successful|client_failure|server_failure`);
+  }
+  const now = ctx.store.now().getTime();
+  const all = (ctx.store.listDeliveries(found.repo, Number(found.id)) as GitLabHookEvent[])
+    .filter((e) => now - Date.parse(e.created_at) <= GITLAB_HOOK_EVENT_RETENTION_MS)
+    .filter((e) => filter === undefined || statusMatches(filter, e.response_status))
+    .sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at) || b.id - a.id);
+  const { slice, headers } = page(ctx, all);
+  return { status: 200, headers, body: slice.map((e) => structuredClone(e)) };
+}
+
+function newHookEvent(store: ForgeStore, hook: ForgeHook, seed: Partial<GitLabHookEvent>): GitLabHookEvent {
+  const trigger = seed.trigger ?? 'push_hooks';
+  const requestHeaders: Record<string, string> = {
+    'Content-Type': 'application/json',
+    'User-Agent': 'GitLab/17.4.0',
+    'Idempotency-Key': randomUUID(),
+    'X-Gitlab-Event': TRIGGER_HEADERS[trigger] ?? 'Push Hook',
+    'X-Gitlab-Webhook-UUID': randomUUID(),
+    'X-Gitlab-Instance': store.origin,
+    'X-Gitlab-Event-UUID': randomUUID(),
+  };
+  if (hook.secret !== null) requestHeaders['X-Gitlab-Token'] = '[REDACTED]';
+  return {
+    id: seed.id ?? store.nextId('gitlab:hook-event', 1),
+    url: seed.url ?? hook.url,
+    trigger,
+    request_headers: seed.request_headers ?? requestHeaders,
+    request_data: seed.request_data ?? { object_kind: trigger === 'merge_request_hooks' ? 'merge_request' : trigger.replace(/_hooks$/, '') },
+    response_headers: seed.response_headers ?? {},
+    response_body: seed.response_body ?? '',
+    execution_duration: seed.execution_duration ?? 0.05,
+    response_status: seed.response_status ?? '200',
+    created_at: seed.created_at ?? store.now().toISOString(),
+  };
+}
+
+function resendHookEvent(ctx: RouteContext): Answer {
+  const bad = projectCheck(ctx);
+  if (bad) return bad;
+  const found = hookOr404(ctx);
+  if (!('repo' in found)) return found;
+  const eventId = Number(ctx.params['hook_event_id']);
+  const now = ctx.store.now();
+  const original = (ctx.store.listDeliveries(found.repo, Number(found.id)) as GitLabHookEvent[]).find((e) => e.id === eventId);
+  if (!original) return { status: 404, body: { message: '404 Not found' }, unexpected: `hook ${String(found.id)} has no event ${String(eventId)}` };
+  const recent = ctx.store.redeliveries.filter((r) => r.hookId === Number(found.id) && r.repo.toLowerCase() === found.repo.toLowerCase() && now.getTime() - Date.parse(r.at) < 60_000);
+  if (recent.length >= GITLAB_RESEND_PER_MINUTE) {
+    // GitLab's rate limiter (not unexpected: the forge's normal answer).
+    return { status: 429, headers: { 'Retry-After': '60' }, body: { message: { error: 'This endpoint has been requested too many times. Try again later.' } } };
+  }
+  // Idempotency-Key "remains consistent across webhook retries"; the event UUID is new.
+  const headers = { ...original.request_headers, 'X-Gitlab-Event-UUID': randomUUID() };
+  const again = ctx.store.addDelivery(
+    found.repo,
+    Number(found.id),
+    newHookEvent(ctx.store, found, { trigger: original.trigger, request_data: structuredClone(original.request_data), request_headers: headers }),
+  ) as GitLabHookEvent;
+  ctx.store.redeliveries.push({ repo: found.repo, hookId: Number(found.id), deliveryId: eventId, newDeliveryId: again.id, at: now.toISOString() });
+  return { status: 201, body: { response_status: 200 } };
+}
+
+function seedHook(store: ForgeStore, repo: string, seed: HookSeed): ForgeHook {
+  const events = seed.events ?? ['push_events'];
+  const bad = events.filter((e) => !(GITLAB_HOOK_EVENT_FLAGS as readonly string[]).includes(e));
+  if (bad.length > 0) throw new Error(`seedHook (gitlab): ${bad.join(', ')} not among ${GITLAB_HOOK_EVENT_FLAGS.join(', ')}`);
+  if (!validUrl(seed.url)) throw new Error(`seedHook (gitlab): ${JSON.stringify(seed.url)} is not an http(s) URL`);
+  const settings = { ...structuredClone(HOOK_SETTINGS_DEFAULTS), ...(seed.settings ?? {}) };
+  if (!['executable', 'temporarily_disabled', 'disabled'].includes(String(settings['alert_status']))) {
+    throw new Error(`seedHook (gitlab): alert_status ${JSON.stringify(settings['alert_status'])} is not executable|temporarily_disabled|disabled`);
+  }
+  const createdAt = seed.createdAt ?? store.now().toISOString();
+  return {
+    id: seed.id ?? store.nextId('gitlab:hook', 1),
+    repo,
+    url: seed.url,
+    active: seed.active ?? true,
+    events: [...events],
+    secret: seed.secret ?? null,
+    settings,
+    createdAt,
+    updatedAt: createdAt,
+    edits: 0,
+  };
+}
+
+function seedDelivery(store: ForgeStore, hook: ForgeHook, seed: Partial<GitLabHookEvent>): ForgeDelivery {
+  return newHookEvent(store, hook, seed);
+}
+
 function refuse(kind: RefusalKind, detail: string): Answer {
   switch (kind) {
     case 'unauthorized':
@@ -350,8 +700,16 @@ export function gitlabForge(): ForgeDefinition {
     },
     refuse,
     errorBody,
+    hookDenied: () => ({ status: 403, body: { message: '403 Forbidden' } }),
+    seedHook,
+    seedDelivery,
     routes: [
       { method: 'POST', pattern: '/projects/{id}/statuses/{sha}', repo, handle: createStatus },
+      { method: 'GET', pattern: '/projects/{id}/hooks', repo, handle: listHooks, hook: true },
+      { method: 'POST', pattern: '/projects/{id}/hooks', repo, handle: createHook, hook: true },
+      { method: 'PUT', pattern: '/projects/{id}/hooks/{hook_id:int}', repo, handle: updateHook, hook: true },
+      { method: 'GET', pattern: '/projects/{id}/hooks/{hook_id:int}/events', repo, handle: listHookEvents, hook: true },
+      { method: 'POST', pattern: '/projects/{id}/hooks/{hook_id:int}/events/{hook_event_id:int}/resend', repo, handle: resendHookEvent, hook: true },
       { method: 'GET', pattern: '/projects/{id}/merge_requests/{iid:int}/notes', repo, handle: listNotes },
       { method: 'POST', pattern: '/projects/{id}/merge_requests/{iid:int}/notes', repo, handle: createNote },
       { method: 'PUT', pattern: '/projects/{id}/merge_requests/{iid:int}/notes/{note_id:int}', repo, handle: updateNote },

@@ -1,7 +1,8 @@
 /**
  * Forge API stand-ins: local HTTP servers that answer like GitHub, GitLab, Bitbucket Cloud,
- * Bitbucket Data Center and Gitea for the commit-status and pull-request-comment calls Landfall
- * makes, and record anything they did not expect. See README.md.
+ * Bitbucket Data Center and Gitea for the calls Landfall makes (commit statuses, pull-request
+ * comments, repository webhooks and their deliveries, GitHub App auth and check runs), and record
+ * anything they did not expect. See README.md.
  *
  *   const forge = await startForgeApi('github', { token: 'ghp_test' });
  *   // configure Landfall with forge.url, run it, then:
@@ -18,27 +19,51 @@ import { serveForge, type ForgeApi, type ForgeApiOptions, type ForgeDefinition, 
 
 /** The handle, its options and the shapes it records. */
 export type {
+  CheckRunLog,
+  CheckRunUpdate,
+  DeliverySeed,
   DownMode,
   FaultSpec,
   ForgeApi,
   ForgeApiOptions,
+  ForgeCheckRun,
   ForgeComment,
+  ForgeDelivery,
+  ForgeHook,
   ForgeId,
+  ForgeRedelivery,
   ForgeStatus,
+  GitHubAppOptions,
+  GitHubDelivery,
+  GitLabHookEvent,
+  HookLog,
+  HookSeed,
+  IssuedInstallationToken,
   RecordedRequest,
   StatusLog,
   UnexpectedRequest,
 } from './server.js';
 /** Per-forge limits and state lists, for tests that probe the edges. */
-export { GITHUB_COMMENT_MAX, GITHUB_DESCRIPTION_MAX, GITHUB_STATES } from './github.js';
+export { GITHUB_COMMENT_MAX, GITHUB_DESCRIPTION_MAX, GITHUB_DELIVERY_RETENTION_MS, GITHUB_HOOK_EVENTS, GITHUB_HOOKS_PER_EVENT_MAX, GITHUB_STATES } from './github.js';
+/** GitHub App and checks limits. */
+export {
+  GITHUB_APP_DEFAULT_PERMISSIONS,
+  GITHUB_CHECK_ANNOTATIONS_MAX,
+  GITHUB_CHECK_CONCLUSIONS,
+  GITHUB_CHECK_OUTPUT_MAX,
+  GITHUB_CHECK_STATUSES,
+  GITHUB_INSTALLATION_TOKEN_TTL_MS,
+  GITHUB_JWT_IAT_LEEWAY_S,
+  GITHUB_JWT_MAX_LIFETIME_S,
+} from './github-app.js';
 /** GitLab's states and length limits. */
-export { GITLAB_FIELD_MAX, GITLAB_NOTE_MAX, GITLAB_STATES } from './gitlab.js';
+export { GITLAB_FIELD_MAX, GITLAB_HOOK_EVENT_FLAGS, GITLAB_HOOK_EVENT_RETENTION_MS, GITLAB_NOTE_MAX, GITLAB_RESEND_PER_MINUTE, GITLAB_STATES } from './gitlab.js';
 /** Bitbucket Cloud's states and key limit. */
-export { BITBUCKET_KEY_MAX, BITBUCKET_STATES } from './bitbucket.js';
+export { BITBUCKET_HOOK_EVENTS, BITBUCKET_KEY_MAX, BITBUCKET_STATES } from './bitbucket.js';
 /** Bitbucket Data Center's states and limits. */
-export { BITBUCKET_SERVER_FIELD_MAX, BITBUCKET_SERVER_STATES, BITBUCKET_SERVER_URL_MAX } from './bitbucket-server.js';
+export { BITBUCKET_SERVER_FIELD_MAX, BITBUCKET_SERVER_HOOK_EVENTS, BITBUCKET_SERVER_STATES, BITBUCKET_SERVER_URL_MAX } from './bitbucket-server.js';
 /** Gitea's states. */
-export { GITEA_STATES } from './gitea.js';
+export { GITEA_HOOK_EVENTS, GITEA_HOOK_TYPES, GITEA_STATES } from './gitea.js';
 
 /** Every forge id `startForgeApi` accepts. */
 export const FORGE_IDS: readonly ForgeId[] = ['github', 'gitlab', 'bitbucket', 'bitbucket-server', 'gitea'];

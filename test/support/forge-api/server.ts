@@ -5,6 +5,7 @@
  * supplies a `ForgeDefinition`: its routes, its auth rule and its error shapes. Nothing here is
  * module-level state: every server owns its own.
  */
+import { createPublicKey } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
@@ -30,6 +31,29 @@ export interface ForgeApiOptions {
   repos?: string[];
   /** Clock for timestamps. Default `() => new Date()`; always strictly increasing per server. */
   now?: () => Date;
+  /**
+   * GitHub only: a GitHub App. Enables `GET /repos/{o}/{r}/installation` and
+   * `POST /app/installations/{id}/access_tokens` (RS256 JWT checked against `publicKey`), makes every
+   * other route accept the installation tokens issued here, and enables the checks API.
+   */
+  app?: GitHubAppOptions;
+}
+
+/** The GitHub App the GitHub stand-in knows (`ForgeApiOptions.app`). */
+export interface GitHubAppOptions {
+  /** The App id: the JWT's `iss` must equal it (as a number or a numeric string). */
+  appId: number;
+  /** PEM public key of the App's key pair; JWT signatures are verified with it. */
+  publicKey: string;
+  /** Repository (`owner/repo`, case-insensitive) → installation id. Repositories not listed have no installation. */
+  installations: Record<string, number>;
+  /** App slug in answers. Default `landfall`. */
+  slug?: string;
+  /**
+   * Permissions of every installation; installation tokens are checked against them per route.
+   * Default `{checks, statuses, issues, pull_requests, repository_hooks: 'write', contents, metadata: 'read'}`.
+   */
+  permissions?: Record<string, 'read' | 'write'>;
 }
 
 /** One request as the server saw it. */
@@ -50,7 +74,7 @@ export interface RecordedRequest {
   /** The matched route, e.g. `POST /repos/{owner}/{repo}/statuses/{sha}`; undefined when none. */
   route?: string;
   /** Set when the answer came from `failNext` or `down` rather than from the forge's logic. */
-  fault?: 'failNext' | 'down';
+  fault?: 'failNext' | 'down' | 'denyHooks';
 }
 
 /** A request recorded in `unexpected`, with why. */
@@ -109,6 +133,179 @@ export interface ForgeComment {
   version: number;
 }
 
+/**
+ * A repository webhook as the forge stores it, with field names normalised across forges. The
+ * forge-specific rest is in `settings`, under the forge's own wire names.
+ */
+export interface ForgeHook {
+  /** GitHub/GitLab/Data Center/Gitea numeric id; Bitbucket Cloud's `{uuid}` string (with braces). */
+  id: number | string;
+  /** Repository as it appeared in the path (decoded; GitLab: numeric id or full path). */
+  repo: string;
+  url: string;
+  active: boolean;
+  /**
+   * The forge's event names: GitHub `push`…, GitLab the enabled `*_events` flags
+   * (`push_events`, `merge_requests_events`…), Bitbucket `repo:push`…, Data Center
+   * `repo:refs_changed`…, Gitea `push`…
+   */
+  events: string[];
+  /**
+   * The secret the forge would sign (or, GitLab, send) deliveries with: GitHub `config.secret`,
+   * GitLab `token`, Bitbucket `secret`, Data Center `configuration.secret`, Gitea `config.secret`.
+   * Null when none. No forge ever returns it over the API.
+   */
+  secret: string | null;
+  /**
+   * Forge-specific fields under their wire names. GitHub `{content_type, insecure_ssl, last_response}`;
+   * GitLab `{name, description, push_events_branch_filter, branch_filter_strategy,
+   * enable_ssl_verification, signing_token, alert_status, disabled_until, custom_webhook_template,
+   * custom_headers}`; Bitbucket Cloud `{description, skip_cert_verification}`; Data Center
+   * `{name, sslVerificationRequired, configuration (without secret)}`; Gitea
+   * `{type, content_type, branch_filter, authorization_header}`.
+   */
+  settings: Record<string, unknown>;
+  /** ISO-8601 with milliseconds. */
+  createdAt: string;
+  /** ISO-8601 with milliseconds. */
+  updatedAt: string;
+  /** How many API updates (PATCH/PUT) were applied. */
+  edits: number;
+}
+
+/** What `seedHook` takes: a hook that already exists on the forge (e.g. a drifted or disabled one). */
+export interface HookSeed {
+  url: string;
+  /** Default: a fresh id. */
+  id?: number | string;
+  /** Default `true`. */
+  active?: boolean;
+  /** The forge's event names (see `ForgeHook.events`); checked like the API checks them. Default: the forge's API default. */
+  events?: string[];
+  /** Default: none. */
+  secret?: string | null;
+  /** Forge-specific fields (see `ForgeHook.settings`); merged over the forge's defaults. */
+  settings?: Record<string, unknown>;
+  /** ISO-8601; default now. */
+  createdAt?: string;
+}
+
+/** Hooks per repository (as first seen); `get` compares the repository case-insensitively. A fresh Map on each read. */
+export type HookLog = ReadonlyMap<string, readonly ForgeHook[]>;
+
+/** One GitHub webhook delivery, as `GET …/hooks/{hook_id}/deliveries` answers it. */
+export interface GitHubDelivery {
+  id: number;
+  /** Shared by a delivery and its redeliveries (`X-GitHub-Delivery`). */
+  guid: string;
+  /** ISO-8601 without milliseconds. */
+  delivered_at: string;
+  redelivery: boolean;
+  /** Seconds. */
+  duration: number;
+  /** `OK`, `Invalid HTTP Response: 500`, `failed to connect`, … */
+  status: string;
+  /** 0 when there was no HTTP answer. */
+  status_code: number;
+  event: string;
+  action: string | null;
+  installation_id: number | null;
+  repository_id: number | null;
+  throttled_at?: string | null;
+}
+
+/** One GitLab webhook event (hook log), as `GET …/hooks/{hook_id}/events` answers it. */
+export interface GitLabHookEvent {
+  id: number;
+  url: string;
+  /** `push_hooks`, `merge_request_hooks`, `tag_push_hooks`, `note_hooks`, `pipeline_hooks`, … */
+  trigger: string;
+  request_headers: Record<string, string>;
+  request_data: unknown;
+  response_headers: Record<string, string>;
+  response_body: string;
+  /** Seconds. */
+  execution_duration: number;
+  /** The receiver's status code as a string (`"200"`), or a failure text such as `"internal error"`. */
+  response_status: string;
+  /** ISO-8601 with milliseconds. */
+  created_at: string;
+}
+
+/** A GitHub delivery or a GitLab hook event (the only forges with a delivery log API). */
+export type ForgeDelivery = GitHubDelivery | GitLabHookEvent;
+
+/** What `seedDelivery` takes: any fields of the forge's delivery shape; the rest get defaults. */
+export type DeliverySeed = Partial<GitHubDelivery> | Partial<GitLabHookEvent>;
+
+/** A redelivery Landfall asked for (GitHub `POST …/attempts`, GitLab `POST …/resend`). */
+export interface ForgeRedelivery {
+  repo: string;
+  hookId: number;
+  /** The delivery (GitLab: hook event) that was asked to be sent again. */
+  deliveryId: number;
+  /** The delivery the stand-in logged for the new attempt. */
+  newDeliveryId: number;
+  /** ISO-8601 with milliseconds. */
+  at: string;
+}
+
+/** One accepted create or update of a check run, with the state it left. */
+export interface CheckRunUpdate {
+  method: 'POST' | 'PATCH';
+  /** The request body as sent. */
+  body: Record<string, unknown>;
+  status: string;
+  conclusion: string | null;
+  /** ISO-8601 with milliseconds. */
+  at: string;
+}
+
+/** A GitHub check run as stored. */
+export interface ForgeCheckRun {
+  id: number;
+  /** `owner/repo` as in the path. */
+  repo: string;
+  headSha: string;
+  name: string;
+  /** `queued`, `in_progress` or `completed`. */
+  status: string;
+  conclusion: string | null;
+  detailsUrl: string | null;
+  externalId: string | null;
+  startedAt: string | null;
+  completedAt: string | null;
+  output: { title: string | null; summary: string | null; text: string | null; annotationsCount: number };
+  /** The installation whose token created it. */
+  installationId: number;
+  createdAt: string;
+  updatedAt: string;
+  /** Every accepted create/update in order (the create first). */
+  history: CheckRunUpdate[];
+}
+
+/** Check runs per `${repo}|${headSha}|${name}` (current name), oldest first; a fresh Map on each read. */
+export interface CheckRunLog extends ReadonlyMap<string, readonly ForgeCheckRun[]> {
+  /** The newest run for that sha and name (in `repo`, when given; repo compared case-insensitively). */
+  latest(headSha: string, name: string, repo?: string): ForgeCheckRun | undefined;
+  /** Every run in creation order. */
+  all(): ForgeCheckRun[];
+  byId(id: number): ForgeCheckRun | undefined;
+}
+
+/** An installation access token the GitHub stand-in issued. */
+export interface IssuedInstallationToken {
+  token: string;
+  installationId: number;
+  /** ISO-8601 with milliseconds. */
+  createdAt: string;
+  /** ISO-8601 with milliseconds; the token is refused from then on. */
+  expiresAt: string;
+  /** Full names the token is limited to; null for every repository of the installation. */
+  repositories: string[] | null;
+  permissions: Record<string, 'read' | 'write'>;
+}
+
 /** A fault for `failNext`. */
 export interface FaultSpec {
   /** HTTP method to match (any when absent). */
@@ -164,6 +361,31 @@ export interface ForgeApi {
   reset(): void;
   /** Closes the server and every open connection; pending `waitFor`s reject. */
   close(): Promise<void>;
+
+  /** Repository webhooks per repository, oldest first (`hooks.get('acme/web')`); copies, a fresh Map on each read. */
+  readonly hooks: HookLog;
+  /** Adds a webhook without HTTP (one that already exists: drifted, disabled, someone else's). Throws on values the API would refuse. */
+  seedHook(repo: string, hook: HookSeed): ForgeHook;
+  /**
+   * While true every webhook route (hooks, deliveries, redeliveries, GitLab events/resend) answers
+   * the forge's "token lacks admin rights" refusal (403; Data Center 401). Recorded with
+   * `fault: 'denyHooks'`, never unexpected.
+   */
+  denyHooks(deny?: boolean): void;
+  /** GitHub deliveries / GitLab hook events of one hook, newest first (copies). */
+  deliveries(repo: string, hookId: number): ForgeDelivery[];
+  /** Logs a delivery (GitHub) or hook event (GitLab) of an existing hook; fields not given get defaults. Throws on other forges. */
+  seedDelivery(repo: string, hookId: number, delivery?: DeliverySeed): ForgeDelivery;
+  /** Redeliveries asked for through the API, in order. */
+  readonly redeliveries: readonly ForgeRedelivery[];
+  /** GitHub check runs (empty elsewhere). */
+  readonly checkRuns: CheckRunLog;
+  /** GitHub App: how many installation tokens were issued (`POST /app/installations/{id}/access_tokens` answered 201). */
+  readonly tokenExchanges: number;
+  /** GitHub App: the installation tokens issued, in order (copies). */
+  readonly installationTokens: readonly IssuedInstallationToken[];
+  /** GitHub App: every installation token issued so far expires now (later use answers 401). */
+  expireInstallationTokens(): void;
 }
 
 /** What a route handler (or an error helper) answers. */
@@ -198,6 +420,30 @@ export interface Route {
   /** The repository the request is about. */
   repo(params: Record<string, string>): string;
   handle(ctx: RouteContext): Answer;
+  /** True for the webhook API: `denyHooks(true)` refuses it. */
+  hook?: boolean;
+  /** Replaces the forge's `authenticate` for this route (GitHub's JWT-only App routes). */
+  authenticate?: ForgeDefinition['authenticate'];
+}
+
+/** What `authenticate` gets besides the headers. */
+export interface AuthContext {
+  store: ForgeStore;
+  /** The repository the route names. */
+  repo: string;
+  route: Route;
+  params: Record<string, string>;
+}
+
+/** Why `authenticate` refused a request. */
+export interface AuthFailure {
+  /** No credentials at all (some forges word that 401 differently). */
+  missing: boolean;
+  reason: string;
+  /** The forge's answer, when it is not `refuse('unauthorized')`. */
+  answer?: Answer;
+  /** True: the forge's normal answer (e.g. a JWT refused for clock skew, which clients correct); not recorded unexpected. */
+  expected?: boolean;
 }
 
 /** Why a request is refused before any route runs. */
@@ -215,11 +461,17 @@ export interface ForgeDefinition {
   /** Canonical form of a status context for `latest()` and grouping (GitHub lower-cases). */
   contextKey(context: string): string;
   /** Undefined when the headers carry the right credentials; otherwise why not. */
-  authenticate(headers: Record<string, string>, options: ForgeApiOptions): { missing: boolean; reason: string } | undefined;
+  authenticate(headers: Record<string, string>, options: ForgeApiOptions, ctx: AuthContext): AuthFailure | undefined;
   /** The forge's answer for a request refused before routing. */
   refuse(kind: RefusalKind, detail: string, store: ForgeStore): Answer;
-  /** The forge's error body for an injected status code (faults, down). */
-  errorBody(status: number, headers: Record<string, string>, store: ForgeStore): unknown;
+  /** The forge's error body for an injected status code (faults, down); `path` is the request path when there is one. */
+  errorBody(status: number, headers: Record<string, string>, store: ForgeStore, path?: string): unknown;
+  /** The forge's refusal of the webhook API for a token without admin rights (`denyHooks`). */
+  hookDenied(store: ForgeStore): Answer;
+  /** Builds a hook from a seed with the forge's defaults; throws on values the forge's API would refuse. */
+  seedHook(store: ForgeStore, repo: string, seed: HookSeed): ForgeHook;
+  /** Builds a delivery record from a seed (forges with a delivery log only). */
+  seedDelivery?(store: ForgeStore, hook: ForgeHook, seed: DeliverySeed): ForgeDelivery;
   /** Adds headers every answer carries (GitHub rate-limit headers, …). */
   decorate?(answer: Answer, store: ForgeStore): void;
   routes: Route[];
@@ -261,11 +513,32 @@ export interface ForgeStore {
   resolveCommit(sha: string): string | undefined;
   /** Per-server scratch space for forge-specific state (GitLab jobs, …). */
   readonly scratch: Map<string, unknown>;
+
+  /** Every stored hook (live objects), creation order. */
+  readonly hooks: ForgeHook[];
+  /** Hooks of one repository (case-insensitive), creation order. */
+  hooksOf(repo: string): ForgeHook[];
+  /** A hook of one repository by id (Bitbucket uuids compared without braces, case-insensitively). */
+  findHook(repo: string, id: number | string): ForgeHook | undefined;
+  /** Marks a hook updated through the API (updatedAt, edits). */
+  touchHook(hook: ForgeHook): void;
+  /** True while `denyHooks(true)`. */
+  readonly hooksDenied: boolean;
+  /** Logs a delivery of a hook and returns it. */
+  addDelivery(repo: string, hookId: number, delivery: ForgeDelivery): ForgeDelivery;
+  /** Deliveries of one hook, oldest first (live objects). */
+  listDeliveries(repo: string, hookId: number): ForgeDelivery[];
+  /** Redeliveries asked for (live list). */
+  readonly redeliveries: ForgeRedelivery[];
+  /** Check runs (live list). */
+  readonly checkRuns: ForgeCheckRun[];
+  /** Installation tokens issued (live list). */
+  readonly installationTokens: IssuedInstallationToken[];
 }
 
 /** A rule for one body field in `checkFields`. */
 export interface FieldRule {
-  type: 'string' | 'number' | 'integer' | 'boolean' | 'object';
+  type: 'string' | 'number' | 'integer' | 'boolean' | 'object' | 'array';
   required?: boolean;
   /** `null` is accepted (and means absent). */
   nullable?: boolean;
@@ -334,6 +607,8 @@ function typeMatches(value: unknown, type: FieldRule['type']): boolean {
       return typeof value === 'boolean';
     case 'object':
       return isObject(value);
+    case 'array':
+      return Array.isArray(value);
   }
 }
 
@@ -372,6 +647,52 @@ export function intQuery(query: Record<string, string>, name: string, fallback: 
 export function selfUrl(store: ForgeStore, path: string, query: Record<string, string | number>): string {
   const qs = new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)])).toString();
   return `${store.origin}${path}${qs ? `?${qs}` : ''}`;
+}
+
+/** Repositories compare case-insensitively. */
+function sameRepo(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+/** Hook ids compare as strings; Bitbucket `{uuid}`s without braces and case-insensitively. */
+function hookIdKey(id: number | string): string {
+  return String(id).replace(/^\{(.*)\}$/, '$1').toLowerCase();
+}
+
+/** A Map keyed by repository whose `get`/`has` fall back to a case-insensitive match. */
+class RepoKeyedMap<V> extends Map<string, V> {
+  override get(key: string): V | undefined {
+    if (super.has(key)) return super.get(key);
+    for (const [k, v] of this) if (sameRepo(k, key)) return v;
+    return undefined;
+  }
+
+  override has(key: string): boolean {
+    return super.has(key) || [...this.keys()].some((k) => sameRepo(k, key));
+  }
+}
+
+function checkRunLog(runs: readonly ForgeCheckRun[]): CheckRunLog {
+  const map = new Map<string, ForgeCheckRun[]>();
+  const copies = runs.map((r) => structuredClone(r));
+  for (const r of copies) {
+    const key = `${r.repo}|${r.headSha}|${r.name}`;
+    const list = map.get(key) ?? [];
+    list.push(r);
+    map.set(key, list);
+  }
+  return Object.assign(map, {
+    latest(headSha: string, name: string, repo?: string): ForgeCheckRun | undefined {
+      const found = copies.filter((r) => r.headSha === headSha.toLowerCase() && r.name === name && (repo === undefined || sameRepo(r.repo, repo)));
+      return found[found.length - 1];
+    },
+    all(): ForgeCheckRun[] {
+      return [...copies];
+    },
+    byId(id: number): ForgeCheckRun | undefined {
+      return copies.find((r) => r.id === id);
+    },
+  }) as CheckRunLog;
 }
 
 interface Fault extends FaultSpec {
@@ -455,6 +776,15 @@ function isJsonContentType(contentType: string | undefined): boolean {
  * entry point; this is exported for the forge modules' sake.
  */
 export async function serveForge(def: ForgeDefinition, options: ForgeApiOptions): Promise<ForgeApi> {
+  if (options.app !== undefined) {
+    if (def.id !== 'github') throw new Error(`startForgeApi: the app option is for the github stand-in only, not ${def.id}`);
+    try {
+      createPublicKey(options.app.publicKey);
+    } catch (err) {
+      throw new Error(`startForgeApi: app.publicKey is not a PEM public key: ${(err as Error).message}`);
+    }
+    if (!Number.isInteger(options.app.appId) || options.app.appId <= 0) throw new Error(`startForgeApi: app.appId must be a positive integer`);
+  }
   const compiled = def.routes.map(compile);
   const requests: RecordedRequest[] = [];
   const unexpected: UnexpectedRequest[] = [];
@@ -465,6 +795,12 @@ export async function serveForge(def: ForgeDefinition, options: ForgeApiOptions)
   const commits = new Map<string, string>();
   const counters = new Map<string, number>();
   const scratch = new Map<string, unknown>();
+  const storedHooks: ForgeHook[] = [];
+  const storedDeliveries: { repo: string; hookId: number; delivery: ForgeDelivery }[] = [];
+  const redeliveries: ForgeRedelivery[] = [];
+  const checkRuns: ForgeCheckRun[] = [];
+  const installationTokens: IssuedInstallationToken[] = [];
+  let hooksDenied = false;
   const sockets = new Set<Socket>();
   let faults: Fault[] = [];
   let waiters: Waiter[] = [];
@@ -567,6 +903,31 @@ export async function serveForge(def: ForgeDefinition, options: ForgeApiOptions)
       comment.edits += 1;
       comment.version += 1;
     },
+    hooks: storedHooks,
+    hooksOf(repo) {
+      return storedHooks.filter((h) => sameRepo(h.repo, repo));
+    },
+    findHook(repo, id) {
+      const wanted = hookIdKey(id);
+      return storedHooks.find((h) => sameRepo(h.repo, repo) && hookIdKey(h.id) === wanted);
+    },
+    touchHook(hook) {
+      hook.updatedAt = store.now().toISOString();
+      hook.edits += 1;
+    },
+    get hooksDenied() {
+      return hooksDenied;
+    },
+    addDelivery(repo, hookId, delivery) {
+      storedDeliveries.push({ repo, hookId, delivery });
+      return delivery;
+    },
+    listDeliveries(repo, hookId) {
+      return storedDeliveries.filter((d) => d.hookId === hookId && sameRepo(d.repo, repo)).map((d) => d.delivery);
+    },
+    redeliveries,
+    checkRuns,
+    installationTokens,
     resolveCommit(sha) {
       const lower = sha.toLowerCase();
       const exact = commits.get(sha) ?? commits.get(lower);
@@ -600,6 +961,55 @@ export async function serveForge(def: ForgeDefinition, options: ForgeApiOptions)
       return map;
     },
     commits,
+    get hooks() {
+      const map = new RepoKeyedMap<ForgeHook[]>();
+      for (const h of storedHooks) {
+        const key = [...map.keys()].find((k) => sameRepo(k, h.repo)) ?? h.repo;
+        const list = map.get(key) ?? [];
+        list.push(structuredClone(h));
+        map.set(key, list);
+      }
+      return map;
+    },
+    seedHook(repo, seed) {
+      const hook = def.seedHook(store, repo, seed);
+      if (store.findHook(repo, hook.id)) throw new Error(`seedHook: ${repo} already has a hook ${String(hook.id)}`);
+      storedHooks.push(hook);
+      notify();
+      return structuredClone(hook);
+    },
+    denyHooks(deny = true) {
+      hooksDenied = deny;
+      notify();
+    },
+    deliveries(repo, hookId) {
+      return store.listDeliveries(repo, hookId).map((d) => structuredClone(d)).reverse();
+    },
+    seedDelivery(repo, hookId, seed = {}) {
+      if (!def.seedDelivery) throw new Error(`seedDelivery: the ${def.id} stand-in has no delivery log (only github and gitlab)`);
+      const hook = store.findHook(repo, hookId);
+      if (!hook) throw new Error(`seedDelivery: ${repo} has no hook ${String(hookId)} (seed or create it first)`);
+      const delivery = store.addDelivery(hook.repo, Number(hook.id), def.seedDelivery(store, hook, seed));
+      notify();
+      return structuredClone(delivery);
+    },
+    redeliveries,
+    get checkRuns() {
+      return checkRunLog(checkRuns);
+    },
+    get tokenExchanges() {
+      return installationTokens.length;
+    },
+    get installationTokens() {
+      return installationTokens.map((t) => structuredClone(t));
+    },
+    expireInstallationTokens() {
+      const now = store.now();
+      for (const t of installationTokens) {
+        if (Date.parse(t.expiresAt) > now.getTime()) t.expiresAt = new Date(now.getTime() - 1).toISOString();
+      }
+      notify();
+    },
     seedCommit(fullSha) {
       if (!isFullSha(fullSha)) throw new Error(`seedCommit needs a full 40-hex sha, got ${JSON.stringify(fullSha)}`);
       commits.set(fullSha.toLowerCase(), fullSha.toLowerCase());
@@ -668,6 +1078,12 @@ export async function serveForge(def: ForgeDefinition, options: ForgeApiOptions)
       commits.clear();
       counters.clear();
       scratch.clear();
+      storedHooks.length = 0;
+      storedDeliveries.length = 0;
+      redeliveries.length = 0;
+      checkRuns.length = 0;
+      installationTokens.length = 0;
+      hooksDenied = false;
       faults = [];
       isDown = false;
       notify();
@@ -720,6 +1136,15 @@ export async function serveForge(def: ForgeDefinition, options: ForgeApiOptions)
     for (const [pr, list] of comments) {
       for (const c of list) lines.push(`  PR ${String(pr)} #${String(c.id)} edits=${String(c.edits)}: ${JSON.stringify(c.body.slice(0, 60))}`);
     }
+    if (storedHooks.length > 0) lines.push(`hooks:`);
+    for (const h of storedHooks) {
+      lines.push(`  ${h.repo} #${String(h.id)} ${h.active ? 'active' : 'inactive'} ${h.url} [${h.events.join(', ')}] secret=${h.secret === null ? 'none' : 'set'} edits=${String(h.edits)}`);
+    }
+    if (redeliveries.length > 0) lines.push(`redeliveries: ${redeliveries.map((r) => `${r.repo} hook ${String(r.hookId)} delivery ${String(r.deliveryId)}`).join('; ')}`);
+    if (checkRuns.length > 0) lines.push(`check runs:`);
+    for (const c of checkRuns) lines.push(`  ${c.repo} ${c.headSha.slice(0, 7)} ${JSON.stringify(c.name)} #${String(c.id)}: ${c.status}${c.conclusion ? `/${c.conclusion}` : ''} (${String(c.history.length)} writes)`);
+    if (installationTokens.length > 0) lines.push(`installation tokens issued: ${String(installationTokens.length)}`);
+    if (hooksDenied) lines.push('hooks denied (denyHooks)');
     if (faults.length > 0) lines.push(`pending faults: ${String(faults.length)}`);
     if (isDown) lines.push(`down (${downMode})`);
     return lines.join('\n');
@@ -778,11 +1203,16 @@ export async function serveForge(def: ForgeDefinition, options: ForgeApiOptions)
     }
     record.route = `${matched.route.method} ${matched.route.pattern}`;
 
-    const auth = def.authenticate(headers, options);
-    if (auth) return { ...def.refuse('unauthorized', auth.reason, store), unexpected: auth.reason };
-
     const repo = matched.route.repo(matched.params);
-    if (options.repos && !options.repos.some((r) => r.toLowerCase() === repo.toLowerCase())) {
+    const authenticate = matched.route.authenticate ?? def.authenticate;
+    const auth = authenticate(headers, options, { store, repo, route: matched.route, params: matched.params });
+    if (auth) {
+      const answer = auth.answer ?? def.refuse('unauthorized', auth.reason, store);
+      return auth.expected === true ? answer : { ...answer, unexpected: auth.reason };
+    }
+
+    // Routes about no repository (GitHub's App routes) name none: '' skips the allow-list.
+    if (options.repos && repo !== '' && !options.repos.some((r) => r.toLowerCase() === repo.toLowerCase())) {
       return refusal('no-repo', `repository ${JSON.stringify(repo)} is not one of options.repos (${options.repos.join(', ')})`);
     }
 
@@ -792,7 +1222,12 @@ export async function serveForge(def: ForgeDefinition, options: ForgeApiOptions)
       const faultHeaders: Record<string, string> = { ...(fault.headers ?? {}) };
       if (fault.status === 429 && !Object.keys(faultHeaders).some((h) => h.toLowerCase() === 'retry-after')) faultHeaders['Retry-After'] = '1';
       const lowered = Object.fromEntries(Object.entries(faultHeaders).map(([k, v]) => [k.toLowerCase(), v]));
-      return { status: fault.status, headers: faultHeaders, body: fault.body !== undefined ? fault.body : def.errorBody(fault.status, lowered, store) };
+      return { status: fault.status, headers: faultHeaders, body: fault.body !== undefined ? fault.body : def.errorBody(fault.status, lowered, store, record.path) };
+    }
+
+    if (matched.route.hook === true && hooksDenied) {
+      record.fault = 'denyHooks';
+      return def.hookDenied(store);
     }
 
     let body: unknown = undefined;

@@ -6,7 +6,11 @@ import { parseConfig } from '../src/config/load.js';
 import type { Config, ForgeId } from '../src/config/schema.js';
 import { createForgeApis } from '../src/forges/apis.js';
 import { unrecovered, worthRedelivering } from '../src/forges/webhooks.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { FORGE_IDS, startForgeApi, type ForgeApi } from './support/forge-api/index.js';
+import { runCli } from './support/process.js';
 
 const SECRET = 'hook-secret-for-tests';
 const TOKEN = 'forge-token-for-tests';
@@ -210,4 +214,40 @@ t.test('failed deliveries: a later success of the same delivery recovers it; onl
   );
   t.same([0, 429, 500, 502, 503].map((c) => worthRedelivering(d('x', c, 'g', 0))), [true, true, true, true, true]);
   t.same([400, 401, 404, 413, 415].map((c) => worthRedelivering(d('x', c, 'g', 0))), [false, false, false, false, false]);
+});
+
+t.test('the built CLI: webhooks sync, then check; exit codes say whether anything is wrong', async (t) => {
+  const api = await standIn(t, 'github');
+  const dir = await mkdtemp(join(tmpdir(), 'landfall-hooks-cli-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'landfall.yaml');
+  await writeFile(
+    file,
+    `server: { publicUrl: "${PUBLIC}" }
+forges: { github: { webhookSecret: "\${HOOK_SECRET}", token: "\${GH_TOKEN}", apiUrl: "${api.url}" } }
+apps: [{ name: web, forge: github, repo: acme/web, branch: main, namespace: web }, { name: api, forge: github, repo: acme/api, branch: main, namespace: api }]
+`,
+  );
+  const env = { HOOK_SECRET: SECRET, GH_TOKEN: TOKEN };
+  const run = async (...args: string[]) => {
+    const cli = runCli([...args, '--config', file], env);
+    const code = await cli.exited;
+    return { code, out: cli.output() };
+  };
+  const before = await run('webhooks', 'check');
+  t.equal(before.code, 1);
+  t.match(before.out, /2 repositories: 0 ok, 2 with problems/);
+  const dry = await run('webhooks', 'sync', '--dry-run', 'web');
+  t.equal(dry.code, 0);
+  t.match(dry.out, /~ github acme\/web \(app web\): would create hook/);
+  t.equal(api.hooks.get('acme/web')?.length ?? 0, 0);
+  const sync = await run('webhooks', 'sync');
+  t.equal(sync.code, 0, sync.out);
+  t.match(sync.out, /2 repositories: 2 created, 0 updated, 0 unchanged, 0 failed/);
+  const after = await run('webhooks', 'check');
+  t.equal(after.code, 0, after.out);
+  t.notMatch(sync.out + after.out, new RegExp(`${SECRET}|${TOKEN}`), 'secrets are never printed');
+  const unknown = await run('webhooks', 'check', 'nope');
+  t.equal(unknown.code, 1);
+  t.match(unknown.out, /no app named "nope" \(configured: web, api\)/);
 });

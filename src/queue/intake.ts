@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { whenReady } from '../redis/connection.js';
@@ -88,6 +89,22 @@ end
 return out
 `;
 
+const RECORD_SYNCS_SHA = createHash('sha1').update(RECORD_SYNCS).digest('hex');
+
+/**
+ * Runs a script by its SHA (EVALSHA: the ~1 KB body is not sent and hashed on every delivery),
+ * loading it with EVAL when this Redis does not have it yet (a restart or failover empties the
+ * script cache).
+ */
+async function evalScript(redis: Redis, script: string, sha: string, keys: string[], args: string[]): Promise<unknown> {
+  try {
+    return await redis.evalsha(sha, keys.length, ...keys, ...args);
+  } catch (err) {
+    if (!/NOSCRIPT/.test((err as Error).message)) throw err;
+    return redis.eval(script, keys.length, ...keys, ...args);
+  }
+}
+
 /**
  * Makes deliveries durable. A push costs one scripted round trip when its app already has a
  * pending sync (the common case in a burst: the push joins that job, which deploys the branch
@@ -129,7 +146,7 @@ export function createIntake(deps: IntakeDeps): Intake {
       let recorded: number[] | null;
       try {
         await whenReady(deps.redis);
-        recorded = (await deps.redis.eval(RECORD_SYNCS, keys.length, ...keys, ...args)) as number[] | null;
+        recorded = (await evalScript(deps.redis, RECORD_SYNCS, RECORD_SYNCS_SHA, keys, args)) as number[] | null;
       } catch (err) {
         throw new IntakeUnavailableError(err);
       }

@@ -3,6 +3,8 @@ import t, { type Test } from 'tap';
 import { queuesForTest } from './support/queues.js';
 import { redisForTest } from './support/redis.js';
 import { KITS } from './support/sign.js';
+import { Redis } from 'ioredis';
+import { startPrivateRedis } from './support/private-redis.js';
 import { startWeb } from './support/web.js';
 
 const SECRET = 'intake-secret-0123456789';
@@ -98,4 +100,34 @@ t.test('pull requests become plan jobs keyed by head; a redelivered head plans n
   t.equal(await queues.plan.count(), 2);
   t.equal((await send(pr('opened', sha('3'), 'develop'))).json.ignored, 'untracked-branch', 'a pull request into an untracked branch');
   t.equal((await send(pr('labeled', sha('3')))).json.ignored, 'unhandled-action');
+});
+
+t.test('a Redis that lost its script cache (restart, failover) still records pushes: EVALSHA falls back to EVAL', async (t) => {
+  // A private server: flushing the shared one's scripts would disturb every other test file.
+  const own = await startPrivateRedis(t);
+  const prefix = 'intake-noscript';
+  const web = await startWeb(t, `redis: { url: ${own.url}, prefix: ${prefix} }\nforges:\n  github: { webhookSecret: ${SECRET} }\napps:\n  - { name: web, forge: github, repo: acme/web, branch: main, namespace: web }\n`);
+  const redis = new Redis(own.url);
+  t.teardown(() => redis.quit());
+  const push = async (after: string) => {
+    const body = JSON.stringify(KITS.github.push('acme/web', 'main', after));
+    return web.post('/hooks/github', body, { 'content-type': 'application/json', ...KITS.github.eventHeaders('push'), ...(await KITS.github.sign(body, SECRET)) });
+  };
+  t.equal((await push(sha('1'))).status, 202);
+  await redis.script('FLUSH');
+  const after = await push(sha('2'));
+  t.equal(after.status, 202, 'accepted after the flush');
+  t.same(after.json.accepted, [{ app: 'web', sha: sha('2'), jobId: 'sync-web-0' }]);
+  t.same((await redis.lrange(`${prefix}:app:web:queued`, 0, -1)).sort(), [sha('1'), sha('2')], 'both pushes recorded');
+  t.equal(await redis.hget(`${prefix}:app:web:desired`, 'sha'), sha('2'));
+  // From now on the script is cached again: a delivery runs it by hash, without sending it.
+  const calls = async () => {
+    const stats = await redis.info('commandstats');
+    const count = (cmd: string) => Number(new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+    return { eval: count('eval'), evalsha: count('evalsha') };
+  };
+  const before = await calls();
+  t.equal((await push(sha('3'))).status, 202);
+  const now = await calls();
+  t.same({ eval: now.eval - before.eval, evalsha: now.evalsha - before.evalsha }, { eval: 0, evalsha: 1 }, 'one EVALSHA, no EVAL');
 });

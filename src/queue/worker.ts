@@ -56,16 +56,16 @@ export function createSyncWorker(deps: SyncWorkerDeps): Worker {
    * `maxSettleMs` in all. Reads what the intake records per push: the newest push's receipt time
    * and the commits announced since the last sync began.
    */
-  async function settleDelay(job: Job, app: string): Promise<number> {
+  async function settleDelay(job: Job, app: string): Promise<{ waitMs: number; joined: number }> {
     const results = await deps.redis.pipeline().hget(deps.keys.desired(app), 'receivedAt').llen(deps.keys.queuedShas(app)).exec();
     const newestPush = Number(results?.[0]?.[1] ?? 0);
     const joined = Number(results?.[1]?.[1] ?? 0);
     const now = Date.now();
-    if (joined < 2 || !Number.isFinite(newestPush) || newestPush + settleMs <= now) return 0;
+    if (joined < 2 || !Number.isFinite(newestPush) || newestPush + settleMs <= now) return { waitMs: 0, joined };
     const since = (job.data as { settlingSince?: number }).settlingSince;
     if (since === undefined) await job.updateData({ ...job.data, settlingSince: now });
     const deadline = (since ?? now) + maxSettleMs;
-    return Math.max(0, Math.min(newestPush + settleMs, deadline) - now);
+    return { waitMs: Math.max(0, Math.min(newestPush + settleMs, deadline) - now), joined };
   }
 
   async function process(job: Job, token?: string): Promise<{ result: string; sha?: string }> {
@@ -83,10 +83,11 @@ export function createSyncWorker(deps: SyncWorkerDeps): Worker {
       throw new DelayedError();
     }
     try {
-      const settle = data.trigger === 'push' ? await settleDelay(job, app.name) : 0;
-      if (settle > 0) {
+      const settle = data.trigger === 'push' ? await settleDelay(job, app.name) : { waitMs: 0, joined: 0 };
+      if (settle.waitMs > 0) {
+        log.debug({ waitMs: settle.waitMs, joined: settle.joined }, 'pushes still arriving: the sync waits for the branch to settle');
         // Not claimed yet, so pushes arriving meanwhile keep joining this job; the lock is released below.
-        await job.moveToDelayed(Date.now() + settle, token);
+        await job.moveToDelayed(Date.now() + settle.waitMs, token);
         throw new DelayedError();
       }
       const claimed = await claimGeneration(deps.redis, deps.keys, app.name, data.generation);

@@ -39,6 +39,8 @@ export interface WorkerRuntime {
 export interface WorkerRuntimeOptions {
   kubeClient?: (cluster: string) => Promise<KubeClient>;
   metrics?: Metrics;
+  /** How long a sync joined by several pushes waits for its branch to be still, and at most (see createSyncWorker). */
+  settle?: { settleMs: number; maxSettleMs: number };
 }
 
 /** Wires the worker role from a configuration; the workers start consuming at once. */
@@ -94,6 +96,7 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
     log,
     concurrency: config.worker.concurrency,
     lockMs: config.worker.lockTimeout,
+    ...(options.settle ?? {}),
     sync: {
       git,
       tools,

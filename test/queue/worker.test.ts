@@ -2,7 +2,7 @@
 import t from 'tap';
 import { runCli } from '../support/process.js';
 import { configMap } from '../support/sync.js';
-import { workerHarness } from '../support/workers.js';
+import { until, workerHarness } from '../support/workers.js';
 
 const deployedValue = (h: Awaited<ReturnType<typeof workerHarness>>) =>
   (h.server.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'web', name: 'version' }) as any)?.data?.v;
@@ -53,6 +53,34 @@ t.test('a burst of 20 commits to one app: the head is deployed after at most two
   t.ok(burst.length <= 3, `${burst.length} jobs for 20 pushes`);
   const deployedInOrder = syncs.map((r) => shas.indexOf(r.sha!));
   t.same(deployedInOrder, [...deployedInOrder].sort((a, b) => a - b), 'never an older commit after a newer one');
+});
+
+t.test('a sync several pushes joined waits for the branch to be still (bounded); a lone push never waits', async (t) => {
+  const h = await workerHarness(t);
+  const c1 = await h.repo.commit({ 'deploy/v.yaml': configMap('version', { v: '1' }) });
+  // Settling that would outlast the test's patience if it applied: only the bound can end it.
+  const settle = { settleMs: 60_000, maxSettleMs: 3_000 };
+  const settling = () => h.logs.filter((l) => l.includes('waits for the branch to settle')).map((l) => JSON.parse(l));
+  await h.startWorker({ settle });
+  await h.push(c1);
+  await h.idle(20_000);
+  t.equal(deployedValue(h), '1', 'a lone push deploys at once');
+  t.same(settling(), [], 'without waiting');
+  await h.stopWorkers();
+  const before = (await h.records()).length;
+  const [c2, c3, c4] = [await h.repo.commit({ 'deploy/v.yaml': configMap('version', { v: '2' }) }), await h.repo.commit({ 'deploy/v.yaml': configMap('version', { v: '3' }) }), await h.repo.commit({ 'deploy/v.yaml': configMap('version', { v: '4' }) })];
+  const job = await h.push(c2);
+  t.equal(await h.push(c3), job, 'two pushes joined one pending sync');
+  await h.startWorker({ settle });
+  await until('the sync to wait', async () => settling().length > 0);
+  t.equal(await h.push(c4), job, 'a push while it waits still joins it: nothing was claimed');
+  await h.idle(20_000);
+  t.equal(deployedValue(h), '4', 'the head deployed once the bound was reached');
+  const waited = settling();
+  t.ok(waited.every((l) => l.app === 'web' && l.waitMs > 0 && l.waitMs <= settle.maxSettleMs), 'every wait within the bound');
+  t.ok(waited.every((l) => l.joined >= 2), 'only because several pushes joined');
+  const burst = (await h.records()).slice(before);
+  t.same(burst.filter(touched).map((r) => r.sha), [c4], 'one sync for three pushes, of the newest');
 });
 
 t.test('two worker processes on one app never sync it concurrently; a SIGKILLed worker\'s job is taken up again', async (t) => {

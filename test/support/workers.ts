@@ -9,7 +9,7 @@ import { createKubeClient, type KubeClient } from '../../src/kube/client.js';
 import { createLogger } from '../../src/log/logger.js';
 import { createIntake, type Intake } from '../../src/queue/intake.js';
 import { createProducerConnection } from '../../src/redis/connection.js';
-import { createWorkerRuntime, type WorkerRuntime } from '../../src/runtime/worker.js';
+import { createWorkerRuntime, type WorkerRuntime, type WorkerRuntimeOptions } from '../../src/runtime/worker.js';
 import { createHistory, type History, type SyncRecord } from '../../src/store/history.js';
 import { createKeys } from '../../src/store/keys.js';
 import { createRepo, type TestRepo } from './git.js';
@@ -33,7 +33,7 @@ export interface WorkerHarness {
   intake: Intake;
   logs: string[];
   /** Starts an in-process worker runtime (stopped at teardown). */
-  startWorker(): Promise<WorkerRuntime>;
+  startWorker(options?: Pick<WorkerRuntimeOptions, 'settle'>): Promise<WorkerRuntime>;
   /** Stops the in-process worker runtimes started so far. */
   stopWorkers(): Promise<void>;
   /** Queues a push of `sha` as the webhook intake would. */
@@ -108,10 +108,10 @@ apps:
     history,
     intake,
     logs,
-    async startWorker() {
+    async startWorker(options = {}) {
       const client = await createKubeClient(server.kubeConfig(), { retryBaseMs: 10 });
       clients.push(client);
-      const runtime = await createWorkerRuntime(config, log, { kubeClient: async () => client });
+      const runtime = await createWorkerRuntime(config, log, { ...options, kubeClient: async () => client });
       runtimes.push(runtime);
       t.teardown(() => runtime.close());
       return runtime;

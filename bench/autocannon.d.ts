@@ -17,6 +17,8 @@ declare module 'autocannon' {
     amount?: number;
     /** Requests per second over all connections together. */
     overallRate?: number;
+    /** Record response times as measured, without autocannon's coordinated-omission correction. */
+    ignoreCoordinatedOmission?: boolean;
     /** Replace `[<id>]` in each request with a fresh unique id. */
     idReplacement?: boolean;
     /** Seconds before a request counts as timed out. */
@@ -46,6 +48,8 @@ declare module 'autocannon' {
     p99_99: number;
     p99_999: number;
     sent?: number;
+    /** How many values were recorded (latency: completed 2xx requests). */
+    totalCount?: number;
   }
 
   /** What a finished run reports. */

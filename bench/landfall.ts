@@ -2,7 +2,9 @@
  * Starting Landfall itself for a benchmark: configuration files, and `dist/main.js serve` as a
  * separate process (the built CLI, as it runs in production).
  */
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { parse } from 'yaml';
 import { join } from 'node:path';
 import { ConfigError, parseConfig } from '../src/config/load.js';
 import { freePort, startNode, waitForHttp, ROOT, type Child, type Scope } from './lib.js';
@@ -45,10 +47,21 @@ export interface LandfallProcess extends Child {
 export async function startLandfall(scope: Scope, dir: string, label: string, role: 'web' | 'worker' | 'all', yaml: string, port: number, nodeArgs: string[] = []): Promise<LandfallProcess> {
   const configFile = join(dir, `${label}.yaml`);
   await writeFile(configFile, yaml);
-  const child = await startNode(scope, dir, label, [...nodeArgs, join(ROOT, 'dist/main.js'), 'serve', '--role', role, '--config', configFile]);
+  // LANDFALL_BENCH_DIST points at another build (e.g. of an older commit) to compare two builds.
+  const dist = process.env.LANDFALL_BENCH_DIST ?? join(ROOT, 'dist');
+  const child = await startNode(scope, dir, label, [...nodeArgs, join(dist, 'main.js'), 'serve', '--role', role, '--config', configFile]);
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/healthz`, child);
   return { ...child, url, configFile };
+}
+
+/**
+ * The V8 flags the web role is deployed with: the chart's `web.nodeOptions` (docker-compose.yml
+ * sets the same; a test keeps them equal). The benchmarks run the web role as it is deployed.
+ */
+export function webNodeFlags(): string[] {
+  const values = parse(readFileSync(join(ROOT, 'charts/landfall/values.yaml'), 'utf8')) as { web?: { nodeOptions?: string } };
+  return (values.web?.nodeOptions ?? '').split(/\s+/).filter(Boolean);
 }
 
 /** A free port for a Landfall process. */

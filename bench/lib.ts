@@ -288,7 +288,7 @@ export interface MachineInfo {
 
 /** Collects {@link MachineInfo} now. */
 export async function machineInfo(redis: Redis): Promise<MachineInfo> {
-  const tool = (name: string) => (existsSync(join(ROOT, 'tools', name)) ? join(ROOT, 'tools', name) : name);
+  const tool = (name: string) => (existsSync(join(ROOT, 'tools', name, name)) ? join(ROOT, 'tools', name, name) : name);
   const packages: Record<string, string> = {};
   for (const name of ['fastify', 'bullmq', 'ioredis', 'autocannon', '@octokit/webhooks', '@octokit/webhooks-examples', 'pino', 'typescript', 'tsx']) packages[name] = await packageVersion(name);
   const commit = await firstLine('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']);
@@ -387,26 +387,47 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** `VmRSS` and `VmHWM` (peak RSS) of a process, in bytes. */
-export async function procMemory(pid: number): Promise<{ rss: number; hwm: number }> {
-  const text = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+/** A process's memory from /proc/<pid>/status, in bytes. */
+export interface ProcMemory {
+  /** Resident set size now (VmRSS). */
+  rss: number;
+  /** Peak resident set size since start (VmHWM). */
+  hwm: number;
+  /** Of the RSS: anonymous memory (heaps, stacks). */
+  rssAnon: number;
+  /** Of the RSS: file-backed pages (the node binary's code, shared libraries). */
+  rssFile: number;
 }
 
-/** Samples a process's RSS every `intervalMs` until stopped; the peak is the larger of the samples and VmHWM. */
-export function sampleRss(pid: number, intervalMs = 100): { stop(): Promise<{ samples: number; maxRss: number; hwm: number; lastRss: number }> } {
-  let maxRss = 0;
-  let lastRss = 0;
-  let hwm = 0;
-  let samples = 0;
+/** {@link ProcMemory} of a process now. */
+export async function procMemory(pid: number): Promise<ProcMemory> {
+  const text = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM'), rssAnon: kb('RssAnon'), rssFile: kb('RssFile') };
+}
+
+/** What {@link sampleRss} saw. */
+export interface RssSamples {
+  samples: number;
+  /** The largest sampled RSS, and its split at that moment. */
+  maxRss: number;
+  maxRssAnon: number;
+  maxRssFile: number;
+  /** VmHWM at the end: the kernel's own peak, which no sampling interval can miss. */
+  hwm: number;
+  lastRss: number;
+}
+
+/** Samples a process's RSS every `intervalMs` until stopped. */
+export function sampleRss(pid: number, intervalMs = 100): { stop(): Promise<RssSamples> } {
+  const seen: RssSamples = { samples: 0, maxRss: 0, maxRssAnon: 0, maxRssFile: 0, hwm: 0, lastRss: 0 };
   const take = async () => {
     try {
       const m = await procMemory(pid);
-      samples++;
-      lastRss = m.rss;
-      maxRss = Math.max(maxRss, m.rss);
-      hwm = Math.max(hwm, m.hwm);
+      seen.samples++;
+      seen.lastRss = m.rss;
+      if (m.rss > seen.maxRss) Object.assign(seen, { maxRss: m.rss, maxRssAnon: m.rssAnon, maxRssFile: m.rssFile });
+      seen.hwm = Math.max(seen.hwm, m.hwm);
     } catch {
       // the process is gone
     }
@@ -417,20 +438,51 @@ export function sampleRss(pid: number, intervalMs = 100): { stop(): Promise<{ sa
     async stop() {
       clearInterval(timer);
       await take();
-      return { samples, maxRss, hwm, lastRss };
+      return { ...seen };
     },
   };
 }
 
 let clockTicks: number | undefined;
 
-/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
-export async function procCpuSeconds(pid: number): Promise<number> {
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; with
+ * `children`, also what its finished child processes used (git, kubectl, helm for a worker).
+ */
+export async function procCpuSeconds(pid: number, children = false): Promise<number> {
   clockTicks ??= Number(await firstLine('getconf', ['CLK_TCK'])) || 100;
   const text = await readFile(`/proc/${pid}/stat`, 'utf8');
-  // The command name may contain spaces; fields after it are fixed.
+  // The command name may contain spaces; fields after it are fixed (utime is field 14).
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+  const own = Number(fields[11]) + Number(fields[12]);
+  return (children ? own + Number(fields[13]) + Number(fields[14]) : own) / clockTicks;
+}
+
+/** CPU seconds the whole machine has spent busy (all cores, every process), from /proc/stat. */
+export async function machineBusySeconds(): Promise<number> {
+  clockTicks ??= Number(await firstLine('getconf', ['CLK_TCK'])) || 100;
+  const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '';
+  const [, ...values] = line.trim().split(/\s+/);
+  const n = values.map(Number);
+  // user nice system idle iowait irq softirq steal: busy is everything but idle and iowait.
+  const busy = n.slice(0, 8).reduce((a, b) => a + b, 0) - (n[3] ?? 0) - (n[4] ?? 0);
+  return busy / clockTicks;
+}
+
+/**
+ * Waits, at most `maxWaitMs`, for a second in which the machine's other work stays under
+ * `maxBusyCores`, so a measurement does not start in the middle of someone else's build. Returns
+ * the busy cores of the last second seen (the caller records it either way).
+ */
+export async function waitForQuiet(maxWaitMs: number, maxBusyCores = 0.3): Promise<number> {
+  const deadline = Date.now() + maxWaitMs;
+  for (;;) {
+    const b0 = await machineBusySeconds();
+    const t0 = performance.now();
+    await sleep(1_000);
+    const cores = ((await machineBusySeconds()) - b0) / ((performance.now() - t0) / 1000);
+    if (cores <= maxBusyCores || Date.now() >= deadline) return round(cores, 2);
+  }
 }
 
 /** One line of a CPU profile's self-time table. */
@@ -471,18 +523,39 @@ function moduleOf(url: string, functionName: string): string {
   return url;
 }
 
-/** Reads the newest `.cpuprofile` in `dir` and sums self time per function and per module. */
-export async function summarizeProfile(dir: string, topN = 12): Promise<ProfileSummary> {
+/** Microseconds on the clock V8's CPU profiles use (CLOCK_MONOTONIC, shared by every process). */
+export function monotonicUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
+/**
+ * Reads the `.cpuprofile` files in `dir` and sums self time per function and per module, for
+ * the busiest one: a process with worker threads (tsx's loader thread, for one) writes a file per
+ * thread, and the main thread is the one doing the work. With `window` (from
+ * {@link monotonicUs}), only samples taken inside it count: start-up (module loading, compiling)
+ * is then left out and the figures describe the process under load.
+ */
+export async function summarizeProfile(dir: string, topN = 12, window?: { fromUs: number; toUs: number }, modulesN = topN): Promise<ProfileSummary> {
   const files = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile')).sort();
-  const file = files.at(-1);
-  if (!file) throw new Error(`no .cpuprofile in ${dir}`);
-  const profile = JSON.parse(await readFile(join(dir, file), 'utf8')) as CpuProfile;
+  if (files.length === 0) throw new Error(`no .cpuprofile in ${dir}`);
+  let best: ProfileSummary | undefined;
+  for (const file of files) {
+    const summary = summarizeOne(JSON.parse(await readFile(join(dir, file), 'utf8')) as CpuProfile, topN, window, modulesN);
+    if (!best || summary.busyMs > best.busyMs) best = summary;
+  }
+  return best as ProfileSummary;
+}
+
+function summarizeOne(profile: CpuProfile, topN: number, window: { fromUs: number; toUs: number } | undefined, modulesN: number): ProfileSummary {
   const selfUs = new Map<number, number>();
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
   // Each sample's time is the gap to the next sample (the last one gets the mean gap).
   const meanGap = (profile.endTime - profile.startTime) / Math.max(1, samples.length);
+  let at = profile.startTime;
   for (let i = 0; i < samples.length; i++) {
+    at += deltas[i] ?? 0;
+    if (window && (at < window.fromUs || at > window.toUs)) continue;
     const gap = i + 1 < deltas.length ? (deltas[i + 1] as number) : meanGap;
     selfUs.set(samples[i] as number, (selfUs.get(samples[i] as number) ?? 0) + gap);
   }
@@ -498,13 +571,14 @@ export async function summarizeProfile(dir: string, topN = 12): Promise<ProfileS
       idleUs += us;
       continue;
     }
+    if (us === 0) continue;
     const name = functionName || '(anonymous)';
     const location = url ? `${url.replace(/^file:\/\//, '').replace(ROOT, '')}:${lineNumber + 1}` : '';
     const key = `${name}|${location}`;
     const entry = byFunction.get(key) ?? { function: name, location, us: 0 };
     entry.us += us;
     byFunction.set(key, entry);
-    const mod = moduleOf(url.replace(ROOT, '/'), functionName);
+    const mod = moduleOf(url.replace(/^file:\/\//, '').replace(ROOT, '/'), functionName);
     byModule.set(mod, (byModule.get(mod) ?? 0) + us);
   }
   const busyUs = totalUs - idleUs;
@@ -518,8 +592,8 @@ export async function summarizeProfile(dir: string, topN = 12): Promise<ProfileS
       .map((e) => ({ function: e.function, location: e.location, selfMs: round(e.us / 1000, 0), percent: pct(e.us) })),
     byModule: [...byModule.entries()]
       .sort((a, b) => b[1] - a[1])
-      .slice(0, topN)
-      .map(([module, us]) => ({ module, selfMs: round(us / 1000, 0), percent: pct(us) })),
+      .slice(0, modulesN)
+      .map(([module, us]) => ({ module, selfMs: round(us / 1000, 1), percent: pct(us) })),
   };
 }
 

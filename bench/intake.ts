@@ -1,0 +1,461 @@
+/**
+ * Benchmark 1, intake: how many signed ~10 KB GitHub pushes per second Landfall's web role makes
+ * durable (verified, parsed, matched, written to Redis, answered 202), next to a bare Fastify
+ * route and @octokit/webhooks' middleware on the same machine in the same run; p99 at a fixed
+ * 1,000 requests per second; Redis memory per queued event; where the web process spends its CPU.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import autocannon, { type AutocannonResult } from 'autocannon';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { createIntake } from '../src/queue/intake.js';
+import { createProducerConnection } from '../src/redis/connection.js';
+import { createKeys } from '../src/store/keys.js';
+import { benchServerOptions, serverYaml, startLandfall, webNodeFlags } from './landfall.js';
+import {
+  benchPrefix,
+  commandDelta,
+  commandStats,
+  formatBytes,
+  freePort,
+  machineBusySeconds,
+  median,
+  memoryUnderPrefix,
+  monotonicUs,
+  procCpuSeconds,
+  procMemory,
+  redisCpuSeconds,
+  redisForBench,
+  REDIS_URL,
+  ROOT,
+  round,
+  sampleRss,
+  sleep,
+  startNode,
+  summarizeProfile,
+  tempDir,
+  usedMemory,
+  waitForHttp,
+  waitForQuiet,
+  withScope,
+  type BenchContext,
+  type BenchResult,
+  type Child,
+  type ProfileSummary,
+  type Scope,
+  type TargetCheck,
+} from './lib.js';
+import { signedPush, type SignedPush } from './payload.js';
+
+const SECRET = 'bench-webhook-secret-0123456789';
+const REPO = 'acme/web';
+
+/** Figures of one autocannon run against one subject. */
+export interface LoadFigures {
+  /** Answers per second (2xx only count for Landfall's durable rate). */
+  rps: number;
+  requests: number;
+  ok2xx: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  /** Latency percentiles in ms (autocannon records whole milliseconds). */
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  mean: number;
+  durationS: number;
+  statusCodes: Record<string, number>;
+  /** CPU cores the subject process used on average (1 = one core busy all the time). */
+  serverCores: number;
+  /** CPU cores this process (autocannon, the load generator) used. */
+  generatorCores: number;
+  /** CPU cores Redis used. */
+  redisCores: number;
+  /** CPU cores everything else on the machine used meanwhile (other people's work shows here). */
+  otherCores: number;
+}
+
+interface Subject {
+  id: 'fastify-bare' | 'landfall' | 'octokit-middleware';
+  label: string;
+  url: string;
+  child: Child;
+}
+
+/**
+ * One autocannon run of `push` against a subject, with the CPU the subject, this process (the
+ * load generator) and Redis used meanwhile, so a saturated generator would show.
+ */
+async function load(subject: Subject, push: SignedPush, options: { connections: number; duration: number; overallRate?: number }, redis: Redis): Promise<LoadFigures> {
+  const cpu0 = await procCpuSeconds(subject.child.pid);
+  const redis0 = await redisCpuSeconds(redis);
+  const machine0 = await machineBusySeconds();
+  const self0 = process.cpuUsage();
+  const wall0 = performance.now();
+  const result: AutocannonResult = await autocannon({
+    url: `${subject.url}/hooks/github`,
+    method: 'POST',
+    headers: push.headers,
+    body: push.body,
+    idReplacement: true,
+    connections: options.connections,
+    pipelining: 1,
+    timeout: 10,
+    duration: options.duration,
+    // At a fixed rate autocannon would "correct" for coordinated omission with an expected
+    // interval of ceil(1/rate) ms, where rate is per connection per second: 1 ms instead of
+    // 16 ms here, inventing thousands of samples. The real response times are reported instead.
+    ...(options.overallRate ? { overallRate: options.overallRate, ignoreCoordinatedOmission: true } : {}),
+  });
+  const wallS = (performance.now() - wall0) / 1000;
+  const self = process.cpuUsage(self0);
+  const serverCpu = (await procCpuSeconds(subject.child.pid)) - cpu0;
+  const redisCpu = (await redisCpuSeconds(redis)) - redis0;
+  const machineCpu = (await machineBusySeconds()) - machine0;
+  const generatorCpu = (self.user + self.system) / 1e6;
+  const statusCodes: Record<string, number> = {};
+  for (const [code, { count }] of Object.entries(result.statusCodeStats)) statusCodes[code] = count;
+  const ok2xx = result['2xx'];
+  return {
+    rps: round(ok2xx / result.duration, 0),
+    requests: ok2xx + result.non2xx,
+    ok2xx,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    p50: result.latency.p50,
+    p90: result.latency.p90,
+    p99: result.latency.p99,
+    max: result.latency.max,
+    mean: round(result.latency.mean, 2),
+    durationS: result.duration,
+    statusCodes,
+    serverCores: round(serverCpu / wallS, 2),
+    generatorCores: round(generatorCpu / wallS, 2),
+    redisCores: round(redisCpu / wallS, 2),
+    otherCores: round(Math.max(0, machineCpu - serverCpu - generatorCpu - redisCpu) / wallS, 2),
+  };
+}
+
+/** Sends one delivery with a fresh id and returns the status (to prime and check a subject). */
+async function sendOnce(url: string, push: SignedPush, deliveryId: string): Promise<number> {
+  const res = await fetch(`${url}/hooks/github`, { method: 'POST', body: push.body, headers: { ...push.headers, 'x-github-delivery': deliveryId } });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+/** Sends `count` deliveries, each with a fresh id, `concurrency` at a time; resolves with every status. */
+async function sendMany(url: string, push: SignedPush, count: number, concurrency: number): Promise<number[]> {
+  const statuses: number[] = [];
+  let next = 0;
+  const lane = async () => {
+    while (next < count) statuses.push(await sendOnce(url, push, `memory-${next++}-${Date.now()}`));
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  return statuses;
+}
+
+/** Runs benchmark 1 and returns its result; `webMemory` in `data` feeds the memory benchmark. */
+export async function runIntake(ctx: BenchContext): Promise<BenchResult> {
+  const started = Date.now();
+  return withScope(async (scope) => {
+    const dir = await tempDir(scope, 'intake');
+    const prefix = benchPrefix('intake');
+    const redis = redisForBench(scope, prefix);
+    const push = signedPush(REPO, 'main', SECRET);
+    const settings = ctx.quick
+      ? { rounds: 1, durationS: 1, warmupS: 0.3, connections: 32, fixedRate: 1_000, fixedDurationS: 1.5, fixedConnections: 16, memoryDeliveries: 300, worstCaseJobs: 50, profileS: 1 }
+      : { rounds: 5, durationS: 5, warmupS: 15, connections: 32, fixedRate: 1_000, fixedDurationS: 10, fixedConnections: 16, memoryDeliveries: 5_000, worstCaseJobs: 1_000, profileS: 6 };
+
+    // Landfall's web role, as a separate process from the built CLI, as in production.
+    const landfallPort = await freePort();
+    const landfallYaml = (port: number, keyPrefix: string) => `${serverYaml({ host: '127.0.0.1', port, publicUrl: `http://127.0.0.1:${port}`, logLevel: 'info' }, benchServerOptions(join(dir, `spool-${port}`)))}
+redis: { url: "${REDIS_URL}", prefix: ${keyPrefix} }
+forges: { github: { webhookSecret: "${SECRET}" } }
+apps:
+  - { name: web, forge: github, repo: ${REPO}, cloneUrl: "file:///nonexistent/web.git", branch: main, namespace: web }
+`;
+    ctx.log('intake: starting landfall web, bare fastify, octokit middleware');
+    // With the V8 flags it is deployed with (chart web.nodeOptions); Node's defaults are measured below.
+    const deployedFlags = webNodeFlags();
+    const landfall = await startLandfall(scope, dir, 'landfall-web', 'web', landfallYaml(landfallPort, prefix), landfallPort, deployedFlags);
+    const idle = await procMemory(landfall.pid);
+    const rss = sampleRss(landfall.pid, 50);
+
+    const subjects: Subject[] = [{ id: 'landfall', label: 'Landfall web (verify + Redis + 202)', url: landfall.url, child: landfall }];
+    const barePort = await freePort();
+    const bare = await startNode(scope, dir, 'fastify-bare', ['--import', 'tsx', join(ROOT, 'bench/servers/fastify-bare.ts'), String(barePort)]);
+    await waitForHttp(`http://127.0.0.1:${barePort}/healthz`, bare);
+    subjects.unshift({ id: 'fastify-bare', label: 'bare Fastify route (202, nothing verified or stored)', url: `http://127.0.0.1:${barePort}`, child: bare });
+    let octokitSkipped: string | undefined;
+    if (existsSync(join(ROOT, 'node_modules/@octokit/webhooks/package.json'))) {
+      const port = await freePort();
+      const child = await startNode(scope, dir, 'octokit', ['--import', 'tsx', join(ROOT, 'bench/servers/octokit-middleware.ts'), String(port), SECRET]);
+      await waitForHttp(`http://127.0.0.1:${port}/healthz`, child);
+      subjects.push({ id: 'octokit-middleware', label: '@octokit/webhooks createNodeMiddleware (verify, no storage)', url: `http://127.0.0.1:${port}`, child });
+    } else {
+      octokitSkipped = '@octokit/webhooks is not installed (node_modules/@octokit/webhooks is missing); install it as a devDependency to run this baseline';
+      ctx.log(`intake: octokit baseline not run: ${octokitSkipped}`);
+    }
+    for (const s of subjects) {
+      const status = await sendOnce(s.url, push, `prime-${s.id}`);
+      if (status < 200 || status >= 300) throw new Error(`${s.id} answered ${status} to a signed push`);
+    }
+
+    // Redis memory per queued event: N accepted deliveries on this run's private prefix (the
+    // app's sync job already exists from the priming delivery, so each one joins it, as in a burst).
+    ctx.log(`intake: redis memory over ${settings.memoryDeliveries} deliveries`);
+    await sleep(200);
+    const mem0 = await usedMemory(redis);
+    const keys0 = await memoryUnderPrefix(redis, prefix);
+    const statuses = await sendMany(landfall.url, push, settings.memoryDeliveries, 8);
+    await sleep(200);
+    const mem1 = await usedMemory(redis);
+    const keys1 = await memoryUnderPrefix(redis, prefix);
+    const accepted = statuses.filter((s) => s === 202).length;
+    if (accepted !== settings.memoryDeliveries) throw new Error(`expected ${settings.memoryDeliveries} accepted deliveries, got ${accepted} (${[...new Set(statuses)].join(', ')})`);
+    const worstCase = await jobPerDelivery(scope, settings.worstCaseJobs);
+
+    // Throughput: each round runs every subject back to back, the order rotated between rounds,
+    // so a slow moment of the machine is shared out rather than landing on one subject.
+    for (const s of subjects) await load(s, push, { connections: settings.connections, duration: settings.warmupS }, redis);
+    const rounds: Record<string, LoadFigures[]> = Object.fromEntries(subjects.map((s) => [s.id, []]));
+    const commands: { command: string; calls: number; usec: number }[][] = [];
+    for (let round_ = 0; round_ < settings.rounds; round_++) {
+      const order = subjects.map((_, i) => subjects[(i + round_) % subjects.length] as Subject);
+      for (const s of order) {
+        // A shared machine: wait (bounded) for a quiet second, and record how busy it was anyway.
+        const quiet = ctx.quick ? undefined : await waitForQuiet(20_000);
+        ctx.log(`intake: round ${round_ + 1}/${settings.rounds} ${s.id}${quiet === undefined ? '' : ` (machine busy ${quiet} cores before)`}`);
+        const before = s.id === 'landfall' ? await commandStats(redis) : undefined;
+        const figures = await load(s, push, { connections: settings.connections, duration: settings.durationS }, redis);
+        if (before) commands.push(commandDelta(before, await commandStats(redis)).map((c) => ({ ...c, perRequest: round(c.calls / Math.max(1, figures.ok2xx), 3) })));
+        rounds[s.id]?.push(figures);
+        await sleep(300);
+      }
+    }
+
+    // Latency at a fixed 1,000 requests per second.
+    const fixed: Record<string, LoadFigures> = {};
+    for (const s of subjects) {
+      if (!ctx.quick) await waitForQuiet(20_000);
+      ctx.log(`intake: ${settings.fixedRate}/s fixed rate ${s.id}`);
+      fixed[s.id] = await load(s, push, { connections: settings.fixedConnections, duration: settings.fixedDurationS, overallRate: settings.fixedRate }, redis);
+    }
+    const webRss = await rss.stop();
+
+    // Where the CPU goes: a separate profiled run of Landfall and of the bare Fastify route (the
+    // profiler slows a process down, so these runs' throughput is not among the figures above).
+    // The same load on both gives the CPU per request by module, and so what Landfall adds.
+    const profiles: Record<string, ProfiledRun | { error: string }> = {};
+    for (const id of ['landfall', 'fastify-bare'] as const) {
+      ctx.log(`intake: cpu profile of ${id}`);
+      const profDir = join(dir, `prof-${id}`);
+      await mkdir(profDir, { recursive: true });
+      const port = await freePort();
+      const profArgs = ['--cpu-prof', '--cpu-prof-dir', profDir];
+      const child =
+        id === 'landfall'
+          ? await startLandfall(scope, dir, 'landfall-web-prof', 'web', landfallYaml(port, prefix), port, [...deployedFlags, ...profArgs])
+          : await startNode(scope, dir, 'fastify-bare-prof', [...profArgs, '--import', 'tsx', join(ROOT, 'bench/servers/fastify-bare.ts'), String(port)]);
+      const url = `http://127.0.0.1:${port}`;
+      if (id !== 'landfall') await waitForHttp(`${url}/healthz`, child);
+      const subject: Subject = { id, label: 'profiled', url, child };
+      // A short warm-up first, so the window below shows steady state, not JIT compilation.
+      await load(subject, push, { connections: settings.connections, duration: settings.warmupS }, redis);
+      const fromUs = monotonicUs();
+      const run = await load(subject, push, { connections: settings.connections, duration: settings.profileS }, redis);
+      const toUs = monotonicUs();
+      await child.stop('SIGINT', 20_000);
+      try {
+        profiles[id] = { ...(await summarizeProfile(profDir, 15, { fromUs, toUs }, 60)), rps: run.rps, requests: run.ok2xx };
+      } catch (err) {
+        profiles[id] = { error: (err as Error).message };
+      }
+    }
+    const profile = profiles.landfall as ProfiledRun | { error: string };
+
+    // What the web process's memory is made of: the same load on a web process with Node's default
+    // heap sizing, with GC tracing, which also shows how much of the heap is live after a full GC.
+    ctx.log("intake: web process with Node's default heap sizing");
+    const tunedPort = await freePort();
+    const tuned = await startLandfall(scope, dir, 'landfall-web-heap', 'web', landfallYaml(tunedPort, prefix), tunedPort, ['--trace-gc']);
+    const tunedSubject: Subject = { id: 'landfall', label: 'default heap', url: tuned.url, child: tuned };
+    const tunedRss = sampleRss(tuned.pid, 50);
+    await load(tunedSubject, push, { connections: settings.connections, duration: settings.warmupS }, redis);
+    const tunedRun = await load(tunedSubject, push, { connections: settings.connections, duration: settings.durationS }, redis);
+    const tunedMemory = await tunedRss.stop();
+    const heapTuning = { flags: [] as string[], deployedFlags, rps: tunedRun.rps, cpuUsPerDelivery: round((tunedRun.serverCores / Math.max(1, tunedRun.rps)) * 1e6, 0), ...tunedMemory, ...gcFigures(await tuned.output()) };
+    const extra = perRequestDifference(profiles.landfall, profiles['fastify-bare']);
+
+    const summary = (id: string) => {
+      const list = rounds[id] ?? [];
+      return { rps: median(list.map((r) => r.rps)), p50: median(list.map((r) => r.p50)), p99: median(list.map((r) => r.p99)), serverCores: median(list.map((r) => r.serverCores)), generatorCores: median(list.map((r) => r.generatorCores)) };
+    };
+    const lf = summary('landfall');
+    const bareSummary = summary('fastify-bare');
+    const octo = octokitSkipped ? undefined : summary('octokit-middleware');
+    const vsBare = round(lf.rps / bareSummary.rps, 2);
+    const vsOctokit = octo ? round(lf.rps / octo.rps, 2) : null;
+    const perEvent = (mem1 - mem0) / settings.memoryDeliveries;
+    const perEventKeys = (keys1.bytes - keys0.bytes) / settings.memoryDeliveries;
+    const landfallFixed = fixed.landfall as LoadFigures;
+    const cmds = commands.at(-1) ?? [];
+    const profileTop = 'top' in profile ? profile.top.slice(0, 5).map((e) => `${e.function} ${e.percent}%`).join(', ') : 'no profile';
+    const evalStats = cmds.find((c) => c.command === 'eval' || c.command === 'evalsha');
+    const cpuPerRequest = (m: { rps: number; serverCores: number }) => round((m.serverCores / Math.max(1, m.rps)) * 1e6, 0);
+    const bound = `the web process is CPU-bound (${lf.serverCores} cores busy, ${cpuPerRequest(lf)} µs of CPU per delivery against ${cpuPerRequest(bareSummary)} µs for the bare route); what the profile puts on top of the bare route, per delivery: ${extra
+      .slice(0, 6)
+      .map((e) => `${e.module} +${e.extraUs} µs`)
+      .join(', ')}; top self time: ${profileTop}; Redis runs ${evalStats ? `${round(evalStats.calls / Math.max(1, rounds.landfall?.at(-1)?.ok2xx ?? 1), 2)} ${evalStats.command.toUpperCase()} per delivery (${evalStats.usec && evalStats.calls ? round(evalStats.usec / evalStats.calls, 0) : '?'} µs each in Redis)` : 'no script'} and is not the limit (${median((rounds.landfall ?? []).map((r) => r.redisCores))} cores)`;
+
+    const targets: TargetCheck[] = [
+      {
+        name: 'Durable intake vs bare Fastify',
+        target: '≥ 0.80×',
+        measured: `${vsBare}× (${lf.rps} vs ${bareSummary.rps} req/s)`,
+        met: vsBare >= 0.8,
+        ...(vsBare >= 0.8 ? {} : { note: `missed by ${round(((0.8 - vsBare) / 0.8) * 100, 0)}% (needs ${round(bareSummary.rps * 0.8, 0)} req/s): ${bound}` }),
+      },
+      octo
+        ? {
+            name: 'Durable intake vs @octokit/webhooks middleware',
+            target: 'level (≥ 0.95×)',
+            measured: `${vsOctokit}× (${lf.rps} vs ${octo.rps} req/s)`,
+            met: (vsOctokit ?? 0) >= 0.95,
+            ...((vsOctokit ?? 0) >= 0.95 ? {} : { note: `missed by ${round(((0.95 - (vsOctokit ?? 0)) / 0.95) * 100, 0)}%: ${bound}` }),
+          }
+        : { name: 'Durable intake vs @octokit/webhooks middleware', target: 'level (≥ 0.95×)', measured: 'not run', met: null, note: octokitSkipped as string },
+      {
+        name: 'p99 at a fixed 1,000 req/s',
+        target: '< 10 ms',
+        measured: `${landfallFixed.p99} ms (p50 ${landfallFixed.p50} ms, ${landfallFixed.rps} req/s achieved)`,
+        met: landfallFixed.p99 < 10 && landfallFixed.non2xx === 0,
+        ...(landfallFixed.p99 < 10 ? {} : { note: `missed by ${round(landfallFixed.p99 - 10, 0)} ms` }),
+      },
+      {
+        name: 'Redis memory per queued event',
+        target: '< 1 KB',
+        measured: `${formatBytes(perEvent)} (used_memory delta over ${settings.memoryDeliveries}); ${formatBytes(perEventKeys)} by MEMORY USAGE of the prefix's keys`,
+        met: perEvent < 1024,
+        ...(perEvent < 1024 ? {} : { note: `missed by ${formatBytes(perEvent - 1024)} per event` }),
+      },
+    ];
+
+    return {
+      name: 'intake',
+      title: 'Intake throughput',
+      quick: ctx.quick,
+      startedAt: new Date(started).toISOString(),
+      durationMs: Date.now() - started,
+      method: [
+        `Load: autocannon ${settings.connections} connections, no pipelining, ${settings.durationS} s per run after a ${settings.warmupS} s warm-up, ${settings.rounds} round(s); each round runs every subject back to back in a rotated order; figures are the median over rounds. The machine is shared: before each run the benchmark waits (at most 20 s) for a second in which the machine is nearly idle, and every run records the CPU everything else used meanwhile ("other cores").`,
+        `Body: GitHub's own \`push\` example from @octokit/webhooks-examples, renamed to the configured repository \`${REPO}\` and branch \`main\`, padded with ${push.commits} commits to ${push.bytes} bytes, signed with HMAC-SHA256 (\`X-Hub-Signature-256\`); every request carries a fresh \`X-GitHub-Delivery\` (autocannon \`idReplacement\`), so none is a duplicate.`,
+        'Landfall: `node dist/main.js serve --role web` in its own process, log level `info` (one JSON line per webhook, to a file), Redis on 127.0.0.1 with a private key prefix, no workers (every push joins the app\'s pending sync job, as in a burst). A 202 means the event is in Redis. The per-address rate limit is raised: all load comes from 127.0.0.1.',
+        'Baselines, each in its own process on the same machine in the same run: a bare Fastify route answering 202 (Fastify\'s JSON parser, no logger); `@octokit/webhooks` `createNodeMiddleware` verifying the signature and dispatching to a no-op handler (stores nothing).',
+        `Fixed rate: autocannon \`overallRate\` ${settings.fixedRate}/s, ${settings.fixedConnections} connections, ${settings.fixedDurationS} s; real response times (autocannon's coordinated-omission correction assumes a 1 ms request interval at this rate, not the 16 ms each connection really has, and would invent samples).`,
+        `Redis memory: \`INFO memory\` used_memory before and after ${settings.memoryDeliveries} accepted deliveries (after a priming delivery created the job), divided by the count; cross-checked with \`MEMORY USAGE\` of every key under the prefix. The Redis server is shared with whatever else runs on the machine, so used_memory can move for other reasons; the prefix sum cannot.`,
+        `Landfall runs with the V8 flags it is deployed with (the chart's \`web.nodeOptions\`: \`${deployedFlags.join(' ') || 'none'}\`). Memory: the web process above is sampled from start to the end of the fixed-rate runs (see Memory). A further web process runs the same load with Node's default heap sizing and \`--trace-gc\`, to show what the flags save and how much of the heap is live.`,
+        `CPU: from /proc/<pid>/stat for the servers, process.cpuUsage() for autocannon, INFO cpu for Redis. Profiles: separate runs of Landfall and of the bare Fastify route under \`node --cpu-prof\` at the same load for ${settings.profileS} s each (after a warm-up; only samples inside the measured window count); self time per function, and per module divided by the requests served, so the two can be subtracted.`,
+      ],
+      targets,
+      data: {
+        payload: { bytes: push.bytes, commits: push.commits, source: '@octokit/webhooks-examples push (refs/heads/master example)' },
+        settings,
+        subjects: Object.fromEntries([
+          ...subjects.map((s) => [s.id, { label: s.label, ran: true, median: summary(s.id), rounds: rounds[s.id] }]),
+          ...(octokitSkipped ? [['octokit-middleware', { label: '@octokit/webhooks createNodeMiddleware', ran: false, reason: octokitSkipped }]] : []),
+        ]),
+        ratios: { landfallVsFastify: vsBare, landfallVsOctokit: vsOctokit },
+        fixedRate: fixed,
+        redisMemory: {
+          deliveries: settings.memoryDeliveries,
+          usedMemoryBefore: mem0,
+          usedMemoryAfter: mem1,
+          perEventBytes: round(perEvent, 0),
+          prefixBytesBefore: keys0.bytes,
+          prefixBytesAfter: keys1.bytes,
+          prefixKeysAdded: keys1.keys - keys0.keys,
+          perEventBytesByKeys: round(perEventKeys, 0),
+          worstCase,
+        },
+        redisCommandsPerDelivery: cmds.slice(0, 8).map((c) => ({ command: c.command, perRequest: round(c.calls / Math.max(1, rounds.landfall?.at(-1)?.ok2xx ?? 1), 3), usecPerCall: round(c.usec / Math.max(1, c.calls), 2) })),
+        profile,
+        baselineProfile: profiles['fastify-bare'],
+        extraCpuPerDeliveryByModule: extra,
+        webMemory: { idle, ...webRss, heapTuning },
+      },
+    };
+  });
+}
+
+/**
+ * The worst case for Redis: every delivery creates a new sync job (a different app each time,
+ * so none can join another's pending job). Written through Landfall's own intake in this process.
+ */
+async function jobPerDelivery(scope: Scope, jobs: number): Promise<{ jobs: number; perJobBytes: number; perJobBytesByKeys: number }> {
+  const prefix = benchPrefix('jobs');
+  const redis = redisForBench(scope, prefix);
+  const producer = createProducerConnection(REDIS_URL);
+  const syncQueue = new Queue('sync', { connection: producer, prefix });
+  const planQueue = new Queue('plan', { connection: producer, prefix });
+  scope.teardown(async () => {
+    await syncQueue.close();
+    await planQueue.close();
+    await producer.quit().catch(() => producer.disconnect());
+  });
+  const intake = createIntake({ redis: producer, keys: createKeys(prefix), syncQueue, planQueue, prefix });
+  const item = (i: number) => ({ kind: 'sync' as const, data: { app: `app-${i}`, trigger: 'push' as const, forge: 'github' as const, repo: `acme/app-${i}`, branch: 'main', sha: 'a'.repeat(40), deliveryId: `d-${i}`, receivedAt: Date.now() } });
+  await intake.enqueue('github', 'prime', [item(-1)]);
+  await sleep(100);
+  const mem0 = await usedMemory(redis);
+  const keys0 = await memoryUnderPrefix(redis, prefix);
+  for (let i = 0; i < jobs; i += 50) await Promise.all(Array.from({ length: Math.min(50, jobs - i) }, (_, j) => intake.enqueue('github', `d-${i + j}`, [item(i + j)])));
+  await sleep(100);
+  const mem1 = await usedMemory(redis);
+  const keys1 = await memoryUnderPrefix(redis, prefix);
+  return { jobs, perJobBytes: round((mem1 - mem0) / jobs, 0), perJobBytesByKeys: round((keys1.bytes - keys0.bytes) / jobs, 0) };
+}
+
+
+/**
+ * From `--trace-gc` output: the live heap after each full (mark-compact) collection and the
+ * largest heap V8 had committed, in bytes.
+ */
+function gcFigures(output: string): { liveAfterFullGc: number; maxCommittedHeap: number; fullGcs: number } {
+  const mb = 1024 * 1024;
+  let live = 0;
+  let committed = 0;
+  let fullGcs = 0;
+  for (const line of output.split('\n')) {
+    const m = /(Scavenge|Mark-Compact)[^:]*?[\d.]+ \(([\d.]+)\) -> ([\d.]+) \(([\d.]+)\) MB/.exec(line);
+    if (!m) continue;
+    committed = Math.max(committed, Number(m[2]) * mb, Number(m[4]) * mb);
+    if (m[1] === 'Mark-Compact') {
+      fullGcs++;
+      live = Math.max(live, Number(m[3]) * mb);
+    }
+  }
+  return { liveAfterFullGc: live, maxCommittedHeap: committed, fullGcs };
+}
+
+/** A profile of a subject under load, with how many requests it served meanwhile. */
+type ProfiledRun = ProfileSummary & { rps: number; requests: number };
+
+/**
+ * CPU per request by module in Landfall's profile minus the same in the bare route's: what
+ * Landfall adds on top of the framework, in µs per delivery, largest first.
+ */
+function perRequestDifference(subject: ProfiledRun | { error: string } | undefined, baseline: ProfiledRun | { error: string } | undefined): { module: string; extraUs: number; landfallUs: number; bareUs: number }[] {
+  if (!subject || !baseline || 'error' in subject || 'error' in baseline) return [];
+  const perRequest = (run: ProfiledRun) => new Map(run.byModule.map((m) => [m.module, (m.selfMs * 1000) / Math.max(1, run.requests)]));
+  const a = perRequest(subject);
+  const b = perRequest(baseline);
+  return [...new Set([...a.keys(), ...b.keys()])]
+    .map((module) => ({ module, landfallUs: round(a.get(module) ?? 0, 1), bareUs: round(b.get(module) ?? 0, 1), extraUs: round((a.get(module) ?? 0) - (b.get(module) ?? 0), 1) }))
+    .sort((x, y) => y.extraUs - x.extraUs);
+}

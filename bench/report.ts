@@ -1,0 +1,331 @@
+/**
+ * BENCHMARKS.md, generated from the raw results in bench/results/*.json. Every figure in it comes
+ * from those files, so the page can be regenerated (`npm run bench -- --report-only`) and
+ * checked against them.
+ */
+import type { BenchName } from './run.js';
+import { formatBytes, round, type BenchResult, type MachineInfo, type ProfileSummary, type Summary, type TargetCheck } from './lib.js';
+
+/** What the report is made from. */
+export interface ReportInput {
+  machine: MachineInfo & { quick?: boolean; startedAt?: string };
+  results: Partial<Record<BenchName, BenchResult>>;
+}
+
+/** The headings every report has, in order (the smoke test checks them). */
+export const SECTIONS = ['## Summary', '## Machine and versions', '## 1. Intake throughput', '## 2. Merge to deployed', '## 3. Burst coalescing', '## 4. Apply scaling', '## 5. Memory', '## Reproducing'] as const;
+
+function table(header: string[], rows: (string | number)[][]): string {
+  const line = (cells: (string | number)[]) => `| ${cells.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+function mark(met: boolean | null): string {
+  return met === null ? '— not judged' : met ? '✅ met' : '❌ missed';
+}
+
+function notRun(name: string): string {
+  return `_Not in this run's results (\`bench/results/${name}.json\` is missing): run \`npm run bench\`._\n`;
+}
+
+function methodList(result: BenchResult): string {
+  return `${result.method.map((m) => `- ${m}`).join('\n')}\n`;
+}
+
+function targetsOf(result: BenchResult | undefined): TargetCheck[] {
+  return result?.targets ?? [];
+}
+
+function profileTables(profile: ProfileSummary): string {
+  const top = table(
+    ['function', 'where', 'self time', 'share of busy time'],
+    profile.top.map((e) => [`\`${e.function}\``, e.location ? `\`${e.location}\`` : '(native / V8)', `${e.selfMs} ms`, `${e.percent}%`]),
+  );
+  const modules = table(
+    ['module', 'self time', 'share'],
+    profile.byModule.slice(0, 15).map((m) => [`\`${m.module}\``, `${m.selfMs} ms`, `${m.percent}%`]),
+  );
+  return `Top self time (${profile.busyMs} ms busy of ${profile.totalMs} ms profiled under load):\n\n${top}\n\nBy module (the 15 largest):\n\n${modules}\n`;
+}
+
+interface LoadFigures {
+  rps: number;
+  ok2xx: number;
+  non2xx: number;
+  errors: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  serverCores: number;
+  generatorCores: number;
+  redisCores: number;
+  otherCores?: number;
+  statusCodes: Record<string, number>;
+}
+
+interface SubjectData {
+  label: string;
+  ran: boolean;
+  reason?: string;
+  median?: { rps: number; p50: number; p99: number; serverCores: number; generatorCores: number };
+  rounds?: LoadFigures[];
+}
+
+function intakeSection(result: BenchResult | undefined): string {
+  if (!result) return notRun('intake');
+  const d = result.data as {
+    payload: { bytes: number; commits: number };
+    settings: { rounds: number; durationS: number; connections: number; fixedRate: number; fixedDurationS: number };
+    subjects: Record<string, SubjectData>;
+    ratios: { landfallVsFastify: number; landfallVsOctokit: number | null };
+    fixedRate: Record<string, LoadFigures>;
+    redisMemory: { deliveries: number; perEventBytes: number; perEventBytesByKeys: number; prefixKeysAdded: number; worstCase: { jobs: number; perJobBytes: number; perJobBytesByKeys: number } };
+    redisCommandsPerDelivery: { command: string; perRequest: number; usecPerCall: number }[];
+    profile: (ProfileSummary & { rps: number }) | { error: string };
+    extraCpuPerDeliveryByModule?: { module: string; extraUs: number; landfallUs: number; bareUs: number }[];
+  };
+  const order = ['fastify-bare', 'landfall', 'octokit-middleware'];
+  const rows = order
+    .filter((id) => d.subjects[id])
+    .map((id) => {
+      const s = d.subjects[id] as SubjectData;
+      if (!s.ran || !s.median) return [s.label, 'not run', '', '', '', '', s.reason ?? ''];
+      const m = s.median;
+      const cpuPerRequest = m.rps > 0 ? `${round((m.serverCores / m.rps) * 1e6, 0)} µs` : 'n/a';
+      const ratio = id === 'landfall' ? '' : m.rps > 0 ? `Landfall ${round((d.subjects.landfall?.median?.rps ?? 0) / m.rps, 2)}×` : '';
+      return [s.label, m.rps, `${m.p50} ms`, `${m.p99} ms`, `${m.serverCores}`, cpuPerRequest, ratio];
+    });
+  const rounds = order
+    .filter((id) => d.subjects[id]?.ran)
+    .flatMap((id) => (d.subjects[id]?.rounds ?? []).map((r, i) => [id, i + 1, r.rps, `${r.p50} / ${r.p99} ms`, r.non2xx + r.errors, r.serverCores, r.generatorCores, r.redisCores, r.otherCores ?? 'n/a']));
+  const fixed = order
+    .filter((id) => d.fixedRate[id])
+    .map((id) => {
+      const f = d.fixedRate[id] as LoadFigures;
+      return [d.subjects[id]?.label ?? id, f.rps, `${f.p50} ms`, `${f.p90} ms`, `${f.p99} ms`, `${f.max} ms`, f.non2xx + f.errors, f.serverCores, f.otherCores ?? 'n/a'];
+    });
+  const octokit = d.subjects['octokit-middleware'];
+  const mem = d.redisMemory;
+  return `${methodList(result)}
+Median of ${d.settings.rounds} round(s), ${d.settings.connections} connections, ${d.payload.bytes}-byte signed push:
+
+${table(['subject', 'req/s', 'p50', 'p99', 'server CPU (cores)', 'server CPU per request', 'ratio'], rows)}
+
+**Ratios:** Landfall (durable: verified, in Redis before the 202) is **${d.ratios.landfallVsFastify}×** the bare Fastify route${
+    d.ratios.landfallVsOctokit !== null ? ` and **${d.ratios.landfallVsOctokit}×** the @octokit/webhooks middleware (which stores nothing).` : `. The @octokit/webhooks baseline did not run: ${octokit?.reason ?? 'not installed'}.`
+  }
+
+Every run (the load generator, autocannon, runs in the benchmark process; its CPU is shown so a saturated generator would be visible):
+
+${table(['subject', 'round', 'req/s', 'p50 / p99', 'errors + non-2xx', 'server cores', 'autocannon cores', 'Redis cores', 'other cores'], rounds)}
+
+At a fixed ${d.settings.fixedRate} requests per second (${d.settings.fixedDurationS} s; autocannon records whole milliseconds):
+
+${table(['subject', 'achieved req/s', 'p50', 'p90', 'p99', 'max', 'errors + non-2xx', 'server cores', 'other cores'], fixed)}
+
+**Redis memory per queued event:** ${mem.perEventBytes} bytes (used_memory grew by ${formatBytes(mem.perEventBytes * mem.deliveries)} over ${mem.deliveries} accepted deliveries); the keys under the run's prefix grew by ${mem.perEventBytesByKeys} bytes per delivery (\`MEMORY USAGE\`; ${mem.prefixKeysAdded} keys added: one de-duplication marker per delivery, plus its entry in the events stream). The worst case, every delivery creating a new sync job (each for a different app, so none can join a pending one), costs ${mem.worstCase.perJobBytes} bytes per job (${mem.worstCase.perJobBytesByKeys} by \`MEMORY USAGE\`, ${mem.worstCase.jobs} jobs).
+
+**Redis commands per accepted delivery** (\`INFO commandstats\`, last Landfall round; commands inside the Lua script count separately; the Redis server is shared, so other clients can add to these):
+
+${table(['command', 'calls per delivery', 'µs per call'], d.redisCommandsPerDelivery.map((c) => [`\`${c.command}\``, c.perRequest, c.usecPerCall]))}
+
+**Where the web process's CPU goes** (\`node --cpu-prof\`, a separate run at full load, ${'rps' in d.profile ? `${d.profile.rps} req/s while profiled` : ''}; only samples taken under load count, start-up is left out):
+
+${'error' in d.profile ? `_No profile: ${d.profile.error}_\n` : profileTables(d.profile)}
+${extraTable(d.extraCpuPerDeliveryByModule ?? [])}`;
+}
+
+function extraTable(extra: { module: string; extraUs: number; landfallUs: number; bareUs: number }[]): string {
+  if (extra.length === 0) return '';
+  const shown = [...extra.slice(0, 12), ...extra.slice(12).filter((e) => e.extraUs < -2)];
+  return `**What Landfall adds on top of the bare route**, CPU per delivery by module (the same load on both, each under \`--cpu-prof\`; self time divided by the requests served; \`(native)\` is V8 builtins and system calls such as socket writes, attributed to no JavaScript function):
+
+${table(['module', 'Landfall µs', 'bare Fastify µs', 'difference'], shown.map((e) => [`\`${e.module}\``, e.landfallUs, e.bareUs, `${e.extraUs > 0 ? '+' : ''}${e.extraUs}`]))}
+`;
+}
+
+function mergeSection(result: BenchResult | undefined): string {
+  if (!result) return notRun('merge');
+  const d = result.data as { objects: number; runs: number; totalMs: Summary; breakdown: Record<string, Summary>; gitPushMs: Summary };
+  const rows = Object.entries(d.breakdown).map(([name, s]) => [name, `${s.p50} ms`, `${s.p95} ms`, `${round(s.mean, 1)} ms`, `${round((s.mean / d.totalMs.mean) * 100, 0)}%`]);
+  return `${methodList(result)}
+**Webhook sent → success status at the forge, ${d.objects} objects, ${d.runs} merges: p50 ${d.totalMs.p50} ms, p95 ${d.totalMs.p95} ms** (min ${d.totalMs.min}, max ${d.totalMs.max}, mean ${round(d.totalMs.mean, 0)} ms). The git client's commit and push before it took ${d.gitPushMs.p50} ms (p50) and is not counted.
+
+${table(['phase', 'p50', 'p95', 'mean', 'share of the mean total'], rows)}
+`;
+}
+
+function burstSection(result: BenchResult | undefined): string {
+  if (!result) return notRun('burst');
+  const d = result.data as {
+    apps: number;
+    pushes: number;
+    pushesPerApp: number;
+    sentMs: number;
+    ackedMs: number;
+    settledMs: number;
+    statusesSettledMs: number;
+    webhookLatencyMs: Summary;
+    webhookHandlingMs: Summary;
+    cpu: Record<string, number>;
+    statusesPosted: number;
+    perApp: { app: string; syncs: number; records: number; appliedSeqs: number[]; inOrder: boolean }[];
+    workerProfile?: ProfileSummary | { error: string };
+  };
+  const rows = d.perApp.map((a) => [a.app, a.syncs, a.records, a.appliedSeqs.join(' → '), a.inOrder ? 'yes' : '**no**']);
+  return `${methodList(result)}
+**${d.pushes} pushes (${d.pushesPerApp} per app) sent over ${round(d.sentMs / 1000, 2)} s; every app ran its newest commit ${round(d.settledMs / 1000, 2)} s after the first push**, and every newest commit's success status was at the forge after ${round(d.statusesSettledMs / 1000, 2)} s. The last webhook was answered after ${round(d.ackedMs / 1000, 2)} s: answers took ${d.webhookLatencyMs.p50} ms at p50 and ${d.webhookLatencyMs.max} ms at most as the sender saw them, of which the web process's handler (its log line's \`ms\`) accounts for ${d.webhookHandlingMs.p50} ms at p50${
+    d.webhookLatencyMs.p50 > 2 * d.webhookHandlingMs.p50 + 5 ? ' (the rest is spent queued outside the handler, in the sender, the kernel and the web process\'s event loop, on two cores shared by the web and worker processes, Redis, git, both stand-ins and the sender)' : ''
+  }. ${d.statusesPosted} commit statuses were posted from the burst's start on (every commit is told it is queued and, unless it is its app's newest, superseded; a desired status that changed before the status worker got to it is posted once, in its latest state).
+
+CPU seconds from the burst's start to the last success status: ${Object.entries(d.cpu)
+    .map(([k, v]) => `${k.replace(/Seconds$/, '')} ${v} s`)
+    .join(', ')} (git: the worker's finished child processes; bench: this process, with the stand-ins and the sender; other: everything else on the machine).
+
+${table(['app', 'syncs past resolve', 'sync records', 'commits applied, in order (index of 0…' + (d.pushesPerApp - 1) + ')', 'only forward'], rows)}
+${d.workerProfile && 'top' in d.workerProfile ? `\nThe worker process under \`--cpu-prof\` during the burst (\`LANDFALL_BENCH_PROFILE_DIR\`; the profiler slows it, so this run's times are not comparable):\n\n${profileTables(d.workerProfile)}` : ''}`;
+}
+
+interface SyncFigures {
+  wallMs: number;
+  phases: Record<string, number>;
+  server: { requests: number; bytesReceived: number; bytesSent: number; byVerb: Record<string, number> };
+  client: { requests: number; writes: number; bytesSent: number; retries: number };
+  writes: number;
+  inventoryWrites: number;
+  changes: Record<string, number>;
+}
+
+function applySection(result: BenchResult | undefined): string {
+  if (!result) return notRun('apply');
+  const d = result.data as {
+    sizes: { objects: number; first: SyncFigures; resync: SyncFigures; runs: { first: number[]; resync: number[] } }[];
+    growth: { from: number; to: number; factor: number; firstWall: number; firstRequests: number; firstBytesReceived: number; resyncWall: number; resyncRequests: number; resyncBytesReceived: number }[];
+  };
+  const row = (objects: number, kind: string, s: SyncFigures, runs: number[]) => [
+    objects,
+    kind,
+    `${s.wallMs} ms`,
+    `${round(s.wallMs / objects, 2)} ms`,
+    s.server.requests,
+    Object.entries(s.server.byVerb)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', '),
+    formatBytes(s.client.bytesSent),
+    formatBytes(s.server.bytesSent),
+    `${s.writes} (+${s.inventoryWrites} inventory)`,
+    runs.join(', '),
+  ];
+  const rows = d.sizes.flatMap((s) => [row(s.objects, 'first deploy', s.first, s.runs.first), row(s.objects, 'unchanged re-sync', s.resync, s.runs.resync)]);
+  const growth = d.growth.map((g) => [`${g.from} → ${g.to} (×${g.factor})`, `×${g.firstWall}`, `×${g.firstRequests}`, `×${g.firstBytesReceived}`, `×${g.resyncWall}`, `×${g.resyncRequests}`, `×${g.resyncBytesReceived}`]);
+  const phaseNames = ['resolve', 'checkout', 'render', 'validate', 'dry-run', 'apply', 'health', 'prune'];
+  const phases = d.sizes.flatMap((s) => [
+    [s.objects, 'first', ...phaseNames.map((p) => `${s.first.phases[p] ?? 0}`)],
+    [s.objects, 're-sync', ...phaseNames.map((p) => `${s.resync.phases[p] ?? 0}`)],
+  ]);
+  return `${methodList(result)}
+${table(['objects', 'sync', 'wall', 'per object', 'API requests', 'by verb', 'bytes sent (client)', 'bytes answered (server)', 'writes', 'wall of every run (ms)'], rows)}
+
+Growth from one size to the next (linear would be the object factor):
+
+${table(['objects', 'first deploy wall', 'first deploy requests', 'first deploy bytes sent', 're-sync wall', 're-sync requests', 're-sync bytes sent'], growth)}
+
+Time per phase (ms, the run shown above):
+
+${table(['objects', 'sync', ...phaseNames], phases)}
+`;
+}
+
+function memorySection(result: BenchResult | undefined): string {
+  if (!result) return notRun('memory');
+  const d = result.data as {
+    web?: {
+      idle: { rss: number };
+      maxRss: number;
+      hwm: number;
+      maxRssAnon: number;
+      maxRssFile: number;
+      lastRss: number;
+      samples: number;
+      heapTuning?: { flags: string[]; rps: number; cpuUsPerDelivery: number; maxRss: number; hwm: number; maxRssAnon: number; maxRssFile: number; liveAfterFullGc: number; maxCommittedHeap: number; fullGcs: number };
+    };
+    worker?: { objects: number; idle: { rss: number }; maxRss: number; hwm: number; maxRssAnon: number; maxRssFile: number; firstDeployMs: number; resyncMs: number };
+    footprints: { role: string; steps: { module: string; rss: number; added: number }[] }[];
+  };
+  const rows: (string | number)[][] = [];
+  if (d.web) rows.push(['web (under benchmark 1)', formatBytes(d.web.idle.rss), formatBytes(d.web.maxRss), formatBytes(d.web.hwm), `${formatBytes(d.web.maxRssAnon)} / ${formatBytes(d.web.maxRssFile)}`]);
+  const t = d.web?.heapTuning;
+  if (t) rows.push([`web with \`${t.flags.join(' ')}\` (same load)`, '', formatBytes(t.maxRss), formatBytes(t.hwm), `${formatBytes(t.maxRssAnon)} / ${formatBytes(t.maxRssFile)}`]);
+  if (d.worker) rows.push([`worker (deploying ${d.worker.objects} objects, then re-syncing)`, formatBytes(d.worker.idle.rss), formatBytes(d.worker.maxRss), formatBytes(d.worker.hwm), `${formatBytes(d.worker.maxRssAnon)} / ${formatBytes(d.worker.maxRssFile)}`]);
+  const footprints = d.footprints
+    .map((f) => `${f.role} role, each module imported in turn into one fresh \`node\`:\n\n${table(['after importing', 'RSS', 'added'], f.steps.map((s) => [`\`${s.module}\``, formatBytes(s.rss), formatBytes(s.added)]))}\n`)
+    .join('\n');
+  return `${methodList(result)}
+${table(['process', 'RSS idle after start', 'peak sampled RSS', 'VmHWM', 'at the peak: anonymous / file-backed'], rows)}
+${t ? `\nUnder the same load the web process's live heap after a full GC is ${formatBytes(t.liveAfterFullGc)} (\`--trace-gc\`, ${t.fullGcs} full GCs); the rest of its heap is garbage V8 lets accumulate between collections (its committed heap reached ${formatBytes(t.maxCommittedHeap)} even when bounded). Bounded, the web process served ${t.rps} deliveries/s at ${t.cpuUsPerDelivery} µs of CPU each (unbounded: see benchmark 1). The web process ended the unbounded run at ${formatBytes(d.web?.lastRss ?? Number.NaN)}.\n` : ''}${d.worker ? `\nThe worker process deployed the ${d.worker.objects} objects in ${d.worker.firstDeployMs} ms and re-synced them in ${d.worker.resyncMs} ms (from its sync records).\n` : ''}
+${footprints}`;
+}
+
+/** BENCHMARKS.md for these results. */
+export function renderReport(input: ReportInput): string {
+  const { machine, results } = input;
+  const totalMs = Object.values(results).reduce((sum, r) => sum + (r?.durationMs ?? 0), 0);
+  const quick = Object.values(results).some((r) => r?.quick);
+  const all = (['intake', 'merge', 'burst', 'apply', 'memory'] as const).flatMap((name) => targetsOf(results[name]).map((t) => ({ name, t })));
+  const summaryRows = all.map(({ name, t }) => [name, t.name, t.target, t.measured, mark(t.met)]);
+  const notes = all.filter(({ t }) => t.note).map(({ name, t }) => `- **${t.name}** (${name}): ${t.note}`);
+  const m = machine;
+  const when = m.startedAt ? m.startedAt.replace('T', ' ').slice(0, 16) + ' UTC' : 'unknown';
+  return `# Benchmarks
+
+Generated by \`npm run bench\` (bench/run.ts) from the raw results in \`bench/results/*.json\`; do not edit by hand.
+Run started ${when}${quick ? ' — **quick mode: a smoke test of a few seconds per benchmark; these figures are not meant to be quoted**' : ''}.
+Each benchmark runs alone, one after another; every baseline runs on the same machine in the same run as what it is compared with.
+All traffic stays on 127.0.0.1.
+
+## Summary
+
+${table(['benchmark', 'what', 'target', 'measured', 'result'], summaryRows)}
+
+${notes.length ? `Notes on the targets (for every missed one: by how much and what bounds it):\n\n${notes.join('\n')}\n` : 'Every target is met.\n'}
+## Machine and versions
+
+- **CPU:** ${m.cpu}, ${m.cores} cores; **memory** ${m.memoryGiB} GiB (${m.freeMemoryGiB} GiB free at the start); ${m.os}; load average at the start ${m.loadAverage.join(', ')}.
+  Other processes may run on this machine (it is shared): interleaved rounds and medians keep a busy moment from landing on one subject.
+- **Node** ${m.node}, **Redis** ${m.redis}, **${m.git}**, **kubectl** ${m.kubectl.replace(/^Client Version: /, '')}, **helm** ${m.helm}.
+- **Packages:** ${Object.entries(m.packages)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')}.
+- **Landfall** ${m.landfall.version} at commit \`${m.landfall.commit}\`${m.landfall.dirty ? ' (with uncommitted changes in src/)' : ''}, built with \`npm run build\` before the run.
+
+## 1. Intake throughput
+
+${intakeSection(results.intake)}
+## 2. Merge to deployed
+
+${mergeSection(results.merge)}
+## 3. Burst coalescing
+
+${burstSection(results.burst)}
+## 4. Apply scaling
+
+${applySection(results.apply)}
+## 5. Memory
+
+${memorySection(results.memory)}
+## Reproducing
+
+\`\`\`sh
+npm run bench                       # every benchmark; writes bench/results/*.json and this file (about ${Math.max(1, Math.round(totalMs / 60_000))} min here)
+npm run bench -- --only intake,memory   # some of them (memory is built from intake and apply)
+npm run bench -- --quick --out /tmp/b   # smoke test, a few seconds each, results kept out of the repository
+npm run bench -- --report-only      # regenerate this file from bench/results/*.json
+LANDFALL_BENCH_DIST=/path/to/other/dist npm run bench -- --only burst   # the Landfall processes from another build, to compare two builds
+LANDFALL_BENCH_PROFILE_DIR=/tmp/prof npm run bench -- --only burst      # also profile the worker process during the burst
+\`\`\`
+
+Needs what \`npm test\` needs: Redis on 127.0.0.1:6379 and git; kubectl and helm in \`./tools\` (\`npm run setup-tools\`).
+The @octokit/webhooks baseline runs when \`@octokit/webhooks\` is installed (it is not a dependency of Landfall).
+`;
+}

@@ -9,6 +9,9 @@ import { parseConfig } from '../src/config/load.js';
 import { findTools } from '../src/sync/tools.js';
 import { ROOT } from './support/process.js';
 
+/** The web role's V8 flags, as the chart's values set them (bench/landfall.ts reads the same). */
+const WEB_NODE_OPTIONS = (parse(readFileSync(new URL('../charts/landfall/values.yaml', import.meta.url), 'utf8')) as { web: { nodeOptions: string } }).web.nodeOptions;
+
 const exec = promisify(execFile);
 const helm = findTools().helm;
 const CHART = `${ROOT}charts/landfall`;
@@ -69,6 +72,9 @@ for (const [label, args] of [
     const worker = objects.find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith('-worker'))!;
     t.same(web.spec.template.spec.containers[0].args, ['serve', '--role', 'web']);
     t.same(worker.spec.template.spec.containers[0].args, ['serve', '--role', 'worker']);
+    const nodeOptions = (c: Obj) => c.spec.template.spec.containers[0].env?.find((e: { name: string }) => e.name === 'NODE_OPTIONS')?.value;
+    t.equal(nodeOptions(web), WEB_NODE_OPTIONS, 'the web role runs with the heap sizing the memory benchmark measured');
+    t.equal(nodeOptions(worker), undefined, 'workers keep Node\'s defaults (they hold large renders)');
     t.equal(web.spec.replicas, label === 'default values' ? 2 : 3, 'web runs 2 replicas by default');
     for (const w of workloads(objects)) {
       const pod = w.spec.template.spec;
@@ -154,6 +160,9 @@ t.test('docker-compose.yml: Redis as BullMQ needs it, one web and two workers, h
   t.same(compose.services.web.command, ['serve', '--role', 'web']);
   t.same(compose.services.worker.command, ['serve', '--role', 'worker']);
   t.equal(compose.services.worker.deploy.replicas, 2, 'two workers');
+  t.equal(compose.services.web.environment.NODE_OPTIONS, WEB_NODE_OPTIONS, 'the web role has the chart\'s heap sizing');
+  t.equal(compose.services.web.environment.LANDFALL_CONFIG, '/etc/landfall/landfall.yaml', 'and keeps the shared environment');
+  t.equal(compose.services.worker.environment.NODE_OPTIONS, undefined);
   for (const name of ['redis', 'web', 'worker']) {
     t.ok(compose.services[name].healthcheck?.test, `${name} has a health check`);
     t.equal(compose.services[name].restart, 'unless-stopped', `${name} restarts`);

@@ -79,7 +79,7 @@ export interface LoadFigures {
   otherCores: number;
 }
 
-interface Subject {
+export interface Subject {
   id: 'fastify-bare' | 'landfall' | 'octokit-middleware';
   label: string;
   url: string;
@@ -90,7 +90,7 @@ interface Subject {
  * One autocannon run of `push` against a subject, with the CPU the subject, this process (the
  * load generator) and Redis used meanwhile, so a saturated generator would show.
  */
-async function load(subject: Subject, push: SignedPush, options: { connections: number; duration: number; overallRate?: number }, redis: Redis): Promise<LoadFigures> {
+export async function load(subject: Subject, push: SignedPush, options: { connections: number; duration: number; overallRate?: number }, redis: Redis): Promise<LoadFigures> {
   const cpu0 = await procCpuSeconds(subject.child.pid);
   const redis0 = await redisCpuSeconds(redis);
   const machine0 = await machineBusySeconds();

@@ -4,6 +4,8 @@ import { queuesForTest } from './support/queues.js';
 import { redisForTest } from './support/redis.js';
 import { KITS } from './support/sign.js';
 import { Redis } from 'ioredis';
+import { createIntake, IntakeUnavailableError } from '../src/queue/intake.js';
+import { createKeys } from '../src/store/keys.js';
 import { startPrivateRedis } from './support/private-redis.js';
 import { startWeb } from './support/web.js';
 
@@ -130,4 +132,69 @@ t.test('a Redis that lost its script cache (restart, failover) still records pus
   t.equal((await push(sha('3'))).status, 202);
   const now = await calls();
   t.same({ eval: now.eval - before.eval, evalsha: now.evalsha - before.evalsha }, { eval: 0, evalsha: 1 }, 'one EVALSHA, no EVAL');
+});
+
+t.test('deliveries arriving together share one round trip, each recorded once, in order', async (t) => {
+  const own = await startPrivateRedis(t);
+  const redis = new Redis(own.url);
+  t.teardown(() => redis.quit());
+  const prefix = 'intake-batch';
+  const queues = queuesForTest(t, redis, prefix);
+  const intake = createIntake({ redis, keys: createKeys(prefix), syncQueue: queues.sync, planQueue: queues.plan, prefix });
+  const item = (app: string, c: string) => ({ kind: 'sync' as const, data: { app, trigger: 'push' as const, forge: 'github' as const, repo: 'acme/web', branch: 'main', sha: sha(c), receivedAt: Date.now() } });
+  const evalshas = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+  // Loads the script and queues each app's pending sync, so the deliveries below only join them
+  // (BullMQ's job add runs scripts of its own).
+  await intake.enqueue('github', 'warm-up', [item('web', '0'), item('api', '0')]);
+  const before = await evalshas();
+  // Twenty deliveries in one turn of the event loop, as under load; one id is sent twice.
+  const results = await Promise.all([
+    ...Array.from({ length: 20 }, (_, i) => intake.enqueue('github', `d-${i}`, [item(i % 2 ? 'web' : 'api', (i % 9) + 1 + '')])),
+    intake.enqueue('github', 'd-3', [item('web', '4')]),
+  ]);
+  const calls = (await evalshas()) - before;
+  t.equal(calls, 1, `one script call for 21 deliveries (${calls})`);
+  t.equal(results.filter((r) => r.duplicate).length, 1, 'the id sent twice is a duplicate the second time');
+  t.same(results[20], { duplicate: true });
+  t.same(results.slice(0, 20).map((r) => (r.duplicate ? 'dup' : r.accepted[0]!.jobId)), Array.from({ length: 20 }, (_, i) => `sync-${i % 2 ? 'web' : 'api'}-0`));
+  t.same(await redis.lrange(`${prefix}:app:web:queued`, 0, -1), [sha('0'), ...Array.from({ length: 10 }, (_, k) => sha(String(((2 * k + 1) % 9) + 1)))], 'every push recorded once, in arrival order');
+  t.equal(await redis.hget(`${prefix}:app:api:desired`, 'sha'), sha(String((18 % 9) + 1)), 'the last delivery is the desired revision');
+  t.equal(await queues.sync.count(), 2, 'one pending job per app');
+});
+
+t.test('a batch that Redis refuses part of the way releases every claim, so nothing is taken for a duplicate later', async (t) => {
+  const own = await startPrivateRedis(t);
+  const redis = new Redis(own.url);
+  t.teardown(() => redis.quit());
+  const prefix = 'intake-batch-fail';
+  const queues = queuesForTest(t, redis, prefix);
+  const intake = createIntake({ redis, keys: createKeys(prefix), syncQueue: queues.sync, planQueue: queues.plan, prefix });
+  const item = (app: string) => ({ kind: 'sync' as const, data: { app, trigger: 'push' as const, forge: 'github' as const, repo: 'acme/web', branch: 'main', sha: sha('a'), receivedAt: Date.now() } });
+  // The second delivery's app has a key of the wrong type: the script fails after recording the first.
+  await redis.set(`${prefix}:app:broken:queued`, 'not a list');
+  const both = await Promise.allSettled([intake.enqueue('github', 'first', [item('web')]), intake.enqueue('github', 'second', [item('broken')])]);
+  t.same(both.map((r) => r.status), ['rejected', 'rejected'], 'neither is acknowledged');
+  t.ok(both.every((r) => r.status === 'rejected' && r.reason instanceof IntakeUnavailableError), 'both as "Redis unavailable", so the web answers from the spool or 503');
+  t.equal(await redis.exists(`${prefix}:delivery:github:first`, `${prefix}:delivery:github:second`), 0, 'both claims released');
+  await redis.del(`${prefix}:app:broken:queued`);
+  const again = await Promise.all([intake.enqueue('github', 'first', [item('web')]), intake.enqueue('github', 'second', [item('broken')])]);
+  t.same(again.map((r) => r.duplicate), [false, false], 'the retried deliveries are recorded, not taken for duplicates');
+  t.equal(await queues.sync.count(), 2);
+});
+
+t.test('deliveries of one batch that start the same pending sync add its job once', async (t) => {
+  const { redis, prefix } = await redisForTest(t, 'intake-adds');
+  const queues = queuesForTest(t, redis, prefix);
+  const add = queues.sync.add.bind(queues.sync);
+  const added: string[] = [];
+  queues.sync.add = ((name, data, opts) => {
+    added.push(String(opts?.jobId));
+    return add(name, data, opts);
+  }) as typeof queues.sync.add;
+  const intake = createIntake({ redis, keys: createKeys(prefix), syncQueue: queues.sync, planQueue: queues.plan, prefix });
+  const item = (app: string, c: string) => ({ kind: 'sync' as const, data: { app, trigger: 'push' as const, forge: 'github' as const, repo: 'acme/web', branch: 'main', sha: sha(c), receivedAt: Date.now() } });
+  const results = await Promise.all(Array.from({ length: 10 }, (_, i) => intake.enqueue('github', `a-${i}`, [item(i < 5 ? 'web' : 'api', String(i))])));
+  t.same(results.map((r) => (r.duplicate ? 'dup' : r.accepted[0]!.jobId)), [...Array(5).fill('sync-web-0'), ...Array(5).fill('sync-api-0')]);
+  t.same(added.sort(), ['sync-api-0', 'sync-web-0'], 'two adds for ten deliveries');
+  t.equal((await queues.sync.getJob('sync-web-0'))?.data.sha, sha('0'), "the job carries the first delivery's commit; the worker deploys the branch head");
 });

@@ -62,31 +62,46 @@ export interface Intake {
   enqueue(forge: string, deliveryId: string, items: readonly IntakeItem[]): Promise<IntakeResult>;
 }
 
+/** The most deliveries written in one round trip. */
+const BATCH_MAX = 64;
+
 /**
- * In one round trip: claim the delivery id (24 h), and for each app read its pending-sync
- * generation, record the desired revision and the announced commit, append a small event for the
- * status dispatcher, and say whether that generation's job is already queued.
- * KEYS: delivery, events, then per app: generation, desired, queued. ARGV: ttl, now, jobKeyPrefix,
- * then per app: app, sha, branch, deliveryId, receivedAt.
+ * In one round trip, for each of a batch of deliveries in arrival order: claim its delivery id
+ * (24 h), and for each app it asks to sync read the pending-sync generation, record the desired
+ * revision and the announced commit, append a small event for the status dispatcher, and say
+ * whether that generation's job is already queued.
+ * KEYS: events, then per delivery: delivery, then per app: generation, desired, queued.
+ * ARGV: ttl, now, jobKeyPrefix, then per delivery: app count, then per app: app, sha, branch,
+ * deliveryId, receivedAt. Returns per delivery {-1} (a duplicate) or {generation, exists, ...}.
  */
 const RECORD_SYNCS = `
-if not redis.call('set', KEYS[1], ARGV[2], 'EX', ARGV[1], 'NX') then return false end
-local out = {}
-local apps = (#KEYS - 2) / 3
-for i = 0, apps - 1 do
-  local k = 3 + i * 3
-  local a = 4 + i * 5
-  local gen = tonumber(redis.call('get', KEYS[k]) or '0')
-  local app, sha = ARGV[a], ARGV[a + 1]
-  redis.call('hset', KEYS[k + 1], 'sha', sha, 'branch', ARGV[a + 2], 'deliveryId', ARGV[a + 3], 'receivedAt', ARGV[a + 4])
-  redis.call('rpush', KEYS[k + 2], sha)
-  redis.call('ltrim', KEYS[k + 2], -${QUEUED_SHAS_KEPT}, -1)
-  local jobId = 'sync-' .. app .. '-' .. gen
-  redis.call('xadd', KEYS[2], 'MAXLEN', '~', ${EVENTS_KEPT}, '*', 'k', 's', 'a', app, 's', sha, 'j', jobId, 't', ARGV[a + 4])
-  out[#out + 1] = gen
-  out[#out + 1] = redis.call('exists', ARGV[3] .. jobId)
+local results = {}
+local k, a = 2, 4
+while a <= #ARGV do
+  local apps = tonumber(ARGV[a])
+  a = a + 1
+  local out = {}
+  if redis.call('set', KEYS[k], ARGV[2], 'EX', ARGV[1], 'NX') then
+    for i = 0, apps - 1 do
+      local gk, ga = k + 1 + i * 3, a + i * 5
+      local gen = tonumber(redis.call('get', KEYS[gk]) or '0')
+      local app, sha = ARGV[ga], ARGV[ga + 1]
+      redis.call('hset', KEYS[gk + 1], 'sha', sha, 'branch', ARGV[ga + 2], 'deliveryId', ARGV[ga + 3], 'receivedAt', ARGV[ga + 4])
+      redis.call('rpush', KEYS[gk + 2], sha)
+      redis.call('ltrim', KEYS[gk + 2], -${QUEUED_SHAS_KEPT}, -1)
+      local jobId = 'sync-' .. app .. '-' .. gen
+      redis.call('xadd', KEYS[1], 'MAXLEN', '~', ${EVENTS_KEPT}, '*', 'k', 's', 'a', app, 's', sha, 'j', jobId, 't', ARGV[ga + 4])
+      out[#out + 1] = gen
+      out[#out + 1] = redis.call('exists', ARGV[3] .. jobId)
+    end
+  else
+    out[1] = -1
+  end
+  results[#results + 1] = out
+  k = k + 1 + apps * 3
+  a = a + apps * 5
 end
-return out
+return results
 `;
 
 const RECORD_SYNCS_SHA = createHash('sha1').update(RECORD_SYNCS).digest('hex');
@@ -105,10 +120,67 @@ async function evalScript(redis: Redis, script: string, sha: string, keys: strin
   }
 }
 
+/** One delivery waiting for its batch's round trip. */
+interface PendingRecord {
+  keys: string[];
+  args: string[];
+  deliveryKey: string;
+  resolve(recorded: number[] | null): void;
+  reject(err: unknown): void;
+}
+
 /**
- * Makes deliveries durable. A push costs one scripted round trip when its app already has a
- * pending sync (the common case in a burst: the push joins that job, which deploys the branch
- * head when it runs), and one more to add the job when it has none. The worker bumps the
+ * Gathers the deliveries that arrive while one event-loop turn is handled (under load, the many
+ * requests whose bodies came in together) and records them with one script call: one command
+ * for Redis to parse and one reply for this process to read, instead of one each. A lone
+ * delivery waits only for the end of the current turn.
+ */
+function createRecorder(redis: Redis, eventsKey: string, ttlSeconds: number, jobKeyPrefix: string) {
+  let pending: PendingRecord[] = [];
+  let scheduled = false;
+
+  async function flush(): Promise<void> {
+    scheduled = false;
+    const batch = pending;
+    pending = [];
+    const keys = [eventsKey, ...batch.flatMap((p) => p.keys)];
+    const args = [String(ttlSeconds), String(Date.now()), jobKeyPrefix, ...batch.flatMap((p) => p.args)];
+    let results: number[][];
+    try {
+      await whenReady(redis);
+      results = (await evalScript(redis, RECORD_SYNCS, RECORD_SYNCS_SHA, keys, args)) as number[][];
+    } catch (err) {
+      // A script that failed part of the way may have claimed some ids: release them all, so
+      // the spooled copies (or the forge's redelivery) are not taken for duplicates.
+      await redis.del(...batch.map((p) => p.deliveryKey)).catch(() => undefined);
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    batch.forEach((p, i) => {
+      const out = results[i] ?? [];
+      p.resolve(out[0] === -1 ? null : out.map(Number));
+    });
+  }
+
+  return function record(deliveryKey: string, keys: string[], args: string[]): Promise<number[] | null> {
+    return new Promise((resolve, reject) => {
+      pending.push({ keys: [deliveryKey, ...keys], args, deliveryKey, resolve, reject });
+      if (pending.length >= BATCH_MAX) void flush();
+      else if (!scheduled) {
+        scheduled = true;
+        setImmediate(() => {
+          if (scheduled) void flush();
+        });
+      }
+    });
+  };
+}
+
+/**
+ * Makes deliveries durable. A push costs one scripted round trip, shared with the deliveries
+ * that arrived in the same event-loop turn, when its app already has a pending sync (the common
+ * case in a burst: the push joins that job, which deploys the branch head when it runs), and one
+ * more to add the job when it has none. The worker bumps the
  * generation when it starts a job, so a push arriving mid-sync queues exactly one more: at most
  * one running and one pending sync per app. Only when every write succeeded is the delivery
  * acknowledged; otherwise its claim is released so the forge's redelivery is not a "duplicate".
@@ -122,6 +194,20 @@ export function createIntake(deps: IntakeDeps): Intake {
     removeOnFail: { count: defaults.keepFailed },
   } as const;
   const jobKeyPrefix = `${deps.prefix ?? deps.syncQueue.opts.prefix ?? 'bull'}:${deps.syncQueue.name}:`;
+  const record = createRecorder(deps.redis, deps.keys.events(), DELIVERY_TTL_SECONDS, jobKeyPrefix);
+  // Deliveries of one batch that start the same pending sync add its job once.
+  const adding = new Map<string, Promise<unknown>>();
+
+  function addSync(jobId: string, data: SyncJobData): Promise<unknown> {
+    let added = adding.get(jobId);
+    if (!added) {
+      added = deps.syncQueue.add('sync', data, { ...jobOptions, jobId });
+      adding.set(jobId, added);
+      const forget = () => adding.delete(jobId);
+      added.then(forget, forget);
+    }
+    return added;
+  }
 
   async function enqueuePlans(plans: PlanJobData[]): Promise<AcceptedJob[]> {
     return Promise.all(
@@ -141,12 +227,11 @@ export function createIntake(deps: IntakeDeps): Intake {
       const deliveryKey = deps.keys.delivery(forge, deliveryId);
       const syncs = items.filter((i): i is Extract<IntakeItem, { kind: 'sync' }> => i.kind === 'sync').map((i) => i.data);
       const plans = items.filter((i): i is Extract<IntakeItem, { kind: 'plan' }> => i.kind === 'plan').map((i) => i.data);
-      const keys = [deliveryKey, deps.keys.events(), ...syncs.flatMap((s) => [deps.keys.syncGeneration(s.app), deps.keys.desired(s.app), deps.keys.queuedShas(s.app)])];
-      const args = [String(DELIVERY_TTL_SECONDS), String(Date.now()), jobKeyPrefix, ...syncs.flatMap((s) => [s.app, s.sha, s.branch, deliveryId, String(s.receivedAt)])];
+      const keys = syncs.flatMap((s) => [deps.keys.syncGeneration(s.app), deps.keys.desired(s.app), deps.keys.queuedShas(s.app)]);
+      const args = [String(syncs.length), ...syncs.flatMap((s) => [s.app, s.sha, s.branch, deliveryId, String(s.receivedAt)])];
       let recorded: number[] | null;
       try {
-        await whenReady(deps.redis);
-        recorded = (await evalScript(deps.redis, RECORD_SYNCS, RECORD_SYNCS_SHA, keys, args)) as number[] | null;
+        recorded = await record(deliveryKey, keys, args);
       } catch (err) {
         throw new IntakeUnavailableError(err);
       }
@@ -159,7 +244,7 @@ export function createIntake(deps: IntakeDeps): Intake {
             const exists = Number(recorded?.[i * 2 + 1] ?? 0) === 1;
             const jobId = syncJobId(item.app, generation);
             // Joined an already-queued job: nothing more to write.
-            if (!exists) await deps.syncQueue.add('sync', { ...item, generation } satisfies SyncJobData, { ...jobOptions, jobId });
+            if (!exists) await addSync(jobId, { ...item, generation });
             return { app: item.app, sha: item.sha, jobId };
           }),
           ...(plans.length ? [enqueuePlans(plans)] : []),

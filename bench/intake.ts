@@ -308,10 +308,15 @@ apps:
     const profileTop = 'top' in profile ? profile.top.slice(0, 5).map((e) => `${e.function} ${e.percent}%`).join(', ') : 'no profile';
     const evalStats = cmds.find((c) => c.command === 'eval' || c.command === 'evalsha');
     const cpuPerRequest = (m: { rps: number; serverCores: number }) => round((m.serverCores / Math.max(1, m.rps)) * 1e6, 0);
+    const fewer = extra.filter((e) => e.extraUs <= -1);
+    const heapPct = round((cpuPerRequest(lf) / Math.max(1, heapTuning.cpuUsPerDelivery) - 1) * 100, 0);
+    const heapCost = deployedFlags.length
+      ? `${heapPct >= 0 ? `${heapPct}% more` : `${-heapPct}% less`} CPU per delivery than Node's default heap sizing (${heapTuning.cpuUsPerDelivery} µs, ${heapTuning.rps} req/s in one run with --trace-gc; see Memory for what it saves)`
+      : 'nothing (none is set)';
     const bound = `the web process is CPU-bound (${lf.serverCores} cores busy, ${cpuPerRequest(lf)} µs of CPU per delivery against ${cpuPerRequest(bareSummary)} µs for the bare route); what the profile puts on top of the bare route, per delivery: ${extra
       .slice(0, 6)
       .map((e) => `${e.module} +${e.extraUs} µs`)
-      .join(', ')}; top self time: ${profileTop}; Redis runs ${evalStats ? `${round(evalStats.calls / Math.max(1, rounds.landfall?.at(-1)?.ok2xx ?? 1), 2)} ${evalStats.command.toUpperCase()} per delivery (${evalStats.usec && evalStats.calls ? round(evalStats.usec / evalStats.calls, 0) : '?'} µs each in Redis)` : 'no script'} and is not the limit (${median((rounds.landfall ?? []).map((r) => r.redisCores))} cores)`;
+      .join(', ')}${fewer.length ? ` (and less than the bare route in ${fewer.map((e) => `${e.module} ${e.extraUs} µs`).join(', ')}: the bare route's JSON.parse runs in secure-json-parse, Landfall's inside dist/intake, so those two largely cancel)` : ''}; top self time: ${profileTop}; the heap cap it is deployed with (${deployedFlags.join(' ') || 'none'}) costs ${heapCost}; Redis runs ${evalStats ? `${round(evalStats.calls / Math.max(1, rounds.landfall?.at(-1)?.ok2xx ?? 1), 2)} ${evalStats.command.toUpperCase()} per delivery (${evalStats.usec && evalStats.calls ? round(evalStats.usec / evalStats.calls, 0) : '?'} µs each in Redis)` : 'no script'} and is not the limit (${median((rounds.landfall ?? []).map((r) => r.redisCores))} cores)`;
 
     const targets: TargetCheck[] = [
       {

@@ -71,7 +71,7 @@ function tuningNote(web: NonNullable<Sampled['web']>): string {
   if (!t) return '';
   const peak = Math.max(t.hwm, t.maxRss);
   const flags = t.deployedFlags?.length ? `\`${t.deployedFlags.join(' ')}\` (the chart's \`web.nodeOptions\`)` : 'no V8 flags';
-  return ` The measured process ran with ${flags}. With Node's default heap sizing the same load peaked at ${formatBytes(peak)}, serving ${t.rps} deliveries/s at ${t.cpuUsPerDelivery} µs of CPU each; the difference is V8 heap headroom, not live data: the live heap after a full GC is ${formatBytes(t.liveAfterFullGc)} (${t.fullGcs} full GCs traced), while V8 lets garbage build up to a ${formatBytes(t.maxCommittedHeap)} heap between collections.`;
+  return ` The measured process ran with ${flags}. With Node's default heap sizing the same load peaked at ${formatBytes(peak)}, serving ${t.rps} deliveries/s at ${t.cpuUsPerDelivery} µs of CPU each (in the same interleaved rounds of benchmark 1); the difference is V8 heap headroom, not live data: the live heap after a full GC is ${formatBytes(t.liveAfterFullGc)} (${t.fullGcs} full GCs traced), while V8 lets garbage build up to a ${formatBytes(t.maxCommittedHeap)} heap between collections.`;
 }
 
 /** Builds benchmark 5 from the intake and apply results, and measures the import footprints. */

@@ -85,7 +85,7 @@ function intakeSection(result: BenchResult | undefined): string {
     profile: (ProfileSummary & { rps: number }) | { error: string };
     extraCpuPerDeliveryByModule?: { module: string; extraUs: number; landfallUs: number; bareUs: number }[];
   };
-  const order = ['fastify-bare', 'landfall', 'octokit-middleware'];
+  const order = ['fastify-bare', 'landfall', 'landfall-default-heap', 'octokit-middleware'];
   const rows = order
     .filter((id) => d.subjects[id])
     .map((id) => {
@@ -256,14 +256,14 @@ function memorySection(result: BenchResult | undefined): string {
   const rows: (string | number)[][] = [];
   if (d.web) rows.push(['web (under benchmark 1)', formatBytes(d.web.idle.rss), formatBytes(d.web.maxRss), formatBytes(d.web.hwm), `${formatBytes(d.web.maxRssAnon)} / ${formatBytes(d.web.maxRssFile)}`]);
   const t = d.web?.heapTuning;
-  if (t) rows.push([`web with \`${t.flags.join(' ')}\` (same load)`, '', formatBytes(t.maxRss), formatBytes(t.hwm), `${formatBytes(t.maxRssAnon)} / ${formatBytes(t.maxRssFile)}`]);
+  if (t) rows.push([t.flags.length ? `web with \`${t.flags.join(' ')}\` (same load)` : "web with Node's default heap sizing (same load)", '', formatBytes(t.maxRss), formatBytes(t.hwm), `${formatBytes(t.maxRssAnon)} / ${formatBytes(t.maxRssFile)}`]);
   if (d.worker) rows.push([`worker (deploying ${d.worker.objects} objects, then re-syncing)`, formatBytes(d.worker.idle.rss), formatBytes(d.worker.maxRss), formatBytes(d.worker.hwm), `${formatBytes(d.worker.maxRssAnon)} / ${formatBytes(d.worker.maxRssFile)}`]);
   const footprints = d.footprints
     .map((f) => `${f.role} role, each module imported in turn into one fresh \`node\`:\n\n${table(['after importing', 'RSS', 'added'], f.steps.map((s) => [`\`${s.module}\``, formatBytes(s.rss), formatBytes(s.added)]))}\n`)
     .join('\n');
   return `${methodList(result)}
 ${table(['process', 'RSS idle after start', 'peak sampled RSS', 'VmHWM', 'at the peak: anonymous / file-backed'], rows)}
-${t ? `\nUnder the same load the web process's live heap after a full GC is ${formatBytes(t.liveAfterFullGc)} (\`--trace-gc\`, ${t.fullGcs} full GCs); the rest of its heap is garbage V8 lets accumulate between collections (its committed heap reached ${formatBytes(t.maxCommittedHeap)} even when bounded). Bounded, the web process served ${t.rps} deliveries/s at ${t.cpuUsPerDelivery} µs of CPU each (unbounded: see benchmark 1). The web process ended the unbounded run at ${formatBytes(d.web?.lastRss ?? Number.NaN)}.\n` : ''}${d.worker ? `\nThe worker process deployed the ${d.worker.objects} objects in ${d.worker.firstDeployMs} ms and re-synced them in ${d.worker.resyncMs} ms (from its sync records).\n` : ''}
+${t ? `\nUnder the same load the web process's live heap after a full GC is ${formatBytes(t.liveAfterFullGc)} (\`--trace-gc\`, ${t.fullGcs} full GCs); the rest of its heap is garbage V8 lets accumulate between collections (with Node's default heap sizing its committed heap reached ${formatBytes(t.maxCommittedHeap)}). With the defaults the web process served ${t.rps} deliveries/s at ${t.cpuUsPerDelivery} µs of CPU each, median of the same interleaved rounds of benchmark 1 as the deployed process.\n` : ''}${d.worker ? `\nThe worker process deployed the ${d.worker.objects} objects in ${d.worker.firstDeployMs} ms and re-synced them in ${d.worker.resyncMs} ms (from its sync records).\n` : ''}
 ${footprints}`;
 }
 

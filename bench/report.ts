@@ -120,7 +120,7 @@ Every run (the load generator, autocannon, runs in the benchmark process; its CP
 
 ${table(['subject', 'round', 'req/s', 'p50 / p99', 'errors + non-2xx', 'server cores', 'autocannon cores', 'Redis cores', 'other cores'], rounds)}
 
-At a fixed ${d.settings.fixedRate} requests per second (${d.settings.fixedDurationS} s; autocannon records whole milliseconds):
+At a fixed ${d.settings.fixedRate} requests per second (${d.settings.fixedDurationS} s, open loop, latency from when each request was due):
 
 ${table(['subject', 'achieved req/s', 'p50', 'p90', 'p99', 'max', 'errors + non-2xx', 'server cores', 'other cores'], fixed)}
 

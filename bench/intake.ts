@@ -245,6 +245,12 @@ function gcDelta(before: GcPauses, after: GcPauses): GcPauses {
   return Object.fromEntries(Object.entries(after).map(([kind, a]) => [kind, { count: a.count - (before[kind]?.count ?? 0), seconds: round(a.seconds - (before[kind]?.seconds ?? 0), 4) }]));
 }
 
+/** The share of `seconds` that the process spent in GC pauses, in percent. */
+function pauseShare(pauses: GcPauses | undefined, seconds: number): number {
+  const total = Object.values(pauses ?? {}).reduce((sum, p) => sum + p.seconds, 0);
+  return round((total / seconds) * 100, 1);
+}
+
 /** "155 minor (avg 1.6 ms), 19 major (avg 4.8 ms)". */
 function describeGc(pauses: GcPauses | undefined): string {
   if (!pauses) return 'no GC figures';
@@ -487,7 +493,7 @@ apps:
         ...(landfallFixed.p99 < 10
           ? {}
           : {
-              note: `missed by ${round(landfallFixed.p99 - 10, 1)} ms; at the same rate the bare route's p99 was ${fixed['fastify-bare']?.p99 ?? '?'} ms and the middleware's ${fixed['octokit-middleware']?.p99 ?? '?'} ms (the tail of the load generator and machine, which every subject shares), Landfall with Node's default heap sizing ${defFixed?.p99 ?? '?'} ms; Landfall's p50 was ${landfallFixed.p50} ms and p90 ${landfallFixed.p90} ms at ${landfallFixed.serverCores} cores busy (${round((landfallFixed.serverCores / Math.max(1, landfallFixed.rps)) * 1e6, 0)} µs of CPU per delivery at this rate, against ${cpuPerRequest(lf)} µs at full load); its garbage-collection pauses in those ${settings.fixedDurationS} s: ${describeGc(fixedGc.landfall)} (default heap sizing: ${describeGc(fixedGc['landfall-default-heap'])}); ${lowRateText}`,
+              note: `missed by ${round(landfallFixed.p99 - 10, 1)} ms; at the same rate the bare route's p99 was ${fixed['fastify-bare']?.p99 ?? '?'} ms and the middleware's ${fixed['octokit-middleware']?.p99 ?? '?'} ms (the tail of the load generator and machine, which every subject shares), Landfall with Node's default heap sizing ${defFixed?.p99 ?? '?'} ms; Landfall's p50 was ${landfallFixed.p50} ms and p90 ${landfallFixed.p90} ms at ${landfallFixed.serverCores} cores busy (${round((landfallFixed.serverCores / Math.max(1, landfallFixed.rps)) * 1e6, 0)} µs of CPU per delivery at this rate, against ${cpuPerRequest(lf)} µs at full load); its garbage-collection pauses in those ${settings.fixedDurationS} s: ${describeGc(fixedGc.landfall)}, together ${pauseShare(fixedGc.landfall, settings.fixedDurationS)}% of the run, ${pauseShare(fixedGc.landfall, settings.fixedDurationS) >= 1 ? 'more than the 1% of requests the p99 looks at, so the p99 falls among requests that arrived during a pause or queued behind one' : 'less than the 1% of requests the p99 looks at, so pauses alone do not explain it'} (default heap sizing: ${describeGc(fixedGc['landfall-default-heap'])}, ${pauseShare(fixedGc['landfall-default-heap'], settings.fixedDurationS)}%); ${lowRateText}`,
             }),
       },
       {

@@ -6,13 +6,10 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { Queue } from 'bullmq';
 import { parseConfig } from '../src/config/load.js';
 import { createKubeClient, type KubeClientStats } from '../src/kube/client.js';
 import { createLogger } from '../src/log/logger.js';
-import { createIntake } from '../src/queue/intake.js';
 import type { SyncJobData } from '../src/queue/jobs.js';
-import { createProducerConnection } from '../src/redis/connection.js';
 import { createHistory, type PhaseName, type SyncRecord } from '../src/store/history.js';
 import { createKeys } from '../src/store/keys.js';
 import { createGit } from '../src/sync/checkout.js';
@@ -20,7 +17,7 @@ import { runSync, type SyncDeps } from '../src/sync/pipeline.js';
 import { findTools } from '../src/sync/tools.js';
 import { createRepo } from '../test/support/git.js';
 import { startKubeApiServer, type KubeApiServer, type RecordedRequest, type ServerStats } from '../test/support/kube-api/index.js';
-import { startLandfall } from './landfall.js';
+import { benchIntake, startLandfall } from './landfall.js';
 import { benchPrefix, freePort, median, procMemory, redisForBench, REDIS_URL, round, sampleRss, tempDir, until, withScope, type BenchContext, type BenchResult, type ProcMemory, type RssSamples, type Scope, type TargetCheck } from './lib.js';
 import { appFiles } from './manifests.js';
 
@@ -144,15 +141,7 @@ apps:
   const worker = await startLandfall(scope, dir, 'landfall-worker', 'worker', yaml, port);
   const idle = await procMemory(worker.pid);
   const rss = sampleRss(worker.pid, 50);
-  const producer = createProducerConnection(REDIS_URL);
-  const syncQueue = new Queue('sync', { connection: producer, prefix });
-  const planQueue = new Queue('plan', { connection: producer, prefix });
-  scope.teardown(async () => {
-    await syncQueue.close();
-    await planQueue.close();
-    await producer.quit().catch(() => producer.disconnect());
-  });
-  const intake = createIntake({ redis: producer, keys: createKeys(prefix), syncQueue, planQueue, prefix });
+  const intake = benchIntake(scope, prefix);
   const history = createHistory(redis, createKeys(prefix));
   const runOne = async (trigger: 'push' | 'manual', deliveryId: string) => {
     const result = await intake.enqueue('github', deliveryId, [{ kind: 'sync', data: { app: 'scale', trigger, forge: 'github', repo: 'acme/scale', branch: 'main', sha: trigger === 'push' ? head : '', receivedAt: Date.now() } }]);

@@ -10,12 +10,8 @@ import { mkdir } from 'node:fs/promises';
 import { Agent, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import autocannon, { type AutocannonResult } from 'autocannon';
-import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { createIntake } from '../src/queue/intake.js';
-import { createProducerConnection } from '../src/redis/connection.js';
-import { createKeys } from '../src/store/keys.js';
-import { benchServerOptions, serverYaml, startLandfall, webNodeFlags } from './landfall.js';
+import { benchIntake, benchServerOptions, serverYaml, startLandfall, webNodeFlags } from './landfall.js';
 import {
   benchPrefix,
   commandDelta,
@@ -88,15 +84,38 @@ export interface Subject {
   child: Child;
 }
 
+/** CPU cores the subject, this process (the load generator), Redis and everything else used. */
+type CoresUsed = Pick<LoadFigures, 'serverCores' | 'generatorCores' | 'redisCores' | 'otherCores'>;
+
+/** Starts counting CPU for one run against `subject`; `stop(wallS)` says what each part used. */
+async function cpuMeter(subject: Subject, redis: Redis): Promise<{ stop(wallS: number): Promise<CoresUsed> }> {
+  const cpu0 = await procCpuSeconds(subject.child.pid);
+  const redis0 = await redisCpuSeconds(redis);
+  const machine0 = await machineBusySeconds();
+  const self0 = process.cpuUsage();
+  return {
+    async stop(wallS) {
+      const self = process.cpuUsage(self0);
+      const serverCpu = (await procCpuSeconds(subject.child.pid)) - cpu0;
+      const redisCpu = (await redisCpuSeconds(redis)) - redis0;
+      const machineCpu = (await machineBusySeconds()) - machine0;
+      const generatorCpu = (self.user + self.system) / 1e6;
+      return {
+        serverCores: round(serverCpu / wallS, 2),
+        generatorCores: round(generatorCpu / wallS, 2),
+        redisCores: round(redisCpu / wallS, 2),
+        otherCores: round(Math.max(0, machineCpu - serverCpu - generatorCpu - redisCpu) / wallS, 2),
+      };
+    },
+  };
+}
+
 /**
  * One autocannon run of `push` against a subject, with the CPU the subject, this process (the
  * load generator) and Redis used meanwhile, so a saturated generator would show.
  */
 export async function load(subject: Subject, push: SignedPush, options: { connections: number; duration: number; overallRate?: number }, redis: Redis): Promise<LoadFigures> {
-  const cpu0 = await procCpuSeconds(subject.child.pid);
-  const redis0 = await redisCpuSeconds(redis);
-  const machine0 = await machineBusySeconds();
-  const self0 = process.cpuUsage();
+  const meter = await cpuMeter(subject, redis);
   const wall0 = performance.now();
   const result: AutocannonResult = await autocannon({
     url: `${subject.url}/hooks/github`,
@@ -113,12 +132,7 @@ export async function load(subject: Subject, push: SignedPush, options: { connec
     // 16 ms here, inventing thousands of samples. The real response times are reported instead.
     ...(options.overallRate ? { overallRate: options.overallRate, ignoreCoordinatedOmission: true } : {}),
   });
-  const wallS = (performance.now() - wall0) / 1000;
-  const self = process.cpuUsage(self0);
-  const serverCpu = (await procCpuSeconds(subject.child.pid)) - cpu0;
-  const redisCpu = (await redisCpuSeconds(redis)) - redis0;
-  const machineCpu = (await machineBusySeconds()) - machine0;
-  const generatorCpu = (self.user + self.system) / 1e6;
+  const cores = await meter.stop((performance.now() - wall0) / 1000);
   const statusCodes: Record<string, number> = {};
   for (const [code, { count }] of Object.entries(result.statusCodeStats)) statusCodes[code] = count;
   const ok2xx = result['2xx'];
@@ -136,10 +150,7 @@ export async function load(subject: Subject, push: SignedPush, options: { connec
     mean: round(result.latency.mean, 2),
     durationS: result.duration,
     statusCodes,
-    serverCores: round(serverCpu / wallS, 2),
-    generatorCores: round(generatorCpu / wallS, 2),
-    redisCores: round(redisCpu / wallS, 2),
-    otherCores: round(Math.max(0, machineCpu - serverCpu - generatorCpu - redisCpu) / wallS, 2),
+    ...cores,
   };
 }
 
@@ -152,10 +163,7 @@ export async function load(subject: Subject, push: SignedPush, options: { connec
  * the second as fast as it can and then pauses, i.e. full-load bursts.
  */
 export async function pacedLoad(subject: Subject, push: SignedPush, options: { rate: number; duration: number }, redis: Redis): Promise<LoadFigures> {
-  const cpu0 = await procCpuSeconds(subject.child.pid);
-  const redis0 = await redisCpuSeconds(redis);
-  const machine0 = await machineBusySeconds();
-  const self0 = process.cpuUsage();
+  const meter = await cpuMeter(subject, redis);
   const target = new URL(`${subject.url}/hooks/github`);
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const body = Buffer.from(push.body);
@@ -197,11 +205,7 @@ export async function pacedLoad(subject: Subject, push: SignedPush, options: { r
   await Promise.all(inFlight);
   const wallS = (performance.now() - start) / 1000;
   agent.destroy();
-  const self = process.cpuUsage(self0);
-  const serverCpu = (await procCpuSeconds(subject.child.pid)) - cpu0;
-  const redisCpu = (await redisCpuSeconds(redis)) - redis0;
-  const machineCpu = (await machineBusySeconds()) - machine0;
-  const generatorCpu = (self.user + self.system) / 1e6;
+  const cores = await meter.stop(wallS);
   const ok2xx = Object.entries(statusCodes).filter(([code]) => code.startsWith('2')).reduce((sum, [, n]) => sum + n, 0);
   const sorted = [...latencies].sort((a, b) => a - b);
   const pct = (p: number) => round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN, 1);
@@ -219,10 +223,7 @@ export async function pacedLoad(subject: Subject, push: SignedPush, options: { r
     mean: round(latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length), 2),
     durationS: round(wallS, 2),
     statusCodes,
-    serverCores: round(serverCpu / wallS, 2),
-    generatorCores: round(generatorCpu / wallS, 2),
-    redisCores: round(redisCpu / wallS, 2),
-    otherCores: round(Math.max(0, machineCpu - serverCpu - generatorCpu - redisCpu) / wallS, 2),
+    ...cores,
   };
 }
 
@@ -562,15 +563,7 @@ apps:
 async function jobPerDelivery(scope: Scope, jobs: number): Promise<{ jobs: number; perJobBytes: number; perJobBytesByKeys: number }> {
   const prefix = benchPrefix('jobs');
   const redis = redisForBench(scope, prefix);
-  const producer = createProducerConnection(REDIS_URL);
-  const syncQueue = new Queue('sync', { connection: producer, prefix });
-  const planQueue = new Queue('plan', { connection: producer, prefix });
-  scope.teardown(async () => {
-    await syncQueue.close();
-    await planQueue.close();
-    await producer.quit().catch(() => producer.disconnect());
-  });
-  const intake = createIntake({ redis: producer, keys: createKeys(prefix), syncQueue, planQueue, prefix });
+  const intake = benchIntake(scope, prefix);
   const item = (i: number) => ({ kind: 'sync' as const, data: { app: `app-${i}`, trigger: 'push' as const, forge: 'github' as const, repo: `acme/app-${i}`, branch: 'main', sha: 'a'.repeat(40), deliveryId: `d-${i}`, receivedAt: Date.now() } });
   await intake.enqueue('github', 'prime', [item(-1)]);
   await sleep(100);

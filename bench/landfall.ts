@@ -7,7 +7,11 @@ import { writeFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { join } from 'node:path';
 import { ConfigError, parseConfig } from '../src/config/load.js';
-import { freePort, startNode, waitForHttp, ROOT, type Child, type Scope } from './lib.js';
+import { Queue } from 'bullmq';
+import { createIntake, type Intake } from '../src/queue/intake.js';
+import { createProducerConnection } from '../src/redis/connection.js';
+import { createKeys } from '../src/store/keys.js';
+import { freePort, REDIS_URL, startNode, waitForHttp, ROOT, type Child, type Scope } from './lib.js';
 
 /**
  * `server:` settings for a benchmark, keeping only the optional keys this build's schema knows.
@@ -66,3 +70,19 @@ export function webNodeFlags(): string[] {
 
 /** A free port for a Landfall process. */
 export { freePort };
+
+/**
+ * Landfall's own intake in this process, on its own producer connection and queues under
+ * `prefix` (closed when the scope closes): to queue syncs as the web role would, without HTTP.
+ */
+export function benchIntake(scope: Scope, prefix: string): Intake {
+  const producer = createProducerConnection(REDIS_URL);
+  const syncQueue = new Queue('sync', { connection: producer, prefix });
+  const planQueue = new Queue('plan', { connection: producer, prefix });
+  scope.teardown(async () => {
+    await syncQueue.close();
+    await planQueue.close();
+    await producer.quit().catch(() => producer.disconnect());
+  });
+  return createIntake({ redis: producer, keys: createKeys(prefix), syncQueue, planQueue, prefix });
+}

@@ -23,6 +23,19 @@ async function setup(t: Test, apps: string, forges = `  github: { webhookSecret:
   return { web, queues, redis, prefix, push };
 }
 
+/** A sync item as the delivery handler builds it for a push of `acme/web` main. */
+const syncItem = (app: string, c: string) => ({ kind: 'sync' as const, data: { app, trigger: 'push' as const, forge: 'github' as const, repo: 'acme/web', branch: 'main', sha: sha(c), receivedAt: Date.now() } });
+
+/** Landfall's intake on a redis-server of the test's own (so the test may flush or break it). */
+async function privateIntake(t: Test, prefix: string) {
+  const own = await startPrivateRedis(t);
+  const redis = new Redis(own.url);
+  t.teardown(() => redis.quit());
+  const queues = queuesForTest(t, redis, prefix);
+  const intake = createIntake({ redis, keys: createKeys(prefix), syncQueue: queues.sync, planQueue: queues.plan, prefix });
+  return { redis, queues, intake };
+}
+
 t.test('one push matching two apps queues a sync for each', async (t) => {
   const { push, queues } = await setup(
     t,
@@ -135,13 +148,9 @@ t.test('a Redis that lost its script cache (restart, failover) still records pus
 });
 
 t.test('deliveries arriving together share one round trip, each recorded once, in order', async (t) => {
-  const own = await startPrivateRedis(t);
-  const redis = new Redis(own.url);
-  t.teardown(() => redis.quit());
   const prefix = 'intake-batch';
-  const queues = queuesForTest(t, redis, prefix);
-  const intake = createIntake({ redis, keys: createKeys(prefix), syncQueue: queues.sync, planQueue: queues.plan, prefix });
-  const item = (app: string, c: string) => ({ kind: 'sync' as const, data: { app, trigger: 'push' as const, forge: 'github' as const, repo: 'acme/web', branch: 'main', sha: sha(c), receivedAt: Date.now() } });
+  const { redis, queues, intake } = await privateIntake(t, prefix);
+  const item = syncItem;
   const evalshas = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
   // Loads the script and queues each app's pending sync, so the deliveries below only join them
   // (BullMQ's job add runs scripts of its own).
@@ -163,13 +172,9 @@ t.test('deliveries arriving together share one round trip, each recorded once, i
 });
 
 t.test('a batch that Redis refuses part of the way releases every claim, so nothing is taken for a duplicate later', async (t) => {
-  const own = await startPrivateRedis(t);
-  const redis = new Redis(own.url);
-  t.teardown(() => redis.quit());
   const prefix = 'intake-batch-fail';
-  const queues = queuesForTest(t, redis, prefix);
-  const intake = createIntake({ redis, keys: createKeys(prefix), syncQueue: queues.sync, planQueue: queues.plan, prefix });
-  const item = (app: string) => ({ kind: 'sync' as const, data: { app, trigger: 'push' as const, forge: 'github' as const, repo: 'acme/web', branch: 'main', sha: sha('a'), receivedAt: Date.now() } });
+  const { redis, queues, intake } = await privateIntake(t, prefix);
+  const item = (app: string) => syncItem(app, 'a');
   // The second delivery's app has a key of the wrong type: the script fails after recording the first.
   await redis.set(`${prefix}:app:broken:queued`, 'not a list');
   const both = await Promise.allSettled([intake.enqueue('github', 'first', [item('web')]), intake.enqueue('github', 'second', [item('broken')])]);
@@ -192,7 +197,7 @@ t.test('deliveries of one batch that start the same pending sync add its job onc
     return add(name, data, opts);
   }) as typeof queues.sync.add;
   const intake = createIntake({ redis, keys: createKeys(prefix), syncQueue: queues.sync, planQueue: queues.plan, prefix });
-  const item = (app: string, c: string) => ({ kind: 'sync' as const, data: { app, trigger: 'push' as const, forge: 'github' as const, repo: 'acme/web', branch: 'main', sha: sha(c), receivedAt: Date.now() } });
+  const item = syncItem;
   const results = await Promise.all(Array.from({ length: 10 }, (_, i) => intake.enqueue('github', `a-${i}`, [item(i < 5 ? 'web' : 'api', String(i))])));
   t.same(results.map((r) => (r.duplicate ? 'dup' : r.accepted[0]!.jobId)), [...Array(5).fill('sync-web-0'), ...Array(5).fill('sync-api-0')]);
   t.same(added.sort(), ['sync-api-0', 'sync-web-0'], 'two adds for ten deliveries');

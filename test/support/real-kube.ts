@@ -57,7 +57,7 @@ export interface RealKube {
   /** A new namespace `<prefix>-<8 hex>`, deleted at teardown. */
   namespace(prefix?: string): Promise<string>;
   /** Runs the kubectl from ./tools against the cluster; never throws, returns the outcome. */
-  kubectl(args: string[], options?: { input?: string; kubeconfig?: string }): Promise<{ code: number; stdout: string; stderr: string }>;
+  kubectl(args: string[], options?: { input?: string; kubeconfig?: string; env?: Record<string, string> }): Promise<{ code: number; stdout: string; stderr: string }>;
   /** An object as the API server has it now, or undefined. */
   get(apiVersion: string, kind: string, name: string, namespace?: string): Promise<KubeObject | undefined>;
 }
@@ -74,7 +74,7 @@ export async function realKube(t: Teardown): Promise<RealKube> {
   const kubectl: RealKube['kubectl'] = async (args, options = {}) => {
     const bin = existsSync(kubectlBin) ? kubectlBin : 'kubectl';
     return new Promise((resolve) => {
-      const child = execFile(bin, [`--kubeconfig=${options.kubeconfig ?? where.file}`, ...args], { maxBuffer: 32 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) => {
+      const child = execFile(bin, [`--kubeconfig=${options.kubeconfig ?? where.file}`, ...args], { maxBuffer: 32 * 1024 * 1024, timeout: 120_000, env: { ...process.env, ...options.env } }, (err, stdout, stderr) => {
         const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
         resolve({ code, stdout: String(stdout), stderr: String(stderr) });
       });

@@ -50,6 +50,10 @@ export interface SyncHarnessOptions {
   listener?: SyncListener;
   createNamespace?: boolean;
   kubeTimeoutMs?: number;
+  /** Landfall's own credentials, when they are not the test's (a ServiceAccount token). */
+  kubeConfig?: KubeConfig;
+  /** Real cluster: deploy to this existing namespace (neither created nor deleted here). */
+  namespace?: string;
 }
 
 /**
@@ -69,14 +73,16 @@ export async function syncHarness(t: Teardown, appYaml = '', options: SyncHarnes
  * `appYaml` stands for it.
  */
 export async function realSyncHarness(t: Teardown, kube: RealKube, appYaml = '', options: SyncHarnessOptions = {}): Promise<RealSyncHarness> {
-  const namespace = uniqueName('sync');
-  if (options.createNamespace !== false) {
-    await kube.client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { 'landfall.dev/test': 'true' } } }, { fieldManager: 'landfall-test', force: true });
+  const namespace = options.namespace ?? uniqueName('sync');
+  if (!options.namespace) {
+    if (options.createNamespace !== false) {
+      await kube.client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { 'landfall.dev/test': 'true' } } }, { fieldManager: 'landfall-test', force: true });
+    }
+    t.teardown(async () => {
+      await kube.client.delete({ apiVersion: 'v1', kind: 'Namespace', name: namespace }).catch(() => undefined);
+    });
   }
-  t.teardown(async () => {
-    await kube.client.delete({ apiVersion: 'v1', kind: 'Namespace', name: namespace }).catch(() => undefined);
-  });
-  return { ...(await harnessFor(t, kube.kc, namespace, appYaml.replaceAll('$NS', namespace), options)), namespace };
+  return { ...(await harnessFor(t, options.kubeConfig ?? kube.kc, namespace, appYaml.replaceAll('$NS', namespace), options)), namespace };
 }
 
 async function harnessFor(t: Teardown, kc: KubeConfig, namespace: string, appYaml: string, options: SyncHarnessOptions): Promise<Omit<SyncHarness, 'server'>> {

@@ -100,7 +100,7 @@ async function openssl(args: string[], cwd: string): Promise<void> {
 /** A CA, a serving certificate for 127.0.0.1 and the in-cluster names, and a service-account key. */
 async function makeCertificates(dir: string): Promise<void> {
   await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '3650', '-subj', '/CN=landfall-test-ca'], dir);
-  const san = 'subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local';
+  const san = 'subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local';
   await openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=kube-apiserver', '-addext', san], dir);
   writeFileSync(join(dir, 'server.ext'), `${san}\nextendedKeyUsage=serverAuth\n`);
   await openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '3650', '-extfile', 'server.ext'], dir);
@@ -242,7 +242,7 @@ export async function clusterUp(options: { log?: (line: string) => void } = {}):
       '--client-ca-file=ca.crt',
       '--token-auth-file=tokens.csv',
       '--authorization-mode=Node,RBAC',
-      '--service-cluster-ip-range=10.0.0.0/24',
+      '--service-cluster-ip-range=10.96.0.0/16',
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       '--service-account-key-file=sa.key',
       '--service-account-signing-key-file=sa.key',

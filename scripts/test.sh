@@ -72,14 +72,14 @@ if [ "$was_up" = "0" ]; then trap 'npx tsx scripts/real/cluster.ts down >/dev/nu
 eval "$(npx tsx scripts/real/cluster.ts env)"
 info=$(npx tsx -e "import('./scripts/real/cluster.ts').then(m => { const i = m.readCluster(); console.log(i.version + ' ' + i.build); })")
 version=${info%% *}; build=${info#* }
-suffix=" (kubernetes $version, binaries $build)"
+suffix=" (kubernetes $version, ${LANDFALL_REAL_KUBE_BUILD:-binaries $build})"
 LANDFALL_E2E_KUBECONFIG="$LANDFALL_E2E_KUBECONFIG" group "real control plane" test-output/tap-real-kube.txt "$suffix" \
   --timeout=600 "$@" test/kube-api-server.test.ts test/real/kube
 
 if [ -d test/real/gitea ]; then
   gitea_line=$(scripts/real/build.sh gitea 2>&1 | grep -E '^gitea ' | tail -1)
   gitea_version=$(echo "$gitea_line" | awk '{print $2}' | tr -d ':')
-  gitea_build=$(echo "$gitea_line" | grep -oE 'built in [0-9]+ s|cached' || echo unknown)
+  gitea_build=${LANDFALL_REAL_GITEA_BUILD:-$(echo "$gitea_line" | grep -oE 'built in [0-9]+ s|cached' || echo unknown)}
   LANDFALL_E2E_KUBECONFIG="$LANDFALL_E2E_KUBECONFIG" group "real gitea" test-output/tap-real-gitea.txt " (gitea $gitea_version, $gitea_build)" \
     --timeout=600 "$@" test/real/gitea
 fi

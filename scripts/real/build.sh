@@ -46,7 +46,8 @@ version_of() {
     sops) mod=github.com/getsops/sops/v3 ;;
     *) echo "unknown component $name" >&2; exit 2 ;;
   esac
-  (cd "real/$name" && go mod edit -json | jq -r --arg m "$mod" '.Require[] | select(.Path == $m) | .Version')
+  # Read from go.mod itself (no jq on a fresh machine): the first "<module> v..." line.
+  awk -v m="$mod" '$1 == "require" && $2 == m { print $3; exit } $1 == m && $2 ~ /^v/ { print $2; exit }' "real/$name/go.mod"
 }
 
 build_one() {

@@ -254,7 +254,9 @@ export async function createKubeClient(kc: KubeConfig, options: KubeClientOption
     },
     async apply(obj, opts) {
       return request<KubeObject>('PATCH', await pathOf({ ...obj, namespace: obj.metadata.namespace, name: obj.metadata.name }), {
-        query: { fieldManager: opts.fieldManager, force: opts.force ? 'true' : undefined, dryRun: opts.dryRun ? 'All' : undefined },
+        // Strict, as kubectl does by default: a misspelt field of a custom resource is an error
+        // naming it rather than a field the API server silently prunes.
+        query: { fieldManager: opts.fieldManager, force: opts.force ? 'true' : undefined, dryRun: opts.dryRun ? 'All' : undefined, fieldValidation: 'Strict' },
         body: obj,
         contentType: 'application/apply-patch+yaml',
       });

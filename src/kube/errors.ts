@@ -26,13 +26,23 @@ export class KubeApiError extends Error {
     super(message ?? body?.message ?? `${method} ${path} answered ${status}`, options);
     this.name = 'KubeApiError';
     this.code = body?.reason ?? (status === 0 ? 'NetworkError' : `HTTP${status}`);
-    this.transient = status === 0 || status === 429 || status >= 500;
+    this.transient = (status === 0 || status === 429 || status >= 500) && !isMalformedApply(status, body);
   }
 
   /** The server's reason: NotFound, Conflict, Invalid, Forbidden, ... */
   get reason(): string | undefined {
     return this.body?.reason;
   }
+}
+
+/**
+ * A server-side apply the API server cannot even turn into a typed object: an unknown field of a
+ * built-in kind (`.spec.replicaz: field not declared in schema`) or duplicate list keys
+ * (`duplicate entries for key [name="web"]`, kubernetes#122480). kube-apiserver 1.36 answers these
+ * 500, but sending the same body again can never succeed, so they are permanent.
+ */
+export function isMalformedApply(status: number, body: KubeStatus | undefined): boolean {
+  return status === 500 && /failed to create typed (patch|live) object/.test(body?.message ?? '');
 }
 
 /** Whether an error is a 404 from the API server. */

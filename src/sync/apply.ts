@@ -30,7 +30,12 @@ export function objectError(code: string, obj: KubeObject, verb: string, err: un
   if (err instanceof KubeApiError) {
     const causes = err.body?.details?.causes?.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message)).filter(Boolean) ?? [];
     const detail = err.body?.message ?? err.message;
-    return new SyncError(code, `${what} ${verb} failed: ${detail}${causes.length > 1 ? ` (${causes.join('; ')})` : ''}`, err.transient, { cause: err, object: what });
+    const hint = /failed to create typed live object/.test(detail)
+      ? ' (the object on the cluster is malformed, e.g. written by an older client with duplicate list keys; fix or replace it there)'
+      : /failed to create typed patch object/.test(detail)
+        ? ' (fix the manifest: a field the API does not know, or two list items with the same key)'
+        : '';
+    return new SyncError(code, `${what} ${verb} failed: ${detail}${causes.length > 1 ? ` (${causes.join('; ')})` : ''}${hint}`, err.transient, { cause: err, object: what });
   }
   if (err instanceof SyncError) return err;
   return new SyncError(code, `${what} ${verb} failed: ${(err as Error).message}`, true, { cause: err, object: what });

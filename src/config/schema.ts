@@ -143,6 +143,27 @@ const helmSchema = z.strictObject({
   values: z.record(z.string(), z.unknown()).default({}),
 });
 
+/**
+ * Field managers whose fields Landfall takes over when it finds them on an object it applies: the
+ * tools people use before GitOps, `kubectl apply` (client-side, and the `before-first-apply` of its
+ * server-side upgrade), `kubectl apply --server-side`, `kubectl create` and Helm. Edits (`kubectl
+ * edit`, `patch`, `scale`) are not taken over: they are drift, which a forced apply puts right
+ * field by field without adopting what else the edit added.
+ */
+export const DEFAULT_TAKE_OVER_FIELDS_FROM = [
+  { manager: 'kubectl-client-side-apply', operation: 'Update' },
+  { manager: 'before-first-apply', operation: 'Update' },
+  { manager: 'kubectl', operation: 'Apply' },
+  { manager: 'kubectl-create', operation: 'Update' },
+  { manager: 'helm' },
+] as const satisfies readonly { manager: string; operation?: 'Apply' | 'Update' }[];
+
+const foreignManager = z.strictObject({
+  manager: nonEmpty,
+  /** Only entries of this operation; both when absent. */
+  operation: z.enum(['Apply', 'Update'], { message: 'must be Apply or Update (or left out for both)' }).optional(),
+});
+
 const appSchema = z.strictObject({
   name: appName,
   forge: z.enum(FORGE_IDS, { message: `must be one of ${FORGE_IDS.join(', ')}` }),
@@ -167,6 +188,8 @@ const appSchema = z.strictObject({
   allowedNamespaces: z.array(k8sName).optional(),
   prComments: boolField().default(false),
   helm: helmSchema.optional(),
+  /** Managers whose fields are taken over on adoption and afterwards; `[]` turns it off. */
+  takeOverFieldsFrom: z.array(foreignManager).default(DEFAULT_TAKE_OVER_FIELDS_FROM.map((m) => ({ ...m }))),
 });
 
 const serverSchema = z.strictObject({
@@ -296,6 +319,7 @@ export const KNOWN_KEYS: ReadonlySet<string> = new Set([
   ...Object.keys(gitlabForge.shape),
   ...Object.keys(bitbucketForge.shape),
   ...Object.keys(appSchema.shape),
+  ...Object.keys(foreignManager.shape),
   ...Object.keys(helmSchema.shape),
   ...Object.keys(workerSchema.shape),
   'worker',

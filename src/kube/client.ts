@@ -65,6 +65,8 @@ export interface KubeClient {
   list(apiVersion: string, kind: string, options?: { namespace?: string; labelSelector?: string }): Promise<KubeObject[]>;
   /** Server-side apply: the object as given, as field manager `fieldManager`. */
   apply(obj: KubeObject, options: { fieldManager: string; force?: boolean; dryRun?: boolean }): Promise<KubeObject>;
+  /** A JSON patch (RFC 6902) or merge patch of one object, as `fieldManager` (operation Update). */
+  patch(ref: ObjectRef, patch: unknown, options: { type: 'json' | 'merge'; fieldManager: string }): Promise<KubeObject>;
   /** Deletes; resolves false when it was already gone. */
   delete(ref: ObjectRef, options?: { propagationPolicy?: 'Background' | 'Foreground' | 'Orphan' }): Promise<boolean>;
   /** Any request under the server, for the few calls the helpers above do not cover. */
@@ -259,6 +261,13 @@ export async function createKubeClient(kc: KubeConfig, options: KubeClientOption
         query: { fieldManager: opts.fieldManager, force: opts.force ? 'true' : undefined, dryRun: opts.dryRun ? 'All' : undefined, fieldValidation: 'Strict' },
         body: obj,
         contentType: 'application/apply-patch+yaml',
+      });
+    },
+    async patch(ref, body, opts) {
+      return request<KubeObject>('PATCH', await pathOf(ref), {
+        query: { fieldManager: opts.fieldManager },
+        body,
+        contentType: opts.type === 'json' ? 'application/json-patch+json' : 'application/merge-patch+json',
       });
     },
     async delete(ref, opts = {}) {

@@ -7,6 +7,7 @@ import { FIELD_MANAGER } from './labels.js';
 import { applyOrder, stageOf } from './order.js';
 import { mapLimit, settleLimit } from './pool.js';
 import type { ChangeEntry } from './types.js';
+import { takeoverPatch, type ForeignManager } from './takeover.js';
 import type { DesiredObject } from './validate.js';
 
 /** The outcome of dry-running every object. */
@@ -22,6 +23,8 @@ export interface ResourceManagerDeps {
   client: KubeClient;
   /** Requests in flight at once within a stage. */
   concurrency?: number;
+  /** Managers whose fields Landfall takes over on objects it applies (the app's `takeOverFieldsFrom`); none when absent. */
+  foreignManagers?: readonly ForeignManager[];
 }
 
 /** Turns an API error about an object into words that name it. */
@@ -55,6 +58,7 @@ function missingNamespace(err: unknown): string | undefined {
 export function createResourceManager(deps: ResourceManagerDeps) {
   const { client } = deps;
   const concurrency = deps.concurrency ?? 8;
+  const foreign = deps.foreignManagers ?? [];
 
   async function dryRun(obj: KubeObject): Promise<KubeObject> {
     return client.apply(obj, { fieldManager: FIELD_MANAGER, force: true, dryRun: true });
@@ -99,7 +103,9 @@ export function createResourceManager(deps: ResourceManagerDeps) {
       return mapLimit(objects, concurrency, async (desired) => {
         const planned = dry.results.get(desired.id);
         if (!planned) return { ...entryFor(desired), action: 'created' as const, message: 'dry-run waits for a CRD or namespace in this change' };
-        return decide(desired, planned, live.get(desired.id));
+        const { entry, live: current } = await decide(desired, planned, live.get(desired.id));
+        const takeover = current ? takeoverPatch(current, foreign) : undefined;
+        return takeover ? { ...entry, message: takeoverNote(takeover.managers) } : entry;
       });
     },
 
@@ -132,7 +138,24 @@ export function createResourceManager(deps: ResourceManagerDeps) {
               throw objectError('DRY_RUN_FAILED', desired.obj, 'dry-run', err);
             }
           }
-          const entry = await decide(desired, planned, live.get(desired.id));
+          let { entry, live: current } = await decide(desired, planned, live.get(desired.id));
+          const takeover = current ? takeoverPatch(current, foreign) : undefined;
+          if (takeover && current) {
+            // Fields an earlier tool co-owns would outlive their removal from Git: make them
+            // Landfall's first, then compare again, since the apply may now remove some.
+            try {
+              await client.patch(refOf(desired.obj), takeover.patch, { type: 'json', fieldManager: FIELD_MANAGER });
+              planned = await dryRun(desired.obj);
+            } catch (err) {
+              throw objectError('APPLY_FAILED', desired.obj, 'take-over of fields', err);
+            }
+            ({ entry } = await decide(desired, planned, undefined));
+            entry = {
+              ...entry,
+              ...(entry.action === 'unchanged' ? { action: 'configured' as const, paths: ['metadata.managedFields'] } : {}),
+              message: takeoverNote(takeover.managers, true),
+            };
+          }
           if (entry.action !== 'unchanged') {
             try {
               await client.apply(desired.obj, { fieldManager: FIELD_MANAGER, force: true });
@@ -185,15 +208,24 @@ export function createResourceManager(deps: ResourceManagerDeps) {
     return live;
   }
 
-  async function decide(desired: DesiredObject, planned: KubeObject, known: KubeObject | undefined): Promise<ChangeEntry> {
+  /** What applying `planned` would do to the live object (fetched unless `known`), and that object. */
+  async function decide(desired: DesiredObject, planned: KubeObject, known: KubeObject | undefined): Promise<{ entry: ChangeEntry; live?: KubeObject }> {
     const base = entryFor(desired);
     // A dry-run create comes back without a resourceVersion (Flux relies on the same signal).
-    if (!planned.metadata.resourceVersion) return { ...base, action: 'created' };
+    if (!planned.metadata.resourceVersion) return { entry: { ...base, action: 'created' } };
     const live = known ?? (await client.get(refOf(desired.obj)));
-    if (!live) return { ...base, action: 'created' };
+    if (!live) return { entry: { ...base, action: 'created' } };
     const paths = changedPaths(planned, live);
-    return paths.length === 0 ? { ...base, action: 'unchanged' } : { ...base, action: 'configured', paths };
+    return { entry: paths.length === 0 ? { ...base, action: 'unchanged' } : { ...base, action: 'configured', paths }, live };
   }
+}
+
+/** Words for a take-over of fields, in a plan (`done` false) or a change set. */
+function takeoverNote(managers: string[], done = false): string {
+  if (managers.length === 0) return done ? "dropped kubectl's last-applied annotation" : "will drop kubectl's last-applied annotation";
+  return done
+    ? `took over the fields of ${managers.join(', ')}, so fields Git no longer has are removed`
+    : `will take over the fields of ${managers.join(', ')}, so fields Git no longer has are removed`;
 }
 
 /** A change-set entry for an object, before its action is known. */

@@ -4,6 +4,7 @@ import { describeRef, groupOf, objectId, refOf, versionOf, type KubeObject } fro
 import { SyncError } from './errors.js';
 import { APP_LABEL, MANAGED_BY, PART_OF } from './labels.js';
 import type { RenderedObject } from './render/types.js';
+import { stringDataAsData } from './takeover.js';
 
 /** An object ready to apply: validated, namespaced, labelled, with its source and identity. */
 export interface DesiredObject {
@@ -81,7 +82,7 @@ export async function validateObjects(rendered: RenderedObject[], app: AppConfig
       continue;
     }
     const namespaced = info ? info.namespaced : fromCrd === 'Namespaced';
-    const copy = structuredClone(obj) as KubeObject;
+    const copy = stringDataAsData(structuredClone(obj) as KubeObject);
     if (namespaced) {
       copy.metadata.namespace ||= app.namespace;
       if (!app.allowedNamespaces.includes(copy.metadata.namespace)) {

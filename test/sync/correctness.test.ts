@@ -35,3 +35,37 @@ t.test('3. a server-side apply the API server answers 500 "failed to create type
   t.equal(h.server.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith('/deployments/web')).length, 1, 'asked once');
   t.ok(h.server.requests.every((r) => r.method !== 'PATCH' || r.query.fieldValidation === 'Strict'), 'every apply asks for strict field validation');
 });
+
+t.test('2. fields of an earlier tool are taken over on adoption, and a Secret\'s stringData is applied as data', async (t) => {
+  t.test('an object made by client-side kubectl apply', async (t) => {
+    const h = await syncHarness(t, ', path: deploy');
+    const ref = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'web', name: 'settings' };
+    h.server.put(
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'web', annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"data":{"a":"1","b":"2"}}' } }, data: { a: '1', b: '2' } },
+      { manager: 'kubectl-client-side-apply' },
+    );
+    const adopt = await h.repo.commit({ 'deploy/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: settings }\ndata: { a: "1", b: "2" }\n' });
+    const one = await h.run({ sha: adopt });
+    t.equal(one.result, 'succeeded', one.error?.message ?? '');
+    t.match(one.changes[0]?.message, /took over the fields of kubectl-client-side-apply/);
+    const adopted = h.server.get(ref) as any;
+    t.same(adopted.metadata.managedFields.map((m: any) => `${m.manager}/${m.operation}`), ['landfall/Apply'], 'Landfall alone owns the fields');
+    t.notOk(adopted.metadata.annotations?.['kubectl.kubernetes.io/last-applied-configuration'], "kubectl's last-applied annotation is gone");
+    const drop = await h.repo.commit({ 'deploy/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: settings }\ndata: { a: "1" }\n' });
+    const two = await h.run({ sha: drop });
+    t.same(two.changes.map((c) => [c.action, c.paths]), [['configured', ['data.b']]]);
+    t.same((h.server.get(ref) as any).data, { a: '1' }, 'the field Git dropped is gone');
+  });
+  t.test('a key removed from stringData', async (t) => {
+    const h = await syncHarness(t, ', path: deploy');
+    const one = await h.repo.commit({ 'deploy/s.yaml': 'apiVersion: v1\nkind: Secret\nmetadata: { name: creds }\nstringData: { user: admin, password: hunter2 }\n' });
+    t.equal((await h.run({ sha: one })).result, 'succeeded');
+    const sent = h.server.requests.find((r) => r.method === 'PATCH' && r.path.endsWith('/secrets/creds') && r.query.dryRun !== 'All');
+    t.same(sent?.parsed?.data, { user: 'YWRtaW4=', password: 'aHVudGVyMg==' }, 'applied as data');
+    t.notOk(sent?.parsed?.stringData, 'no stringData sent');
+    const two = await h.repo.commit({ 'deploy/s.yaml': 'apiVersion: v1\nkind: Secret\nmetadata: { name: creds }\nstringData: { user: admin }\n' });
+    const record = await h.run({ sha: two });
+    t.same(record.changes.map((c) => [c.action, c.paths]), [['configured', ['data.password']]]);
+    t.same((h.server.get({ apiVersion: 'v1', kind: 'Secret', namespace: 'web', name: 'creds' }) as any).data, { user: 'YWRtaW4=' });
+  });
+});

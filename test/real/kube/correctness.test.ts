@@ -66,3 +66,50 @@ t.test('3. unknown fields and duplicate list keys fail the dry-run at once, nami
     });
   }
 });
+
+t.test('2. an object made by client-side kubectl apply is adopted; a field then removed in Git is gone from the cluster', { skip }, async (t) => {
+  const kube = await realKube(t);
+  const h = await realSyncHarness(t, kube, ', path: deploy, healthTimeout: 90s');
+  const ns = h.namespace;
+  const made = await kube.kubectl(['apply', '-n', ns, '-f', '-'], {
+    input: `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: settings, labels: { team: shop } }\ndata: { a: "1", b: "2" }\n---\n${twoMounts().replace('metadata: { name: web }', 'metadata: { name: web, annotations: { owner: ops } }')}`,
+  });
+  t.equal(made.code, 0, made.stderr);
+  const before = await kube.get('v1', 'ConfigMap', 'settings', ns);
+  t.ok((before?.metadata.managedFields as { manager: string }[]).some((m) => m.manager === 'kubectl-client-side-apply'), 'made by client-side apply');
+
+  const adopt = await h.repo.commit({
+    'deploy/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: settings, labels: { team: shop } }\ndata: { a: "1", b: "2" }\n',
+    'deploy/web.yaml': twoMounts().replace('metadata: { name: web }', 'metadata: { name: web, annotations: { owner: ops } }'),
+  });
+  const one = await h.run({ sha: adopt });
+  t.equal(one.result, 'succeeded', one.error?.message ?? '');
+  t.ok(one.changes.every((c) => /took over the fields of kubectl-client-side-apply/.test(c.message ?? '')), 'both taken over');
+  const adopted = await kube.get('v1', 'ConfigMap', 'settings', ns);
+  t.notOk((adopted?.metadata.managedFields as { manager: string }[]).some((m) => m.manager === 'kubectl-client-side-apply'), 'kubectl owns nothing now');
+
+  const drop = await h.repo.commit({
+    'deploy/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: settings }\ndata: { a: "1" }\n',
+    'deploy/web.yaml': twoMounts(),
+  });
+  const two = await h.run({ sha: drop });
+  t.equal(two.result, 'succeeded', two.error?.message ?? '');
+  const cm = await kube.get('v1', 'ConfigMap', 'settings', ns);
+  t.same(cm?.data, { a: '1' }, 'the data key Git dropped is gone');
+  t.notOk(cm?.metadata.labels?.team, 'the label Git dropped is gone');
+  t.notOk((await kube.get('apps/v1', 'Deployment', 'web', ns))?.metadata.annotations?.owner, 'the annotation Git dropped is gone');
+});
+
+t.test("2. a key removed from a Secret's stringData is gone from the cluster", { skip }, async (t) => {
+  const kube = await realKube(t);
+  const h = await realSyncHarness(t, kube, ', path: deploy');
+  const one = await h.repo.commit({ 'deploy/s.yaml': 'apiVersion: v1\nkind: Secret\nmetadata: { name: creds }\nstringData: { user: admin, password: hunter2 }\n' });
+  t.equal((await h.run({ sha: one })).result, 'succeeded');
+  t.same((await kube.get('v1', 'Secret', 'creds', h.namespace))?.data, { user: 'YWRtaW4=', password: 'aHVudGVyMg==' });
+  const two = await h.repo.commit({ 'deploy/s.yaml': 'apiVersion: v1\nkind: Secret\nmetadata: { name: creds }\nstringData: { user: admin }\n' });
+  const record = await h.run({ sha: two });
+  t.equal(record.result, 'succeeded', record.error?.message ?? '');
+  t.same((await kube.get('v1', 'Secret', 'creds', h.namespace))?.data, { user: 'YWRtaW4=' }, 'the password is gone');
+  const again = await h.run({ sha: two, trigger: 'manual' });
+  t.same(again.changes.map((c) => c.action), ['unchanged'], 'and a re-sync is unchanged');
+});

@@ -183,7 +183,17 @@ const appSchema = z.strictObject({
   allowEmpty: boolField().default(false),
   selfHeal: boolField().default(true),
   allowClusterScoped: boolField().default(false),
-  healthTimeout: duration.default(5 * 60_000),
+  /**
+   * How long a sync waits for health. Just over a Deployment's default progress deadline (600 s),
+   * so a rollout that stalls ends with the Deployment's own ProgressDeadlineExceeded and reason.
+   */
+  healthTimeout: duration.default(11 * 60_000),
+  /**
+   * After this long, pods in a state they will not leave by themselves (a crash loop, an image
+   * that cannot be pulled, unschedulable) fail the sync at once, naming the pod and the reason;
+   * `off` waits for the deadline.
+   */
+  failFastAfter: z.union([z.literal('off'), duration], { message: 'write a duration like 30s, or off' }).default(30_000),
   driftInterval: duration.default(3 * 60_000),
   allowedNamespaces: z.array(k8sName).optional(),
   prComments: boolField().default(false),

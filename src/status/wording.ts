@@ -40,8 +40,9 @@ export function failureReason(message: string): string {
   const first = /^\d+ invalid objects?:$/.test(lines[0] ?? '') ? (lines[1] ?? lines[0] ?? '') : (lines[0] ?? '');
   // Kind/namespace/name → "Kind namespace/name", as people write it.
   const named = first.replace(/^([A-Z][A-Za-z0-9]*)\/(\S+)/, '$1 $2');
-  // "Deployment x/y ProgressDeadlineExceeded: long controller message" → keep the condition.
-  const condition = /^([A-Z][A-Za-z0-9]* \S+ [A-Z][A-Za-z]+): /.exec(named);
+  // "Deployment x/y ProgressDeadlineExceeded: long controller message" → keep the condition, and
+  // the pod when a pod's state failed it ("Deployment x/y pod y-5d7f-abc CrashLoopBackOff").
+  const condition = /^([A-Z][A-Za-z0-9]* \S+ (?:pod \S+ )?[A-Z][A-Za-z]+): /.exec(named);
   return condition ? (condition[1] as string) : named;
 }
 

@@ -195,6 +195,7 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Syn
       desired.map((d) => d.obj),
       {
         timeoutMs: app.healthTimeout,
+        ...(app.failFastAfter === 'off' ? {} : { failFastAfterMs: app.failFastAfter }),
         ...(request.signal ? { signal: request.signal } : {}),
         onProgress: (report) => {
           record.health = report;

@@ -2,6 +2,7 @@ import type { KubeClient } from '../kube/client.js';
 import { describeRef, objectId, refOf, type KubeObject, type ObjectRef } from '../kube/refs.js';
 import { SyncError } from './errors.js';
 import { computeHealth } from './health.js';
+import { workloadPodProblem } from './pods.js';
 import type { HealthEntry } from './types.js';
 
 /** Options of {@link waitForHealth}. */
@@ -13,7 +14,17 @@ export interface WaitOptions {
   minIntervalMs?: number;
   maxIntervalMs?: number;
   signal?: AbortSignal;
+  /**
+   * After this long, a workload still in progress has its pods looked at, and one in a state it
+   * will not leave by itself (a crash loop, an image that cannot be pulled, unschedulable) fails
+   * the wait at once with the pod and the reason, instead of waiting for the timeout. Undefined:
+   * never (the rollout's own progress deadline and the timeout are the backstops).
+   */
+  failFastAfterMs?: number;
 }
+
+/** How often a workload's pods are looked at while it stays in progress. */
+const POD_CHECK_INTERVAL_MS = 5_000;
 
 /**
  * Polls objects until every one is Current (kstatus), failing at once on the first Failed object,
@@ -23,21 +34,34 @@ export interface WaitOptions {
 export async function waitForHealth(client: KubeClient, objects: readonly KubeObject[], options: WaitOptions): Promise<HealthEntry[]> {
   const refs = objects.map(refOf);
   const report = new Map<string, HealthEntry>();
-  const deadline = Date.now() + options.timeoutMs;
+  const started = Date.now();
+  const deadline = started + options.timeoutMs;
+  const podsCheckedAt = new Map<string, number>();
   let interval = options.minIntervalMs ?? 50;
   let pending = refs;
   for (;;) {
-    const results = await Promise.all(pending.map(async (ref) => [ref, await checkHealth(client, ref)] as const));
-    for (const [, entry] of results) report.set(entry.id, entry);
+    const results = await Promise.all(pending.map(async (ref) => [ref, await readHealth(client, ref)] as const));
+    for (const [, { entry }] of results) report.set(entry.id, entry);
     const all = refs.map((r) => report.get(objectId(r)) as HealthEntry);
     options.onProgress?.(all);
-    const failed = results.find(([, e]) => e.status === 'Failed');
+    const failed = results.find(([, { entry }]) => entry.status === 'Failed');
     if (failed) {
-      const [ref, entry] = failed;
+      const [ref, { entry }] = failed;
       throw new SyncError('HEALTH_FAILED', `${describeRef(ref)} ${entry.reason}: ${entry.message}`, false, { object: describeRef(ref) });
     }
-    pending = results.filter(([, e]) => e.status !== 'Current').map(([ref]) => ref);
+    pending = results.filter(([, { entry }]) => entry.status !== 'Current').map(([ref]) => ref);
     if (pending.length === 0) return all;
+    if (options.failFastAfterMs !== undefined && Date.now() - started >= options.failFastAfterMs) {
+      const due = results.filter(([, { entry, live }]) => live && entry.status === 'InProgress' && Date.now() - (podsCheckedAt.get(entry.id) ?? 0) >= POD_CHECK_INTERVAL_MS);
+      for (const [ref, { entry, live }] of due) {
+        podsCheckedAt.set(entry.id, Date.now());
+        const problem = await workloadPodProblem(client, live as KubeObject);
+        if (!problem) continue;
+        report.set(entry.id, { ...entry, status: 'Failed', reason: problem.reason, message: `pod ${problem.pod}: ${problem.detail}` });
+        options.onProgress?.(refs.map((r) => report.get(objectId(r)) as HealthEntry));
+        throw new SyncError('HEALTH_FAILED', `${describeRef(ref)} pod ${problem.pod} ${problem.reason}: ${problem.detail}`, false, { object: describeRef(ref) });
+      }
+    }
     if (Date.now() >= deadline) {
       const waiting = pending.map((ref) => {
         const e = report.get(objectId(ref)) as HealthEntry;
@@ -54,10 +78,14 @@ export async function waitForHealth(client: KubeClient, objects: readonly KubeOb
 
 /** One object's health now (NotFound when it is gone). */
 export async function checkHealth(client: KubeClient, ref: ObjectRef): Promise<HealthEntry> {
+  return (await readHealth(client, ref)).entry;
+}
+
+async function readHealth(client: KubeClient, ref: ObjectRef): Promise<{ entry: HealthEntry; live?: KubeObject }> {
   const base = { id: objectId(ref), kind: ref.kind, name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) };
   const live = await client.get(ref);
-  if (!live) return { ...base, status: 'NotFound', reason: 'NotFound', message: 'object not found' };
-  return { ...base, ...computeHealth(live) };
+  if (!live) return { entry: { ...base, status: 'NotFound', reason: 'NotFound', message: 'object not found' } };
+  return { entry: { ...base, ...computeHealth(live) }, live };
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -52,3 +52,7 @@ t.test('Bitbucket keys stay within 40 characters, deterministically', async (t) 
   t.equal(bitbucketKey(long), bitbucketKey(long));
   t.not(bitbucketKey(long), bitbucketKey(`${long}x`));
 });
+
+t.test('a failure a pod caused names the pod and its reason', async (t) => {
+  t.equal(failureReason('Deployment/prod/web pod web-5d7f-x2 CrashLoopBackOff: container web, last exit code 1'), 'Deployment prod/web pod web-5d7f-x2 CrashLoopBackOff');
+});

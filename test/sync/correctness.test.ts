@@ -61,8 +61,8 @@ t.test('2. fields of an earlier tool are taken over on adoption, and a Secret\'s
     const one = await h.repo.commit({ 'deploy/s.yaml': 'apiVersion: v1\nkind: Secret\nmetadata: { name: creds }\nstringData: { user: admin, password: hunter2 }\n' });
     t.equal((await h.run({ sha: one })).result, 'succeeded');
     const sent = h.server.requests.find((r) => r.method === 'PATCH' && r.path.endsWith('/secrets/creds') && r.query.dryRun !== 'All');
-    t.same(sent?.parsed?.data, { user: 'YWRtaW4=', password: 'aHVudGVyMg==' }, 'applied as data');
-    t.notOk(sent?.parsed?.stringData, 'no stringData sent');
+    t.same((sent?.parsed as any)?.data, { user: 'YWRtaW4=', password: 'aHVudGVyMg==' }, 'applied as data');
+    t.notOk((sent?.parsed as any)?.stringData, 'no stringData sent');
     const two = await h.repo.commit({ 'deploy/s.yaml': 'apiVersion: v1\nkind: Secret\nmetadata: { name: creds }\nstringData: { user: admin }\n' });
     const record = await h.run({ sha: two });
     t.same(record.changes.map((c) => [c.action, c.paths]), [['configured', ['data.password']]]);

@@ -4,7 +4,8 @@
 import t from 'tap';
 import { detectDrift } from '../../../src/sync/drift.js';
 import { realKube, realKubeSkip } from '../../support/real-kube.js';
-import { realSyncHarness } from '../../support/sync.js';
+import { failureReason } from '../../../src/status/wording.js';
+import { deployment, realSyncHarness } from '../../support/sync.js';
 import { uniqueName, waitFor } from '../../support/kube.js';
 import { twoMounts } from '../../support/manifests.js';
 
@@ -112,4 +113,37 @@ t.test("2. a key removed from a Secret's stringData is gone from the cluster", {
   t.same((await kube.get('v1', 'Secret', 'creds', h.namespace))?.data, { user: 'YWRtaW4=' }, 'the password is gone');
   const again = await h.run({ sha: two, trigger: 'manual' });
   t.same(again.changes.map((c) => c.action), ['unchanged'], 'and a re-sync is unchanged');
+});
+
+t.test('5. pods that will not recover fail the sync soon, naming the pod and the reason', { skip }, async (t) => {
+  const kube = await realKube(t);
+  const withPods = (behaviour: string, extra = '') =>
+    deployment('web').replace('metadata: { labels: { app: web } }', `metadata: { labels: { app: web, landfall.dev/test-behaviour: ${behaviour} } }`) + extra;
+  const cases: [string, string, RegExp, RegExp][] = [
+    ['a crash loop', withPods('fail'), /^Deployment\/\S+\/web pod web-[a-z0-9]+-[a-z0-9]+ CrashLoopBackOff: container web, last exit code 1 after 4 restarts: back-off/, /^Deployment \S+\/web pod web-\S+ CrashLoopBackOff$/],
+    ['an image that cannot be pulled', withPods('image-pull'), /^Deployment\/\S+\/web pod web-\S+ ImagePullBackOff: container web: Back-off pulling image "nginx:1.25"/, /ImagePullBackOff$/],
+    ['pods no node can run', deployment('web').replace('ports: [ { containerPort: 8080 } ]', 'resources: { requests: { cpu: "5000" } }'), /^Deployment\/\S+\/web pod web-\S+ Unschedulable: 0\/1 nodes are available: 1 Insufficient cpu/, /Unschedulable$/],
+  ];
+  for (const [what, manifest, message, short] of cases) {
+    t.test(what, async (t) => {
+      const h = await realSyncHarness(t, kube, ', path: deploy, healthTimeout: 5m, failFastAfter: 2s');
+      const sha = await h.repo.commit({ 'deploy/web.yaml': manifest });
+      const started = Date.now();
+      const record = await h.run({ sha });
+      const took = Date.now() - started;
+      t.equal(record.result, 'failed');
+      t.equal(record.error?.code, 'HEALTH_FAILED');
+      t.match(record.error?.message ?? '', message, record.error?.message ?? '');
+      t.match(failureReason(record.error?.message ?? ''), short, 'the commit status names the pod and why');
+      t.ok(took < 60_000, `failed in ${Math.round(took / 1000)} s, long before the 5 min timeout`);
+      const web = record.health.find((e) => e.kind === 'Deployment');
+      t.equal(web?.status, 'Failed', 'the health report says so too');
+    });
+  }
+  t.test('with failFastAfter: off, the same crash loop waits for the timeout', async (t) => {
+    const h = await realSyncHarness(t, kube, ', path: deploy, healthTimeout: 8s, failFastAfter: off');
+    const sha = await h.repo.commit({ 'deploy/web.yaml': withPods('fail') });
+    const record = await h.run({ sha });
+    t.equal(record.error?.code, 'HEALTH_TIMEOUT', record.error?.message ?? '');
+  });
 });

@@ -120,6 +120,8 @@ export function createResourceManager(deps: ResourceManagerDeps) {
         waitEstablished: (crds: KubeObject[]) => Promise<void>;
         /** Runs before the first write of a stage (e.g. to record the inventory once its namespace exists). */
         beforeStage?: (stage: number) => Promise<void>;
+        /** How long a kind from a CRD of this commit may take to be served after Established (default 30 s). */
+        servedTimeoutMs?: number;
         onEntry?: (entry: ChangeEntry) => void;
       },
     ): Promise<ChangeEntry[]> {
@@ -174,12 +176,35 @@ export function createResourceManager(deps: ResourceManagerDeps) {
           if (crds.length > 0) {
             await options.waitEstablished(crds);
             client.invalidate();
+            await waitServed(objects.filter((o) => o.newKind), options.servedTimeoutMs ?? 30_000);
           }
         }
       }
       return entries;
     },
   };
+
+  /**
+   * Waits until the API server serves every kind a CRD of this commit defines. It publishes them
+   * in discovery a moment after the CRD is Established; asking too early answers 404 and would
+   * fail the custom resources' dry-run. Bounded, with backoff.
+   */
+  async function waitServed(objects: DesiredObject[], timeoutMs: number): Promise<void> {
+    const kinds = new Map(objects.map((o) => [`${o.obj.apiVersion}|${o.obj.kind}`, o.obj]));
+    const deadline = Date.now() + timeoutMs;
+    let delay = 50;
+    for (const obj of kinds.values()) {
+      for (;;) {
+        client.invalidate(obj.apiVersion);
+        if (await client.resource(obj.apiVersion, obj.kind)) break;
+        if (Date.now() >= deadline) {
+          throw new SyncError('CRD_NOT_SERVED', `${obj.kind} in ${obj.apiVersion} is still not served ${Math.round(timeoutMs / 1000)} s after its CustomResourceDefinition became Established; the API server may be overloaded (this is retried)`, true, { object: describeRef(refOf(obj)) });
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(delay, Math.max(0, deadline - Date.now()))));
+        delay = Math.min(delay * 2, 1_000);
+      }
+    }
+  }
 
   /** Live versions of a batch: one labelled LIST per kind and namespace rather than a GET each. */
   async function liveObjects(batch: DesiredObject[]): Promise<Map<string, KubeObject>> {

@@ -22,3 +22,27 @@ spec:
           configMap: { name: app-config }
 `;
 }
+
+/** A namespaced CRD of kind Widget (`spec.size`, an integer) in `group`, served as v1. */
+export function widgetCrd(name: string, group: string): string {
+  return `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: { name: ${name} }
+spec:
+  group: ${group}
+  scope: Namespaced
+  names: { plural: widgets, singular: widget, kind: Widget, listKind: WidgetList }
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              properties:
+                size: { type: integer }
+`;
+}

@@ -16,7 +16,7 @@ import { runSync, type SyncDeps, type SyncListener } from '../../src/sync/pipeli
 import { findTools } from '../../src/sync/tools.js';
 import { createRepo, type TestRepo } from './git.js';
 import { kubeForTest, uniqueName } from './kube.js';
-import type { KubeApiServer } from './kube-api/index.js';
+import type { KubeApiServer, KubeApiServerOptions } from './kube-api/index.js';
 import type { RealKube } from './real-kube.js';
 import { redisForTest } from './redis.js';
 
@@ -54,6 +54,8 @@ export interface SyncHarnessOptions {
   kubeConfig?: KubeConfig;
   /** Real cluster: deploy to this existing namespace (neither created nor deleted here). */
   namespace?: string;
+  /** Test server: how it starts. */
+  serverOptions?: KubeApiServerOptions;
 }
 
 /**
@@ -61,7 +63,7 @@ export interface SyncHarnessOptions {
  * app created), real Redis for history. `appYaml` adds keys to the app (`, path: deploy`).
  */
 export async function syncHarness(t: Teardown, appYaml = '', options: SyncHarnessOptions = {}): Promise<SyncHarness> {
-  const { kc, server } = await kubeForTest(t);
+  const { kc, server } = await kubeForTest(t, options.serverOptions);
   if (!server) throw new Error('the sync harness needs the in-repo test server');
   if (options.createNamespace !== false) server.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'web' } });
   return { ...(await harnessFor(t, kc, 'web', appYaml, options)), server };

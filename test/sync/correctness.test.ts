@@ -3,7 +3,7 @@
 // same cases on the real control plane.
 import t from 'tap';
 import { detectDrift } from '../../src/sync/drift.js';
-import { twoMounts } from '../support/manifests.js';
+import { twoMounts, widgetCrd } from '../support/manifests.js';
 import { syncHarness } from '../support/sync.js';
 
 const actions = (record: { changes: { kind: string; name: string; action: string }[] }) =>
@@ -68,4 +68,12 @@ t.test('2. fields of an earlier tool are taken over on adoption, and a Secret\'s
     t.same(record.changes.map((c) => [c.action, c.paths]), [['configured', ['data.password']]]);
     t.same((h.server.get({ apiVersion: 'v1', kind: 'Secret', namespace: 'web', name: 'creds' }) as any).data, { user: 'YWRtaW4=' });
   });
+});
+
+t.test('6. a custom resource in the commit that brings its CRD waits for the kind to be served', async (t) => {
+  const h = await syncHarness(t, ', path: deploy, allowClusterScoped: true', { serverOptions: { crdServeDelayMs: 300 } });
+  const sha = await h.repo.commit({ 'deploy/crd.yaml': widgetCrd('widgets.example.com', 'example.com'), 'deploy/w.yaml': 'apiVersion: example.com/v1\nkind: Widget\nmetadata: { name: w1 }\nspec: { size: 3 }\n' });
+  const record = await h.run({ sha });
+  t.equal(record.result, 'succeeded', record.error?.message ?? '');
+  t.same((h.server.get({ apiVersion: 'example.com/v1', kind: 'Widget', namespace: 'web', name: 'w1' }) as any)?.spec, { size: 3 });
 });

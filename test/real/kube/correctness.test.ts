@@ -7,7 +7,7 @@ import { realKube, realKubeSkip } from '../../support/real-kube.js';
 import { failureReason } from '../../../src/status/wording.js';
 import { deployment, realSyncHarness } from '../../support/sync.js';
 import { uniqueName, waitFor } from '../../support/kube.js';
-import { twoMounts } from '../../support/manifests.js';
+import { twoMounts, widgetCrd } from '../../support/manifests.js';
 
 const skip = realKubeSkip();
 const actions = (record: { changes: { kind: string; name: string; action: string }[] }) =>
@@ -146,4 +146,17 @@ t.test('5. pods that will not recover fail the sync soon, naming the pod and the
     const record = await h.run({ sha });
     t.equal(record.error?.code, 'HEALTH_TIMEOUT', record.error?.message ?? '');
   });
+});
+
+t.test('6. a custom resource in the commit that brings its CRD deploys (three fresh CRDs in a row)', { skip }, async (t) => {
+  const kube = await realKube(t);
+  for (let i = 0; i < 3; i++) {
+    const group = `${uniqueName('crd')}.landfall.test`;
+    t.teardown(() => kube.client.delete({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: `widgets.${group}` }).catch(() => undefined));
+    const h = await realSyncHarness(t, kube, ', path: deploy, allowClusterScoped: true');
+    const sha = await h.repo.commit({ 'deploy/crd.yaml': widgetCrd(`widgets.${group}`, group), 'deploy/w.yaml': `apiVersion: ${group}/v1\nkind: Widget\nmetadata: { name: w1 }\nspec: { size: ${i} }\n` });
+    const record = await h.run({ sha });
+    t.equal(record.result, 'succeeded', record.error?.message ?? '');
+    t.same((await kube.get(`${group}/v1`, 'Widget', 'w1', h.namespace))?.spec, { size: i });
+  }
 });

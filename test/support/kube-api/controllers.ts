@@ -43,6 +43,8 @@ export interface ControllerDeps {
   daemonSetNodes: number;
   namespaceDeleteDelayMs: number;
   crdEstablishDelayMs: number;
+  /** Real-time delay between a CRD's Established condition and its kinds being served (discovery and paths). */
+  crdServeDelayMs: number;
   /** Create `default` ServiceAccount and `kube-root-ca.crt` ConfigMap in new namespaces. */
   namespaceDefaults: boolean;
   /** Runs `fn` after `delayMs` on a timer the scheduler waits for in `settle()`. */
@@ -481,8 +483,13 @@ export function createControllers(deps: ControllerDeps): Controllers {
     };
     const signature = JSON.stringify([s.group, s.names, s.scope, s.versions]);
     if (registeredCrds.get(name) !== signature) {
-      registry.registerCrd(obj);
       registeredCrds.set(name, signature);
+      // A real API server publishes a new CRD's kinds a moment after Established.
+      const register = () => {
+        if (store.get(record.group, record.plural, record.namespace, record.name)) registry.registerCrd(obj);
+      };
+      if (deps.crdServeDelayMs > 0) deps.after(deps.crdServeDelayMs, register);
+      else register();
     }
     writeStatus(record, next, 'kube-apiserver');
     const current = store.get(record.group, record.plural, record.namespace, record.name);

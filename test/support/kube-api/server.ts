@@ -44,6 +44,8 @@ export interface KubeApiServerOptions {
   daemonSetNodes?: number;
   /** Real-time delay before a CRD becomes Established. Default 0 (next tick). */
   crdEstablishDelayMs?: number;
+  /** Real-time delay between a CRD becoming Established and its kinds being served, as on a real server. */
+  crdServeDelayMs?: number;
   /** Real-time delay before an emptied terminating namespace disappears. Default 0. */
   namespaceDeleteDelayMs?: number;
   /** Clock for timestamps. Default `() => new Date()`. */
@@ -267,6 +269,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     daemonSetNodes: options.daemonSetNodes ?? 1,
     namespaceDeleteDelayMs: options.namespaceDeleteDelayMs ?? 0,
     crdEstablishDelayMs: options.crdEstablishDelayMs ?? 0,
+    crdServeDelayMs: options.crdServeDelayMs ?? 0,
     namespaceDefaults: options.namespaceDefaults ?? true,
     after(delayMs, fn) {
       let resolve: () => void = () => undefined;

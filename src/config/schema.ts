@@ -198,6 +198,12 @@ const appSchema = z.strictObject({
   allowedNamespaces: z.array(k8sName).optional(),
   prComments: boolField().default(false),
   helm: helmSchema.optional(),
+  /**
+   * When a change touches a field that cannot change (a Deployment's selector, a Job's
+   * template), delete the object and create it again, for every object of the app (per object:
+   * the annotation `landfall.dev/recreate: "true"`).
+   */
+  recreate: boolField().default(false),
   /** Managers whose fields are taken over on adoption and afterwards; `[]` turns it off. */
   takeOverFieldsFrom: z.array(foreignManager).default(DEFAULT_TAKE_OVER_FIELDS_FROM.map((m) => ({ ...m }))),
 });

@@ -45,7 +45,7 @@ export function planMarkdown(record: SyncRecord, pageUrl: string): string {
   if (record.result === 'failed') {
     return `**This change would not deploy.** ${failureReason(record.error?.message ?? 'unknown error')}\n\n\`\`\`\n${(record.error?.message ?? '').slice(0, 4_000)}\n\`\`\`\n${footer}`;
   }
-  const sections = changeSections(record, { created: 'To create', configured: 'To change', deleted: 'To prune', skipped: 'Left alone' });
+  const sections = changeSections(record, { created: 'To create', configured: 'To change', recreated: 'To delete and create again', deleted: 'To prune', skipped: 'Left alone' });
   return `${planSummary(record.changes)}.\n\n${sections.join('\n\n')}\n${footer}`;
 }
 
@@ -57,7 +57,7 @@ export function deployMarkdown(record: SyncRecord, pageUrl: string): string {
     lines.push(`**The deploy failed.** ${failureReason(record.error.message)}\n\n\`\`\`\n${record.error.message.slice(0, 4_000)}\n\`\`\``);
   }
   if (record.phases.length > 0) lines.push(record.phases.map((p) => `${p.name} ${p.finishedAt !== undefined ? `${((p.finishedAt - p.startedAt) / 1000).toFixed(1)}s` : '…'}`).join(' · '));
-  const sections = changeSections(record, { created: 'Created', configured: 'Changed', deleted: 'Pruned', failed: 'Failed', skipped: 'Left alone' });
+  const sections = changeSections(record, { created: 'Created', configured: 'Changed', recreated: 'Deleted and created again', deleted: 'Pruned', failed: 'Failed', skipped: 'Left alone' });
   if (sections.length > 0) lines.push(sections.join('\n\n'));
   else if (record.result === 'succeeded') lines.push(`${changeSummary(record.changes)}.`);
   const unhealthy = record.health.filter((h) => h.status !== 'Current');

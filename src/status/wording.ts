@@ -17,6 +17,7 @@ export function changeSummary(changes: ChangeEntry[]): string {
   const parts = [
     [count('created'), 'created'],
     [count('configured'), 'configured'],
+    [count('recreated'), 'recreated'],
     [count('deleted'), 'pruned'],
     [count('failed'), 'failed'],
   ]
@@ -52,6 +53,7 @@ export function planSummary(changes: ChangeEntry[]): string {
   const parts = [
     [count('created'), 'to create'],
     [count('configured'), 'to change'],
+    [count('recreated'), 'to recreate'],
     [count('deleted'), 'to prune'],
   ]
     .filter(([n]) => (n as number) > 0)

@@ -3,7 +3,7 @@ import { KubeApiError } from '../kube/errors.js';
 import { describeRef, refOf, type KubeObject } from '../kube/refs.js';
 import { changedPaths } from './diff.js';
 import { SyncError } from './errors.js';
-import { FIELD_MANAGER } from './labels.js';
+import { FIELD_MANAGER, RECREATE_ANNOTATION } from './labels.js';
 import { applyOrder, stageOf } from './order.js';
 import { mapLimit, settleLimit } from './pool.js';
 import type { ChangeEntry } from './types.js';
@@ -16,6 +16,8 @@ export interface DryRunResult {
   results: Map<string, KubeObject>;
   /** Objects that could not be dry-run yet: their kind or namespace arrives with this commit. */
   deferred: Set<string>;
+  /** Objects to delete and create again, with the fields that cannot change. */
+  recreate: Map<string, string[]>;
 }
 
 /** Dependencies of the resource manager. */
@@ -25,6 +27,15 @@ export interface ResourceManagerDeps {
   concurrency?: number;
   /** Managers whose fields Landfall takes over on objects it applies (the app's `takeOverFieldsFrom`); none when absent. */
   foreignManagers?: readonly ForeignManager[];
+  /** Recreate every object whose change touches a field that cannot change (the app's `recreate`); else per annotation. */
+  recreate?: boolean;
+}
+
+/** The fields a 422 says cannot change (`spec.selector`), or none when it is another error. */
+export function immutableFields(err: unknown): string[] {
+  if (!(err instanceof KubeApiError) || err.status !== 422) return [];
+  const causes = err.body?.details?.causes ?? [];
+  return [...new Set(causes.filter((c) => /field is immutable/.test(c.message ?? '')).map((c) => c.field ?? '?'))];
 }
 
 /** Turns an API error about an object into words that name it. */
@@ -73,6 +84,7 @@ export function createResourceManager(deps: ResourceManagerDeps) {
       const results = new Map<string, KubeObject>();
       const deferred = new Set<string>();
       const failures: SyncError[] = [];
+      const recreate = new Map<string, string[]>();
       const outcomes = await settleLimit(objects, concurrency, async (desired) => {
         if (desired.newKind) {
           deferred.add(desired.id);
@@ -86,12 +98,26 @@ export function createResourceManager(deps: ResourceManagerDeps) {
             deferred.add(desired.id);
             return;
           }
+          const fields = immutableFields(err);
+          if (fields.length > 0) {
+            if (deps.recreate || desired.obj.metadata.annotations?.[RECREATE_ANNOTATION] === 'true') {
+              recreate.set(desired.id, fields);
+              return;
+            }
+            const what = describeRef(refOf(desired.obj));
+            throw new SyncError(
+              'IMMUTABLE_FIELD',
+              `${what} dry-run failed: ${fields.join(', ')} cannot change on an existing ${desired.obj.kind}. To replace it, annotate it ${RECREATE_ANNOTATION}: "true" (or set recreate: true on the app): Landfall then deletes it and creates it again. Or delete it by hand.`,
+              false,
+              { cause: err, object: what },
+            );
+          }
           throw objectError('DRY_RUN_FAILED', desired.obj, 'dry-run', err);
         }
       });
       for (const outcome of outcomes) if (!outcome.ok) failures.push(outcome.error as SyncError);
       if (failures.length > 0) throw aggregate(failures);
-      return { results, deferred };
+      return { results, deferred, recreate };
     },
 
     /**
@@ -101,6 +127,8 @@ export function createResourceManager(deps: ResourceManagerDeps) {
     async diff(objects: DesiredObject[], dry: DryRunResult): Promise<ChangeEntry[]> {
       const live = await liveObjects(objects);
       return mapLimit(objects, concurrency, async (desired) => {
+        const fields = dry.recreate.get(desired.id);
+        if (fields) return { ...entryFor(desired), action: 'recreated' as const, paths: fields, message: `will be deleted and created again: ${fields.join(', ')} cannot change` };
         const planned = dry.results.get(desired.id);
         if (!planned) return { ...entryFor(desired), action: 'created' as const, message: 'dry-run waits for a CRD or namespace in this change' };
         const { entry, live: current } = await decide(desired, planned, live.get(desired.id));
@@ -132,6 +160,14 @@ export function createResourceManager(deps: ResourceManagerDeps) {
         if (batch.length === 0) continue;
         const live = await liveObjects(batch);
         const outcomes = await settleLimit(batch, concurrency, async (desired) => {
+          const fields = dry.recreate.get(desired.id);
+          if (fields) {
+            const entry: ChangeEntry = { ...entryFor(desired), action: 'recreated', paths: fields, message: `deleted and created again: ${fields.join(', ')} cannot change` };
+            await recreateObject(desired);
+            entries.push(entry);
+            options.onEntry?.(entry);
+            return entry;
+          }
           let planned = dry.results.get(desired.id);
           if (!planned) {
             try {
@@ -183,6 +219,24 @@ export function createResourceManager(deps: ResourceManagerDeps) {
       return entries;
     },
   };
+
+  /** Deletes an object, waits (bounded) until it is gone, and applies it anew. */
+  async function recreateObject(desired: DesiredObject): Promise<void> {
+    const ref = refOf(desired.obj);
+    try {
+      await client.delete(ref, { propagationPolicy: 'Background' });
+      const deadline = Date.now() + 120_000;
+      let delay = 100;
+      while (await client.get(ref)) {
+        if (Date.now() >= deadline) throw new SyncError('RECREATE_TIMEOUT', `${describeRef(ref)} was deleted to be created again, but is still there after 120 s (a finalizer holds it?)`, true, { object: describeRef(ref) });
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(delay * 2, 2_000);
+      }
+      await client.apply(desired.obj, { fieldManager: FIELD_MANAGER, force: true });
+    } catch (err) {
+      throw objectError('APPLY_FAILED', desired.obj, 'recreate', err);
+    }
+  }
 
   /**
    * Waits until the API server serves every kind a CRD of this commit defines. It publishes them

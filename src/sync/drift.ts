@@ -58,7 +58,7 @@ export async function detectDrift(deps: DriftDeps, app: AppConfig, sha: string):
     const client = await deps.kube(app.cluster);
     const inventory = createInventory(client, { app: app.name, namespace: app.namespace });
     const desired = await validateObjects(rendered.objects, app, (v, k) => client.resource(v, k), inventory.id);
-    const manager = createResourceManager({ client, foreignManagers: app.takeOverFieldsFrom });
+    const manager = createResourceManager({ client, foreignManagers: app.takeOverFieldsFrom, recreate: app.recreate });
     const dry = await manager.dryRunAll(desired, new Set());
     const changes = await manager.diff(desired, dry);
     const drift: DriftEntry[] = [];

@@ -6,6 +6,8 @@ export const MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const APP_LABEL = 'landfall.dev/app';
 /** Annotation that keeps an object from ever being pruned. */
 export const PRUNE_ANNOTATION = 'landfall.dev/prune';
+/** Annotation that lets Landfall delete an object and create it again when a field that cannot change did. */
+export const RECREATE_ANNOTATION = 'landfall.dev/recreate';
 /** The field manager of every write Landfall makes. */
 export const FIELD_MANAGER = 'landfall';
 /** ApplySet member label (KEP-3659). */

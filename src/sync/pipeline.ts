@@ -12,7 +12,7 @@ import { createInventory, type InventoryEntry } from './inventory.js';
 import { FIELD_MANAGER } from './labels.js';
 import { prune } from './prune.js';
 import { renderApp, type RenderLimits, type RenderTools } from './render/index.js';
-import type { ChangeEntry } from './types.js';
+import { CHANGE_ACTIONS, type ChangeEntry } from './types.js';
 import { validateObjects, type DesiredObject } from './validate.js';
 import { waitForHealth } from './wait.js';
 
@@ -163,7 +163,7 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Syn
     }
 
     await enter('dry-run');
-    const manager = createResourceManager({ client, concurrency: deps.applyConcurrency ?? 8, foreignManagers: app.takeOverFieldsFrom });
+    const manager = createResourceManager({ client, concurrency: deps.applyConcurrency ?? 8, foreignManagers: app.takeOverFieldsFrom, recreate: app.recreate });
     const dry = await manager.dryRunAll(desired, createdHere);
     if (dry.deferred.size > 0) note('info', `${dry.deferred.size} object(s) wait for a CRD or namespace from this commit before their dry-run`);
     const previousInventory = await inventory.read();
@@ -294,7 +294,6 @@ async function writeInventory(inventory: ReturnType<typeof createInventory>, ent
 export function summarize(changes: ChangeEntry[]): string {
   const counts = new Map<string, number>();
   for (const c of changes) counts.set(c.action, (counts.get(c.action) ?? 0) + 1);
-  const order = ['created', 'configured', 'unchanged', 'deleted', 'skipped', 'failed'];
-  const parts = order.filter((a) => counts.get(a)).map((a) => `${counts.get(a)} ${a === 'deleted' ? 'pruned' : a}`);
+  const parts = CHANGE_ACTIONS.filter((a) => counts.get(a)).map((a) => `${counts.get(a)} ${a === 'deleted' ? 'pruned' : a}`);
   return parts.join(', ') || 'no objects';
 }

@@ -129,7 +129,7 @@ export async function runPlan(deps: PlanDeps, request: PlanRequest): Promise<Syn
     if (app.createNamespace) createdHere.add(app.namespace);
 
     await enter('dry-run');
-    const manager = createResourceManager({ client, foreignManagers: app.takeOverFieldsFrom });
+    const manager = createResourceManager({ client, foreignManagers: app.takeOverFieldsFrom, recreate: app.recreate });
     const dry = await manager.dryRunAll(desired, createdHere);
     const changes: ChangeEntry[] = await manager.diff(desired, dry);
 

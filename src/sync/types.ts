@@ -1,7 +1,13 @@
 import type { HealthStatus } from './health.js';
 
-/** What a step did to one object (after Flux's ChangeSet). */
-export type ChangeAction = 'created' | 'configured' | 'unchanged' | 'deleted' | 'skipped' | 'failed';
+/**
+ * What a step did to one object (after Flux's ChangeSet), in the order summaries list them.
+ * `recreated`: deleted and created again, because a field that cannot change did.
+ */
+export const CHANGE_ACTIONS = ['created', 'configured', 'recreated', 'unchanged', 'deleted', 'skipped', 'failed'] as const;
+
+/** One of {@link CHANGE_ACTIONS}. */
+export type ChangeAction = (typeof CHANGE_ACTIONS)[number];
 
 /** One object in a change set. Holds field paths, never values, so Secrets stay secret. */
 export interface ChangeEntry {

@@ -46,3 +46,29 @@ spec:
                 size: { type: integer }
 `;
 }
+
+/** A Deployment whose selector and pod labels are `app: <selector>`, optionally annotated. */
+export function selectorDeployment(selector: string, annotations = ''): string {
+  return `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web${annotations ? `, annotations: { ${annotations} }` : ''} }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: ${selector} } }
+  template:
+    metadata: { labels: { app: ${selector} } }
+    spec: { containers: [ { name: web, image: nginx:1.25 } ] }
+`;
+}
+
+/** A Job running `image`. */
+export function job(name: string, image: string, extra = ''): string {
+  return `apiVersion: batch/v1
+kind: Job
+metadata: { name: ${name} }
+spec:${extra}
+  backoffLimit: 0
+  template:
+    spec: { restartPolicy: Never, containers: [ { name: main, image: ${image} } ] }
+`;
+}

@@ -3,7 +3,8 @@
 // same cases on the real control plane.
 import t from 'tap';
 import { detectDrift } from '../../src/sync/drift.js';
-import { twoMounts, widgetCrd } from '../support/manifests.js';
+import { runPlan } from '../../src/sync/plan.js';
+import { job, selectorDeployment, twoMounts, widgetCrd } from '../support/manifests.js';
 import { syncHarness } from '../support/sync.js';
 
 const actions = (record: { changes: { kind: string; name: string; action: string }[] }) =>
@@ -76,4 +77,39 @@ t.test('6. a custom resource in the commit that brings its CRD waits for the kin
   const record = await h.run({ sha });
   t.equal(record.result, 'succeeded', record.error?.message ?? '');
   t.same((h.server.get({ apiVersion: 'example.com/v1', kind: 'Widget', namespace: 'web', name: 'w1' }) as any)?.spec, { size: 3 });
+});
+
+t.test('7. a field that cannot change: refused with what to do, or deleted and created again when allowed', async (t) => {
+  t.test('without recreate, the dry-run refuses and says how to proceed', async (t) => {
+    const h = await syncHarness(t, ', path: deploy');
+    t.equal((await h.run({ sha: await h.repo.commit({ 'deploy/web.yaml': selectorDeployment('web') }) })).result, 'succeeded');
+    const record = await h.run({ sha: await h.repo.commit({ 'deploy/web.yaml': selectorDeployment('web2') }) });
+    t.equal(record.result, 'failed');
+    t.equal(record.error?.code, 'IMMUTABLE_FIELD');
+    t.equal(record.error?.transient, false);
+    t.match(record.error?.message, 'Deployment/web/web dry-run failed: spec.selector cannot change on an existing Deployment. To replace it, annotate it landfall.dev/recreate: "true" (or set recreate: true on the app)');
+  });
+  t.test('with the annotation, the plan says so and the sync recreates it', async (t) => {
+    const h = await syncHarness(t, ', path: deploy');
+    t.equal((await h.run({ sha: await h.repo.commit({ 'deploy/web.yaml': selectorDeployment('web') }) })).result, 'succeeded');
+    const uid = (h.server.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'web', name: 'web' }) as any).metadata.uid;
+    const head = await h.repo.commit({ 'deploy/web.yaml': selectorDeployment('web2', 'landfall.dev/recreate: "true"') }, 'new selector', 'feature');
+    const { listener: _l, ...planDeps } = h.deps;
+    const plan = await runPlan(planDeps, { app: h.app, data: { app: 'web', forge: 'github', repo: 'acme/web', number: 3, action: 'opened', headSha: head, headBranch: 'feature', headRepo: 'acme/web', baseBranch: 'main', receivedAt: Date.now() }, jobId: 'plan-web-3', attempt: 1, finalAttempt: true });
+    t.same(plan.changes.map((c) => [c.action, c.paths, c.message]), [['recreated', ['spec.selector'], 'will be deleted and created again: spec.selector cannot change']]);
+    const merged = await h.repo.commit({ 'deploy/web.yaml': selectorDeployment('web2', 'landfall.dev/recreate: "true"') });
+    const record = await h.run({ sha: merged });
+    t.equal(record.result, 'succeeded', record.error?.message ?? '');
+    t.same(record.changes.map((c) => c.action), ['recreated']);
+    const live = h.server.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'web', name: 'web' }) as any;
+    t.same(live.spec.selector, { matchLabels: { app: 'web2' } });
+    t.not(live.metadata.uid, uid, 'a new object');
+  });
+  t.test('with recreate: true on the app, a Job with a new template runs again', async (t) => {
+    const h = await syncHarness(t, ', path: deploy, recreate: true');
+    t.equal((await h.run({ sha: await h.repo.commit({ 'deploy/job.yaml': job('migrate', 'tool:1') }) })).result, 'succeeded');
+    const record = await h.run({ sha: await h.repo.commit({ 'deploy/job.yaml': job('migrate', 'tool:2') }) });
+    t.equal(record.result, 'succeeded', record.error?.message ?? '');
+    t.same(record.changes.map((c) => [c.action, c.paths]), [['recreated', ['spec.template']]]);
+  });
 });

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config/schema.js';
 import type { Intake } from '../../queue/intake.js';
 import { bearerToken, tokenAllowed } from '../auth.js';
+import { CHANGE_ACTIONS } from '../../sync/types.js';
 import type { View } from '../view.js';
 
 /** Options of the API routes. */
@@ -19,7 +20,7 @@ const change = {
   type: 'object',
   properties: {
     id: { type: 'string' }, apiVersion: { type: 'string' }, kind: { type: 'string' }, namespace: { type: 'string' }, name: { type: 'string' },
-    action: { type: 'string', enum: ['created', 'configured', 'unchanged', 'deleted', 'skipped', 'failed'] },
+    action: { type: 'string', enum: [...CHANGE_ACTIONS] },
     source: { type: 'string' }, paths: { type: 'array', items: { type: 'string' } }, message: { type: 'string' },
   },
   required: ['id', 'kind', 'name', 'action'],

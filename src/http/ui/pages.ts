@@ -182,7 +182,7 @@ ${plan ? '' : html`<h2>Health</h2>${health.length ? html`<div class="scroll"><ta
 }
 
 function planWord(action: string): string {
-  return { created: 'to create', configured: 'to change', deleted: 'to prune', unchanged: 'unchanged', skipped: 'left alone', failed: 'failed' }[action] ?? action;
+  return { created: 'to create', configured: 'to change', recreated: 'to recreate', deleted: 'to prune', unchanged: 'unchanged', skipped: 'left alone', failed: 'failed' }[action] ?? action;
 }
 
 /** What a person can do about a failure, by its code. */

@@ -7,7 +7,7 @@ import { realKube, realKubeSkip } from '../../support/real-kube.js';
 import { failureReason } from '../../../src/status/wording.js';
 import { deployment, realSyncHarness } from '../../support/sync.js';
 import { uniqueName, waitFor } from '../../support/kube.js';
-import { twoMounts, widgetCrd } from '../../support/manifests.js';
+import { job, selectorDeployment, twoMounts, widgetCrd } from '../../support/manifests.js';
 
 const skip = realKubeSkip();
 const actions = (record: { changes: { kind: string; name: string; action: string }[] }) =>
@@ -159,4 +159,36 @@ t.test('6. a custom resource in the commit that brings its CRD deploys (three fr
     t.equal(record.result, 'succeeded', record.error?.message ?? '');
     t.same((await kube.get(`${group}/v1`, 'Widget', 'w1', h.namespace))?.spec, { size: i });
   }
+});
+
+t.test('7. a field that cannot change: refused with what to do, or deleted and created again when allowed', { skip }, async (t) => {
+  const kube = await realKube(t);
+  t.test('without recreate', async (t) => {
+    const h = await realSyncHarness(t, kube, ', path: deploy, healthTimeout: 90s');
+    t.equal((await h.run({ sha: await h.repo.commit({ 'deploy/web.yaml': selectorDeployment('web') }) })).result, 'succeeded');
+    const record = await h.run({ sha: await h.repo.commit({ 'deploy/web.yaml': selectorDeployment('web2') }) });
+    t.equal(record.error?.code, 'IMMUTABLE_FIELD', record.error?.message ?? '');
+    t.match(record.error?.message ?? '', /^Deployment\/\S+\/web dry-run failed: spec\.selector cannot change on an existing Deployment\. To replace it, annotate it landfall\.dev\/recreate: "true"/);
+  });
+  t.test('with the annotation: a Deployment with a new selector', async (t) => {
+    const h = await realSyncHarness(t, kube, ', path: deploy, healthTimeout: 90s');
+    t.equal((await h.run({ sha: await h.repo.commit({ 'deploy/web.yaml': selectorDeployment('web') }) })).result, 'succeeded');
+    const uid = (await kube.get('apps/v1', 'Deployment', 'web', h.namespace))?.metadata.uid;
+    const record = await h.run({ sha: await h.repo.commit({ 'deploy/web.yaml': selectorDeployment('web2', 'landfall.dev/recreate: "true"') }) });
+    t.equal(record.result, 'succeeded', record.error?.message ?? '');
+    t.same(record.changes.map((c) => [c.action, c.paths]), [['recreated', ['spec.selector']]]);
+    const live = (await kube.get('apps/v1', 'Deployment', 'web', h.namespace)) as any;
+    t.same(live.spec.selector, { matchLabels: { app: 'web2' } });
+    t.not(live.metadata.uid, uid, 'a new object');
+    t.equal(live.status.readyReplicas, 1, 'rolled out');
+  });
+  t.test('with recreate: true on the app: a Job with a new template runs again', async (t) => {
+    const h = await realSyncHarness(t, kube, ', path: deploy, recreate: true, healthTimeout: 90s');
+    t.equal((await h.run({ sha: await h.repo.commit({ 'deploy/job.yaml': job('migrate', 'busybox:1.36') }) })).result, 'succeeded');
+    const record = await h.run({ sha: await h.repo.commit({ 'deploy/job.yaml': job('migrate', 'busybox:1.37') }) });
+    t.equal(record.result, 'succeeded', record.error?.message ?? '');
+    t.same(record.changes.map((c) => [c.action, c.paths]), [['recreated', ['spec.template']]]);
+    const live = (await kube.get('batch/v1', 'Job', 'migrate', h.namespace)) as any;
+    t.equal(live.spec.template.spec.containers[0].image, 'busybox:1.37');
+  });
 });

@@ -18,6 +18,8 @@ export interface DryRunResult {
   deferred: Set<string>;
   /** Objects to delete and create again, with the fields that cannot change. */
   recreate: Map<string, string[]>;
+  /** Objects left alone this time, with the reason (a finished Job its TTL removed). */
+  skip: Map<string, string>;
 }
 
 /** Dependencies of the resource manager. */
@@ -117,7 +119,7 @@ export function createResourceManager(deps: ResourceManagerDeps) {
       });
       for (const outcome of outcomes) if (!outcome.ok) failures.push(outcome.error as SyncError);
       if (failures.length > 0) throw aggregate(failures);
-      return { results, deferred, recreate };
+      return { results, deferred, recreate, skip: new Map() };
     },
 
     /**
@@ -127,6 +129,8 @@ export function createResourceManager(deps: ResourceManagerDeps) {
     async diff(objects: DesiredObject[], dry: DryRunResult): Promise<ChangeEntry[]> {
       const live = await liveObjects(objects);
       return mapLimit(objects, concurrency, async (desired) => {
+        const skipped = dry.skip.get(desired.id);
+        if (skipped) return { ...entryFor(desired), action: 'skipped' as const, message: skipped };
         const fields = dry.recreate.get(desired.id);
         if (fields) return { ...entryFor(desired), action: 'recreated' as const, paths: fields, message: `will be deleted and created again: ${fields.join(', ')} cannot change` };
         const planned = dry.results.get(desired.id);
@@ -160,6 +164,13 @@ export function createResourceManager(deps: ResourceManagerDeps) {
         if (batch.length === 0) continue;
         const live = await liveObjects(batch);
         const outcomes = await settleLimit(batch, concurrency, async (desired) => {
+          const skipped = dry.skip.get(desired.id);
+          if (skipped) {
+            const entry: ChangeEntry = { ...entryFor(desired), action: 'skipped', message: skipped };
+            entries.push(entry);
+            options.onEntry?.(entry);
+            return entry;
+          }
           const fields = dry.recreate.get(desired.id);
           if (fields) {
             const entry: ChangeEntry = { ...entryFor(desired), action: 'recreated', paths: fields, message: `deleted and created again: ${fields.join(', ')} cannot change` };

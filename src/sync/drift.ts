@@ -5,6 +5,7 @@ import type { KubeClient } from '../kube/client.js';
 import { refOf } from '../kube/refs.js';
 import { createResourceManager } from './apply.js';
 import type { Git } from './checkout.js';
+import { skipFinishedJobs } from './finished-jobs.js';
 import { createInventory } from './inventory.js';
 import { mapLimit } from './pool.js';
 import { renderApp, type RenderLimits, type RenderTools } from './render/index.js';
@@ -60,14 +61,15 @@ export async function detectDrift(deps: DriftDeps, app: AppConfig, sha: string):
     const desired = await validateObjects(rendered.objects, app, (v, k) => client.resource(v, k), inventory.id);
     const manager = createResourceManager({ client, foreignManagers: app.takeOverFieldsFrom, recreate: app.recreate });
     const dry = await manager.dryRunAll(desired, new Set());
+    skipFinishedJobs(desired, (await inventory.read()).entries, dry);
     const changes = await manager.diff(desired, dry);
     const drift: DriftEntry[] = [];
     for (const change of changes) {
-      if (change.action === 'unchanged') continue;
+      if (change.action === 'unchanged' || change.action === 'skipped') continue;
       const base = { id: change.id, apiVersion: change.apiVersion, kind: change.kind, name: change.name, ...(change.namespace ? { namespace: change.namespace } : {}) };
       drift.push(change.action === 'created' ? { ...base, missing: true } : { ...base, ...(change.paths ? { paths: change.paths } : {}) });
     }
-    const health = await mapLimit(desired, 8, (d) => checkHealth(client, refOf(d.obj)));
+    const health = await mapLimit(desired.filter((d) => !dry.skip.has(d.id)), 8, (d) => checkHealth(client, refOf(d.obj)));
     return { app: app.name, sha, checkedAt: Date.now(), drift, health };
   } finally {
     await checkout.dispose().catch(() => undefined);

@@ -10,6 +10,8 @@ export interface InventoryEntry {
   kind: string;
   namespace?: string;
   name: string;
+  /** For a Job that removes itself when finished: the fingerprint of the manifest applied. */
+  applied?: string;
 }
 
 /** Where an app's inventory lives. */

@@ -9,6 +9,7 @@ import { createResourceManager } from './apply.js';
 import type { Git } from './checkout.js';
 import { SyncError } from './errors.js';
 import { createInventory, type InventoryEntry } from './inventory.js';
+import { finishedJobFingerprint, skipFinishedJobs } from './finished-jobs.js';
 import { FIELD_MANAGER } from './labels.js';
 import { prune } from './prune.js';
 import { renderApp, type RenderLimits, type RenderTools } from './render/index.js';
@@ -167,6 +168,8 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Syn
     const dry = await manager.dryRunAll(desired, createdHere);
     if (dry.deferred.size > 0) note('info', `${dry.deferred.size} object(s) wait for a CRD or namespace from this commit before their dry-run`);
     const previousInventory = await inventory.read();
+    const finished = skipFinishedJobs(desired, previousInventory.entries, dry);
+    if (finished > 0) note('info', `${finished} finished Job(s) removed by their TTL are not run again`);
     checkAborted();
 
     await enter('apply');
@@ -192,7 +195,7 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Syn
     let lastSave = 0;
     record.health = await waitForHealth(
       client,
-      desired.map((d) => d.obj),
+      desired.filter((d) => !dry.skip.has(d.id)).map((d) => d.obj),
       {
         timeoutMs: app.healthTimeout,
         ...(app.failFastAfter === 'off' ? {} : { failFastAfterMs: app.failFastAfter }),
@@ -272,12 +275,14 @@ function isSynthetic(desired: Desired[], change: ChangeEntry): boolean {
 }
 
 function inventoryEntry(d: DesiredObject): InventoryEntry {
+  const applied = finishedJobFingerprint(d.obj);
   return {
     id: d.id,
     apiVersion: d.obj.apiVersion,
     kind: d.obj.kind,
     name: d.obj.metadata.name,
     ...(d.obj.metadata.namespace ? { namespace: d.obj.metadata.namespace } : {}),
+    ...(applied ? { applied } : {}),
   };
 }
 

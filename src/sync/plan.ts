@@ -7,6 +7,7 @@ import type { History, PhaseName, SyncRecord } from '../store/history.js';
 import { createResourceManager } from './apply.js';
 import type { Git } from './checkout.js';
 import { SyncError } from './errors.js';
+import { skipFinishedJobs } from './finished-jobs.js';
 import { createInventory } from './inventory.js';
 import { APP_LABEL, MANAGED_BY, PRUNE_ANNOTATION } from './labels.js';
 import { renderApp, type RenderLimits, type RenderTools } from './render/index.js';
@@ -131,10 +132,11 @@ export async function runPlan(deps: PlanDeps, request: PlanRequest): Promise<Syn
     await enter('dry-run');
     const manager = createResourceManager({ client, foreignManagers: app.takeOverFieldsFrom, recreate: app.recreate });
     const dry = await manager.dryRunAll(desired, createdHere);
+    const previous = await inventory.read();
+    skipFinishedJobs(desired, previous.entries, dry);
     const changes: ChangeEntry[] = await manager.diff(desired, dry);
 
     const keep = new Set(desired.map((d) => d.id));
-    const previous = await inventory.read();
     for (const item of previous.entries.filter((e) => !keep.has(e.id))) {
       const base = { id: item.id, apiVersion: item.apiVersion, kind: item.kind, name: item.name, ...(item.namespace ? { namespace: item.namespace } : {}) };
       if (!app.prune) {

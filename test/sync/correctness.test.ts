@@ -113,3 +113,21 @@ t.test('7. a field that cannot change: refused with what to do, or deleted and c
     t.same(record.changes.map((c) => [c.action, c.paths]), [['recreated', ['spec.template']]]);
   });
 });
+
+t.test('8. a finished Job its TTL removed is not created again, and is no drift, until its manifest changes', async (t) => {
+  const h = await syncHarness(t, ', path: deploy');
+  const ttl = '\n  ttlSecondsAfterFinished: 0';
+  const first = await h.repo.commit({ 'deploy/job.yaml': job('migrate', 'tool:1', ttl), 'deploy/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: c }\n' });
+  t.equal((await h.run({ sha: first })).result, 'succeeded');
+  // The TTL controller's part: the finished Job goes.
+  await h.client.delete({ apiVersion: 'batch/v1', kind: 'Job', namespace: 'web', name: 'migrate' });
+  const again = await h.run({ sha: first, trigger: 'manual' });
+  t.equal(again.result, 'succeeded', again.error?.message ?? '');
+  t.same(actions(again), { 'Job/migrate': 'skipped', 'ConfigMap/c': 'unchanged' });
+  t.match(again.changes.find((c) => c.kind === 'Job')?.message, 'finished and was removed by its ttlSecondsAfterFinished');
+  t.equal(h.server.get({ apiVersion: 'batch/v1', kind: 'Job', namespace: 'web', name: 'migrate' }), undefined, 'not created again');
+  t.same((await detectDrift(h.deps, h.app, first)).drift, [], 'not drift');
+  const changed = await h.repo.commit({ 'deploy/job.yaml': job('migrate', 'tool:2', ttl) });
+  const rerun = await h.run({ sha: changed });
+  t.same(actions(rerun), { 'Job/migrate': 'created', 'ConfigMap/c': 'unchanged' }, 'a new manifest runs again');
+});

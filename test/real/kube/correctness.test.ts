@@ -192,3 +192,20 @@ t.test('7. a field that cannot change: refused with what to do, or deleted and c
     t.equal(live.spec.template.spec.containers[0].image, 'busybox:1.37');
   });
 });
+
+t.test('8. a finished Job its TTL removed is not created again, and is no drift, until its manifest changes', { skip }, async (t) => {
+  const kube = await realKube(t);
+  const h = await realSyncHarness(t, kube, ', path: deploy, healthTimeout: 90s');
+  const ttl = '\n  ttlSecondsAfterFinished: 0';
+  const first = await h.repo.commit({ 'deploy/job.yaml': job('migrate', 'busybox:1.36', ttl) });
+  t.equal((await h.run({ sha: first })).result, 'succeeded');
+  await waitFor('the TTL controller to remove the finished Job', async () => !(await kube.get('batch/v1', 'Job', 'migrate', h.namespace)));
+  const again = await h.run({ sha: first, trigger: 'manual' });
+  t.equal(again.result, 'succeeded', again.error?.message ?? '');
+  t.same(again.changes.map((c) => c.action), ['skipped']);
+  t.equal(await kube.get('batch/v1', 'Job', 'migrate', h.namespace), undefined, 'not created (and run) again');
+  t.same((await detectDrift(h.deps, h.app, first)).drift, [], 'not drift');
+  const changed = await h.repo.commit({ 'deploy/job.yaml': job('migrate', 'busybox:1.37', ttl) });
+  const rerun = await h.run({ sha: changed });
+  t.same(rerun.changes.map((c) => c.action), ['created'], 'a new manifest runs again');
+});

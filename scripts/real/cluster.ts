@@ -281,6 +281,8 @@ export async function clusterUp(options: { log?: (line: string) => void } = {}):
       // kwok renews fake nodes' leases; the lifecycle controller would still taint them after
       // a slow moment of this machine and evict every pod, which no test wants.
       '--controllers=*,-node-lifecycle-controller',
+      // Seconds, not the default 15 s: tests wait on the HPA controller.
+      '--horizontal-pod-autoscaler-sync-period=1s',
       '--v=0',
     ], dir, pids);
     start('kube-scheduler', join(bins.kube!, 'kube-scheduler'), [

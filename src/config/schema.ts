@@ -164,6 +164,15 @@ const foreignManager = z.strictObject({
   operation: z.enum(['Apply', 'Update'], { message: 'must be Apply or Update (or left out for both)' }).optional(),
 });
 
+/** A field of matching objects that Landfall leaves alone (Argo CD's ignoreDifferences, as JSON pointers). */
+const ignoreRule = z.strictObject({
+  group: z.string().optional(),
+  kind: nonEmpty.optional(),
+  name: nonEmpty.optional(),
+  namespace: nonEmpty.optional(),
+  paths: z.array(z.string().regex(/^\//, { message: 'must be a JSON pointer such as /spec/replicas' })).min(1, 'name at least one field, as a JSON pointer such as /spec/replicas'),
+});
+
 const appSchema = z.strictObject({
   name: appName,
   forge: z.enum(FORGE_IDS, { message: `must be one of ${FORGE_IDS.join(', ')}` }),
@@ -204,6 +213,11 @@ const appSchema = z.strictObject({
    * the annotation `landfall.dev/recreate: "true"`).
    */
   recreate: boolField().default(false),
+  /**
+   * Fields Landfall leaves alone once an object exists (its live value is kept, never drift); a
+   * workload an HPA scales gets `/spec/replicas` without saying so.
+   */
+  ignoreFields: z.array(ignoreRule).default([]),
   /** Managers whose fields are taken over on adoption and afterwards; `[]` turns it off. */
   takeOverFieldsFrom: z.array(foreignManager).default(DEFAULT_TAKE_OVER_FIELDS_FROM.map((m) => ({ ...m }))),
 });
@@ -336,6 +350,7 @@ export const KNOWN_KEYS: ReadonlySet<string> = new Set([
   ...Object.keys(bitbucketForge.shape),
   ...Object.keys(appSchema.shape),
   ...Object.keys(foreignManager.shape),
+  ...Object.keys(ignoreRule.shape),
   ...Object.keys(helmSchema.shape),
   ...Object.keys(workerSchema.shape),
   'worker',

@@ -3,6 +3,7 @@ import { KubeApiError } from '../kube/errors.js';
 import { describeRef, refOf, type KubeObject } from '../kube/refs.js';
 import { changedPaths } from './diff.js';
 import { SyncError } from './errors.js';
+import { ignoredFields, withLiveValues, withoutFields, type IgnoredFields, type IgnoreRule } from './ignore.js';
 import { FIELD_MANAGER, RECREATE_ANNOTATION } from './labels.js';
 import { applyOrder, stageOf } from './order.js';
 import { mapLimit, settleLimit } from './pool.js';
@@ -20,6 +21,8 @@ export interface DryRunResult {
   recreate: Map<string, string[]>;
   /** Objects left alone this time, with the reason (a finished Job its TTL removed). */
   skip: Map<string, string>;
+  /** Fields left alone per object that exists already; applied with their live values. */
+  ignored: Map<string, IgnoredFields>;
 }
 
 /** Dependencies of the resource manager. */
@@ -31,6 +34,8 @@ export interface ResourceManagerDeps {
   foreignManagers?: readonly ForeignManager[];
   /** Recreate every object whose change touches a field that cannot change (the app's `recreate`); else per annotation. */
   recreate?: boolean;
+  /** Fields left alone (the app's `ignoreFields`); HPA-scaled replicas are always left alone. */
+  ignoreFields?: readonly IgnoreRule[];
 }
 
 /** The fields a 422 says cannot change (`spec.selector`), or none when it is another error. */
@@ -87,12 +92,23 @@ export function createResourceManager(deps: ResourceManagerDeps) {
       const deferred = new Set<string>();
       const failures: SyncError[] = [];
       const recreate = new Map<string, string[]>();
+      const wanted = await ignoredFields(client, objects, deps.ignoreFields ?? []);
+      const ignored = new Map<string, IgnoredFields>();
       const outcomes = await settleLimit(objects, concurrency, async (desired) => {
         if (desired.newKind) {
           deferred.add(desired.id);
           return;
         }
         try {
+          const fields = wanted.get(desired.id);
+          if (fields) {
+            // Only once the object exists: a new one is created as Git says.
+            const live = await client.get(refOf(desired.obj));
+            if (live) {
+              desired.obj = withLiveValues(desired.obj, live, fields.pointers);
+              ignored.set(desired.id, fields);
+            }
+          }
           results.set(desired.id, await dryRun(desired.obj));
         } catch (err) {
           const ns = missingNamespace(err);
@@ -119,7 +135,7 @@ export function createResourceManager(deps: ResourceManagerDeps) {
       });
       for (const outcome of outcomes) if (!outcome.ok) failures.push(outcome.error as SyncError);
       if (failures.length > 0) throw aggregate(failures);
-      return { results, deferred, recreate, skip: new Map() };
+      return { results, deferred, recreate, skip: new Map(), ignored };
     },
 
     /**
@@ -135,7 +151,7 @@ export function createResourceManager(deps: ResourceManagerDeps) {
         if (fields) return { ...entryFor(desired), action: 'recreated' as const, paths: fields, message: `will be deleted and created again: ${fields.join(', ')} cannot change` };
         const planned = dry.results.get(desired.id);
         if (!planned) return { ...entryFor(desired), action: 'created' as const, message: 'dry-run waits for a CRD or namespace in this change' };
-        const { entry, live: current } = await decide(desired, planned, live.get(desired.id));
+        const { entry, live: current } = await decide(desired, planned, live.get(desired.id), dry.ignored.get(desired.id));
         const takeover = current ? takeoverPatch(current, foreign) : undefined;
         return takeover ? { ...entry, message: takeoverNote(takeover.managers) } : entry;
       });
@@ -187,7 +203,7 @@ export function createResourceManager(deps: ResourceManagerDeps) {
               throw objectError('DRY_RUN_FAILED', desired.obj, 'dry-run', err);
             }
           }
-          let { entry, live: current } = await decide(desired, planned, live.get(desired.id));
+          let { entry, live: current } = await decide(desired, planned, live.get(desired.id), dry.ignored.get(desired.id));
           const takeover = current ? takeoverPatch(current, foreign) : undefined;
           if (takeover && current) {
             // Fields an earlier tool co-owns would outlive their removal from Git: make them
@@ -198,7 +214,7 @@ export function createResourceManager(deps: ResourceManagerDeps) {
             } catch (err) {
               throw objectError('APPLY_FAILED', desired.obj, 'take-over of fields', err);
             }
-            ({ entry } = await decide(desired, planned, undefined));
+            ({ entry } = await decide(desired, planned, undefined, dry.ignored.get(desired.id)));
             entry = {
               ...entry,
               ...(entry.action === 'unchanged' ? { action: 'configured' as const, paths: ['metadata.managedFields'] } : {}),
@@ -298,14 +314,17 @@ export function createResourceManager(deps: ResourceManagerDeps) {
     return live;
   }
 
-  /** What applying `planned` would do to the live object (fetched unless `known`), and that object. */
-  async function decide(desired: DesiredObject, planned: KubeObject, known: KubeObject | undefined): Promise<{ entry: ChangeEntry; live?: KubeObject }> {
-    const base = entryFor(desired);
+  /**
+   * What applying `planned` would do to the live object (fetched unless `known`), and that object.
+   * Fields left alone (`ignored`) are never a difference.
+   */
+  async function decide(desired: DesiredObject, planned: KubeObject, known: KubeObject | undefined, ignored?: IgnoredFields): Promise<{ entry: ChangeEntry; live?: KubeObject }> {
+    const base = { ...entryFor(desired), ...(ignored ? { message: ignored.note } : {}) };
     // A dry-run create comes back without a resourceVersion (Flux relies on the same signal).
     if (!planned.metadata.resourceVersion) return { entry: { ...base, action: 'created' } };
     const live = known ?? (await client.get(refOf(desired.obj)));
     if (!live) return { entry: { ...base, action: 'created' } };
-    const paths = changedPaths(planned, live);
+    const paths = ignored ? changedPaths(withoutFields(planned, ignored.pointers), withoutFields(live, ignored.pointers)) : changedPaths(planned, live);
     return { entry: paths.length === 0 ? { ...base, action: 'unchanged' } : { ...base, action: 'configured', paths }, live };
   }
 }

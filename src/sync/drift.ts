@@ -59,7 +59,7 @@ export async function detectDrift(deps: DriftDeps, app: AppConfig, sha: string):
     const client = await deps.kube(app.cluster);
     const inventory = createInventory(client, { app: app.name, namespace: app.namespace });
     const desired = await validateObjects(rendered.objects, app, (v, k) => client.resource(v, k), inventory.id);
-    const manager = createResourceManager({ client, foreignManagers: app.takeOverFieldsFrom, recreate: app.recreate });
+    const manager = createResourceManager({ client, foreignManagers: app.takeOverFieldsFrom, recreate: app.recreate, ignoreFields: app.ignoreFields });
     const dry = await manager.dryRunAll(desired, new Set());
     skipFinishedJobs(desired, (await inventory.read()).entries, dry);
     const changes = await manager.diff(desired, dry);

@@ -164,7 +164,7 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Syn
     }
 
     await enter('dry-run');
-    const manager = createResourceManager({ client, concurrency: deps.applyConcurrency ?? 8, foreignManagers: app.takeOverFieldsFrom, recreate: app.recreate });
+    const manager = createResourceManager({ client, concurrency: deps.applyConcurrency ?? 8, foreignManagers: app.takeOverFieldsFrom, recreate: app.recreate, ignoreFields: app.ignoreFields });
     const dry = await manager.dryRunAll(desired, createdHere);
     if (dry.deferred.size > 0) note('info', `${dry.deferred.size} object(s) wait for a CRD or namespace from this commit before their dry-run`);
     const previousInventory = await inventory.read();

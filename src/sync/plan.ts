@@ -130,7 +130,7 @@ export async function runPlan(deps: PlanDeps, request: PlanRequest): Promise<Syn
     if (app.createNamespace) createdHere.add(app.namespace);
 
     await enter('dry-run');
-    const manager = createResourceManager({ client, foreignManagers: app.takeOverFieldsFrom, recreate: app.recreate });
+    const manager = createResourceManager({ client, foreignManagers: app.takeOverFieldsFrom, recreate: app.recreate, ignoreFields: app.ignoreFields });
     const dry = await manager.dryRunAll(desired, createdHere);
     const previous = await inventory.read();
     skipFinishedJobs(desired, previous.entries, dry);

@@ -72,3 +72,16 @@ spec:${extra}
     spec: { restartPolicy: Never, containers: [ { name: main, image: ${image} } ] }
 `;
 }
+
+/** A HorizontalPodAutoscaler scaling Deployment `target` between `min` and `max` replicas on CPU. */
+export function autoscaler(target: string, min: number, max: number): string {
+  return `apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: { name: ${target} }
+spec:
+  scaleTargetRef: { apiVersion: apps/v1, kind: Deployment, name: ${target} }
+  minReplicas: ${min}
+  maxReplicas: ${max}
+  metrics: [ { type: Resource, resource: { name: cpu, target: { type: Utilization, averageUtilization: 80 } } } ]
+`;
+}

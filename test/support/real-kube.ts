@@ -18,7 +18,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { createKubeClient, type KubeClient } from '../../src/kube/client.js';
 import type { KubeObject } from '../../src/kube/refs.js';
 import { readCluster, type ClusterInfo } from '../../scripts/real/cluster.js';
-import { uniqueName } from './kube.js';
+import { uniqueName, waitFor } from './kube.js';
 import { ROOT } from './process.js';
 
 const exec = promisify(execFile);
@@ -140,4 +140,9 @@ export async function runTool(bin: string, args: string[]): Promise<{ code: numb
     const e = err as { code?: number; stdout?: string; stderr?: string };
     return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
   }
+}
+
+/** `waitFor` with a real cluster's patience (controllers take seconds, not milliseconds). */
+export function waitReal<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 120_000): Promise<T> {
+  return waitFor(what, probe, { timeoutMs, intervalMs: 250 });
 }

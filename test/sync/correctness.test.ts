@@ -4,8 +4,8 @@
 import t from 'tap';
 import { detectDrift } from '../../src/sync/drift.js';
 import { runPlan } from '../../src/sync/plan.js';
-import { job, selectorDeployment, twoMounts, widgetCrd } from '../support/manifests.js';
-import { syncHarness } from '../support/sync.js';
+import { autoscaler, job, selectorDeployment, twoMounts, widgetCrd } from '../support/manifests.js';
+import { deployment, syncHarness } from '../support/sync.js';
 
 const actions = (record: { changes: { kind: string; name: string; action: string }[] }) =>
   Object.fromEntries(record.changes.map((c) => [`${c.kind}/${c.name}`, c.action]));
@@ -130,4 +130,25 @@ t.test('8. a finished Job its TTL removed is not created again, and is no drift,
   const changed = await h.repo.commit({ 'deploy/job.yaml': job('migrate', 'tool:2', ttl) });
   const rerun = await h.run({ sha: changed });
   t.same(actions(rerun), { 'Job/migrate': 'created', 'ConfigMap/c': 'unchanged' }, 'a new manifest runs again');
+});
+
+t.test('9. fields owned elsewhere on purpose: an HPA\'s replicas and ignoreFields are left alone and are no drift', async (t) => {
+  const h = await syncHarness(t, ', path: deploy, ignoreFields: [ { kind: ConfigMap, paths: [ /data/tuned ] } ]');
+  const files = { 'deploy/web.yaml': deployment('web'), 'deploy/hpa.yaml': autoscaler('web', 3, 5), 'deploy/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: c }\ndata: { tuned: "1", fixed: "1" }\n' };
+  const sha = await h.repo.commit(files);
+  t.equal((await h.run({ sha })).result, 'succeeded');
+  // The autoscaler and an operator change what Landfall leaves alone.
+  h.server.edit({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'web', name: 'web' }, { spec: { replicas: 4 } }, 'kube-controller-manager');
+  h.server.edit({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'web', name: 'c' }, { data: { tuned: '7' } }, 'ops');
+  t.same((await detectDrift(h.deps, h.app, sha)).drift, [], 'no drift');
+  const again = await h.run({ sha, trigger: 'manual' });
+  t.same(actions(again), { 'Deployment/web': 'unchanged', 'HorizontalPodAutoscaler/web': 'unchanged', 'ConfigMap/c': 'unchanged' });
+  t.equal(again.changes.find((c) => c.kind === 'Deployment')?.message, 'spec.replicas is left to HorizontalPodAutoscaler/web');
+  t.equal((h.server.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'web', name: 'web' }) as any).spec.replicas, 4, "the autoscaler's replicas stay");
+  t.same((h.server.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'web', name: 'c' }) as any).data, { tuned: '7', fixed: '1' }, 'the ignored key stays');
+  // Other fields are still Git's.
+  const next = await h.repo.commit({ ...files, 'deploy/web.yaml': deployment('web', 'nginx:1.26') });
+  const changed = await h.run({ sha: next });
+  t.same(changed.changes.find((c) => c.kind === 'Deployment')?.paths, ['spec.template.spec.containers[name=web].image']);
+  t.equal((h.server.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'web', name: 'web' }) as any).spec.replicas, 4);
 });

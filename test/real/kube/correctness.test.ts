@@ -3,11 +3,12 @@
 // controllers and discovery. test/sync/correctness.test.ts has the cases the test server models.
 import t from 'tap';
 import { detectDrift } from '../../../src/sync/drift.js';
-import { realKube, realKubeSkip } from '../../support/real-kube.js';
+import { runPlan } from '../../../src/sync/plan.js';
+import { realKube, realKubeSkip, waitReal } from '../../support/real-kube.js';
 import { failureReason } from '../../../src/status/wording.js';
 import { deployment, realSyncHarness } from '../../support/sync.js';
-import { uniqueName, waitFor } from '../../support/kube.js';
-import { job, selectorDeployment, twoMounts, widgetCrd } from '../../support/manifests.js';
+import { uniqueName } from '../../support/kube.js';
+import { autoscaler, job, selectorDeployment, twoMounts, widgetCrd } from '../../support/manifests.js';
 
 const skip = realKubeSkip();
 const actions = (record: { changes: { kind: string; name: string; action: string }[] }) =>
@@ -42,7 +43,7 @@ t.test('3. unknown fields and duplicate list keys fail the dry-run at once, nami
     },
     { fieldManager: 'landfall-test', force: true },
   );
-  await waitFor('the CRD served', async () => Boolean(await kube.client.resource(`${group}/v1`, 'Widget')));
+  await waitReal('the CRD served', async () => Boolean(await kube.client.resource(`${group}/v1`, 'Widget')));
 
   const cases: [string, Record<string, string>, RegExp][] = [
     ['a misspelt field of a built-in kind', { 'deploy/web.yaml': twoMounts().replace('replicas: 1', 'replicaz: 1') }, /Deployment\/.*\/web dry-run failed: failed to create typed patch object .*\.spec\.replicaz: field not declared in schema/],
@@ -199,7 +200,7 @@ t.test('8. a finished Job its TTL removed is not created again, and is no drift,
   const ttl = '\n  ttlSecondsAfterFinished: 0';
   const first = await h.repo.commit({ 'deploy/job.yaml': job('migrate', 'busybox:1.36', ttl) });
   t.equal((await h.run({ sha: first })).result, 'succeeded');
-  await waitFor('the TTL controller to remove the finished Job', async () => !(await kube.get('batch/v1', 'Job', 'migrate', h.namespace)));
+  await waitReal('the TTL controller to remove the finished Job', async () => !(await kube.get('batch/v1', 'Job', 'migrate', h.namespace)));
   const again = await h.run({ sha: first, trigger: 'manual' });
   t.equal(again.result, 'succeeded', again.error?.message ?? '');
   t.same(again.changes.map((c) => c.action), ['skipped']);
@@ -208,4 +209,24 @@ t.test('8. a finished Job its TTL removed is not created again, and is no drift,
   const changed = await h.repo.commit({ 'deploy/job.yaml': job('migrate', 'busybox:1.37', ttl) });
   const rerun = await h.run({ sha: changed });
   t.same(rerun.changes.map((c) => c.action), ['created'], 'a new manifest runs again');
+});
+
+t.test("9. a Deployment an HPA scales keeps the HPA's replicas, with no drift and no fight", { skip }, async (t) => {
+  const kube = await realKube(t);
+  const h = await realSyncHarness(t, kube, ', path: deploy, healthTimeout: 90s');
+  // replicas 2 in Git, minReplicas 3: the real HPA controller scales it to 3 (it needs no metrics for that).
+  const sha = await h.repo.commit({ 'deploy/web.yaml': deployment('web'), 'deploy/hpa.yaml': autoscaler('web', 3, 5) });
+  t.equal((await h.run({ sha })).result, 'succeeded');
+  await waitReal('the HPA to scale the Deployment to 3', async () => ((await kube.get('apps/v1', 'Deployment', 'web', h.namespace)) as any)?.spec.replicas === 3);
+  t.same((await detectDrift(h.deps, h.app, sha)).drift, [], 'no drift');
+  const again = await h.run({ sha, trigger: 'manual' });
+  t.equal(again.result, 'succeeded', again.error?.message ?? '');
+  t.same(again.changes.map((c) => `${c.kind}:${c.action}`).sort(), ['Deployment:unchanged', 'HorizontalPodAutoscaler:unchanged']);
+  t.equal(again.changes.find((c) => c.kind === 'Deployment')?.message, 'spec.replicas is left to HorizontalPodAutoscaler/web', 'the sync says so');
+  t.equal(((await kube.get('apps/v1', 'Deployment', 'web', h.namespace)) as any).spec.replicas, 3, "the HPA's replicas stay");
+  const head = await h.repo.commit({ 'deploy/web.yaml': deployment('web', 'nginx:1.26'), 'deploy/hpa.yaml': autoscaler('web', 3, 5) }, 'new image', 'feature');
+  const { listener: _l, ...planDeps } = h.deps;
+  const plan = await runPlan(planDeps, { app: h.app, data: { app: 'web', forge: 'github', repo: 'acme/web', number: 9, action: 'opened', headSha: head, headBranch: 'feature', headRepo: 'acme/web', baseBranch: 'main', receivedAt: Date.now() }, jobId: 'plan-web-9', attempt: 1, finalAttempt: true });
+  const planned = plan.changes.find((c) => c.kind === 'Deployment');
+  t.same([planned?.action, planned?.paths, planned?.message], ['configured', ['spec.template.spec.containers[name=web].image'], 'spec.replicas is left to HorizontalPodAutoscaler/web'], 'the plan says so too');
 });

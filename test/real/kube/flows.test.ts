@@ -5,9 +5,9 @@ import t from 'tap';
 import { runPlan } from '../../../src/sync/plan.js';
 import { detectDrift } from '../../../src/sync/drift.js';
 import type { KubeObject } from '../../../src/kube/refs.js';
-import { auditedWrites, auditOffset, realKube, realKubeSkip } from '../../support/real-kube.js';
+import { auditedWrites, auditOffset, realKube, realKubeSkip, waitReal } from '../../support/real-kube.js';
 import { configMap, deployment, realSyncHarness, service } from '../../support/sync.js';
-import { uniqueName, waitFor } from '../../support/kube.js';
+import { uniqueName } from '../../support/kube.js';
 
 const skip = realKubeSkip();
 
@@ -228,5 +228,5 @@ t.test('a rollout that fails is reported with the object and the reason', { skip
   t.equal(record.result, 'failed');
   t.match(record.error?.object ?? '', /Deployment\/.*\/web|Pod\/.*\/web-/, 'names the object');
   t.match(record.error?.message ?? '', /web/, record.error?.message ?? '');
-  await waitFor('pods to exist', async () => (await h.client.list('v1', 'Pod', { namespace: h.namespace })).length > 0);
+  await waitReal('pods to exist', async () => (await h.client.list('v1', 'Pod', { namespace: h.namespace })).length > 0);
 });

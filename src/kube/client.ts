@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { KubeApiError, type KubeStatus } from './errors.js';
+import { KIND_NOT_SERVED, KubeApiError, type KubeStatus } from './errors.js';
 import { groupOf, versionOf, type KubeObject, type ObjectRef } from './refs.js';
 
 /** What discovery says about one kind. */
@@ -219,7 +219,7 @@ export async function createKubeClient(kc: KubeConfig, options: KubeClientOption
   async function pathOf(ref: { apiVersion: string; kind: string; namespace?: string | undefined; name?: string }): Promise<string> {
     const info = await resource(ref.apiVersion, ref.kind);
     if (!info) {
-      throw new KubeApiError(404, 'GET', ref.apiVersion, { reason: 'NotFound' }, `the cluster does not serve ${ref.kind} in ${ref.apiVersion} (is its CRD installed?)`);
+      throw new KubeApiError(404, 'GET', ref.apiVersion, { reason: KIND_NOT_SERVED }, `the cluster does not serve ${ref.kind} in ${ref.apiVersion} (is its CRD installed?)`);
     }
     const root = groupOf(ref.apiVersion) ? `/apis/${groupOf(ref.apiVersion)}/${versionOf(ref.apiVersion)}` : `/api/${versionOf(ref.apiVersion)}`;
     const ns = info.namespaced && ref.namespace ? `/namespaces/${encodeURIComponent(ref.namespace)}` : '';
@@ -239,7 +239,9 @@ export async function createKubeClient(kc: KubeConfig, options: KubeClientOption
       try {
         return await request<KubeObject>('GET', await pathOf(ref));
       } catch (err) {
-        if (err instanceof KubeApiError && err.status === 404) return undefined;
+        // An object that is not there is undefined; a kind the cluster does not serve is not
+        // "not there", it cannot even be asked about.
+        if (err instanceof KubeApiError && err.status === 404 && err.reason !== KIND_NOT_SERVED) return undefined;
         throw err;
       }
     },
@@ -275,7 +277,7 @@ export async function createKubeClient(kc: KubeConfig, options: KubeClientOption
         await request('DELETE', await pathOf(ref), { query: { propagationPolicy: opts.propagationPolicy ?? 'Background' } });
         return true;
       } catch (err) {
-        if (err instanceof KubeApiError && err.status === 404) return false;
+        if (err instanceof KubeApiError && err.status === 404 && err.reason !== KIND_NOT_SERVED) return false;
         throw err;
       }
     },

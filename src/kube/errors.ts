@@ -1,3 +1,6 @@
+/** The reason of the error for an object of a kind the cluster does not serve (no such API version). */
+export const KIND_NOT_SERVED = 'KindNotServed';
+
 /** A Kubernetes `Status` object, as the API server returns for errors. */
 export interface KubeStatus {
   kind?: string;

@@ -229,6 +229,7 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Syn
         throw new SyncError('PRUNE_FAILED', pruned.errors.map((e) => e.message).join('\n'), pruned.errors.every((e) => e instanceof SyncError && e.transient));
       }
       note('info', `pruned ${pruned.entries.filter((e) => e.action === 'deleted').length} object(s)`);
+      for (const entry of pruned.entries.filter((e) => e.action === 'skipped' && /no longer served/.test(e.message ?? ''))) note('warn', `${entry.kind}/${entry.namespace ? `${entry.namespace}/` : ''}${entry.name}: ${entry.message ?? ''}`);
     }
     if (stale.length === 0 || !app.prune) await writeInventory(inventory, [...newEntries, ...kept], head, app);
 

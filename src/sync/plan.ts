@@ -8,8 +8,8 @@ import { createResourceManager } from './apply.js';
 import type { Git } from './checkout.js';
 import { SyncError } from './errors.js';
 import { skipFinishedJobs } from './finished-jobs.js';
+import { planPrune } from './prune.js';
 import { createInventory } from './inventory.js';
-import { APP_LABEL, MANAGED_BY, PRUNE_ANNOTATION } from './labels.js';
 import { renderApp, type RenderLimits, type RenderTools } from './render/index.js';
 import type { ChangeEntry } from './types.js';
 import { validateObjects } from './validate.js';
@@ -137,18 +137,7 @@ export async function runPlan(deps: PlanDeps, request: PlanRequest): Promise<Syn
     const changes: ChangeEntry[] = await manager.diff(desired, dry);
 
     const keep = new Set(desired.map((d) => d.id));
-    for (const item of previous.entries.filter((e) => !keep.has(e.id))) {
-      const base = { id: item.id, apiVersion: item.apiVersion, kind: item.kind, name: item.name, ...(item.namespace ? { namespace: item.namespace } : {}) };
-      if (!app.prune) {
-        changes.push({ ...base, action: 'skipped', message: 'no longer in Git; prune is off for this app' });
-        continue;
-      }
-      const live = await client.get({ apiVersion: item.apiVersion, kind: item.kind, name: item.name, ...(item.namespace ? { namespace: item.namespace } : {}) });
-      if (!live) continue;
-      const ours = live.metadata.labels?.[MANAGED_BY] === 'landfall' && live.metadata.labels?.[APP_LABEL] === app.name;
-      const optedOut = live.metadata.annotations?.[PRUNE_ANNOTATION] === 'disabled';
-      changes.push(ours && !optedOut ? { ...base, action: 'deleted' } : { ...base, action: 'skipped', message: optedOut ? `kept: ${PRUNE_ANNOTATION}: disabled` : 'kept: no longer labelled as this app\'s' });
-    }
+    changes.push(...(await planPrune(client, app.name, previous.entries.filter((e) => !keep.has(e.id)), app.prune)));
     record.changes = changes;
     close();
     record.result = 'succeeded';

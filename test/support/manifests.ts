@@ -85,3 +85,19 @@ spec:
   metrics: [ { type: Resource, resource: { name: cpu, target: { type: Utilization, averageUtilization: 80 } } } ]
 `;
 }
+
+/** The Widget CRD serving v1 and/or v2 (v2 stores when served). */
+export function widgetCrdVersions(name: string, group: string, v1: boolean, v2: boolean): string {
+  const schema = 'schema: { openAPIV3Schema: { type: object, properties: { spec: { type: object, properties: { size: { type: integer } } } } } }';
+  return `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: { name: ${name} }
+spec:
+  group: ${group}
+  scope: Namespaced
+  names: { plural: widgets, singular: widget, kind: Widget, listKind: WidgetList }
+  versions:
+    - { name: v1, served: ${v1}, storage: ${!v2}, ${schema} }
+    - { name: v2, served: ${v2}, storage: ${v2}, ${schema} }
+`;
+}

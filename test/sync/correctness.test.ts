@@ -4,7 +4,7 @@
 import t from 'tap';
 import { detectDrift } from '../../src/sync/drift.js';
 import { runPlan } from '../../src/sync/plan.js';
-import { autoscaler, job, selectorDeployment, twoMounts, widgetCrd } from '../support/manifests.js';
+import { autoscaler, job, selectorDeployment, twoMounts, widgetCrd, widgetCrdVersions } from '../support/manifests.js';
 import { deployment, syncHarness } from '../support/sync.js';
 
 const actions = (record: { changes: { kind: string; name: string; action: string }[] }) =>
@@ -151,4 +151,22 @@ t.test('9. fields owned elsewhere on purpose: an HPA\'s replicas and ignoreField
   const changed = await h.run({ sha: next });
   t.same(changed.changes.find((c) => c.kind === 'Deployment')?.paths, ['spec.template.spec.containers[name=web].image']);
   t.equal((h.server.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'web', name: 'web' }) as any).spec.replicas, 4);
+});
+
+t.test('10. objects of a kind no longer served stay in the inventory and are reported, then pruned once it is served again', async (t) => {
+  const h = await syncHarness(t, ', path: deploy, allowClusterScoped: true');
+  const crd = (v1: boolean, v2: boolean) => widgetCrdVersions('widgets.example.com', 'example.com', v1, v2);
+  const one = await h.repo.commit({ 'deploy/crd.yaml': crd(true, true), 'deploy/w.yaml': 'apiVersion: example.com/v1\nkind: Widget\nmetadata: { name: w1 }\nspec: { size: 1 }\n' });
+  t.equal((await h.run({ sha: one })).result, 'succeeded');
+  const two = await h.repo.commit({ 'deploy/crd.yaml': crd(false, true), 'deploy/w.yaml': null });
+  const record = await h.run({ sha: two });
+  t.equal(record.result, 'succeeded', record.error?.message ?? '');
+  const entry = record.changes.find((c) => c.kind === 'Widget');
+  t.equal(entry?.action, 'skipped');
+  t.match(entry?.message, 'Widget in example.com/v1 is no longer served by the cluster, so it can be neither read nor pruned; it stays in the inventory');
+  const inventory = JSON.parse((h.server.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'web', name: 'landfall.web' }) as any).data.inventory);
+  t.ok(inventory.some((e: any) => e.kind === 'Widget' && e.apiVersion === 'example.com/v1'), 'still in the inventory');
+  const three = await h.repo.commit({ 'deploy/crd.yaml': crd(true, true) });
+  const again = await h.run({ sha: three });
+  t.equal(again.changes.find((c) => c.kind === 'Widget')?.action, 'deleted', 'pruned once its version is served again');
 });

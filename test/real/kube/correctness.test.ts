@@ -8,7 +8,7 @@ import { realKube, realKubeSkip, waitReal } from '../../support/real-kube.js';
 import { failureReason } from '../../../src/status/wording.js';
 import { deployment, realSyncHarness } from '../../support/sync.js';
 import { uniqueName } from '../../support/kube.js';
-import { autoscaler, job, selectorDeployment, twoMounts, widgetCrd } from '../../support/manifests.js';
+import { autoscaler, job, selectorDeployment, twoMounts, widgetCrd, widgetCrdVersions } from '../../support/manifests.js';
 
 const skip = realKubeSkip();
 const actions = (record: { changes: { kind: string; name: string; action: string }[] }) =>
@@ -229,4 +229,23 @@ t.test("9. a Deployment an HPA scales keeps the HPA's replicas, with no drift an
   const plan = await runPlan(planDeps, { app: h.app, data: { app: 'web', forge: 'github', repo: 'acme/web', number: 9, action: 'opened', headSha: head, headBranch: 'feature', headRepo: 'acme/web', baseBranch: 'main', receivedAt: Date.now() }, jobId: 'plan-web-9', attempt: 1, finalAttempt: true });
   const planned = plan.changes.find((c) => c.kind === 'Deployment');
   t.same([planned?.action, planned?.paths, planned?.message], ['configured', ['spec.template.spec.containers[name=web].image'], 'spec.replicas is left to HorizontalPodAutoscaler/web'], 'the plan says so too');
+});
+
+t.test('10. objects of a kind no longer served stay in the inventory and are reported, then pruned once it is served again', { skip }, async (t) => {
+  const kube = await realKube(t);
+  const group = `${uniqueName('gone')}.landfall.test`;
+  const name = `widgets.${group}`;
+  t.teardown(() => kube.client.delete({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name }).catch(() => undefined));
+  const h = await realSyncHarness(t, kube, ', path: deploy, allowClusterScoped: true');
+  const one = await h.repo.commit({ 'deploy/crd.yaml': widgetCrdVersions(name, group, true, true), 'deploy/w.yaml': `apiVersion: ${group}/v1\nkind: Widget\nmetadata: { name: w1 }\nspec: { size: 1 }\n` });
+  t.equal((await h.run({ sha: one })).result, 'succeeded');
+  const two = await h.repo.commit({ 'deploy/crd.yaml': widgetCrdVersions(name, group, false, true), 'deploy/w.yaml': null });
+  const record = await h.run({ sha: two });
+  t.equal(record.result, 'succeeded', record.error?.message ?? '');
+  t.match(record.changes.find((c) => c.kind === 'Widget'), { action: 'skipped', message: new RegExp(`^Widget in ${group.replaceAll('.', '\\.')}/v1 is no longer served by the cluster`) });
+  t.ok(await kube.get(`${group}/v2`, 'Widget', 'w1', h.namespace), 'the object is still there (read through v2)');
+  const three = await h.repo.commit({ 'deploy/crd.yaml': widgetCrdVersions(name, group, true, true) });
+  const again = await h.run({ sha: three });
+  t.equal(again.changes.find((c) => c.kind === 'Widget')?.action, 'deleted', 'pruned once v1 is served again');
+  await waitReal('the Widget to be gone', async () => !(await kube.get(`${group}/v2`, 'Widget', 'w1', h.namespace)));
 });

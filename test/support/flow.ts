@@ -10,7 +10,7 @@ import { createProcessMetrics, type Metrics } from '../../src/metrics.js';
 import { createWorkerRuntime, type WorkerRuntime } from '../../src/runtime/worker.js';
 import { createHistory, type History } from '../../src/store/history.js';
 import { createKeys } from '../../src/store/keys.js';
-import { startForgeApi, type ForgeApi } from './forge-api/index.js';
+import { startForgeApi, type ForgeApi, type ForgeApiOptions } from './forge-api/index.js';
 import { createRepo, type TestRepo } from './git.js';
 import { serveGitOverHttp } from './git-http.js';
 import { kubeForTest } from './kube.js';
@@ -75,6 +75,8 @@ export async function startFlow(
     githubApp?: { appId: number; publicKey: string; privateKey: string; permissions?: Record<string, 'read' | 'write'> };
     /** Runs before the workers start (their start-up webhook check sees what it seeds). */
     beforeWorkers?: (api: ForgeApi) => void | Promise<void>;
+    /** More options for the forge stand-in (GitLab's version, role, protected branches). */
+    forgeOptions?: Partial<ForgeApiOptions>;
   } = {},
 ): Promise<Flow> {
   const repo = await createRepo(t, 'flow');
@@ -82,7 +84,7 @@ export async function startFlow(
   if (!kube) throw new Error('needs the test server');
   kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'web' } });
   const app = options.githubApp;
-  const api = await startForgeApi(forge, { token: TOKEN, ...(app ? { app: { appId: app.appId, publicKey: app.publicKey, installations: { [FLOW_REPOS[forge]]: 4242 }, ...(app.permissions ? { permissions: app.permissions } : {}) } } : {}) });
+  const api = await startForgeApi(forge, { token: TOKEN, ...(options.forgeOptions ?? {}), ...(app ? { app: { appId: app.appId, publicKey: app.publicKey, installations: { [FLOW_REPOS[forge]]: 4242 }, ...(app.permissions ? { permissions: app.permissions } : {}) } } : {}) });
   t.teardown(() => api.close());
   const { url, prefix, redis } = await redisForTest(t, 'flow');
   const dataDir = await mkdtemp(join(tmpdir(), 'landfall-flow-'));

@@ -192,6 +192,14 @@ async function cli(bin: string, dir: string, args: string[]): Promise<string> {
   }
 }
 
+/**
+ * The last line a gitea command printed. As root, Gitea logs its "running as root" warning to
+ * stdout before the value, even with `--raw`.
+ */
+function lastLine(stdout: string): string {
+  return stdout.trim().split('\n').at(-1)?.trim() ?? '';
+}
+
 /** Serialises `up` across processes (parallel test files may ask at once). */
 async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
   const lock = `${dir}.lock`;
@@ -231,7 +239,7 @@ export async function giteaUp(options: { log?: (line: string) => void } = {}): P
 
     for (const sub of ['custom/conf', 'data', 'repositories', 'log']) mkdirSync(join(dir, sub), { recursive: true });
     const secrets: Record<string, string> = {};
-    for (const name of ['SECRET_KEY', 'INTERNAL_TOKEN', 'JWT_SECRET']) secrets[name] = (await run(bin, ['generate', 'secret', name])).stdout.trim();
+    for (const name of ['SECRET_KEY', 'INTERNAL_TOKEN', 'JWT_SECRET']) secrets[name] = lastLine((await run(bin, ['generate', 'secret', name])).stdout);
     const port = await freePort();
     writeFileSync(join(dir, 'custom', 'conf', 'app.ini'), appIni({ dir, port, staticRoot: join(built.dir, 'static'), secrets }), { mode: 0o600 });
 
@@ -239,7 +247,8 @@ export async function giteaUp(options: { log?: (line: string) => void } = {}): P
     const user = 'landfall-admin';
     const password = randomBytes(18).toString('base64url');
     await cli(bin, dir, ['admin', 'user', 'create', '--admin', '--username', user, '--password', password, '--email', `${user}@example.invalid`, '--must-change-password=false']);
-    const token = await cli(bin, dir, ['admin', 'user', 'generate-access-token', '--username', user, '--token-name', `landfall-tests-${Date.now()}`, '--scopes', 'all', '--raw']);
+    const token = lastLine(await cli(bin, dir, ['admin', 'user', 'generate-access-token', '--username', user, '--token-name', `landfall-tests-${Date.now()}`, '--scopes', 'all', '--raw']));
+    if (!/^[0-9a-f]{40}$/.test(token)) throw new Error('gitea admin user generate-access-token --raw printed no token');
 
     const logFile = join(dir, 'log', 'web.out');
     const out = openSync(logFile, 'a');

@@ -33,7 +33,8 @@ const configMap = (name: string, value: string) => `apiVersion: v1\nkind: Config
 /** The statuses Gitea has for a commit and context, newest first. */
 async function statuses(gitea: RealGitea, repo: string, sha: string, context: string): Promise<Obj[]> {
   const res = await gitea.api('GET', `/repos/${repo}/commits/${sha}/statuses?limit=50`);
-  return (res.status === 200 ? (res.body as Obj[]) : []).filter((s) => s.context === context);
+  // Gitea lists them oldest first.
+  return (res.status === 200 ? (res.body as Obj[]) : []).filter((s) => s.context === context).sort((a, b) => b.id - a.id);
 }
 
 /** Waits until Gitea shows `state` as the newest status of `context` on `sha`. */
@@ -127,7 +128,7 @@ apps:
     t.match(await page.text(), new RegExp(sha.slice(0, 7)));
     const cm = await core.readNamespacedConfigMap({ name: 'settings', namespace });
     t.equal(cm.data?.value, 'two');
-    t.match(server!.output(), /"forge":"gitea"/, 'the delivery came in on /hooks/gitea');
+    t.match(server!.output(), /"forge":"gitea","outcome":"accepted","status":202/, 'the signed delivery came in on /hooks/gitea and was accepted');
     deployed = sha;
   });
 
@@ -190,14 +191,11 @@ apps:
   await t.test('a redelivery through Gitea\'s hook test API is a new delivery of the deployed head: deployed again, nothing rolled back', async (t) => {
     const [hook] = (await gitea.api('GET', `/repos/${repo}/hooks`)).body as Obj[];
     const syncs = async () => ((await (await fetch(`${publicUrl}/api/apps/web/syncs`)).json()) as { syncs: Obj[] }).syncs;
-    const before = (await syncs()).length;
+    const before = new Set((await syncs()).map((s) => s.id));
     const test = await gitea.api('POST', `/repos/${repo}/hooks/${hook!.id}/tests`);
     t.equal(test.status, 204);
-    const record = await until('a sync of the test delivery', async () => {
-      const list = await syncs();
-      return list.length > before && list.find((s) => s.sha === deployed && s.result === 'succeeded' && s.trigger === 'push') ? list[0] : undefined;
-    }, WAIT);
-    t.equal(record.sha, deployed, 'Gitea\'s test delivery is a push of the branch head (before = after), with a new delivery id: not a duplicate');
+    const record = await until('a finished sync of the test delivery', async () => (await syncs()).find((s) => !before.has(s.id) && s.result && !['queued', 'running'].includes(s.result)), WAIT);
+    t.match(record, { sha: deployed, trigger: 'push', result: 'succeeded' }, 'Gitea\'s test delivery is a push of the branch head (before = after) with a new delivery id: accepted, not a duplicate, and deployed again');
     t.equal((await core.readNamespacedConfigMap({ name: 'settings', namespace })).data?.value, 'five');
     t.equal((await statuses(gitea, repo, deployed, 'landfall/web'))[0]?.status, 'success');
   });

@@ -33,6 +33,15 @@ interface Target {
   standIn?: ForgeApi;
 }
 
+/** A body as JSON when it is JSON, else the text. */
+function parse(text: string): any {
+  try {
+    return text === '' ? undefined : JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
 async function target(tt: { teardown(fn: () => unknown): void }): Promise<Target> {
   if (REAL) {
     const gitea = realGitea();
@@ -45,8 +54,7 @@ async function target(tt: { teardown(fn: () => unknown): void }): Promise<Target
         headers: { accept: 'application/json', ...(auth !== null ? { authorization: auth } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       });
-      const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : undefined };
+      return { status: res.status, body: parse(await res.text()) };
     };
     return { repo, sha: branch.body.commit.id as string, call };
   }
@@ -59,8 +67,7 @@ async function target(tt: { teardown(fn: () => unknown): void }): Promise<Target
       headers: { accept: 'application/json', ...(header !== null ? { authorization: header } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+    return { status: res.status, body: parse(await res.text()) };
   };
   return { repo: 'acme/web', sha: '3f786850e387550fdab836ed7e6dc881de23001b', call, standIn };
 }
@@ -203,10 +210,37 @@ t.test('issue comments: create, list, edit in place', async (t) => {
   t.match(edited.body, { id: created.body.id, body: '<!-- landfall:web -->\nPlan: nothing to change' });
 });
 
-t.test('authentication: a missing token is 401 on the hook API', async (t) => {
+t.test('refusals: no token, a wrong token, a user without admin rights, an unknown hook or path', async (t) => {
   const x = await target(t);
-  const res = await x.call('GET', `/repos/${x.repo}/hooks`, undefined, null);
-  t.equal(res.status, 401);
+  const none = await x.call('GET', `/repos/${x.repo}/hooks`, undefined, null);
+  t.same([none.status, none.body.message], [401, 'token is required']);
+  const wrong = await x.call('GET', `/repos/${x.repo}/hooks`, undefined, 'token 0000000000000000000000000000000000000000');
+  t.same([wrong.status, wrong.body.message], [401, 'invalid username, password or token']);
   const token = await x.call('GET', `/repos/${x.repo}/hooks`, undefined, `token ${REAL ? realGitea().token : TOKEN}`);
   t.equal(token.status, 200, 'Authorization: token <t>, as Landfall sends it');
+
+  let denied: { status: number; body: any };
+  if (REAL) {
+    // A user of its own, with a token of every scope, but no rights on the admin's repository.
+    const gitea = realGitea();
+    const name = `dev-${Date.now().toString(36)}`;
+    const password = `Pw-${Math.random().toString(36).slice(2)}-x9`;
+    t.equal((await gitea.api('POST', '/admin/users', { username: name, email: `${name}@example.invalid`, password, must_change_password: false })).status, 201);
+    const minted = await fetch(`${gitea.url}/api/v1/users/${name}/tokens`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'landfall', scopes: ['all'] }),
+    });
+    denied = await x.call('GET', `/repos/${x.repo}/hooks`, undefined, `token ${((await minted.json()) as Obj).sha1}`);
+  } else {
+    x.standIn!.denyHooks(true);
+    denied = await x.call('GET', `/repos/${x.repo}/hooks`);
+    x.standIn!.denyHooks(false);
+  }
+  t.same([denied.status, denied.body.message], [403, 'user should be an owner or a collaborator with admin write of a repository']);
+
+  const hook = await x.call('PATCH', `/repos/${x.repo}/hooks/999999`, { active: true });
+  t.same([hook.status, hook.body.message, hook.body.errors], [404, 'not found', null]);
+  const path = await x.call('GET', `/repos/${x.repo}/no-such-thing`, undefined, undefined).catch((err: Error) => ({ status: 0, body: err.message }));
+  t.equal(path.status, 404, 'an unknown path is 404 (in plain text)');
 });

@@ -24,6 +24,11 @@ function giteaError(store: ForgeStore, status: number, message: string, extra: R
   return { status, body: { message, url: `${store.origin}/api/swagger`, ...extra } };
 }
 
+/** Gitea 1.26's 404 for an unknown repository, hook or comment. */
+function notFound(store: ForgeStore): Answer {
+  return giteaError(store, 404, 'not found', { errors: null });
+}
+
 function giteaTime(iso: string): string {
   return iso.replace(/\.\d{3}Z$/, 'Z');
 }
@@ -60,7 +65,7 @@ function bindingError(store: ForgeStore, problems: FieldProblem[]): Answer {
 function createStatus(ctx: RouteContext): Answer {
   const sha = ctx.params['sha'] ?? '';
   if (!/^([0-9a-f]{40}|[0-9a-f]{64})$/i.test(sha)) {
-    return { ...giteaError(ctx.store, 404, "The target couldn't be found.", { errors: [] }), unexpected: `sha ${JSON.stringify(sha)} is not a full commit id` };
+    return { ...notFound(ctx.store), unexpected: `sha ${JSON.stringify(sha)} is not a full commit id` };
   }
   const problems = checkFields(ctx.body, {
     state: { type: 'string', required: true, oneOf: GITEA_STATES },
@@ -125,7 +130,7 @@ function updateComment(ctx: RouteContext): Answer {
   const id = Number(ctx.params['id']);
   const c = ctx.store.findComment(id);
   if (!c || c.deleted || c.repo.toLowerCase() !== ctx.repo.toLowerCase()) {
-    const answer = giteaError(ctx.store, 404, "The target couldn't be found.", { errors: [] });
+    const answer = notFound(ctx.store);
     if (c?.deleted === true) return answer;
     return { ...answer, unexpected: c ? `comment ${String(id)} belongs to ${c.repo}` : `comment ${String(id)} was never created` };
   }
@@ -323,7 +328,7 @@ function createHook(ctx: RouteContext): Answer {
 function updateHook(ctx: RouteContext): Answer {
   const id = Number(ctx.params['id']);
   const hook = ctx.store.findHook(ctx.repo, id);
-  if (!hook) return { ...giteaError(ctx.store, 404, "The target couldn't be found.", { errors: [] }), unexpected: `${ctx.repo} has no hook ${String(id)}` };
+  if (!hook) return { ...notFound(ctx.store), unexpected: `${ctx.repo} has no hook ${String(id)}` };
   const bad = hookBodyProblems(ctx, false);
   if (bad) return bad;
   applyHookBody(hook, ctx.body as Record<string, unknown>, false);
@@ -335,7 +340,7 @@ function updateHook(ctx: RouteContext): Answer {
 function testHook(ctx: RouteContext): Answer {
   const id = Number(ctx.params['id']);
   const hook = ctx.store.findHook(ctx.repo, id);
-  if (!hook) return { ...giteaError(ctx.store, 404, "The target couldn't be found.", { errors: [] }), unexpected: `${ctx.repo} has no hook ${String(id)}` };
+  if (!hook) return { ...notFound(ctx.store), unexpected: `${ctx.repo} has no hook ${String(id)}` };
   if (ctx.body !== undefined) return { ...giteaError(ctx.store, 422, 'forge-api stand-in: the test endpoint takes no body'), unexpected: 'a body was sent to the hook test endpoint' };
   ctx.store.hookTests.push({ repo: hook.repo, hookId: Number(hook.id), at: ctx.store.now().toISOString() });
   return { status: 204 };
@@ -364,10 +369,12 @@ function seedHook(store: ForgeStore, repo: string, seed: HookSeed): ForgeHook {
 function refuse(kind: RefusalKind, detail: string, store: ForgeStore): Answer {
   switch (kind) {
     case 'unauthorized':
-      return giteaError(store, 401, detail === 'no Authorization header' ? 'token is required' : 'user does not exist [uid: 0, name: ]');
+      return giteaError(store, 401, detail === 'no Authorization header' ? 'token is required' : 'invalid username, password or token');
     case 'no-route':
+      // Gitea's router answers an unknown path in plain text.
+      return { status: 404, body: '404 page not found\n' };
     case 'no-repo':
-      return giteaError(store, 404, "The target couldn't be found.", { errors: [] });
+      return notFound(store);
     case 'method-not-allowed':
       return giteaError(store, 405, 'Method Not Allowed');
     case 'bad-json':

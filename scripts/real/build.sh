@@ -21,11 +21,17 @@ if ! command -v go >/dev/null 2>&1; then
   exit 3
 fi
 
+# Bump a component's recipe when its build commands below change, so its cache is rebuilt.
+recipe_of() {
+  case $1 in
+    kube) echo 1 ;; etcd) echo 1 ;; kwok) echo 1 ;; gitea) echo 1 ;; sops) echo 1 ;;
+  esac
+}
+
 # The folder a component's binaries live in, for the wrapper as it is now.
 dir_for() {
   local name=$1 key
-  key=$(cat "real/$name/go.mod" "real/$name/go.sum" "real/$name"/*.go 2>/dev/null \
-    "scripts/real/build.sh" | sha256sum | cut -c1-12)
+  key=$( (cat "real/$name/go.mod" "real/$name/go.sum" "real/$name"/*.go 2>/dev/null; recipe_of "$name") | sha256sum | cut -c1-12)
   echo "$CACHE/$name-$(version_of "$name")-$key"
 }
 
@@ -40,7 +46,8 @@ version_of() {
     sops) mod=github.com/getsops/sops/v3 ;;
     *) echo "unknown component $name" >&2; exit 2 ;;
   esac
-  (cd "real/$name" && go mod edit -json | jq -r --arg m "$mod" '.Require[] | select(.Path == $m) | .Version')
+  # Read from go.mod itself (no jq on a fresh machine): the first "<module> v..." line.
+  awk -v m="$mod" '$1 == "require" && $2 == m { print $3; exit } $1 == m && $2 ~ /^v/ { print $2; exit }' "real/$name/go.mod"
 }
 
 build_one() {
@@ -68,9 +75,6 @@ build_one() {
         ;;
       kwok)
         CGO_ENABLED=0 GOBIN="$out.tmp/bin" go install -p "$JOBS" -trimpath -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$version" tool
-        # kwok's default stages ship inside its module; keep the ones we use beside the binary.
-        local src; src=$(go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)
-        mkdir -p "$out.tmp/stages" && cp -r "$src/kustomize/stage/." "$out.tmp/stages/" && chmod -R u+w "$out.tmp/stages"
         ;;
       gitea)
         CGO_ENABLED=1 go build -p "$JOBS" -trimpath -tags 'sqlite sqlite_unlock_notify' \

@@ -18,6 +18,14 @@ export function normalize(obj: KubeObject): Record<string, unknown> {
  * The field paths where two versions of an object differ, after normalising both
  * (`spec.replicas`, `spec.template.spec.containers[name=web].image`, `data.password`). Only paths
  * are returned, never values, so a Secret's diff reveals which keys changed and nothing else.
+ *
+ * Both sides are the API server's own output (a server-side dry-run and a GET), so lists are
+ * compared as the server ordered them, item by item: the server has already merged a list by the
+ * keys its schema declares (`mountPath`, `containerPort` and `protocol`, ...), and a difference in
+ * order is a write the apply would make. Matching items by `name` instead would collapse items
+ * that share one (two `volumeMounts` of one volume with different `subPath`s) and report a change
+ * on every sync. An item is named `[name=x]` where its name is unique in both lists at that
+ * position, `[i]` otherwise.
  */
 export function changedPaths(desired: KubeObject, live: KubeObject): string[] {
   const out: string[] = [];
@@ -29,23 +37,17 @@ function walk(a: unknown, b: unknown, path: string, out: string[]): void {
   if (out.length >= MAX_PATHS) return;
   if (a === b) return;
   if (Array.isArray(a) && Array.isArray(b)) {
-    const keyed = keyOf(a) && keyOf(b);
-    if (keyed) {
-      const byKey = new Map(b.map((item) => [String((item as Record<string, unknown>).name), item]));
-      const seen = new Set<string>();
-      for (const item of a) {
-        const k = String((item as Record<string, unknown>).name);
-        seen.add(k);
-        walk(item, byKey.get(k), `${path}[name=${k}]`, out);
-      }
-      for (const k of byKey.keys()) if (!seen.has(k)) out.push(`${path}[name=${k}]`);
-      return;
-    }
     if (a.length !== b.length) {
       out.push(path || '.');
       return;
     }
-    a.forEach((item, i) => walk(item, b[i], `${path}[${i}]`, out));
+    const namesA = uniqueNames(a);
+    const namesB = uniqueNames(b);
+    a.forEach((item, i) => {
+      const name = nameOf(item);
+      const label = name !== undefined && namesA.has(name) && namesB.has(name) && nameOf(b[i]) === name ? `name=${name}` : String(i);
+      walk(item, b[i], `${path}[${label}]`, out);
+    });
     return;
   }
   if (isObject(a) && isObject(b)) {
@@ -56,8 +58,18 @@ function walk(a: unknown, b: unknown, path: string, out: string[]): void {
   out.push(path || '.');
 }
 
-function keyOf(list: unknown[]): boolean {
-  return list.length > 0 && list.every((item) => isObject(item) && typeof item.name === 'string');
+function nameOf(item: unknown): string | undefined {
+  return isObject(item) && typeof item.name === 'string' ? item.name : undefined;
+}
+
+/** The `name`s that occur exactly once in a list. */
+function uniqueNames(list: unknown[]): Set<string> {
+  const counts = new Map<string, number>();
+  for (const item of list) {
+    const name = nameOf(item);
+    if (name !== undefined) counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
+  return new Set([...counts].filter(([, n]) => n === 1).map(([name]) => name));
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -121,10 +121,15 @@ function statefulSet(obj: Obj): Health {
   if (spec > replicas) return progress('LessReplicas', `Replicas: ${replicas}/${spec}`);
   if (spec > num(status.readyReplicas)) return progress('LessReady', `Ready: ${num(status.readyReplicas)}/${spec}`);
   if (replicas > spec) return progress('ExtraPods', `Pending termination: ${replicas - spec}`);
+  // The API server defaults a RollingUpdate's partition to 0, so this branch is the usual one: as
+  // in kstatus, a rolling update is done once enough replicas are updated. `currentRevision` is
+  // not read then: the controller moves it only after the whole set is updated and Ready, a
+  // moment later, and waiting on it stalls syncs that are finished.
   const partition = strategy?.rollingUpdate?.partition;
-  if (typeof partition === 'number' && partition > 0) {
+  if (typeof partition === 'number') {
     const expected = spec - partition;
-    return num(status.updatedReplicas) < expected ? progress('PartitionRollout', `updated: ${num(status.updatedReplicas)}/${expected}`) : current('Partition rollout complete');
+    const updated = num(status.updatedReplicas);
+    return updated < expected ? progress('PartitionRollout', `updated: ${updated}/${expected}`) : current(`Partition rollout complete. updated: ${updated}`);
   }
   if (spec > num(status.currentReplicas)) return progress('LessCurrent', `current: ${num(status.currentReplicas)}/${spec}`);
   if (status.currentRevision !== status.updateRevision) return progress('RevisionMismatch', 'Waiting for updated revision to match current');

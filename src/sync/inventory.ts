@@ -30,6 +30,9 @@ export function createInventory(client: KubeClient, where: InventoryLocation) {
   const name = inventoryName(where.app);
   const id = applySetId(name, where.namespace);
   const ref: ObjectRef = { apiVersion: 'v1', kind: 'ConfigMap', namespace: where.namespace, name };
+  // What the cluster holds, as last read or written: a write that would change nothing is
+  // skipped, so an unchanged re-sync writes nothing at all.
+  let known: string | undefined;
 
   return {
     /** The ApplySet id every member is labelled with. */
@@ -38,6 +41,7 @@ export function createInventory(client: KubeClient, where: InventoryLocation) {
     /** The recorded entries and revision; empty when the app never deployed here. */
     async read(): Promise<{ entries: InventoryEntry[]; revision?: string }> {
       const obj = (await client.get(ref)) as (KubeObject & { data?: Record<string, string> }) | undefined;
+      known = obj ? fingerprint(obj) : undefined;
       if (!obj?.data?.inventory) return { entries: [] };
       try {
         const entries = JSON.parse(obj.data.inventory) as InventoryEntry[];
@@ -68,9 +72,20 @@ export function createInventory(client: KubeClient, where: InventoryLocation) {
         },
         data: { inventory: JSON.stringify(sorted) },
       };
+      const next = fingerprint(body);
+      if (next === known) return;
       await client.apply(body, { fieldManager: FIELD_MANAGER, force: true });
+      known = next;
     },
   };
+}
+
+/** What of the inventory ConfigMap Landfall writes: its data and its own labels and annotations. */
+function fingerprint(obj: KubeObject & { data?: Record<string, string> }): string {
+  const labels = obj.metadata.labels ?? {};
+  const annotations = obj.metadata.annotations ?? {};
+  const pick = (map: Record<string, string>, prefixes: string[]) => Object.entries(map).filter(([k]) => prefixes.some((p) => k.startsWith(p))).sort();
+  return JSON.stringify([obj.data ?? {}, pick(labels, ['applyset.kubernetes.io/', MANAGED_BY, APP_LABEL]), pick(annotations, ['applyset.kubernetes.io/', 'landfall.dev/'])]);
 }
 
 /** The inventory handle's type. */

@@ -13,8 +13,10 @@ import { createKeys } from '../../src/store/keys.js';
 import { startForgeApi, type ForgeApi, type ForgeApiOptions } from './forge-api/index.js';
 import { createRepo, type TestRepo } from './git.js';
 import { serveGitOverHttp } from './git-http.js';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { kubeForTest } from './kube.js';
 import type { KubeApiServer } from './kube-api/index.js';
+import type { RealKube } from './real-kube.js';
 import { redisForTest } from './redis.js';
 import { KITS } from './sign.js';
 import { startWeb, type TestWeb } from './web.js';
@@ -58,31 +60,42 @@ export interface Flow {
   states(sha: string, context?: string): string[];
 }
 
+/** Options of {@link startFlow}. */
+export interface FlowOptions {
+  apiTokens?: string[];
+  workerYaml?: string;
+  topYaml?: string;
+  httpGit?: boolean;
+  /** GitHub only: Landfall acts as this App (no token); the stand-in knows the App by its public key. */
+  githubApp?: { appId: number; publicKey: string; privateKey: string; permissions?: Record<string, 'read' | 'write'> };
+  /** Runs before the workers start (their start-up webhook check sees what it seeds). */
+  beforeWorkers?: (api: ForgeApi) => void | Promise<void>;
+  /** More options for the forge stand-in (GitLab's version, role, protected branches). */
+  forgeOptions?: Partial<ForgeApiOptions>;
+}
+
+/** A flow on a real cluster: no test server, the app in a namespace of its own. */
+export type RealFlow = Omit<Flow, 'kube'> & { namespace: string };
+
 /**
  * A whole Landfall for one forge: the webhook server on a real socket, in-process workers, the
  * forge's REST API stand-in, a git repository served over file://, the Kubernetes API test server.
  */
-export async function startFlow(
-  t: Teardown,
-  forge: ForgeId,
-  appYaml = '',
-  options: {
-    apiTokens?: string[];
-    workerYaml?: string;
-    topYaml?: string;
-    httpGit?: boolean;
-    /** GitHub only: Landfall acts as this App (no token); the stand-in knows the App by its public key. */
-    githubApp?: { appId: number; publicKey: string; privateKey: string; permissions?: Record<string, 'read' | 'write'> };
-    /** Runs before the workers start (their start-up webhook check sees what it seeds). */
-    beforeWorkers?: (api: ForgeApi) => void | Promise<void>;
-    /** More options for the forge stand-in (GitLab's version, role, protected branches). */
-    forgeOptions?: Partial<ForgeApiOptions>;
-  } = {},
-): Promise<Flow> {
-  const repo = await createRepo(t, 'flow');
+export async function startFlow(t: Teardown, forge: ForgeId, appYaml = '', options: FlowOptions = {}): Promise<Flow> {
   const { server: kube } = await kubeForTest(t);
   if (!kube) throw new Error('needs the test server');
   kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'web' } });
+  return { ...(await flowOn(t, kube.kubeConfig(), 'web', forge, appYaml, options)), kube };
+}
+
+/** The same flow against the real control plane (test/support/real-kube.ts). */
+export async function startRealFlow(t: Teardown, real: RealKube, forge: ForgeId, appYaml = '', options: FlowOptions = {}): Promise<RealFlow> {
+  const namespace = await real.namespace('flow');
+  return { ...(await flowOn(t, real.kc, namespace, forge, appYaml, options)), namespace };
+}
+
+async function flowOn(t: Teardown, kc: KubeConfig, namespace: string, forge: ForgeId, appYaml: string, options: FlowOptions): Promise<Omit<Flow, 'kube'>> {
+  const repo = await createRepo(t, 'flow');
   const app = options.githubApp;
   const api = await startForgeApi(forge, { token: TOKEN, ...(options.forgeOptions ?? {}), ...(app ? { app: { appId: app.appId, publicKey: app.publicKey, installations: { [FLOW_REPOS[forge]]: 4242 }, ...(app.permissions ? { permissions: app.permissions } : {}) } } : {}) });
   t.teardown(() => api.close());
@@ -101,12 +114,12 @@ forges:
 worker: { dataDir: "${dataDir}", lockTimeout: 5s${options.workerYaml ?? ''} }
 ${options.topYaml ?? ''}
 apps:
-  - { name: web, forge: ${forge}, repo: ${FLOW_REPOS[forge]}, cloneUrl: "${cloneUrl}", branch: main, path: deploy, namespace: web, healthTimeout: 20s, prComments: true${appYaml} }
+  - { name: web, forge: ${forge}, repo: ${FLOW_REPOS[forge]}, cloneUrl: "${cloneUrl}", branch: main, path: deploy, namespace: ${namespace}${appYaml.includes('healthTimeout') ? '' : ', healthTimeout: 20s'}, prComments: true${appYaml} }
 `;
   const { metrics, close: closeMetrics } = createProcessMetrics(parseConfig(yaml, {}));
   t.teardown(closeMetrics);
   const web = await startWeb(t, yaml, {}, { metrics });
-  const client = await createKubeClient(kube.kubeConfig(), { retryBaseMs: 10 });
+  const client = await createKubeClient(kc, { retryBaseMs: 10 });
   t.teardown(() => client.close());
   const logs: string[] = [];
   const log = createLogger({
@@ -130,7 +143,6 @@ apps:
     forge,
     repo,
     api,
-    kube,
     web,
     workers,
     history: createHistory(redis, createKeys(prefix)),

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import { parseConfig } from '../../src/config/load.js';
 import type { AppConfig, Config } from '../../src/config/schema.js';
@@ -14,8 +15,9 @@ import { createGit } from '../../src/sync/checkout.js';
 import { runSync, type SyncDeps, type SyncListener } from '../../src/sync/pipeline.js';
 import { findTools } from '../../src/sync/tools.js';
 import { createRepo, type TestRepo } from './git.js';
-import { kubeForTest } from './kube.js';
+import { kubeForTest, uniqueName } from './kube.js';
 import type { KubeApiServer } from './kube-api/index.js';
+import type { RealKube } from './real-kube.js';
 import { redisForTest } from './redis.js';
 
 interface Teardown {
@@ -40,22 +42,58 @@ export interface SyncHarness {
 
 let jobCounter = 0;
 
+/** The same harness against a real cluster: no test server, the app in a namespace of its own. */
+export type RealSyncHarness = Omit<SyncHarness, 'server'> & { namespace: string };
+
+/** Options of the sync harnesses. */
+export interface SyncHarnessOptions {
+  listener?: SyncListener;
+  createNamespace?: boolean;
+  kubeTimeoutMs?: number;
+  /** Landfall's own credentials, when they are not the test's (a ServiceAccount token). */
+  kubeConfig?: KubeConfig;
+  /** Real cluster: deploy to this existing namespace (neither created nor deleted here). */
+  namespace?: string;
+}
+
 /**
  * A sync harness: a git repo served over file://, the Kubernetes API test server (namespace of the
  * app created), real Redis for history. `appYaml` adds keys to the app (`, path: deploy`).
  */
-export async function syncHarness(t: Teardown, appYaml = '', options: { listener?: SyncListener; createNamespace?: boolean; kubeTimeoutMs?: number } = {}): Promise<SyncHarness> {
-  const repo = await createRepo(t);
+export async function syncHarness(t: Teardown, appYaml = '', options: SyncHarnessOptions = {}): Promise<SyncHarness> {
   const { kc, server } = await kubeForTest(t);
   if (!server) throw new Error('the sync harness needs the in-repo test server');
+  if (options.createNamespace !== false) server.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'web' } });
+  return { ...(await harnessFor(t, kc, 'web', appYaml, options)), server };
+}
+
+/**
+ * The sync harness on the real control plane (test/support/real-kube.ts): the app deploys to a
+ * namespace of its own (created unless `createNamespace: false`, deleted at teardown); `$NS` in
+ * `appYaml` stands for it.
+ */
+export async function realSyncHarness(t: Teardown, kube: RealKube, appYaml = '', options: SyncHarnessOptions = {}): Promise<RealSyncHarness> {
+  const namespace = options.namespace ?? uniqueName('sync');
+  if (!options.namespace) {
+    if (options.createNamespace !== false) {
+      await kube.client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { 'landfall.dev/test': 'true' } } }, { fieldManager: 'landfall-test', force: true });
+    }
+    t.teardown(async () => {
+      await kube.client.delete({ apiVersion: 'v1', kind: 'Namespace', name: namespace }).catch(() => undefined);
+    });
+  }
+  return { ...(await harnessFor(t, options.kubeConfig ?? kube.kc, namespace, appYaml.replaceAll('$NS', namespace), options)), namespace };
+}
+
+async function harnessFor(t: Teardown, kc: KubeConfig, namespace: string, appYaml: string, options: SyncHarnessOptions): Promise<Omit<SyncHarness, 'server'>> {
+  const repo = await createRepo(t);
   const { prefix, redis } = await redisForTest(t, 'sync');
   const dataDir = await mkdtemp(join(tmpdir(), 'landfall-sync-'));
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
   const config = parseConfig(
-    `redis: { prefix: ${prefix} }\nforges: { github: { webhookSecret: test-webhook-secret } }\nworker: { dataDir: ${dataDir} }\napps:\n  - { name: web, forge: github, repo: acme/web, cloneUrl: "${repo.url}", branch: main, namespace: web${appYaml.includes('healthTimeout') ? '' : ', healthTimeout: 10s'}${appYaml} }\n`,
+    `redis: { prefix: ${prefix} }\nforges: { github: { webhookSecret: test-webhook-secret } }\nworker: { dataDir: ${dataDir} }\napps:\n  - { name: web, forge: github, repo: acme/web, cloneUrl: "${repo.url}", branch: main, namespace: ${namespace}${appYaml.includes('healthTimeout') ? '' : ', healthTimeout: 10s'}${appYaml} }\n`,
     {},
   );
-  if (options.createNamespace !== false) server.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'web' } });
   const client = await createKubeClient(kc, { retryBaseMs: 10, ...(options.kubeTimeoutMs ? { timeoutMs: options.kubeTimeoutMs } : {}) });
   t.teardown(() => client.close());
   const logs: string[] = [];
@@ -82,7 +120,6 @@ export async function syncHarness(t: Teardown, appYaml = '', options: { listener
   };
   return {
     repo,
-    server,
     client,
     config,
     app,

@@ -458,11 +458,12 @@ export function createControllers(deps: ControllerDeps): Controllers {
     if (Array.isArray(names.shortNames)) accepted.shortNames = names.shortNames;
     if (Array.isArray(names.categories)) accepted.categories = names.categories;
     let next: JsonObject;
-    if (deps.crdNameConflicts().has(name)) {
+    const conflict = deps.crdNameConflicts().has(name) ? { reason: 'PluralConflict', name: String(names.plural ?? '') } : nameConflict(record, accepted);
+    if (conflict) {
       next = {
         acceptedNames: { plural: '', kind: '' },
         conditions: [
-          condition(prev.conditions, 'NamesAccepted', 'False', 'AlreadyInUse', `"${String(names.plural ?? '')}" is already in use`, now, 'plain'),
+          condition(prev.conditions, 'NamesAccepted', 'False', conflict.reason, `"${conflict.name}" is already in use`, now, 'plain'),
           condition(prev.conditions, 'Established', 'False', 'NotAccepted', 'not all names are accepted', now, 'plain'),
         ],
         storedVersions: [...stored],
@@ -491,6 +492,36 @@ export function createControllers(deps: ControllerDeps): Controllers {
         meta.finalizers = [...(meta.finalizers ?? []), 'customresourcecleanup.apiextensions.k8s.io'];
       }, 'kube-apiserver');
     }
+  }
+
+  /**
+   * The names another accepted CRD of the same group already holds, checked in the order the
+   * API server's naming controller checks them (plural, singular, short names, kind, list
+   * kind): like it, the last conflict found is the one reported.
+   */
+  function nameConflict(record: StoredObject, wanted: JsonObject): { reason: string; name: string } | undefined {
+    const group = String((record.obj.spec as JsonObject | undefined)?.group ?? '');
+    const taken = { plural: new Set<string>(), singular: new Set<string>(), shortNames: new Set<string>(), kind: new Set<string>(), listKind: new Set<string>() };
+    for (const other of store.list(record.group, record.plural)) {
+      if (other.name === record.name || String((other.obj.spec as JsonObject | undefined)?.group ?? '') !== group) continue;
+      const names = ((other.obj.status as JsonObject | undefined)?.acceptedNames ?? {}) as JsonObject;
+      if (!names.kind) continue;
+      taken.plural.add(String(names.plural ?? ''));
+      taken.singular.add(String(names.singular ?? ''));
+      for (const n of Array.isArray(names.shortNames) ? names.shortNames : []) taken.shortNames.add(String(n));
+      taken.kind.add(String(names.kind));
+      taken.listKind.add(String(names.listKind ?? ''));
+    }
+    let found: { reason: string; name: string } | undefined;
+    const check = (reason: string, set: Set<string>, value: unknown) => {
+      if (typeof value === 'string' && value && set.has(value)) found = { reason, name: value };
+    };
+    check('PluralConflict', taken.plural, wanted.plural);
+    check('SingularConflict', taken.singular, wanted.singular);
+    for (const n of Array.isArray(wanted.shortNames) ? wanted.shortNames : []) check('ShortNamesConflict', taken.shortNames, n);
+    check('KindConflict', taken.kind, wanted.kind);
+    check('ListKindConflict', taken.listKind, wanted.listKind);
+    return found;
   }
 
   function reconcileNamespace(record: StoredObject): void {

@@ -90,6 +90,8 @@ export interface ListQuery {
 export interface Answer {
   code: number;
   body: unknown;
+  /** `body` is a string sent as is (text/plain), not JSON. */
+  text?: boolean;
 }
 
 /** A stored change, reported so controllers can react. */
@@ -621,9 +623,9 @@ export function createEngine(deps: EngineDeps): Engine {
     if (typeof body.apiVersion !== 'string' || typeof body.kind !== 'string') {
       throw badRequest(`invalid object type: ${String(body.apiVersion ?? '')}, Kind=${String(body.kind ?? '')}`);
     }
-    if (body.apiVersion !== gv) {
-      throw badRequest(`Incorrect version specified in apply patch. Specified patch version: ${body.apiVersion}, expected: ${gv}`);
-    }
+    // kube-apiserver 1.36 rejects another version at decoding, before its own "Incorrect
+    // version specified in apply patch" check is reached (seen on the real server).
+    if (body.apiVersion !== gv) throw badRequest(`invalid object type: ${body.apiVersion}, Kind=${body.kind}`);
     if (body.kind !== type.kind) throw badRequest(`invalid object type: ${gv}, Kind=${body.kind}`);
     const meta = isObject(body.metadata) ? (body.metadata as ObjectMeta) : {};
     if (meta.managedFields !== undefined && meta.managedFields !== null) throw badRequest('metadata.managedFields must be nil');

@@ -39,11 +39,14 @@ export class ApiError extends Error {
   readonly status: Status;
   /** Extra response headers (Retry-After on 429). */
   readonly headers: Record<string, string>;
+  /** Sent as text/plain instead of the Status: Go's mux answering a path nothing is mounted on. */
+  readonly plainText: string | undefined;
 
-  constructor(status: Status, headers: Record<string, string> = {}) {
+  constructor(status: Status, headers: Record<string, string> = {}, plainText?: string) {
     super(status.message ?? status.reason ?? `HTTP ${status.code}`);
     this.status = status;
     this.headers = headers;
+    this.plainText = plainText;
   }
 }
 
@@ -85,6 +88,15 @@ export function notFound(res: ResourceName, name: string): ApiError {
 /** 404 for a path the server does not serve at all (unknown group-version, resource, subresource). */
 export function notFoundPath(): ApiError {
   return new ApiError(failure(404, 'NotFound', 'the server could not find the requested resource', {}));
+}
+
+/**
+ * 404 for a path under an API group the server does not serve at all, or outside every API
+ * root: kube-apiserver 1.36 answers these from Go's mux, as `text/plain` "404 page not found",
+ * not as a Status (a known group with an unknown version or resource gets the Status).
+ */
+export function notFoundPage(): ApiError {
+  return new ApiError(failure(404, 'NotFound', '404 page not found', {}), {}, '404 page not found\n');
 }
 
 /** 409 for a create whose name is taken. */

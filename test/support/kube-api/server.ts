@@ -16,6 +16,7 @@ import {
   forbidden,
   internalError,
   methodNotAllowed,
+  notFoundPage,
   notFoundPath,
   qualifiedResource,
   statusForCode,
@@ -323,10 +324,11 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     if (first === 'apis' && segments.length === 1) return { code: 200, body: registry.groupList() };
     if (first === 'apis' && segments.length === 2) {
       const group = registry.group(second ?? '');
-      if (!group) throw notFoundPath();
+      if (!group) throw notFoundPage();
       return { code: 200, body: group };
     }
     if (first === 'apis' && segments.length === 3) {
+      if (!registry.group(second ?? '')) throw notFoundPage();
       const list = registry.resourceList(second ?? '', third ?? '');
       if (!list) throw notFoundPath();
       return { code: 200, body: list };
@@ -346,8 +348,9 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       group = segments[1] ?? '';
       version = segments[2] ?? '';
       rest = segments.slice(3);
+      if (!registry.group(group)) throw notFoundPage();
     } else {
-      throw notFoundPath();
+      throw segments[0] === 'api' || segments[0] === 'apis' ? notFoundPath() : notFoundPage();
     }
     if (!registry.servesGroupVersion(group, version)) throw notFoundPath();
     let namespace: string | undefined;
@@ -543,7 +546,10 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       const answer = handleResource(method, route, url.searchParams, raw, contentType, header(req, 'user-agent'));
       return { answer, verb, headers: {} };
     } catch (err) {
-      if (err instanceof ApiError) return { answer: { code: err.status.code, body: err.status }, verb, headers: err.headers };
+      if (err instanceof ApiError) {
+        if (err.plainText !== undefined) return { answer: { code: err.status.code, body: err.plainText, text: true }, verb, headers: { ...err.headers, 'Content-Type': 'text/plain; charset=utf-8' } };
+        return { answer: { code: err.status.code, body: err.status }, verb, headers: err.headers };
+      }
       const status = internalError((err as Error).message ?? String(err)).status;
       return { answer: { code: 500, body: status }, verb, headers: {} };
     }
@@ -616,7 +622,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
 
     const start = process.hrtime.bigint();
     const { answer, verb, headers: extra } = handle(req, url, raw);
-    const body = JSON.stringify(answer.body);
+    const body = answer.text ? String(answer.body) : JSON.stringify(answer.body);
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
     record.status = answer.code;
     record.handlingMs = ms;

@@ -80,7 +80,20 @@ if [ -d test/real/gitea ]; then
   gitea_line=$(scripts/real/build.sh gitea 2>&1 | grep -E '^gitea ' | tail -1)
   gitea_version=$(echo "$gitea_line" | awk '{print $2}' | tr -d ':')
   gitea_build=${LANDFALL_REAL_GITEA_BUILD:-$(echo "$gitea_line" | grep -oE 'built in [0-9]+ s|cached' || echo unknown)}
-  LANDFALL_E2E_KUBECONFIG="$LANDFALL_E2E_KUBECONFIG" group "real gitea" test-output/tap-real-gitea.txt " (gitea $gitea_version, $gitea_build)" \
-    --timeout=600 "$@" test/real/gitea
+  # Start Gitea unless one is up for this checkout already (then leave it running). The shared
+  # Gitea API test runs here against the real Gitea, in the main group against the stand-in.
+  gitea_was_up=0
+  npx tsx scripts/real/gitea.ts status >/dev/null 2>&1 && gitea_was_up=1
+  if gitea_up=$(npx tsx scripts/real/gitea.ts up 2>&1); then
+    echo "$gitea_up"
+    eval "$(npx tsx scripts/real/gitea.ts env)"
+    LANDFALL_E2E_KUBECONFIG="$LANDFALL_E2E_KUBECONFIG" group "real gitea" test-output/tap-real-gitea.txt " (gitea $gitea_version, $gitea_build)" \
+      --timeout=600 "$@" test/gitea-api.test.ts test/real/gitea
+    if [ "$gitea_was_up" = "0" ]; then npx tsx scripts/real/gitea.ts down >/dev/null 2>&1; fi
+  else
+    echo "$gitea_up"
+    echo "real gitea: 0 passed, 1 failed (Gitea did not start)" | tee -a test-output/summary.txt
+    status=1
+  fi
 fi
 exit $status

@@ -1061,9 +1061,12 @@ t.test('gitlab webhooks', async (t) => {
   t.test('a drifted, auto-disabled hook is listed as GitLab shows it and fixed with a PUT', async (t) => {
     const gl = await start(t, 'gitlab');
     const api = client(gl);
-    const seeded = gl.seedHook(project, { url: GL_HOOK, events: ['push_events'], secret: null, settings: { alert_status: 'temporarily_disabled', disabled_until: '2026-11-25T12:00:00.000Z', enable_ssl_verification: false } });
+    const until = new Date(Date.now() + 3_600_000).toISOString();
+    const seeded = gl.seedHook(project, { url: GL_HOOK, events: ['push_events'], secret: null, settings: { alert_status: 'temporarily_disabled', disabled_until: until, enable_ssl_verification: false } });
     const [listed] = (await api.ProjectHooks.all(project)) as Obj[];
-    t.match(listed, { id: seeded.id, merge_requests_events: false, alert_status: 'temporarily_disabled', disabled_until: '2026-11-25T12:00:00.000Z', enable_ssl_verification: false });
+    t.match(listed, { id: seeded.id, merge_requests_events: false, alert_status: 'temporarily_disabled', disabled_until: until, enable_ssl_verification: false, token_present: false, signing_token_present: false });
+    const lapsed = gl.seedHook('acme/other', { url: GL_HOOK, settings: { alert_status: 'temporarily_disabled', disabled_until: new Date(Date.now() - 1000).toISOString() } });
+    t.match(((await api.ProjectHooks.all('acme/other')) as Obj[])[0], { id: lapsed.id, alert_status: 'executable', disabled_until: null }, 'a temporary disabling ends by itself');
     await api.ProjectHooks.edit(project, seeded.id as number, GL_HOOK, { mergeRequestsEvents: true, enableSslVerification: true, token: 'gl-secret' });
     t.match(gl.hooks.get(project), [{ events: ['push_events', 'merge_requests_events'], secret: 'gl-secret', settings: { enable_ssl_verification: true } }]);
   });
@@ -1203,7 +1206,12 @@ t.test('gitea webhooks', async (t) => {
     const base = `${gt.url}/api/v1/repos/acme/web/hooks`;
     const created = await call(base, 'POST', { auth, body: { type: 'gitea', active: true, events: ['push', 'pull_request'], config: { url: GT_HOOK, content_type: 'json', secret: 'gt-secret' }, branch_filter: '*' } });
     t.equal(created.status, 201);
-    t.match(created.body, { id: Number, type: 'gitea', active: true, events: ['push', 'pull_request'], config: { url: GT_HOOK, content_type: 'json' } });
+    t.match(created.body, { id: Number, type: 'gitea', active: true, config: { url: GT_HOOK, content_type: 'json' } });
+    t.same(
+      created.body.events,
+      ['push', 'pull_request', 'pull_request_assign', 'pull_request_label', 'pull_request_milestone', 'pull_request_comment', 'pull_request_review', 'pull_request_sync', 'pull_request_review_request'],
+      'pull_request means every pull-request event',
+    );
     t.notOk('secret' in created.body.config);
     const inactive = await call(base, 'POST', { auth, body: { type: 'gitea', config: { url: `${GT_HOOK}/2`, content_type: 'json' } } });
     t.match(inactive.body, { active: false, events: ['push'] }, 'Gitea: active defaults to false, events to push');
@@ -1212,11 +1220,11 @@ t.test('gitea webhooks', async (t) => {
     const listed = await call(base, 'GET', { auth });
     t.equal(listed.body.length, 3);
     t.equal(listed.headers.get('x-total-count'), '3');
-    const patched = await call(`${base}/${String(drifted.id)}`, 'PATCH', { auth, body: { active: true, events: ['push', 'pull_request'], config: { url: GT_HOOK, content_type: 'json', secret: 'gt-secret' } } });
-    t.match([patched.status, patched.body], [200, { id: drifted.id, active: true, config: { url: GT_HOOK } }]);
-    t.match(gt.hooks.get('acme/web')?.[2], { secret: 'gt-secret', edits: 1 });
+    const patched = await call(`${base}/${String(drifted.id)}`, 'PATCH', { auth, body: { active: true, events: ['push', 'pull_request_only'], branch_filter: 'main', config: { url: GT_HOOK, content_type: 'json', secret: 'gt-secret' } } });
+    t.match([patched.status, patched.body], [200, { id: drifted.id, active: true, events: ['push', 'pull_request'], branch_filter: 'main', config: { url: GT_HOOK } }]);
+    t.match(gt.hooks.get('acme/web')?.[2], { secret: null, edits: 1 }, 'an edit ignores config.secret (Gitea reads it on create only)');
     await call(`${base}/${String(drifted.id)}`, 'PATCH', { auth, body: { config: { content_type: 'json' } } });
-    t.equal(gt.hooks.get('acme/web')?.[2]?.secret, 'gt-secret', 'config keys not sent are kept');
+    t.match(gt.hooks.get('acme/web')?.[2], { url: GT_HOOK, active: true, events: ['push'], settings: { branch_filter: '' } }, 'config keys not sent are kept; events and branch filter not sent are reset');
     t.same(gt.unexpected, []);
 
     const noUrl = await call(base, 'POST', { auth, body: { type: 'gitea', config: { content_type: 'json' } } });

@@ -46,10 +46,12 @@ export function formatCheck(results: readonly HookCheckResult[], apps: readonly 
     const where = `${r.forge} ${r.repo}${appsOf(apps, r.forge, r.repo)}`;
     if (r.ok) {
       lines.push(`✓ ${where}: hook ${r.hookId ?? ''} is active, points at the right URL with the right events`);
+      for (const n of r.notes ?? []) lines.push(`    note: ${n}`);
       continue;
     }
     lines.push(`✗ ${where}:`);
     for (const p of r.problems) lines.push(`    ${p}`);
+    for (const n of r.notes ?? []) lines.push(`    note: ${n}`);
     for (const d of r.failedDeliveries.slice(0, 5)) {
       lines.push(`    delivery ${d.id} (${d.event}) at ${new Date(d.at).toISOString()}: ${d.statusCode === 0 ? 'no answer' : `Landfall answered ${d.statusCode}`}`);
     }

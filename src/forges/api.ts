@@ -25,8 +25,34 @@ export interface RemoteHook {
   contentType?: string;
   /** Whether a secret (or token) is set; undefined where the forge does not say. */
   secretSet?: boolean;
-  /** The forge's own word on the hook's health (GitLab disables failing hooks). */
-  disabled?: string;
+  /** Whether a signing token is set (GitLab 19.0+ says so); undefined where the forge does not say. */
+  signingSet?: boolean;
+  /** Set when the forge itself stopped sending to the hook after failed deliveries (GitLab). */
+  disabled?: HookDisabled;
+  /**
+   * Settings a person chose that an update has to send back as they are, because the forge resets
+   * what an edit leaves out (Gitea's branch filter and authorization header). Only the adapter
+   * that filled it reads it.
+   */
+  keep?: Record<string, unknown>;
+}
+
+/** How a forge disabled a failing hook. GitLab: for a while after 4 failures in a row, for good after 40. */
+export interface HookDisabled {
+  /** True when only a successful test delivery brings it back; false when it resumes by itself at `until`. */
+  permanent: boolean;
+  /** When a temporarily disabled hook resumes (ISO 8601), if the forge says. */
+  until?: string;
+}
+
+/** An open pull (merge) request, as listed by the forge. */
+export interface OpenPullRequest {
+  number: number;
+  headSha: string;
+  headBranch: string;
+  /** Full name of the repository the head branch lives in; empty when the forge does not say (forks). */
+  headRepo: string;
+  baseBranch: string;
 }
 
 /** The webhook Landfall wants on a repository. */
@@ -71,9 +97,22 @@ export interface ForgeApi {
   readonly hookEvents: readonly string[];
   listHooks(repo: string): Promise<RemoteHook[]>;
   createHook(repo: string, spec: HookSpec): Promise<RemoteHook>;
-  updateHook(repo: string, id: string, spec: HookSpec): Promise<void>;
-  /** Recent deliveries of a hook, newest first (GitHub, GitLab). */
-  hookDeliveries?(repo: string, hookId: string, sinceMs: number): Promise<HookDelivery[]>;
+  /** Updates `hook` (as `listHooks` returned it) to `spec`, keeping the settings in `hook.keep`. */
+  updateHook(repo: string, hook: RemoteHook, spec: HookSpec): Promise<void>;
+  /**
+   * False where the forge's API cannot change a hook's secret (Gitea ignores `config.secret` on
+   * edit), so a changed secret has to be set by hand. Default true.
+   */
+  readonly hookSecretEditable?: boolean;
+  /**
+   * Deliveries of a hook since `sinceMs`, newest first (GitHub, GitLab); `unavailable` with the
+   * reason when this forge version keeps no delivery log that the API shows.
+   */
+  hookDeliveries?(repo: string, hookId: string, sinceMs: number): Promise<HookDelivery[] | { unavailable: string }>;
+  /** Makes the forge send a test delivery to the hook now; on GitLab a successful one also re-enables a disabled hook. */
+  testHook?(repo: string, hookId: string): Promise<void>;
+  /** The open pull requests into `baseBranch` (GitLab: merge requests), to plan what a disabled hook did not deliver. */
+  openPullRequests?(repo: string, baseBranch: string): Promise<OpenPullRequest[]>;
   /** Asks the forge to send a delivery again (GitHub, GitLab). */
   redeliver?(repo: string, hookId: string, deliveryId: string): Promise<void>;
   /** Creates or updates a check run (GitHub App only); returns its id. */

@@ -2,9 +2,10 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AppConfig, Config, ForgeId } from '../config/schema.js';
 import type { Metrics } from '../metrics.js';
+import type { Intake, IntakeItem } from '../queue/intake.js';
 import type { Keys } from '../store/keys.js';
 import type { ForgeApi } from './api.js';
-import { checkWebhooks, redeliverFailed, type HookCheckResult, type Redelivery } from './webhooks.js';
+import { checkWebhooks, recoverDisabledHooks, redeliverFailed, type HookCheckResult, type HookRecovery, type Redelivery } from './webhooks.js';
 
 /** GitHub keeps deliveries for 3 days; a redelivery claim lasts as long, so each is asked for once. */
 const REDELIVERY_CLAIM_SECONDS = 3 * 24 * 3600;
@@ -23,6 +24,10 @@ export interface StoredWebhookCheck {
   failedDeliveries: { id: string; event: string; statusCode: number; at: number }[];
   /** Redeliveries this check asked for. */
   redelivered: Redelivery[];
+  /** A hook the forge had disabled that this check tested back to life (GitLab), and the plans it queued. */
+  recovered?: { reenabled: boolean; planned: number; error?: string };
+  /** What needs no fixing but is worth knowing. */
+  notes?: string[];
   checkedAt: number;
 }
 
@@ -50,18 +55,33 @@ export interface WebhookMonitorDeps {
   keys: Keys;
   log: Logger;
   metrics?: Metrics;
+  /** Where plans of pull requests a disabled hook did not deliver are queued; without it none are. */
+  intake?: Intake;
 }
 
 /**
  * Checks every configured repository's webhook, asks GitHub and GitLab to send again the
  * deliveries that failed while Landfall could not take them (and that intake has not accepted
- * since), and stores what it found for the dashboard and `landfall_webhook_problems`. Runs at
- * worker start and every `worker.webhookCheckInterval`; safe to run from several workers at once.
+ * since), re-enables hooks GitLab disabled with a test delivery and plans the open merge requests
+ * whose events GitLab dropped meanwhile, and stores what it found for the dashboard and
+ * `landfall_webhook_problems`. Runs at worker start and every `worker.webhookCheckInterval`; safe
+ * to run from several workers at once.
  */
-export async function runWebhookCheck(deps: WebhookMonitorDeps): Promise<{ checks: HookCheckResult[]; redelivered: Redelivery[] }> {
+export async function runWebhookCheck(deps: WebhookMonitorDeps): Promise<{ checks: HookCheckResult[]; redelivered: Redelivery[]; recovered: HookRecovery[] }> {
   const { config, apis, redis, keys, log } = deps;
   const accepted = async (forge: ForgeId, guid: string) => (await redis.exists(keys.delivery(forge, guid))) === 1;
   const checks = await checkWebhooks(config, apis, config.apps, { accepted });
+  // First bring disabled hooks back (GitLab), so the resends below reach a hook that sends again.
+  const recovered = await recoverDisabledHooks(apis, checks, config.apps);
+  const planned = new Map<string, number>();
+  for (const r of recovered) {
+    if (r.error) {
+      log.warn({ forge: r.forge, repo: r.repo, hook: r.hookId, err: r.error }, 'could not re-enable a webhook the forge disabled');
+      continue;
+    }
+    log.info({ forge: r.forge, repo: r.repo, hook: r.hookId, pullRequests: r.pullRequests.length }, 're-enabled a webhook the forge disabled; planning its open pull requests');
+    planned.set(field(r.forge, r.repo), deps.intake ? await planOpen(deps.intake, r, log) : 0);
+  }
   const redelivered = await redeliverFailed(apis, checks, {
     accepted,
     claim: async (forge, key) => (await redis.set(keys.redelivered(forge, key), String(Date.now()), 'EX', REDELIVERY_CLAIM_SECONDS, 'NX')) === 'OK',
@@ -84,8 +104,18 @@ export async function runWebhookCheck(deps: WebhookMonitorDeps): Promise<{ check
       problems: check.problems,
       failedDeliveries: check.failedDeliveries.slice(0, 20).map((d) => ({ id: d.id, event: d.event, statusCode: d.statusCode, at: d.at })),
       redelivered: redelivered.filter((r) => r.forge === check.forge && r.repo === check.repo),
+      ...(check.notes ? { notes: check.notes } : {}),
       checkedAt: check.checkedAt,
     };
+    const recovery = recovered.find((r) => r.forge === check.forge && r.repo === check.repo);
+    if (recovery) {
+      entry.recovered = { reenabled: recovery.reenabled, planned: planned.get(field(check.forge, check.repo)) ?? 0, ...(recovery.error ? { error: recovery.error } : {}) };
+      // The test delivery brought the hook back: what was wrong was only that it was off.
+      if (recovery.reenabled) {
+        entry.problems = entry.problems.filter((p) => !p.startsWith('the forge disabled the hook'));
+        entry.ok = entry.problems.length === 0;
+      }
+    }
     stored[field(check.forge, check.repo)] = JSON.stringify(entry);
     if (!check.ok) log.warn({ forge: check.forge, repo: check.repo, problems: check.problems }, 'webhook check found problems');
   }
@@ -93,5 +123,37 @@ export async function runWebhookCheck(deps: WebhookMonitorDeps): Promise<{ check
   const tx = redis.multi().del(keys.webhooks());
   if (Object.keys(stored).length > 0) tx.hset(keys.webhooks(), stored);
   await tx.exec();
-  return { checks, redelivered };
+  return { checks, redelivered, recovered };
+}
+
+/**
+ * Queues a plan for each open pull request of a recovered hook, under a delivery id made of the
+ * pull request and its head, so two workers recovering the same hook queue each plan once.
+ */
+async function planOpen(intake: Intake, recovery: HookRecovery, log: Logger): Promise<number> {
+  let queued = 0;
+  for (const { app, pullRequest: pr } of recovery.pullRequests) {
+    const item: IntakeItem = {
+      kind: 'plan',
+      data: {
+        app,
+        forge: recovery.forge,
+        repo: recovery.repo,
+        number: pr.number,
+        action: 'updated',
+        headSha: pr.headSha,
+        headBranch: pr.headBranch,
+        headRepo: pr.headRepo,
+        baseBranch: pr.baseBranch,
+        receivedAt: Date.now(),
+      },
+    };
+    try {
+      const result = await intake.enqueue(recovery.forge, `recovered-${app}-${pr.number}-${pr.headSha}`, [item]);
+      if (!result.duplicate) queued += 1;
+    } catch (err) {
+      log.warn({ app, number: pr.number, err: (err as Error).message }, 'could not queue the plan of an open pull request');
+    }
+  }
+  return queued;
 }

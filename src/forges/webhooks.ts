@@ -1,5 +1,5 @@
 import type { AppConfig, Config, ForgeId } from '../config/schema.js';
-import type { ForgeApi, HookDelivery, HookSpec, RemoteHook } from './api.js';
+import type { ForgeApi, HookDelivery, HookDisabled, HookSpec, OpenPullRequest, RemoteHook } from './api.js';
 
 /** One repository's webhook, as `webhooks sync` found it and what it did (or would do). */
 export interface HookSyncResult {
@@ -23,6 +23,10 @@ export interface HookCheckResult {
   checked: boolean;
   hookId?: string;
   problems: string[];
+  /** What a person may want to know but needs no fixing (a forge version without a delivery log). */
+  notes?: string[];
+  /** Set when the forge stopped sending to the hook after failed deliveries (GitLab). */
+  disabled?: HookDisabled;
   /** Recent deliveries that did not get a 2xx from Landfall. */
   failedDeliveries: HookDelivery[];
   checkedAt: number;
@@ -95,24 +99,56 @@ export async function syncWebhooks(
       const ours = findOurs(await api.listHooks(repo), spec, forge);
       if (!ours) {
         const created = options.dryRun ? undefined : await api.createHook(repo, spec);
-        results.push({ forge, repo, action: 'created', ...(created ? { hookId: created.id } : {}), changes: [`url ${spec.url}`, `events ${spec.events.join(', ')}`, spec.secret ? 'with the secret' : 'without a secret'] });
+        const changes = [`url ${spec.url}`, `events ${spec.events.join(', ')}`, spec.secret ? 'with the secret' : 'without a secret'];
+        const signing = created ? signingProblem(created, spec) : undefined;
+        if (signing && !spec.secret) {
+          results.push({ forge, repo, action: 'failed', hookId: created!.id, changes, error: signing });
+          continue;
+        }
+        results.push({ forge, repo, action: 'created', ...(created ? { hookId: created.id } : {}), changes, ...(signing ? { warnings: [signing] } : {}) });
         continue;
       }
       const changes = differences(ours, spec);
+      const warnings: string[] = [];
       const note = disabledNote(ours);
-      const warnings = note ? { warnings: [note] } : {};
-      if (options.force && changes.length === 0) changes.push('secret: set again (--force)');
+      if (note) warnings.push(note);
+      if (options.force && changes.length === 0) {
+        if (api.hookSecretEditable === false) warnings.push(SECRET_NOT_EDITABLE[forge] ?? 'this forge cannot change a hook\'s secret through its API: set it by hand');
+        else changes.push('secret: set again (--force)');
+      }
       if (changes.length === 0) {
-        results.push({ forge, repo, action: 'unchanged', hookId: ours.id, changes, ...warnings });
+        results.push({ forge, repo, action: 'unchanged', hookId: ours.id, changes, ...(warnings.length ? { warnings } : {}) });
         continue;
       }
-      if (!options.dryRun) await api.updateHook(repo, ours.id, spec);
-      results.push({ forge, repo, action: 'updated', hookId: ours.id, changes, ...warnings });
+      // A hook moved from another address may carry another secret, and this forge cannot replace it.
+      if (api.hookSecretEditable === false && spec.secret && changes.some((c) => c.startsWith('url:'))) {
+        warnings.push(`the hook keeps the secret it had: if that is not forges.${forge}.webhookSecret, deliveries are refused (401). ${SECRET_NOT_EDITABLE[forge] ?? 'Set it by hand.'}`);
+      }
+      if (!options.dryRun) await api.updateHook(repo, ours, spec);
+      results.push({ forge, repo, action: 'updated', hookId: ours.id, changes, ...(warnings.length ? { warnings } : {}) });
     } catch (err) {
       results.push({ forge, repo, action: 'failed', changes: [], error: explain(err, forge) });
     }
   }
   return results;
+}
+
+/** Where a forge's API cannot change a hook's secret, how a person does it. */
+const SECRET_NOT_EDITABLE: Partial<Record<ForgeId, string>> = {
+  gitea: "Gitea's API does not change a hook's secret: enter it in the repository's Settings → Webhooks → the hook → Secret, or delete the hook and run `landfall webhooks sync` to create it with the secret",
+};
+
+/**
+ * A GitLab hook created with a signing token that GitLab did not keep (GitLab before 19.0, or
+ * signing tokens switched off, ignores `signing_token`). Deliveries then carry only the secret
+ * token; without one they would carry nothing, be refused (401), and GitLab would disable the hook.
+ */
+function signingProblem(hook: RemoteHook, spec: HookSpec): string | undefined {
+  if (!spec.signingToken || hook.signingSet === true) return undefined;
+  const why = 'GitLab did not keep the signing token (signed deliveries need GitLab 19.0 or later with signing tokens enabled)';
+  return spec.secret
+    ? `${why}; deliveries carry the secret token (X-Gitlab-Token) instead, which Landfall accepts`
+    : `${why}, and no secret token is configured, so every delivery would be refused (401) until GitLab disables the hook: set forges.gitlab.webhookSecret and run \`landfall webhooks sync\` again`;
 }
 
 /**
@@ -143,11 +179,20 @@ export async function checkWebhooks(
         continue;
       }
       const problems = differences(ours, spec);
+      const notes: string[] = [];
       const note = disabledNote(ours);
       if (note) problems.push(note);
+      // Only GitLab 19.0+ says whether the signing token is set; older versions leave it unknown.
+      if (ours.signingSet === false && spec.signingToken) {
+        const signing = signingProblem(ours, spec) as string;
+        if (spec.secret && ours.secretSet !== false) notes.push(signing);
+        else problems.push(signing);
+      }
       let failedDeliveries: HookDelivery[] = [];
       if (api.hookDeliveries) {
-        const deliveries = await api.hookDeliveries(repo, ours.id, since);
+        const log = await api.hookDeliveries(repo, ours.id, since);
+        const deliveries = Array.isArray(log) ? log : [];
+        if (!Array.isArray(log)) notes.push(`delivery log not available: ${log.unavailable}`);
         failedDeliveries = unrecovered(deliveries);
         // A delivery intake accepted after all (a retry that reached another replica) is no failure.
         if (options.accepted) {
@@ -163,7 +208,16 @@ export async function checkWebhooks(
           problems.push(`${failedDeliveries.length} of ${deliveries.length} recent deliveries failed: ${summary}${hint}`);
         }
       }
-      results.push({ ...base, ok: problems.length === 0, checked: true, hookId: ours.id, problems, failedDeliveries });
+      results.push({
+        ...base,
+        ok: problems.length === 0,
+        checked: true,
+        hookId: ours.id,
+        problems,
+        ...(notes.length ? { notes } : {}),
+        ...(ours.disabled ? { disabled: ours.disabled } : {}),
+        failedDeliveries,
+      });
     } catch (err) {
       results.push({ ...base, ok: false, checked: false, problems: [explain(err, forge)] });
     }
@@ -258,11 +312,54 @@ export async function redeliverFailed(
   return out;
 }
 
-/** The forge's own disabling of a hook, in words with the way out. */
+/**
+ * The forge's own disabling of a hook, in words with the way out. GitLab drops, and does not log,
+ * every event while a hook is disabled, so there is nothing to resend afterwards.
+ */
 function disabledNote(hook: RemoteHook): string | undefined {
-  return hook.disabled
-    ? `the forge disabled the hook after failed deliveries (${hook.disabled}); it is used again after a successful test delivery (project Settings → Webhooks → Test), once Landfall answers`
-    : undefined;
+  if (!hook.disabled) return undefined;
+  const after = 'events meanwhile are dropped, not logged; Landfall\'s workers send a test delivery at their next webhook check, which re-enables it once Landfall answers, and plan the open merge requests (or test it in project Settings → Webhooks)';
+  return hook.disabled.permanent
+    ? `the forge disabled the hook for good after failed deliveries (40 in a row on GitLab); it stays off until a test delivery succeeds: ${after}`
+    : `the forge disabled the hook for a while after failed deliveries (4 in a row on GitLab)${hook.disabled.until ? ` until ${hook.disabled.until}` : ''}; it resumes by itself, but ${after}`;
+}
+
+/** What {@link recoverDisabledHooks} did for one repository whose hook the forge had disabled. */
+export interface HookRecovery {
+  forge: ForgeId;
+  repo: string;
+  hookId: string;
+  /** True when the test delivery went through (GitLab re-enables the hook). */
+  reenabled: boolean;
+  /** Open pull requests into the branches of the repository's apps, per app, to plan. */
+  pullRequests: { app: string; pullRequest: OpenPullRequest }[];
+  error?: string;
+}
+
+/**
+ * For each checked hook the forge disabled (GitLab), sends a test delivery, which re-enables it
+ * when Landfall answers, and lists the open pull requests into the branches of the repository's
+ * apps: the forge dropped their events while the hook was off, so the caller plans them.
+ */
+export async function recoverDisabledHooks(apis: Map<ForgeId, ForgeApi>, checks: readonly HookCheckResult[], apps: readonly AppConfig[]): Promise<HookRecovery[]> {
+  const out: HookRecovery[] = [];
+  for (const check of checks) {
+    const api = apis.get(check.forge);
+    if (!check.disabled || !check.hookId || !api?.testHook) continue;
+    const record: HookRecovery = { forge: check.forge, repo: check.repo, hookId: check.hookId, reenabled: false, pullRequests: [] };
+    out.push(record);
+    try {
+      await api.testHook(check.repo, check.hookId);
+      record.reenabled = true;
+      if (!api.openPullRequests) continue;
+      for (const app of apps.filter((a) => a.forge === check.forge && a.repo.toLowerCase() === check.repo.toLowerCase())) {
+        for (const pullRequest of await api.openPullRequests(check.repo, app.branch)) record.pullRequests.push({ app: app.name, pullRequest });
+      }
+    } catch (err) {
+      record.error = explain(err, check.forge);
+    }
+  }
+  return out;
 }
 
 /** Words for a forge API failure, with the fix for the usual one (a token without hook rights). */

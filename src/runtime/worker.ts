@@ -138,19 +138,21 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
   await schedule();
   // A Redis that restarted without its data lost the schedulers: put them back on reconnect.
   redis.on('ready', () => void schedule().catch((err: Error) => log.warn({ err: err.message }, 'reconcile schedules not restored')));
+  const intake = createIntake({ redis, keys, syncQueue, planQueue, prefix: config.redis.prefix, jobDefaults: jobDefaults(config) });
   const reconcileWorker = createReconcileWorker({
     config,
     connection: reconcileConnection,
     history,
-    intake: createIntake({ redis, keys, syncQueue, planQueue, prefix: config.redis.prefix, jobDefaults: jobDefaults(config) }),
+    intake,
     drift: { git, tools, limits, forges: config.forges, kube, log },
     log,
     notifier,
     ...(metrics ? { metrics } : {}),
     async webhookCheck() {
-      const { checks, redelivered } = await runWebhookCheck({ config, apis, redis, keys, log, ...(metrics ? { metrics } : {}) });
+      const { checks, redelivered, recovered } = await runWebhookCheck({ config, apis, redis, keys, log, intake, ...(metrics ? { metrics } : {}) });
       const bad = checks.filter((c) => !c.ok).length;
-      return `${checks.length} repositories checked, ${bad} with problems, ${redelivered.length} deliveries redelivered`;
+      const reenabled = recovered.filter((r) => r.reenabled).length;
+      return `${checks.length} repositories checked, ${bad} with problems, ${redelivered.length} deliveries redelivered, ${reenabled} disabled hooks re-enabled`;
     },
   });
   return {

@@ -10,7 +10,7 @@ import { createProcessMetrics, type Metrics } from '../../src/metrics.js';
 import { createWorkerRuntime, type WorkerRuntime } from '../../src/runtime/worker.js';
 import { createHistory, type History } from '../../src/store/history.js';
 import { createKeys } from '../../src/store/keys.js';
-import { startForgeApi, type ForgeApi } from './forge-api/index.js';
+import { startForgeApi, type ForgeApi, type ForgeApiOptions } from './forge-api/index.js';
 import { createRepo, type TestRepo } from './git.js';
 import { serveGitOverHttp } from './git-http.js';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -70,6 +70,8 @@ export interface FlowOptions {
   githubApp?: { appId: number; publicKey: string; privateKey: string; permissions?: Record<string, 'read' | 'write'> };
   /** Runs before the workers start (their start-up webhook check sees what it seeds). */
   beforeWorkers?: (api: ForgeApi) => void | Promise<void>;
+  /** More options for the forge stand-in (GitLab's version, role, protected branches). */
+  forgeOptions?: Partial<ForgeApiOptions>;
 }
 
 /** A flow on a real cluster: no test server, the app in a namespace of its own. */
@@ -95,7 +97,7 @@ export async function startRealFlow(t: Teardown, real: RealKube, forge: ForgeId,
 async function flowOn(t: Teardown, kc: KubeConfig, namespace: string, forge: ForgeId, appYaml: string, options: FlowOptions): Promise<Omit<Flow, 'kube'>> {
   const repo = await createRepo(t, 'flow');
   const app = options.githubApp;
-  const api = await startForgeApi(forge, { token: TOKEN, ...(app ? { app: { appId: app.appId, publicKey: app.publicKey, installations: { [FLOW_REPOS[forge]]: 4242 }, ...(app.permissions ? { permissions: app.permissions } : {}) } } : {}) });
+  const api = await startForgeApi(forge, { token: TOKEN, ...(options.forgeOptions ?? {}), ...(app ? { app: { appId: app.appId, publicKey: app.publicKey, installations: { [FLOW_REPOS[forge]]: 4242 }, ...(app.permissions ? { permissions: app.permissions } : {}) } } : {}) });
   t.teardown(() => api.close());
   const { url, prefix, redis } = await redisForTest(t, 'flow');
   const dataDir = await mkdtemp(join(tmpdir(), 'landfall-flow-'));

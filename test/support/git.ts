@@ -41,18 +41,22 @@ async function git(cwd: string, ...args: string[]): Promise<string> {
   return stdout.trim();
 }
 
-/** Creates a bare repository and a working clone in a temp dir, removed at teardown. */
-export async function createRepo(t: Teardown, name = 'repo'): Promise<TestRepo> {
+/**
+ * Creates a bare repository and a working clone in a temp dir, removed at teardown. With
+ * `remote` (a real forge's clone URL, credentials in it) the clone pushes there instead, and
+ * `bare` is empty.
+ */
+export async function createRepo(t: Teardown, name = 'repo', options: { remote?: string } = {}): Promise<TestRepo> {
   const root = await mkdtemp(join(tmpdir(), `landfall-${name}-`));
   t.teardown(() => rm(root, { recursive: true, force: true }));
-  const bare = join(root, `${name}.git`);
+  const bare = options.remote ? '' : join(root, `${name}.git`);
   const work = join(root, 'work');
-  await exec('git', ['init', '--bare', '--quiet', '--initial-branch=main', bare], { env: GIT_ENV });
+  if (!options.remote) await exec('git', ['init', '--bare', '--quiet', '--initial-branch=main', bare], { env: GIT_ENV });
   await exec('git', ['init', '--quiet', '--initial-branch=main', work], { env: GIT_ENV });
-  await git(work, 'remote', 'add', 'origin', bare);
+  await git(work, 'remote', 'add', 'origin', options.remote ?? bare);
   let current = 'main';
   return {
-    url: `file://${bare}`,
+    url: options.remote ?? `file://${bare}`,
     bare,
     async commit(files, message = 'change', branch = 'main') {
       if (branch !== current) {
@@ -80,6 +84,7 @@ export async function createRepo(t: Teardown, name = 'repo'): Promise<TestRepo> 
       await git(work, 'push', '--quiet', '--force', 'origin', `${sha}:refs/heads/${branch}`);
     },
     async head(branch = 'main') {
+      if (options.remote) return (await git(work, 'ls-remote', 'origin', `refs/heads/${branch}`)).split(/\s/)[0] ?? '';
       return git(bare, 'rev-parse', `refs/heads/${branch}`);
     },
   };

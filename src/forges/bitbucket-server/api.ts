@@ -45,8 +45,8 @@ export function createBitbucketServerApi(settings: BitbucketServerApiSettings): 
     async createHook(repo, spec) {
       return toHook(await restCall<DcHook>(`Bitbucket DC hook creation on ${repo}`, 'POST', `${repoUrl(repo)}/webhooks`, headers, hookBody(spec)));
     },
-    async updateHook(repo, id, spec) {
-      await restCall(`Bitbucket DC hook ${id} on ${repo}`, 'PUT', `${repoUrl(repo)}/webhooks/${id}`, headers, hookBody(spec));
+    async updateHook(repo, hook, spec) {
+      await restCall(`Bitbucket DC hook ${hook.id} on ${repo}`, 'PUT', `${repoUrl(repo)}/webhooks/${hook.id}`, headers, hookBody(spec));
     },
     async postStatus(status) {
       await restCall(`Bitbucket DC build status for ${status.repo}@${status.sha.slice(0, 7)}`, 'POST', `${repoUrl(status.repo)}/commits/${status.sha}/builds`, headers, {

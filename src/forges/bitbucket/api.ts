@@ -54,8 +54,8 @@ export function createBitbucketApi(settings: BitbucketApiSettings): ForgeApi {
     async createHook(repo, spec) {
       return toHook(await restCall<BitbucketHook>(`Bitbucket hook creation on ${repo}`, 'POST', `${repoUrl(repo)}/hooks`, headers, hookBody(spec)));
     },
-    async updateHook(repo, id, spec) {
-      await restCall(`Bitbucket hook ${id} on ${repo}`, 'PUT', `${repoUrl(repo)}/hooks/${encodeURIComponent(id)}`, headers, hookBody(spec));
+    async updateHook(repo, hook, spec) {
+      await restCall(`Bitbucket hook ${hook.id} on ${repo}`, 'PUT', `${repoUrl(repo)}/hooks/${encodeURIComponent(hook.id)}`, headers, hookBody(spec));
     },
     async postStatus(status) {
       await restCall(`Bitbucket status for ${status.repo}@${status.sha.slice(0, 7)}`, 'POST', `${repoUrl(status.repo)}/commit/${status.sha}/statuses/build`, headers, {

@@ -2,18 +2,54 @@ import { ForgeApiError } from '../api-error.js';
 import type { ForgeApi, HookSpec, RemoteHook } from '../api.js';
 import { restCall } from '../rest.js';
 
-/** The events Landfall handles: pushes, and pull requests opened, reopened and synchronized. */
+/**
+ * The events Landfall handles, as Gitea lists them back on a hook: pushes, pull requests opened,
+ * reopened or closed (`pull_request`), and new commits on a pull request (`pull_request_sync`).
+ */
 export const GITEA_HOOK_EVENTS = ['pull_request', 'pull_request_sync', 'push'] as const;
 
-type GiteaHook = { id: number; type: string; active: boolean; events: string[]; config: { url?: string; content_type?: string } };
+/**
+ * The names to send for the events Gitea lists back. Gitea reads `pull_request` in a create or
+ * edit as "every pull-request event" (assign, label, milestone, comment, review, review request
+ * and sync; `routers/api/v1/utils/hook.go`, `updateHookEvents`) and lists them all back, so a hook
+ * asked for `pull_request` never equals what Landfall wants; `pull_request_only` is the plain one.
+ */
+const SEND_AS: Record<string, string> = { pull_request: 'pull_request_only' };
+
+type GiteaHook = {
+  id: number;
+  type: string;
+  active: boolean;
+  events: string[];
+  branch_filter?: string;
+  authorization_header?: string;
+  config: { url?: string; content_type?: string };
+};
 
 function toHook(h: GiteaHook): RemoteHook {
-  return { id: String(h.id), url: h.config.url ?? '', active: h.active, events: [...h.events].sort(), ...(h.config.content_type ? { contentType: h.config.content_type } : {}) };
+  return {
+    id: String(h.id),
+    url: h.config.url ?? '',
+    active: h.active,
+    events: [...h.events].sort(),
+    ...(h.config.content_type ? { contentType: h.config.content_type } : {}),
+    keep: { branch_filter: h.branch_filter ?? '', authorization_header: h.authorization_header ?? '' },
+  };
 }
 
-/** The fields both create and edit take (`type` is for create only: EditHookOption has none). */
-function hookBody(spec: HookSpec) {
-  return { active: true, events: [...spec.events], config: { url: spec.url, content_type: 'json', ...(spec.secret ? { secret: spec.secret } : {}) } };
+/**
+ * The fields both create and edit take (`type` is for create only: EditHookOption has none).
+ * Gitea's edit replaces the events, the branch filter and the authorization header with what it is
+ * sent (absent means none), so an update sends back the ones a person set on the hook.
+ */
+function hookBody(spec: HookSpec, keep: Record<string, unknown> = {}) {
+  return {
+    active: true,
+    events: spec.events.map((e) => SEND_AS[e] ?? e),
+    ...(keep['branch_filter'] ? { branch_filter: keep['branch_filter'] } : {}),
+    ...(keep['authorization_header'] ? { authorization_header: keep['authorization_header'] } : {}),
+    config: { url: spec.url, content_type: 'json', ...(spec.secret ? { secret: spec.secret } : {}) },
+  };
 }
 
 /** Settings for the Gitea / Forgejo API client. */
@@ -22,7 +58,7 @@ export interface GiteaApiSettings {
   url: string;
 }
 
-/** Gitea and Forgejo REST v1: commit statuses and issue comments. */
+/** Gitea and Forgejo REST v1: commit statuses, issue comments and repository webhooks. */
 export function createGiteaApi(settings: GiteaApiSettings): ForgeApi {
   const headers = { authorization: `token ${settings.token}` };
   const repoUrl = (repo: string) => `${settings.url}/api/v1/repos/${repo.split('/').map(encodeURIComponent).join('/')}`;
@@ -30,6 +66,8 @@ export function createGiteaApi(settings: GiteaApiSettings): ForgeApi {
     forge: 'gitea',
     descriptionLimit: 255,
     hookEvents: GITEA_HOOK_EVENTS,
+    // Gitea 1.26's hook edit never reads config.secret: only the web form changes it.
+    hookSecretEditable: false,
     async listHooks(repo) {
       const hooks = await restCall<GiteaHook[]>(`Gitea hooks of ${repo}`, 'GET', `${repoUrl(repo)}/hooks?limit=50`, headers);
       return hooks.filter((h) => h.type === 'gitea' || h.type === 'forgejo').map(toHook);
@@ -37,8 +75,11 @@ export function createGiteaApi(settings: GiteaApiSettings): ForgeApi {
     async createHook(repo, spec) {
       return toHook(await restCall<GiteaHook>(`Gitea hook creation on ${repo}`, 'POST', `${repoUrl(repo)}/hooks`, headers, { type: 'gitea', ...hookBody(spec) }));
     },
-    async updateHook(repo, id, spec) {
-      await restCall(`Gitea hook ${id} on ${repo}`, 'PATCH', `${repoUrl(repo)}/hooks/${id}`, headers, hookBody(spec));
+    async updateHook(repo, hook, spec) {
+      await restCall(`Gitea hook ${hook.id} on ${repo}`, 'PATCH', `${repoUrl(repo)}/hooks/${hook.id}`, headers, hookBody(spec, hook.keep));
+    },
+    async testHook(repo, hookId) {
+      await restCall(`Gitea test delivery of hook ${hookId} on ${repo}`, 'POST', `${repoUrl(repo)}/hooks/${hookId}/tests`, headers);
     },
     async postStatus(status) {
       await restCall(`Gitea status for ${status.repo}@${status.sha.slice(0, 7)}`, 'POST', `${repoUrl(status.repo)}/statuses/${status.sha}`, headers, {

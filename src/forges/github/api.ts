@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/rest';
 import { ForgeApiError, forgeHttpError, forgeNetworkError } from '../api-error.js';
-import type { ForgeApi, HookSpec, RemoteHook } from '../api.js';
+import type { ForgeApi, HookDelivery, HookSpec, RemoteHook } from '../api.js';
 
 /** Settings for the GitHub API client: a token, or a GitHub App. */
 export interface GithubApiSettings {
@@ -13,6 +13,9 @@ export interface GithubApiSettings {
 
 /** The events Landfall handles. */
 export const GITHUB_HOOK_EVENTS = ['pull_request', 'push'] as const;
+
+/** The most pages of 100 deliveries one check reads (GitHub keeps three days of them). */
+const DELIVERY_PAGES = 10;
 
 function split(repo: string): { owner: string; repo: string } {
   const [owner = '', name = ''] = repo.split('/');
@@ -157,21 +160,26 @@ export function createGithubApi(settings: GithubApiSettings): ForgeApi {
         return toHook(data as unknown as HookData);
       });
     },
-    async updateHook(fullName, id, spec) {
+    async updateHook(fullName, hook, spec) {
       // GitHub removes the secret when `config` comes without one, so the whole config is sent.
-      await withClient(fullName, `GitHub hook ${id} on ${fullName}`, (octokit) => octokit.rest.repos.updateWebhook({ ...split(fullName), hook_id: Number(id), ...hookBody(spec) }));
+      await withClient(fullName, `GitHub hook ${hook.id} on ${fullName}`, (octokit) => octokit.rest.repos.updateWebhook({ ...split(fullName), hook_id: Number(hook.id), ...hookBody(spec) }));
     },
     async hookDeliveries(fullName, hookId, sinceMs) {
       return withClient(fullName, `GitHub deliveries of hook ${hookId} on ${fullName}`, async (octokit) => {
-        const out = [];
+        // GitHub documents no order for this list, so every delivery is judged by its own time:
+        // a page may hold an old delivery before a recent one. A page with nothing in the window
+        // ends the walk, and at most DELIVERY_PAGES pages are read.
+        const out: HookDelivery[] = [];
+        let pages = 0;
         for await (const page of octokit.paginate.iterator(octokit.rest.repos.listWebhookDeliveries, { ...split(fullName), hook_id: Number(hookId), per_page: 100 })) {
-          for (const d of page.data) {
-            const at = Date.parse(d.delivered_at);
-            if (at < sinceMs) return out;
-            out.push({ id: String(d.id), guid: d.guid, at, event: d.action ? `${d.event}.${d.action}` : d.event, statusCode: d.status_code, redelivery: d.redelivery });
+          const recent = page.data.filter((d) => Date.parse(d.delivered_at) >= sinceMs);
+          for (const d of recent) {
+            out.push({ id: String(d.id), guid: d.guid, at: Date.parse(d.delivered_at), event: d.action ? `${d.event}.${d.action}` : d.event, statusCode: d.status_code, redelivery: d.redelivery });
           }
+          pages += 1;
+          if (recent.length === 0 || pages >= DELIVERY_PAGES) break;
         }
-        return out;
+        return out.sort((a, b) => b.at - a.at);
       });
     },
     async redeliver(fullName, hookId, deliveryId) {

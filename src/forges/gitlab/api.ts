@@ -1,6 +1,6 @@
 import { Gitlab } from '@gitbeaker/rest';
-import { forgeHttpError, forgeNetworkError } from '../api-error.js';
-import type { ForgeApi, HookSpec, RemoteHook } from '../api.js';
+import { ForgeApiError, forgeHttpError, forgeNetworkError } from '../api-error.js';
+import type { ForgeApi, HookDisabled, HookSpec, OpenPullRequest, RemoteHook } from '../api.js';
 import { restCall } from '../rest.js';
 
 /** The events Landfall handles (GitLab's hook flags). */
@@ -9,25 +9,44 @@ export const GITLAB_HOOK_EVENTS = ['merge_requests_events', 'push_events'] as co
 /** Every event flag a GitLab project hook has; all but Landfall's are switched off. */
 const ALL_FLAGS = ['push_events', 'tag_push_events', 'merge_requests_events', 'issues_events', 'confidential_issues_events', 'note_events', 'confidential_note_events', 'job_events', 'pipeline_events', 'wiki_page_events', 'deployment_events', 'releases_events'];
 
-type GitlabHook = { id: number; url: string; token_present?: boolean; signing_token_present?: boolean; alert_status?: string; disabled_until?: string | null } & Record<string, unknown>;
+type GitlabHook = {
+  id: number;
+  url: string;
+  /** GitLab 19.0+: whether a secret token / a signing token is set. Older versions send neither. */
+  token_present?: boolean;
+  signing_token_present?: boolean;
+  /** `executable`, `temporarily_disabled` (4 failures in a row) or `disabled` (40). */
+  alert_status?: string;
+  disabled_until?: string | null;
+} & Record<string, unknown>;
 
 function toHook(h: GitlabHook): RemoteHook {
   const events = ALL_FLAGS.filter((f) => h[f] === true).sort();
-  const disabled = h.alert_status && h.alert_status !== 'executable' ? `${h.alert_status}${h.disabled_until ? ` until ${h.disabled_until}` : ''}` : undefined;
+  const disabled: HookDisabled | undefined =
+    h.alert_status === 'disabled'
+      ? { permanent: true }
+      : h.alert_status === 'temporarily_disabled'
+        ? { permanent: false, ...(h.disabled_until ? { until: h.disabled_until } : {}) }
+        : undefined;
   return {
     id: String(h.id),
     url: h.url,
-    // GitLab disables failing hooks itself; a disabled hook is not active.
+    // GitLab hooks have no active switch; a hook GitLab disabled is not active.
     active: !disabled,
     events,
-    ...(h.token_present !== undefined || h.signing_token_present !== undefined ? { secretSet: Boolean(h.token_present || h.signing_token_present) } : {}),
+    ...(h.token_present !== undefined ? { secretSet: h.token_present } : {}),
+    ...(h.signing_token_present !== undefined ? { signingSet: h.signing_token_present } : {}),
     ...(disabled ? { disabled } : {}),
   };
 }
 
+/**
+ * The hook's URL, events and credentials. `enable_ssl_verification` is not sent: GitLab turns it
+ * on for a new hook and keeps what a person set on an existing one (an edit keeps what it is not sent).
+ */
 function hookBody(spec: HookSpec): Record<string, unknown> {
   const flags = Object.fromEntries(ALL_FLAGS.map((f) => [f, spec.events.includes(f)]));
-  return { url: spec.url, ...flags, enable_ssl_verification: true, ...(spec.secret ? { token: spec.secret } : {}), ...(spec.signingToken ? { signing_token: spec.signingToken } : {}) };
+  return { url: spec.url, ...flags, ...(spec.secret ? { token: spec.secret } : {}), ...(spec.signingToken ? { signing_token: spec.signingToken } : {}) };
 }
 
 /** Settings for the GitLab API client. */
@@ -69,12 +88,19 @@ export function createGitlabApi(settings: GitlabApiSettings): ForgeApi {
     async createHook(repo, spec) {
       return toHook(await restCall<GitlabHook>(`GitLab hook creation on ${repo}`, 'POST', `${project(repo)}/hooks`, headers, hookBody(spec)));
     },
-    async updateHook(repo, id, spec) {
-      await restCall(`GitLab hook ${id} on ${repo}`, 'PUT', `${project(repo)}/hooks/${id}`, headers, hookBody(spec));
+    async updateHook(repo, hook, spec) {
+      await restCall(`GitLab hook ${hook.id} on ${repo}`, 'PUT', `${project(repo)}/hooks/${hook.id}`, headers, hookBody(spec));
     },
     async hookDeliveries(repo, hookId, sinceMs) {
       type Event = { id: number; trigger: string; response_status: string | number; created_at: string; request_headers?: Record<string, string> };
-      const events = await restCall<Event[]>(`GitLab hook events of ${repo}`, 'GET', `${project(repo)}/hooks/${hookId}/events?per_page=100`, headers);
+      let events: Event[];
+      try {
+        events = await restCall<Event[]>(`GitLab hook events of ${repo}`, 'GET', `${project(repo)}/hooks/${hookId}/events?per_page=100`, headers);
+      } catch (err) {
+        // The hook was just listed, so a 404 here is the route: GitLab added it in 17.3.
+        if (err instanceof ForgeApiError && err.status === 404) return { unavailable: 'this GitLab keeps no delivery log the API shows (the hook events API came in GitLab 17.3), so failed deliveries cannot be seen or resent' };
+        throw err;
+      }
       return events
         .map((e) => {
           // The same id intake de-duplicates on: Idempotency-Key survives resends, the UUID does not.
@@ -84,6 +110,23 @@ export function createGitlabApi(settings: GitlabApiSettings): ForgeApi {
           return { id: String(e.id), ...(guid ? { guid } : {}), at: Date.parse(e.created_at), event: e.trigger, statusCode: /^\d+$/.test(code) ? Number(code) : 0 };
         })
         .filter((e) => e.at >= sinceMs);
+    },
+    async testHook(repo, hookId) {
+      // A push test delivery: GitLab sends it even to a disabled hook, and a 2xx answer re-enables the hook.
+      await restCall(`GitLab test delivery of hook ${hookId} on ${repo}`, 'POST', `${project(repo)}/hooks/${hookId}/test/push_events`, headers);
+    },
+    async openPullRequests(repo, baseBranch) {
+      type MergeRequest = { iid: number; sha: string; source_branch: string; target_branch: string; source_project_id: number; target_project_id: number };
+      const out: OpenPullRequest[] = [];
+      for (let page = 1; page <= 10; page++) {
+        const query = `state=opened&target_branch=${encodeURIComponent(baseBranch)}&per_page=100&page=${page}`;
+        const list = await restCall<MergeRequest[]>(`GitLab merge requests of ${repo}`, 'GET', `${project(repo)}/merge_requests?${query}`, headers);
+        for (const mr of list) {
+          out.push({ number: mr.iid, headSha: mr.sha, headBranch: mr.source_branch, headRepo: mr.source_project_id === mr.target_project_id ? repo : '', baseBranch: mr.target_branch });
+        }
+        if (list.length < 100) break;
+      }
+      return out;
     },
     async redeliver(repo, hookId, deliveryId) {
       await restCall(`GitLab resend of event ${deliveryId} on ${repo}`, 'POST', `${project(repo)}/hooks/${hookId}/events/${deliveryId}/resend`, headers);
@@ -98,7 +141,18 @@ export function createGitlabApi(settings: GitlabApiSettings): ForgeApi {
         });
       } catch (err) {
         if (alreadySet(err)) return;
-        throw await wrap(`GitLab status for ${status.repo}@${status.sha.slice(0, 7)}`, err);
+        const wrapped = await wrap(`GitLab status for ${status.repo}@${status.sha.slice(0, 7)}`, err);
+        if (wrapped instanceof ForgeApiError && wrapped.status === 403) {
+          // GitLab refuses a status on a ref the token's user may neither push nor merge to.
+          throw new ForgeApiError(
+            `${wrapped.message} — GitLab posts statuses on ${status.ref ? `branch ${status.ref}` : 'a protected branch'} only for a user who may push or merge to it: give forges.gitlab.token the Maintainer role, or allow Developers to merge to that branch (Settings → Repository → Protected branches)`,
+            403,
+            false,
+            undefined,
+            { cause: wrapped },
+          );
+        }
+        throw wrapped;
       }
     },
     async upsertComment(repo, number, marker, body, knownId) {

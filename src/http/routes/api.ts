@@ -123,6 +123,12 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
                   problems: { type: 'array', items: { type: 'string' } },
                   failedDeliveries: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, event: { type: 'string' }, statusCode: { type: 'number' }, at: { type: 'number' } } } },
                   redelivered: { type: 'number' },
+                  recovered: {
+                    description: 'A hook the forge had disabled (GitLab) that the check sent a test delivery to, and how many open pull requests it queued plans for.',
+                    type: 'object',
+                    properties: { reenabled: { type: 'boolean' }, planned: { type: 'number' }, error: { type: 'string' } },
+                  },
+                  notes: { type: 'array', items: { type: 'string' } },
                   checkedAt: { type: 'number' },
                 },
                 required: ['ok', 'checked', 'problems', 'checkedAt'],

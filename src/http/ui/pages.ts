@@ -62,7 +62,10 @@ function webhookLine(check: StoredWebhookCheck | undefined, now: number): Html {
   if (!check) return html`<span class="muted">not checked yet (workers check it at start and every <code>worker.webhookCheckInterval</code> when the forge has a token)</span>`;
   const checked = html`<span class="muted" title="${when(check.checkedAt)}">checked ${ago(check.checkedAt, now)}</span>`;
   const redelivered = check.redelivered.filter((r) => !r.error).length;
-  const again = redelivered ? html`; asked the forge to redeliver ${redelivered} failed ${redelivered === 1 ? 'delivery' : 'deliveries'}` : '';
+  const recovered = check.recovered?.reenabled
+    ? html`; re-enabled the hook the forge had disabled and queued ${check.recovered.planned} ${check.recovered.planned === 1 ? 'plan' : 'plans'} of open pull requests`
+    : '';
+  const again = html`${redelivered ? html`; asked the forge to redeliver ${redelivered} failed ${redelivered === 1 ? 'delivery' : 'deliveries'}` : ''}${recovered}`;
   if (check.ok) return html`${badge('succeeded', 'ok')} hook ${check.hookId ?? ''} is active with the right URL and events${again} ${checked}`;
   return html`${badge('failed', check.checked ? 'problem' : 'not checked')} ${check.problems.join('; ')}${again} ${checked}`;
 }

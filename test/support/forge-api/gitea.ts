@@ -24,6 +24,11 @@ function giteaError(store: ForgeStore, status: number, message: string, extra: R
   return { status, body: { message, url: `${store.origin}/api/swagger`, ...extra } };
 }
 
+/** Gitea 1.26's 404 for an unknown repository, hook or comment. */
+function notFound(store: ForgeStore): Answer {
+  return giteaError(store, 404, 'not found', { errors: null });
+}
+
 function giteaTime(iso: string): string {
   return iso.replace(/\.\d{3}Z$/, 'Z');
 }
@@ -60,7 +65,7 @@ function bindingError(store: ForgeStore, problems: FieldProblem[]): Answer {
 function createStatus(ctx: RouteContext): Answer {
   const sha = ctx.params['sha'] ?? '';
   if (!/^([0-9a-f]{40}|[0-9a-f]{64})$/i.test(sha)) {
-    return { ...giteaError(ctx.store, 404, "The target couldn't be found.", { errors: [] }), unexpected: `sha ${JSON.stringify(sha)} is not a full commit id` };
+    return { ...notFound(ctx.store), unexpected: `sha ${JSON.stringify(sha)} is not a full commit id` };
   }
   const problems = checkFields(ctx.body, {
     state: { type: 'string', required: true, oneOf: GITEA_STATES },
@@ -125,7 +130,7 @@ function updateComment(ctx: RouteContext): Answer {
   const id = Number(ctx.params['id']);
   const c = ctx.store.findComment(id);
   if (!c || c.deleted || c.repo.toLowerCase() !== ctx.repo.toLowerCase()) {
-    const answer = giteaError(ctx.store, 404, "The target couldn't be found.", { errors: [] });
+    const answer = notFound(ctx.store);
     if (c?.deleted === true) return answer;
     return { ...answer, unexpected: c ? `comment ${String(id)} belongs to ${c.repo}` : `comment ${String(id)} was never created` };
   }
@@ -138,7 +143,11 @@ function updateComment(ctx: RouteContext): Answer {
 // ---------------------------------------------------------------------------------------------
 // Repository webhooks
 
-/** Events a Gitea webhook can subscribe to. */
+/**
+ * The events a Gitea hook stores and lists back (`HookEvents` keys set by the API; the
+ * `pull_request_review_*` events are stored as `pull_request_review`). Gitea 1.26,
+ * `routers/api/v1/utils/hook.go` `updateHookEvents` and `models/webhook` `EventsArray`.
+ */
 export const GITEA_HOOK_EVENTS = [
   'create',
   'delete',
@@ -154,9 +163,7 @@ export const GITEA_HOOK_EVENTS = [
   'pull_request_label',
   'pull_request_milestone',
   'pull_request_comment',
-  'pull_request_review_approved',
-  'pull_request_review_rejected',
-  'pull_request_review_comment',
+  'pull_request_review',
   'pull_request_sync',
   'pull_request_review_request',
   'wiki',
@@ -167,6 +174,40 @@ export const GITEA_HOOK_EVENTS = [
   'workflow_run',
   'workflow_job',
 ] as const;
+
+/** Sub-events a group name stands for when sent in `events`: `issues` and `pull_request` switch on the whole group. */
+const GROUPS: Record<string, { only: string; members: string[] }> = {
+  issues: { only: 'issues_only', members: ['issues', 'issue_assign', 'issue_label', 'issue_milestone', 'issue_comment'] },
+  pull_request: {
+    only: 'pull_request_only',
+    members: ['pull_request', 'pull_request_assign', 'pull_request_label', 'pull_request_milestone', 'pull_request_comment', 'pull_request_review', 'pull_request_review_request', 'pull_request_sync'],
+  },
+};
+
+/** Every name Gitea reads in a create's or edit's `events` (others it ignores; the stand-in refuses them). */
+export const GITEA_HOOK_EVENT_NAMES: readonly string[] = [...GITEA_HOOK_EVENTS, 'issues_only', 'pull_request_only'];
+
+/**
+ * What Gitea stores for the `events` of a create or edit: nothing or an empty list means push
+ * only; `issues` / `pull_request` switch on their whole group; `issues_only` /
+ * `pull_request_only` the plain event; names compare case-insensitively.
+ */
+export function giteaStoredEvents(sent: readonly string[] | undefined): string[] {
+  const names = new Set((sent === undefined || sent.length === 0 ? ['push'] : sent).map((e) => e.toLowerCase()));
+  const on = new Set<string>();
+  for (const event of GITEA_HOOK_EVENTS) {
+    const group = Object.entries(GROUPS).find(([, g]) => g.members.includes(event));
+    if (group) {
+      const [name, g] = group;
+      const own = event === name ? g.only : event;
+      if (names.has(own) || names.has(name)) on.add(event);
+    } else if (names.has(event)) {
+      on.add(event);
+    }
+  }
+  return GITEA_HOOK_EVENTS.filter((e) => on.has(e));
+}
+
 /** Hook types the stand-in accepts (the ones that post Gitea's own JSON). */
 export const GITEA_HOOK_TYPES = ['gitea', 'forgejo', 'gogs'] as const;
 
@@ -175,12 +216,13 @@ const HOOK_DENIED_MESSAGE = 'user should be an owner or a collaborator with admi
 function hookJson(h: ForgeHook): Record<string, unknown> {
   return {
     id: h.id,
+    name: h.settings['name'] ?? '',
     type: h.settings['type'],
     branch_filter: h.settings['branch_filter'],
-    // Gitea does not return the secret.
+    // Gitea never returns the secret; the authorization header it does (decrypted).
     config: { content_type: h.settings['content_type'], url: h.url },
     events: [...h.events],
-    authorization_header: '',
+    authorization_header: h.settings['authorization_header'],
     active: h.active,
     updated_at: giteaTime(h.updatedAt),
     created_at: giteaTime(h.createdAt),
@@ -204,6 +246,7 @@ function hookBodyProblems(ctx: RouteContext, isCreate: boolean): Answer | undefi
     branch_filter: { type: 'string' },
     authorization_header: { type: 'string' },
     active: { type: 'boolean' },
+    name: { type: 'string' },
   });
   if (problems === 'not-an-object') return { ...giteaError(ctx.store, 422, '[Type]: Required'), unexpected: 'body is not a JSON object' };
   if (problems.length > 0) return bindingError(ctx.store, problems);
@@ -225,26 +268,31 @@ function hookBodyProblems(ctx: RouteContext, isCreate: boolean): Answer | undefi
     const url = body.config['url'];
     if (typeof url === 'string' && !isHttpUrl(url)) return { ...giteaError(ctx.store, 422, 'Invalid url'), unexpected: `config.url ${JSON.stringify(url)} is not an http(s) URL` };
   }
-  const bad = (body.events ?? []).find((e) => typeof e !== 'string' || !(GITEA_HOOK_EVENTS as readonly string[]).includes(e));
+  const bad = (body.events ?? []).find((e) => typeof e !== 'string' || !GITEA_HOOK_EVENT_NAMES.includes(e.toLowerCase()));
   if (bad !== undefined) {
     return { ...giteaError(ctx.store, 422, `forge-api stand-in: ${JSON.stringify(bad)} is not a Gitea webhook event (Gitea would ignore it)`), unexpected: `event ${JSON.stringify(bad)} is not a Gitea webhook event` };
   }
   return undefined;
 }
 
-function applyHookBody(hook: ForgeHook, body: Record<string, unknown>): void {
+/**
+ * Gitea's create and edit alike (`addHook`, `editHook`): `events`, `branch_filter` and
+ * `authorization_header` are set to what is sent, absent meaning none (events: push only);
+ * `config.url` and `config.content_type` only when sent; `active` and `name` only when sent. The
+ * secret is read on create only: an edit ignores `config.secret`.
+ */
+function applyHookBody(hook: ForgeHook, body: Record<string, unknown>, isCreate: boolean): void {
   const c = body['config'] as Record<string, string> | undefined;
   if (c) {
-    // Gitea updates the config keys it is given and keeps the others (secret included).
     if (c['url'] !== undefined) hook.url = c['url'];
     if (c['content_type'] !== undefined) hook.settings['content_type'] = c['content_type'];
-    if (c['http_method'] !== undefined) hook.settings['http_method'] = c['http_method'];
-    if (c['secret'] !== undefined) hook.secret = c['secret'] === '' ? null : c['secret'];
+    if (isCreate && c['secret'] !== undefined) hook.secret = c['secret'] === '' ? null : c['secret'];
   }
-  if (Array.isArray(body['events'])) hook.events = [...new Set(body['events'] as string[])];
-  if (typeof body['branch_filter'] === 'string') hook.settings['branch_filter'] = body['branch_filter'];
-  if (typeof body['authorization_header'] === 'string') hook.settings['authorization_header'] = body['authorization_header'];
+  hook.events = giteaStoredEvents(body['events'] as string[] | undefined);
+  hook.settings['branch_filter'] = typeof body['branch_filter'] === 'string' ? body['branch_filter'] : '';
+  hook.settings['authorization_header'] = typeof body['authorization_header'] === 'string' ? body['authorization_header'] : '';
   if (typeof body['active'] === 'boolean') hook.active = body['active'];
+  if (typeof body['name'] === 'string') hook.settings['name'] = body['name'].trim();
 }
 
 function listHooks(ctx: RouteContext): Answer {
@@ -265,16 +313,14 @@ function createHook(ctx: RouteContext): Answer {
     url: '',
     // Gitea's CreateHookOption: `active` defaults to false.
     active: false,
-    // No events: Gitea subscribes the hook to push only.
     events: ['push'],
     secret: null,
-    settings: { type: body['type'], content_type: 'json', http_method: 'POST', branch_filter: '*', authorization_header: '' },
+    settings: { type: body['type'], name: '', content_type: 'json', http_method: 'POST', branch_filter: '', authorization_header: '' },
     createdAt: now,
     updatedAt: now,
     edits: 0,
   };
-  applyHookBody(hook, body);
-  if (hook.events.length === 0) hook.events = ['push'];
+  applyHookBody(hook, body, true);
   ctx.store.hooks.push(hook);
   return { status: 201, body: hookJson(hook) };
 }
@@ -282,18 +328,28 @@ function createHook(ctx: RouteContext): Answer {
 function updateHook(ctx: RouteContext): Answer {
   const id = Number(ctx.params['id']);
   const hook = ctx.store.findHook(ctx.repo, id);
-  if (!hook) return { ...giteaError(ctx.store, 404, "The target couldn't be found.", { errors: [] }), unexpected: `${ctx.repo} has no hook ${String(id)}` };
+  if (!hook) return { ...notFound(ctx.store), unexpected: `${ctx.repo} has no hook ${String(id)}` };
   const bad = hookBodyProblems(ctx, false);
   if (bad) return bad;
-  applyHookBody(hook, ctx.body as Record<string, unknown>);
+  applyHookBody(hook, ctx.body as Record<string, unknown>, false);
   ctx.store.touchHook(hook);
   return { status: 200, body: hookJson(hook) };
+}
+
+/** `POST …/hooks/{id}/tests`: Gitea queues a push delivery of the default branch's head and answers 204 (the stand-in sends nothing). */
+function testHook(ctx: RouteContext): Answer {
+  const id = Number(ctx.params['id']);
+  const hook = ctx.store.findHook(ctx.repo, id);
+  if (!hook) return { ...notFound(ctx.store), unexpected: `${ctx.repo} has no hook ${String(id)}` };
+  if (ctx.body !== undefined) return { ...giteaError(ctx.store, 422, 'forge-api stand-in: the test endpoint takes no body'), unexpected: 'a body was sent to the hook test endpoint' };
+  ctx.store.hookTests.push({ repo: hook.repo, hookId: Number(hook.id), at: ctx.store.now().toISOString() });
+  return { status: 204 };
 }
 
 function seedHook(store: ForgeStore, repo: string, seed: HookSeed): ForgeHook {
   const events = seed.events ?? ['push'];
   const bad = events.filter((e) => !(GITEA_HOOK_EVENTS as readonly string[]).includes(e));
-  if (bad.length > 0 || events.length === 0) throw new Error(`seedHook (gitea): events ${JSON.stringify(events)} are not all Gitea webhook events`);
+  if (bad.length > 0 || events.length === 0) throw new Error(`seedHook (gitea): events ${JSON.stringify(events)} are not all events Gitea stores (${GITEA_HOOK_EVENTS.join(', ')})`);
   if (!isHttpUrl(seed.url)) throw new Error(`seedHook (gitea): ${JSON.stringify(seed.url)} is not an http(s) URL`);
   const createdAt = seed.createdAt ?? store.now().toISOString();
   return {
@@ -303,7 +359,7 @@ function seedHook(store: ForgeStore, repo: string, seed: HookSeed): ForgeHook {
     active: seed.active ?? true,
     events: [...events],
     secret: seed.secret ?? null,
-    settings: { type: 'gitea', content_type: 'json', http_method: 'POST', branch_filter: '*', authorization_header: '', ...(seed.settings ?? {}) },
+    settings: { type: 'gitea', name: '', content_type: 'json', http_method: 'POST', branch_filter: '', authorization_header: '', ...(seed.settings ?? {}) },
     createdAt,
     updatedAt: createdAt,
     edits: 0,
@@ -313,10 +369,12 @@ function seedHook(store: ForgeStore, repo: string, seed: HookSeed): ForgeHook {
 function refuse(kind: RefusalKind, detail: string, store: ForgeStore): Answer {
   switch (kind) {
     case 'unauthorized':
-      return giteaError(store, 401, detail === 'no Authorization header' ? 'token is required' : 'user does not exist [uid: 0, name: ]');
+      return giteaError(store, 401, detail === 'no Authorization header' ? 'token is required' : 'invalid username, password or token');
     case 'no-route':
+      // Gitea's router answers an unknown path in plain text.
+      return { status: 404, body: '404 page not found\n' };
     case 'no-repo':
-      return giteaError(store, 404, "The target couldn't be found.", { errors: [] });
+      return notFound(store);
     case 'method-not-allowed':
       return giteaError(store, 405, 'Method Not Allowed');
     case 'bad-json':
@@ -355,6 +413,7 @@ export function giteaForge(): ForgeDefinition {
       { method: 'GET', pattern: '/repos/{owner}/{repo}/hooks', repo, handle: listHooks, hook: true },
       { method: 'POST', pattern: '/repos/{owner}/{repo}/hooks', repo, handle: createHook, hook: true },
       { method: 'PATCH', pattern: '/repos/{owner}/{repo}/hooks/{id:int}', repo, handle: updateHook, hook: true },
+      { method: 'POST', pattern: '/repos/{owner}/{repo}/hooks/{id:int}/tests', repo, handle: testHook, hook: true },
       { method: 'POST', pattern: '/repos/{owner}/{repo}/statuses/{sha}', repo, handle: createStatus },
       { method: 'GET', pattern: '/repos/{owner}/{repo}/issues/{index:int}/comments', repo, handle: listComments },
       { method: 'POST', pattern: '/repos/{owner}/{repo}/issues/{index:int}/comments', repo, handle: createComment },

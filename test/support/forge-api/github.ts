@@ -482,9 +482,6 @@ function updateHook(ctx: RouteContext): Answer {
   return { status: 200, body: hookJson(ctx.store, hook) };
 }
 
-function deliverySortKey(d: GitHubDelivery): [number, number] {
-  return [Date.parse(d.delivered_at), d.id];
-}
 
 function listDeliveries(ctx: RouteContext): Answer {
   const found = hookOr404(ctx, DELIVERIES_DOCS);
@@ -497,11 +494,9 @@ function listDeliveries(ctx: RouteContext): Answer {
   const now = ctx.store.now().getTime();
   let all = (ctx.store.listDeliveries(found.repo, Number(found.id)) as GitHubDelivery[])
     .filter((d) => now - Date.parse(d.delivered_at) <= GITHUB_DELIVERY_RETENTION_MS)
-    .sort((a, b) => {
-      const [ta, ia] = deliverySortKey(a);
-      const [tb, ib] = deliverySortKey(b);
-      return tb - ta || ib - ia;
-    });
+    // GitHub documents no order; the stand-in lists by id, newest first, which its cursor pages
+    // by. `delivered_at` is then not monotonic when deliveries were delayed or seeded out of order.
+    .sort((a, b) => b.id - a.id);
   if (status !== undefined) all = all.filter((d) => (d.status_code >= 200 && d.status_code < 300) === (status === 'success'));
   let start = 0;
   const cursor = ctx.query['cursor'];

@@ -18,6 +18,7 @@ import {
   type GitLabHookEvent,
   type HookSeed,
   type FieldRule,
+  type PullRequestSeed,
   type RefusalKind,
   type RouteContext,
   type StoredComment,
@@ -29,6 +30,21 @@ export const GITLAB_STATES = ['pending', 'running', 'success', 'failed', 'cancel
 export const GITLAB_FIELD_MAX = 255;
 /** Longest note body GitLab accepts. */
 export const GITLAB_NOTE_MAX = 1_000_000;
+
+/** The GitLab version the stand-in imitates unless `options.gitlab.version` says otherwise. */
+export const GITLAB_DEFAULT_VERSION = '19.0';
+
+/** True when the imitated GitLab is `version` or newer. */
+function atLeast(store: ForgeStore, version: string): boolean {
+  const [major = 0, minor = 0] = (store.options.gitlab?.version ?? GITLAB_DEFAULT_VERSION).split('.').map(Number);
+  const [wantMajor = 0, wantMinor = 0] = version.split('.').map(Number);
+  return major > wantMajor || (major === wantMajor && minor >= wantMinor);
+}
+
+/** Whether this GitLab keeps a hook's signing token (19.0+, with the feature on). */
+function keepsSigningTokens(store: ForgeStore): boolean {
+  return atLeast(store, '19.0') && store.options.gitlab?.signingTokens !== false;
+}
 
 type JobStatus = 'created' | 'pending' | 'running' | 'success' | 'failed' | 'canceled' | 'skipped';
 
@@ -186,6 +202,10 @@ function createStatus(ctx: RouteContext): Answer {
   const sameSha = all.filter((j) => j.project === project && j.sha === sha);
   // Real GitLab falls back to a branch containing the commit; the stand-in uses the last ref seen for the sha, else main.
   const ref = body.ref ?? sameSha[sameSha.length - 1]?.ref ?? 'main';
+  // Ci::CreateCommitStatusService: the user must be allowed to push or merge to the ref.
+  if (ctx.store.options.gitlab?.role === 'developer' && (ctx.store.options.gitlab.protectedBranches ?? []).includes(ref)) {
+    return { status: 403, body: { message: '403 Forbidden' } };
+  }
   // Only a pending or running job with the same name and ref is updated; otherwise a new job starts in `created`.
   const active = sameSha.find((j) => j.ref === ref && j.name === name && (j.status === 'pending' || j.status === 'running'));
   const now = ctx.store.now().toISOString();
@@ -377,7 +397,10 @@ function projectId(store: ForgeStore, project: string): number {
 function hookJson(store: ForgeStore, h: ForgeHook): Record<string, unknown> {
   const s = h.settings;
   const flags = Object.fromEntries(GITLAB_HOOK_EVENT_FLAGS.map((f) => [f, h.events.includes(f)]));
-  // GitLab never returns the token (nor whether one is set): lib/api/entities/{hook,project_hook}.rb.
+  const disabledUntil = s['disabled_until'] as string | null;
+  // A temporary disabling ends by itself once disabled_until has passed.
+  const lapsed = s['alert_status'] === 'temporarily_disabled' && disabledUntil !== null && Date.parse(disabledUntil) <= store.now().getTime();
+  // GitLab never returns the token itself: lib/api/entities/{hook,project_hook}.rb.
   return {
     id: h.id,
     url: h.url,
@@ -389,14 +412,16 @@ function hookJson(store: ForgeStore, h: ForgeHook): Record<string, unknown> {
     merge_requests_events: flags['merge_requests_events'],
     repository_update_events: false,
     enable_ssl_verification: s['enable_ssl_verification'],
-    alert_status: s['alert_status'],
-    disabled_until: s['disabled_until'],
+    alert_status: lapsed ? 'executable' : s['alert_status'],
+    disabled_until: lapsed ? null : disabledUntil,
     url_variables: [],
     push_events_branch_filter: s['push_events_branch_filter'],
     branch_filter_strategy: s['branch_filter_strategy'],
     custom_webhook_template: s['custom_webhook_template'],
     custom_headers: ((s['custom_headers'] ?? []) as { key: string }[]).map((c) => ({ key: c.key })),
     project_id: projectId(store, h.repo),
+    // GitLab 19.0+ says whether a token is set, never the token itself.
+    ...(atLeast(store, '19.0') ? { token_present: h.secret !== null, signing_token_present: s['signing_token'] !== null } : {}),
     ...Object.fromEntries(GITLAB_HOOK_EVENT_FLAGS.filter((f) => !['push_events', 'tag_push_events', 'merge_requests_events'].includes(f)).map((f) => [f, flags[f]])),
   };
 }
@@ -445,7 +470,7 @@ function hookBodyProblems(ctx: RouteContext): Answer | undefined {
   return undefined;
 }
 
-function applyHookBody(hook: ForgeHook, body: Record<string, unknown>): void {
+function applyHookBody(store: ForgeStore, hook: ForgeHook, body: Record<string, unknown>): void {
   for (const f of GITLAB_HOOK_EVENT_FLAGS) {
     const v = body[f];
     if (v === true && !hook.events.includes(f)) hook.events.push(f);
@@ -454,7 +479,8 @@ function applyHookBody(hook: ForgeHook, body: Record<string, unknown>): void {
   for (const k of ['name', 'description', 'push_events_branch_filter', 'branch_filter_strategy', 'enable_ssl_verification', 'custom_webhook_template', 'custom_headers']) {
     if (body[k] !== undefined) hook.settings[k] = structuredClone(body[k]);
   }
-  if (typeof body['signing_token'] === 'string') hook.settings['signing_token'] = body['signing_token'] === '' ? null : body['signing_token'];
+  // Before 19.0 (or with the feature off) GitLab drops the parameter without a word.
+  if (typeof body['signing_token'] === 'string' && keepsSigningTokens(store)) hook.settings['signing_token'] = body['signing_token'] === '' ? null : body['signing_token'];
   if (typeof body['token'] === 'string') hook.secret = body['token'] === '' ? null : body['token'];
 }
 
@@ -507,7 +533,7 @@ function createHook(ctx: RouteContext): Answer {
     updatedAt: now,
     edits: 0,
   };
-  applyHookBody(hook, body);
+  applyHookBody(ctx.store, hook, body);
   ctx.store.hooks.push(hook);
   return { status: 201, body: hookJson(ctx.store, hook) };
 }
@@ -530,7 +556,7 @@ function updateHook(ctx: RouteContext): Answer {
   // "When you change the webhook URL, the secret token is reset and not retained."
   if (body['url'] !== found.url && body['token'] === undefined) found.secret = null;
   found.url = body['url'] as string;
-  applyHookBody(found, body);
+  applyHookBody(ctx.store, found, body);
   ctx.store.touchHook(found);
   return { status: 200, body: hookJson(ctx.store, found) };
 }
@@ -553,6 +579,8 @@ function statusMatches(filter: string, responseStatus: string): boolean {
 function listHookEvents(ctx: RouteContext): Answer {
   const bad = projectCheck(ctx);
   if (bad) return bad;
+  // The route came in 17.3; before it, Grape answers as for any unknown path (the caller did nothing wrong).
+  if (!atLeast(ctx.store, '17.3')) return { status: 404, body: { error: '404 Not Found' } };
   const found = hookOr404(ctx);
   if (!('repo' in found)) return found;
   const filter = ctx.query['status'];
@@ -617,6 +645,156 @@ function resendHookEvent(ctx: RouteContext): Answer {
   ) as GitLabHookEvent;
   ctx.store.redeliveries.push({ repo: found.repo, hookId: Number(found.id), deliveryId: eventId, newDeliveryId: again.id, at: now.toISOString() });
   return { status: 201, body: { response_status: 200 } };
+}
+
+/** Triggers `POST …/hooks/{hook_id}/test/{trigger}` accepts (TestHooks::ProjectService). */
+export const GITLAB_TEST_TRIGGERS = [
+  'push_events',
+  'tag_push_events',
+  'issues_events',
+  'confidential_issues_events',
+  'note_events',
+  'merge_requests_events',
+  'job_events',
+  'pipeline_events',
+  'wiki_page_events',
+  'releases_events',
+  'emoji_events',
+  'resource_access_token_events',
+] as const;
+
+/** Hook log triggers of the test triggers (what the event is logged as). */
+const TEST_TRIGGER_LOGGED: Record<string, string> = { push_events: 'push_hooks', tag_push_events: 'tag_push_hooks', merge_requests_events: 'merge_request_hooks', note_events: 'note_hooks', pipeline_events: 'pipeline_hooks', job_events: 'job_hooks', issues_events: 'issue_hooks' };
+
+interface FailureState {
+  /** Failed deliveries in a row. */
+  recent: number;
+  /** How often the hook was disabled for a while in this run of failures. */
+  backoffs: number;
+}
+
+function failureState(store: ForgeStore, hook: ForgeHook): FailureState {
+  let all = store.scratch.get('gitlab:hook-failures') as Map<string, FailureState> | undefined;
+  if (!all) {
+    all = new Map();
+    store.scratch.set('gitlab:hook-failures', all);
+  }
+  const key = `${hook.repo.toLowerCase()}|${String(hook.id)}`;
+  let state = all.get(key);
+  if (!state) {
+    state = { recent: 0, backoffs: 0 };
+    all.set(key, state);
+  }
+  return state;
+}
+
+/** True while GitLab would not send to the hook. */
+function isDisabled(store: ForgeStore, hook: ForgeHook): boolean {
+  const status = hook.settings['alert_status'];
+  if (status === 'disabled') return true;
+  if (status !== 'temporarily_disabled') return false;
+  const until = hook.settings['disabled_until'] as string | null;
+  return until === null || Date.parse(until) > store.now().getTime();
+}
+
+/**
+ * WebHooks::AutoDisabling after a delivery: a 2xx re-enables the hook; the 4th failure in a row
+ * disables it for a minute, each later one doubles that (at most a day), and the 40th for good.
+ */
+function recordOutcome(store: ForgeStore, hook: ForgeHook, responseStatus: string): void {
+  const state = failureState(store, hook);
+  const code = /^\d+$/.test(responseStatus) ? Number(responseStatus) : 0;
+  if (code >= 200 && code < 300) {
+    state.recent = 0;
+    state.backoffs = 0;
+    hook.settings['alert_status'] = 'executable';
+    hook.settings['disabled_until'] = null;
+    return;
+  }
+  state.recent += 1;
+  if (state.recent >= 40) {
+    hook.settings['alert_status'] = 'disabled';
+    hook.settings['disabled_until'] = null;
+  } else if (state.recent >= 4) {
+    const minutes = Math.min(2 ** state.backoffs, 24 * 60);
+    state.backoffs += 1;
+    hook.settings['alert_status'] = 'temporarily_disabled';
+    hook.settings['disabled_until'] = new Date(store.now().getTime() + minutes * 60_000).toISOString();
+  }
+}
+
+function sendHookEvent(store: ForgeStore, hook: ForgeHook, seed: Partial<GitLabHookEvent>): GitLabHookEvent | undefined {
+  // A disabled hook is skipped before anything is sent or logged.
+  if (isDisabled(store, hook)) return undefined;
+  const event = newHookEvent(store, hook, seed);
+  recordOutcome(store, hook, event.response_status);
+  return event;
+}
+
+function testHook(ctx: RouteContext): Answer {
+  const bad = projectCheck(ctx);
+  if (bad) return bad;
+  const found = hookOr404(ctx);
+  if (!('repo' in found)) return found;
+  const trigger = ctx.params['trigger'] ?? '';
+  if (!(GITLAB_TEST_TRIGGERS as readonly string[]).includes(trigger)) return grapeError('trigger does not have a valid value', `trigger ${JSON.stringify(trigger)} is not one of ${GITLAB_TEST_TRIGGERS.join(', ')}`);
+  // A test is sent even to a disabled hook; the stand-in's receiver always answers 200.
+  const event = newHookEvent(ctx.store, found, { trigger: TEST_TRIGGER_LOGGED[trigger] ?? 'push_hooks' });
+  ctx.store.addDelivery(found.repo, Number(found.id), event);
+  recordOutcome(ctx.store, found, event.response_status);
+  ctx.store.hookTests.push({ repo: found.repo, hookId: Number(found.id), trigger, at: ctx.store.now().toISOString() });
+  return { status: 201, body: { message: '201 Created' } };
+}
+
+interface StoredMergeRequest extends Required<PullRequestSeed> {
+  project: string;
+}
+
+function mergeRequests(store: ForgeStore): StoredMergeRequest[] {
+  let list = store.scratch.get('gitlab:merge-requests') as StoredMergeRequest[] | undefined;
+  if (!list) {
+    list = [];
+    store.scratch.set('gitlab:merge-requests', list);
+  }
+  return list;
+}
+
+function seedPullRequest(store: ForgeStore, repo: string, seed: PullRequestSeed): void {
+  if (!isFullSha(seed.headSha)) throw new Error(`seedPullRequest (gitlab): headSha must be a full sha, got ${JSON.stringify(seed.headSha)}`);
+  mergeRequests(store).push({ project: repo, state: 'opened', fork: false, ...seed });
+}
+
+function listMergeRequests(ctx: RouteContext): Answer {
+  const bad = projectCheck(ctx);
+  if (bad) return bad;
+  const state = ctx.query['state'] ?? 'all';
+  if (!['opened', 'closed', 'locked', 'merged', 'all'].includes(state)) return grapeError('state does not have a valid value', `state=${state}`);
+  const target = ctx.query['target_branch'];
+  const id = projectId(ctx.store, ctx.repo);
+  const all = mergeRequests(ctx.store)
+    .filter((mr) => mr.project.toLowerCase() === ctx.repo.toLowerCase() && (state === 'all' || mr.state === state) && (target === undefined || mr.baseBranch === target))
+    .sort((a, b) => b.number - a.number);
+  const { slice, headers } = page(ctx, all);
+  return {
+    status: 200,
+    headers,
+    body: slice.map((mr) => ({
+      id: 50_000 + mr.number,
+      iid: mr.number,
+      project_id: id,
+      title: `Merge request !${String(mr.number)}`,
+      state: mr.state,
+      target_branch: mr.baseBranch,
+      source_branch: mr.headBranch,
+      source_project_id: mr.fork ? id + 1000 : id,
+      target_project_id: id,
+      sha: mr.headSha,
+      merge_commit_sha: null,
+      draft: false,
+      web_url: `${ctx.store.origin}/${ctx.repo}/-/merge_requests/${String(mr.number)}`,
+      references: { full: `${ctx.repo}!${String(mr.number)}` },
+    })),
+  };
 }
 
 function seedHook(store: ForgeStore, repo: string, seed: HookSeed): ForgeHook {
@@ -701,8 +879,12 @@ export function gitlabForge(): ForgeDefinition {
     refuse,
     errorBody,
     hookDenied: () => ({ status: 403, body: { message: '403 Forbidden' } }),
+    // Project hooks are Maintainer-only.
+    deniesHooks: (options) => options.gitlab?.role === 'developer',
     seedHook,
     seedDelivery,
+    sendHookEvent,
+    seedPullRequest,
     routes: [
       { method: 'POST', pattern: '/projects/{id}/statuses/{sha}', repo, handle: createStatus },
       { method: 'GET', pattern: '/projects/{id}/hooks', repo, handle: listHooks, hook: true },
@@ -710,6 +892,8 @@ export function gitlabForge(): ForgeDefinition {
       { method: 'PUT', pattern: '/projects/{id}/hooks/{hook_id:int}', repo, handle: updateHook, hook: true },
       { method: 'GET', pattern: '/projects/{id}/hooks/{hook_id:int}/events', repo, handle: listHookEvents, hook: true },
       { method: 'POST', pattern: '/projects/{id}/hooks/{hook_id:int}/events/{hook_event_id:int}/resend', repo, handle: resendHookEvent, hook: true },
+      { method: 'POST', pattern: '/projects/{id}/hooks/{hook_id:int}/test/{trigger}', repo, handle: testHook, hook: true },
+      { method: 'GET', pattern: '/projects/{id}/merge_requests', repo, handle: listMergeRequests },
       { method: 'GET', pattern: '/projects/{id}/merge_requests/{iid:int}/notes', repo, handle: listNotes },
       { method: 'POST', pattern: '/projects/{id}/merge_requests/{iid:int}/notes', repo, handle: createNote },
       { method: 'PUT', pattern: '/projects/{id}/merge_requests/{iid:int}/notes/{note_id:int}', repo, handle: updateNote },

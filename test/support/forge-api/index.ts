@@ -36,9 +36,12 @@ export type {
   GitHubAppOptions,
   GitHubDelivery,
   GitLabHookEvent,
+  GitLabOptions,
+  HookTest,
   HookLog,
   HookSeed,
   IssuedInstallationToken,
+  PullRequestSeed,
   RecordedRequest,
   StatusLog,
   UnexpectedRequest,
@@ -57,13 +60,13 @@ export {
   GITHUB_JWT_MAX_LIFETIME_S,
 } from './github-app.js';
 /** GitLab's states and length limits. */
-export { GITLAB_FIELD_MAX, GITLAB_HOOK_EVENT_FLAGS, GITLAB_HOOK_EVENT_RETENTION_MS, GITLAB_NOTE_MAX, GITLAB_RESEND_PER_MINUTE, GITLAB_STATES } from './gitlab.js';
+export { GITLAB_DEFAULT_VERSION, GITLAB_FIELD_MAX, GITLAB_HOOK_EVENT_FLAGS, GITLAB_TEST_TRIGGERS, GITLAB_HOOK_EVENT_RETENTION_MS, GITLAB_NOTE_MAX, GITLAB_RESEND_PER_MINUTE, GITLAB_STATES } from './gitlab.js';
 /** Bitbucket Cloud's states and key limit. */
 export { BITBUCKET_HOOK_EVENTS, BITBUCKET_KEY_MAX, BITBUCKET_STATES } from './bitbucket.js';
 /** Bitbucket Data Center's states and limits. */
 export { BITBUCKET_SERVER_FIELD_MAX, BITBUCKET_SERVER_HOOK_EVENTS, BITBUCKET_SERVER_STATES, BITBUCKET_SERVER_URL_MAX } from './bitbucket-server.js';
 /** Gitea's states. */
-export { GITEA_HOOK_EVENTS, GITEA_HOOK_TYPES, GITEA_STATES } from './gitea.js';
+export { GITEA_HOOK_EVENT_NAMES, GITEA_HOOK_EVENTS, GITEA_HOOK_TYPES, GITEA_STATES, giteaStoredEvents } from './gitea.js';
 
 /** Every forge id `startForgeApi` accepts. */
 export const FORGE_IDS: readonly ForgeId[] = ['github', 'gitlab', 'bitbucket', 'bitbucket-server', 'gitea'];

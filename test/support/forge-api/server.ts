@@ -37,6 +37,47 @@ export interface ForgeApiOptions {
    * other route accept the installation tokens issued here, and enables the checks API.
    */
   app?: GitHubAppOptions;
+  /** GitLab only (any other forge throws): which GitLab to be, and the token's role. */
+  gitlab?: GitLabOptions;
+}
+
+/** What kind of GitLab the GitLab stand-in is (`ForgeApiOptions.gitlab`). */
+export interface GitLabOptions {
+  /**
+   * `major.minor` of the GitLab to imitate. Default `19.0`. Before `19.0` hooks carry no
+   * `token_present`/`signing_token_present` and `signing_token` is ignored; before `17.3` the hook
+   * events API (`…/hooks/{id}/events`) does not exist (404, as its router answers).
+   */
+  version?: string;
+  /** Whether signing tokens are switched on (the `webhook_signing_token` feature; 19.0+). Default true. */
+  signingTokens?: boolean;
+  /** The token's role in every project. Default `maintainer`. */
+  role?: 'developer' | 'maintainer';
+  /** Branches a Developer may neither push nor merge to: statuses on them answer 403. Default `[]`. */
+  protectedBranches?: string[];
+}
+
+/** A pull (merge) request the stand-in knows (`seedPullRequest`). */
+export interface PullRequestSeed {
+  /** GitLab `iid`. */
+  number: number;
+  headSha: string;
+  headBranch: string;
+  baseBranch: string;
+  /** Default `opened`. */
+  state?: 'opened' | 'closed' | 'merged';
+  /** True when the head branch lives in a fork. Default false. */
+  fork?: boolean;
+}
+
+/** A test delivery Landfall asked for (Gitea `POST …/hooks/{id}/tests`, GitLab `POST …/hooks/{id}/test/{trigger}`). */
+export interface HookTest {
+  repo: string;
+  hookId: number;
+  /** GitLab's trigger (`push_events`, …); absent on Gitea (always a push). */
+  trigger?: string;
+  /** ISO-8601 with milliseconds. */
+  at: string;
 }
 
 /** The GitHub App the GitHub stand-in knows (`ForgeApiOptions.app`). */
@@ -378,6 +419,17 @@ export interface ForgeApi {
   seedDelivery(repo: string, hookId: number, delivery?: DeliverySeed): ForgeDelivery;
   /** Redeliveries asked for through the API, in order. */
   readonly redeliveries: readonly ForgeRedelivery[];
+  /** Test deliveries asked for through the API (Gitea, GitLab), in order. */
+  readonly hookTests: readonly HookTest[];
+  /**
+   * GitLab only: the forge fires an event at a hook. Logged with its answer (`response_status`)
+   * and counted the way GitLab auto-disables hooks (4 failures in a row: `temporarily_disabled`
+   * until a backoff ends; 40: `disabled`; a 2xx resets it). While the hook is disabled the event is
+   * dropped and not logged: returns undefined.
+   */
+  sendHookEvent(repo: string, hookId: number, event?: Partial<GitLabHookEvent>): GitLabHookEvent | undefined;
+  /** A pull (merge) request that exists (GitLab: listed by `GET …/merge_requests`). Throws on forges without the route. */
+  seedPullRequest(repo: string, pr: PullRequestSeed): void;
   /** GitHub check runs (empty elsewhere). */
   readonly checkRuns: CheckRunLog;
   /** GitHub App: how many installation tokens were issued (`POST /app/installations/{id}/access_tokens` answered 201). */
@@ -468,10 +520,16 @@ export interface ForgeDefinition {
   errorBody(status: number, headers: Record<string, string>, store: ForgeStore, path?: string): unknown;
   /** The forge's refusal of the webhook API for a token without admin rights (`denyHooks`). */
   hookDenied(store: ForgeStore): Answer;
+  /** True when the options give the token too little rights for the webhook API (GitLab's Developer role). */
+  deniesHooks?(options: ForgeApiOptions): boolean;
   /** Builds a hook from a seed with the forge's defaults; throws on values the forge's API would refuse. */
   seedHook(store: ForgeStore, repo: string, seed: HookSeed): ForgeHook;
   /** Builds a delivery record from a seed (forges with a delivery log only). */
   seedDelivery?(store: ForgeStore, hook: ForgeHook, seed: DeliverySeed): ForgeDelivery;
+  /** Fires an event at a hook the way the forge would (GitLab); undefined when the forge drops it. */
+  sendHookEvent?(store: ForgeStore, hook: ForgeHook, seed: Partial<GitLabHookEvent>): GitLabHookEvent | undefined;
+  /** Stores a pull request (forges whose stand-in lists them). */
+  seedPullRequest?(store: ForgeStore, repo: string, seed: PullRequestSeed): void;
   /** Adds headers every answer carries (GitHub rate-limit headers, …). */
   decorate?(answer: Answer, store: ForgeStore): void;
   routes: Route[];
@@ -530,6 +588,8 @@ export interface ForgeStore {
   listDeliveries(repo: string, hookId: number): ForgeDelivery[];
   /** Redeliveries asked for (live list). */
   readonly redeliveries: ForgeRedelivery[];
+  /** Test deliveries asked for (live list). */
+  readonly hookTests: HookTest[];
   /** Check runs (live list). */
   readonly checkRuns: ForgeCheckRun[];
   /** Installation tokens issued (live list). */
@@ -785,6 +845,10 @@ export async function serveForge(def: ForgeDefinition, options: ForgeApiOptions)
     }
     if (!Number.isInteger(options.app.appId) || options.app.appId <= 0) throw new Error(`startForgeApi: app.appId must be a positive integer`);
   }
+  if (options.gitlab !== undefined) {
+    if (def.id !== 'gitlab') throw new Error(`startForgeApi: the gitlab option is for the gitlab stand-in only, not ${def.id}`);
+    if (options.gitlab.version !== undefined && !/^\d+\.\d+$/.test(options.gitlab.version)) throw new Error(`startForgeApi: gitlab.version must be major.minor, got ${JSON.stringify(options.gitlab.version)}`);
+  }
   const compiled = def.routes.map(compile);
   const requests: RecordedRequest[] = [];
   const unexpected: UnexpectedRequest[] = [];
@@ -798,6 +862,7 @@ export async function serveForge(def: ForgeDefinition, options: ForgeApiOptions)
   const storedHooks: ForgeHook[] = [];
   const storedDeliveries: { repo: string; hookId: number; delivery: ForgeDelivery }[] = [];
   const redeliveries: ForgeRedelivery[] = [];
+  const hookTests: HookTest[] = [];
   const checkRuns: ForgeCheckRun[] = [];
   const installationTokens: IssuedInstallationToken[] = [];
   let hooksDenied = false;
@@ -926,6 +991,7 @@ export async function serveForge(def: ForgeDefinition, options: ForgeApiOptions)
       return storedDeliveries.filter((d) => d.hookId === hookId && sameRepo(d.repo, repo)).map((d) => d.delivery);
     },
     redeliveries,
+    hookTests,
     checkRuns,
     installationTokens,
     resolveCommit(sha) {
@@ -994,6 +1060,21 @@ export async function serveForge(def: ForgeDefinition, options: ForgeApiOptions)
       return structuredClone(delivery);
     },
     redeliveries,
+    hookTests,
+    sendHookEvent(repo, hookId, seed = {}) {
+      if (!def.sendHookEvent) throw new Error(`sendHookEvent: the ${def.id} stand-in does not fire events (only gitlab)`);
+      const hook = store.findHook(repo, hookId);
+      if (!hook) throw new Error(`sendHookEvent: ${repo} has no hook ${String(hookId)} (seed or create it first)`);
+      const event = def.sendHookEvent(store, hook, seed);
+      if (event) store.addDelivery(hook.repo, Number(hook.id), event);
+      notify();
+      return event ? structuredClone(event) : undefined;
+    },
+    seedPullRequest(repo, pr) {
+      if (!def.seedPullRequest) throw new Error(`seedPullRequest: the ${def.id} stand-in lists no pull requests (only gitlab)`);
+      def.seedPullRequest(store, repo, pr);
+      notify();
+    },
     get checkRuns() {
       return checkRunLog(checkRuns);
     },
@@ -1081,6 +1162,7 @@ export async function serveForge(def: ForgeDefinition, options: ForgeApiOptions)
       storedHooks.length = 0;
       storedDeliveries.length = 0;
       redeliveries.length = 0;
+      hookTests.length = 0;
       checkRuns.length = 0;
       installationTokens.length = 0;
       hooksDenied = false;
@@ -1225,7 +1307,7 @@ export async function serveForge(def: ForgeDefinition, options: ForgeApiOptions)
       return { status: fault.status, headers: faultHeaders, body: fault.body !== undefined ? fault.body : def.errorBody(fault.status, lowered, store, record.path) };
     }
 
-    if (matched.route.hook === true && hooksDenied) {
+    if (matched.route.hook === true && (hooksDenied || def.deniesHooks?.(options) === true)) {
       record.fault = 'denyHooks';
       return def.hookDenied(store);
     }

@@ -105,7 +105,12 @@ export function createReconcileWorker(deps: ReconcileDeps): Worker {
     }
     if (!state.deployedSha) return 'never-deployed';
 
+    const startedAt = Date.now();
     const report = await detectDrift(deps.drift, app, state.deployedSha);
+    // A heal that finished while this check ran saw newer state than this check did: recording
+    // this check's drift would bring back what the heal just cleared.
+    const latest = await deps.history.drift(app.name);
+    if (latest?.healedAt !== undefined && latest.healedAt >= startedAt) return 'stale';
     deps.metrics?.driftedObjects.set({ app: app.name }, report.drift.length);
     await deps.history.setDrift(app.name, { checkedAt: report.checkedAt, ...(head ? { headSha: head } : {}), sha: state.deployedSha, drift: report.drift, health: report.health });
     if (report.drift.length === 0) return 'in-sync';

@@ -87,6 +87,8 @@ export interface ScaleApp {
   app: AppConfig;
   /** Landfall's own client for the cluster (closed when the scope closes). */
   client: KubeClient;
+  /** What the pipeline runs with (render limits and tools, git, history). */
+  deps: SyncDeps;
   /** Runs `runSync` for the head once (a manual sync, so a re-sync of the deployed head runs in full); throws unless it succeeded. */
   sync(): Promise<TimedSync>;
 }
@@ -127,6 +129,7 @@ export async function createScaleApp(scope: Scope, size: number, kc: KubeConfig,
     head,
     app,
     client,
+    deps,
     async sync() {
       const before = { ...client.stats };
       const data: SyncJobData = { app: 'scale', trigger: 'manual', forge: 'github', repo: 'acme/scale', branch: 'main', sha: head, generation: 0, receivedAt: Date.now() };

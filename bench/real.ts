@@ -83,6 +83,8 @@ export interface KubectlStep extends StepFigures {
   /** Summed client-side latency of its GETs (OpenAPI, discovery) and of its PATCHes. */
   getMs: number;
   patchMs: number;
+  /** First apply only: from kubectl's exit until its Deployments had rolled out (polled every 250 ms; not part of its time). */
+  rolloutMs?: number;
 }
 
 /** One round of one size: both sides, first deploy then an unchanged re-sync. */
@@ -99,10 +101,11 @@ export interface SizeFigures {
   rounds: Round[];
   median: {
     landfall: { first: number; firstDryRunApply: number; resync: number; resyncDryRunApply: number };
-    kubectl: { first: number; resync: number };
+    /** `firstWithRollout`: kubectl's first apply plus the wait for its Deployments to roll out. */
+    kubectl: { first: number; firstWithRollout: number; resync: number };
   };
-  /** Landfall / kubectl, of the medians. */
-  ratios: { first: number; firstDryRunApply: number; resync: number; resyncDryRunApply: number };
+  /** Landfall / kubectl, of the medians (`firstVsRollout`: Landfall's whole first deploy / kubectl's with its rollout). */
+  ratios: { first: number; firstDryRunApply: number; firstVsRollout: number; resync: number; resyncDryRunApply: number };
   /** Requests per object, of the median round (by Landfall's first-deploy wall time). */
   perObject: Record<'landfall' | 'kubectl', Record<'first' | 'resync', StepRequests>>;
 }
@@ -197,16 +200,17 @@ function auditCounts(events: AuditEvent[], namespace: string, agent: string, inv
   };
 }
 
-/** A namespace of its own for one side of one round, deleted (and, unless quick, waited for) when the scope closes. */
-async function freshNamespace(scope: Scope, admin: KubeClient, prefix: string, waitGone: boolean): Promise<string> {
-  const name = uniqueName(prefix);
-  await admin.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'landfall.dev/bench': 'true' } } }, { fieldManager: 'landfall-bench', force: true });
+/** A fresh namespace per prefix, deleted together (and, unless quick, waited for) when the scope closes. */
+async function freshNamespaces(scope: Scope, admin: KubeClient, prefixes: string[], waitGone: boolean): Promise<string[]> {
+  const names = prefixes.map(uniqueName);
   scope.teardown(async () => {
-    await admin.delete({ apiVersion: 'v1', kind: 'Namespace', name }).catch(() => undefined);
+    await Promise.all(names.map((name) => admin.delete({ apiVersion: 'v1', kind: 'Namespace', name }).catch(() => undefined)));
     // The namespace controller deleting a thousand objects and their pods is work the next round must not share.
-    if (waitGone) await until(`namespace ${name} to be deleted`, async () => !(await admin.get({ apiVersion: 'v1', kind: 'Namespace', name })), 300_000, 500);
+    if (!waitGone) return;
+    for (const name of names) await until(`namespace ${name} to be deleted`, async () => !(await admin.get({ apiVersion: 'v1', kind: 'Namespace', name })), 300_000, 500);
   });
-  return name;
+  for (const name of names) await admin.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'landfall.dev/bench': 'true' } } }, { fieldManager: 'landfall-bench', force: true });
+  return names;
 }
 
 /** Waits until every Deployment in `namespace` is Current (rolled out, pods Ready): the controllers' work after a first apply is done. */
@@ -349,8 +353,7 @@ async function kubectlStep(scope: Scope, setup: RoundSetup, file: string, namesp
  */
 async function runRound(setup: RoundSetup, size: number, landfallFirst: boolean): Promise<Round> {
   return withScope(async (scope) => {
-    const nsLandfall = await freshNamespace(scope, setup.admin, 'bench-lf', !setup.quick);
-    const nsKubectl = await freshNamespace(scope, setup.admin, 'bench-kc', !setup.quick);
+    const [nsLandfall, nsKubectl] = (await freshNamespaces(scope, setup.admin, ['bench-lf', 'bench-kc'], !setup.quick)) as [string, string];
     const scale = await createScaleApp(scope, size, setup.kc, nsLandfall);
     const { file, deployments } = await kubectlFile(scope, scale, size, nsKubectl, setup.admin);
     const steps: Partial<Round['landfall'] & { kubectlFirst: KubectlStep; kubectlResync: KubectlStep }> = {};
@@ -360,8 +363,9 @@ async function runRound(setup: RoundSetup, size: number, landfallFirst: boolean)
     const kubectl = async (which: 'first' | 'resync') => {
       const step = await kubectlStep(scope, setup, file, nsKubectl);
       if (which === 'first') {
-        steps.kubectlFirst = step;
+        const t0 = performance.now();
         await settle(setup.admin, nsKubectl, deployments);
+        steps.kubectlFirst = { ...step, rolloutMs: round(performance.now() - t0, 0) };
       } else steps.kubectlResync = step;
     };
     const order = landfallFirst ? [landfall, kubectl] : [kubectl, landfall];
@@ -384,7 +388,7 @@ function sizeFigures(objects: number, rounds: Round[]): SizeFigures {
   const m = (pick: (r: Round) => number) => median(rounds.map(pick));
   const med = {
     landfall: { first: m((r) => r.landfall.first.wallMs), firstDryRunApply: m((r) => r.landfall.first.dryRunApplyMs), resync: m((r) => r.landfall.resync.wallMs), resyncDryRunApply: m((r) => r.landfall.resync.dryRunApplyMs) },
-    kubectl: { first: m((r) => r.kubectl.first.wallMs), resync: m((r) => r.kubectl.resync.wallMs) },
+    kubectl: { first: m((r) => r.kubectl.first.wallMs), firstWithRollout: m((r) => r.kubectl.first.wallMs + (r.kubectl.first.rolloutMs ?? 0)), resync: m((r) => r.kubectl.resync.wallMs) },
   };
   const sorted = [...rounds].sort((a, b) => a.landfall.first.wallMs - b.landfall.first.wallMs);
   const typical = sorted[Math.floor(sorted.length / 2)] as Round;
@@ -395,6 +399,7 @@ function sizeFigures(objects: number, rounds: Round[]): SizeFigures {
     ratios: {
       first: round(med.landfall.first / med.kubectl.first, 2),
       firstDryRunApply: round(med.landfall.firstDryRunApply / med.kubectl.first, 2),
+      firstVsRollout: round(med.landfall.first / med.kubectl.firstWithRollout, 2),
       resync: round(med.landfall.resync / med.kubectl.resync, 2),
       resyncDryRunApply: round(med.landfall.resyncDryRunApply / med.kubectl.resync, 2),
     },
@@ -405,10 +410,13 @@ function sizeFigures(objects: number, rounds: Round[]): SizeFigures {
   };
 }
 
-/** Apply scaling against kubectl: every size, in interleaved rounds, after an uncounted warm-up round. */
+/** Apply scaling against kubectl: every size, in interleaved rounds, after an uncounted warm-up round (none in a quick run). */
 async function applyVsKubectl(ctx: BenchContext, setup: RoundSetup, sizes: number[], roundsFor: (size: number) => number): Promise<SizeFigures[]> {
-  ctx.log(`real: warm-up round of ${sizes[0]} objects`);
-  await runRound(setup, sizes[0] as number, true);
+  // A quick run's figures are not meant to be quoted: it saves the warm-up.
+  if (!ctx.quick) {
+    ctx.log(`real: warm-up round of ${sizes[0]} objects`);
+    await runRound(setup, sizes[0] as number, true);
+  }
   const out: SizeFigures[] = [];
   for (const size of sizes) {
     const rounds: Round[] = [];
@@ -438,16 +446,22 @@ function ratioList(sizes: SizeFigures[], pick: (s: SizeFigures) => number, landf
   return sizes.map((s) => `${s.objects}: ${pick(s)}× (${landfall(s)} vs ${kubectl(s)} ms)`).join(', ');
 }
 
-/** Where a side's time went at the largest size, in words, for the notes on a missed target. */
+/** What bounded a comparison at one size, in words, from its median round (for the note on a missed target). */
 function bounds(s: SizeFigures, which: 'first' | 'resync'): string {
-  const round0 = [...s.rounds].sort((a, b) => a.landfall[which].wallMs - b.landfall[which].wallMs)[Math.floor(s.rounds.length / 2)] as Round;
-  const l = round0.landfall[which];
-  const k = round0.kubectl[which];
+  const r = [...s.rounds].sort((a, b) => a.landfall[which].wallMs - b.landfall[which].wallMs)[Math.floor(s.rounds.length / 2)] as Round;
+  const l = r.landfall[which];
+  const k = r.kubectl[which];
   const phases = Object.entries(l.phases)
     .filter(([, ms]) => (ms ?? 0) > 0)
     .map(([p, ms]) => `${p} ${ms}`)
     .join(', ');
-  return `at ${s.objects} objects (the median round) Landfall took ${l.wallMs} ms (${phases} ms) for ${l.requests.total} requests (${l.requests.dryRuns} dry-runs, ${l.requests.writes} writes, ${l.requests.reads} reads) while kubectl took ${k.wallMs} ms for ${k.requests.total} (${k.requests.writes} PATCHes sent one at a time, ${k.getMs} ms in its ${k.byVerb.GET ?? 0} GETs); kube-apiserver CPU ${l.cpu.apiserver} s for Landfall against ${k.cpu.apiserver} s for kubectl, client CPU ${l.cpu.client} s against ${k.cpu.client} s, and ${l.cpu.other} / ${k.cpu.other} s of other work on the machine; the API server answered a PATCH in ${l.requests.serverMsPerPatch} ms on average for Landfall (8 in flight) and ${k.requests.serverMsPerPatch} ms for kubectl`;
+  const otherCores = round(l.cpu.other / (l.wallMs / 1000), 2);
+  const perKubectlRequest = round((k.cpu.apiserver * 1000) / Math.max(1, k.requests.total), 1);
+  const health =
+    which === 'first' && k.rolloutMs !== undefined
+      ? `; ${l.phases.health ?? 0} ms of Landfall's time is its health phase, waiting for the controllers and kwok to roll out the Deployments (polling with a GET per object), where kubectl stops when its PATCHes are answered: its own objects took another ${k.rolloutMs} ms to roll out, which its time leaves out`
+      : '';
+  return `at ${s.objects} objects (the median round) Landfall took ${l.wallMs} ms (${phases}) for ${l.requests.total} requests (${l.requests.dryRuns} dry-run PATCHes, ${l.requests.writes + l.requests.inventoryWrites} writes, ${l.requests.reads} GETs and LISTs) and kubectl ${k.wallMs} ms for ${k.requests.total} (${k.byVerb.PATCH ?? 0} PATCHes one after another, ${k.byVerb.GET ?? 0} GETs)${health}. The API server bounds both: it spent ${l.cpu.apiserver} s of CPU on Landfall's requests and ${k.cpu.apiserver} s on kubectl's (${perKubectlRequest} ms per kubectl request, nearly all of them server-side applies; a dry-run is the same apply, not stored), while other work on this shared machine kept ${otherCores} cores busy; with the CPU left to it, each of Landfall's requests (8 in flight) spent ${l.requests.serverMsPerPatch} ms inside the API server against ${k.requests.serverMsPerPatch} ms for kubectl's one at a time, so concurrency bought little throughput, and Landfall's own CPU (${l.cpu.client} s: render, git, TLS, JSON; kubectl ${k.cpu.client} s) competed for the same two cores`;
 }
 
 function skippedResult(ctx: BenchContext, started: number, reason: string, method: string[]): BenchResult {
@@ -474,7 +488,7 @@ export async function runReal(ctx: BenchContext): Promise<BenchResult> {
   const method = [
     "A real Kubernetes control plane built from Go modules (scripts/real/cluster.ts): etcd, a TLS kube-apiserver (RBAC, an audit log of every write at Metadata level, priority and fairness off), kube-controller-manager, kube-scheduler and kwok playing the kubelet of one fake node (pods become Ready about a second after they are scheduled), all on this machine's loopback. The benchmark uses the control plane running for the checkout, or starts one and stops it at the end.",
     `Apply scaling, for apps of ${sizes.join(', ')} objects (per ten: 6 ConfigMaps, 2 Deployments of 2 replicas, 2 Services): in each round, each side deploys into a fresh namespace of its own, then re-syncs unchanged. Landfall runs its whole pipeline (\`runSync\`: resolve, checkout, render, validate, dry-run every object, staged apply of what differs, wait for health, prune, inventory, record) in this process with its own client, as benchmark 4 does (worker defaults: \`applyConcurrency\` 8). kubectl runs \`kubectl apply --server-side --field-manager=${KUBECTL_MANAGER} -f objects.yaml\` (its own process, the kubectl built with the API server, a discovery cache warmed by the warm-up round) on the same objects, rendered and validated by Landfall's code and labelled as Landfall labels them, only their namespace differing. kubectl only applies: it sends each object once, one after another, and neither dry-runs, compares, waits for rollouts, prunes nor records anything.`,
-    `Rounds alternate the order (Landfall first, then kubectl first), and within a round the re-syncs run in the opposite order to the first deploys; ${sizes.map((s) => `${roundsFor(s)} round(s) of ${s}`).join(', ')}, after an uncounted warm-up round of ${sizes[0]}. After kubectl's first apply the benchmark waits, outside kubectl's time, until its Deployments have rolled out (Landfall's health phase waits for its own), and between rounds until both namespaces are deleted, so no side shares the machine with the controllers' work for the other. Figures are medians over rounds; the ratio is Landfall's median over kubectl's.`,
+    `Rounds alternate the order (Landfall first, then kubectl first), and within a round the re-syncs run in the opposite order to the first deploys; ${sizes.map((s) => `${roundsFor(s)} round(s) of ${s}`).join(', ')}, ${ctx.quick ? 'without a warm-up round (quick run)' : `after an uncounted warm-up round of ${sizes[0]}`}. After kubectl's first apply the benchmark waits, outside kubectl's time, until its Deployments have rolled out (Landfall's health phase waits for its own), and between rounds until both namespaces are deleted, so no side shares the machine with the controllers' work for the other. Figures are medians over rounds; the ratio is Landfall's median over kubectl's.`,
     "Requests: the API server's audit log (writes only: dry-run PATCHes told apart by `dryRun` in the URI; Landfall's inventory ConfigMap counted apart) per namespace and User-Agent; all requests from Landfall's client counter (`client.stats`) and from kubectl's `-v=6` log (one `Response` line per request), reads being the rest. CPU seconds per step from /proc for kube-apiserver, etcd, the controllers and kwok, the client (this process with git, or the kubectl process), and the rest of the machine.",
     `Merge to deployed: benchmark 2's flow (web role on a real socket, in-process workers, the GitHub API stand-in, Redis) with its ${MERGE_OBJECTS}-object app in a namespace of the real cluster: ${mergeRuns} merges after ${mergeWarmup} uncounted, each changing a ConfigMap and a Deployment's pod template, so every merge waits for a real rolling update (new ReplicaSet, pods scheduled, started by kwok, Ready) before its success status.`,
   ];

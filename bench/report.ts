@@ -349,6 +349,9 @@ function realSection(result: BenchResult | undefined): string {
       `${r.landfall.first.busyBefore} / ${r.kubectl.first.busyBefore}`,
     ]),
   );
+  const withRollout = d.sizes
+    .filter((s) => s.median.kubectl.firstWithRollout !== undefined)
+    .map((s) => `${s.objects}: ${ms(s.median.kubectl.firstWithRollout)} (Landfall's whole first deploy ${s.ratios.firstVsRollout}× that)`);
   const kubectlGets = d.sizes.map((s) => {
     const r = medianRound(s);
     return `${s.objects}: ${r.kubectl.resync.byVerb.GET ?? 0} GETs in ${r.kubectl.resync.getMs} ms, ${r.kubectl.resync.byVerb.PATCH ?? 0} PATCHes in ${r.kubectl.resync.patchMs} ms`;
@@ -361,7 +364,7 @@ Run ${result.startedAt.replace('T', ' ').slice(0, 16)} UTC${d.landfallCommit ? `
 Median wall time over the rounds; the ratio is Landfall / kubectl (below 1: Landfall is faster). "Whole pipeline" is everything Landfall does for a sync, health wait included; "dry-run + apply" is the part that does what kubectl does (and more: every object is dry-run and compared with what is live before anything is written).
 
 ${table(['objects', 'sync', 'Landfall, whole pipeline', 'Landfall, dry-run + apply', 'kubectl apply --server-side', 'ratio, whole pipeline', 'ratio, dry-run + apply', 'rounds'], times)}
-
+${withRollout.length ? `\nkubectl's first apply with its rollout waited for as well (from its exit until its Deployments were Current, polled every 250 ms: what Landfall's health phase waits for; not part of the ratios above): ${withRollout.join('; ')}.\n` : ''}
 API requests per object (the median round by Landfall's first deploy; writes include Landfall's inventory ConfigMap, which an unchanged re-sync does not rewrite; server ms per PATCH is the mean time the API server spent on each write or dry-run, from the audit events' timestamps):
 
 ${table(['objects', 'sync', 'side', 'requests', 'writes', 'dry-runs', 'reads', 'server ms per PATCH'], requests)}

@@ -7,7 +7,9 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { parseConfig } from '../src/config/load.js';
-import { createKubeClient, type KubeClientStats } from '../src/kube/client.js';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { AppConfig } from '../src/config/schema.js';
+import { createKubeClient, type KubeClient, type KubeClientOptions, type KubeClientStats } from '../src/kube/client.js';
 import { createLogger } from '../src/log/logger.js';
 import type { SyncJobData } from '../src/queue/jobs.js';
 import { createHistory, type PhaseName, type SyncRecord } from '../src/store/history.js';
@@ -44,8 +46,7 @@ function isWrite(r: RecordedRequest): boolean {
 }
 
 function figures(record: SyncRecord, wallMs: number, stats: ServerStats, requests: RecordedRequest[], client: KubeClientStats, inventoryPath: string): SyncFigures {
-  const phases: Partial<Record<PhaseName, number>> = {};
-  for (const p of record.phases) phases[p.name] = (p.finishedAt ?? p.startedAt) - p.startedAt;
+  const phases = phaseTimes(record);
   const changes: Record<string, number> = {};
   for (const c of record.changes) changes[c.action] = (changes[c.action] ?? 0) + 1;
   const byVerb: Record<string, number> = {};
@@ -63,48 +64,96 @@ function figures(record: SyncRecord, wallMs: number, stats: ServerStats, request
   };
 }
 
-/** Measures a first deploy and an unchanged re-sync of an app of `size` objects on a fresh API server. */
-export async function measureSize(scope: Scope, size: number): Promise<{ first: SyncFigures; resync: SyncFigures }> {
+/** The time each phase of a sync took, from its record. */
+export function phaseTimes(record: SyncRecord): Partial<Record<PhaseName, number>> {
+  const phases: Partial<Record<PhaseName, number>> = {};
+  for (const p of record.phases) phases[p.name] = (p.finishedAt ?? p.startedAt) - p.startedAt;
+  return phases;
+}
+
+/** One timed sync of a {@link ScaleApp}. */
+export interface TimedSync {
+  record: SyncRecord;
+  wallMs: number;
+  /** What Landfall's client asked of the API server during the sync. */
+  client: KubeClientStats;
+}
+
+/** An app of generated objects and Landfall's pipeline set up to sync it, in this process. */
+export interface ScaleApp {
+  /** The commit holding the app. */
+  head: string;
+  /** The app as configured (name `scale`, path `deploy`). */
+  app: AppConfig;
+  /** Landfall's own client for the cluster (closed when the scope closes). */
+  client: KubeClient;
+  /** What the pipeline runs with (render limits and tools, git, history). */
+  deps: SyncDeps;
+  /** Runs `runSync` for the head once (a manual sync, so a re-sync of the deployed head runs in full); throws unless it succeeded. */
+  sync(): Promise<TimedSync>;
+}
+
+/**
+ * An app of `size` objects ({@link appFiles}) committed to a local bare repository, and
+ * Landfall's whole pipeline (`runSync`) with Landfall's own Kubernetes client and the worker's
+ * defaults, deploying it into `namespace` on the cluster `kc` points at: the Kubernetes API test
+ * server or a real control plane. Every sync is a manual sync of the head: a push of the
+ * deployed head would end early as already deployed.
+ */
+export async function createScaleApp(scope: Scope, size: number, kc: KubeConfig, namespace: string, clientOptions: KubeClientOptions = {}): Promise<ScaleApp> {
   const repo = await createRepo(scope, `scale-${size}`);
   const head = await repo.commit(appFiles('deploy', size), `${size} objects`);
-  const server = await startKubeApiServer();
-  scope.teardown(() => server.stop());
-  server.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
   const prefix = benchPrefix('apply');
   const redis = redisForBench(scope, prefix);
   const dataDir = await tempDir(scope, 'apply-data');
   const config = parseConfig(
-    `redis: { prefix: ${prefix} }\nforges: { github: { webhookSecret: bench-secret } }\nworker: { dataDir: "${dataDir}" }\napps:\n  - { name: scale, forge: github, repo: acme/scale, cloneUrl: "${repo.url}", branch: main, path: deploy, namespace: ${NAMESPACE}, healthTimeout: 5m }\n`,
+    `redis: { prefix: ${prefix} }\nforges: { github: { webhookSecret: bench-secret } }\nworker: { dataDir: "${dataDir}" }\napps:\n  - { name: scale, forge: github, repo: acme/scale, cloneUrl: "${repo.url}", branch: main, path: deploy, namespace: ${namespace}, healthTimeout: 5m }\n`,
     {},
   );
-  const client = await createKubeClient(server.kubeConfig(), { retryBaseMs: 10 });
+  const client = await createKubeClient(kc, clientOptions);
   scope.teardown(() => client.close());
-  const history = createHistory(redis, createKeys(prefix));
   const deps: SyncDeps = {
     git: createGit({ dataDir, timeoutMs: 60_000 }),
     tools: findTools(),
     limits: { maxObjects: config.worker.maxObjects, maxBytes: config.worker.maxManifestBytes, timeoutMs: 120_000 },
     forges: config.forges,
     kube: async () => client,
-    history,
+    history: createHistory(redis, createKeys(prefix)),
     // Kept nowhere: the benchmark measures syncing, not log capture.
     log: createLogger({ level: 'info', destination: new Writable({ write: (_c, _e, done) => done() }) }),
     applyConcurrency: config.worker.applyConcurrency,
   };
   const app = config.apps[0]!;
-  const inventoryPath = `/api/v1/namespaces/${NAMESPACE}/configmaps/landfall.scale`;
   let counter = 0;
+  return {
+    head,
+    app,
+    client,
+    deps,
+    async sync() {
+      const before = { ...client.stats };
+      const data: SyncJobData = { app: 'scale', trigger: 'manual', forge: 'github', repo: 'acme/scale', branch: 'main', sha: head, generation: 0, receivedAt: Date.now() };
+      const t0 = performance.now();
+      const record = await runSync(deps, { app, data, jobId: `sync-scale-${counter++}`, covered: [head], attempt: 1, finalAttempt: true });
+      const wallMs = round(performance.now() - t0, 0);
+      const after = client.stats;
+      if (record.result !== 'succeeded') throw new Error(`sync of ${size} objects ended ${record.result}: ${record.error?.message}`);
+      return { record, wallMs, client: { requests: after.requests - before.requests, writes: after.writes - before.writes, bytesSent: after.bytesSent - before.bytesSent, retries: after.retries - before.retries } };
+    },
+  };
+}
+
+/** Measures a first deploy and an unchanged re-sync of an app of `size` objects on a fresh API server. */
+export async function measureSize(scope: Scope, size: number): Promise<{ first: SyncFigures; resync: SyncFigures }> {
+  const server = await startKubeApiServer();
+  scope.teardown(() => server.stop());
+  server.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
+  const scale = await createScaleApp(scope, size, server.kubeConfig(), NAMESPACE, { retryBaseMs: 10 });
+  const inventoryPath = `/api/v1/namespaces/${NAMESPACE}/configmaps/landfall.scale`;
   const sync = async (): Promise<SyncFigures> => {
     server.clearRequests();
-    const before = { ...client.stats };
-    const data: SyncJobData = { app: 'scale', trigger: 'manual', forge: 'github', repo: 'acme/scale', branch: 'main', sha: head, generation: 0, receivedAt: Date.now() };
-    const t0 = performance.now();
-    const record = await runSync(deps, { app, data, jobId: `sync-scale-${counter++}`, covered: [head], attempt: 1, finalAttempt: true });
-    const wallMs = round(performance.now() - t0, 0);
-    const after = client.stats;
-    const delta: KubeClientStats = { requests: after.requests - before.requests, writes: after.writes - before.writes, bytesSent: after.bytesSent - before.bytesSent, retries: after.retries - before.retries };
-    if (record.result !== 'succeeded') throw new Error(`sync of ${size} objects ended ${record.result}: ${record.error?.message}`);
-    return figures(record, wallMs, server.stats(), [...server.requests], delta, inventoryPath);
+    const { record, wallMs, client } = await scale.sync();
+    return figures(record, wallMs, server.stats(), [...server.requests], client, inventoryPath);
   };
   const first = await sync();
   const resync = await sync();

@@ -4,6 +4,7 @@
  * checked against them.
  */
 import type { BenchName } from './run.js';
+import type { Round, SizeFigures } from './real.js';
 import { formatBytes, round, type BenchResult, type MachineInfo, type ProfileSummary, type Summary, type TargetCheck } from './lib.js';
 
 /** What the report is made from. */
@@ -13,7 +14,17 @@ export interface ReportInput {
 }
 
 /** The headings every report has, in order (the smoke test checks them). */
-export const SECTIONS = ['## Summary', '## Machine and versions', '## 1. Intake throughput', '## 2. Merge to deployed', '## 3. Burst coalescing', '## 4. Apply scaling', '## 5. Memory', '## Reproducing'] as const;
+export const SECTIONS = [
+  '## Summary',
+  '## Machine and versions',
+  '## 1. Intake throughput',
+  '## 2. Merge to deployed',
+  '## 3. Burst coalescing',
+  '## 4. Apply scaling',
+  '## 5. Memory',
+  '## 6. On a real control plane',
+  '## Reproducing',
+] as const;
 
 function table(header: string[], rows: (string | number)[][]): string {
   const line = (cells: (string | number)[]) => `| ${cells.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`;
@@ -145,15 +156,27 @@ ${table(['module', 'Landfall µs', 'bare Fastify µs', 'difference'], shown.map(
 `;
 }
 
-function mergeSection(result: BenchResult | undefined): string {
-  if (!result) return notRun('merge');
-  const d = result.data as { objects: number; runs: number; totalMs: Summary; breakdown: Record<string, Summary>; gitPushMs: Summary };
+/** The merge figures both merge sections show (the test server's and the real control plane's). */
+interface MergeData {
+  objects: number;
+  runs: number;
+  totalMs: Summary;
+  breakdown: Record<string, Summary>;
+  gitPushMs: Summary;
+}
+
+function mergeFiguresText(d: MergeData): string {
   const rows = Object.entries(d.breakdown).map(([name, s]) => [name, `${s.p50} ms`, `${s.p95} ms`, `${round(s.mean, 1)} ms`, `${round((s.mean / d.totalMs.mean) * 100, 0)}%`]);
-  return `${methodList(result)}
-**Webhook sent → success status at the forge, ${d.objects} objects, ${d.runs} merges: p50 ${d.totalMs.p50} ms, p95 ${d.totalMs.p95} ms** (min ${d.totalMs.min}, max ${d.totalMs.max}, mean ${round(d.totalMs.mean, 0)} ms). The git client's commit and push before it took ${d.gitPushMs.p50} ms (p50) and is not counted.
+  return `**Webhook sent → success status at the forge, ${d.objects} objects, ${d.runs} merges: p50 ${d.totalMs.p50} ms, p95 ${d.totalMs.p95} ms** (min ${d.totalMs.min}, max ${d.totalMs.max}, mean ${round(d.totalMs.mean, 0)} ms). The git client's commit and push before it took ${d.gitPushMs.p50} ms (p50) and is not counted.
 
 ${table(['phase', 'p50', 'p95', 'mean', 'share of the mean total'], rows)}
 `;
+}
+
+function mergeSection(result: BenchResult | undefined): string {
+  if (!result) return notRun('merge');
+  return `${methodList(result)}
+${mergeFiguresText(result.data as unknown as MergeData)}`;
 }
 
 function burstSection(result: BenchResult | undefined): string {
@@ -267,12 +290,110 @@ ${t ? `\nUnder the same load the web process's live heap after a full GC is ${fo
 ${footprints}`;
 }
 
+function ms(value: number): string {
+  return value >= 10_000 ? `${round(value / 1000, 1)} s` : `${Math.round(value)} ms`;
+}
+
+function realSection(result: BenchResult | undefined): string {
+  if (!result) return notRun('real');
+  const lead = "Sections 2 to 5 run against the in-repo Kubernetes API test server, whose rollouts complete at once; everything here runs against a real API server and its controllers, so the two sets of figures are not to be mixed.\n\n";
+  const skipped = (result.data as { skipped?: string }).skipped;
+  if (skipped) return `${lead}${methodList(result)}\n**Skipped in this run:** ${skipped}.\n`;
+  const d = result.data as unknown as {
+    kubernetes: { server: string; kubectl: string; binaries: string; startedByBenchmark: boolean };
+    landfallCommit?: string;
+    sizes: SizeFigures[];
+    merge: MergeData;
+  };
+  const k = d.kubernetes;
+  const sides = ['landfall', 'kubectl'] as const;
+  const times = d.sizes.flatMap((s) => [
+    [s.objects, 'first deploy', ms(s.median.landfall.first), ms(s.median.landfall.firstDryRunApply), ms(s.median.kubectl.first), `**${s.ratios.first}×**`, `**${s.ratios.firstDryRunApply}×**`, s.rounds.length],
+    [s.objects, 'unchanged re-sync', ms(s.median.landfall.resync), ms(s.median.landfall.resyncDryRunApply), ms(s.median.kubectl.resync), `**${s.ratios.resync}×**`, `**${s.ratios.resyncDryRunApply}×**`, s.rounds.length],
+  ]);
+  const requests = d.sizes.flatMap((s) =>
+    (['first', 'resync'] as const).flatMap((which) =>
+      sides.map((side) => {
+        const r = s.perObject[side][which];
+        return [s.objects, which === 'first' ? 'first deploy' : 'unchanged re-sync', side === 'landfall' ? 'Landfall' : 'kubectl', r.total, r.writes + r.inventoryWrites, r.dryRuns, r.reads, `${r.serverMsPerPatch} ms`];
+      }),
+    ),
+  );
+  const phaseNames = ['resolve', 'checkout', 'render', 'validate', 'dry-run', 'apply', 'health', 'prune'];
+  const medianRound = (s: SizeFigures) => [...s.rounds].sort((a, b) => a.landfall.first.wallMs - b.landfall.first.wallMs)[Math.floor(s.rounds.length / 2)] as Round;
+  const phases = d.sizes.flatMap((s) => {
+    const r = medianRound(s);
+    return [
+      [s.objects, 'first', ...phaseNames.map((p) => `${r.landfall.first.phases[p as keyof typeof r.landfall.first.phases] ?? 0}`), r.landfall.first.wallMs],
+      [s.objects, 're-sync', ...phaseNames.map((p) => `${r.landfall.resync.phases[p as keyof typeof r.landfall.resync.phases] ?? 0}`), r.landfall.resync.wallMs],
+    ];
+  });
+  const cpu = d.sizes.flatMap((s) => {
+    const r = medianRound(s);
+    return (['first', 'resync'] as const).flatMap((which) =>
+      sides.map((side) => {
+        const c = r[side][which].cpu;
+        return [s.objects, which === 'first' ? 'first deploy' : 'unchanged re-sync', side === 'landfall' ? 'Landfall' : 'kubectl', ms(r[side][which].wallMs), c.apiserver, c.etcd, c.controllers, c.client, c.other];
+      }),
+    );
+  });
+  const rounds = d.sizes.flatMap((s) =>
+    s.rounds.map((r, i) => [
+      s.objects,
+      i + 1,
+      r.first === 'landfall' ? 'Landfall, kubectl' : 'kubectl, Landfall',
+      `${r.landfall.first.wallMs} (${r.landfall.first.dryRunApplyMs})`,
+      r.kubectl.first.wallMs,
+      `${r.landfall.resync.wallMs} (${r.landfall.resync.dryRunApplyMs})`,
+      r.kubectl.resync.wallMs,
+      `${r.landfall.first.busyBefore} / ${r.kubectl.first.busyBefore}`,
+    ]),
+  );
+  const withRollout = d.sizes
+    .filter((s) => s.median.kubectl.firstWithRollout !== undefined)
+    .map((s) => `${s.objects}: ${ms(s.median.kubectl.firstWithRollout)} (Landfall's whole first deploy ${s.ratios.firstVsRollout}× that)`);
+  const kubectlGets = d.sizes.map((s) => {
+    const r = medianRound(s);
+    return `${s.objects}: ${r.kubectl.resync.byVerb.GET ?? 0} GETs in ${r.kubectl.resync.getMs} ms, ${r.kubectl.resync.byVerb.PATCH ?? 0} PATCHes in ${r.kubectl.resync.patchMs} ms`;
+  });
+  return `${lead}${methodList(result)}
+Run ${result.startedAt.replace('T', ' ').slice(0, 16)} UTC${d.landfallCommit ? ` with Landfall at commit \`${d.landfallCommit}\`` : ''}, on Kubernetes **${k.server}** (kube-apiserver, controller-manager, scheduler; binaries ${k.binaries}) with **kubectl ${k.kubectl}**; the control plane was ${k.startedByBenchmark ? 'started by the benchmark and stopped after it' : 'already running for this checkout'}.
+
+### Apply scaling against \`kubectl apply --server-side\`
+
+Median wall time over the rounds; the ratio is Landfall / kubectl (below 1: Landfall is faster). "Whole pipeline" is everything Landfall does for a sync, health wait included; "dry-run + apply" is the part that does what kubectl does (and more: every object is dry-run and compared with what is live before anything is written).
+
+${table(['objects', 'sync', 'Landfall, whole pipeline', 'Landfall, dry-run + apply', 'kubectl apply --server-side', 'ratio, whole pipeline', 'ratio, dry-run + apply', 'rounds'], times)}
+${withRollout.length ? `\nkubectl's first apply with its rollout waited for as well (from its exit until its Deployments were Current, polled every 250 ms: what Landfall's health phase waits for; not part of the ratios above): ${withRollout.join('; ')}.\n` : ''}
+API requests per object (the median round by Landfall's first deploy; writes include Landfall's inventory ConfigMap, which an unchanged re-sync does not rewrite; server ms per PATCH is the mean time the API server spent on each write or dry-run, from the audit events' timestamps):
+
+${table(['objects', 'sync', 'side', 'requests', 'writes', 'dry-runs', 'reads', 'server ms per PATCH'], requests)}
+
+kubectl's own requests, unchanged re-sync (its \`-v=6\` log; OpenAPI documents it fetches on every run to validate, and its PATCHes one after another): ${kubectlGets.join('; ')}.
+
+Landfall's time per phase (ms, the median round):
+
+${table(['objects', 'sync', ...phaseNames, 'whole'], phases)}
+
+CPU seconds during each step (the median round; \`other\` is every other process on the machine, which is shared):
+
+${table(['objects', 'sync', 'side', 'wall', 'kube-apiserver', 'etcd', 'controllers + kwok', 'client', 'other'], cpu)}
+
+Every round (ms; Landfall's dry-run + apply in brackets; busy cores on the machine in the second before each first deploy):
+
+${table(['objects', 'round', 'first deploys in order', 'Landfall first', 'kubectl first', 'Landfall re-sync', 'kubectl re-sync', 'busy before (L / k)'], rounds)}
+
+### Merge to deployed on the real control plane
+
+${mergeFiguresText(d.merge)}`;
+}
+
 /** BENCHMARKS.md for these results. */
 export function renderReport(input: ReportInput): string {
   const { machine, results } = input;
   const totalMs = Object.values(results).reduce((sum, r) => sum + (r?.durationMs ?? 0), 0);
   const quick = Object.values(results).some((r) => r?.quick);
-  const all = (['intake', 'merge', 'burst', 'apply', 'memory'] as const).flatMap((name) => targetsOf(results[name]).map((t) => ({ name, t })));
+  const all = (['intake', 'merge', 'burst', 'apply', 'memory', 'real'] as const).flatMap((name) => targetsOf(results[name]).map((t) => ({ name, t })));
   const summaryRows = all.map(({ name, t }) => [name, t.name, t.target, t.measured, mark(t.met)]);
   const notes = all.filter(({ t }) => t.note).map(({ name, t }) => `- **${t.name}** (${name}): ${t.note}`);
   const m = machine;
@@ -314,6 +435,9 @@ ${applySection(results.apply)}
 ## 5. Memory
 
 ${memorySection(results.memory)}
+## 6. On a real control plane
+
+${realSection(results.real)}
 ## Reproducing
 
 \`\`\`sh
@@ -323,9 +447,11 @@ npm run bench -- --quick --out /tmp/b   # smoke test, a few seconds each, result
 npm run bench -- --report-only      # regenerate this file from bench/results/*.json
 LANDFALL_BENCH_DIST=/path/to/other/dist npm run bench -- --only burst   # the Landfall processes from another build, to compare two builds
 LANDFALL_BENCH_PROFILE_DIR=/tmp/prof npm run bench -- --only burst      # also profile the worker process during the burst
+npm run bench -- --only real        # the real control plane part alone (starts one unless \`npm run cluster -- up\` left one running)
 \`\`\`
 
 Needs what \`npm test\` needs: Redis on 127.0.0.1:6379 and git; kubectl and helm in \`./tools\` (\`npm run setup-tools\`).
+The real control plane part (section 6) needs Go or its binaries cached (\`npm run cluster:build\`); without them, or in a quick run with no control plane up, it records why it skipped. \`LANDFALL_REAL=0\` skips it.
 The @octokit/webhooks baseline runs when \`@octokit/webhooks\` is installed (it is not a dependency of Landfall).
 `;
 }

@@ -16,10 +16,14 @@ import { runIntake } from './intake.js';
 import { machineInfo, REDIS_URL, ROOT, waitForQuiet, type BenchContext, type BenchResult, type MachineInfo } from './lib.js';
 import { runMemory } from './memory.js';
 import { runMerge } from './merge.js';
+import { runReal } from './real.js';
 import { renderReport } from './report.js';
 
-/** Every benchmark, in the order they run and appear. `memory` is built from intake and apply. */
-export const BENCHMARKS = ['intake', 'merge', 'burst', 'apply', 'memory'] as const;
+/**
+ * Every benchmark, in the order they appear. `memory` is built from intake and apply (so it is
+ * written after the others); `real` runs on a real control plane, apart from the test server's.
+ */
+export const BENCHMARKS = ['intake', 'merge', 'burst', 'apply', 'memory', 'real'] as const;
 
 /** A benchmark's name. */
 export type BenchName = (typeof BENCHMARKS)[number];
@@ -29,6 +33,7 @@ const RUNNERS: Record<Exclude<BenchName, 'memory'>, (ctx: BenchContext) => Promi
   merge: runMerge,
   burst: runBurst,
   apply: runApply,
+  real: runReal,
 };
 
 /** Parsed command-line options. */

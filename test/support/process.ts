@@ -42,7 +42,8 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Running {
     child,
     output: () => out,
     exited,
-    waitFor(pattern, timeoutMs = 15_000) {
+    // Generous: a process starting on a busy two-core machine can take longer than 15 s to load.
+    waitFor(pattern, timeoutMs = 60_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
           if (pattern.test(out)) {

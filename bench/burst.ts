@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { SyncRecord } from '../src/store/history.js';
+import type { SyncRecord } from '../src/model/records.js';
 import { startMultiFlow, type FlowApp, type MultiFlow } from './flow.js';
 import { appFiles } from './manifests.js';
 import { machineBusySeconds, monotonicUs, procCpuSeconds, redisCpuSeconds, round, summarizeProfile, sleep, summarize, tempDir, until, withScope, type BenchContext, type BenchResult, type TargetCheck } from './lib.js';

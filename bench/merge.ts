@@ -5,7 +5,7 @@
  * phase taken from each sync's record.
  */
 import { startFlow, type Flow } from '../test/support/flow.js';
-import type { PhaseName, SyncRecord } from '../src/store/history.js';
+import type { PhaseName, SyncRecord } from '../src/model/records.js';
 import { phaseTimes } from './apply.js';
 import { appFiles } from './manifests.js';
 import { round, summarize, withScope, type BenchContext, type BenchResult, type Summary, type TargetCheck } from './lib.js';

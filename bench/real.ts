@@ -13,7 +13,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { clusterDown, clusterUp, readCluster, type ClusterInfo } from '../scripts/real/cluster.js';
 import { createKubeClient, type KubeClient, type KubeClientStats } from '../src/kube/client.js';
-import type { PhaseName } from '../src/store/history.js';
+import type { PhaseName } from '../src/model/records.js';
 import { computeHealth } from '../src/sync/health.js';
 import { createInventory } from '../src/sync/inventory.js';
 import { renderApp } from '../src/sync/render/index.js';

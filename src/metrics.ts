@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from './config/schema.js';
-import { QUEUES } from './queue/jobs.js';
+import { QUEUES } from './model/jobs.js';
 import { RECONCILE_QUEUE } from './queue/reconcile.js';
 import { createProducerConnection } from './redis/connection.js';
 import { STATUS_QUEUE } from './status/reporter.js';

@@ -11,7 +11,7 @@ import { createForgeApis } from '../src/forges/apis.js';
 import { readWebhookChecks, runWebhookCheck } from '../src/forges/webhook-monitor.js';
 import { createLogger } from '../src/log/logger.js';
 import { createIntake } from '../src/queue/intake.js';
-import { planJobId } from '../src/queue/jobs.js';
+import { planJobId } from '../src/model/jobs.js';
 import { createKeys } from '../src/store/keys.js';
 import { startFlow } from './support/flow.js';
 import { startForgeApi, type ForgeApi, type ForgeApiOptions } from './support/forge-api/index.js';

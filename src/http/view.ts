@@ -3,7 +3,8 @@ import type { Queue } from 'bullmq';
 import type { AppConfig, Config } from '../config/schema.js';
 import { commitUrl } from '../forges/links.js';
 import { failureReason } from '../status/wording.js';
-import type { DriftState, History, SyncRecord } from '../store/history.js';
+import type { History } from '../store/history.js';
+import type { DriftState, SyncRecord } from '../model/records.js';
 
 /** At a glance, where an app stands. */
 export type AppStatus = 'synced' | 'progressing' | 'out-of-sync' | 'drifted' | 'degraded' | 'failed' | 'not-deployed';

@@ -3,7 +3,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { whenReady } from '../redis/connection.js';
 import type { Keys } from '../store/keys.js';
-import { planJobId, syncJobId, type PlanJobData, type SyncJobData } from './jobs.js';
+import { planJobId, syncJobId, type PlanJobData, type SyncJobData } from '../model/jobs.js';
 
 /** How long a delivery id is remembered for de-duplication. */
 export const DELIVERY_TTL_SECONDS = 24 * 60 * 60;

@@ -14,7 +14,7 @@ import { createIntake, jobDefaults, type Intake } from '../queue/intake.js';
 import { RECONCILE_QUEUE } from '../queue/reconcile.js';
 import { STATUS_QUEUE } from '../status/reporter.js';
 import { createHistory } from '../store/history.js';
-import { QUEUES } from '../queue/jobs.js';
+import { QUEUES } from '../model/jobs.js';
 import { createProducerConnection } from '../redis/connection.js';
 import { createKeys } from '../store/keys.js';
 

@@ -8,7 +8,7 @@ import { createForgeApis } from '../forges/apis.js';
 import type { Metrics } from '../metrics.js';
 import { createNotifier } from '../notify.js';
 import { createIntake, jobDefaults } from '../queue/intake.js';
-import { QUEUES } from '../queue/jobs.js';
+import { QUEUES } from '../model/jobs.js';
 import { createPlanWorker } from '../queue/plan-worker.js';
 import { createReconcileWorker, RECONCILE_QUEUE, scheduleReconciles, scheduleWebhookChecks } from '../queue/reconcile.js';
 import { runWebhookCheck } from '../forges/webhook-monitor.js';

@@ -1,5 +1,5 @@
-import type { SyncRecord } from '../store/history.js';
-import type { ChangeEntry } from '../sync/types.js';
+import type { SyncRecord } from '../model/records.js';
+import type { ChangeEntry } from '../model/changes.js';
 import { changeSummary, failureReason, planSummary, short } from './wording.js';
 
 /** The invisible marker that finds an app's plan comment again on later pushes. */

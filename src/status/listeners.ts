@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { AppConfig, Config } from '../config/schema.js';
-import type { SyncRecord } from '../store/history.js';
+import type { SyncRecord } from '../model/records.js';
 import type { SyncListener } from '../sync/pipeline.js';
 import type { PlanListener } from '../sync/plan.js';
 import { deployMarkdown, planComment, planMarkdown } from './comment.js';

@@ -1,5 +1,5 @@
 import { formatDuration } from '../config/duration.js';
-import type { ChangeEntry } from '../sync/types.js';
+import type { ChangeEntry } from '../model/changes.js';
 
 /** The status context (GitHub, Gitea), name (GitLab) or key (Bitbucket) of an app. */
 export function statusContext(app: string, kind: 'deploy' | 'plan'): string {

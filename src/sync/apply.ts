@@ -7,7 +7,7 @@ import { ignoredFields, withLiveValues, withoutFields, type IgnoredFields, type 
 import { FIELD_MANAGER, RECREATE_ANNOTATION } from './labels.js';
 import { applyOrder, stageOf } from './order.js';
 import { mapLimit, settleLimit } from './pool.js';
-import type { ChangeEntry } from './types.js';
+import type { ChangeEntry } from '../model/changes.js';
 import { takeoverPatch, type ForeignManager } from './takeover.js';
 import type { DesiredObject } from './validate.js';
 

@@ -9,22 +9,9 @@ import { skipFinishedJobs } from './finished-jobs.js';
 import { createInventory } from './inventory.js';
 import { mapLimit } from './pool.js';
 import { renderApp, type RenderLimits, type RenderTools } from './render/index.js';
-import type { HealthEntry } from './types.js';
+import type { DriftEntry, HealthEntry } from '../model/changes.js';
 import { validateObjects } from './validate.js';
 import { checkHealth } from './wait.js';
-
-/** One object that no longer matches Git. */
-export interface DriftEntry {
-  id: string;
-  apiVersion: string;
-  kind: string;
-  namespace?: string;
-  name: string;
-  /** Deleted by hand. */
-  missing?: boolean;
-  /** Fields Landfall manages whose live values differ from Git. */
-  paths?: string[];
-}
 
 /** What one drift check found. */
 export interface DriftReport {

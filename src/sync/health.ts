@@ -1,8 +1,7 @@
 import type { KubeObject } from '../kube/refs.js';
 import { groupOf } from '../kube/refs.js';
+import type { HealthStatus } from '../model/changes.js';
 
-/** kstatus's vocabulary: where an object is in becoming what was asked. */
-export type HealthStatus = 'Current' | 'InProgress' | 'Failed' | 'Terminating' | 'NotFound';
 
 /** An object's health, with the reason in words. */
 export interface Health {

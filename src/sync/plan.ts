@@ -2,8 +2,9 @@ import type { Logger } from 'pino';
 import type { AppConfig, Config } from '../config/schema.js';
 import { gitSource } from '../forges/clone.js';
 import type { KubeClient } from '../kube/client.js';
-import type { PlanJobData } from '../queue/jobs.js';
-import type { History, PhaseName, SyncRecord } from '../store/history.js';
+import type { PlanJobData } from '../model/jobs.js';
+import type { History } from '../store/history.js';
+import type { PhaseName, SyncRecord } from '../model/records.js';
 import { createResourceManager } from './apply.js';
 import type { Git } from './checkout.js';
 import { SyncError } from './errors.js';
@@ -11,7 +12,7 @@ import { skipFinishedJobs } from './finished-jobs.js';
 import { planPrune } from './prune.js';
 import { createInventory } from './inventory.js';
 import { renderApp, type RenderLimits, type RenderTools } from './render/index.js';
-import type { ChangeEntry } from './types.js';
+import type { ChangeEntry } from '../model/changes.js';
 import { validateObjects } from './validate.js';
 
 /** Hears about a plan's progress: statuses and comments are listeners. Must not throw. */

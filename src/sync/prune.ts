@@ -5,7 +5,7 @@ import { objectError } from './apply.js';
 import type { InventoryEntry } from './inventory.js';
 import { APP_LABEL, MANAGED_BY, PRUNE_ANNOTATION } from './labels.js';
 import { applyOrder } from './order.js';
-import type { ChangeEntry } from './types.js';
+import type { ChangeEntry } from '../model/changes.js';
 
 /** The outcome of pruning: what happened to each object, and what must stay in the inventory. */
 export interface PruneResult {

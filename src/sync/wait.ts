@@ -3,7 +3,7 @@ import { describeRef, objectId, refOf, type KubeObject, type ObjectRef } from '.
 import { SyncError } from './errors.js';
 import { computeHealth } from './health.js';
 import { workloadPodProblem } from './pods.js';
-import type { HealthEntry } from './types.js';
+import type { HealthEntry } from '../model/changes.js';
 
 /** Options of {@link waitForHealth}. */
 export interface WaitOptions {

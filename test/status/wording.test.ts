@@ -3,7 +3,7 @@ import { fitDescription } from '../../src/forges/api.js';
 import { bitbucketKey } from '../../src/forges/bitbucket/api.js';
 import { forgeState } from '../../src/status/states.js';
 import { changeSummary, deployedDescription, failureReason, planSummary, statusContext } from '../../src/status/wording.js';
-import type { ChangeEntry } from '../../src/sync/types.js';
+import type { ChangeEntry } from '../../src/model/changes.js';
 
 const entry = (action: ChangeEntry['action'], name = 'x'): ChangeEntry => ({ id: name, apiVersion: 'v1', kind: 'ConfigMap', name, action });
 

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config/schema.js';
 import type { Intake } from '../../queue/intake.js';
 import { bearerToken, tokenAllowed } from '../auth.js';
-import { CHANGE_ACTIONS } from '../../sync/types.js';
+import { CHANGE_ACTIONS } from '../../model/changes.js';
 import type { View } from '../view.js';
 
 /** Options of the API routes. */

@@ -1,4 +1,10 @@
-import type { HealthStatus } from './health.js';
+/**
+ * The words of a change set and a health report, declared once: what happened to each object, and
+ * where it is in becoming what was asked (kstatus's vocabulary).
+ */
+
+/** kstatus's vocabulary: where an object is in becoming what was asked. */
+export type HealthStatus = 'Current' | 'InProgress' | 'Failed' | 'Terminating' | 'NotFound';
 
 /**
  * What a step did to one object (after Flux's ChangeSet), in the order summaries list them.
@@ -33,4 +39,17 @@ export interface HealthEntry {
   status: HealthStatus;
   reason: string;
   message: string;
+}
+
+/** One object that no longer matches Git. */
+export interface DriftEntry {
+  id: string;
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+  /** Deleted by hand. */
+  missing?: boolean;
+  /** Fields Landfall manages whose live values differ from Git. */
+  paths?: string[];
 }

@@ -1,0 +1,94 @@
+/**
+ * The record model, declared once: a sync's or plan's record, an app's state and its last drift
+ * check, as the workers write them and the dashboard, the API and the statuses read them.
+ */
+import type { ChangeEntry, DriftEntry, HealthEntry } from './changes.js';
+import type { SYNC_TRIGGERS } from './jobs.js';
+
+/** What caused a sync. */
+export type SyncTrigger = (typeof SYNC_TRIGGERS)[number];
+
+/** Where a sync ended up. `queued` and `running` are not final. */
+export type SyncResult = 'queued' | 'running' | 'succeeded' | 'failed' | 'superseded';
+
+/** The phases a sync passes through, in order. */
+export const PHASES = ['resolve', 'checkout', 'render', 'validate', 'dry-run', 'apply', 'health', 'prune'] as const;
+
+/** One of {@link PHASES}. */
+export type PhaseName = (typeof PHASES)[number];
+
+/** A phase's timing. */
+export interface PhaseRecord {
+  name: PhaseName;
+  startedAt: number;
+  finishedAt?: number;
+}
+
+/** A line of a sync's own log, shown on its page. */
+export interface SyncLogLine {
+  at: number;
+  level: 'info' | 'warn' | 'error';
+  msg: string;
+}
+
+/** Everything known about one sync: what the dashboard, the API and the statuses read. */
+export interface SyncRecord {
+  id: string;
+  /** A deploy, or a pull-request plan (render, validate, dry-run, diff; never a write). */
+  kind?: 'sync' | 'plan';
+  app: string;
+  trigger: SyncTrigger;
+  jobId: string;
+  /** The commit the trigger announced (empty for triggers that named none). */
+  requestedSha: string;
+  /** The commit this sync deployed or tried to: the branch head when it ran. */
+  sha?: string;
+  /** Commits announced while this sync waited; the ones that are not `sha` were superseded. */
+  covered: string[];
+  deliveryId?: string;
+  cluster: string;
+  namespace: string;
+  result: SyncResult;
+  /** The newer commit that made this one moot, for `superseded`. */
+  supersededBy?: string;
+  phases: PhaseRecord[];
+  changes: ChangeEntry[];
+  health: HealthEntry[];
+  error?: { code: string; message: string; object?: string; file?: string; transient: boolean };
+  log: SyncLogLine[];
+  attempt: number;
+  /** How many times a worker started this sync; above `attempt` when a worker died mid-run. */
+  runs?: number;
+  createdAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+  /** Forge status reports that finally failed, so a person can see why the forge shows nothing. */
+  statusErrors?: string[];
+  /** For plans: the pull request. */
+  pullRequest?: { number: number; headBranch: string; baseBranch: string };
+}
+
+/** What Landfall knows of an app's current state, for the dashboard and decisions. */
+export interface AppState {
+  /** The commit the last sync that ran to the end tried; with a failed result, it is not retried on every interval. */
+  attemptedSha?: string;
+  deployedSha?: string;
+  deployedAt?: number;
+  lastSyncId?: string;
+  lastResult?: SyncResult;
+}
+
+/** An app's last reconcile: the branch head seen, and drift and health of the deployed commit. */
+export interface DriftState {
+  checkedAt: number;
+  /** The branch head when checked. */
+  headSha?: string;
+  /** The deployed commit that was compared. */
+  sha?: string;
+  drift: DriftEntry[];
+  health: HealthEntry[];
+  /** Set when a heal sync put the drift right. */
+  healedAt?: number;
+  healedBy?: string;
+  error?: string;
+}

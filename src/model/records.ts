@@ -92,3 +92,14 @@ export interface DriftState {
   healedBy?: string;
   error?: string;
 }
+
+/**
+ * What a sync verified of one object once it was healthy: the fingerprint of what it applied and
+ * the object's resourceVersion. Any write to the object, by anyone, moves its resourceVersion, so
+ * while both still match, applying the object again provably changes nothing and its dry-run
+ * can be skipped; the object is still read, so drift is never missed.
+ */
+export interface VerifiedObject {
+  fingerprint: string;
+  resourceVersion: string;
+}

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { AppState, DriftState, SyncRecord, SyncResult } from '../model/records.js';
+import type { AppState, DriftState, SyncRecord, SyncResult, VerifiedObject } from '../model/records.js';
 import type { Keys } from './keys.js';
 
 /** History entries kept per app; older ones are deleted. */
@@ -66,6 +66,19 @@ export function createHistory(redis: Redis, keys: Keys) {
 
     async setDrift(app: string, state: DriftState): Promise<void> {
       await redis.set(keys.drift(app), JSON.stringify(state));
+    },
+
+    /** What the app's last successful sync verified per object; empty when unknown (a full dry-run then). */
+    verified: {
+      async load(app: string): Promise<Map<string, VerifiedObject>> {
+        const text = await redis.get(keys.verified(app));
+        if (!text) return new Map();
+        const parsed = JSON.parse(text) as Record<string, VerifiedObject>;
+        return new Map(Object.entries(parsed).filter(([, v]) => typeof v?.fingerprint === 'string' && typeof v.resourceVersion === 'string'));
+      },
+      async save(app: string, verified: Map<string, VerifiedObject>): Promise<void> {
+        await redis.set(keys.verified(app), JSON.stringify(Object.fromEntries(verified)));
+      },
     },
 
     async setAppState(app: string, state: AppState): Promise<void> {

@@ -38,6 +38,8 @@ export function createKeys(prefix: string) {
     webhooks: () => `${prefix}:webhooks`,
     /** A failed delivery Landfall asked the forge to send again (kept as long as forges keep deliveries). */
     redelivered: (forge: string, key: string) => `${prefix}:webhooks:redelivered:${forge}:${key}`,
+    /** What the app's last successful sync verified per object (JSON: id → fingerprint, resourceVersion). */
+    verified: (app: string) => `${prefix}:app:${app}:verified`,
     /** An app's plan ids, newest first. */
     appPlans: (app: string) => `${prefix}:app:${app}:plans`,
   };

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { KubeClient } from '../kube/client.js';
 import { KubeApiError } from '../kube/errors.js';
 import { describeRef, refOf, type KubeObject } from '../kube/refs.js';
@@ -8,6 +9,7 @@ import { FIELD_MANAGER, RECREATE_ANNOTATION } from './labels.js';
 import { applyOrder, stageOf } from './order.js';
 import { mapLimit, settleLimit } from './pool.js';
 import type { ChangeEntry } from '../model/changes.js';
+import type { VerifiedObject } from '../model/records.js';
 import { takeoverPatch, type ForeignManager } from './takeover.js';
 import type { DesiredObject } from './validate.js';
 
@@ -23,6 +25,31 @@ export interface DryRunResult {
   skip: Map<string, string>;
   /** Fields left alone per object that exists already; applied with their live values. */
   ignored: Map<string, IgnoredFields>;
+  /** The live objects as read before the dry-run (one LIST per kind and namespace). */
+  live: Map<string, KubeObject>;
+  /** The fingerprint of each object as it is applied (after ignored fields took their live values). */
+  fingerprints: Map<string, string>;
+  /** Objects the last sync verified that neither Git nor anyone since has changed: not dry-run, unchanged. */
+  proven: Set<string>;
+}
+
+/** The resource manager's type. */
+export type ResourceManager = ReturnType<typeof createResourceManager>;
+
+/** Bumped when what Landfall sends for the same manifest changes, so older verifications lapse. */
+const FINGERPRINT_VERSION = '1';
+
+/** A fingerprint of an object as applied; key order does not matter. */
+export function fingerprintOf(obj: KubeObject): string {
+  return createHash('sha256').update(FINGERPRINT_VERSION).update(canonicalJson(obj)).digest('base64url').slice(0, 22);
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
 }
 
 /** Dependencies of the resource manager. */
@@ -86,14 +113,20 @@ export function createResourceManager(deps: ResourceManagerDeps) {
     /**
      * Dry-runs every object; any failure fails the whole set with nothing written. Objects whose
      * kind comes from a CRD in this commit, or whose namespace is created by it, are deferred.
+     * Live objects are read first, one LIST per kind and namespace; an object `verified` by the
+     * last sync whose fingerprint and resourceVersion both still match is proven unchanged and
+     * not dry-run.
      */
-    async dryRunAll(objects: DesiredObject[], namespacesCreatedHere: ReadonlySet<string>): Promise<DryRunResult> {
+    async dryRunAll(objects: DesiredObject[], namespacesCreatedHere: ReadonlySet<string>, verified: ReadonlyMap<string, VerifiedObject> = new Map()): Promise<DryRunResult> {
       const results = new Map<string, KubeObject>();
       const deferred = new Set<string>();
       const failures: SyncError[] = [];
       const recreate = new Map<string, string[]>();
       const wanted = await ignoredFields(client, objects, deps.ignoreFields ?? []);
       const ignored = new Map<string, IgnoredFields>();
+      const live = await liveObjects(objects);
+      const fingerprints = new Map<string, string>();
+      const proven = new Set<string>();
       const outcomes = await settleLimit(objects, concurrency, async (desired) => {
         if (desired.newKind) {
           deferred.add(desired.id);
@@ -103,11 +136,20 @@ export function createResourceManager(deps: ResourceManagerDeps) {
           const fields = wanted.get(desired.id);
           if (fields) {
             // Only once the object exists: a new one is created as Git says.
-            const live = await client.get(refOf(desired.obj));
-            if (live) {
-              desired.obj = withLiveValues(desired.obj, live, fields.pointers);
+            const current = live.get(desired.id) ?? (await client.get(refOf(desired.obj)));
+            if (current) {
+              desired.obj = withLiveValues(desired.obj, current, fields.pointers);
               ignored.set(desired.id, fields);
             }
+          }
+          const fingerprint = fingerprintOf(desired.obj);
+          fingerprints.set(desired.id, fingerprint);
+          const current = live.get(desired.id);
+          const known = verified.get(desired.id);
+          if (current && known && known.fingerprint === fingerprint && known.resourceVersion === current.metadata.resourceVersion) {
+            results.set(desired.id, current);
+            proven.add(desired.id);
+            return;
           }
           results.set(desired.id, await dryRun(desired.obj));
         } catch (err) {
@@ -135,7 +177,7 @@ export function createResourceManager(deps: ResourceManagerDeps) {
       });
       for (const outcome of outcomes) if (!outcome.ok) failures.push(outcome.error as SyncError);
       if (failures.length > 0) throw aggregate(failures);
-      return { results, deferred, recreate, skip: new Map(), ignored };
+      return { results, deferred, recreate, skip: new Map(), ignored, live, fingerprints, proven };
     },
 
     /**
@@ -143,7 +185,6 @@ export function createResourceManager(deps: ResourceManagerDeps) {
      * or unchanged per object. Objects that could not be dry-run yet count as created.
      */
     async diff(objects: DesiredObject[], dry: DryRunResult): Promise<ChangeEntry[]> {
-      const live = await liveObjects(objects);
       return mapLimit(objects, concurrency, async (desired) => {
         const skipped = dry.skip.get(desired.id);
         if (skipped) return { ...entryFor(desired), action: 'skipped' as const, message: skipped };
@@ -151,7 +192,7 @@ export function createResourceManager(deps: ResourceManagerDeps) {
         if (fields) return { ...entryFor(desired), action: 'recreated' as const, paths: fields, message: `will be deleted and created again: ${fields.join(', ')} cannot change` };
         const planned = dry.results.get(desired.id);
         if (!planned) return { ...entryFor(desired), action: 'created' as const, message: 'dry-run waits for a CRD or namespace in this change' };
-        const { entry, live: current } = await decide(desired, planned, live.get(desired.id), dry.ignored.get(desired.id));
+        const { entry, live: current } = await decide(desired, planned, dry.live.get(desired.id), dry.ignored.get(desired.id), dry.proven.has(desired.id));
         const takeover = current ? takeoverPatch(current, foreign) : undefined;
         return takeover ? { ...entry, message: takeoverNote(takeover.managers) } : entry;
       });
@@ -178,7 +219,6 @@ export function createResourceManager(deps: ResourceManagerDeps) {
       for (const [stage, batch] of stages.entries()) {
         await options.beforeStage?.(stage);
         if (batch.length === 0) continue;
-        const live = await liveObjects(batch);
         const outcomes = await settleLimit(batch, concurrency, async (desired) => {
           const skipped = dry.skip.get(desired.id);
           if (skipped) {
@@ -203,7 +243,7 @@ export function createResourceManager(deps: ResourceManagerDeps) {
               throw objectError('DRY_RUN_FAILED', desired.obj, 'dry-run', err);
             }
           }
-          let { entry, live: current } = await decide(desired, planned, live.get(desired.id), dry.ignored.get(desired.id));
+          let { entry, live: current } = await decide(desired, planned, dry.live.get(desired.id), dry.ignored.get(desired.id), dry.proven.has(desired.id));
           const takeover = current ? takeoverPatch(current, foreign) : undefined;
           if (takeover && current) {
             // Fields an earlier tool co-owns would outlive their removal from Git: make them
@@ -287,7 +327,11 @@ export function createResourceManager(deps: ResourceManagerDeps) {
     }
   }
 
-  /** Live versions of a batch: one labelled LIST per kind and namespace rather than a GET each. */
+  /**
+   * Live versions of a batch: one LIST per kind and namespace, narrowed to the app's label, rather
+   * than a GET each (a lone object is cheaper to GET). Objects not labelled as the app's yet (about
+   * to be adopted) are not in it; callers GET those when they need them.
+   */
   async function liveObjects(batch: DesiredObject[]): Promise<Map<string, KubeObject>> {
     const live = new Map<string, KubeObject>();
     const groups = new Map<string, DesiredObject[]>();
@@ -297,14 +341,20 @@ export function createResourceManager(deps: ResourceManagerDeps) {
       groups.set(key, [...(groups.get(key) ?? []), desired]);
     }
     await settleLimit([...groups.values()], concurrency, async (members) => {
-      const first = members[0]!.obj;
-      const app = first.metadata.labels?.['landfall.dev/app'];
-      // Single objects are cheaper to GET than to LIST.
-      if (members.length === 1) return;
-      const items = await client.list(first.apiVersion, first.kind, {
-        ...(first.metadata.namespace ? { namespace: first.metadata.namespace } : {}),
-        ...(app ? { labelSelector: `landfall.dev/app=${app}` } : {}),
-      });
+      const first = members[0]!;
+      if (members.length === 1) {
+        const found = await client.get(refOf(first.obj)).catch(() => undefined);
+        if (found) live.set(first.id, found);
+        return;
+      }
+      const app = first.obj.metadata.labels?.['landfall.dev/app'];
+      const items = await client
+        .list(first.obj.apiVersion, first.obj.kind, {
+          ...(first.obj.metadata.namespace ? { namespace: first.obj.metadata.namespace } : {}),
+          ...(app ? { labelSelector: `landfall.dev/app=${app}` } : {}),
+        })
+        // A namespace this commit brings does not exist yet; its objects are not live either.
+        .catch(() => []);
       const byName = new Map(items.map((i) => [i.metadata.name, i]));
       for (const m of members) {
         const found = byName.get(m.obj.metadata.name);
@@ -316,10 +366,11 @@ export function createResourceManager(deps: ResourceManagerDeps) {
 
   /**
    * What applying `planned` would do to the live object (fetched unless `known`), and that object.
-   * Fields left alone (`ignored`) are never a difference.
+   * Fields left alone (`ignored`) are never a difference; a `proven` object is unchanged.
    */
-  async function decide(desired: DesiredObject, planned: KubeObject, known: KubeObject | undefined, ignored?: IgnoredFields): Promise<{ entry: ChangeEntry; live?: KubeObject }> {
+  async function decide(desired: DesiredObject, planned: KubeObject, known: KubeObject | undefined, ignored?: IgnoredFields, proven = false): Promise<{ entry: ChangeEntry; live?: KubeObject }> {
     const base = { ...entryFor(desired), ...(ignored ? { message: ignored.note } : {}) };
+    if (proven && known) return { entry: { ...base, action: 'unchanged' }, live: known };
     // A dry-run create comes back without a resourceVersion (Flux relies on the same signal).
     if (!planned.metadata.resourceVersion) return { entry: { ...base, action: 'created' } };
     const live = known ?? (await client.get(refOf(desired.obj)));

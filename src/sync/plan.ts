@@ -1,19 +1,15 @@
 import type { Logger } from 'pino';
-import type { AppConfig, Config } from '../config/schema.js';
+import type { AppConfig } from '../config/schema.js';
 import { gitSource } from '../forges/clone.js';
-import type { KubeClient } from '../kube/client.js';
+import type { ChangeEntry } from '../model/changes.js';
 import type { PlanJobData } from '../model/jobs.js';
+import type { SyncRecord } from '../model/records.js';
 import type { History } from '../store/history.js';
-import type { PhaseName, SyncRecord } from '../model/records.js';
-import { createResourceManager } from './apply.js';
 import type { Git } from './checkout.js';
 import { SyncError } from './errors.js';
-import { skipFinishedJobs } from './finished-jobs.js';
+import { prepare, type PrepareDeps, type Prepared } from './prepare.js';
 import { planPrune } from './prune.js';
-import { createInventory } from './inventory.js';
-import { renderApp, type RenderLimits, type RenderTools } from './render/index.js';
-import type { ChangeEntry } from '../model/changes.js';
-import { validateObjects } from './validate.js';
+import { createRecorder } from './recorder.js';
 
 /** Hears about a plan's progress: statuses and comments are listeners. Must not throw. */
 export interface PlanListener {
@@ -23,12 +19,7 @@ export interface PlanListener {
 }
 
 /** What a plan needs. */
-export interface PlanDeps {
-  git: Git;
-  tools: RenderTools;
-  limits: RenderLimits;
-  forges: Config['forges'];
-  kube(cluster: string): Promise<KubeClient>;
+export interface PlanDeps extends PrepareDeps {
   history: History;
   log: Logger;
   listener?: PlanListener;
@@ -55,7 +46,7 @@ export interface PlanRequest {
 export async function runPlan(deps: PlanDeps, request: PlanRequest): Promise<SyncRecord> {
   const { app, data } = request;
   const log = deps.log.child({ app: app.name, jobId: request.jobId, pr: data.number });
-  const record: SyncRecord = {
+  const rec = createRecorder(deps.history, log, {
     id: request.jobId,
     kind: 'plan',
     app: app.name,
@@ -76,90 +67,45 @@ export async function runPlan(deps: PlanDeps, request: PlanRequest): Promise<Syn
     createdAt: data.receivedAt,
     startedAt: Date.now(),
     pullRequest: { number: data.number, headBranch: data.headBranch, baseBranch: data.baseBranch },
-  };
-  const note = (level: 'info' | 'warn' | 'error', msg: string) => {
-    record.log.push({ at: Date.now(), level, msg });
-    log[level](msg);
-  };
-  const enter = async (name: PhaseName) => {
-    const open = record.phases.at(-1);
-    if (open && open.finishedAt === undefined) open.finishedAt = Date.now();
-    record.phases.push({ name, startedAt: Date.now() });
-    await deps.history.save(record);
-  };
-  const close = () => {
-    const open = record.phases.at(-1);
-    if (open && open.finishedAt === undefined) open.finishedAt = Date.now();
-  };
+  });
+  const { record, note } = rec;
 
   if (request.latestHead && request.latestHead !== data.headSha) {
-    record.result = 'superseded';
     record.supersededBy = request.latestHead;
-    record.finishedAt = Date.now();
     note('info', `pull request #${data.number} has a newer head, ${request.latestHead.slice(0, 7)}; this plan is moot`);
-    await deps.history.save(record);
+    await rec.finish('superseded');
     deps.listener?.superseded?.(record, request.latestHead);
     return record;
   }
 
-  const source = gitSource(app, deps.forges);
-  let checkout: Awaited<ReturnType<Git['checkout']>> | undefined;
+  let prepared: Prepared | undefined;
   try {
     note('info', `planning pull request #${data.number} (${data.headBranch} → ${data.baseBranch}) at ${data.headSha.slice(0, 7)}`);
     deps.listener?.started?.(record);
-    await enter('resolve');
+    await rec.enter('resolve');
     let sha = data.headSha;
     if (sha.length < 40) {
-      sha = (await deps.resolveSha?.(app, sha)) ?? (await resolveByBranch(deps.git, source, data, sha)) ?? '';
+      sha = (await deps.resolveSha?.(app, sha)) ?? (await resolveByBranch(deps.git, gitSource(app, deps.forges), data, sha)) ?? '';
       if (!sha) throw new SyncError('COMMIT_MISSING', `commit ${data.headSha} of pull request #${data.number} could not be resolved to a full hash`);
       record.sha = sha;
     }
-
-    await enter('checkout');
-    checkout = await deps.git.checkout(source, sha);
-    await enter('render');
-    const rendered = await renderApp(checkout.dir, app, deps.limits, deps.tools);
-    note('info', `rendered ${rendered.objects.length} object(s) (${rendered.mode})`);
-    if (rendered.objects.length === 0 && !app.allowEmpty) {
-      throw new SyncError('EMPTY_RENDER', `${app.path} renders no objects; merging this would be refused (set allowEmpty: true if an empty app is intended)`);
-    }
-    await enter('validate');
-    const client = await deps.kube(app.cluster);
-    const inventory = createInventory(client, { app: app.name, namespace: app.namespace });
-    const desired = await validateObjects(rendered.objects, app, (v, k) => client.resource(v, k), inventory.id);
-    const createdHere = new Set(desired.filter((d) => d.obj.kind === 'Namespace' && d.obj.apiVersion === 'v1').map((d) => d.obj.metadata.name));
-    if (app.createNamespace) createdHere.add(app.namespace);
-
-    await enter('dry-run');
-    const manager = createResourceManager({ client, foreignManagers: app.takeOverFieldsFrom, recreate: app.recreate, ignoreFields: app.ignoreFields });
-    const dry = await manager.dryRunAll(desired, createdHere);
-    const previous = await inventory.read();
-    skipFinishedJobs(desired, previous.entries, dry);
+    prepared = await prepare(deps, app, sha, 'plan', rec);
+    const { manager, desired, dry, client, previous } = prepared;
     const changes: ChangeEntry[] = await manager.diff(desired, dry);
-
     const keep = new Set(desired.map((d) => d.id));
     changes.push(...(await planPrune(client, app.name, previous.entries.filter((e) => !keep.has(e.id)), app.prune)));
     record.changes = changes;
-    close();
-    record.result = 'succeeded';
-    record.finishedAt = Date.now();
-    note('info', `plan ready`);
-    await deps.history.save(record);
+    note('info', 'plan ready');
+    await rec.finish();
     await deps.listener?.finished?.(record, true);
     return record;
   } catch (err) {
-    close();
-    const error = err instanceof SyncError ? err : new SyncError('INTERNAL', (err as Error).message ?? String(err), true, { cause: err });
-    record.result = 'failed';
-    record.finishedAt = Date.now();
-    record.error = { code: error.code, message: error.message, transient: error.transient, ...(error.object ? { object: error.object } : {}), ...(error.file ? { file: error.file } : {}) };
-    const final = request.finalAttempt || !error.transient;
-    note('error', `${error.message}${final ? '' : ' (will retry)'}`);
-    await deps.history.save(record);
-    await deps.listener?.finished?.(record, final);
+    const final = (e: SyncError) => request.finalAttempt || !e.transient;
+    const error = await rec.fail(err, final);
+    await deps.listener?.finished?.(record, final(error));
     throw error;
   } finally {
-    await checkout?.dispose().catch(() => undefined);
+    await prepared?.dispose().catch(() => undefined);
   }
 }
 

@@ -21,6 +21,8 @@ export interface WaitOptions {
    * never (the rollout's own progress deadline and the timeout are the backstops).
    */
   failFastAfterMs?: number;
+  /** Receives each object as last read (its resourceVersion once healthy is what the sync verified). */
+  onLive?: (id: string, live: KubeObject) => void;
 }
 
 /** How often a workload's pods are looked at while it stays in progress. */
@@ -29,10 +31,13 @@ const POD_CHECK_INTERVAL_MS = 5_000;
 /**
  * Polls objects until every one is Current (kstatus), failing at once on the first Failed object,
  * or when the timeout passes, naming each object that is not there yet and why. Polling rather than
- * watching keeps the worker to GETs and survives API server restarts without resync logic.
+ * watching keeps the worker to reads and survives API server restarts without resync logic; each
+ * round reads the objects still pending with one LIST per kind and namespace (a GET for a lone
+ * object), not a GET each.
  */
 export async function waitForHealth(client: KubeClient, objects: readonly KubeObject[], options: WaitOptions): Promise<HealthEntry[]> {
   const refs = objects.map(refOf);
+  const byId = new Map(objects.map((o) => [objectId(refOf(o)), o]));
   const report = new Map<string, HealthEntry>();
   const started = Date.now();
   const deadline = started + options.timeoutMs;
@@ -40,7 +45,9 @@ export async function waitForHealth(client: KubeClient, objects: readonly KubeOb
   let interval = options.minIntervalMs ?? 50;
   let pending = refs;
   for (;;) {
-    const results = await Promise.all(pending.map(async (ref) => [ref, await readHealth(client, ref)] as const));
+    const read = await readLive(client, pending.map((ref) => byId.get(objectId(ref)) as KubeObject));
+    const results = pending.map((ref) => [ref, healthOf(ref, read.get(objectId(ref)))] as const);
+    for (const [id, live] of read) options.onLive?.(id, live);
     for (const [, { entry }] of results) report.set(entry.id, entry);
     const all = refs.map((r) => report.get(objectId(r)) as HealthEntry);
     options.onProgress?.(all);
@@ -82,10 +89,55 @@ export async function checkHealth(client: KubeClient, ref: ObjectRef): Promise<H
 }
 
 async function readHealth(client: KubeClient, ref: ObjectRef): Promise<{ entry: HealthEntry; live?: KubeObject }> {
+  return healthOf(ref, await client.get(ref));
+}
+
+function healthOf(ref: ObjectRef, live: KubeObject | undefined): { entry: HealthEntry; live?: KubeObject } {
+  return { entry: healthEntry(ref, live), ...(live ? { live } : {}) };
+}
+
+/** An object's health entry from the object as read (NotFound when it was not there). */
+export function healthEntry(ref: ObjectRef, live: KubeObject | undefined): HealthEntry {
   const base = { id: objectId(ref), kind: ref.kind, name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) };
-  const live = await client.get(ref);
-  if (!live) return { entry: { ...base, status: 'NotFound', reason: 'NotFound', message: 'object not found' } };
-  return { entry: { ...base, ...computeHealth(live) }, live };
+  if (!live) return { ...base, status: 'NotFound', reason: 'NotFound', message: 'object not found' };
+  return { ...base, ...computeHealth(live) };
+}
+
+/**
+ * The objects as they are now, by id (absent when gone): one LIST per kind and namespace for
+ * groups of them (narrowed to their `landfall.dev/app` label when they share one), a GET for a
+ * lone object. A health round of a thousand objects is a few dozen requests, not a thousand.
+ */
+export async function readLive(client: KubeClient, objects: readonly KubeObject[]): Promise<Map<string, KubeObject>> {
+  const groups = new Map<string, KubeObject[]>();
+  for (const obj of objects) {
+    const key = `${obj.apiVersion}|${obj.kind}|${obj.metadata.namespace ?? ''}`;
+    groups.set(key, [...(groups.get(key) ?? []), obj]);
+  }
+  const out = new Map<string, KubeObject>();
+  await Promise.all(
+    [...groups.values()].map(async (members) => {
+      const first = members[0] as KubeObject;
+      if (members.length === 1) {
+        const live = await client.get(refOf(first));
+        if (live) out.set(objectId(refOf(first)), live);
+        return;
+      }
+      const labels = new Set(members.map((m) => m.metadata.labels?.['landfall.dev/app']));
+      const app = labels.size === 1 ? [...labels][0] : undefined;
+      const items = await client.list(first.apiVersion, first.kind, {
+        ...(first.metadata.namespace ? { namespace: first.metadata.namespace } : {}),
+        ...(app ? { labelSelector: `landfall.dev/app=${app}` } : {}),
+      });
+      const wanted = new Set(members.map((m) => m.metadata.name));
+      for (const item of items) {
+        if (!wanted.has(item.metadata.name)) continue;
+        const withNs = { ...item, metadata: { ...item.metadata, ...(first.metadata.namespace ? { namespace: first.metadata.namespace } : {}) } };
+        out.set(objectId(refOf(withNs)), withNs);
+      }
+    }),
+  );
+  return out;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -118,6 +118,7 @@ async function harnessFor(t: Teardown, kc: KubeConfig, namespace: string, appYam
     forges: config.forges,
     kube: async () => client,
     history,
+    verified: history.verified,
     log,
     ...(options.listener ? { listener: options.listener } : {}),
   };

@@ -1,0 +1,123 @@
+import type { AppConfig, Config } from '../config/schema.js';
+import { gitSource } from '../forges/clone.js';
+import type { KubeClient } from '../kube/client.js';
+import { objectId, type KubeObject } from '../kube/refs.js';
+import type { PhaseName } from '../model/records.js';
+import { createResourceManager, type DryRunResult, type ResourceManager } from './apply.js';
+import type { VerifiedObject } from '../model/records.js';
+import type { Git } from './checkout.js';
+import { SyncError } from './errors.js';
+import { skipFinishedJobs } from './finished-jobs.js';
+import { createInventory, type Inventory, type InventoryEntry } from './inventory.js';
+import { FIELD_MANAGER } from './labels.js';
+import { renderApp, type RenderLimits, type RenderTools } from './render/index.js';
+import { validateObjects, type DesiredObject } from './validate.js';
+
+/** Where the objects verified by the last sync are kept (the history store). */
+export interface VerifiedStore {
+  load(app: string): Promise<Map<string, VerifiedObject>>;
+  save(app: string, verified: Map<string, VerifiedObject>): Promise<void>;
+}
+
+/** What preparing a commit needs. */
+export interface PrepareDeps {
+  git: Git;
+  tools: RenderTools;
+  limits: RenderLimits;
+  forges: Config['forges'];
+  kube(cluster: string): Promise<KubeClient>;
+  /** Requests in flight at once while dry-running and applying. */
+  applyConcurrency?: number;
+  /** What the last sync verified: objects provably unchanged since skip their dry-run. */
+  verified?: VerifiedStore;
+}
+
+/** An object to apply; a synthetic one (the app's namespace) is not in Git and not in the inventory. */
+export type Desired = DesiredObject & { synthetic?: boolean };
+
+/**
+ * What a deploy, a plan and a drift check do alike, and how they differ:
+ * - `deploy` creates the app's namespace (with `createNamespace`) when it is missing;
+ * - `plan` assumes it will be (and writes nothing);
+ * - `drift` compares what is deployed, so nothing in it is new.
+ */
+export type PrepareMode = 'deploy' | 'plan' | 'drift';
+
+/** Hooks a prepare step reports to (the record's phases and log); all optional. */
+export interface PrepareSteps {
+  enter?(phase: PhaseName): Promise<void>;
+  note?(level: 'info' | 'warn' | 'error', msg: string): void;
+}
+
+/** A commit checked out, rendered, validated and dry-run, ready to diff or apply. */
+export interface Prepared {
+  client: KubeClient;
+  manager: ResourceManager;
+  inventory: Inventory;
+  /** The inventory as the previous deploy left it. */
+  previous: { entries: InventoryEntry[]; revision?: string };
+  desired: Desired[];
+  /** Namespaces that this commit (or createNamespace) brings. */
+  createdHere: Set<string>;
+  dry: DryRunResult;
+  /** Removes the checkout. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * The one prepare step of deploys, plans and drift checks: check out the commit, render it,
+ * validate every object, and dry-run all of them against the cluster (all or nothing before
+ * the first write). Finished Jobs their TTL removed are marked skipped from the inventory.
+ */
+export async function prepare(deps: PrepareDeps, app: AppConfig, sha: string, mode: PrepareMode, steps: PrepareSteps = {}): Promise<Prepared> {
+  await steps.enter?.('checkout');
+  const checkout = await deps.git.checkout(gitSource(app, deps.forges), sha);
+  try {
+    await steps.enter?.('render');
+    const rendered = await renderApp(checkout.dir, app, deps.limits, deps.tools);
+    steps.note?.('info', `rendered ${rendered.objects.length} object${rendered.objects.length === 1 ? '' : 's'} (${rendered.mode})`);
+    if (rendered.objects.length === 0 && !app.allowEmpty && mode !== 'drift') {
+      throw new SyncError(
+        'EMPTY_RENDER',
+        mode === 'plan'
+          ? `${app.path} renders no objects; merging this would be refused (set allowEmpty: true if an empty app is intended)`
+          : `${app.path} rendered no objects; refusing to prune everything this app deployed (set allowEmpty: true if an empty app is intended)`,
+      );
+    }
+
+    await steps.enter?.('validate');
+    const client = await deps.kube(app.cluster);
+    const inventory = createInventory(client, { app: app.name, namespace: app.namespace });
+    const desired: Desired[] = await validateObjects(rendered.objects, app, (v, k) => client.resource(v, k), inventory.id);
+    const createdHere = new Set(desired.filter((d) => d.obj.kind === 'Namespace' && d.obj.apiVersion === 'v1').map((d) => d.obj.metadata.name));
+    if (app.createNamespace && mode === 'plan') createdHere.add(app.namespace);
+    if (app.createNamespace && mode === 'deploy' && !createdHere.has(app.namespace) && !(await client.get({ apiVersion: 'v1', kind: 'Namespace', name: app.namespace }))) {
+      createdHere.add(app.namespace);
+      desired.push(namespaceObject(app));
+    }
+
+    await steps.enter?.('dry-run');
+    const manager = createResourceManager({
+      client,
+      concurrency: deps.applyConcurrency ?? 8,
+      foreignManagers: app.takeOverFieldsFrom,
+      recreate: app.recreate,
+      ignoreFields: app.ignoreFields,
+    });
+    const verified = (await deps.verified?.load(app.name).catch(() => undefined)) ?? new Map<string, VerifiedObject>();
+    const dry = await manager.dryRunAll(desired, createdHere, verified);
+    if (dry.deferred.size > 0) steps.note?.('info', `${dry.deferred.size} object(s) wait for a CRD or namespace from this commit before their dry-run`);
+    const previous = await inventory.read();
+    const finished = skipFinishedJobs(desired, previous.entries, dry);
+    if (finished > 0) steps.note?.('info', `${finished} finished Job(s) removed by their TTL are not run again`);
+    return { client, manager, inventory, previous, desired, createdHere, dry, dispose: () => checkout.dispose() };
+  } catch (err) {
+    await checkout.dispose().catch(() => undefined);
+    throw err;
+  }
+}
+
+function namespaceObject(app: AppConfig): Desired {
+  const obj: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: app.namespace, labels: { 'app.kubernetes.io/managed-by': FIELD_MANAGER } } };
+  return { obj, source: 'createNamespace', id: objectId({ apiVersion: 'v1', kind: 'Namespace', name: app.namespace }), namespaced: false, newKind: false, synthetic: true };
+}

@@ -4,9 +4,11 @@ import { LARGE_BODY_BYTES, LARGE_BODY_SHARE } from '../config/schema.js';
 export interface BodyLease {
   /** Bytes this request holds. */
   readonly held: number;
-  /** Takes `bytes` more; false (and nothing taken) when the budget cannot spare them. */
+  /** Counts `bytes` (at most {@link LARGE_BODY_BYTES} in all) that the caller keeps itself; false when they cannot be spared. */
   take(bytes: number): boolean;
-  /** Gives back everything this request holds; later calls do nothing. */
+  /** A buffer of `bytes` to read a body into, counted against the budget; undefined when it cannot be spared. */
+  alloc(bytes: number): Buffer | undefined;
+  /** Gives back everything this request holds; later calls do nothing. Buffers from `alloc` must not be used after it. */
   release(): void;
 }
 
@@ -19,46 +21,86 @@ export interface BodyBudget {
   lease(): BodyLease;
 }
 
+/** A used stretch of the large-body region. */
+interface Extent {
+  start: number;
+  end: number;
+}
+
 /**
  * A process-wide ceiling on webhook body bytes in flight, so that no number of concurrent
- * uploads takes the process past its memory limit: above it the answer is 503. Requests whose
- * bodies grow past {@link LARGE_BODY_BYTES} share only {@link LARGE_BODY_SHARE} of the ceiling
- * between them, which keeps room for ordinary deliveries however many large ones arrive.
+ * uploads takes the process past its memory limit: above it the answer is 503.
+ *
+ * Bodies over {@link LARGE_BODY_BYTES} are read into one region of {@link LARGE_BODY_SHARE} of
+ * the ceiling, allocated once and reused for the life of the process. So they share that part
+ * between them and always leave room for ordinary deliveries, and their memory is the same pages
+ * each time: allocating and freeing tens of megabytes per request would leave the C allocator
+ * holding freed memory (glibc raises its mmap threshold after the first large free), and the
+ * process's resident size would climb far above what it holds.
  */
 export function createBodyBudget(limit: number, onChange?: (inFlight: number) => void): BodyBudget {
+  const regionSize = Math.floor(limit * LARGE_BODY_SHARE);
+  let region: Buffer | undefined;
+  // Sorted by start; a handful at most (the region holds few bodies over 1 MiB).
+  const extents: Extent[] = [];
   let used = 0;
-  let large = 0;
-  const largeCeiling = Math.floor(limit * LARGE_BODY_SHARE);
+
+  /** First fit in the region; undefined when no gap is large enough. */
+  function place(bytes: number): Extent | undefined {
+    let at = 0;
+    let index = 0;
+    for (; index < extents.length; index++) {
+      const next = extents[index] as Extent;
+      if (next.start - at >= bytes) break;
+      at = next.end;
+    }
+    if (regionSize - at < bytes && index === extents.length) return undefined;
+    const extent = { start: at, end: at + bytes };
+    extents.splice(index, 0, extent);
+    return extent;
+  }
 
   return {
     limit,
     inFlight: () => used,
     lease(): BodyLease {
       let held = 0;
+      let counted = 0;
+      const owned: Extent[] = [];
       let released = false;
+      const add = (bytes: number) => {
+        used += bytes;
+        held += bytes;
+        onChange?.(used);
+      };
       return {
         get held() {
           return held;
         },
         take(bytes) {
-          if (released) return false;
-          if (bytes === 0) return true;
-          if (used + bytes > limit) return false;
-          const after = held + bytes;
-          // Once a body is large, all of it counts against the large share, not only the excess.
-          const largeAdded = after > LARGE_BODY_BYTES ? (held > LARGE_BODY_BYTES ? bytes : after) : 0;
-          if (large + largeAdded > largeCeiling) return false;
-          large += largeAdded;
-          used += bytes;
-          held = after;
-          onChange?.(used);
+          if (released || counted + bytes > LARGE_BODY_BYTES || used + bytes > limit) return false;
+          counted += bytes;
+          add(bytes);
           return true;
+        },
+        alloc(bytes) {
+          if (released || used + bytes > limit) return undefined;
+          if (bytes <= LARGE_BODY_BYTES) {
+            add(bytes);
+            return Buffer.allocUnsafe(bytes);
+          }
+          const extent = place(bytes);
+          if (!extent) return undefined;
+          owned.push(extent);
+          add(bytes);
+          region ??= Buffer.allocUnsafeSlow(regionSize);
+          return region.subarray(extent.start, extent.end);
         },
         release() {
           if (released) return;
           released = true;
+          for (const extent of owned) extents.splice(extents.indexOf(extent), 1);
           used -= held;
-          if (held > LARGE_BODY_BYTES) large -= held;
           held = 0;
           onChange?.(used);
         },

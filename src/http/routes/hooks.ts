@@ -29,9 +29,13 @@ interface Admitted {
   source: string;
   /** The forge label for logs and metrics; `unknown` for names that are no forge, so attackers cannot mint labels. */
   forge: string;
-  /** The declared body length, when there is one. */
-  length?: number;
   lease?: BodyLease;
+  /** Where a body of declared length is read to, taken from the budget at admission. */
+  target?: Buffer;
+  /** The handler is using the body: the lease waits for it even if the client is gone. */
+  handling?: boolean;
+  /** The response closed while the handler ran; the handler gives the lease back. */
+  closed?: boolean;
 }
 
 /**
@@ -51,7 +55,7 @@ export async function hookRoutes(app: FastifyInstance, options: HookRoutesOption
   app.addContentTypeParser('*', (request, payload, done) => {
     const state = admitted.get(request.raw);
     if (!state?.lease) return done(new HttpError('internal', 'body arrived without admission'), undefined);
-    readBody(payload, { length: state.length, max: options.maxBodyBytes, lease: state.lease, retryAfterSeconds: options.busyRetryAfterSeconds }).then(
+    readBody(payload, { target: state.target, max: options.maxBodyBytes, lease: state.lease, retryAfterSeconds: options.busyRetryAfterSeconds }).then(
       (body) => done(null, body),
       (err: Error) => done(err, undefined),
     );
@@ -94,11 +98,18 @@ export async function hookRoutes(app: FastifyInstance, options: HookRoutesOption
       return refuse(request, reply, state, HTTP_ERRORS['payload-too-large'], { error: 'payload-too-large', message: tooLarge(options.maxBodyBytes) });
     }
     const lease = budget.lease();
-    // Given back however the request ends: answered, failed, or its socket gone.
-    reply.raw.once('close', () => lease.release());
-    if (!lease.take(length ?? 0)) return refuse(request, reply, state, HTTP_ERRORS.busy, busy(options.busyRetryAfterSeconds), { 'retry-after': String(options.busyRetryAfterSeconds) });
+    // Given back however the request ends (answered, failed, or its socket gone), but never while
+    // the handler may still read the body: its memory is reused for the next one.
+    reply.raw.once('close', () => {
+      if (state.handling) state.closed = true;
+      else lease.release();
+    });
     state.lease = lease;
-    if (length !== undefined) state.length = length;
+    if (length !== undefined && length > 0) {
+      const target = lease.alloc(length);
+      if (!target) return refuse(request, reply, state, HTTP_ERRORS.busy, busy(options.busyRetryAfterSeconds), { 'retry-after': String(options.busyRetryAfterSeconds) });
+      state.target = target;
+    }
     return undefined;
   }
 
@@ -120,7 +131,14 @@ export async function hookRoutes(app: FastifyInstance, options: HookRoutesOption
       if (decision && !decision.ok) return refuse(request, reply, state, 429, rateLimited(decision), { 'retry-after': String(decision.retryAfterSeconds) });
       const started = process.hrtime.bigint();
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      const answer = await options.handleDelivery({ forge, headers: request.headers, body, headerNames: headerNames(request.raw) });
+      state.handling = true;
+      let answer: DeliveryAnswer;
+      try {
+        answer = await options.handleDelivery({ forge, headers: request.headers, body, headerNames: headerNames(request.raw) });
+      } finally {
+        state.handling = false;
+        if (state.closed) state.lease?.release();
+      }
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       if (answer.status >= 400 && answer.status < 500) limiter?.fail(state.source);
       metrics?.webhooks.inc({ forge, outcome: answer.outcome });
@@ -132,14 +150,16 @@ export async function hookRoutes(app: FastifyInstance, options: HookRoutesOption
 }
 
 /**
- * Reads a webhook body into one buffer, holding the budget for it. A declared length was
- * reserved at admission and is filled in place (one copy of the body, never two); a chunked
- * body without one takes from the budget chunk by chunk and is cut off at `max`.
+ * Reads a webhook body, holding the budget for it. A body of declared length is read in place
+ * into the buffer taken for it at admission (one copy of the body, never two). A chunked body
+ * without one is counted as it streams: kept as its chunks while small, moved into a buffer of
+ * the largest size once it outgrows that, and cut off at `max`.
  */
-function readBody(stream: Readable, limits: { length: number | undefined; max: number; lease: BodyLease; retryAfterSeconds: number }): Promise<Buffer> {
-  const { length, max, lease, retryAfterSeconds } = limits;
+function readBody(stream: Readable, limits: { target: Buffer | undefined; max: number; lease: BodyLease; retryAfterSeconds: number }): Promise<Buffer> {
+  const { max, lease, retryAfterSeconds } = limits;
   return new Promise((resolve, reject) => {
-    const target = length !== undefined ? Buffer.allocUnsafe(length) : undefined;
+    let target = limits.target;
+    const declared = target !== undefined;
     const chunks: Buffer[] = [];
     let received = 0;
     const stop = (err?: Error) => {
@@ -148,23 +168,36 @@ function readBody(stream: Readable, limits: { length: number | undefined; max: n
       stream.removeListener('error', onError);
       if (err) reject(err);
     };
+    const busyError = () => new HttpError('busy', busy(retryAfterSeconds).message, { 'retry-after': String(retryAfterSeconds) });
     const onData = (chunk: Buffer) => {
+      const offset = received;
       received += chunk.length;
-      if (target) {
+      if (declared) {
         // Node's parser never delivers more than the declared length; guard anyway.
-        if (received > target.length) return stop(new HttpError('bad-request', 'body is longer than its Content-Length'));
-        chunk.copy(target, received - chunk.length);
+        if (received > (target as Buffer).length) return stop(new HttpError('bad-request', 'body is longer than its Content-Length'));
+        chunk.copy(target as Buffer, offset);
         return undefined;
       }
       if (received > max) return stop(new HttpError('payload-too-large', tooLarge(max)));
-      if (!lease.take(chunk.length)) return stop(new HttpError('busy', busy(retryAfterSeconds).message, { 'retry-after': String(retryAfterSeconds) }));
-      chunks.push(chunk);
+      if (!target && lease.take(chunk.length)) {
+        chunks.push(chunk);
+        return undefined;
+      }
+      if (!target) {
+        // Too large to keep as chunks: one buffer of the largest size a body may have.
+        target = lease.alloc(max);
+        if (!target) return stop(busyError());
+        let at = 0;
+        for (const kept of chunks) at += kept.copy(target, at);
+        chunks.length = 0;
+      }
+      chunk.copy(target, offset);
       return undefined;
     };
     const onEnd = () => {
       stop();
-      if (target && received !== target.length) return reject(new HttpError('body-incomplete', `body ended after ${received} of ${target.length} bytes`));
-      return resolve(target ?? Buffer.concat(chunks, received));
+      if (declared && received !== (target as Buffer).length) return reject(new HttpError('body-incomplete', `body ended after ${received} of ${(target as Buffer).length} bytes`));
+      return resolve(target ? target.subarray(0, received) : Buffer.concat(chunks, received));
     };
     const onError = (err: Error) => stop(new HttpError('body-incomplete', `body could not be read: ${err.message}`));
     stream.on('data', onData);

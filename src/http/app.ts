@@ -68,6 +68,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     keepAliveTimeout: limits.idleTimeout,
     return503OnClosing: true,
     requestIdHeader: false,
+    // Fastify's own answers to a malformed or overlong path quote all of it; ours do not.
+    frameworkErrors: (err, _request, reply) => {
+      if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return sendError(reply, 'uri-too-long', 'a segment of the path is too long');
+      if (err.code === 'FST_ERR_BAD_URL') return sendError(reply, 'bad-request', 'the path is not a valid URL');
+      return sendError(reply, 'internal', 'internal error; see the server log');
+    },
     // Trust the first n proxy hops' X-Forwarded-For, and no more (beyond that anyone can write it).
     ...(deps.trustProxy ? { trustProxy: (_address: string, hop: number) => hop < (deps.trustProxy ?? 0) } : {}),
   });

@@ -14,6 +14,7 @@ export const HTTP_ERRORS = {
   'forge-unknown': 404,
   'read-only': 405,
   'payload-too-large': 413,
+  'uri-too-long': 414,
   'unsupported-media-type': 415,
   'rate-limited': 429,
   internal: 500,

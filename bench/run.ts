@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { runApply } from './apply.js';
 import { runBurst } from './burst.js';
+import { runFloodBench } from './flood.js';
 import { runIntake } from './intake.js';
 import { machineInfo, REDIS_URL, ROOT, waitForQuiet, type BenchContext, type BenchResult, type MachineInfo } from './lib.js';
 import { runMemory } from './memory.js';
@@ -19,7 +20,7 @@ import { runMerge } from './merge.js';
 import { renderReport } from './report.js';
 
 /** Every benchmark, in the order they run and appear. `memory` is built from intake and apply. */
-export const BENCHMARKS = ['intake', 'merge', 'burst', 'apply', 'memory'] as const;
+export const BENCHMARKS = ['intake', 'merge', 'burst', 'apply', 'memory', 'flood'] as const;
 
 /** A benchmark's name. */
 export type BenchName = (typeof BENCHMARKS)[number];
@@ -29,6 +30,7 @@ const RUNNERS: Record<Exclude<BenchName, 'memory'>, (ctx: BenchContext) => Promi
   merge: runMerge,
   burst: runBurst,
   apply: runApply,
+  flood: runFloodBench,
 };
 
 /** Parsed command-line options. */

@@ -11,7 +11,7 @@ import t from 'tap';
 import { SECTIONS } from '../bench/report.js';
 import { ROOT } from './support/process.js';
 
-const BENCHMARKS = ['intake', 'merge', 'burst', 'apply', 'memory'];
+const BENCHMARKS = ['intake', 'merge', 'burst', 'apply', 'memory', 'flood'];
 
 /** Runs the bench entry point with `args`, killed (with everything it started) after `timeoutMs`. */
 function runBench(args: string[], timeoutMs: number): Promise<{ code: number | null; output: string; ms: number }> {

@@ -51,8 +51,8 @@ apps:
       repo: 'acme/web',
       branch: 'main',
       ...(ctx.quick
-        ? { bigBodies: { concurrent: 12, waves: 1 }, nonHookBodies: 4, unknownForge: 4, slowBodies: 2, slowHeaders: 20, silent: 10, signedDeliveries: 10, signedEveryMs: 150 }
-        : { bigBodies: { concurrent: 40, waves: 6 }, nonHookBodies: 24, unknownForge: 24, slowBodies: 12, slowHeaders: 200, silent: 100, signedDeliveries: 80, signedEveryMs: 150 }),
+        ? { bigBodies: { concurrent: 12, waves: 1 }, nonHookBodies: 4, unknownForge: 4, slowBodies: 2, slowBodiesOneSource: 4, slowHeaders: 20, silent: 10, signedDeliveries: 10, signedEveryMs: 150 }
+        : { bigBodies: { concurrent: 40, waves: 6 }, nonHookBodies: 24, unknownForge: 24, slowBodies: 12, slowBodiesOneSource: 40, slowHeaders: 200, silent: 100, signedDeliveries: 80, signedEveryMs: 150 }),
     };
     ctx.log('flood: flooding');
     const result = await runFlood(plan);
@@ -95,7 +95,7 @@ apps:
       durationMs: Date.now() - started,
       method: [
         `\`node ${flags.join(' ')} dist/main.js serve --role web\` (the chart's \`web.nodeOptions\`; its memory limit, \`web.resources.limits.memory\`, is ${formatBytes(chart.memoryLimitBytes)}), Landfall's defaults except shorter header and request timeouts (${HEADERS_TIMEOUT_MS / 1000} s, ${REQUEST_TIMEOUT_MS / 1000} s) to keep the run short; Redis on 127.0.0.1. Measured at commit \`${commit}\`.`,
-        `All at once, each attacker connection from its own address in 127.0.1.0/24 (so the per-source rate limits see a botnet, not one address): ${plan.bigBodies.waves} wave${plan.bigBodies.waves === 1 ? '' : 's'} of ${plan.bigBodies.concurrent} concurrent ${formatBytes(plan.maxBodyBytes)} bodies with a wrong signature to /hooks/github (one in four chunked, without a Content-Length); ${plan.nonHookBodies} of the same size to /nope and /api/apps/web/sync (half chunked); ${plan.unknownForge} to /hooks/<a name that is no forge>; ${plan.slowBodies} connections trickling a 256 KB body at 5 KB/s; ${plan.slowHeaders} trickling header lines; ${plan.silent} sending nothing.`,
+        `All at once, each attacker connection from its own address in 127.0.1.0/24 (so the per-source rate limits see a botnet, not one address): ${plan.bigBodies.waves} wave${plan.bigBodies.waves === 1 ? '' : 's'} of ${plan.bigBodies.concurrent} concurrent ${formatBytes(plan.maxBodyBytes)} bodies with a wrong signature to /hooks/github (one in four chunked, without a Content-Length); ${plan.nonHookBodies} of the same size to /nope and /api/apps/web/sync (half chunked); ${plan.unknownForge} to /hooks/<a name that is no forge>; ${plan.slowBodies} connections trickling a 256 KB body at 5 KB/s; ${plan.slowBodiesOneSource} more from one address trickling 1 MB bodies; ${plan.slowHeaders} trickling header lines; ${plan.silent} sending nothing.`,
         `Meanwhile a forge at 127.0.0.3 sends a signed push every ${plan.signedEveryMs} ms (at most ${plan.signedDeliveries}) until the flood ends.`,
         "Peak RSS is the larger of the kernel's VmHWM and /proc/<pid>/status VmRSS sampled every 50 ms; connection times are from the attacker's connect to the server closing the connection.",
       ],

@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { clipName } from '../clip.js';
-import type { Config } from '../config/schema.js';
+import { LARGE_BODY_BYTES, type Config } from '../config/schema.js';
 import type { DeliveryAnswer, DeliveryHandler, DeliveryHead } from '../intake/handle.js';
 import type { Metrics } from '../metrics.js';
 import type { Intake } from '../queue/intake.js';
@@ -113,7 +113,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
   if (deps.hooks) {
     const metrics = deps.metrics;
-    const budget = createBodyBudget(deps.hooks.maxInFlightBytes, metrics ? (bytes) => metrics.webhookBytesInFlight.set(bytes) : undefined);
+    const budget = createBodyBudget(
+      // One source: one body of the largest size, and ordinary deliveries beside it.
+      { limit: deps.hooks.maxInFlightBytes, perSource: deps.hooks.maxBodyBytes + LARGE_BODY_BYTES },
+      metrics ? (bytes) => metrics.webhookBytesInFlight.set(bytes) : undefined,
+    );
     await app.register(hookRoutes, {
       handleDelivery: deps.hooks.handleDelivery,
       checkHead: deps.hooks.checkHead,

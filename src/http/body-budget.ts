@@ -6,7 +6,10 @@ export interface BodyLease {
   readonly held: number;
   /** Counts `bytes` (at most {@link LARGE_BODY_BYTES} in all) that the caller keeps itself; false when they cannot be spared. */
   take(bytes: number): boolean;
-  /** A buffer of `bytes` to read a body into, counted against the budget; undefined when it cannot be spared. */
+  /**
+   * A buffer of `bytes` to read a body into, counted against the budget; undefined when it
+   * cannot be spared. What `take` counted is given back: the caller moves those bytes into it.
+   */
   alloc(bytes: number): Buffer | undefined;
   /** Gives back everything this request holds; later calls do nothing. Buffers from `alloc` must not be used after it. */
   release(): void;
@@ -17,8 +20,16 @@ export interface BodyBudget {
   readonly limit: number;
   /** Bytes held now. */
   inFlight(): number;
-  /** A new, empty lease. */
-  lease(): BodyLease;
+  /** A new, empty lease for a request from `source` (its address). */
+  lease(source: string): BodyLease;
+}
+
+/** The limits of a {@link BodyBudget}. */
+export interface BodyBudgetLimits {
+  /** Bytes held at once by everyone (`server.maxInFlightBytes`). */
+  limit: number;
+  /** Bytes held at once by one source address (`server.maxBodyBytes`: one largest body's worth). */
+  perSource: number;
 }
 
 /** A used stretch of the large-body region. */
@@ -29,7 +40,9 @@ interface Extent {
 
 /**
  * A process-wide ceiling on webhook body bytes in flight, so that no number of concurrent
- * uploads takes the process past its memory limit: above it the answer is 503.
+ * uploads takes the process past its memory limit: above it the answer is 503. One source
+ * address holds at most `perSource` of it, so a single client trickling many bodies at once
+ * cannot spend the budget of everyone else.
  *
  * Bodies over {@link LARGE_BODY_BYTES} are read into one region of {@link LARGE_BODY_SHARE} of
  * the ceiling, allocated once and reused for the life of the process. So they share that part
@@ -38,12 +51,15 @@ interface Extent {
  * holding freed memory (glibc raises its mmap threshold after the first large free), and the
  * process's resident size would climb far above what it holds.
  */
-export function createBodyBudget(limit: number, onChange?: (inFlight: number) => void): BodyBudget {
+export function createBodyBudget(limits: BodyBudgetLimits, onChange?: (inFlight: number) => void): BodyBudget {
+  const { limit, perSource } = limits;
   const regionSize = Math.floor(limit * LARGE_BODY_SHARE);
   let region: Buffer | undefined;
   // Sorted by start; a handful at most (the region holds few bodies over 1 MiB).
   const extents: Extent[] = [];
   let used = 0;
+  // Only sources holding something are here, so it is as large as the requests in flight.
+  const bySource = new Map<string, number>();
 
   /** First fit in the region; undefined when no gap is large enough. */
   function place(bytes: number): Extent | undefined {
@@ -63,7 +79,7 @@ export function createBodyBudget(limit: number, onChange?: (inFlight: number) =>
   return {
     limit,
     inFlight: () => used,
-    lease(): BodyLease {
+    lease(source): BodyLease {
       let held = 0;
       let counted = 0;
       const owned: Extent[] = [];
@@ -71,38 +87,38 @@ export function createBodyBudget(limit: number, onChange?: (inFlight: number) =>
       const add = (bytes: number) => {
         used += bytes;
         held += bytes;
+        const mine = (bySource.get(source) ?? 0) + bytes;
+        if (mine === 0) bySource.delete(source);
+        else bySource.set(source, mine);
         onChange?.(used);
       };
+      const fits = (bytes: number) => !released && used + bytes <= limit && (bySource.get(source) ?? 0) + bytes <= perSource;
       return {
         get held() {
           return held;
         },
         take(bytes) {
-          if (released || counted + bytes > LARGE_BODY_BYTES || used + bytes > limit) return false;
+          if (counted + bytes > LARGE_BODY_BYTES || !fits(bytes)) return false;
           counted += bytes;
           add(bytes);
           return true;
         },
         alloc(bytes) {
-          if (released || used + bytes > limit) return undefined;
-          if (bytes <= LARGE_BODY_BYTES) {
-            add(bytes);
-            return Buffer.allocUnsafe(bytes);
-          }
-          const extent = place(bytes);
-          if (!extent) return undefined;
+          if (!fits(bytes - counted)) return undefined;
+          const extent = bytes > LARGE_BODY_BYTES ? place(bytes) : undefined;
+          if (bytes > LARGE_BODY_BYTES && !extent) return undefined;
+          add(bytes - counted);
+          counted = 0;
+          if (!extent) return Buffer.allocUnsafe(bytes);
           owned.push(extent);
-          add(bytes);
           region ??= Buffer.allocUnsafeSlow(regionSize);
           return region.subarray(extent.start, extent.end);
         },
         release() {
           if (released) return;
-          released = true;
           for (const extent of owned) extents.splice(extents.indexOf(extent), 1);
-          used -= held;
-          held = 0;
-          onChange?.(used);
+          add(-held);
+          released = true;
         },
       };
     },

@@ -46,6 +46,7 @@ t.test('unauthenticated floods do not take the web process past the chart memory
     nonHookBodies: 24,
     unknownForge: 24,
     slowBodies: 12,
+    slowBodiesOneSource: 40,
     slowHeaders: 200,
     silent: 100,
     signedDeliveries: 40,
@@ -64,6 +65,8 @@ t.test('unauthenticated floods do not take the web process past the chart memory
   t.ok(result.slowHeaderMaxMs <= HEADERS_TIMEOUT_MS + TIMEOUT_SLACK_MS, `slow headers were cut off within headersTimeout: ${result.slowHeaderMaxMs} ms`);
   t.ok(result.silentMaxMs <= HEADERS_TIMEOUT_MS + TIMEOUT_SLACK_MS, `silent connections were closed within headersTimeout: ${result.silentMaxMs} ms`);
   t.same(result.statuses['slow body'], { 408: 12 }, 'every slow body was admitted, then cut off with 408');
+  const oneSource = result.statuses['slow body, one source'] ?? {};
+  t.ok((oneSource['408'] ?? 0) > 0 && (oneSource['503'] ?? 0) > 0, `one source trickling 40 bodies of 1 MiB holds only its share: ${JSON.stringify(oneSource)}`);
   t.ok(result.slowBodyMaxMs >= REQUEST_TIMEOUT_MS - 500, `slow bodies were not cut off before requestTimeout: ${result.slowBodyMaxMs} ms`);
   t.ok(result.slowBodyMaxMs <= REQUEST_TIMEOUT_MS + TIMEOUT_SLACK_MS, `slow bodies were cut off within requestTimeout: ${result.slowBodyMaxMs} ms`);
   t.equal(result.busyWithoutRetryAfter, 0, 'every 503 says when to come back');

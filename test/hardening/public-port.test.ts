@@ -236,16 +236,17 @@ t.test('the connection cap closes connections beyond it', async (t) => {
 });
 
 t.test('the body budget: large bodies share one region and leave room for small ones', async (t) => {
-  const budget = createBodyBudget(8 * MiB);
-  const a = budget.lease();
+  const budget = createBodyBudget({ limit: 8 * MiB, perSource: 8 * MiB });
+  let source = 0;
+  const a = budget.lease(`s${source++}`);
   const first = a.alloc(4 * MiB);
   t.equal(first?.length, 4 * MiB);
-  const b = budget.lease();
+  const b = budget.lease(`s${source++}`);
   t.equal(b.alloc(3 * MiB), undefined, 'the large share is 6 MiB: 4 + 3 does not fit');
-  const small = budget.lease();
+  const small = budget.lease(`s${source++}`);
   t.ok(small.alloc(MiB), 'a body of 1 MiB draws on the whole budget');
   t.ok(small.take(0), 'taking nothing always works');
-  const c = budget.lease();
+  const c = budget.lease(`s${source++}`);
   const second = c.alloc(2 * MiB);
   t.ok(second, '4 + 2 fits the large share');
   t.equal(budget.inFlight(), 7 * MiB);
@@ -255,11 +256,25 @@ t.test('the body budget: large bodies share one region and leave room for small 
   a.release();
   a.release();
   t.equal(budget.inFlight(), 3 * MiB, 'a second release gives back nothing more');
-  const d = budget.lease();
+  const d = budget.lease(`s${source++}`);
   t.ok(d.alloc(3 * MiB), 'the freed stretch is reused');
   t.equal(d.alloc(2 * MiB), undefined, 'within the limit, but no stretch of the region is that long');
-  const e = budget.lease();
+  for (const lease of [c, d, small]) lease.release();
+  const e = budget.lease(`s${source++}`);
   t.notOk(e.take(2 * MiB), 'take is for bodies kept as chunks, at most 1 MiB');
-  for (const lease of [c, d, small, e]) lease.release();
+  t.ok(e.take(MiB));
+  t.ok(e.alloc(MiB + 1), 'a chunked body outgrowing 1 MiB moves into a buffer');
+  t.equal(e.held, MiB + 1, 'and what take counted is given back');
+  e.release();
   t.equal(budget.inFlight(), 0);
+});
+
+t.test('the body budget: one source holds at most its share', async (t) => {
+  const budget = createBodyBudget({ limit: 8 * MiB, perSource: 3 * MiB });
+  const leases = [budget.lease('greedy'), budget.lease('greedy'), budget.lease('greedy'), budget.lease('greedy')];
+  t.ok(leases.slice(0, 3).every((l) => l.alloc(MiB)), 'three bodies of 1 MiB from one source');
+  t.equal(leases[3]?.alloc(MiB), undefined, 'not a fourth');
+  t.ok(budget.lease('other').alloc(MiB), 'another source is unaffected');
+  leases[0]?.release();
+  t.ok(leases[3]?.alloc(MiB), 'once one is done, the source may send another');
 });

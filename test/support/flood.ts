@@ -130,6 +130,8 @@ export interface FloodPlan {
   unknownForge: number;
   /** Connections that trickle a body of an ordinary size (admitted, so only the request timeout ends them). */
   slowBodies: number;
+  /** Connections from one address that each trickle a 1 MiB body: one client trying to spend everyone's budget. */
+  slowBodiesOneSource: number;
   /** Connections that trickle their headers. */
   slowHeaders: number;
   /** Connections that send nothing at all. */
@@ -220,6 +222,12 @@ export async function runFlood(plan: FloodPlan): Promise<FloodResult> {
       attempt({ port: plan.port, localAddress: attacker(), head: wrongSignature(ordinary.length), body: ordinary, trickle: { bytes: 1024, everyMs: 200 } }).then(record('slow body')),
     ),
   );
+  const oneMiB = big.subarray(0, 1024 * 1024);
+  const slowOneSource = Promise.all(
+    Array.from({ length: plan.slowBodiesOneSource }, () =>
+      attempt({ port: plan.port, localAddress: '127.0.0.9', head: wrongSignature(oneMiB.length), body: oneMiB, trickle: { bytes: 1024, everyMs: 200 } }).then(record('slow body, one source')),
+    ),
+  );
   const silent = Promise.all(Array.from({ length: plan.silent }, () => attempt({ port: plan.port, localAddress: attacker(), head: '' }).then(record('silent'))));
   const slowHeaders = Promise.all(
     Array.from({ length: plan.slowHeaders }, () =>
@@ -247,18 +255,18 @@ export async function runFlood(plan: FloodPlan): Promise<FloodResult> {
     }
     return sent;
   })();
-  const [bigAttempts, others] = await Promise.all([bigWaves, Promise.all([nonHook, unknown, slowBodies, slowHeaders, silent])]);
+  const [bigAttempts, others] = await Promise.all([bigWaves, Promise.all([nonHook, unknown, slowBodies, slowHeaders, silent, slowOneSource])]);
   floodDone = true;
   const signed = await forge;
-  const [nonHookAttempts, unknownAttempts, slowBodyAttempts, slowHeaderAttempts, silentAttempts] = others;
-  const every = [...bigAttempts, ...nonHookAttempts, ...unknownAttempts, ...slowBodyAttempts, ...slowHeaderAttempts, ...silentAttempts];
+  const [nonHookAttempts, unknownAttempts, slowBodyAttempts, slowHeaderAttempts, silentAttempts, slowOneSourceAttempts] = others;
+  const every = [...bigAttempts, ...nonHookAttempts, ...unknownAttempts, ...slowBodyAttempts, ...slowHeaderAttempts, ...silentAttempts, ...slowOneSourceAttempts];
   return {
     statuses,
     accepted: signedStatuses['202'] ?? 0,
     signed,
     signedStatuses,
     busyWithoutRetryAfter: every.filter((a) => a.status === 503 && !a.retryAfter).length,
-    slowBodyMaxMs: Math.max(0, ...slowBodyAttempts.map((a) => a.ms)),
+    slowBodyMaxMs: Math.max(0, ...[...slowBodyAttempts, ...slowOneSourceAttempts].map((a) => a.ms)),
     slowHeaderMaxMs: Math.max(0, ...slowHeaderAttempts.map((a) => a.ms)),
     silentMaxMs: Math.max(0, ...silentAttempts.map((a) => a.ms)),
     ms: Date.now() - started,

@@ -97,7 +97,7 @@ export async function hookRoutes(app: FastifyInstance, options: HookRoutesOption
     if (length !== undefined && length > options.maxBodyBytes) {
       return refuse(request, reply, state, HTTP_ERRORS['payload-too-large'], { error: 'payload-too-large', message: tooLarge(options.maxBodyBytes) });
     }
-    const lease = budget.lease();
+    const lease = budget.lease(request.ip);
     // Given back however the request ends (answered, failed, or its socket gone), but never while
     // the handler may still read the body: its memory is reused for the next one.
     reply.raw.once('close', () => {

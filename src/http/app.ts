@@ -95,14 +95,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setNotFoundHandler((request, reply) => sendError(reply, 'not-found', `no route for ${request.method} ${clipName(request.url)}`));
 
   // What a JSON answer must never be: sniffed into something a browser runs, cached, or framed.
-  app.addHook('onSend', async (_request, reply, payload) => {
+  // A callback hook, not an async one: it runs on every answer, webhooks included, and a promise per answer shows.
+  app.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('x-content-type-options', 'nosniff');
     const type = reply.getHeader('content-type');
     if (typeof type === 'string' && type.startsWith('application/json')) {
       if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
       if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
     }
-    return payload;
+    done(null, payload);
   });
 
   const limiter = deps.rateLimit ? createRateLimiter(deps.rateLimit) : undefined;

@@ -81,7 +81,13 @@ export async function hookRoutes(app: FastifyInstance, options: HookRoutesOption
     return reply.code(status).headers({ ...headers, ...CLOSE }).send(body);
   }
 
-  async function admit(request: FastifyRequest<{ Params: { forge: string } }>, reply: FastifyReply): Promise<FastifyReply | undefined> {
+  /** The admission hook; a callback one, since it runs for every delivery (see `decide`). */
+  function admit(request: FastifyRequest<{ Params: { forge: string } }>, reply: FastifyReply, done: () => void): void {
+    if (!decide(request, reply)) done();
+  }
+
+  /** Refuses what the headers decide; the reply when it did, undefined to go on. */
+  function decide(request: FastifyRequest<{ Params: { forge: string } }>, reply: FastifyReply): FastifyReply | undefined {
     const name = request.params.forge;
     const known = (FORGE_IDS as readonly string[]).includes(name);
     const state: Admitted = { source: `${known ? name : '*'}|${request.ip}`, forge: known ? name : 'unknown' };

@@ -22,7 +22,8 @@ export const SECTIONS = [
   '## 3. Burst coalescing',
   '## 4. Apply scaling',
   '## 5. Memory',
-  '## 6. On a real control plane',
+  '## 6. Flood',
+  '## 7. On a real control plane',
   '## Reproducing',
 ] as const;
 
@@ -388,12 +389,35 @@ ${table(['objects', 'round', 'first deploys in order', 'Landfall first', 'kubect
 ${mergeFiguresText(d.merge)}`;
 }
 
+function floodSection(result: BenchResult | undefined): string {
+  if (!result) return notRun('flood');
+  const d = result.data as {
+    chart: { memoryLimitBytes: number; nodeOptions: string };
+    server: { maxBodyBytes: number; maxInFlightBytes: number; maxConnections: number };
+    idle: { rss: number };
+    peak: number;
+    samples: { samples: number; maxRss: number; maxRssAnon: number; maxRssFile: number; hwm: number };
+    result: { statuses: Record<string, Record<string, number>>; accepted: number; signed: number; signedStatuses: Record<string, number>; slowBodyMaxMs: number; slowHeaderMaxMs: number; silentMaxMs: number; ms: number };
+  };
+  const r = d.result;
+  const rows = Object.entries(r.statuses)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([kind, answers]) => [kind, Object.values(answers).reduce((a, b) => a + b, 0), Object.entries(answers).map(([status, n]) => `${status === 'closed' ? 'closed without an answer' : status} × ${n}`).join(', ')]);
+  return `${methodList(result)}
+**Peak RSS ${formatBytes(d.peak)}** against the chart's limit of ${formatBytes(d.chart.memoryLimitBytes)} (idle after start ${formatBytes(d.idle.rss)}; at the sampled peak ${formatBytes(d.samples.maxRssAnon)} anonymous, ${formatBytes(d.samples.maxRssFile)} file-backed); **${r.accepted} of ${r.signed} signed deliveries accepted** during the flood; the flood took ${round(r.ms / 1000, 1)} s.
+
+What the attackers got:
+
+${table(['requests', 'sent', 'answers'], rows)}
+`;
+}
+
 /** BENCHMARKS.md for these results. */
 export function renderReport(input: ReportInput): string {
   const { machine, results } = input;
   const totalMs = Object.values(results).reduce((sum, r) => sum + (r?.durationMs ?? 0), 0);
   const quick = Object.values(results).some((r) => r?.quick);
-  const all = (['intake', 'merge', 'burst', 'apply', 'memory', 'real'] as const).flatMap((name) => targetsOf(results[name]).map((t) => ({ name, t })));
+  const all = (['intake', 'merge', 'burst', 'apply', 'memory', 'flood', 'real'] as const).flatMap((name) => targetsOf(results[name]).map((t) => ({ name, t })));
   const summaryRows = all.map(({ name, t }) => [name, t.name, t.target, t.measured, mark(t.met)]);
   const notes = all.filter(({ t }) => t.note).map(({ name, t }) => `- **${t.name}** (${name}): ${t.note}`);
   const m = machine;
@@ -435,7 +459,10 @@ ${applySection(results.apply)}
 ## 5. Memory
 
 ${memorySection(results.memory)}
-## 6. On a real control plane
+## 6. Flood
+
+${floodSection(results.flood)}
+## 7. On a real control plane
 
 ${realSection(results.real)}
 ## Reproducing
@@ -443,6 +470,7 @@ ${realSection(results.real)}
 \`\`\`sh
 npm run bench                       # every benchmark; writes bench/results/*.json and this file (about ${Math.max(1, Math.round(totalMs / 60_000))} min here)
 npm run bench -- --only intake,memory   # some of them (memory is built from intake and apply)
+npm run bench -- --only flood           # the flood alone (test/hardening/flood.test.ts runs a shorter one)
 npm run bench -- --quick --out /tmp/b   # smoke test, a few seconds each, results kept out of the repository
 npm run bench -- --report-only      # regenerate this file from bench/results/*.json
 LANDFALL_BENCH_DIST=/path/to/other/dist npm run bench -- --only burst   # the Landfall processes from another build, to compare two builds

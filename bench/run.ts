@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { runApply } from './apply.js';
 import { runBurst } from './burst.js';
+import { runFloodBench } from './flood.js';
 import { runIntake } from './intake.js';
 import { machineInfo, REDIS_URL, ROOT, waitForQuiet, type BenchContext, type BenchResult, type MachineInfo } from './lib.js';
 import { runMemory } from './memory.js';
@@ -23,7 +24,7 @@ import { renderReport } from './report.js';
  * Every benchmark, in the order they appear. `memory` is built from intake and apply (so it is
  * written after the others); `real` runs on a real control plane, apart from the test server's.
  */
-export const BENCHMARKS = ['intake', 'merge', 'burst', 'apply', 'memory', 'real'] as const;
+export const BENCHMARKS = ['intake', 'merge', 'burst', 'apply', 'memory', 'flood', 'real'] as const;
 
 /** A benchmark's name. */
 export type BenchName = (typeof BENCHMARKS)[number];
@@ -33,6 +34,7 @@ const RUNNERS: Record<Exclude<BenchName, 'memory'>, (ctx: BenchContext) => Promi
   merge: runMerge,
   burst: runBurst,
   apply: runApply,
+  flood: runFloodBench,
   real: runReal,
 };
 

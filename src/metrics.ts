@@ -13,6 +13,8 @@ export interface Metrics {
   registry: Registry;
   webhooks: Counter<'forge' | 'outcome'>;
   webhookSeconds: Histogram<'forge'>;
+  /** Webhook body bytes the process holds now (server.maxInFlightBytes bounds it). */
+  webhookBytesInFlight: Gauge;
   syncs: Counter<'app' | 'result' | 'trigger'>;
   syncPhaseSeconds: Histogram<'app' | 'phase'>;
   plans: Counter<'app' | 'result'>;
@@ -46,6 +48,7 @@ export function createMetrics(collect: MetricCollectors = {}): Metrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5],
       registers: [registry],
     }),
+    webhookBytesInFlight: new Gauge({ name: 'landfall_webhook_bytes_in_flight', help: 'Webhook body bytes held by this process now; at server.maxInFlightBytes deliveries are answered 503.', registers: [registry] }),
     syncs: new Counter({ name: 'landfall_syncs_total', help: 'Finished syncs by app, result and trigger.', labelNames: ['app', 'result', 'trigger'], registers: [registry] }),
     syncPhaseSeconds: new Histogram({
       name: 'landfall_sync_phase_duration_seconds',

@@ -12,7 +12,7 @@ import t from 'tap';
 import { SECTIONS } from '../bench/report.js';
 import { ROOT } from './support/process.js';
 
-const BENCHMARKS = ['intake', 'merge', 'burst', 'apply', 'memory', 'real'];
+const BENCHMARKS = ['intake', 'merge', 'burst', 'apply', 'memory', 'flood', 'real'];
 
 // With a real control plane up, its quick run adds about a minute (.taprc gives a file 180 s).
 t.setTimeout(400_000);

@@ -54,3 +54,23 @@ t.test('the scrubber leaves other text alone', async (t) => {
   t.equal(scrub('x abc.def y abcxdef'), 'x [REDACTED] y abcxdef', 'regex characters are literal');
   t.equal(createScrubber([])('unchanged'), 'unchanged');
 });
+
+t.test('every field of a log line appears once, however many child loggers bound it', async (t) => {
+  const { parseDocument } = await import('yaml');
+  const { configMap } = await import('./support/sync.js');
+  const { workerHarness } = await import('./support/workers.js');
+  const h = await workerHarness(t);
+  const sha = await h.repo.commit({ 'deploy/cm.yaml': configMap('settings') });
+  await h.startWorker();
+  const jobId = await h.push(sha);
+  await h.idle();
+  await h.stopWorkers();
+  const lines = h.logs.flatMap((chunk) => chunk.split('\n')).filter(Boolean);
+  const ofTheSync = lines.filter((line) => line.includes(`"jobId":"${jobId}"`));
+  t.ok(ofTheSync.length >= 3, `${ofTheSync.length} lines about the sync`);
+  for (const line of lines) {
+    // JSON is YAML; a YAML parser that insists on unique keys finds a field written twice, which JSON.parse would hide.
+    const duplicates = parseDocument(line, { uniqueKeys: true }).errors.map((e) => e.message.split('\n')[0]);
+    t.same(duplicates, [], `no field twice in: ${line.slice(0, 160)}`);
+  }
+});

@@ -12,6 +12,24 @@ export type ForgeId = (typeof FORGE_IDS)[number];
 const nonEmpty = z.string().min(1, 'must not be empty');
 
 /**
+ * The default of `server.maxInFlightBytes`: 64 MiB. The web role idles near 105 MB and peaks near
+ * 125 MB under load with the chart's heap flags; bodies in flight come on top, plus the garbage of
+ * bodies already answered until V8 collects it. 64 MiB keeps that under the chart's 256Mi limit
+ * with room to spare (measured: test/hardening/flood.test.ts, BENCHMARKS.md).
+ */
+export const DEFAULT_MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Bodies larger than this may use only {@link LARGE_BODY_SHARE} of `server.maxInFlightBytes`; the
+ * rest is kept for ordinary deliveries (a push is a few kilobytes), so a flood of large bodies
+ * never crowds them out.
+ */
+export const LARGE_BODY_BYTES = 1024 * 1024;
+
+/** The share of `server.maxInFlightBytes` that bodies over {@link LARGE_BODY_BYTES} may use together. */
+export const LARGE_BODY_SHARE = 0.75;
+
+/**
  * A secret: long enough not to be guessed (and not to be confused with ordinary words when logs
  * are scrubbed of it), without surrounding whitespace (a newline pasted from a file breaks every
  * signature).
@@ -226,8 +244,24 @@ const serverSchema = z.strictObject({
   host: nonEmpty.default('0.0.0.0'),
   port: intField().pipe(z.number().min(0).max(65535, 'must be a TCP port (0-65535)')).default(8080),
   publicUrl: httpUrl.default('http://localhost:8080'),
+  /** The largest webhook body accepted (GitHub and GitLab send at most 25 MB). */
   maxBodyBytes: intField().pipe(z.number().positive('must be positive')).default(26_214_400),
+  /**
+   * Webhook body bytes the process holds at once, across every delivery in flight; above it the
+   * answer is 503. Sized so the web role's baseline plus this fits the chart's 256Mi limit.
+   */
+  maxInFlightBytes: intField().pipe(z.number().positive('must be positive')).default(DEFAULT_MAX_IN_FLIGHT_BYTES),
+  /** How long a client may take to send a request's headers. */
+  headersTimeout: duration.default(10_000),
+  /** How long a client may take to send a whole request, headers and body. */
+  requestTimeout: duration.default(30_000),
+  /** A connection with no traffic for this long is closed (between requests too: keep-alive). */
+  idleTimeout: duration.default(65_000),
+  /** Connections open at once; further ones are closed as they arrive. */
+  maxConnections: intField().pipe(z.number().min(1, 'must be at least 1')).default(1_000),
   apiTokens: z.array(secret).default([]),
+  /** Whether holders of an API token may retry, promote and remove jobs on the queue board (read-only otherwise). */
+  queueBoardWritable: boolField().default(false),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Where accepted deliveries wait (fsynced) while Redis is unreachable. */
   spoolDir: nonEmpty.default(join(tmpdir(), 'landfall-spool')),
@@ -241,6 +275,19 @@ const serverSchema = z.strictObject({
       failuresPerMinute: intField().pipe(z.number().min(1)).default(60),
     })
     .prefault({}),
+}).superRefine((server, ctx) => {
+  const needed = Math.ceil(server.maxBodyBytes / LARGE_BODY_SHARE);
+  if (server.maxInFlightBytes < needed) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['maxInFlightBytes'],
+      message: `must be at least ${needed} (maxBodyBytes / ${LARGE_BODY_SHARE}: large bodies may use ${LARGE_BODY_SHARE * 100}% of it), or a body of the largest accepted size could never be taken`,
+    });
+  }
+  // Node refuses a header timeout longer than the whole request's.
+  if (server.headersTimeout > server.requestTimeout) {
+    ctx.addIssue({ code: 'custom', path: ['headersTimeout'], message: 'must not be longer than requestTimeout (the headers are part of the request)' });
+  }
 });
 
 const hostPort = z.strictObject({ host: nonEmpty, port: intField().pipe(z.number().min(1).max(65535)) });

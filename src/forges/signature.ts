@@ -54,8 +54,8 @@ export function verifyHexSignature(
 
 /**
  * Whether a forge section lets unsigned deliveries through: only with `insecureNoSignature: true`
- * and no secret at all. Once a secret is configured it is always required.
+ * and no secret at all (nor a GitLab signing token). Once a secret is configured it is always required.
  */
-export function acceptsUnsigned(settings: { webhookSecret?: readonly string[] | undefined; insecureNoSignature: boolean }): boolean {
-  return settings.insecureNoSignature && (settings.webhookSecret === undefined || settings.webhookSecret.length === 0);
+export function acceptsUnsigned(settings: { webhookSecret?: readonly string[] | undefined; signingToken?: readonly string[] | undefined; insecureNoSignature: boolean }): boolean {
+  return settings.insecureNoSignature && !settings.webhookSecret?.length && !settings.signingToken?.length;
 }

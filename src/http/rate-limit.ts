@@ -4,7 +4,7 @@ export interface RateLimitSettings {
   perSecond: number;
   /** How many may arrive at once above the sustained rate. */
   burst: number;
-  /** Refused deliveries (bad signature, malformed) per minute before a source is shut out for the rest of the minute. */
+  /** Refused requests (bad signature, malformed, wrong API token) per minute before a source is shut out for the rest of the minute. */
   failuresPerMinute: number;
 }
 
@@ -40,27 +40,43 @@ export function createRateLimiter(settings: RateLimitSettings, maxSources = 10_0
     return b;
   }
 
+  /** The source's failure budget: spent means shut out until its minute is over. */
+  function shutOut(b: Bucket, t: number): RateDecision | undefined {
+    if (t - b.windowStart >= 60_000) {
+      b.failures = 0;
+      b.windowStart = t;
+    }
+    if (b.failures < settings.failuresPerMinute) return undefined;
+    return { ok: false, retryAfterSeconds: Math.ceil((b.windowStart + 60_000 - t) / 1000), reason: 'too many refused requests from this source' };
+  }
+
   return {
     /** Takes one token; says when to come back if there is none or the source is shut out. */
     take(key: string): RateDecision {
       const b = bucket(key);
       const t = now();
-      if (t - b.windowStart >= 60_000) {
-        b.failures = 0;
-        b.windowStart = t;
-      }
-      if (b.failures >= settings.failuresPerMinute) {
-        return { ok: false, retryAfterSeconds: Math.ceil((b.windowStart + 60_000 - t) / 1000), reason: 'too many refused deliveries from this source' };
-      }
+      const refused = shutOut(b, t);
+      if (refused) return refused;
       b.tokens = Math.min(settings.burst, b.tokens + ((t - b.refilledAt) / 1000) * settings.perSecond);
       b.refilledAt = t;
       if (b.tokens < 1) return { ok: false, retryAfterSeconds: 1, reason: 'too many deliveries from this source' };
       b.tokens -= 1;
       return { ok: true };
     },
-    /** Counts a refused delivery against its source. */
+    /**
+     * Whether the source is shut out by its failure budget, without taking a token: for a second
+     * look once a body has arrived (others from the same source may have failed meanwhile), and
+     * for API token checks, which have no volume limit of their own.
+     */
+    check(key: string): RateDecision {
+      return shutOut(bucket(key), now()) ?? { ok: true };
+    },
+    /** Counts a refused request against its source. */
     fail(key: string): void {
       bucket(key).failures++;
     },
   };
 }
+
+/** The limiter {@link createRateLimiter} makes. */
+export type RateLimiter = ReturnType<typeof createRateLimiter>;

@@ -2,9 +2,11 @@ import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
 import type { AppIndex } from '../apps/match.js';
-import type { Config, ForgeId } from '../config/schema.js';
+import { clipName, MAX_NAME_CHARS } from '../clip.js';
+import type { Config, ForgeConfig, ForgeId } from '../config/schema.js';
 import { FORGES } from '../forges/registry.js';
-import { PayloadError, type ForgeEvent, type IgnoreReason } from '../forges/types.js';
+import { acceptsUnsigned } from '../forges/signature.js';
+import { PayloadError, type ForgeAdapter, type ForgeEvent, type IgnoreReason } from '../forges/types.js';
 import { IntakeUnavailableError, type AcceptedJob, type Intake, type IntakeItem } from '../queue/intake.js';
 import type { Spool } from './spool.js';
 
@@ -30,13 +32,17 @@ export interface DeliveryHandlerDeps {
   spool?: Spool;
 }
 
-/** A received webhook: which route it came in on, its headers and raw body. */
-export interface Delivery {
+/** What arrives before a webhook's body: the route's forge and the headers. */
+export interface DeliveryHead {
   forge: ForgeId;
   headers: IncomingHttpHeaders;
-  body: Buffer;
   /** Header names as sent, in order, repeats included (Node's rawHeaders, names only). */
   headerNames?: string[];
+}
+
+/** A received webhook: which route it came in on, its headers and raw body. */
+export interface Delivery extends DeliveryHead {
+  body: Buffer;
 }
 
 /** Headers that decide what a delivery means; each must come at most once. */
@@ -53,34 +59,19 @@ export function createDeliveryHandler(deps: DeliveryHandlerDeps) {
   const now = deps.now ?? Date.now;
 
   return async function handleDelivery(delivery: Delivery): Promise<DeliveryAnswer> {
-    const adapter = FORGES.get(delivery.forge);
-    const settings = deps.config.forges[delivery.forge];
-    if (!adapter || !settings) {
-      return error(404, 'forge-not-configured', `no forges.${delivery.forge} section in the configuration; add one to accept these webhooks`);
-    }
-    // Node joins repeated headers into one value; an event, delivery or signature header sent twice is ambiguous.
-    const seen = new Set<string>();
-    for (const name of delivery.headerNames ?? []) {
-      const lower = name.toLowerCase();
-      if (!SINGLE.test(lower)) continue;
-      if (seen.has(lower)) return error(400, 'header-repeated', `header ${name} was sent more than once`);
-      seen.add(lower);
-    }
-    const contentType = delivery.headers['content-type'] ?? '';
-    if (!JSON_TYPE.test(contentType)) {
-      return error(415, 'unsupported-media-type', `content type must be application/json, got "${contentType || 'none'}"; set the webhook's content type to application/json`);
-    }
-    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1];
-    if (charset && !/^utf-?8$/i.test(charset)) {
-      return error(415, 'unsupported-media-type', `charset ${charset} is not supported; webhooks are JSON in UTF-8`);
-    }
+    const refused = checkDeliveryHead(deps.config, delivery);
+    if (refused) return refused;
+    const adapter = FORGES.get(delivery.forge) as ForgeAdapter;
+    const settings = deps.config.forges[delivery.forge] as ForgeConfig;
     const verdict = adapter.verify({ headers: delivery.headers, body: delivery.body, now: now() }, settings);
     if (!verdict.ok) return error(401, 'signature-invalid', verdict.reason);
 
     const eventName = adapter.eventName(delivery.headers);
     if (!eventName) return error(400, 'event-missing', `the delivery has no event header; is this really a ${adapter.displayName} webhook?`);
     // Without a delivery id, identical bodies are the same delivery.
-    const deliveryId = adapter.deliveryId(delivery.headers) ?? `body-${createHash('sha256').update(delivery.body).digest('hex').slice(0, 32)}`;
+    // Forges send short ids; a longer one is cut like any other echoed name (it is stored and echoed too).
+    const sent = adapter.deliveryId(delivery.headers);
+    const deliveryId = sent !== undefined ? clipName(sent) : `body-${createHash('sha256').update(delivery.body).digest('hex').slice(0, 32)}`;
 
     let payload: unknown;
     try {
@@ -139,13 +130,13 @@ export function createDeliveryHandler(deps: DeliveryHandlerDeps) {
   function route(event: ForgeEvent): { items: IntakeItem[] } | { reason: IgnoreReason; detail: string } {
     if (event.kind === 'ping') return { reason: 'ping', detail: 'pong' };
     const tracking = deps.apps.forRepo(event.forge, event.repo);
-    if (tracking.length === 0) return { reason: 'unknown-repo', detail: `no app tracks ${event.forge} repository ${event.repo}` };
+    if (tracking.length === 0) return { reason: 'unknown-repo', detail: `no app tracks ${event.forge} repository ${clipName(event.repo)}` };
     const receivedAt = now();
     if (event.kind === 'push') {
-      if (event.refType === 'tag') return { reason: 'tag', detail: `tag ${event.refName}: apps deploy branches` };
+      if (event.refType === 'tag') return { reason: 'tag', detail: `tag ${clipName(event.refName)}: apps deploy branches` };
       const apps = deps.apps.forBranch(event.forge, event.repo, event.refName);
-      if (apps.length === 0) return { reason: 'untracked-branch', detail: `no app tracks branch ${event.refName} of ${event.repo}` };
-      if (event.deleted) return { reason: 'branch-deleted', detail: `branch ${event.refName} was deleted; nothing is deployed or pruned` };
+      if (apps.length === 0) return { reason: 'untracked-branch', detail: `no app tracks branch ${clipName(event.refName)} of ${clipName(event.repo)}` };
+      if (event.deleted) return { reason: 'branch-deleted', detail: `branch ${clipName(event.refName)} was deleted; nothing is deployed or pruned` };
       return {
         items: apps.map((app) => ({
           kind: 'sync' as const,
@@ -155,8 +146,8 @@ export function createDeliveryHandler(deps: DeliveryHandlerDeps) {
             forge: event.forge,
             repo: app.repo,
             branch: event.refName,
-            sha: event.after,
-            before: event.before,
+            sha: clipName(event.after),
+            before: clipName(event.before),
             deliveryId: event.deliveryId,
             receivedAt,
           },
@@ -164,7 +155,7 @@ export function createDeliveryHandler(deps: DeliveryHandlerDeps) {
       };
     }
     const apps = deps.apps.forBranch(event.forge, event.repo, event.baseBranch);
-    if (apps.length === 0) return { reason: 'untracked-branch', detail: `pull request #${event.number} targets ${event.baseBranch}, which no app tracks` };
+    if (apps.length === 0) return { reason: 'untracked-branch', detail: `pull request #${event.number} targets ${clipName(event.baseBranch)}, which no app tracks` };
     if (event.action === 'closed') return { reason: 'pr-closed', detail: `pull request #${event.number} was closed without merging` };
     if (event.action === 'merged') return { reason: 'pr-merged', detail: `pull request #${event.number} was merged; the push it made deploys it` };
     const action = event.action;
@@ -177,9 +168,9 @@ export function createDeliveryHandler(deps: DeliveryHandlerDeps) {
           repo: app.repo,
           number: event.number,
           action,
-          headSha: event.headSha,
-          headBranch: event.headBranch,
-          headRepo: event.headRepo,
+          headSha: clipName(event.headSha),
+          headBranch: clipName(event.headBranch),
+          headRepo: clipName(event.headRepo),
           baseBranch: event.baseBranch,
           deliveryId: event.deliveryId,
           receivedAt,
@@ -187,6 +178,40 @@ export function createDeliveryHandler(deps: DeliveryHandlerDeps) {
       })),
     };
   }
+}
+
+/**
+ * Everything about a delivery that its headers decide: the forge is configured, no meaningful
+ * header is repeated, a credential header is there (unless the forge accepts unsigned
+ * deliveries), and the body is JSON in UTF-8. The HTTP layer asks before it reads a byte of the
+ * body; the handler asks again, so it is whole on its own. Undefined: go on.
+ */
+export function checkDeliveryHead(config: Config, head: DeliveryHead): DeliveryAnswer | undefined {
+  const adapter = FORGES.get(head.forge);
+  const settings = config.forges[head.forge];
+  if (!adapter || !settings) {
+    return error(404, 'forge-not-configured', `no forges.${head.forge} section in the configuration; add one to accept these webhooks`);
+  }
+  // Node joins repeated headers into one value; an event, delivery or signature header sent twice is ambiguous.
+  const seen = new Set<string>();
+  for (const name of head.headerNames ?? []) {
+    const lower = name.toLowerCase();
+    if (!SINGLE.test(lower)) continue;
+    if (seen.has(lower)) return error(400, 'header-repeated', `header ${clipName(name)} was sent more than once`);
+    seen.add(lower);
+  }
+  if (!acceptsUnsigned(settings) && !adapter.signatureHeaders.some((name) => head.headers[name.toLowerCase()] !== undefined)) {
+    return error(401, 'signature-invalid', `missing ${adapter.signatureHeaders.join(' or ')} header; set the webhook's secret`);
+  }
+  const contentType = head.headers['content-type'] ?? '';
+  if (!JSON_TYPE.test(contentType)) {
+    return error(415, 'unsupported-media-type', `content type must be application/json, got "${clipName(contentType) || 'none'}"; set the webhook's content type to application/json`);
+  }
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1];
+  if (charset && !/^utf-?8$/i.test(charset)) {
+    return error(415, 'unsupported-media-type', `charset ${clipName(charset)} is not supported; webhooks are JSON in UTF-8`);
+  }
+  return undefined;
 }
 
 /** The delivery handler's function type. */
@@ -197,5 +222,6 @@ function error(status: DeliveryAnswer['status'], code: string, message: string):
 }
 
 function ignored(reason: IgnoreReason, detail: string): DeliveryAnswer {
-  return { status: 200, body: { ignored: reason, detail }, outcome: `ignored:${reason}` };
+  // Details from the forge adapters quote refs, events and actions from the payload; bound them as a whole.
+  return { status: 200, body: { ignored: reason, detail: clipName(detail, 4 * MAX_NAME_CHARS) }, outcome: `ignored:${reason}` };
 }

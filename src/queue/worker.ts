@@ -96,7 +96,8 @@ export function createSyncWorker(deps: SyncWorkerDeps): Worker {
       if (claimed) await job.updateData({ ...job.data, covered });
       const attempts = job.opts.attempts ?? 1;
       const record = await runSync(
-        { ...deps.sync, history: deps.history, log, forges: deps.config.forges },
+        // runSync binds app, jobId and attempt itself; this job's logger would repeat the first two.
+        { ...deps.sync, history: deps.history, log: deps.log, forges: deps.config.forges },
         {
           app,
           data,

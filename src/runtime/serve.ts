@@ -38,7 +38,7 @@ export async function serve(config: Config, log: Logger, role: Role): Promise<vo
     // A worker alone still answers probes and scrapes.
     const redis = createProducerConnection(config.redis);
     redis.on('error', () => undefined);
-    const app = await buildApp({ log, metrics, readiness: { redis: () => pingRedis(redis), workers: async () => workersRunning?.() ?? false } });
+    const app = await buildApp({ log, metrics, limits: config.server, readiness: { redis: () => pingRedis(redis), workers: async () => workersRunning?.() ?? false } });
     await app.listen({ host: config.server.host, port: config.server.port });
     log.info({ host: config.server.host, port: config.server.port }, 'landfall worker probes listening');
     closers.unshift(async () => {

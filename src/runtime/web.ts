@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { createAppIndex } from '../apps/match.js';
 import type { Config } from '../config/schema.js';
 import { buildApp } from '../http/app.js';
-import { createDeliveryHandler } from '../intake/handle.js';
+import { checkDeliveryHead, createDeliveryHandler } from '../intake/handle.js';
 import { createSpool, startSpoolReplayer, type Spool } from '../intake/spool.js';
 import { createView } from '../http/view.js';
 import { readWebhookCheck } from '../forges/webhook-monitor.js';
@@ -72,10 +72,17 @@ export async function createWebRuntime(config: Config, log: Logger, options: Web
       redis: () => pingRedis(redis),
       ...(options.workersRunning ? { workers: async () => options.workersRunning?.() ?? false } : {}),
     },
-    hooks: { handleDelivery, maxBodyBytes: config.server.maxBodyBytes, rateLimit: config.server.rateLimit },
+    limits: config.server,
+    hooks: {
+      handleDelivery,
+      checkHead: (head) => checkDeliveryHead(config, head),
+      maxBodyBytes: config.server.maxBodyBytes,
+      maxInFlightBytes: config.server.maxInFlightBytes,
+    },
+    rateLimit: config.server.rateLimit,
     trustProxy: config.server.trustProxy,
     api: { config, view, intake },
-    admin: { queues, apiTokens: config.server.apiTokens },
+    admin: { queues, apiTokens: config.server.apiTokens, writable: config.server.queueBoardWritable, publicUrl: config.server.publicUrl },
     ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   return {

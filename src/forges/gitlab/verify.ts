@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { ForgeConfig } from '../../config/schema.js';
-import { constantTimeEqual, singleHeader } from '../signature.js';
+import { acceptsUnsigned, constantTimeEqual, singleHeader } from '../signature.js';
 import type { VerifyResult, WebhookInput } from '../types.js';
 
 /** Signed deliveries older (or further in the future) than this are refused as possible replays. */
@@ -18,7 +18,7 @@ export const GITLAB_SIGNATURE_TOLERANCE_MS = 5 * 60_000;
 export function verifyGitlab(input: WebhookInput, settings: ForgeConfig): VerifyResult {
   const secrets = settings.webhookSecret ?? [];
   const signingTokens = 'signingToken' in settings ? (settings.signingToken ?? []) : [];
-  if (settings.insecureNoSignature && secrets.length === 0 && signingTokens.length === 0) return { ok: true };
+  if (acceptsUnsigned(settings)) return { ok: true };
 
   const signature = singleHeader(input.headers, 'webhook-signature');
   const token = singleHeader(input.headers, 'x-gitlab-token');

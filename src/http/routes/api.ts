@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config/schema.js';
 import type { Intake } from '../../queue/intake.js';
-import { bearerToken, tokenAllowed } from '../auth.js';
+import { bearerToken, type TokenGuard } from '../auth.js';
+import { sendError } from '../errors.js';
 import { CHANGE_ACTIONS } from '../../model/changes.js';
 import type { View } from '../view.js';
 
@@ -11,6 +12,8 @@ export interface ApiRoutesOptions {
   config: Config;
   view: View;
   intake: Intake;
+  /** Checks API tokens, with the failure budget per source. */
+  tokens: TokenGuard;
 }
 
 const error = { type: 'object', properties: { error: { type: 'string' }, message: { type: 'string' } }, required: ['error', 'message'] } as const;
@@ -142,7 +145,7 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
     },
     async (request, reply) => {
       const config = view.app(request.params.app);
-      if (!config) return reply.code(404).send({ error: 'not-found', message: `no app named "${request.params.app}"` });
+      if (!config) return sendError(reply, 'not-found', `no app named "${request.params.app}"`);
       const [summaryOf, drift, queued, webhook] = await Promise.all([view.summary(config), view.drift(config.name), view.queued(config.name), view.webhook(config)]);
       return {
         app: summaryOf,
@@ -164,7 +167,7 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
       },
     },
     async (request, reply) => {
-      if (!view.app(request.params.app)) return reply.code(404).send({ error: 'not-found', message: `no app named "${request.params.app}"` });
+      if (!view.app(request.params.app)) return sendError(reply, 'not-found', `no app named "${request.params.app}"`);
       const limit = request.query.limit ?? 20;
       const syncs = request.query.kind === 'plan' ? await view.plans(request.params.app, limit) : await view.syncs(request.params.app, limit);
       return { syncs };
@@ -176,7 +179,7 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
     { schema: { params: { type: 'object', properties: { id: { type: 'string', maxLength: 200 } }, required: ['id'] }, response: { 200: record, 404: error } } },
     async (request, reply) => {
       const found = await view.sync(request.params.id);
-      if (!found) return reply.code(404).send({ error: 'not-found', message: `no sync or plan "${request.params.id}"` });
+      if (!found) return sendError(reply, 'not-found', `no sync or plan "${request.params.id}"`);
       return found;
     },
   );
@@ -191,19 +194,24 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
           401: error,
           403: error,
           404: error,
+          429: error,
           503: error,
         },
       },
     },
     async (request, reply) => {
-      if (options.config.server.apiTokens.length === 0) return reply.code(403).send({ error: 'disabled', message: 'manual syncs are off: set server.apiTokens to allow them' });
-      if (!tokenAllowed(options.config.server.apiTokens, bearerToken(request))) {
-        return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'send Authorization: Bearer <one of server.apiTokens>' });
+      const verdict = options.tokens(request, bearerToken(request));
+      if (!verdict.ok) {
+        if (verdict.code === 'disabled') return sendError(reply, 'disabled', 'manual syncs are off: set server.apiTokens to allow them');
+        if (verdict.code === 'rate-limited') {
+          return sendError(reply, 'rate-limited', `too many wrong API tokens from this source; try again in ${verdict.retryAfterSeconds}s`, { 'retry-after': String(verdict.retryAfterSeconds) });
+        }
+        return sendError(reply, 'unauthorized', 'send Authorization: Bearer <one of server.apiTokens>', { 'www-authenticate': 'Bearer' });
       }
       const config = view.app(request.params.app);
-      if (!config) return reply.code(404).send({ error: 'not-found', message: `no app named "${request.params.app}"` });
+      if (!config) return sendError(reply, 'not-found', `no app named "${request.params.app}"`);
       const jobId = await queueManual(options.intake, config);
-      if (!jobId) return reply.code(503).send({ error: 'unavailable', message: 'the sync could not be queued; try again' });
+      if (!jobId) return sendError(reply, 'unavailable', 'the sync could not be queued; try again');
       return reply.code(202).send({ accepted: { app: config.name, jobId, url: `${options.config.server.publicUrl}/syncs/${jobId}` } });
     },
   );

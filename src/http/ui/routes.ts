@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Config } from '../../config/schema.js';
 import type { Intake } from '../../queue/intake.js';
-import { tokenAllowed } from '../auth.js';
+import { clipName } from '../../clip.js';
+import type { TokenGuard } from '../auth.js';
 import { queueManual } from '../routes/api.js';
 import type { View } from '../view.js';
 import { FAVICON, STYLESHEET } from './assets.js';
@@ -27,7 +28,7 @@ function send(reply: FastifyReply, status: number, body: string): FastifyReply {
 }
 
 /** The server-rendered dashboard: `/`, `/apps/:app`, `/syncs/:id`, and the sync button's form. */
-export async function uiRoutes(app: FastifyInstance, options: { config: Config; view: View; intake: Intake }): Promise<void> {
+export async function uiRoutes(app: FastifyInstance, options: { config: Config; view: View; intake: Intake; tokens: TokenGuard }): Promise<void> {
   const { config, view } = options;
   // The sync button posts a plain form; parse it here only.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_req, body, done) => {
@@ -42,7 +43,7 @@ export async function uiRoutes(app: FastifyInstance, options: { config: Config; 
 
   app.get<{ Params: { app: string }; Querystring: { queued?: string } }>('/apps/:app', async (request, reply) => {
     const appConfig = view.app(request.params.app);
-    if (!appConfig) return send(reply, 404, notFound(`No app named “${request.params.app}”.`));
+    if (!appConfig) return send(reply, 404, notFound(`No app named “${clipName(request.params.app)}”.`));
     const [summary, drift, syncs, plans, queued, webhook] = await Promise.all([
       view.summary(appConfig),
       view.drift(appConfig.name),
@@ -56,8 +57,13 @@ export async function uiRoutes(app: FastifyInstance, options: { config: Config; 
 
   app.post<{ Params: { app: string }; Body: { token?: string } }>('/apps/:app/sync', async (request, reply) => {
     const appConfig = view.app(request.params.app);
-    if (!appConfig) return send(reply, 404, notFound(`No app named “${request.params.app}”.`));
-    if (!tokenAllowed(config.server.apiTokens, request.body?.token)) {
+    if (!appConfig) return send(reply, 404, notFound(`No app named “${clipName(request.params.app)}”.`));
+    const verdict = options.tokens(request, request.body?.token);
+    if (verdict.ok === false && verdict.code === 'rate-limited') {
+      reply.header('retry-after', String(verdict.retryAfterSeconds));
+      return send(reply, 429, page('Not allowed', html`<h1>Too many wrong tokens</h1><p>Too many wrong API tokens came from your address; try again in ${verdict.retryAfterSeconds} seconds. <a href="/apps/${appConfig.name}">Back</a></p>`));
+    }
+    if (!verdict.ok) {
       return send(reply, 401, page('Not allowed', html`<h1>Not allowed</h1><p>That is not one of this server's API tokens (<code>server.apiTokens</code>). <a href="/apps/${appConfig.name}">Back</a></p>`));
     }
     const jobId = await queueManual(options.intake, appConfig);
@@ -67,7 +73,7 @@ export async function uiRoutes(app: FastifyInstance, options: { config: Config; 
 
   app.get<{ Params: { id: string } }>('/syncs/:id', async (request, reply) => {
     const record = await view.sync(request.params.id);
-    if (!record) return send(reply, 404, notFound(`No sync or plan “${request.params.id}”. Old ones are forgotten after the newest ${100} per app.`));
+    if (!record) return send(reply, 404, notFound(`No sync or plan “${clipName(request.params.id)}”. Old ones are forgotten after the newest ${100} per app.`));
     return send(reply, 200, syncPage(config, record));
   });
 }

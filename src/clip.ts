@@ -1,0 +1,16 @@
+/** The most characters of a name from outside (branch, repository, ref, header value) that Landfall echoes or stores. */
+export const MAX_NAME_CHARS = 256;
+
+/**
+ * A name from a request or payload, cut to {@link MAX_NAME_CHARS} with an ellipsis, for answers,
+ * records and job data: a 100 KB branch name would otherwise be echoed back and stored whole.
+ * Matching always uses the full name; only what is shown and kept is cut. Never splits a
+ * surrogate pair.
+ */
+export function clipName(text: string, max = MAX_NAME_CHARS): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  const code = text.charCodeAt(end - 1);
+  if (code >= 0xd800 && code <= 0xdbff) end--;
+  return `${text.slice(0, end)}…`;
+}

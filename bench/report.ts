@@ -479,7 +479,7 @@ npm run bench -- --only real        # the real control plane part alone (starts 
 \`\`\`
 
 Needs what \`npm test\` needs: Redis on 127.0.0.1:6379 and git; kubectl and helm in \`./tools\` (\`npm run setup-tools\`).
-The real control plane part (section 6) needs Go or its binaries cached (\`npm run cluster:build\`); without them, or in a quick run with no control plane up, it records why it skipped. \`LANDFALL_REAL=0\` skips it.
+The real control plane part (section 7) needs Go or its binaries cached (\`npm run cluster:build\`); without them, or in a quick run with no control plane up, it records why it skipped. \`LANDFALL_REAL=0\` skips it.
 The @octokit/webhooks baseline runs when \`@octokit/webhooks\` is installed (it is not a dependency of Landfall).
 `;
 }

@@ -36,10 +36,14 @@ t.test('a minimal config gets the documented defaults', async (t) => {
     prune: true,
     selfHeal: true,
     allowEmpty: false,
-    healthTimeout: 300_000,
+    healthTimeout: 660_000,
+    failFastAfter: 30_000,
+    recreate: false,
+    ignoreFields: [],
     driftInterval: 180_000,
     allowedNamespaces: ['web'],
   });
+  t.same(app.takeOverFieldsFrom.map((m) => m.manager), ['kubectl-client-side-apply', 'before-first-apply', 'kubectl', 'kubectl-create', 'helm']);
 });
 
 t.test('${VAR} comes from the environment; a missing one is an error naming it', async (t) => {

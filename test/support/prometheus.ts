@@ -49,7 +49,9 @@ export function parsePrometheus(text: string): Map<string, Family> {
     }
     if (consumed !== rawLabels.length) throw new Error(`line ${index + 1} has malformed labels: ${line}`);
     const value = rawValue === '+Inf' ? Infinity : rawValue === '-Inf' ? -Infinity : Number(rawValue);
-    if (Number.isNaN(value) && rawValue !== 'NaN') throw new Error(`line ${index + 1} has a bad value: ${line}`);
+    // prom-client writes NaN as "Nan" (an empty event-loop histogram just after start); Prometheus
+    // reads it with Go's ParseFloat, which takes any case.
+    if (Number.isNaN(value) && rawValue.toLowerCase() !== 'nan') throw new Error(`line ${index + 1} has a bad value: ${line}`);
     const base = name.replace(/_(bucket|sum|count)$/, '');
     const owner = families.has(name) ? name : families.get(base)?.type === 'histogram' || families.get(base)?.type === 'summary' ? base : name;
     family(owner).samples.push({ name, labels, value });

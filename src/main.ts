@@ -50,6 +50,23 @@ export function buildCli(): Command {
       process.stdout.write(`queued sync of ${app} (job ${jobId})\n`);
     });
 
+  program
+    .command('plan')
+    .description("print the plan a pull request would get (render, validate, server-side dry-run, diff, prune) for the app's branch head or --ref; exits 1 when it would not deploy")
+    .argument('<app>', 'app name', (value) => {
+      if (!/^[a-z0-9-]+$/.test(value)) throw new InvalidArgumentError('app names are lowercase letters, digits and "-"');
+      return value;
+    })
+    .option('--ref <ref>', 'a branch, tag or full commit hash of the app\'s repository (default: its branch)')
+    .addOption(configOption())
+    .action(async (app: string, options: { config?: string; ref?: string }) => {
+      const config = await loadOrExit(options.config);
+      const { runPlanCommand } = await import('./cli/plan.js');
+      const { text, code } = await runPlanCommand(config, app, options.ref);
+      process.stdout.write(text);
+      process.exitCode = code;
+    });
+
   const appNames = (value: string, previous: string[] = []) => {
     if (!/^[a-z0-9-]+$/.test(value)) throw new InvalidArgumentError('app names are lowercase letters, digits and "-"');
     return [...previous, value];

@@ -2,8 +2,7 @@ import { Queue, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import { createKubeClient, type KubeClient } from '../kube/client.js';
-import { loadKubeConfig } from '../kube/config.js';
+import type { KubeClient } from '../kube/client.js';
 import { createForgeApis } from '../forges/apis.js';
 import type { Metrics } from '../metrics.js';
 import { createNotifier } from '../notify.js';
@@ -21,8 +20,7 @@ import { createStatusWorker } from '../status/worker.js';
 import { createWorkerConnection } from '../redis/connection.js';
 import { createHistory } from '../store/history.js';
 import { createKeys } from '../store/keys.js';
-import { createGit } from '../sync/checkout.js';
-import { findTools } from '../sync/tools.js';
+import { syncKitFromConfig } from '../sync/from-config.js';
 
 /** The worker role: BullMQ workers with everything a sync needs. */
 export interface WorkerRuntime {
@@ -50,23 +48,8 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
   for (const c of [connection, redis]) c.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
   const keys = createKeys(config.redis.prefix);
   const history = createHistory(redis, keys);
-  const clients = new Map<string, Promise<KubeClient>>();
-  const kube =
-    options.kubeClient ??
-    ((cluster: string) => {
-      let client = clients.get(cluster);
-      if (!client) {
-        const settings = config.clusters[cluster];
-        if (!settings) return Promise.reject(new Error(`cluster "${cluster}" is not configured`));
-        client = Promise.resolve().then(() => createKubeClient(loadKubeConfig(settings), { timeoutMs: config.worker.kubeTimeout }));
-        client.catch(() => clients.delete(cluster));
-        clients.set(cluster, client);
-      }
-      return client;
-    });
-  const git = createGit({ dataDir: config.worker.dataDir, timeoutMs: config.worker.gitTimeout, git: config.worker.git });
-  const tools = findTools(config.worker);
-  const limits = { maxObjects: config.worker.maxObjects, maxBytes: config.worker.maxManifestBytes, timeoutMs: config.worker.renderTimeout };
+  const kit = syncKitFromConfig(config, options.kubeClient ? { kubeClient: options.kubeClient } : {});
+  const { git, tools, limits, kube } = kit;
   const apis = createForgeApis(config.forges);
   const statusQueue = new Queue(STATUS_QUEUE, { connection: redis, prefix: config.redis.prefix });
   const reporter = createStatusReporter({ redis, keys, queue: statusQueue });
@@ -168,7 +151,7 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
       // Let running syncs finish; the grace timer of `serve` bounds how long.
       await Promise.allSettled([worker.close(), planWorker.close(), statusWorker.close(), reconcileWorker.close(), dispatcher.stop()]);
       await Promise.allSettled([statusQueue.close(), reconcileQueue.close(), syncQueue.close(), planQueue.close()]);
-      for (const client of clients.values()) await client.then((c) => c.close(), () => undefined);
+      await kit.close();
       await Promise.allSettled([connection, planConnection, statusConnection, reconcileConnection, redis].map((c) => c.quit()));
     },
   };

@@ -38,10 +38,11 @@ function changeSections(record: SyncRecord, titles: Record<string, string>): str
 
 /**
  * A plan as Markdown: what would be created, changed (with field paths) and pruned. Values never
- * appear, only names and paths, so Secrets stay secret.
+ * appear, only names and paths, so Secrets stay secret. Without `pageUrl` (`landfall plan`, which
+ * keeps no record) the footer links nothing.
  */
-export function planMarkdown(record: SyncRecord, pageUrl: string): string {
-  const footer = `\n[Plan details](${pageUrl}) · deploys to \`${record.cluster}/${record.namespace}\` when merged`;
+export function planMarkdown(record: SyncRecord, pageUrl?: string): string {
+  const footer = `\n${pageUrl ? `[Plan details](${pageUrl}) · ` : ''}deploys to \`${record.cluster}/${record.namespace}\` when merged`;
   if (record.result === 'failed') {
     return `**This change would not deploy.** ${failureReason(record.error?.message ?? 'unknown error')}\n\n\`\`\`\n${(record.error?.message ?? '').slice(0, 4_000)}\n\`\`\`\n${footer}`;
   }

@@ -30,6 +30,8 @@ export interface Git {
   checkout(source: GitSource, sha: string): Promise<Checkout>;
   /** Expands an abbreviated sha (Bitbucket Cloud pull requests) once it is in the mirror. */
   expandSha(source: GitSource, shortSha: string): Promise<string | undefined>;
+  /** The commit a branch, a tag (peeled) or a full sha names on the remote, or undefined. */
+  resolveRef(source: GitSource, ref: string): Promise<string | undefined>;
 }
 
 const FULL_SHA = /^[0-9a-f]{40}$/;
@@ -127,6 +129,16 @@ export function createGit(options: GitOptions): Git {
       const { stdout } = await gitRun(source, ['ls-remote', '--heads', source.url, `refs/heads/${branch}`]);
       const line = stdout.split('\n').find((l) => l.endsWith(`\trefs/heads/${branch}`));
       return line?.split('\t')[0];
+    },
+
+    async resolveRef(source, ref) {
+      if (FULL_SHA.test(ref)) return ref;
+      const name = ref.replace(/^refs\/(heads|tags)\//, '');
+      const { stdout } = await gitRun(source, ['ls-remote', source.url, `refs/heads/${name}`, `refs/tags/${name}`, `refs/tags/${name}^{}`]);
+      const lines = stdout.split('\n').filter(Boolean).map((l) => l.split('\t') as [string, string]);
+      // A branch first; an annotated tag's peeled commit (`^{}`) over the tag object itself.
+      const pick = (suffix: string) => lines.find(([, r]) => r === suffix)?.[0];
+      return pick(`refs/heads/${name}`) ?? pick(`refs/tags/${name}^{}`) ?? pick(`refs/tags/${name}`);
     },
 
     async expandSha(source, shortSha) {

@@ -4,12 +4,11 @@ import { gitSource } from '../forges/clone.js';
 import type { ChangeEntry } from '../model/changes.js';
 import type { PlanJobData } from '../model/jobs.js';
 import type { SyncRecord } from '../model/records.js';
-import type { History } from '../store/history.js';
 import type { Git } from './checkout.js';
 import { SyncError } from './errors.js';
 import { prepare, type PrepareDeps, type Prepared } from './prepare.js';
 import { planPrune } from './prune.js';
-import { createRecorder } from './recorder.js';
+import { createRecorder, type RecordSink } from './recorder.js';
 
 /** Hears about a plan's progress: statuses and comments are listeners. Must not throw. */
 export interface PlanListener {
@@ -20,7 +19,8 @@ export interface PlanListener {
 
 /** What a plan needs. */
 export interface PlanDeps extends PrepareDeps {
-  history: History;
+  /** Where the plan's record is kept (`landfall plan` keeps it in memory). */
+  history: RecordSink;
   log: Logger;
   listener?: PlanListener;
   /** Expands an abbreviated sha through the forge's API, when git alone cannot. */

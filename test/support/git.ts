@@ -20,6 +20,8 @@ export interface TestRepo {
   bare: string;
   /** Commits the given changes on `branch` and pushes; returns the new sha. */
   commit(files: Record<string, FileSpec>, message?: string, branch?: string): Promise<string>;
+  /** An annotated tag on `ref`'s head (a branch), pushed. */
+  tag(name: string, ref?: string): Promise<void>;
   /** Points `branch` at `sha` on the remote (a force-push, e.g. a rollback). */
   forcePush(sha: string, branch?: string): Promise<void>;
   /** The sha `branch` points at on the remote. */
@@ -82,6 +84,10 @@ export async function createRepo(t: Teardown, name = 'repo', options: { remote?:
     },
     async forcePush(sha, branch = 'main') {
       await git(work, 'push', '--quiet', '--force', 'origin', `${sha}:refs/heads/${branch}`);
+    },
+    async tag(name, ref = 'main') {
+      await git(work, 'tag', '--annotate', '-m', name, name, ref === current ? 'HEAD' : `origin/${ref}`);
+      await git(work, 'push', '--quiet', 'origin', `refs/tags/${name}`);
     },
     async head(branch = 'main') {
       if (options.remote) return (await git(work, 'ls-remote', 'origin', `refs/heads/${branch}`)).split(/\s/)[0] ?? '';

@@ -363,7 +363,7 @@ export async function startNode(scope: Scope, dir: string, label: string, args: 
 }
 
 /** Waits until `url` answers 2xx (the server is listening), or the child exits. */
-export async function waitForHttp(url: string, child: Child, timeoutMs = 20_000): Promise<void> {
+export async function waitForHttp(url: string, child: Child, timeoutMs = 60_000): Promise<void> {
   let exited = false;
   void child.exited.then(() => {
     exited = true;

@@ -478,7 +478,9 @@ function skippedResult(ctx: BenchContext, started: number, reason: string, metho
 export async function runReal(ctx: BenchContext): Promise<BenchResult> {
   const started = Date.now();
   const sizes = ctx.quick ? [10, 100] : [10, 100, 1_000];
-  const roundsFor = (size: number) => (ctx.quick ? 1 : size >= 1_000 ? 3 : 5);
+  // LANDFALL_BENCH_REAL_ROUNDS=N: N rounds of every size (on a machine too busy for the default 5, 5 and 3).
+  const fixedRounds = Number(process.env.LANDFALL_BENCH_REAL_ROUNDS) || undefined;
+  const roundsFor = (size: number) => (ctx.quick ? 1 : (fixedRounds ?? (size >= 1_000 ? 3 : 5)));
   const mergeRuns = ctx.quick ? 3 : 10;
   const mergeWarmup = ctx.quick ? 1 : 2;
   const method = [

@@ -518,6 +518,7 @@ LANDFALL_BENCH_DIST=/path/to/other/dist npm run bench -- --only burst   # the La
 npm run bench -- --profile              # also CPU profiles and GC traces: where the time goes (slower; off by default)
 LANDFALL_BENCH_PROFILE_DIR=/tmp/prof npm run bench -- --only burst      # profile the worker process during the burst, its files kept there
 npm run bench -- --only real        # the real control plane part alone (starts one unless \`npm run cluster -- up\` left one running)
+LANDFALL_BENCH_REAL_ROUNDS=3 npm run bench -- --only real   # the same with 3 rounds of every size (default 5, 5 and 3)
 \`\`\`
 
 Needs what \`npm test\` needs: Redis on 127.0.0.1:6379 and git; kubectl and helm in \`./tools\` (\`npm run setup-tools\`).

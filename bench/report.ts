@@ -217,7 +217,7 @@ CPU seconds from the burst's start to the last success status: ${Object.entries(
     .join(', ')} (git: the worker's finished child processes; bench: this process, with the stand-ins and the sender; other: everything else on the machine).
 
 ${table(['app', 'syncs past resolve', 'sync records', 'commits applied, in order (index of 0…' + (d.pushesPerApp - 1) + ')', 'only forward'], rows)}
-${d.workerProfile && 'top' in d.workerProfile ? `\nThe worker process under \`--cpu-prof\` during the burst (\`LANDFALL_BENCH_PROFILE_DIR\`; the profiler slows it, so this run's times are not comparable):\n\n${profileTables(d.workerProfile)}` : ''}`;
+${d.workerProfile && 'top' in d.workerProfile ? `\nThe worker process under \`--cpu-prof\` during the burst (\`--profile\` or \`LANDFALL_BENCH_PROFILE_DIR\`; the profiler slows it, so this run's times are not comparable):\n\n${profileTables(d.workerProfile)}` : ''}`;
 }
 
 interface SyncFigures {

@@ -3,7 +3,6 @@
  * re-sync: wall time, API requests and bytes, and the growth from one size to the next. Also
  * the peak RSS of a worker process deploying the largest app (for the memory benchmark).
  */
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { parseConfig } from '../src/config/load.js';
@@ -19,9 +18,10 @@ import { createGit } from '../src/sync/checkout.js';
 import { runSync, type SyncDeps } from '../src/sync/pipeline.js';
 import { findTools } from '../src/sync/tools.js';
 import { createRepo } from '../test/support/git.js';
-import { startKubeApiServer, type KubeApiServer, type RecordedRequest, type ServerStats } from '../test/support/kube-api/index.js';
+import type { ServerStats } from '../test/support/kube-api/index.js';
+import { startKubeApiProcess, type RequestLine } from './kube-api.js';
 import { benchIntake, startLandfall } from './landfall.js';
-import { benchPrefix, freePort, median, procMemory, redisForBench, REDIS_URL, round, sampleRss, tempDir, until, withScope, type BenchContext, type BenchResult, type ProcMemory, type RssSamples, type Scope, type TargetCheck } from './lib.js';
+import { benchResult, benchPrefix, freePort, median, procCpuSeconds, procMemory, redisForBench, REDIS_URL, round, sampleRss, tempDir, until, withScope, type BenchContext, type BenchResult, type ProcMemory, type RssSamples, type Scope, type TargetCheck } from './lib.js';
 import { appFiles } from './manifests.js';
 
 const NAMESPACE = 'scale';
@@ -34,6 +34,8 @@ interface SyncFigures {
   server: { requests: number; bytesReceived: number; bytesSent: number; byVerb: Record<string, number> };
   /** Landfall's client's view. */
   client: KubeClientStats;
+  /** CPU seconds during the sync: Landfall (this process, git as its children) and the test server (its own process). */
+  cpu: { landfall: number; server: number };
   /** Non-dry-run PATCH and DELETE requests, the inventory ConfigMap left out. */
   writes: number;
   /** Writes to the inventory ConfigMap (its revision annotation moves with every sync). */
@@ -42,11 +44,11 @@ interface SyncFigures {
   changes: Record<string, number>;
 }
 
-function isWrite(r: RecordedRequest): boolean {
+function isWrite(r: RequestLine): boolean {
   return (r.method === 'PATCH' || r.method === 'DELETE' || r.method === 'PUT' || r.method === 'POST') && r.query.dryRun === undefined;
 }
 
-function figures(record: SyncRecord, wallMs: number, stats: ServerStats, requests: RecordedRequest[], client: KubeClientStats, inventoryPath: string): SyncFigures {
+function figures(record: SyncRecord, wallMs: number, stats: ServerStats, requests: RequestLine[], client: KubeClientStats, cpu: SyncFigures['cpu'], inventoryPath: string): SyncFigures {
   const phases = phaseTimes(record);
   const changes: Record<string, number> = {};
   for (const c of record.changes) changes[c.action] = (changes[c.action] ?? 0) + 1;
@@ -58,6 +60,7 @@ function figures(record: SyncRecord, wallMs: number, stats: ServerStats, request
     phases,
     server: { requests: stats.requests, bytesReceived: stats.bytesReceived, bytesSent: stats.bytesSent, byVerb },
     client,
+    cpu,
     writes: writes.filter((r) => r.path !== inventoryPath).length,
     inventoryWrites: writes.filter((r) => r.path === inventoryPath).length,
     result: record.result,
@@ -113,13 +116,17 @@ export async function createScaleApp(scope: Scope, size: number, kc: KubeConfig,
   );
   const client = await createKubeClient(kc, clientOptions);
   scope.teardown(() => client.close());
+  const history = createHistory(redis, createKeys(prefix));
+  // As the worker role wires it (src/runtime/worker.ts), the verified store included: an object
+  // the last sync verified and nobody changed since skips its dry-run on a re-sync.
   const deps: SyncDeps = {
     git: createGit({ dataDir, timeoutMs: 60_000 }),
     tools: findTools(),
     limits: { maxObjects: config.worker.maxObjects, maxBytes: config.worker.maxManifestBytes, timeoutMs: 120_000 },
     forges: config.forges,
     kube: async () => client,
-    history: createHistory(redis, createKeys(prefix)),
+    history,
+    verified: history.verified,
     // Kept nowhere: the benchmark measures syncing, not log capture.
     log: createLogger({ level: 'info', destination: new Writable({ write: (_c, _e, done) => done() }) }),
     applyConcurrency: config.worker.applyConcurrency,
@@ -144,17 +151,22 @@ export async function createScaleApp(scope: Scope, size: number, kc: KubeConfig,
   };
 }
 
-/** Measures a first deploy and an unchanged re-sync of an app of `size` objects on a fresh API server. */
+/**
+ * Measures a first deploy and an unchanged re-sync of an app of `size` objects on a fresh API
+ * test server, which runs in a process of its own: the wall time is Landfall's and the server's
+ * work side by side, never one waiting for the other's CPU on one event loop.
+ */
 export async function measureSize(scope: Scope, size: number): Promise<{ first: SyncFigures; resync: SyncFigures }> {
-  const server = await startKubeApiServer();
-  scope.teardown(() => server.stop());
-  server.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
+  const server = await startKubeApiProcess(scope, await tempDir(scope, 'apply-kube'));
+  await server.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
   const scale = await createScaleApp(scope, size, server.kubeConfig(), NAMESPACE, { retryBaseMs: 10 });
   const inventoryPath = `/api/v1/namespaces/${NAMESPACE}/configmaps/landfall.scale`;
   const sync = async (): Promise<SyncFigures> => {
-    server.clearRequests();
+    await server.clearRequests();
+    const cpu0 = { landfall: await procCpuSeconds(process.pid, true), server: await server.cpuSeconds() };
     const { record, wallMs, client } = await scale.sync();
-    return figures(record, wallMs, server.stats(), [...server.requests], client, inventoryPath);
+    const cpu = { landfall: round((await procCpuSeconds(process.pid, true)) - cpu0.landfall, 2), server: round((await server.cpuSeconds()) - cpu0.server, 2) };
+    return figures(record, wallMs, await server.stats(), await server.requests(), client, cpu, inventoryPath);
   };
   const first = await sync();
   const resync = await sync();
@@ -169,21 +181,15 @@ async function workerMemory(scope: Scope, size: number): Promise<{ objects: numb
   const dir = await tempDir(scope, 'apply-worker');
   const repo = await createRepo(scope, `worker-${size}`);
   const head = await repo.commit(appFiles('deploy', size), `${size} objects`);
-  const server: KubeApiServer = await startKubeApiServer();
-  scope.teardown(() => server.stop());
-  server.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
-  const kubeconfig = join(dir, 'kubeconfig');
-  await writeFile(
-    kubeconfig,
-    `apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster: { server: "${server.url}", insecure-skip-tls-verify: true }\nusers:\n- name: test\n  user: { token: test-token }\ncontexts:\n- name: test\n  context: { cluster: test, user: test, namespace: default }\ncurrent-context: test\n`,
-  );
+  const server = await startKubeApiProcess(scope, dir);
+  await server.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
   const prefix = benchPrefix('worker');
   const redis = redisForBench(scope, prefix);
   const port = await freePort();
   const yaml = `server: { host: 127.0.0.1, port: ${port}, logLevel: warn }
 redis: { url: "${REDIS_URL}", prefix: ${prefix} }
 forges: { github: { webhookSecret: bench-secret } }
-clusters: { default: { kubeconfig: "${kubeconfig}" } }
+clusters: { default: { kubeconfig: "${server.kubeconfig}" } }
 worker: { dataDir: "${join(dir, 'data')}" }
 apps:
   - { name: scale, forge: github, repo: acme/scale, cloneUrl: "${repo.url}", branch: main, path: deploy, namespace: ${NAMESPACE}, healthTimeout: 5m, driftInterval: 1h }
@@ -277,19 +283,14 @@ export async function runApply(ctx: BenchContext): Promise<BenchResult> {
       met: resyncWrites.every((w) => w === 0),
     },
   ];
-  return {
-    name: 'apply',
-    title: 'Apply scaling',
-    quick: ctx.quick,
-    startedAt: new Date(started).toISOString(),
-    durationMs: Date.now() - started,
+  return benchResult(ctx, 'apply', 'Apply scaling', started, {
     method: [
-      `Apps of ${sizes.join(', ')} objects (per ten: 6 ConfigMaps, 2 Deployments, 2 Services; files of 50 documents) in a local bare repository, each size on a fresh Kubernetes API test server (rollouts complete at once) with the app's namespace present.`,
+      `Apps of ${sizes.join(', ')} objects (per ten: 6 ConfigMaps, 2 Deployments, 2 Services; files of 50 documents) in a local bare repository, each size on a fresh Kubernetes API test server (rollouts complete at once) with the app's namespace present. The test server runs in a process of its own (a child on a free loopback port, reached through a kubeconfig file), so the wall times never include its CPU on Landfall's event loop; the CPU seconds of each side during a sync are shown apart.`,
       "Each sync is Landfall's whole pipeline (`runSync`: resolve, checkout, render, validate, dry-run, staged apply, health, prune, inventory, record) in this process with Landfall's own Kubernetes client, worker defaults (`applyConcurrency` 8). First deploy on an empty namespace, then an unchanged re-sync of the same commit (a manual sync: a push of the deployed head would end early as already deployed).",
       `Requests and bytes: the API server's \`stats()\` (bodies only) and the client's own counters. Writes: non-dry-run PATCH, PUT, POST and DELETE requests in the server's log, the inventory ConfigMap (whose revision annotation is rewritten by every sync) counted apart. ${repeats} run(s) per size, each on a fresh server; wall time is the median, the other figures are those of the median run.`,
       `Worker memory: \`node dist/main.js serve --role worker\` in its own process, against a fresh API server, deploying ${largest} objects and re-syncing them, RSS sampled every 50 ms.`,
     ],
     targets,
     data: { sizes: bySize, growth, workerMemory: worker },
-  };
+  });
 }

@@ -4,13 +4,15 @@
  * deployed after a newer one.
  */
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { SyncRecord } from '../src/model/records.js';
 import { startMultiFlow, type FlowApp, type MultiFlow } from './flow.js';
 import { appFiles } from './manifests.js';
-import { machineBusySeconds, monotonicUs, procCpuSeconds, redisCpuSeconds, round, summarizeProfile, sleep, summarize, tempDir, until, withScope, type BenchContext, type BenchResult, type TargetCheck } from './lib.js';
+import { benchResult, machineBusySeconds, procCpuSeconds, redisCpuSeconds, round, sleep, summarize, tempDir, until, withScope, type BenchContext, type BenchResult, type TargetCheck } from './lib.js';
+import { monotonicUs, summarizeProfile } from './profile.js';
 
 const OBJECTS_PER_APP = 10;
 
@@ -120,14 +122,16 @@ export async function runBurst(ctx: BenchContext): Promise<BenchResult> {
   const appCount = 10;
   const perApp = ctx.quick ? 10 : 50;
   const windowMs = 1_000;
-  // LANDFALL_BENCH_PROFILE_DIR=<dir>: profile the worker process (node --cpu-prof) and add where
-  // its CPU went during the burst to the result. Off by default: the profiler slows it down.
-  const profileDir = process.env.LANDFALL_BENCH_PROFILE_DIR;
+  // --profile (or LANDFALL_BENCH_PROFILE_DIR=<dir>, which also keeps the files there): profile the
+  // worker process (node --cpu-prof) and add where its CPU went during the burst to the result.
+  // Off by default: the profiler slows it down.
+  let profileDir = process.env.LANDFALL_BENCH_PROFILE_DIR;
   let window: { fromUs: number; toUs: number } | undefined;
   const result = await withScope(async (scope): Promise<BenchResult> => {
     const dir = await tempDir(scope, 'burst');
+    if (ctx.profile && !profileDir) profileDir = await mkdtemp(join(tmpdir(), 'landfall-bench-burst-prof-'));
     ctx.log(`burst: ${appCount * perApp} pushes across ${appCount} apps within ${windowMs} ms`);
-    const flow = await startMultiFlow(scope, appCount);
+    const flow = await startMultiFlow(scope, appCount, profileDir);
 
     // Every app deployed once, so the burst measures updates, not first deploys.
     const bases = await Promise.all(flow.apps.map((app) => app.repo.commit(appFiles('deploy', OBJECTS_PER_APP, { change: 'initial' }), 'initial')));
@@ -237,12 +241,7 @@ export async function runBurst(ctx: BenchContext): Promise<BenchResult> {
         met: outOfOrder.length === 0,
       },
     ];
-    return {
-      name: 'burst',
-      title: 'Burst coalescing',
-      quick: ctx.quick,
-      startedAt: new Date(started).toISOString(),
-      durationMs: Date.now() - started,
+    return benchResult(ctx, 'burst', 'Burst coalescing', started, {
       method: [
         `${appCount} apps of ${OBJECTS_PER_APP} objects (6 ConfigMaps, 2 Deployments, 2 Services), each in its own local bare repository and namespace, all deployed once before the burst. ${perApp} commits per app are made beforehand (one \`git fast-import\` per repository, on a side ref).`,
         `The burst: ${total} pushes evenly over ${windowMs} ms, round-robin over the apps (commit 0 of every app, then commit 1, …). Each push moves the app's \`main\` to its commit the way the end of \`git push\` does (\`<ref>.lock\` written, renamed into place) and then sends the signed GitHub webhook without waiting for earlier answers.`,
@@ -268,10 +267,11 @@ export async function runBurst(ctx: BenchContext): Promise<BenchResult> {
         settleTimes: summarize([...settledAt.values()]),
         perApp: perAppFigures,
       },
-    };
+    });
   });
   // The worker has exited by now (the scope stopped it), so its profile is written.
   if (profileDir && window) result.data.workerProfile = await summarizeProfile(profileDir, 20, window).catch((err: Error) => ({ error: err.message }));
+  if (profileDir && profileDir !== process.env.LANDFALL_BENCH_PROFILE_DIR) await rm(profileDir, { recursive: true, force: true });
   return result;
 }
 

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { parseConfig } from '../src/config/load.js';
 import { chartWebLimits, runFlood, type FloodPlan } from '../test/support/flood.js';
 import { freePort, serverYaml, startLandfall, webNodeFlags } from './landfall.js';
-import { benchPrefix, formatBytes, procMemory, REDIS_URL, redisForBench, ROOT, sampleRss, tempDir, withScope, type BenchContext, type BenchResult, type TargetCheck } from './lib.js';
+import { benchResult, benchPrefix, formatBytes, procMemory, REDIS_URL, redisForBench, ROOT, sampleRss, tempDir, withScope, type BenchContext, type BenchResult, type TargetCheck } from './lib.js';
 
 const exec = promisify(execFile);
 const SECRET = 'bench-flood-webhook-secret';
@@ -87,12 +87,7 @@ apps:
           result.slowBodyMaxMs <= REQUEST_TIMEOUT_MS + TIMEOUT_SLACK_MS,
       },
     ];
-    return {
-      name: 'flood',
-      title: 'Flood',
-      quick: ctx.quick,
-      startedAt: new Date(started).toISOString(),
-      durationMs: Date.now() - started,
+    return benchResult(ctx, 'flood', 'Flood', started, {
       method: [
         `\`node ${flags.join(' ')} dist/main.js serve --role web\` (the chart's \`web.nodeOptions\`; its memory limit, \`web.resources.limits.memory\`, is ${formatBytes(chart.memoryLimitBytes)}), Landfall's defaults except shorter header and request timeouts (${HEADERS_TIMEOUT_MS / 1000} s, ${REQUEST_TIMEOUT_MS / 1000} s) to keep the run short; Redis on 127.0.0.1. Measured at commit \`${commit}\`.`,
         `All at once, each attacker connection from its own address in 127.0.1.0/24 (so the per-source rate limits see a botnet, not one address): ${plan.bigBodies.waves} wave${plan.bigBodies.waves === 1 ? '' : 's'} of ${plan.bigBodies.concurrent} concurrent ${formatBytes(plan.maxBodyBytes)} bodies with a wrong signature to /hooks/github (one in four chunked, without a Content-Length); ${plan.nonHookBodies} of the same size to /nope and /api/apps/web/sync (half chunked); ${plan.unknownForge} to /hooks/<a name that is no forge>; ${plan.slowBodies} connections trickling a 256 KB body at 5 KB/s; ${plan.slowBodiesOneSource} more from one address trickling 1 MB bodies; ${plan.slowHeaders} trickling header lines; ${plan.silent} sending nothing.`,
@@ -101,6 +96,6 @@ apps:
       ],
       targets,
       data: { commit, chart, plan: { ...plan, port: undefined }, timeouts: { headersMs: HEADERS_TIMEOUT_MS, requestMs: REQUEST_TIMEOUT_MS }, server: { maxBodyBytes: server.maxBodyBytes, maxInFlightBytes: server.maxInFlightBytes, maxConnections: server.maxConnections }, idle, peak, samples, result, running },
-    };
+    });
   });
 }

@@ -4,7 +4,6 @@
  * to a GitHub API stand-in and the Kubernetes API test server that run in this process, with one
  * local bare repository per app. Built from the test suite's helpers.
  */
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -16,7 +15,7 @@ import { createRepo, type TestRepo } from '../test/support/git.js';
 import { startKubeApiServer, type KubeApiServer } from '../test/support/kube-api/index.js';
 import { KITS } from '../test/support/sign.js';
 import { benchServerOptions, serverYaml, startLandfall, type LandfallProcess } from './landfall.js';
-import { benchPrefix, freePort, redisForBench, REDIS_URL, tempDir, type Scope } from './lib.js';
+import { benchPrefix, freePort, redisForBench, REDIS_URL, tempDir, writeKubeconfig, type Scope } from './lib.js';
 
 const SECRET = 'bench-flow-webhook-secret';
 const TOKEN = 'bench-flow-forge-token';
@@ -52,8 +51,8 @@ export interface MultiFlow {
   idle(timeoutMs: number): Promise<void>;
 }
 
-/** Starts `count` apps named `app-0` … each in its own namespace and repository. */
-export async function startMultiFlow(scope: Scope, count: number): Promise<MultiFlow> {
+/** Starts `count` apps named `app-0` … each in its own namespace and repository; `profileDir`: the worker under `--cpu-prof`, its profile written there. */
+export async function startMultiFlow(scope: Scope, count: number, profileDir?: string): Promise<MultiFlow> {
   const dir = await tempDir(scope, 'flow');
   const kube = await startKubeApiServer();
   scope.teardown(() => kube.stop());
@@ -67,11 +66,7 @@ export async function startMultiFlow(scope: Scope, count: number): Promise<Multi
     apps.push({ name, repo: await createRepo(scope, name), fullName: `acme/${name}`, namespace: name });
     kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   }
-  const kubeconfig = join(dir, 'kubeconfig');
-  await writeFile(
-    kubeconfig,
-    `apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster: { server: "${kube.url}", insecure-skip-tls-verify: true }\nusers:\n- name: test\n  user: { token: test-token }\ncontexts:\n- name: test\n  context: { cluster: test, user: test, namespace: default }\ncurrent-context: test\n`,
-  );
+  const kubeconfig = await writeKubeconfig(dir, kube.url);
   // Production defaults everywhere (worker concurrency 4, lock timeout 30 s) but the drift
   // interval, pushed out so a scheduled reconcile cannot add a sync to the ones counted.
   const yaml = (port: number) => `${serverYaml({ host: '127.0.0.1', port, publicUrl: 'https://landfall.test', logLevel: 'info' }, benchServerOptions(join(dir, `spool-${port}`)))}
@@ -86,9 +81,8 @@ ${apps.map((a) => `  - { name: ${a.name}, forge: github, repo: ${a.fullName}, cl
   const webPort = await freePort();
   const web = await startLandfall(scope, dir, 'burst-web', 'web', yaml(webPort), webPort);
   const workerPort = await freePort();
-  // See LANDFALL_BENCH_PROFILE_DIR in burst.ts.
-  const profile = process.env.LANDFALL_BENCH_PROFILE_DIR;
-  const worker = await startLandfall(scope, dir, 'burst-worker', 'worker', yaml(workerPort), workerPort, profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []);
+  // With `profileDir` (burst.ts, --profile) the worker runs under the CPU profiler.
+  const worker = await startLandfall(scope, dir, 'burst-worker', 'worker', yaml(workerPort), workerPort, profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []);
   // A graceful stop first (a profile is only written on a clean exit); SIGKILL stays the fallback.
   scope.teardown(() => worker.stop('SIGTERM', 20_000));
   scope.teardown(() => web.stop('SIGTERM', 20_000));

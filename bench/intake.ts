@@ -14,6 +14,7 @@ import type { Redis } from 'ioredis';
 import { benchIntake, benchServerOptions, serverYaml, startLandfall, webNodeFlags } from './landfall.js';
 import {
   benchPrefix,
+  benchResult,
   commandDelta,
   commandStats,
   formatBytes,
@@ -21,7 +22,6 @@ import {
   machineBusySeconds,
   median,
   memoryUnderPrefix,
-  monotonicUs,
   procCpuSeconds,
   procMemory,
   redisCpuSeconds,
@@ -32,7 +32,6 @@ import {
   sampleRss,
   sleep,
   startNode,
-  summarizeProfile,
   tempDir,
   usedMemory,
   waitForHttp,
@@ -41,11 +40,12 @@ import {
   type BenchContext,
   type BenchResult,
   type Child,
-  type ProfileSummary,
   type Scope,
   type TargetCheck,
 } from './lib.js';
 import { signedPush, type SignedPush } from './payload.js';
+import { gcFigures, monotonicUs, perRequestDifference, summarizeProfile, type ProfiledRun } from './profile.js';
+import { parsePrometheus } from '../test/support/prometheus.js';
 
 const SECRET = 'bench-webhook-secret-0123456789';
 const REPO = 'acme/web';
@@ -230,14 +230,16 @@ export async function pacedLoad(subject: Subject, push: SignedPush, options: { r
 /** Garbage-collection pauses by kind: count and total seconds. */
 type GcPauses = Record<string, { count: number; seconds: number }>;
 
-/** Reads a Landfall process's GC pause totals from its /metrics. */
+/** Reads a Landfall process's GC pause totals from its /metrics (prom-client's `nodejs_gc_duration_seconds`). */
 async function gcPauses(url: string): Promise<GcPauses> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+  const family = parsePrometheus(await (await fetch(`${url}/metrics`)).text()).get('nodejs_gc_duration_seconds');
   const out: GcPauses = {};
-  for (const m of text.matchAll(/^nodejs_gc_duration_seconds_(sum|count)\{kind="(\w+)"\} ([\d.e+-]+)$/gm)) {
-    const entry = (out[m[2] as string] ??= { count: 0, seconds: 0 });
-    if (m[1] === 'sum') entry.seconds = Number(m[3]);
-    else entry.count = Number(m[3]);
+  for (const sample of family?.samples ?? []) {
+    const kind = sample.labels.kind;
+    if (!kind || sample.name.endsWith('_bucket')) continue;
+    const entry = (out[kind] ??= { count: 0, seconds: 0 });
+    if (sample.name.endsWith('_sum')) entry.seconds = sample.value;
+    else if (sample.name.endsWith('_count')) entry.count = sample.value;
   }
   return out;
 }
@@ -307,9 +309,9 @@ apps:
     const rss = sampleRss(landfall.pid, 50);
 
     // The same web role with Node's default heap sizing, in the same rounds: what the deployed
-    // flags cost in CPU and save in memory; --trace-gc shows how much of its heap is live.
+    // flags cost in CPU and save in memory; with --profile, --trace-gc shows how much of its heap is live.
     const defaultHeapPort = await freePort();
-    const defaultHeap = await startLandfall(scope, dir, 'landfall-web-default-heap', 'web', landfallYaml(defaultHeapPort, prefix), defaultHeapPort, ['--trace-gc']);
+    const defaultHeap = await startLandfall(scope, dir, 'landfall-web-default-heap', 'web', landfallYaml(defaultHeapPort, prefix), defaultHeapPort, ctx.profile ? ['--trace-gc'] : []);
     const defaultHeapRss = sampleRss(defaultHeap.pid, 50);
     const subjects: Subject[] = [
       { id: 'landfall', label: 'Landfall web (verify + Redis + 202)', url: landfall.url, child: landfall },
@@ -382,54 +384,9 @@ apps:
     const webRss = await rss.stop();
     const defaultHeapMemory = await defaultHeapRss.stop();
 
-    // Where the CPU goes: a separate profiled run of Landfall and of the bare Fastify route (the
-    // profiler slows a process down, so these runs' throughput is not among the figures above).
-    // The same load on both gives the CPU per request by module, and so what Landfall adds.
-    const profiles: Record<string, ProfiledRun | { error: string }> = {};
-    for (const id of ['landfall', 'fastify-bare', 'landfall-fixed'] as const) {
-      ctx.log(`intake: cpu profile of ${id}`);
-      const profDir = join(dir, `prof-${id}`);
-      await mkdir(profDir, { recursive: true });
-      const port = await freePort();
-      const profArgs = ['--cpu-prof', '--cpu-prof-dir', profDir];
-      const child =
-        id !== 'fastify-bare'
-          ? await startLandfall(scope, dir, 'landfall-web-prof', 'web', landfallYaml(port, prefix), port, [...deployedFlags, ...profArgs])
-          : await startNode(scope, dir, 'fastify-bare-prof', [...profArgs, '--import', 'tsx', join(ROOT, 'bench/servers/fastify-bare.ts'), String(port)]);
-      const url = `http://127.0.0.1:${port}`;
-      if (id === 'fastify-bare') await waitForHttp(`${url}/healthz`, child);
-      const subject: Subject = { id: id === 'landfall-fixed' ? 'landfall' : id, label: 'profiled', url, child };
-      // At full load, or (landfall-fixed) at the fixed rate, to see what a delivery costs there.
-      const drive = (duration: number) =>
-        id === 'landfall-fixed' ? pacedLoad(subject, push, { rate: settings.fixedRate, duration }, redis) : load(subject, push, { connections: settings.connections, duration }, redis);
-      // A short warm-up first, so the window below shows steady state, not JIT compilation.
-      await drive(settings.warmupS);
-      const fromUs = monotonicUs();
-      const run = await drive(settings.profileS);
-      const toUs = monotonicUs();
-      await child.stop('SIGINT', 20_000);
-      try {
-        profiles[id] = { ...(await summarizeProfile(profDir, 15, { fromUs, toUs }, 60)), rps: run.rps, requests: run.ok2xx };
-      } catch (err) {
-        profiles[id] = { error: (err as Error).message };
-      }
-    }
-    const profile = profiles.landfall as ProfiledRun | { error: string };
-
-    const extra = perRequestDifference(profiles.landfall, profiles['fastify-bare']);
-    // What a delivery costs more at the fixed rate than at full load, by module.
-    const lowRate = perRequestDifference(profiles['landfall-fixed'], profiles.landfall);
-    const fixedProfile = profiles['landfall-fixed'];
-    const lowRateText =
-      fixedProfile && !('error' in fixedProfile)
-        ? `a CPU profile of Landfall at this rate has ${round((fixedProfile.busyMs * 1000) / Math.max(1, fixedProfile.requests), 0)} µs busy per delivery; against the full-load profile a delivery costs more in ${lowRate
-            .slice(0, 6)
-            .map((e) => `${e.module} +${e.extraUs} µs`)
-            .join(', ')}; top self time at this rate: ${fixedProfile.top
-            .slice(0, 5)
-            .map((e) => `${e.function} ${e.percent}%`)
-            .join(', ')}`
-        : 'no profile at this rate';
+    // Where the CPU goes (only with --profile): profiled runs of Landfall and the bare route.
+    const forensics = ctx.profile ? await profileIntake(ctx, scope, { dir, prefix, redis, push, settings, deployedFlags, landfallYaml }) : undefined;
+    const extra = forensics?.extra ?? [];
 
     const summary = (id: string) => {
       const list = rounds[id] ?? [];
@@ -445,7 +402,8 @@ apps:
     const perEventKeys = (keys1.bytes - keys0.bytes) / settings.memoryDeliveries;
     const landfallFixed = fixed.landfall as LoadFigures;
     const cmds = commands.at(-1) ?? [];
-    const profileTop = 'top' in profile ? profile.top.slice(0, 5).map((e) => `${e.function} ${e.percent}%`).join(', ') : 'no profile';
+    const profile = forensics?.profile;
+    const profileTop = profile && 'top' in profile ? profile.top.slice(0, 5).map((e) => `${e.function} ${e.percent}%`).join(', ') : 'no profile';
     const evalStats = cmds.find((c) => c.command === 'eval' || c.command === 'evalsha');
     const cpuPerRequest = (m: { rps: number; serverCores: number }) => round((m.serverCores / Math.max(1, m.rps)) * 1e6, 0);
     const fewer = extra.filter((e) => e.extraUs <= -1);
@@ -458,16 +416,16 @@ apps:
       p99: def.p99,
       fixedP99: defFixed?.p99 ?? null,
       ...defaultHeapMemory,
-      ...gcFigures(await defaultHeap.output()),
+      ...(ctx.profile ? gcFigures(await defaultHeap.output()) : {}),
     };
     const heapPct = round((cpuPerRequest(lf) / Math.max(1, heapTuning.cpuUsPerDelivery) - 1) * 100, 0);
     const heapCost = deployedFlags.length
       ? `${heapPct >= 0 ? `${heapPct}% more` : `${-heapPct}% less`} CPU per delivery than Node's default heap sizing in the same rounds (${heapTuning.cpuUsPerDelivery} µs and ${def.rps} req/s with the defaults: ${round(def.rps / bareSummary.rps, 2)}× the bare route${octo ? `, ${round(def.rps / octo.rps, 2)}× the middleware` : ''}; see Memory for what the flags save)`
       : 'nothing (none is set)';
-    const bound = `the web process is CPU-bound (${lf.serverCores} cores busy, ${cpuPerRequest(lf)} µs of CPU per delivery against ${cpuPerRequest(bareSummary)} µs for the bare route); what the profile puts on top of the bare route, per delivery: ${extra
+    const bound = `the web process is CPU-bound (${lf.serverCores} cores busy, ${cpuPerRequest(lf)} µs of CPU per delivery against ${cpuPerRequest(bareSummary)} µs for the bare route); ${forensics ? `what the profile puts on top of the bare route, per delivery: ${extra
       .slice(0, 6)
       .map((e) => `${e.module} +${e.extraUs} µs`)
-      .join(', ')}${fewer.length ? ` (and less than the bare route in ${fewer.map((e) => `${e.module} ${e.extraUs} µs`).join(', ')}: the bare route's JSON.parse runs in secure-json-parse, Landfall's inside dist/intake, so those two largely cancel)` : ''}; top self time: ${profileTop}; the heap cap it is deployed with (${deployedFlags.join(' ') || 'none'}) costs ${heapCost}; Redis runs ${evalStats ? `${round(evalStats.calls / Math.max(1, rounds.landfall?.at(-1)?.ok2xx ?? 1), 2)} ${evalStats.command.toUpperCase()} per delivery (${evalStats.usec && evalStats.calls ? round(evalStats.usec / evalStats.calls, 0) : '?'} µs each in Redis)` : 'no script'} and is not the limit (${median((rounds.landfall ?? []).map((r) => r.redisCores))} cores)`;
+      .join(', ')}` : 'run with --profile for where its CPU goes'}${fewer.length ? ` (and less than the bare route in ${fewer.map((e) => `${e.module} ${e.extraUs} µs`).join(', ')}: the bare route's JSON.parse runs in secure-json-parse, Landfall's inside dist/intake, so those two largely cancel)` : ''}${forensics ? `; top self time: ${profileTop}` : ''}; the heap cap it is deployed with (${deployedFlags.join(' ') || 'none'}) costs ${heapCost}; Redis runs ${evalStats ? `${round(evalStats.calls / Math.max(1, rounds.landfall?.at(-1)?.ok2xx ?? 1), 2)} ${evalStats.command.toUpperCase()} per delivery (${evalStats.usec && evalStats.calls ? round(evalStats.usec / evalStats.calls, 0) : '?'} µs each in Redis)` : 'no script'} and is not the limit (${median((rounds.landfall ?? []).map((r) => r.redisCores))} cores)`;
 
     const targets: TargetCheck[] = [
       {
@@ -494,7 +452,7 @@ apps:
         ...(landfallFixed.p99 < 10
           ? {}
           : {
-              note: `missed by ${round(landfallFixed.p99 - 10, 1)} ms; at the same rate the bare route's p99 was ${fixed['fastify-bare']?.p99 ?? '?'} ms and the middleware's ${fixed['octokit-middleware']?.p99 ?? '?'} ms (the tail of the load generator and machine, which every subject shares), Landfall with Node's default heap sizing ${defFixed?.p99 ?? '?'} ms; Landfall's p50 was ${landfallFixed.p50} ms and p90 ${landfallFixed.p90} ms at ${landfallFixed.serverCores} cores busy (${round((landfallFixed.serverCores / Math.max(1, landfallFixed.rps)) * 1e6, 0)} µs of CPU per delivery at this rate, against ${cpuPerRequest(lf)} µs at full load); its garbage-collection pauses in those ${settings.fixedDurationS} s: ${describeGc(fixedGc.landfall)}, together ${pauseShare(fixedGc.landfall, settings.fixedDurationS)}% of the run, ${pauseShare(fixedGc.landfall, settings.fixedDurationS) >= 1 ? 'more than the 1% of requests the p99 looks at, so the p99 falls among requests that arrived during a pause or queued behind one' : 'less than the 1% of requests the p99 looks at, so pauses alone do not explain it'} (default heap sizing: ${describeGc(fixedGc['landfall-default-heap'])}, ${pauseShare(fixedGc['landfall-default-heap'], settings.fixedDurationS)}%); ${lowRateText}`,
+              note: `missed by ${round(landfallFixed.p99 - 10, 1)} ms; at the same rate the bare route's p99 was ${fixed['fastify-bare']?.p99 ?? '?'} ms and the middleware's ${fixed['octokit-middleware']?.p99 ?? '?'} ms (the tail of the load generator and machine, which every subject shares), Landfall with Node's default heap sizing ${defFixed?.p99 ?? '?'} ms; Landfall's p50 was ${landfallFixed.p50} ms and p90 ${landfallFixed.p90} ms at ${landfallFixed.serverCores} cores busy (${round((landfallFixed.serverCores / Math.max(1, landfallFixed.rps)) * 1e6, 0)} µs of CPU per delivery at this rate, against ${cpuPerRequest(lf)} µs at full load); its garbage-collection pauses in those ${settings.fixedDurationS} s: ${describeGc(fixedGc.landfall)}, together ${pauseShare(fixedGc.landfall, settings.fixedDurationS)}% of the run, ${pauseShare(fixedGc.landfall, settings.fixedDurationS) >= 1 ? 'more than the 1% of requests the p99 looks at, so the p99 falls among requests that arrived during a pause or queued behind one' : 'less than the 1% of requests the p99 looks at, so pauses alone do not explain it'} (default heap sizing: ${describeGc(fixedGc['landfall-default-heap'])}, ${pauseShare(fixedGc['landfall-default-heap'], settings.fixedDurationS)}%)${forensics ? `; ${forensics.lowRateText}` : ''}`,
             }),
       },
       {
@@ -506,12 +464,7 @@ apps:
       },
     ];
 
-    return {
-      name: 'intake',
-      title: 'Intake throughput',
-      quick: ctx.quick,
-      startedAt: new Date(started).toISOString(),
-      durationMs: Date.now() - started,
+    return benchResult(ctx, 'intake', 'Intake throughput', started, {
       method: [
         `Load: autocannon ${settings.connections} connections, no pipelining, ${settings.durationS} s per run after a ${settings.warmupS} s warm-up, ${settings.rounds} round(s); each round runs every subject back to back in a rotated order; figures are the median over rounds. The machine is shared: before each run the benchmark waits (at most 20 s) for a second in which the machine is nearly idle, and every run records the CPU everything else used meanwhile ("other cores").`,
         `Body: GitHub's own \`push\` example from @octokit/webhooks-examples, renamed to the configured repository \`${REPO}\` and branch \`main\`, padded with ${push.commits} commits to ${push.bytes} bytes, signed with HMAC-SHA256 (\`X-Hub-Signature-256\`); every request carries a fresh \`X-GitHub-Delivery\` (autocannon \`idReplacement\`), so none is a duplicate.`,
@@ -519,8 +472,8 @@ apps:
         'Baselines, each in its own process on the same machine in the same run: a bare Fastify route answering 202 (Fastify\'s JSON parser, no logger); `@octokit/webhooks` `createNodeMiddleware` verifying the signature and dispatching to a no-op handler (stores nothing).',
         `Fixed rate: ${settings.fixedRate} requests/s for ${settings.fixedDurationS} s from an open-loop generator in the benchmark process (node:http, keep-alive sockets): request i is sent when it is due, start + i/rate, whether or not earlier ones were answered, and its latency runs from when it was due to its complete answer (no coordinated omission; sub-millisecond resolution). autocannon's \`overallRate\` is not used: each of its connections sends its whole quota for the second as fast as it can and then pauses, which is full-load bursts, not a steady rate.`,
         `Redis memory: \`INFO memory\` used_memory before and after ${settings.memoryDeliveries} accepted deliveries (after a priming delivery created the job), divided by the count; cross-checked with \`MEMORY USAGE\` of every key under the prefix. The Redis server is shared with whatever else runs on the machine, so used_memory can move for other reasons; the prefix sum cannot.`,
-        `Landfall runs with the V8 flags it is deployed with (the chart's \`web.nodeOptions\`: \`${deployedFlags.join(' ') || 'none'}\`). A second Landfall web process with Node's default heap sizing and \`--trace-gc\` runs in the same rounds (and at the fixed rate), to show what the flags cost in CPU and save in memory, and how much of the heap is live. Both are sampled for RSS from start to the end of the fixed-rate runs (see Memory).`,
-        `CPU: from /proc/<pid>/stat for the servers, process.cpuUsage() for autocannon, INFO cpu for Redis. Profiles: separate runs of Landfall and of the bare Fastify route under \`node --cpu-prof\` at the same load for ${settings.profileS} s each (after a warm-up; only samples inside the measured window count); self time per function, and per module divided by the requests served, so the two can be subtracted. A third profiled run has Landfall at the fixed rate, to compare what a delivery costs there with full load.`,
+        `Landfall runs with the V8 flags it is deployed with (the chart's \`web.nodeOptions\`: \`${deployedFlags.join(' ') || 'none'}\`). A second Landfall web process with Node's default heap sizing runs in the same rounds (and at the fixed rate), to show what the flags cost in CPU and save in memory (with \`--profile\`, under \`--trace-gc\`, to show how much of the heap is live). Both are sampled for RSS from start to the end of the fixed-rate runs (see Memory).`,
+        `CPU: from /proc/<pid>/stat for the servers, process.cpuUsage() for autocannon, INFO cpu for Redis. ${ctx.profile ? `Profiles (\`--profile\`): separate runs of Landfall and of the bare Fastify route under \`node --cpu-prof\` at the same load for ${settings.profileS} s each (after a warm-up; only samples inside the measured window count); self time per function, and per module divided by the requests served, so the two can be subtracted. A third profiled run has Landfall at the fixed rate, to compare what a delivery costs there with full load.` : 'No CPU profiles in this run (`npm run bench -- --profile` adds them).'}`,
       ],
       targets,
       data: {
@@ -545,14 +498,18 @@ apps:
           worstCase,
         },
         redisCommandsPerDelivery: cmds.slice(0, 8).map((c) => ({ command: c.command, perRequest: round(c.calls / Math.max(1, rounds.landfall?.at(-1)?.ok2xx ?? 1), 3), usecPerCall: round(c.usec / Math.max(1, c.calls), 2) })),
-        profile,
-        baselineProfile: profiles['fastify-bare'],
-        fixedRateProfile: profiles['landfall-fixed'],
-        fixedRateExtraCpuPerDeliveryByModule: lowRate,
-        extraCpuPerDeliveryByModule: extra,
+        ...(forensics
+          ? {
+              profile,
+              baselineProfile: forensics.profiles['fastify-bare'],
+              fixedRateProfile: forensics.profiles['landfall-fixed'],
+              fixedRateExtraCpuPerDeliveryByModule: forensics.lowRate,
+              extraCpuPerDeliveryByModule: extra,
+            }
+          : {}),
         webMemory: { idle, ...webRss, heapTuning },
       },
-    };
+    });
   });
 }
 
@@ -576,41 +533,67 @@ async function jobPerDelivery(scope: Scope, jobs: number): Promise<{ jobs: numbe
   return { jobs, perJobBytes: round((mem1 - mem0) / jobs, 0), perJobBytesByKeys: round((keys1.bytes - keys0.bytes) / jobs, 0) };
 }
 
-
-/**
- * From `--trace-gc` output: the live heap after each full (mark-compact) collection and the
- * largest heap V8 had committed, in bytes.
- */
-function gcFigures(output: string): { liveAfterFullGc: number; maxCommittedHeap: number; fullGcs: number } {
-  const mb = 1024 * 1024;
-  let live = 0;
-  let committed = 0;
-  let fullGcs = 0;
-  for (const line of output.split('\n')) {
-    const m = /(Scavenge|Mark-Compact)[^:]*?[\d.]+ \(([\d.]+)\) -> ([\d.]+) \(([\d.]+)\) MB/.exec(line);
-    if (!m) continue;
-    committed = Math.max(committed, Number(m[2]) * mb, Number(m[4]) * mb);
-    if (m[1] === 'Mark-Compact') {
-      fullGcs++;
-      live = Math.max(live, Number(m[3]) * mb);
-    }
-  }
-  return { liveAfterFullGc: live, maxCommittedHeap: committed, fullGcs };
+/** What {@link profileIntake} needs of the intake run. */
+interface ProfileSetup {
+  dir: string;
+  prefix: string;
+  redis: Redis;
+  push: SignedPush;
+  settings: { connections: number; fixedRate: number; warmupS: number; profileS: number };
+  deployedFlags: string[];
+  landfallYaml(port: number, keyPrefix: string): string;
 }
 
-/** A profile of a subject under load, with how many requests it served meanwhile. */
-type ProfiledRun = ProfileSummary & { rps: number; requests: number };
-
 /**
- * CPU per request by module in Landfall's profile minus the same in the bare route's: what
- * Landfall adds on top of the framework, in µs per delivery, largest first.
+ * `--profile` only: where the web process's CPU goes. Separate runs of Landfall and of the bare
+ * Fastify route under `node --cpu-prof` (the profiler slows a process down, so these runs'
+ * throughput is not among the figures), the same load on both, give the CPU per request by
+ * module and so what Landfall adds; a third has Landfall at the fixed rate.
  */
-function perRequestDifference(subject: ProfiledRun | { error: string } | undefined, baseline: ProfiledRun | { error: string } | undefined): { module: string; extraUs: number; landfallUs: number; bareUs: number }[] {
-  if (!subject || !baseline || 'error' in subject || 'error' in baseline) return [];
-  const perRequest = (run: ProfiledRun) => new Map(run.byModule.map((m) => [m.module, (m.selfMs * 1000) / Math.max(1, run.requests)]));
-  const a = perRequest(subject);
-  const b = perRequest(baseline);
-  return [...new Set([...a.keys(), ...b.keys()])]
-    .map((module) => ({ module, landfallUs: round(a.get(module) ?? 0, 1), bareUs: round(b.get(module) ?? 0, 1), extraUs: round((a.get(module) ?? 0) - (b.get(module) ?? 0), 1) }))
-    .sort((x, y) => y.extraUs - x.extraUs);
+async function profileIntake(ctx: BenchContext, scope: Scope, setup: ProfileSetup) {
+  const { dir, prefix, redis, push, settings, deployedFlags, landfallYaml } = setup;
+  const profiles: Record<string, ProfiledRun | { error: string }> = {};
+  for (const id of ['landfall', 'fastify-bare', 'landfall-fixed'] as const) {
+    ctx.log(`intake: cpu profile of ${id}`);
+    const profDir = join(dir, `prof-${id}`);
+    await mkdir(profDir, { recursive: true });
+    const port = await freePort();
+    const profArgs = ['--cpu-prof', '--cpu-prof-dir', profDir];
+    const child =
+      id !== 'fastify-bare'
+        ? await startLandfall(scope, dir, 'landfall-web-prof', 'web', landfallYaml(port, prefix), port, [...deployedFlags, ...profArgs])
+        : await startNode(scope, dir, 'fastify-bare-prof', [...profArgs, '--import', 'tsx', join(ROOT, 'bench/servers/fastify-bare.ts'), String(port)]);
+    const url = `http://127.0.0.1:${port}`;
+    if (id === 'fastify-bare') await waitForHttp(`${url}/healthz`, child);
+    const subject: Subject = { id: id === 'landfall-fixed' ? 'landfall' : id, label: 'profiled', url, child };
+    // At full load, or (landfall-fixed) at the fixed rate, to see what a delivery costs there.
+    const drive = (duration: number) =>
+      id === 'landfall-fixed' ? pacedLoad(subject, push, { rate: settings.fixedRate, duration }, redis) : load(subject, push, { connections: settings.connections, duration }, redis);
+    // A short warm-up first, so the window below shows steady state, not JIT compilation.
+    await drive(settings.warmupS);
+    const fromUs = monotonicUs();
+    const run = await drive(settings.profileS);
+    const toUs = monotonicUs();
+    await child.stop('SIGINT', 20_000);
+    try {
+      profiles[id] = { ...(await summarizeProfile(profDir, 15, { fromUs, toUs }, 60)), rps: run.rps, requests: run.ok2xx };
+    } catch (err) {
+      profiles[id] = { error: (err as Error).message };
+    }
+  }
+  const extra = perRequestDifference(profiles.landfall, profiles['fastify-bare']);
+  // What a delivery costs more at the fixed rate than at full load, by module.
+  const lowRate = perRequestDifference(profiles['landfall-fixed'], profiles.landfall);
+  const fixedProfile = profiles['landfall-fixed'];
+  const lowRateText =
+    fixedProfile && !('error' in fixedProfile)
+      ? `a CPU profile of Landfall at this rate has ${round((fixedProfile.busyMs * 1000) / Math.max(1, fixedProfile.requests), 0)} µs busy per delivery; against the full-load profile a delivery costs more in ${lowRate
+          .slice(0, 6)
+          .map((e) => `${e.module} +${e.extraUs} µs`)
+          .join(', ')}; top self time at this rate: ${fixedProfile.top
+          .slice(0, 5)
+          .map((e) => `${e.function} ${e.percent}%`)
+          .join(', ')}`
+      : 'no profile at this rate';
+  return { profiles, profile: profiles.landfall as ProfiledRun | { error: string }, extra, lowRate, lowRateText: `${lowRateText}` };
 }

@@ -1,22 +1,24 @@
 /**
- * Shared pieces of the benchmarks: a teardown scope for the test helpers, statistics, machine
- * and tool versions, child processes, /proc sampling (RSS, CPU), Redis INFO deltas and CPU
- * profile summaries. Nothing here talks to anything but 127.0.0.1.
+ * Shared pieces of the benchmarks: a teardown scope for the test helpers, the result every
+ * benchmark returns, statistics, machine and tool versions, child processes, /proc sampling (RSS,
+ * CPU) and Redis INFO deltas. Nothing here talks to anything but 127.0.0.1. CPU profiles are
+ * summarised in profile.ts, used only with `--profile`.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, open, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, freemem, loadavg, release, tmpdir, totalmem, type as osType } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 
 const exec = promisify(execFile);
 
-/** The repository root. */
-export const ROOT = fileURLToPath(new URL('../', import.meta.url));
+import { freePort, ROOT } from '../test/support/process.js';
+
+/** The repository root and a free port on 127.0.0.1: the test suite's own. */
+export { freePort, ROOT };
 
 /** The Redis every dev and CI machine runs (the same one the tests use). */
 export const REDIS_URL = process.env.LANDFALL_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -25,6 +27,8 @@ export const REDIS_URL = process.env.LANDFALL_TEST_REDIS_URL ?? 'redis://127.0.0
 export interface BenchContext {
   /** A smoke run: each benchmark for a few seconds, figures not meant to be published. */
   quick: boolean;
+  /** `--profile`: also take CPU profiles and GC traces of the processes measured (slower; off by default). */
+  profile: boolean;
   /** Progress lines on stderr. */
   log(message: string): void;
 }
@@ -55,6 +59,11 @@ export interface BenchResult {
   targets: TargetCheck[];
   /** Everything measured, as numbers and small records. */
   data: Record<string, unknown>;
+}
+
+/** A benchmark's result, timed from `started` (a `Date.now()`) to now. */
+export function benchResult(ctx: BenchContext, name: string, title: string, started: number, body: Pick<BenchResult, 'method' | 'targets' | 'data'>): BenchResult {
+  return { name, title, quick: ctx.quick, startedAt: new Date(started).toISOString(), durationMs: Math.max(1, Date.now() - started), ...body };
 }
 
 /**
@@ -327,13 +336,14 @@ export interface Child {
 
 /**
  * Starts `node <args>` with stdout and stderr written to a file in `dir` (a file, not a pipe we
- * drain, so reading the output costs this process nothing while it measures). Stopped when the
- * scope closes.
+ * drain, so reading the output costs this process nothing while it measures); with `ipc`, also a
+ * message channel (`child.send`, `child.on('message')`). Stopped when the scope closes.
  */
-export async function startNode(scope: Scope, dir: string, label: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Child> {
+export async function startNode(scope: Scope, dir: string, label: string, args: string[], env: NodeJS.ProcessEnv = {}, options: { ipc?: boolean } = {}): Promise<Child> {
   const logFile = join(dir, `${label}-${randomBytes(3).toString('hex')}.log`);
   const handle = await open(logFile, 'w');
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', handle.fd, handle.fd] });
+  const stdio = options.ipc ? (['ignore', handle.fd, handle.fd, 'ipc'] as const) : (['ignore', handle.fd, handle.fd] as const);
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: [...stdio] });
   await handle.close();
   if (child.pid === undefined) throw new Error(`could not start node ${args.join(' ')}`);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -353,7 +363,7 @@ export async function startNode(scope: Scope, dir: string, label: string, args: 
 }
 
 /** Waits until `url` answers 2xx (the server is listening), or the child exits. */
-export async function waitForHttp(url: string, child: Child, timeoutMs = 20_000): Promise<void> {
+export async function waitForHttp(url: string, child: Child, timeoutMs = 60_000): Promise<void> {
   let exited = false;
   void child.exited.then(() => {
     exited = true;
@@ -373,18 +383,14 @@ export async function waitForHttp(url: string, child: Child, timeoutMs = 20_000)
   }
 }
 
-/** A free TCP port on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
+/** Writes `<dir>/kubeconfig` for the Kubernetes API test server at `url` (its default token) and returns its path. */
+export async function writeKubeconfig(dir: string, url: string): Promise<string> {
+  const file = join(dir, 'kubeconfig');
+  await writeFile(
+    file,
+    `apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster: { server: "${url}", insecure-skip-tls-verify: true }\nusers:\n- name: test\n  user: { token: test-token }\ncontexts:\n- name: test\n  context: { cluster: test, user: test, namespace: default }\ncurrent-context: test\n`,
+  );
+  return file;
 }
 
 /** A process's memory from /proc/<pid>/status, in bytes. */
@@ -483,118 +489,6 @@ export async function waitForQuiet(maxWaitMs: number, maxBusyCores = 0.3): Promi
     const cores = ((await machineBusySeconds()) - b0) / ((performance.now() - t0) / 1000);
     if (cores <= maxBusyCores || Date.now() >= deadline) return round(cores, 2);
   }
-}
-
-/** One line of a CPU profile's self-time table. */
-export interface ProfileEntry {
-  function: string;
-  location: string;
-  selfMs: number;
-  /** Share of the non-idle time. */
-  percent: number;
-}
-
-/** A CPU profile reduced to where the time went. */
-export interface ProfileSummary {
-  /** Wall time covered by the profile. */
-  totalMs: number;
-  /** Of which the process was busy (not `(idle)`). */
-  busyMs: number;
-  top: ProfileEntry[];
-  /** Self time per package (node_modules/<pkg>), `node:` internals, and Landfall's own code. */
-  byModule: { module: string; selfMs: number; percent: number }[];
-}
-
-interface CpuProfile {
-  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }[];
-  startTime: number;
-  endTime: number;
-  samples?: number[];
-  timeDeltas?: number[];
-}
-
-function moduleOf(url: string, functionName: string): string {
-  if (!url) return functionName.startsWith('(') ? functionName : '(native)';
-  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
-  if (pkg) return pkg[1] as string;
-  if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[0] === 'internal' ? url.slice(5).split('/').slice(0, 2).join('/') : url.slice(5)}`;
-  const dist = /\/(dist|src|bench|test)\/(.*)$/.exec(url);
-  if (dist) return `landfall ${dist[1]}/${(dist[2] as string).split('/')[0]}`;
-  return url;
-}
-
-/** Microseconds on the clock V8's CPU profiles use (CLOCK_MONOTONIC, shared by every process). */
-export function monotonicUs(): number {
-  return Number(process.hrtime.bigint() / 1000n);
-}
-
-/**
- * Reads the `.cpuprofile` files in `dir` and sums self time per function and per module, for
- * the busiest one: a process with worker threads (tsx's loader thread, for one) writes a file per
- * thread, and the main thread is the one doing the work. With `window` (from
- * {@link monotonicUs}), only samples taken inside it count: start-up (module loading, compiling)
- * is then left out and the figures describe the process under load.
- */
-export async function summarizeProfile(dir: string, topN = 12, window?: { fromUs: number; toUs: number }, modulesN = topN): Promise<ProfileSummary> {
-  const files = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile')).sort();
-  if (files.length === 0) throw new Error(`no .cpuprofile in ${dir}`);
-  let best: ProfileSummary | undefined;
-  for (const file of files) {
-    const summary = summarizeOne(JSON.parse(await readFile(join(dir, file), 'utf8')) as CpuProfile, topN, window, modulesN);
-    if (!best || summary.busyMs > best.busyMs) best = summary;
-  }
-  return best as ProfileSummary;
-}
-
-function summarizeOne(profile: CpuProfile, topN: number, window: { fromUs: number; toUs: number } | undefined, modulesN: number): ProfileSummary {
-  const selfUs = new Map<number, number>();
-  const samples = profile.samples ?? [];
-  const deltas = profile.timeDeltas ?? [];
-  // Each sample's time is the gap to the next sample (the last one gets the mean gap).
-  const meanGap = (profile.endTime - profile.startTime) / Math.max(1, samples.length);
-  let at = profile.startTime;
-  for (let i = 0; i < samples.length; i++) {
-    at += deltas[i] ?? 0;
-    if (window && (at < window.fromUs || at > window.toUs)) continue;
-    const gap = i + 1 < deltas.length ? (deltas[i + 1] as number) : meanGap;
-    selfUs.set(samples[i] as number, (selfUs.get(samples[i] as number) ?? 0) + gap);
-  }
-  const byFunction = new Map<string, { function: string; location: string; us: number }>();
-  const byModule = new Map<string, number>();
-  let idleUs = 0;
-  let totalUs = 0;
-  for (const node of profile.nodes) {
-    const us = selfUs.get(node.id) ?? 0;
-    totalUs += us;
-    const { functionName, url, lineNumber } = node.callFrame;
-    if (functionName === '(idle)') {
-      idleUs += us;
-      continue;
-    }
-    if (us === 0) continue;
-    const name = functionName || '(anonymous)';
-    const location = url ? `${url.replace(/^file:\/\//, '').replace(ROOT, '')}:${lineNumber + 1}` : '';
-    const key = `${name}|${location}`;
-    const entry = byFunction.get(key) ?? { function: name, location, us: 0 };
-    entry.us += us;
-    byFunction.set(key, entry);
-    const mod = moduleOf(url.replace(/^file:\/\//, '').replace(ROOT, '/'), functionName);
-    byModule.set(mod, (byModule.get(mod) ?? 0) + us);
-  }
-  const busyUs = totalUs - idleUs;
-  const pct = (us: number) => round((us / Math.max(1, busyUs)) * 100, 1);
-  return {
-    totalMs: round(totalUs / 1000, 0),
-    busyMs: round(busyUs / 1000, 0),
-    top: [...byFunction.values()]
-      .sort((a, b) => b.us - a.us)
-      .slice(0, topN)
-      .map((e) => ({ function: e.function, location: e.location, selfMs: round(e.us / 1000, 0), percent: pct(e.us) })),
-    byModule: [...byModule.entries()]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, modulesN)
-      .map(([module, us]) => ({ module, selfMs: round(us / 1000, 1), percent: pct(us) })),
-  };
 }
 
 /** `1.23 MB`-style sizes. */

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { formatBytes, ROOT, type BenchContext, type BenchResult, type ProcMemory, type RssSamples, type TargetCheck } from './lib.js';
+import { benchResult, formatBytes, ROOT, type BenchContext, type BenchResult, type ProcMemory, type RssSamples, type TargetCheck } from './lib.js';
 
 const exec = promisify(execFile);
 
@@ -102,12 +102,7 @@ export async function runMemory(ctx: BenchContext, intake: BenchResult | undefin
         }
       : { name: 'Web process peak RSS under benchmark 1', target: '< 150 MB', measured: 'not run', met: null, note: 'the intake benchmark did not run' },
   ];
-  return {
-    name: 'memory',
-    title: 'Memory',
-    quick: ctx.quick,
-    startedAt: new Date(started).toISOString(),
-    durationMs: Date.now() - started,
+  return benchResult(ctx, 'memory', 'Memory', started, {
     method: [
       'Web: `node dist/main.js serve --role web`, the process benchmark 1 measured, its /proc/<pid>/status read every 50 ms from start to the end of the fixed-rate runs; the peak is the larger of the sampled VmRSS and the kernel\'s VmHWM.',
       `Worker: \`node dist/main.js serve --role worker\` deploying an app of ${sampled.worker?.objects ?? 'n/a'} objects and re-syncing it (benchmark 4), sampled the same way.`,
@@ -115,5 +110,5 @@ export async function runMemory(ctx: BenchContext, intake: BenchResult | undefin
     ],
     targets,
     data: { ...sampled, footprints },
-  };
+  });
 }

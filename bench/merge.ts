@@ -8,7 +8,7 @@ import { startFlow, type Flow } from '../test/support/flow.js';
 import type { PhaseName, SyncRecord } from '../src/model/records.js';
 import { phaseTimes } from './apply.js';
 import { appFiles } from './manifests.js';
-import { round, summarize, withScope, type BenchContext, type BenchResult, type Summary, type TargetCheck } from './lib.js';
+import { benchResult, round, summarize, withScope, type BenchContext, type BenchResult, type Summary, type TargetCheck } from './lib.js';
 
 /** Objects in the app every merge benchmark deploys (the test server's and the real control plane's). */
 export const MERGE_OBJECTS = 20;
@@ -135,12 +135,7 @@ export async function runMerge(ctx: BenchContext): Promise<BenchResult> {
         ...(total.p50 < 500 ? {} : { note: `missed by ${total.p50 - 500} ms; largest phases (p50): ${slowest.map(([k, s]) => `${k} ${s.p50} ms`).join(', ')}` }),
       },
     ];
-    return {
-      name: 'merge',
-      title: 'Merge to deployed',
-      quick: ctx.quick,
-      startedAt: new Date(started).toISOString(),
-      durationMs: Date.now() - started,
+    return benchResult(ctx, 'merge', 'Merge to deployed', started, {
       method: [
         `An app of ${MERGE_OBJECTS} objects (12 ConfigMaps, 4 Deployments, 4 Services) in plain YAML. Each run commits a change to one ConfigMap and one Deployment's pod template in a working clone and pushes it to a local bare repository (file://), then sends the signed GitHub push webhook.`,
         'The clock starts when the webhook is sent (after the git push: a forge sends its webhook once the push is stored) and stops when the forge stand-in stores the `success` status for that commit. Each run then checks that the ConfigMap in the Kubernetes API test server carries the change and the sync record deployed that commit.',
@@ -156,6 +151,6 @@ export async function runMerge(ctx: BenchContext): Promise<BenchResult> {
         gitPushMs,
         raw: measured.map((r) => ({ ...r, totalMs: round(r.totalMs, 0) })),
       },
-    };
+    });
   });
 }

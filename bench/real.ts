@@ -7,6 +7,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { open, readFile, stat, writeFile, mkdir } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -22,7 +23,7 @@ import { startRealFlow } from '../test/support/flow.js';
 import { uniqueName } from '../test/support/kube.js';
 import { realKube, type AuditEvent } from '../test/support/real-kube.js';
 import { createScaleApp, phaseTimes, type ScaleApp } from './apply.js';
-import { machineBusySeconds, median, procCpuSeconds, round, tempDir, until, waitForQuiet, withScope, ROOT, type BenchContext, type BenchResult, type Scope, type TargetCheck } from './lib.js';
+import { benchResult, machineBusySeconds, median, procCpuSeconds, round, tempDir, until, waitForQuiet, withScope, ROOT, type BenchContext, type BenchResult, type Scope, type TargetCheck } from './lib.js';
 import { appFiles } from './manifests.js';
 import { measureMerges, mergeFigures, MERGE_OBJECTS, type MergeFigures } from './merge.js';
 
@@ -466,23 +467,20 @@ function bounds(s: SizeFigures, which: 'first' | 'resync'): string {
 
 function skippedResult(ctx: BenchContext, started: number, reason: string, method: string[]): BenchResult {
   const names = ['First deploy on a real API server: Landfall / kubectl', 'Unchanged re-sync on a real API server: Landfall / kubectl'];
-  return {
-    name: 'real',
-    title: 'Real control plane',
-    quick: ctx.quick,
-    startedAt: new Date(started).toISOString(),
-    durationMs: Math.max(1, Date.now() - started),
+  return benchResult(ctx, 'real', 'Real control plane', started, {
     method,
     targets: names.map((name) => ({ name, target: name.startsWith('First') ? '≤ 1.0×' : '≤ 0.33× (3× faster)', measured: `skipped: ${reason}`, met: null, note: `not run: ${reason}` })),
     data: { skipped: reason },
-  };
+  });
 }
 
 /** Runs benchmark 6. */
 export async function runReal(ctx: BenchContext): Promise<BenchResult> {
   const started = Date.now();
   const sizes = ctx.quick ? [10, 100] : [10, 100, 1_000];
-  const roundsFor = (size: number) => (ctx.quick ? 1 : size >= 1_000 ? 3 : 5);
+  // LANDFALL_BENCH_REAL_ROUNDS=N: N rounds of every size (on a machine too busy for the default 5, 5 and 3).
+  const fixedRounds = Number(process.env.LANDFALL_BENCH_REAL_ROUNDS) || undefined;
+  const roundsFor = (size: number) => (ctx.quick ? 1 : (fixedRounds ?? (size >= 1_000 ? 3 : 5)));
   const mergeRuns = ctx.quick ? 3 : 10;
   const mergeWarmup = ctx.quick ? 1 : 2;
   const method = [
@@ -507,9 +505,11 @@ export async function runReal(ctx: BenchContext): Promise<BenchResult> {
       const kubectl = await findKubectl(scope, info);
       const setup: RoundSetup = { info, kc, admin, kubectl, quick: ctx.quick };
       const commit = (await exec('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'])).stdout.trim();
+      const loadStart = loadavg().map((l) => round(l, 2));
       const bySize = await applyVsKubectl(ctx, setup, sizes, roundsFor);
       const merge = await mergeOnReal(ctx, mergeRuns, mergeWarmup);
-      return realResult(ctx, started, method, { info, kubectl, commit, started: plane.started, bySize, merge });
+      const load = { start: loadStart, end: loadavg().map((l) => round(l, 2)), cores: cpus().length };
+      return realResult(ctx, started, method, { info, kubectl, commit, started: plane.started, load, bySize, merge });
     });
   } finally {
     if (plane.started) {
@@ -523,7 +523,7 @@ function realResult(
   ctx: BenchContext,
   started: number,
   method: string[],
-  d: { info: ClusterInfo; kubectl: Kubectl; commit: string; started: boolean; bySize: SizeFigures[]; merge: MergeFigures & { runs: number; objects: number; raw: unknown[] } },
+  d: { info: ClusterInfo; kubectl: Kubectl; commit: string; started: boolean; load: { start: number[]; end: number[]; cores: number }; bySize: SizeFigures[]; merge: MergeFigures & { runs: number; objects: number; raw: unknown[] } },
 ): BenchResult {
   const { bySize, merge } = d;
   const largest = bySize.at(-1) as SizeFigures;
@@ -561,19 +561,15 @@ function realResult(
       note: `not judged: each merge waits for a real rolling update of a Deployment (health p50 ${merge.breakdown.health?.p50} ms: a new ReplicaSet, pods scheduled and made Ready by kwok one surge at a time), which the test server completes at once`,
     },
   ];
-  return {
-    name: 'real',
-    title: 'Real control plane',
-    quick: ctx.quick,
-    startedAt: new Date(started).toISOString(),
-    durationMs: Date.now() - started,
+  return benchResult(ctx, 'real', 'Real control plane', started, {
     method,
     targets,
     data: {
       kubernetes: { server: d.info.version, kubectl: d.kubectl.version, binaries: d.info.build, startedByBenchmark: d.started },
       landfallCommit: d.commit,
+      loadAverage: d.load,
       sizes: bySize,
       merge,
     },
-  };
+  });
 }

@@ -5,12 +5,15 @@
  */
 import type { BenchName } from './run.js';
 import type { Round, SizeFigures } from './real.js';
-import { formatBytes, round, type BenchResult, type MachineInfo, type ProfileSummary, type Summary, type TargetCheck } from './lib.js';
+import { formatBytes, round, type BenchResult, type MachineInfo, type Summary, type TargetCheck } from './lib.js';
+import type { ProfileSummary } from './profile.js';
 
 /** What the report is made from. */
 export interface ReportInput {
   machine: MachineInfo & { quick?: boolean; startedAt?: string };
   results: Partial<Record<BenchName, BenchResult>>;
+  /** The full run each result replaced, where one was kept (`real-previous.json`): shown beside it. */
+  previous?: { real?: BenchResult };
 }
 
 /** The headings every report has, in order (the smoke test checks them). */
@@ -94,7 +97,8 @@ function intakeSection(result: BenchResult | undefined): string {
     fixedRate: Record<string, LoadFigures>;
     redisMemory: { deliveries: number; perEventBytes: number; perEventBytesByKeys: number; prefixKeysAdded: number; worstCase: { jobs: number; perJobBytes: number; perJobBytesByKeys: number } };
     redisCommandsPerDelivery: { command: string; perRequest: number; usecPerCall: number }[];
-    profile: (ProfileSummary & { rps: number }) | { error: string };
+    /** Only with `--profile`. */
+    profile?: (ProfileSummary & { rps: number }) | { error: string };
     extraCpuPerDeliveryByModule?: { module: string; extraUs: number; landfallUs: number; bareUs: number }[];
   };
   const order = ['fastify-bare', 'landfall', 'landfall-default-heap', 'octokit-middleware'];
@@ -142,10 +146,15 @@ ${table(['subject', 'achieved req/s', 'p50', 'p90', 'p99', 'max', 'errors + non-
 
 ${table(['command', 'calls per delivery', 'µs per call'], d.redisCommandsPerDelivery.map((c) => [`\`${c.command}\``, c.perRequest, c.usecPerCall]))}
 
-**Where the web process's CPU goes** (\`node --cpu-prof\`, a separate run at full load, ${'rps' in d.profile ? `${d.profile.rps} req/s while profiled` : ''}; only samples taken under load count, start-up is left out):
+${profileText(d.profile)}${extraTable(d.extraCpuPerDeliveryByModule ?? [])}`;
+}
 
-${'error' in d.profile ? `_No profile: ${d.profile.error}_\n` : profileTables(d.profile)}
-${extraTable(d.extraCpuPerDeliveryByModule ?? [])}`;
+function profileText(profile: (ProfileSummary & { rps: number }) | { error: string } | undefined): string {
+  if (!profile) return '_No CPU profile in this run: `npm run bench -- --profile` adds where the web process\'s CPU goes._\n';
+  return `**Where the web process's CPU goes** (\`node --cpu-prof\`, a separate run at full load, ${'rps' in profile ? `${profile.rps} req/s while profiled` : ''}; only samples taken under load count, start-up is left out):
+
+${'error' in profile ? `_No profile: ${profile.error}_\n` : profileTables(profile)}
+`;
 }
 
 function extraTable(extra: { module: string; extraUs: number; landfallUs: number; bareUs: number }[]): string {
@@ -208,7 +217,7 @@ CPU seconds from the burst's start to the last success status: ${Object.entries(
     .join(', ')} (git: the worker's finished child processes; bench: this process, with the stand-ins and the sender; other: everything else on the machine).
 
 ${table(['app', 'syncs past resolve', 'sync records', 'commits applied, in order (index of 0…' + (d.pushesPerApp - 1) + ')', 'only forward'], rows)}
-${d.workerProfile && 'top' in d.workerProfile ? `\nThe worker process under \`--cpu-prof\` during the burst (\`LANDFALL_BENCH_PROFILE_DIR\`; the profiler slows it, so this run's times are not comparable):\n\n${profileTables(d.workerProfile)}` : ''}`;
+${d.workerProfile && 'top' in d.workerProfile ? `\nThe worker process under \`--cpu-prof\` during the burst (\`--profile\` or \`LANDFALL_BENCH_PROFILE_DIR\`; the profiler slows it, so this run's times are not comparable):\n\n${profileTables(d.workerProfile)}` : ''}`;
 }
 
 interface SyncFigures {
@@ -216,6 +225,8 @@ interface SyncFigures {
   phases: Record<string, number>;
   server: { requests: number; bytesReceived: number; bytesSent: number; byVerb: Record<string, number> };
   client: { requests: number; writes: number; bytesSent: number; retries: number };
+  /** Absent in results from before the test server ran in its own process. */
+  cpu?: { landfall: number; server: number };
   writes: number;
   inventoryWrites: number;
   changes: Record<string, number>;
@@ -239,6 +250,7 @@ function applySection(result: BenchResult | undefined): string {
     formatBytes(s.client.bytesSent),
     formatBytes(s.server.bytesSent),
     `${s.writes} (+${s.inventoryWrites} inventory)`,
+    s.cpu ? `${s.cpu.landfall} / ${s.cpu.server}` : 'n/a',
     runs.join(', '),
   ];
   const rows = d.sizes.flatMap((s) => [row(s.objects, 'first deploy', s.first, s.runs.first), row(s.objects, 'unchanged re-sync', s.resync, s.runs.resync)]);
@@ -249,7 +261,7 @@ function applySection(result: BenchResult | undefined): string {
     [s.objects, 're-sync', ...phaseNames.map((p) => `${s.resync.phases[p] ?? 0}`)],
   ]);
   return `${methodList(result)}
-${table(['objects', 'sync', 'wall', 'per object', 'API requests', 'by verb', 'bytes sent (client)', 'bytes answered (server)', 'writes', 'wall of every run (ms)'], rows)}
+${table(['objects', 'sync', 'wall', 'per object', 'API requests', 'by verb', 'bytes sent (client)', 'bytes answered (server)', 'writes', 'CPU s: Landfall / test server', 'wall of every run (ms)'], rows)}
 
 Growth from one size to the next (linear would be the object factor):
 
@@ -272,7 +284,8 @@ function memorySection(result: BenchResult | undefined): string {
       maxRssFile: number;
       lastRss: number;
       samples: number;
-      heapTuning?: { flags: string[]; rps: number; cpuUsPerDelivery: number; maxRss: number; hwm: number; maxRssAnon: number; maxRssFile: number; liveAfterFullGc: number; maxCommittedHeap: number; fullGcs: number };
+      /** The live heap figures come from `--trace-gc`, only with `--profile`. */
+      heapTuning?: { flags: string[]; rps: number; cpuUsPerDelivery: number; maxRss: number; hwm: number; maxRssAnon: number; maxRssFile: number; liveAfterFullGc?: number; maxCommittedHeap?: number; fullGcs?: number };
     };
     worker?: { objects: number; idle: { rss: number }; maxRss: number; hwm: number; maxRssAnon: number; maxRssFile: number; firstDeployMs: number; resyncMs: number };
     footprints: { role: string; steps: { module: string; rss: number; added: number }[] }[];
@@ -287,7 +300,7 @@ function memorySection(result: BenchResult | undefined): string {
     .join('\n');
   return `${methodList(result)}
 ${table(['process', 'RSS idle after start', 'peak sampled RSS', 'VmHWM', 'at the peak: anonymous / file-backed'], rows)}
-${t ? `\nUnder the same load the web process's live heap after a full GC is ${formatBytes(t.liveAfterFullGc)} (\`--trace-gc\`, ${t.fullGcs} full GCs); the rest of its heap is garbage V8 lets accumulate between collections (with Node's default heap sizing its committed heap reached ${formatBytes(t.maxCommittedHeap)}). With the defaults the web process served ${t.rps} deliveries/s at ${t.cpuUsPerDelivery} µs of CPU each, median of the same interleaved rounds of benchmark 1 as the deployed process.\n` : ''}${d.worker ? `\nThe worker process deployed the ${d.worker.objects} objects in ${d.worker.firstDeployMs} ms and re-synced them in ${d.worker.resyncMs} ms (from its sync records).\n` : ''}
+${t ? `\n${t.liveAfterFullGc !== undefined ? `Under the same load the web process's live heap after a full GC is ${formatBytes(t.liveAfterFullGc)} (\`--trace-gc\`, ${t.fullGcs} full GCs); the rest of its heap is garbage V8 lets accumulate between collections (with Node's default heap sizing its committed heap reached ${formatBytes(t.maxCommittedHeap ?? Number.NaN)}). ` : ''}With the defaults the web process served ${t.rps} deliveries/s at ${t.cpuUsPerDelivery} µs of CPU each, median of the same interleaved rounds of benchmark 1 as the deployed process.\n` : ''}${d.worker ? `\nThe worker process deployed the ${d.worker.objects} objects in ${d.worker.firstDeployMs} ms and re-synced them in ${d.worker.resyncMs} ms (from its sync records).\n` : ''}
 ${footprints}`;
 }
 
@@ -295,7 +308,7 @@ function ms(value: number): string {
   return value >= 10_000 ? `${round(value / 1000, 1)} s` : `${Math.round(value)} ms`;
 }
 
-function realSection(result: BenchResult | undefined): string {
+function realSection(result: BenchResult | undefined, previous?: BenchResult): string {
   if (!result) return notRun('real');
   const lead = "Sections 2 to 5 run against the in-repo Kubernetes API test server, whose rollouts complete at once; everything here runs against a real API server and its controllers, so the two sets of figures are not to be mixed.\n\n";
   const skipped = (result.data as { skipped?: string }).skipped;
@@ -303,6 +316,8 @@ function realSection(result: BenchResult | undefined): string {
   const d = result.data as unknown as {
     kubernetes: { server: string; kubectl: string; binaries: string; startedByBenchmark: boolean };
     landfallCommit?: string;
+    /** The machine's load average (1, 5, 15 min, as \`uptime\` shows it) when the run started and ended. */
+    loadAverage?: { start: number[]; end: number[]; cores: number };
     sizes: SizeFigures[];
     merge: MergeData;
   };
@@ -358,7 +373,7 @@ function realSection(result: BenchResult | undefined): string {
     return `${s.objects}: ${r.kubectl.resync.byVerb.GET ?? 0} GETs in ${r.kubectl.resync.getMs} ms, ${r.kubectl.resync.byVerb.PATCH ?? 0} PATCHes in ${r.kubectl.resync.patchMs} ms`;
   });
   return `${lead}${methodList(result)}
-Run ${result.startedAt.replace('T', ' ').slice(0, 16)} UTC${d.landfallCommit ? ` with Landfall at commit \`${d.landfallCommit}\`` : ''}, on Kubernetes **${k.server}** (kube-apiserver, controller-manager, scheduler; binaries ${k.binaries}) with **kubectl ${k.kubectl}**; the control plane was ${k.startedByBenchmark ? 'started by the benchmark and stopped after it' : 'already running for this checkout'}.
+Run ${result.startedAt.replace('T', ' ').slice(0, 16)} UTC${d.landfallCommit ? ` with Landfall at commit \`${d.landfallCommit}\`` : ''}, on Kubernetes **${k.server}** (kube-apiserver, controller-manager, scheduler; binaries ${k.binaries}) with **kubectl ${k.kubectl}**; the control plane was ${k.startedByBenchmark ? 'started by the benchmark and stopped after it' : 'already running for this checkout'}.${d.loadAverage ? ` The machine's load average (1, 5, 15 min, as \`uptime\` shows it) was ${d.loadAverage.start.join(', ')} at the start and ${d.loadAverage.end.join(', ')} at the end, on ${d.loadAverage.cores} cores: other work shared it throughout, so only the ratios of one run, both sides measured side by side, are to be compared.` : ''}
 
 ### Apply scaling against \`kubectl apply --server-side\`
 
@@ -384,9 +399,35 @@ Every round (ms; Landfall's dry-run + apply in brackets; busy cores on the machi
 
 ${table(['objects', 'round', 'first deploys in order', 'Landfall first', 'kubectl first', 'Landfall re-sync', 'kubectl re-sync', 'busy before (L / k)'], rounds)}
 
-### Merge to deployed on the real control plane
+${previousText(d.sizes, previous)}### Merge to deployed on the real control plane
 
 ${mergeFiguresText(d.merge)}`;
+}
+
+/** The ratios and requests per object of this run beside the previous full run's (`real-previous.json`), when one was kept. */
+function previousText(sizes: SizeFigures[], previous: BenchResult | undefined): string {
+  const before = (previous?.data as { sizes?: SizeFigures[]; landfallCommit?: string } | undefined) ?? {};
+  if (!previous || !before.sizes) return '';
+  const rows = sizes.flatMap((s) => {
+    const b = before.sizes?.find((x) => x.objects === s.objects);
+    if (!b) return [];
+    return (['first', 'resync'] as const).map((which) => [
+      s.objects,
+      which === 'first' ? 'first deploy' : 'unchanged re-sync',
+      `${b.ratios[which]}× (${ms(b.median.landfall[which])} vs ${ms(b.median.kubectl[which])})`,
+      `**${s.ratios[which]}×** (${ms(s.median.landfall[which])} vs ${ms(s.median.kubectl[which])})`,
+      `${b.perObject.landfall[which].total} → ${s.perObject.landfall[which].total}`,
+      `${b.perObject.landfall[which].dryRuns} → ${s.perObject.landfall[which].dryRuns}`,
+      `${b.perObject.landfall[which].reads} → ${s.perObject.landfall[which].reads}`,
+    ]);
+  });
+  return `### Before and after
+
+The previous full run (${previous.startedAt.replace('T', ' ').slice(0, 16)} UTC${before.landfallCommit ? `, Landfall at \`${before.landfallCommit}\`` : ''}; kept in \`bench/results/real-previous.json\`) beside this one. Each run's ratio is Landfall / kubectl measured side by side in that run (whole pipeline; medians), so the ratios compare across runs even where the machine's load differed; the wall times do not.
+
+${table(['objects', 'sync', 'before: ratio (Landfall vs kubectl)', 'now: ratio (Landfall vs kubectl)', 'Landfall requests per object', 'dry-runs per object', 'reads per object'], rows)}
+
+`;
 }
 
 function floodSection(result: BenchResult | undefined): string {
@@ -464,7 +505,7 @@ ${memorySection(results.memory)}
 ${floodSection(results.flood)}
 ## 7. On a real control plane
 
-${realSection(results.real)}
+${realSection(results.real, input.previous?.real)}
 ## Reproducing
 
 \`\`\`sh
@@ -474,8 +515,10 @@ npm run bench -- --only flood           # the flood alone (test/hardening/flood.
 npm run bench -- --quick --out /tmp/b   # smoke test, a few seconds each, results kept out of the repository
 npm run bench -- --report-only      # regenerate this file from bench/results/*.json
 LANDFALL_BENCH_DIST=/path/to/other/dist npm run bench -- --only burst   # the Landfall processes from another build, to compare two builds
-LANDFALL_BENCH_PROFILE_DIR=/tmp/prof npm run bench -- --only burst      # also profile the worker process during the burst
+npm run bench -- --profile              # also CPU profiles and GC traces: where the time goes (slower; off by default)
+LANDFALL_BENCH_PROFILE_DIR=/tmp/prof npm run bench -- --only burst      # profile the worker process during the burst, its files kept there
 npm run bench -- --only real        # the real control plane part alone (starts one unless \`npm run cluster -- up\` left one running)
+LANDFALL_BENCH_REAL_ROUNDS=3 npm run bench -- --only real   # the same with 3 rounds of every size (default 5, 5 and 3)
 \`\`\`
 
 Needs what \`npm test\` needs: Redis on 127.0.0.1:6379 and git; kubectl and helm in \`./tools\` (\`npm run setup-tools\`).

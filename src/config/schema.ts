@@ -240,9 +240,21 @@ const appSchema = z.strictObject({
   takeOverFieldsFrom: z.array(foreignManager).default(DEFAULT_TAKE_OVER_FIELDS_FROM.map((m) => ({ ...m }))),
 });
 
+/** A TCP port; 0 lets the system pick one (tests). */
+function portField() {
+  return intField().pipe(z.number().min(0).max(65535, 'must be a TCP port (0-65535)'));
+}
+
 const serverSchema = z.strictObject({
   host: nonEmpty.default('0.0.0.0'),
-  port: intField().pipe(z.number().min(0).max(65535, 'must be a TCP port (0-65535)')).default(8080),
+  port: portField().default(8080),
+  /**
+   * Serve the webhook routes (`/hooks/*`, with `/healthz`) on this port alone and no longer on
+   * `port`, so an Ingress can publish webhooks while the dashboard and API stay internal.
+   */
+  hooksPort: portField().optional(),
+  /** Serve `/metrics` on this port (with `/healthz`) and no longer on `port` (web and all roles). */
+  metricsPort: portField().optional(),
   publicUrl: httpUrl.default('http://localhost:8080'),
   /** The largest webhook body accepted (GitHub and GitLab send at most 25 MB). */
   maxBodyBytes: intField().pipe(z.number().positive('must be positive')).default(26_214_400),
@@ -288,6 +300,12 @@ const serverSchema = z.strictObject({
   if (server.headersTimeout > server.requestTimeout) {
     ctx.addIssue({ code: 'custom', path: ['headersTimeout'], message: 'must not be longer than requestTimeout (the headers are part of the request)' });
   }
+  for (const key of ['hooksPort', 'metricsPort'] as const) {
+    const value = server[key];
+    if (value !== undefined && value !== 0 && (value === server.port || (key === 'metricsPort' && value === server.hooksPort))) {
+      ctx.addIssue({ code: 'custom', path: [key], message: 'must differ from the other ports of server (each is a listener of its own)' });
+    }
+  }
 });
 
 const hostPort = z.strictObject({ host: nonEmpty, port: intField().pipe(z.number().min(1).max(65535)) });
@@ -313,6 +331,11 @@ const redisSchema = z.strictObject({
 });
 
 const workerSchema = z.strictObject({
+  /**
+   * Where a `--role worker` process answers `/healthz`, `/readyz` and `/metrics`: a port of its
+   * own, so a web and a worker process with the same configuration can run on one host.
+   */
+  probePort: portField().default(8081),
   concurrency: intField().pipe(z.number().min(1, 'must be at least 1').max(64, 'must be at most 64')).default(4),
   dataDir: nonEmpty.default(join(tmpdir(), 'landfall')),
   gitTimeout: duration.default(2 * 60_000),

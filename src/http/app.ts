@@ -34,6 +34,8 @@ export interface AppDeps {
   log: Logger;
   readiness: ReadinessChecks;
   metrics?: Metrics;
+  /** Whether this app answers `GET /metrics` (default: when `metrics` is given); false when another listener serves it. */
+  serveMetrics?: boolean;
   /** Timeouts and the connection cap; every role's port gets them. */
   limits: ConnectionLimits;
   /** Webhook intake (`/hooks/:forge`). */
@@ -108,7 +110,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const limiter = deps.rateLimit ? createRateLimiter(deps.rateLimit) : undefined;
   await app.register(healthRoutes, { checks: deps.readiness });
-  if (deps.metrics) {
+  if (deps.metrics && deps.serveMetrics !== false) {
     const registry = deps.metrics.registry;
     app.get('/metrics', async (_request, reply) => reply.header('content-type', registry.contentType).send(await registry.metrics()));
   }

@@ -272,6 +272,36 @@ const serverSchema = z.strictObject({
   /** Connections open at once; further ones are closed as they arrive. */
   maxConnections: intField().pipe(z.number().min(1, 'must be at least 1')).default(1_000),
   apiTokens: z.array(secret).default([]),
+  /** Who may see and do what: anonymous read, scoped API tokens, sign-in through the forge (see SECURITY.md). */
+  auth: z
+    .strictObject({
+      /**
+       * Whether anyone may read the dashboard, sync pages, JSON API and `/metrics` on `port`
+       * without signing in. Default: `read` when `host` is a loopback address, `none` otherwise.
+       */
+      anonymous: z.enum(['none', 'read'], { message: 'must be none or read' }).optional(),
+      /** API tokens limited to some apps (all when absent) and to reading or also syncing. */
+      tokens: z
+        .array(z.strictObject({ token: secret, apps: z.array(nonEmpty).min(1).optional(), access: z.enum(['read', 'write'], { message: 'must be read or write' }).default('read') }))
+        .default([]),
+      /** How long the forge's answer to "may this person read (write) this repository" is reused. */
+      accessCacheTtl: duration.default(60_000),
+      /** Sign-in through a forge's OAuth 2 (the callback is `<publicUrl>/auth/callback`). */
+      signIn: z
+        .strictObject({
+          provider: z.enum(['gitea', 'github', 'gitlab', 'bitbucket'], { message: 'must be gitea, github, gitlab or bitbucket' }),
+          clientId: nonEmpty,
+          clientSecret: secret,
+          /** Where people sign in; by default the forge's web root (from `forges.<provider>`, or the public service). */
+          url: httpUrl.optional(),
+          /** Signs session cookies: at least 32 characters. */
+          sessionSecret: secret.min(32, 'must be at least 32 characters'),
+          /** A session ends this long after sign-in. */
+          sessionTtl: duration.default(8 * 60 * 60_000),
+        })
+        .optional(),
+    })
+    .prefault({}),
   /** Whether holders of an API token may retry, promote and remove jobs on the queue board (read-only otherwise). */
   queueBoardWritable: boolField().default(false),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

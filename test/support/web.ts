@@ -31,7 +31,7 @@ export async function startWeb(t: Teardown, yaml: string, env: NodeJS.ProcessEnv
   // A spool of its own: test files run in parallel and must never replay each other's deliveries.
   const spoolDir = await mkdtemp(join(tmpdir(), 'landfall-spool-'));
   t.teardown(() => rm(spoolDir, { recursive: true, force: true }));
-  const config = parseConfig(yaml, { LANDFALL_SERVER__SPOOL_DIR: spoolDir, ...env }, 'test.yaml');
+  const config = parseConfig(yaml, { LANDFALL_SERVER__SPOOL_DIR: spoolDir, LANDFALL_SERVER__HOST: '127.0.0.1', ...env }, 'test.yaml');
   const logs: string[] = [];
   const destination = new Writable({
     write(chunk, _enc, done) {

@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import { buildApp } from '../http/app.js';
 import { checkDeliveryHead, createDeliveryHandler, type DeliveryHead } from '../intake/handle.js';
 import { createSpool, startSpoolReplayer, type Spool } from '../intake/spool.js';
+import { createSignIn } from '../http/signin.js';
 import { createView } from '../http/view.js';
 import { readWebhookCheck } from '../forges/webhook-monitor.js';
 import type { Metrics } from '../metrics.js';
@@ -90,6 +91,7 @@ export async function createWebRuntime(config: Config, log: Logger, options: Web
     rateLimit: config.server.rateLimit,
     trustProxy: config.server.trustProxy,
     api: { config, view, intake },
+    ...(config.server.auth.signIn ? { signIn: createSignIn({ config, redis, log }) } : {}),
     admin: { queues, apiTokens: config.server.apiTokens, writable: config.server.queueBoardWritable, publicUrl: config.server.publicUrl },
     ...(options.metrics ? { metrics: options.metrics, serveMetrics: metricsPort === undefined } : {}),
   });

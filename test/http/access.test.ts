@@ -4,6 +4,7 @@ import t, { type Test } from 'tap';
 import { parseConfig } from '../../src/config/load.js';
 import { anonymousRead, isLoopback } from '../../src/http/access.js';
 import { describeConfig } from '../../src/main.js';
+import { createMetrics } from '../../src/metrics.js';
 import { redisForTest } from '../support/redis.js';
 import { startWeb } from '../support/web.js';
 import { until } from '../support/workers.js';
@@ -27,7 +28,7 @@ apps:
   - { name: beta, forge: github, repo: acme/beta, branch: main, namespace: beta }
 `;
   // Not loopback: the configuration says the server listens on every address.
-  const web = await startWeb(t, yaml, { LANDFALL_SERVER__HOST: '0.0.0.0', ...env });
+  const web = await startWeb(t, yaml, { LANDFALL_SERVER__HOST: '0.0.0.0', ...env }, { metrics: createMetrics() });
   // Under load Redis may take a moment to connect; reads before that answer 500.
   await until('redis is ready', async () => (await fetch(`${web.url}/readyz`)).status === 200);
   const call = async (path: string, token?: string, init: RequestInit = {}) => {
@@ -54,6 +55,8 @@ t.test('on a non-loopback address nothing is readable without a token', async (t
   t.equal((await call('/assets/landfall.css')).status, 200, 'the stylesheet is open');
   t.equal((await call('/healthz')).status, 200, 'and so are the probes');
   t.equal((await call('/api/apps', 'wrong-token-0123456789')).status, 401, 'a wrong token is refused');
+  t.equal((await call('/metrics')).status, 401, '/metrics beside the dashboard is as private as it');
+  t.equal((await call('/metrics', READ_A)).status, 200, 'any API token scrapes it');
 });
 
 t.test('a full token reads everything; a scoped one its apps only, and others do not exist', async (t) => {
@@ -83,6 +86,7 @@ t.test('server.auth.anonymous: read opens reading, never writing', async (t) => 
   const { call } = await setup(t, { LANDFALL_SERVER__AUTH__ANONYMOUS: 'read' });
   t.equal((await call('/api/apps')).status, 200);
   t.equal((await call('/')).status, 200);
+  t.equal((await call('/metrics')).status, 200);
   t.equal((await call('/api/apps/alpha/sync', undefined, { method: 'POST' })).status, 401, 'a sync still needs a token');
 });
 

@@ -134,6 +134,8 @@ t.test('listeners and sign-in: the Ingress publishes /hooks/ alone, secrets come
     ],
     'client id, secret and session secret from the Secret',
   );
+  const allWorker = all.find((o) => o.kind === 'Deployment' && o.metadata.name === 'landfall-worker')!.spec.template.spec.containers[0];
+  t.notOk(allWorker.env.some((e: any) => e.name.includes('SIGN_IN')), 'workers never get the sign-in secrets');
   const monitor = all.find((o) => o.kind === 'ServiceMonitor')!;
   t.equal(monitor.spec.endpoints[0].port, 'metrics', 'Prometheus scrapes the metrics port');
   const config = all.find((o) => o.kind === 'ConfigMap')!.data['landfall.yaml'];

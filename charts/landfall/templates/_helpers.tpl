@@ -122,6 +122,10 @@ affinity:
   value: {{ .Values.ports.workerProbe | quote }}
 - name: LANDFALL_SERVER__AUTH__ANONYMOUS
   value: {{ .Values.auth.anonymous | quote }}
+{{- end -}}
+
+{{/* Sign-in settings: the web role only (workers never see the client or session secret). */}}
+{{- define "landfall.signInEnv" -}}
 {{- with .Values.auth.signIn }}
 {{- if .enabled }}
 - name: LANDFALL_SERVER__AUTH__SIGN_IN__PROVIDER

@@ -5,6 +5,7 @@ import type { Config } from './config/schema.js';
 import { createLogger } from './log/logger.js';
 import { configSecrets } from './log/redact.js';
 import type { Role } from './runtime/serve.js';
+import { anonymousRead, isLoopback } from './http/access.js';
 
 /** Builds the `landfall` command line. Exported so tests can run it in-process. */
 export function buildCli(): Command {
@@ -129,6 +130,12 @@ export function describeConfig(config: Config): string {
     lines.push(
       `  ${app.name}: ${app.forge} ${app.repo}@${app.branch} ${app.path} -> ${app.cluster}/${app.namespace}` +
         ` (prune ${app.prune ? 'on' : 'off'}, selfHeal ${app.selfHeal ? 'on' : 'off'})`,
+    );
+  }
+  // The dashboard shows commits, errors and logs of every deploy: say so when anyone may read it.
+  if (anonymousRead(config) && !isLoopback(config.server.host)) {
+    lines.push(
+      `warning: server.auth.anonymous is read and server.host is ${config.server.host}: anyone who reaches port ${config.server.port} can read the dashboard, sync pages, API and /metrics. Remove server.auth.anonymous, or listen on loopback only (SECURITY.md).`,
     );
   }
   return `${lines.join('\n')}\nconfiguration OK\n`;

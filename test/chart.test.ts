@@ -109,6 +109,41 @@ t.test('every option switched on', async (t) => {
   t.match(external.find((o) => o.kind === 'Deployment')!.spec.template.spec.containers[0].env, [{ name: 'LANDFALL_CONFIG' }, { name: 'LANDFALL_REDIS__URL', value: 'redis://redis.example.com:6379' }]);
 });
 
+t.test('listeners and sign-in: the Ingress publishes /hooks/ alone, secrets come from a Secret', async (t) => {
+  const ingressPaths = (objects: Obj[]) => objects.find((o) => o.kind === 'Ingress')!.spec.rules[0].http.paths.map((p: any) => [p.path, p.backend.service.port.name]);
+  const hooksOnly = await render('--set', 'ingress.enabled=true');
+  t.same(ingressPaths(hooksOnly), [['/hooks/', 'hooks']], 'by default only the webhooks are published');
+  const web = hooksOnly.find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith('-web'))!.spec.template.spec.containers[0];
+  const worker = hooksOnly.find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith('-worker'))!.spec.template.spec.containers[0];
+  const env = (c: Obj) => Object.fromEntries(c.env.filter((e: any) => 'value' in e).map((e: any) => [e.name, e.value]));
+  t.match(env(web), { LANDFALL_SERVER__PORT: '8080', LANDFALL_SERVER__HOOKS_PORT: '8082', LANDFALL_SERVER__METRICS_PORT: '9090', LANDFALL_SERVER__AUTH__ANONYMOUS: 'none' });
+  t.same(web.ports.map((p: any) => [p.name, p.containerPort]), [['http', 8080], ['hooks', 8082], ['metrics', 9090]]);
+  t.same(worker.ports.map((p: any) => [p.name, p.containerPort]), [['http', 8081]], 'workers are probed on their own port');
+  t.equal(env(worker).LANDFALL_WORKER__PROBE_PORT, '8081');
+  t.notOk(web.env.some((e: any) => e.name.includes('SIGN_IN')), 'no sign-in unless enabled');
+
+  const all = await render('-f', `${ROOT}test/data/chart-all-options.yaml`);
+  t.same(ingressPaths(all), [['/hooks/', 'hooks'], ['/', 'http']], 'ingress.dashboard publishes the dashboard too');
+  const signIn = all.find((o) => o.kind === 'Deployment' && o.metadata.name === 'landfall-web')!.spec.template.spec.containers[0].env.filter((e: any) => e.name.includes('SIGN_IN'));
+  t.same(
+    signIn.filter((e: any) => e.valueFrom).map((e: any) => [e.name, e.valueFrom.secretKeyRef.name, e.valueFrom.secretKeyRef.key]),
+    [
+      ['LANDFALL_SERVER__AUTH__SIGN_IN__CLIENT_ID', 'landfall-signin', 'clientId'],
+      ['LANDFALL_SERVER__AUTH__SIGN_IN__CLIENT_SECRET', 'landfall-signin', 'clientSecret'],
+      ['LANDFALL_SERVER__AUTH__SIGN_IN__SESSION_SECRET', 'landfall-signin', 'sessionSecret'],
+    ],
+    'client id, secret and session secret from the Secret',
+  );
+  const allWorker = all.find((o) => o.kind === 'Deployment' && o.metadata.name === 'landfall-worker')!.spec.template.spec.containers[0];
+  t.notOk(allWorker.env.some((e: any) => e.name.includes('SIGN_IN')), 'workers never get the sign-in secrets');
+  const monitor = all.find((o) => o.kind === 'ServiceMonitor')!;
+  t.equal(monitor.spec.endpoints[0].port, 'metrics', 'Prometheus scrapes the metrics port');
+  const config = all.find((o) => o.kind === 'ConfigMap')!.data['landfall.yaml'];
+  const vars = Object.fromEntries(all.find((o) => o.kind === 'Deployment' && o.metadata.name === 'landfall-web')!.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value ?? `secret-value-of-${e.name}-0123456789abcdef`]));
+  const parsed = parseConfig(config, { ...vars, LANDFALL_FORGES__GITHUB__WEBHOOK_SECRET: 'from-the-secret-1' }, 'configmap');
+  t.match(parsed.server, { hooksPort: 8443, metricsPort: 9100, auth: { anonymous: 'none', signIn: { provider: 'github', url: 'https://github.example.com' } } }, 'the configuration Landfall reads');
+});
+
 t.test('RBAC covers exactly what the configured apps need', async (t) => {
   const objects = await render('-f', `${ROOT}test/data/chart-all-options.yaml`);
   const roles = objects.filter((o) => o.kind === 'Role');

@@ -240,9 +240,21 @@ const appSchema = z.strictObject({
   takeOverFieldsFrom: z.array(foreignManager).default(DEFAULT_TAKE_OVER_FIELDS_FROM.map((m) => ({ ...m }))),
 });
 
+/** A TCP port; 0 lets the system pick one (tests). */
+function portField() {
+  return intField().pipe(z.number().min(0).max(65535, 'must be a TCP port (0-65535)'));
+}
+
 const serverSchema = z.strictObject({
   host: nonEmpty.default('0.0.0.0'),
-  port: intField().pipe(z.number().min(0).max(65535, 'must be a TCP port (0-65535)')).default(8080),
+  port: portField().default(8080),
+  /**
+   * Serve the webhook routes (`/hooks/*`, with `/healthz`) on this port alone and no longer on
+   * `port`, so an Ingress can publish webhooks while the dashboard and API stay internal.
+   */
+  hooksPort: portField().optional(),
+  /** Serve `/metrics` on this port (with `/healthz`) and no longer on `port` (web and all roles). */
+  metricsPort: portField().optional(),
   publicUrl: httpUrl.default('http://localhost:8080'),
   /** The largest webhook body accepted (GitHub and GitLab send at most 25 MB). */
   maxBodyBytes: intField().pipe(z.number().positive('must be positive')).default(26_214_400),
@@ -260,6 +272,36 @@ const serverSchema = z.strictObject({
   /** Connections open at once; further ones are closed as they arrive. */
   maxConnections: intField().pipe(z.number().min(1, 'must be at least 1')).default(1_000),
   apiTokens: z.array(secret).default([]),
+  /** Who may see and do what: anonymous read, scoped API tokens, sign-in through the forge (see SECURITY.md). */
+  auth: z
+    .strictObject({
+      /**
+       * Whether anyone may read the dashboard, sync pages, JSON API and `/metrics` on `port`
+       * without signing in. Default: `read` when `host` is a loopback address, `none` otherwise.
+       */
+      anonymous: z.enum(['none', 'read'], { message: 'must be none or read' }).optional(),
+      /** API tokens limited to some apps (all when absent) and to reading or also syncing. */
+      tokens: z
+        .array(z.strictObject({ token: secret, apps: z.array(nonEmpty).min(1).optional(), access: z.enum(['read', 'write'], { message: 'must be read or write' }).default('read') }))
+        .default([]),
+      /** How long the forge's answer to "may this person read (write) this repository" is reused. */
+      accessCacheTtl: duration.default(60_000),
+      /** Sign-in through a forge's OAuth 2 (the callback is `<publicUrl>/auth/callback`). */
+      signIn: z
+        .strictObject({
+          provider: z.enum(['gitea', 'github', 'gitlab', 'bitbucket'], { message: 'must be gitea, github, gitlab or bitbucket' }),
+          clientId: nonEmpty,
+          clientSecret: secret,
+          /** Where people sign in; by default the forge's web root (from `forges.<provider>`, or the public service). */
+          url: httpUrl.optional(),
+          /** Signs session cookies: at least 32 characters. */
+          sessionSecret: secret.min(32, 'must be at least 32 characters'),
+          /** A session ends this long after sign-in. */
+          sessionTtl: duration.default(8 * 60 * 60_000),
+        })
+        .optional(),
+    })
+    .prefault({}),
   /** Whether holders of an API token may retry, promote and remove jobs on the queue board (read-only otherwise). */
   queueBoardWritable: boolField().default(false),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -288,6 +330,12 @@ const serverSchema = z.strictObject({
   if (server.headersTimeout > server.requestTimeout) {
     ctx.addIssue({ code: 'custom', path: ['headersTimeout'], message: 'must not be longer than requestTimeout (the headers are part of the request)' });
   }
+  for (const key of ['hooksPort', 'metricsPort'] as const) {
+    const value = server[key];
+    if (value !== undefined && value !== 0 && (value === server.port || (key === 'metricsPort' && value === server.hooksPort))) {
+      ctx.addIssue({ code: 'custom', path: [key], message: 'must differ from the other ports of server (each is a listener of its own)' });
+    }
+  }
 });
 
 const hostPort = z.strictObject({ host: nonEmpty, port: intField().pipe(z.number().min(1).max(65535)) });
@@ -313,6 +361,11 @@ const redisSchema = z.strictObject({
 });
 
 const workerSchema = z.strictObject({
+  /**
+   * Where a `--role worker` process answers `/healthz`, `/readyz` and `/metrics`: a port of its
+   * own, so a web and a worker process with the same configuration can run on one host.
+   */
+  probePort: portField().default(8081),
   concurrency: intField().pipe(z.number().min(1, 'must be at least 1').max(64, 'must be at most 64')).default(4),
   dataDir: nonEmpty.default(join(tmpdir(), 'landfall')),
   gitTimeout: duration.default(2 * 60_000),

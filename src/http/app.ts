@@ -6,6 +6,7 @@ import { LARGE_BODY_BYTES, type Config } from '../config/schema.js';
 import type { DeliveryAnswer, DeliveryHandler, DeliveryHead } from '../intake/handle.js';
 import type { Metrics } from '../metrics.js';
 import type { Intake } from '../queue/intake.js';
+import { allTokens, createAccessGuard, createMetricsGuard, scopedView, writeTokenGuard, type AccessGuardOptions } from './access.js';
 import { createTokenGuard } from './auth.js';
 import { createBodyBudget } from './body-budget.js';
 import { CLOSE, HttpError, sendError } from './errors.js';
@@ -34,6 +35,8 @@ export interface AppDeps {
   log: Logger;
   readiness: ReadinessChecks;
   metrics?: Metrics;
+  /** Whether this app answers `GET /metrics` (default: when `metrics` is given); false when another listener serves it. */
+  serveMetrics?: boolean;
   /** Timeouts and the connection cap; every role's port gets them. */
   limits: ConnectionLimits;
   /** Webhook intake (`/hooks/:forge`). */
@@ -49,6 +52,11 @@ export interface AppDeps {
   trustProxy?: number;
   /** JSON API and dashboard. */
   api?: { config: Config; view: View; intake: Intake };
+  /**
+   * Sign-in through the forge: registers its routes and session handling in the scope of the
+   * dashboard and API, and answers who a request's session belongs to.
+   */
+  signIn?: (scope: FastifyInstance) => Promise<Pick<AccessGuardOptions, 'signedIn' | 'signInPath'>>;
   /** Bull Board over these queues. */
   admin?: { queues: Queue[]; apiTokens: string[]; writable: boolean; publicUrl: string };
 }
@@ -108,9 +116,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const limiter = deps.rateLimit ? createRateLimiter(deps.rateLimit) : undefined;
   await app.register(healthRoutes, { checks: deps.readiness });
-  if (deps.metrics) {
+  if (deps.metrics && deps.serveMetrics !== false) {
     const registry = deps.metrics.registry;
-    app.get('/metrics', async (_request, reply) => reply.header('content-type', registry.contentType).send(await registry.metrics()));
+    // Beside the dashboard and API it is as private as they are; on a port of its own it is open.
+    const guard = deps.api ? createMetricsGuard(deps.api.config, createTokenGuard(allTokens(deps.api.config), limiter)) : undefined;
+    app.get('/metrics', guard ? { preHandler: guard } : {}, async (_request, reply) => reply.header('content-type', registry.contentType).send(await registry.metrics()));
   }
   if (deps.hooks) {
     const metrics = deps.metrics;
@@ -131,9 +141,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
   }
   if (deps.api) {
-    const tokens = createTokenGuard(deps.api.config.server.apiTokens, limiter);
-    await app.register(apiRoutes, { ...deps.api, tokens });
-    await app.register(uiRoutes, { ...deps.api, tokens });
+    const api = deps.api;
+    const tokens = createTokenGuard(allTokens(api.config), limiter);
+    // One scope for everything that shows apps: the guard decides who asks, the view shows them only their apps.
+    await app.register(async (scope) => {
+      const signIn = deps.signIn ? await deps.signIn(scope) : undefined;
+      scope.addHook('preHandler', createAccessGuard({ config: api.config, tokens, ...(signIn ?? {}) }));
+      const routes = { ...api, view: scopedView(api.view, api.config), tokens: writeTokenGuard(api.config, tokens) };
+      await scope.register(apiRoutes, routes);
+      await scope.register(uiRoutes, routes);
+    });
   }
   if (deps.admin) await app.register(adminRoutes, { queues: deps.admin.queues, tokens: createTokenGuard(deps.admin.apiTokens, limiter), writable: deps.admin.writable, publicUrl: deps.admin.publicUrl });
   return app;

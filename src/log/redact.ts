@@ -28,7 +28,9 @@ export function createScrubber(secrets: Iterable<string>): Scrubber {
 
 /** Every secret a configuration holds: webhook secrets, signing tokens, API tokens, forge tokens, Redis passwords. */
 export function configSecrets(config: Config): string[] {
-  const out: string[] = [...config.server.apiTokens];
+  const out: string[] = [...config.server.apiTokens, ...config.server.auth.tokens.map((t) => t.token)];
+  const signIn = config.server.auth.signIn;
+  if (signIn) out.push(signIn.clientSecret, signIn.sessionSecret);
   for (const forge of Object.values(config.forges)) {
     if (!forge) continue;
     out.push(...(forge.webhookSecret ?? []));

@@ -14,7 +14,9 @@ const SHUTDOWN_GRACE_MS = 25_000;
 /**
  * Runs the given role until SIGTERM or SIGINT, then shuts down gracefully: stop accepting,
  * finish in-flight requests and syncs, close Redis. A second signal exits at once. Every role
- * serves /healthz, /readyz and /metrics; `web` and `all` also serve webhooks, the API and the dashboard.
+ * serves /healthz, /readyz and /metrics (the worker role on `worker.probePort`, /metrics of the others
+ * on `server.metricsPort` when set); `web` and `all` also serve webhooks (on `server.hooksPort` when
+ * set), the API and the dashboard.
  */
 export async function serve(config: Config, log: Logger, role: Role): Promise<void> {
   const closers: (() => Promise<void>)[] = [];
@@ -30,8 +32,9 @@ export async function serve(config: Config, log: Logger, role: Role): Promise<vo
   }
   if (role === 'all' || role === 'web') {
     const web = await createWebRuntime(config, log, { metrics, ...(workersRunning ? { workersRunning } : {}) });
-    await web.app.listen({ host: config.server.host, port: config.server.port });
-    log.info({ host: config.server.host, port: config.server.port, apps: config.apps.length }, 'landfall web listening');
+    const bound = await web.listen();
+    for (const { name, port } of bound.slice(1)) log.info({ host: config.server.host, port }, `landfall ${name} listening`);
+    log.info({ host: config.server.host, port: bound[0]?.port, apps: config.apps.length }, 'landfall web listening');
     // Stop taking webhooks before the workers stop.
     closers.unshift(() => web.close());
   } else {
@@ -39,8 +42,9 @@ export async function serve(config: Config, log: Logger, role: Role): Promise<vo
     const redis = createProducerConnection(config.redis);
     redis.on('error', () => undefined);
     const app = await buildApp({ log, metrics, limits: config.server, readiness: { redis: () => pingRedis(redis), workers: async () => workersRunning?.() ?? false } });
-    await app.listen({ host: config.server.host, port: config.server.port });
-    log.info({ host: config.server.host, port: config.server.port }, 'landfall worker probes listening');
+    // A port of its own: a web process with the same configuration may run beside it.
+    await app.listen({ host: config.server.host, port: config.worker.probePort });
+    log.info({ host: config.server.host, port: config.worker.probePort }, 'landfall worker probes listening');
     closers.unshift(async () => {
       await app.close();
       await redis.quit().catch(() => redis.disconnect());

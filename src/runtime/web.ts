@@ -5,8 +5,9 @@ import type { Logger } from 'pino';
 import { createAppIndex } from '../apps/match.js';
 import type { Config } from '../config/schema.js';
 import { buildApp } from '../http/app.js';
-import { checkDeliveryHead, createDeliveryHandler } from '../intake/handle.js';
+import { checkDeliveryHead, createDeliveryHandler, type DeliveryHead } from '../intake/handle.js';
 import { createSpool, startSpoolReplayer, type Spool } from '../intake/spool.js';
+import { createSignIn } from '../http/signin.js';
 import { createView } from '../http/view.js';
 import { readWebhookCheck } from '../forges/webhook-monitor.js';
 import type { Metrics } from '../metrics.js';
@@ -26,6 +27,10 @@ export interface WebRuntime {
   spool: Spool;
   /** Replays spooled deliveries now (tests; it also runs on its own). */
   drainSpool(): Promise<number>;
+  /** The listeners besides `app` that the configuration asks for: `/hooks/*` alone, `/metrics` alone. */
+  extra: { hooks?: FastifyInstance; metrics?: FastifyInstance };
+  /** Listens on `server.port` and on every extra port; answers what listens where. */
+  listen(): Promise<{ name: string; port: number }[]>;
   /** Stops accepting requests, lets in-flight ones finish, then closes Redis. */
   close(): Promise<void>;
 }
@@ -66,33 +71,71 @@ export async function createWebRuntime(config: Config, log: Logger, options: Web
     ...(options.now ? { now: options.now } : {}),
   });
   const view = createView({ config, history: createHistory(redis, keys), syncQueue, planQueue, webhook: (app) => readWebhookCheck(redis, keys, app) });
+  const readiness = {
+    redis: () => pingRedis(redis),
+    ...(options.workersRunning ? { workers: async () => options.workersRunning?.() ?? false } : {}),
+  };
+  const hooks = {
+    handleDelivery,
+    checkHead: (head: DeliveryHead) => checkDeliveryHead(config, head),
+    maxBodyBytes: config.server.maxBodyBytes,
+    maxInFlightBytes: config.server.maxInFlightBytes,
+  };
+  const { hooksPort, metricsPort } = config.server;
   const app = await buildApp({
     log,
-    readiness: {
-      redis: () => pingRedis(redis),
-      ...(options.workersRunning ? { workers: async () => options.workersRunning?.() ?? false } : {}),
-    },
+    readiness,
     limits: config.server,
-    hooks: {
-      handleDelivery,
-      checkHead: (head) => checkDeliveryHead(config, head),
-      maxBodyBytes: config.server.maxBodyBytes,
-      maxInFlightBytes: config.server.maxInFlightBytes,
-    },
+    // With a listener of their own, webhooks and metrics leave the main port.
+    ...(hooksPort === undefined ? { hooks } : {}),
     rateLimit: config.server.rateLimit,
     trustProxy: config.server.trustProxy,
     api: { config, view, intake },
+    ...(config.server.auth.signIn ? { signIn: createSignIn({ config, redis, log }) } : {}),
     admin: { queues, apiTokens: config.server.apiTokens, writable: config.server.queueBoardWritable, publicUrl: config.server.publicUrl },
-    ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.metrics ? { metrics: options.metrics, serveMetrics: metricsPort === undefined } : {}),
   });
+  const extra: WebRuntime['extra'] = {};
+  if (hooksPort !== undefined) {
+    extra.hooks = await buildApp({
+      log,
+      readiness,
+      limits: config.server,
+      hooks,
+      rateLimit: config.server.rateLimit,
+      trustProxy: config.server.trustProxy,
+      ...(options.metrics ? { metrics: options.metrics, serveMetrics: false } : {}),
+    });
+  }
+  if (metricsPort !== undefined && options.metrics) {
+    extra.metrics = await buildApp({ log, readiness, limits: config.server, metrics: options.metrics });
+  }
+  const apps = [app, extra.hooks, extra.metrics].filter((a): a is FastifyInstance => a !== undefined);
   return {
     app,
     intake,
     redis,
     spool,
     drainSpool: () => replayer.drain(),
+    extra,
+    async listen() {
+      const host = config.server.host;
+      const wanted: [string, FastifyInstance | undefined, number | undefined][] = [
+        ['web', app, config.server.port],
+        ['hooks', extra.hooks, hooksPort],
+        ['metrics', extra.metrics, metricsPort],
+      ];
+      const bound: { name: string; port: number }[] = [];
+      for (const [name, instance, port] of wanted) {
+        if (!instance || port === undefined) continue;
+        await instance.listen({ host, port });
+        const address = instance.server.address();
+        bound.push({ name, port: typeof address === 'object' && address ? address.port : port });
+      }
+      return bound;
+    },
     async close() {
-      await app.close();
+      await Promise.all(apps.map((a) => a.close()));
       await replayer.stop();
       await Promise.allSettled(queues.map((q) => q.close()));
       if (!options.redis) await redis.quit().catch(() => redis.disconnect());

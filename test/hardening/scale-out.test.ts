@@ -40,7 +40,7 @@ t.test('2 web + 2 worker processes, a burst of 36 pushes across 3 apps', async (
   for (const role of ['web', 'web', 'worker', 'worker']) {
     const port = await freePort();
     if (role === 'web') webPorts.push(port);
-    const p = runCli(['serve', '--role', role, '--config', config], { LANDFALL_SERVER__PORT: String(port), LANDFALL_WORKER__DATA_DIR: join(dir, `data-${port}`), LANDFALL_SERVER__SPOOL_DIR: join(dir, `spool-${port}`) });
+    const p = runCli(['serve', '--role', role, '--config', config], { LANDFALL_SERVER__PORT: String(port), LANDFALL_WORKER__PROBE_PORT: String(port), LANDFALL_WORKER__DATA_DIR: join(dir, `data-${port}`), LANDFALL_SERVER__SPOOL_DIR: join(dir, `spool-${port}`) });
     t.teardown(() => p.child.kill('SIGKILL'));
     processes.push(p.waitFor(role === 'web' ? /landfall web listening/ : /landfall worker probes listening/));
   }

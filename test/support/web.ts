@@ -25,13 +25,14 @@ export interface TestWeb {
 
 /**
  * Starts the web role from YAML configuration on 127.0.0.1 (free port), logging into memory.
- * `redis.url` and `redis.prefix` are filled in by the caller's test Redis.
+ * `redis.url` and `redis.prefix` are filled in by the caller's test Redis. `port`: a port of the
+ * caller's choosing (when the configuration must name it, as `server.publicUrl` does).
  */
-export async function startWeb(t: Teardown, yaml: string, env: NodeJS.ProcessEnv = {}, options: { metrics?: Metrics } = {}): Promise<TestWeb> {
+export async function startWeb(t: Teardown, yaml: string, env: NodeJS.ProcessEnv = {}, options: { metrics?: Metrics; port?: number } = {}): Promise<TestWeb> {
   // A spool of its own: test files run in parallel and must never replay each other's deliveries.
   const spoolDir = await mkdtemp(join(tmpdir(), 'landfall-spool-'));
   t.teardown(() => rm(spoolDir, { recursive: true, force: true }));
-  const config = parseConfig(yaml, { LANDFALL_SERVER__SPOOL_DIR: spoolDir, ...env }, 'test.yaml');
+  const config = parseConfig(yaml, { LANDFALL_SERVER__SPOOL_DIR: spoolDir, LANDFALL_SERVER__HOST: '127.0.0.1', ...env }, 'test.yaml');
   const logs: string[] = [];
   const destination = new Writable({
     write(chunk, _enc, done) {
@@ -42,7 +43,7 @@ export async function startWeb(t: Teardown, yaml: string, env: NodeJS.ProcessEnv
   const log = createLogger({ level: 'debug', secrets: configSecrets(config), destination });
   const redis = createProducerConnection(config.redis);
   const runtime = await createWebRuntime(config, log, { redis, ...(options.metrics ? { metrics: options.metrics } : {}) });
-  await runtime.app.listen({ host: '127.0.0.1', port: 0 });
+  await runtime.app.listen({ host: '127.0.0.1', port: options.port ?? 0 });
   const address = runtime.app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   t.teardown(async () => {

@@ -67,7 +67,7 @@ redis: { prefix: ${prefix} }
 ${topYaml}
 forges: { github: { webhookSecret: test-webhook-secret } }
 clusters: { default: { kubeconfig: "${kubeconfigFile}" } }
-worker: { dataDir: "${join(dir, 'data')}", lockTimeout: 2s${workerYaml} }
+worker: { dataDir: "${join(dir, 'data')}", lockTimeout: 2s, probePort: 0${workerYaml} }
 apps:
   - { name: web, forge: github, repo: acme/web, cloneUrl: "${repo.url}", branch: main, namespace: web, healthTimeout: 20s${appYaml} }
 `;

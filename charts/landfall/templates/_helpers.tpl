@@ -113,7 +113,34 @@ affinity:
 - name: LANDFALL_SERVER__HOST
   value: "0.0.0.0"
 - name: LANDFALL_SERVER__PORT
-  value: "8080"
+  value: {{ .Values.ports.http | quote }}
+- name: LANDFALL_SERVER__HOOKS_PORT
+  value: {{ .Values.ports.hooks | quote }}
+- name: LANDFALL_SERVER__METRICS_PORT
+  value: {{ .Values.ports.metrics | quote }}
+- name: LANDFALL_WORKER__PROBE_PORT
+  value: {{ .Values.ports.workerProbe | quote }}
+- name: LANDFALL_SERVER__AUTH__ANONYMOUS
+  value: {{ .Values.auth.anonymous | quote }}
+{{- end -}}
+
+{{/* Sign-in settings: the web role only (workers never see the client or session secret). */}}
+{{- define "landfall.signInEnv" -}}
+{{- with .Values.auth.signIn }}
+{{- if .enabled }}
+- name: LANDFALL_SERVER__AUTH__SIGN_IN__PROVIDER
+  value: {{ .provider | quote }}
+{{- if .url }}
+- name: LANDFALL_SERVER__AUTH__SIGN_IN__URL
+  value: {{ .url | quote }}
+{{- end }}
+{{- range $key, $name := dict "clientId" "CLIENT_ID" "clientSecret" "CLIENT_SECRET" "sessionSecret" "SESSION_SECRET" }}
+- name: LANDFALL_SERVER__AUTH__SIGN_IN__{{ $name }}
+  valueFrom:
+    secretKeyRef: { name: {{ required "auth.signIn.existingSecret is required with auth.signIn.enabled" $.Values.auth.signIn.existingSecret }}, key: {{ $key }} }
+{{- end }}
+{{- end }}
+{{- end }}
 {{- end -}}
 
 {{- define "landfall.envFrom" -}}
@@ -124,11 +151,24 @@ envFrom:
 {{- end }}
 {{- end -}}
 
+{{/* Ports and probes; probes ask the port named http (the worker's is its probe port). */}}
 {{- define "landfall.probes" -}}
 ports:
+  {{- if eq .role "worker" }}
   - name: http
-    containerPort: 8080
+    containerPort: {{ .root.Values.ports.workerProbe }}
     protocol: TCP
+  {{- else }}
+  - name: http
+    containerPort: {{ .root.Values.ports.http }}
+    protocol: TCP
+  - name: hooks
+    containerPort: {{ .root.Values.ports.hooks }}
+    protocol: TCP
+  - name: metrics
+    containerPort: {{ .root.Values.ports.metrics }}
+    protocol: TCP
+  {{- end }}
 livenessProbe:
   httpGet: { path: /healthz, port: http }
   periodSeconds: 10

@@ -81,6 +81,8 @@ export function appPage(
   now = Date.now(),
   notice?: string,
   webhook?: StoredWebhookCheck,
+  /** A signed-in person: their login, and the form's CSRF token when they may sync (push access). */
+  person?: { login: string; csrf?: string },
 ): string {
   const app = config.apps.find((c) => c.name === summary.name);
   const busy = summary.status === 'progressing' || queued.length > 0;
@@ -118,12 +120,16 @@ export function appPage(
 </dl>
 </div>
 ${notice ? html`<div class="card">${notice}</div>` : ''}
-<form class="inline card" method="post" action="/apps/${summary.name}/sync">
-<label for="token">API token</label>
-<input id="token" type="password" name="token" autocomplete="current-password" required>
+${
+  person && !person.csrf
+    ? html`<p class="card muted">Signed in as ${person.login}, who may read ${summary.repo} but not push to it: syncing needs write access. <a href="/auth/sign-out">Sign out</a></p>`
+    : html`<form class="inline card" method="post" action="/apps/${summary.name}/sync">
+${person?.csrf ? html`<input type="hidden" name="_csrf" value="${person.csrf}"><span>Signed in as ${person.login}</span>` : html`<label for="token">API token</label>
+<input id="token" type="password" name="token" autocomplete="current-password" required>`}
 <button type="submit">Sync now</button>
 ${busy ? html`<span class="muted">a sync is already queued or running</span>` : ''}
-</form>
+</form>`
+}
 <h2>Drift</h2>
 ${
   driftRows.length

@@ -1,4 +1,5 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, preHandlerHookHandler } from 'fastify';
+import { currentAccess } from '../access.js';
 import type { Config } from '../../config/schema.js';
 import type { Intake } from '../../queue/intake.js';
 import { clipName } from '../../clip.js';
@@ -52,12 +53,31 @@ export async function uiRoutes(app: FastifyInstance, options: { config: Config; 
       view.queued(appConfig.name),
       view.webhook(appConfig),
     ]);
-    return send(reply, 200, appPage(config, summary, drift, syncs, plans, queued, Date.now(), undefined, webhook));
+    const access = currentAccess();
+    const csrf = (reply as FastifyReply & { generateCsrf?: () => string }).generateCsrf;
+    const person = access?.kind === 'user' && access.login ? { login: access.login, ...(access.canWrite(appConfig.name) && csrf ? { csrf: csrf.call(reply) } : {}) } : undefined;
+    return send(reply, 200, appPage(config, summary, drift, syncs, plans, queued, Date.now(), undefined, webhook, person));
   });
 
-  app.post<{ Params: { app: string }; Body: { token?: string } }>('/apps/:app/sync', async (request, reply) => {
+  // A signed-in person's form carries a CSRF token instead of an API token; it must be right.
+  const csrfProtection = (app as FastifyInstance & { csrfProtection?: preHandlerHookHandler }).csrfProtection;
+  const personCsrf: preHandlerHookHandler = function (request, reply, done) {
+    if (csrfProtection && currentAccess()?.kind === 'user' && !(request.body as { token?: string } | undefined)?.token) return csrfProtection.call(this, request, reply, done);
+    done();
+  };
+  app.post<{ Params: { app: string }; Body: { token?: string } }>('/apps/:app/sync', { preHandler: personCsrf }, async (request, reply) => {
     const appConfig = view.app(request.params.app);
     if (!appConfig) return send(reply, 404, notFound(`No app named “${clipName(request.params.app)}”.`));
+    const access = currentAccess();
+    if (access?.kind === 'user' && !request.body?.token) {
+      if (!access.canWrite(appConfig.name)) {
+        return send(reply, 403, page('Not allowed', html`<h1>Not allowed</h1><p>Syncing ${appConfig.name} needs write access to ${appConfig.repo}. <a href="/apps/${appConfig.name}">Back</a></p>`));
+      }
+      const jobId = await queueManual(options.intake, appConfig);
+      if (!jobId) return send(reply, 503, page('Try again', html`<h1>Could not queue the sync</h1><p>Redis did not take it; try again. <a href="/apps/${appConfig.name}">Back</a></p>`));
+      request.log.info({ app: appConfig.name, user: access.login, jobId }, 'sync requested');
+      return reply.redirect(`/syncs/${encodeURIComponent(jobId)}`, 303);
+    }
     const verdict = options.tokens(request, request.body?.token);
     if (verdict.ok === false && verdict.code === 'rate-limited') {
       reply.header('retry-after', String(verdict.retryAfterSeconds));

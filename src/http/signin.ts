@@ -1,0 +1,184 @@
+import fastifyCookie from '@fastify/cookie';
+import fastifyCsrf from '@fastify/csrf-protection';
+import fastifyOauth2, { type OAuth2Namespace } from '@fastify/oauth2';
+import fastifySession from '@fastify/session';
+import type { FastifyInstance, FastifyRequest, Session } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { Access, AccessGuardOptions } from './access.js';
+import { signInProvider, type SignInProvider } from './signin-providers.js';
+import { html, page } from './ui/html.js';
+
+/** Where sign-in starts, and where the forge sends people back. */
+export const SIGN_IN_PATH = '/auth/sign-in';
+export const CALLBACK_PATH = '/auth/callback';
+export const SIGN_OUT_PATH = '/auth/sign-out';
+
+/** What a session holds (server-side, in Redis; the cookie carries only its signed id). */
+interface SessionUser {
+  id: string;
+  login: string;
+  /** The person's forge token: it asks the forge what they may see. Never leaves the server. */
+  token: string;
+  signedInAt: number;
+}
+
+declare module 'fastify' {
+  interface Session {
+    user?: SessionUser;
+    next?: string;
+  }
+}
+
+/**
+ * Sessions in Redis under `<prefix>:session:<id>`, expiring with the session: the store
+ * `@fastify/session` asks for (get, set, destroy). Signing out deletes the entry, so an old
+ * cookie is dead even if someone kept it.
+ */
+function redisStore(redis: Redis, prefix: string, ttlMs: number): fastifySession.SessionStore {
+  const key = (sid: string) => `${prefix}:session:${sid}`;
+  return {
+    get(sid, done) {
+      redis.get(key(sid)).then((v) => done(null, v ? (JSON.parse(v) as Session) : null), done);
+    },
+    set(sid, session, done) {
+      redis.set(key(sid), JSON.stringify(session), 'PX', ttlMs).then(() => done(), done);
+    },
+    destroy(sid, done) {
+      redis.del(key(sid)).then(() => done(), done);
+    },
+  };
+}
+
+/** A `next` that stays on this server: a path, never `//host` or a scheme. */
+function safeNext(next: unknown): string {
+  return typeof next === 'string' && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/';
+}
+
+/** Options of {@link createSignIn}. */
+export interface SignInDeps {
+  config: Config;
+  redis: Redis;
+  log: Logger;
+  /** A provider other than the configured forge's (tests). */
+  provider?: SignInProvider;
+  now?: () => number;
+}
+
+/**
+ * Sign-in through the forge's OAuth 2 (`@fastify/oauth2`), sessions in Redis
+ * (`@fastify/session`, a signed `HttpOnly`, `SameSite=Lax` cookie, `Secure` when the public URL
+ * is https), CSRF tokens for every form that changes something (`@fastify/csrf-protection`).
+ * What a person may see is what the forge says they may read, asked with their token and kept
+ * for `server.auth.accessCacheTtl`.
+ */
+export function createSignIn(deps: SignInDeps): (scope: FastifyInstance) => Promise<Pick<AccessGuardOptions, 'signedIn' | 'signInPath'>> {
+  const { config } = deps;
+  const signIn = config.server.auth.signIn;
+  if (!signIn) throw new Error('server.auth.signIn is not configured');
+  const provider = deps.provider ?? signInProvider(config, signIn);
+  const now = deps.now ?? Date.now;
+  const ttl = config.server.auth.accessCacheTtl;
+  const cache = new Map<string, { until: number; read: boolean; write: boolean }>();
+  const apps = config.apps.filter((a) => a.forge === signIn.provider);
+
+  async function repoAccess(user: SessionUser, repo: string) {
+    const key = `${user.id}|${repo}`;
+    const hit = cache.get(key);
+    if (hit && hit.until > now()) return hit;
+    const answer = await provider.repoAccess(user.token, repo).catch((err: Error) => {
+      deps.log.warn({ err: err.message, repo, user: user.login }, 'could not ask the forge about access; denying');
+      return { read: false, write: false };
+    });
+    if (cache.size > 10_000) cache.clear();
+    const entry = { ...answer, until: now() + ttl };
+    cache.set(key, entry);
+    return entry;
+  }
+
+  async function signedIn(request: FastifyRequest): Promise<Access | undefined> {
+    const user = request.session?.user;
+    if (!user) return undefined;
+    if (user.signedInAt + signIn!.sessionTtl <= now()) {
+      await request.session.destroy();
+      return undefined;
+    }
+    const answers = await Promise.all(apps.map(async (a) => [a.name, await repoAccess(user, a.repo)] as const));
+    const byApp = new Map(answers);
+    return { kind: 'user', login: user.login, canRead: (app) => byApp.get(app)?.read === true, canWrite: (app) => byApp.get(app)?.write === true };
+  }
+
+  return async function register(scope) {
+    await scope.register(fastifyCookie);
+    await scope.register(fastifySession, {
+      secret: signIn.sessionSecret,
+      cookieName: 'landfall_session',
+      saveUninitialized: false,
+      store: redisStore(deps.redis, config.redis.prefix, signIn.sessionTtl),
+      cookie: { httpOnly: true, sameSite: 'lax', secure: config.server.publicUrl.startsWith('https:'), maxAge: signIn.sessionTtl, path: '/' },
+    });
+    await scope.register(fastifyCsrf, { sessionPlugin: '@fastify/session', getToken: (request) => (request.body as { _csrf?: string } | undefined)?._csrf });
+    await scope.register(fastifyOauth2, {
+      name: 'forgeOAuth2',
+      scope: provider.scope,
+      credentials: { client: { id: signIn.clientId, secret: signIn.clientSecret }, auth: provider.endpoints },
+      callbackUri: `${config.server.publicUrl}${CALLBACK_PATH}`,
+      pkce: 'S256',
+      cookie: { secure: config.server.publicUrl.startsWith('https:'), sameSite: 'lax', httpOnly: true, path: '/' },
+    });
+
+    await scope.register(async (auth) => {
+      // The sign-out form is a plain form; parse it here only.
+      auth.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_req, body, done) => {
+        done(null, Object.fromEntries(new URLSearchParams(String(body))));
+      });
+      authRoutes(auth);
+    });
+    return { signedIn, signInPath: SIGN_IN_PATH };
+  };
+
+  function authRoutes(scope: FastifyInstance): void {
+    const oauth = (scope as unknown as { forgeOAuth2: OAuth2Namespace }).forgeOAuth2;
+    scope.get<{ Querystring: { next?: string } }>(SIGN_IN_PATH, async (request, reply) => {
+      request.session.next = safeNext(request.query.next);
+      const uri = await oauth.generateAuthorizationUri(request, reply);
+      return reply.redirect(uri, 302);
+    });
+
+    scope.get(CALLBACK_PATH, async (request, reply) => {
+      const next = safeNext(request.session.next);
+      const { token } = await oauth.getAccessTokenFromAuthorizationCodeFlow(request, reply);
+      const who = await provider.user(token.access_token);
+      // A new session id at sign-in: one planted before it is worth nothing, and the old one is deleted.
+      const before = request.session.sessionId;
+      await request.session.regenerate();
+      await new Promise<void>((resolve) => request.sessionStore.destroy(before, () => resolve()));
+      request.session.user = { ...who, token: token.access_token, signedInAt: now() };
+      deps.log.info({ user: who.login }, 'signed in');
+      return reply.redirect(next, 303);
+    });
+
+    scope.get(SIGN_OUT_PATH, async (request, reply) => {
+      const user = request.session.user;
+      return reply
+        .header('content-type', 'text/html; charset=utf-8')
+        .header('cache-control', 'no-store')
+        .send(
+          page(
+            'Sign out',
+            user
+              ? html`<h1>Sign out</h1><form method="post" action="${SIGN_OUT_PATH}"><input type="hidden" name="_csrf" value="${reply.generateCsrf()}"><p>Signed in as <strong>${user.login}</strong>. <button type="submit">Sign out</button></p></form>`
+              : html`<h1>Signed out</h1><p><a href="/">Dashboard</a></p>`,
+          ),
+        );
+    });
+
+    scope.post(SIGN_OUT_PATH, { preHandler: scope.csrfProtection }, async (request, reply) => {
+      const login = request.session.user?.login;
+      await request.session.destroy();
+      if (login) deps.log.info({ user: login }, 'signed out');
+      return reply.redirect('/', 303);
+    });
+  }
+}

@@ -16,8 +16,15 @@
  */
 import { createDecipheriv, createHash, timingSafeEqual } from 'node:crypto';
 import { armor, Decrypter } from 'age-encryption';
-import { parseAllDocuments, stringify } from 'yaml';
+import { parseAllDocuments, stringify, type DocumentOptions, type SchemaOptions, type ToStringOptions } from 'yaml';
 import type { AgeIdentity } from './keys.js';
+
+/** YAML 1.1 output (strings like "yes" quoted) with Maps as plain mappings, never `!!omap`. */
+const YAML_OUT: DocumentOptions & SchemaOptions & ToStringOptions = {
+  version: '1.1',
+  lineWidth: 0,
+  customTags: (tags) => tags.filter((t) => (typeof t === 'string' ? t : t.tag) !== 'tag:yaml.org,2002:omap'),
+};
 
 /** How a file is stored, from its name as SOPS decides it. */
 export type SopsFormat = 'yaml' | 'json' | 'dotenv' | 'binary';
@@ -104,7 +111,7 @@ function readFile(text: string, format: SopsFormat): ParsedFile {
         return doc.toJS({ maxAliasCount: 100, mapAsMap: true }) as unknown;
       });
       const { metadata, branches } = splitMetadata(values);
-      return { metadata, branches, write: (out) => out.map((doc) => stringify(doc, { version: '1.1', lineWidth: 0 })).join('---\n') };
+      return { metadata, branches, write: (out) => out.map((doc) => stringify(doc, YAML_OUT)).join('---\n') };
     }
     case 'json':
     case 'binary': {

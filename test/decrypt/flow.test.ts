@@ -4,7 +4,6 @@
 // sops, deploy decrypted; no plaintext is anywhere else Landfall keeps or sends things.
 import t from 'tap';
 import { startFlow } from '../support/flow.js';
-
 import { ageKeygen, realSopsSkip, sopsEncrypt } from '../support/real-sops.js';
 import { everythingKept } from '../support/secret-scan.js';
 import { deployment } from '../support/sync.js';
@@ -16,7 +15,6 @@ const HELM_PASSWORD = 'real-sops-helm-password-9b04';
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 t.test('an encrypted Secret, secretGenerator .env and Helm values deploy decrypted; the scan finds them nowhere else', { skip }, async (t) => {
-  
   const key = await ageKeygen();
   const before = process.env.LANDFALL_AGE_KEY;
   process.env.LANDFALL_AGE_KEY = key.identity;

@@ -190,3 +190,16 @@ t.test('private working directories: 0700, removed in every outcome; leftovers o
   t.same(await readdir(root), [`${sleeper.pid}-def`]);
 });
 
+
+t.test('check-config lists the loaded identities by public recipient, never the private part', { skip }, async (t) => {
+  const { describeIdentities } = await import('../../src/main.js');
+  const { parseConfig } = await import('../../src/config/load.js');
+  const key = await ageKeygen();
+  const other = await ageKeygen();
+  const config = parseConfig(`forges: { github: { webhookSecret: test-webhook-secret } }\napps:\n  - { name: web, forge: github, repo: a/b, branch: main, namespace: web, decryption: { recipients: [${other.recipient}] } }\n`, {});
+  const text = await describeIdentities(config, { LANDFALL_AGE_KEY: key.identity });
+  t.match(text, `age identities (1): ${key.recipient}`);
+  t.match(text, `web: decryption.recipients without a loaded identity: ${other.recipient}`);
+  t.notMatch(text, /AGE-SECRET-KEY/);
+  t.match(await describeIdentities(config, {}), /age identities: none/);
+});

@@ -183,11 +183,17 @@ t.test('private working directories: 0700, removed in every outcome; leftovers o
   await new Promise((resolve) => child.once('exit', resolve));
   const sleeper = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
   t.teardown(() => sleeper.kill());
-  await mkdir(join(root, `${deadPid}-abc`, 'repo'), { recursive: true });
-  await mkdir(join(root, `${sleeper.pid}-def`));
+  await mkdir(join(root, `${deadPid}-0a0b0c0d-abc`, 'repo'), { recursive: true });
+  await mkdir(join(root, `${sleeper.pid}-0a0b0c0d-def`));
+  await mkdir(join(root, `${process.pid}-0a0b0c0d-ghi`), { recursive: true });
   await mkdir(join(root, 'junk'));
-  t.equal(await removeLeftoverDirs(root), 2);
-  t.same(await readdir(root), [`${sleeper.pid}-def`]);
+  let mine = '';
+  await withPrivateDir(root, async (dir) => {
+    mine = dir;
+    t.equal(await removeLeftoverDirs(root), 3, 'a dead pid, this pid before a restart, and junk');
+  });
+  t.ok(mine);
+  t.same(await readdir(root), [`${sleeper.pid}-0a0b0c0d-def`], 'a live process keeps its own; ours was in use until it ended');
 });
 
 

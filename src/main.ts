@@ -33,7 +33,11 @@ export function buildCli(): Command {
     .addOption(configOption())
     .action(async (options: { config?: string }) => {
       const config = await loadOrExit(options.config);
-      process.stdout.write(describeConfig(config));
+      const identities = await describeIdentities(config).catch((err: unknown) => {
+        process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+        process.exit(1);
+      });
+      process.stdout.write(describeConfig(config).replace(/configuration OK\n$/, `${identities}configuration OK\n`));
     });
 
   program
@@ -139,6 +143,25 @@ export function describeConfig(config: Config): string {
     );
   }
   return `${lines.join('\n')}\nconfiguration OK\n`;
+}
+
+/**
+ * The age identities `check-config` reports: their public recipients, never the private part,
+ * and which recipients an app's `decryption` names that no identity matches.
+ */
+export async function describeIdentities(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const { keyringFromEnv } = await import('./decrypt/keys.js');
+  const recipients = await keyringFromEnv(env).recipients();
+  const lines = [
+    recipients.length === 0
+      ? 'age identities: none (SOPS-encrypted files fail to render; set LANDFALL_AGE_KEY or LANDFALL_AGE_KEY_FILE)'
+      : `age identities (${recipients.length}): ${recipients.join(', ')}`,
+  ];
+  for (const app of config.apps) {
+    const unknown = (app.decryption?.recipients ?? []).filter((r) => !recipients.includes(r));
+    if (unknown.length > 0) lines.push(`  ${app.name}: decryption.recipients without a loaded identity: ${unknown.join(', ')}`);
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 const isEntryPoint = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/landfall');

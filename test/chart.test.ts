@@ -144,6 +144,19 @@ t.test('listeners and sign-in: the Ingress publishes /hooks/ alone, secrets come
   t.match(parsed.server, { hooksPort: 8443, metricsPort: 9100, auth: { anonymous: 'none', signIn: { provider: 'github', url: 'https://github.example.com' } } }, 'the configuration Landfall reads');
 });
 
+t.test('age identities for SOPS: from a Secret, read-only, through LANDFALL_AGE_KEY_FILE; decrypted files in memory', async (t) => {
+  const worker = (objects: Obj[]) => objects.find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith('-worker'))!.spec.template.spec;
+  const env = (pod: any) => Object.fromEntries(pod.containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]));
+  const plain = worker(await render());
+  t.equal(env(plain).LANDFALL_AGE_KEY_FILE, undefined, 'no identity unless a Secret is named');
+  t.equal(env(plain).LANDFALL_DECRYPT_DIR, '/var/run/landfall-decrypt');
+  t.same(plain.volumes.find((v: { name: string }) => v.name === 'decrypt').emptyDir.medium, 'Memory');
+  const withKey = worker(await render('--set', 'worker.ageKeySecret.name=landfall-age'));
+  t.equal(env(withKey).LANDFALL_AGE_KEY_FILE, '/etc/landfall/age/keys.txt');
+  t.same(withKey.volumes.find((v: { name: string }) => v.name === 'age-keys').secret, { secretName: 'landfall-age', defaultMode: 0o440, items: [{ key: 'keys.txt', path: 'keys.txt' }] });
+  t.same(withKey.containers[0].volumeMounts.find((m: { name: string }) => m.name === 'age-keys'), { name: 'age-keys', mountPath: '/etc/landfall/age', readOnly: true });
+});
+
 t.test('RBAC covers exactly what the configured apps need', async (t) => {
   const objects = await render('-f', `${ROOT}test/data/chart-all-options.yaml`);
   const roles = objects.filter((o) => o.kind === 'Role');

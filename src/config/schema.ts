@@ -191,6 +191,14 @@ const ignoreRule = z.strictObject({
   paths: z.array(z.string().regex(/^\//, { message: 'must be a JSON pointer such as /spec/replicas' })).min(1, 'name at least one field, as a JSON pointer such as /spec/replicas'),
 });
 
+/**
+ * Which of the worker's age identities may decrypt an app's SOPS files (in the spirit of Flux's
+ * `spec.decryption`): those whose public recipient is listed. Without it, every identity may.
+ */
+const decryptionSchema = z.strictObject({
+  recipients: z.array(z.string().regex(/^age1[0-9a-z]+$/, { message: 'must be an age public recipient (age1...)' })).min(1, 'name at least one age recipient'),
+});
+
 const appSchema = z.strictObject({
   name: appName,
   forge: z.enum(FORGE_IDS, { message: `must be one of ${FORGE_IDS.join(', ')}` }),
@@ -225,6 +233,7 @@ const appSchema = z.strictObject({
   allowedNamespaces: z.array(k8sName).optional(),
   prComments: boolField().default(false),
   helm: helmSchema.optional(),
+  decryption: decryptionSchema.optional(),
   /**
    * When a change touches a field that cannot change (a Deployment's selector, a Job's
    * template), delete the object and create it again, for every object of the app (per object:

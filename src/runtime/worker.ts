@@ -20,6 +20,7 @@ import { createStatusWorker } from '../status/worker.js';
 import { createWorkerConnection } from '../redis/connection.js';
 import { createHistory } from '../store/history.js';
 import { createKeys } from '../store/keys.js';
+import { decryptRoot, removeLeftoverDirs } from '../decrypt/workdir.js';
 import { syncKitFromConfig } from '../sync/from-config.js';
 
 /** The worker role: BullMQ workers with everything a sync needs. */
@@ -49,7 +50,10 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
   const keys = createKeys(config.redis.prefix);
   const history = createHistory(redis, keys);
   const kit = syncKitFromConfig(config, options.kubeClient ? { kubeClient: options.kubeClient } : {});
-  const { git, tools, limits, kube } = kit;
+  const { git, tools, limits, kube, decryption } = kit;
+  // Crash recovery: decrypted files a killed worker left behind go before any render starts.
+  const leftovers = await removeLeftoverDirs(decryptRoot());
+  if (leftovers > 0) log.warn({ removed: leftovers }, 'removed decrypted working directories left by a stopped worker');
   const apis = createForgeApis(config.forges);
   const statusQueue = new Queue(STATUS_QUEUE, { connection: redis, prefix: config.redis.prefix });
   const reporter = createStatusReporter({ redis, keys, queue: statusQueue });
@@ -85,6 +89,7 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
       tools,
       limits,
       kube,
+      decryption,
       applyConcurrency: config.worker.applyConcurrency,
       verified: history.verified,
       listener: combineListeners(log, createSyncStatusListener({ config, reporter, log }), createSyncEventsListener({ config, history, log, notifier, ...(metrics ? { metrics } : {}) })),
@@ -104,6 +109,7 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
       tools,
       limits,
       kube,
+      decryption,
       applyConcurrency: config.worker.applyConcurrency,
       verified: history.verified,
       listener: combineListeners(log, createPlanListener({ config, reporter, log }), createPlanEventsListener(metrics)),
@@ -130,7 +136,7 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
     connection: reconcileConnection,
     history,
     intake,
-    drift: { git, tools, limits, forges: config.forges, kube, log, applyConcurrency: config.worker.applyConcurrency, verified: history.verified },
+    drift: { git, tools, limits, decryption, forges: config.forges, kube, log, applyConcurrency: config.worker.applyConcurrency, verified: history.verified },
     log,
     notifier,
     ...(metrics ? { metrics } : {}),

@@ -1,6 +1,8 @@
 import type { Config } from '../config/schema.js';
 import { createKubeClient, type KubeClient } from '../kube/client.js';
 import { loadKubeConfig } from '../kube/config.js';
+import { keyringFromEnv } from '../decrypt/keys.js';
+import { decryptRoot } from '../decrypt/workdir.js';
 import { createGit } from './checkout.js';
 import type { PrepareDeps } from './prepare.js';
 import { findTools } from './tools.js';
@@ -12,7 +14,7 @@ export interface SyncKit extends PrepareDeps {
 }
 
 /**
- * Git, the renderers, their limits and one Kubernetes client per configured cluster (made on
+ * Git, the renderers, their limits, the age identities and one Kubernetes client per configured cluster (made on
  * first use), as the worker role and `landfall plan` both need them.
  */
 export function syncKitFromConfig(config: Config, options: { kubeClient?: (cluster: string) => Promise<KubeClient> } = {}): SyncKit {
@@ -37,6 +39,8 @@ export function syncKitFromConfig(config: Config, options: { kubeClient?: (clust
     forges: config.forges,
     kube,
     applyConcurrency: config.worker.applyConcurrency,
+    // age identities from LANDFALL_AGE_KEY / LANDFALL_AGE_KEY_FILE: a broken key stops the start.
+    decryption: { keys: keyringFromEnv(), workRoot: decryptRoot() },
     async close() {
       for (const client of clients.values()) (await client.catch(() => undefined))?.close();
     },

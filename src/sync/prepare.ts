@@ -10,7 +10,7 @@ import { SyncError } from './errors.js';
 import { skipFinishedJobs } from './finished-jobs.js';
 import { createInventory, type Inventory, type InventoryEntry } from './inventory.js';
 import { FIELD_MANAGER } from './labels.js';
-import { renderApp, type RenderLimits, type RenderTools } from './render/index.js';
+import { renderApp, type RenderDecryption, type RenderLimits, type RenderTools } from './render/index.js';
 import { validateObjects, type DesiredObject } from './validate.js';
 
 /** Where the objects verified by the last sync are kept (the history store). */
@@ -30,6 +30,8 @@ export interface PrepareDeps {
   applyConcurrency?: number;
   /** What the last sync verified: objects provably unchanged since skip their dry-run. */
   verified?: VerifiedStore;
+  /** age identities for SOPS-encrypted files; without them such files fail the render. */
+  decryption?: RenderDecryption;
 }
 
 /** An object to apply; a synthetic one (the app's namespace) is not in Git and not in the inventory. */
@@ -74,7 +76,7 @@ export async function prepare(deps: PrepareDeps, app: AppConfig, sha: string, mo
   const checkout = await deps.git.checkout(gitSource(app, deps.forges), sha);
   try {
     await steps.enter?.('render');
-    const rendered = await renderApp(checkout.dir, app, deps.limits, deps.tools);
+    const rendered = await renderApp(checkout.dir, app, deps.limits, deps.tools, deps.decryption);
     steps.note?.('info', `rendered ${rendered.objects.length} object${rendered.objects.length === 1 ? '' : 's'} (${rendered.mode})`);
     if (rendered.objects.length === 0 && !app.allowEmpty && mode !== 'drift') {
       throw new SyncError(

@@ -9,12 +9,17 @@ import { FLOW_SECRET, FLOW_TOKEN, startFlow } from '../support/flow.js';
 import { startReceiver } from '../support/receiver.js';
 import { deployment } from '../support/sync.js';
 import { until } from '../support/workers.js';
+import { ageKeygen, realSopsSkip, sopsEncrypt } from '../support/real-sops.js';
+import { everythingKept } from '../support/secret-scan.js';
 
 const API_TOKEN = 'api-token-never-shown-42';
 const NOTIFY_SECRET = 'notify-secret-never-shown-7';
 const PASSWORD_1 = 'db-password-first-9f3a';
 const PASSWORD_2 = 'db-password-second-77c1';
 const TOKEN_DATA = 'raw-token-in-data-5b2e';
+const SOPS_1 = 'sops-decrypted-first-4c1d';
+const SOPS_2 = 'sops-decrypted-second-a07e';
+const SOPS_3 = 'sops-decrypted-refused-93bb';
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const secret = (password: string, extra = '') => `apiVersion: v1\nkind: Secret\nmetadata: { name: db }\ntype: Opaque\nstringData:\n  password: ${password}\ndata:\n  token: ${b64(TOKEN_DATA)}\n${extra}`;
 
@@ -93,6 +98,52 @@ t.test('no secret appears in logs, records, pages, statuses, comments, notificat
     'git credential (Basic)': Buffer.from(`x-access-token:${FLOW_TOKEN}`).toString('base64'),
     'API token': API_TOKEN,
     'notification secret': NOTIFY_SECRET,
+  };
+  for (const [where, text] of Object.entries(everything)) {
+    for (const [what, value] of Object.entries(secrets)) t.notOk(text.includes(value), `${what} is not in ${where}`);
+  }
+});
+
+t.test('SOPS: a flow that decrypts leaves no plaintext and no identity anywhere but the cluster', { skip: realSopsSkip() }, async (t) => {
+  const key = await ageKeygen();
+  const stranger = await ageKeygen();
+  const before = process.env.LANDFALL_AGE_KEY;
+  process.env.LANDFALL_AGE_KEY = key.identity;
+  t.teardown(() => (before === undefined ? delete process.env.LANDFALL_AGE_KEY : (process.env.LANDFALL_AGE_KEY = before)));
+  const flow = await startFlow(t, 'github', '', { workerYaml: ', attempts: 1' });
+  const encrypted = (password: string, recipient = key.recipient) => sopsEncrypt(secret(password), { age: [recipient], name: 'secret.yaml', args: ['--encrypted-regex', '^(data|stringData)$'] });
+
+  const c0 = await flow.repo.commit({ 'deploy/secret.yaml': await encrypted(SOPS_1), 'deploy/web.yaml': deployment('web') });
+  await flow.push(c0);
+  await flow.api.waitFor((api) => api.statuses.latest(c0, 'landfall/web')?.state === 'success', 30_000);
+  const live = flow.kube.get({ apiVersion: 'v1', kind: 'Secret', namespace: 'web', name: 'db' }) as any;
+  t.equal(live?.stringData?.password ?? Buffer.from(live?.data?.password ?? '', 'base64').toString(), SOPS_1, 'the cluster has the plaintext');
+  t.equal(live?.sops, undefined, 'and no sops metadata');
+
+  // A pull request that changes the encrypted value: its plan names the field, never the value.
+  const f1 = await flow.repo.commit({ 'deploy/secret.yaml': await encrypted(SOPS_2) }, 'rotate', 'feature');
+  await flow.pullRequest(6, 'opened', f1, 'feature');
+  await flow.api.waitFor((api) => (api.comments.get(6) ?? []).length === 1, 30_000);
+  t.match(JSON.stringify(flow.api.comments.get(6)), /stringData\.password|password/, 'the plan names the changed field');
+
+  // A commit for a key Landfall lacks fails, named, and leaves the cluster as it was.
+  const c1 = await flow.repo.commit({ 'deploy/secret.yaml': await encrypted(SOPS_3, stranger.recipient) });
+  await flow.push(c1);
+  await flow.api.waitFor((api) => api.statuses.latest(c1, 'landfall/web')?.state === 'failure', 30_000);
+  t.match(flow.api.statuses.latest(c1, 'landfall/web')?.description ?? '', /deploy\/secret\.yaml|identity|SOPS/);
+  const after = flow.kube.get({ apiVersion: 'v1', kind: 'Secret', namespace: 'web', name: 'db' }) as any;
+  t.same(after, live, 'the cluster is untouched');
+
+  const everything = await everythingKept(t, flow);
+  const secrets = {
+    'decrypted value (deployed)': SOPS_1,
+    'decrypted value (planned)': SOPS_2,
+    'decrypted value (refused)': SOPS_3,
+    'deployed value, base64': b64(SOPS_1),
+    'planned value, base64': b64(SOPS_2),
+    'Secret data': TOKEN_DATA,
+    'Secret data, base64': b64(TOKEN_DATA),
+    'age identity': key.identity,
   };
   for (const [where, text] of Object.entries(everything)) {
     for (const [what, value] of Object.entries(secrets)) t.notOk(text.includes(value), `${what} is not in ${where}`);

@@ -72,6 +72,8 @@ export interface FlowOptions {
   beforeWorkers?: (api: ForgeApi) => void | Promise<void>;
   /** More options for the forge stand-in (GitLab's version, role, protected branches). */
   forgeOptions?: Partial<ForgeApiOptions>;
+  /** More `apps:` entries (YAML list items) on the same repository, given its clone URL and namespace. */
+  moreApps?: (repo: { cloneUrl: string; namespace: string; repo: string }) => string;
 }
 
 /** A flow on a real cluster: no test server, the app in a namespace of its own. */
@@ -115,6 +117,7 @@ worker: { dataDir: "${dataDir}", lockTimeout: 5s${options.workerYaml ?? ''} }
 ${options.topYaml ?? ''}
 apps:
   - { name: web, forge: ${forge}, repo: ${FLOW_REPOS[forge]}, cloneUrl: "${cloneUrl}", branch: main, path: deploy, namespace: ${namespace}${appYaml.includes('healthTimeout') ? '' : ', healthTimeout: 20s'}, prComments: true${appYaml} }
+${options.moreApps?.({ cloneUrl, namespace, repo: FLOW_REPOS[forge] }) ?? ''}
 `;
   const { metrics, close: closeMetrics } = createProcessMetrics(parseConfig(yaml, {}));
   t.teardown(closeMetrics);

@@ -2,11 +2,13 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AppConfig } from '../../config/schema.js';
 import { assertNoEscapingSymlinks, resolveAppPath } from './guard.js';
+import { withDecryptedFiles, type RenderDecryption } from './decrypt.js';
 import { renderHelm } from './helm.js';
 import { findKustomization, renderKustomize } from './kustomize.js';
 import { renderPlain } from './plain.js';
 import type { RenderLimits, RenderResult, RenderTools } from './types.js';
 
+export type { RenderDecryption } from './decrypt.js';
 export type { RenderedObject, RenderLimits, RenderMode, RenderResult, RenderTools } from './types.js';
 
 /**
@@ -33,17 +35,20 @@ function offlineEnv(): NodeJS.ProcessEnv {
 /**
  * Renders an app's `path` in a checkout: a kustomization means Kustomize, a `Chart.yaml` means
  * `helm template`, anything else is read as plain YAML/JSON. Before anything runs, the checkout
- * is vetted: no symlink may point out of it, and the path must stay inside it.
+ * is vetted: no symlink may point out of it, and the path must stay inside it. SOPS-encrypted
+ * files the renderer reads are decrypted first, in a private copy removed afterwards.
  */
-export async function renderApp(checkoutDir: string, app: AppConfig, limits: RenderLimits, tools: RenderTools): Promise<RenderResult> {
+export async function renderApp(checkoutDir: string, app: AppConfig, limits: RenderLimits, tools: RenderTools, decryption?: RenderDecryption): Promise<RenderResult> {
   await assertNoEscapingSymlinks(checkoutDir);
   const dir = await resolveAppPath(checkoutDir, app.path);
   const root = await resolveAppPath(checkoutDir, '.');
   if (await findKustomization(dir)) {
-    return { mode: 'kustomize', objects: await renderKustomize(root, dir, limits, tools, offlineEnv()) };
+    const objects = await withDecryptedFiles(root, dir, 'kustomize', app, limits, decryption, (r, d) => renderKustomize(r, d, limits, tools, offlineEnv()));
+    return { mode: 'kustomize', objects };
   }
   if (await stat(join(dir, 'Chart.yaml')).then((s) => s.isFile(), () => false)) {
-    return { mode: 'helm', objects: await renderHelm(root, dir, app, limits, tools, offlineEnv()) };
+    const objects = await withDecryptedFiles(root, dir, 'helm', app, limits, decryption, (r, d) => renderHelm(r, d, app, limits, tools, offlineEnv()));
+    return { mode: 'helm', objects };
   }
-  return { mode: 'plain', objects: await renderPlain(root, dir, limits) };
+  return { mode: 'plain', objects: await withDecryptedFiles(root, dir, 'plain', app, limits, decryption, (r, d) => renderPlain(r, d, limits)) };
 }

@@ -12,22 +12,7 @@ const MANIFEST = /\.(ya?ml|json)$/i;
  * (`.github/`, `.gitlab-ci.yml`) are not manifests and are skipped.
  */
 export async function renderPlain(root: string, dir: string, limits: RenderLimits): Promise<RenderedObject[]> {
-  const files: string[] = [];
-  const pending = [dir];
-  while (pending.length > 0) {
-    const current = pending.pop() as string;
-    for (const entry of await readdir(current, { withFileTypes: true })) {
-      if (entry.name.startsWith('.')) continue;
-      const full = join(current, entry.name);
-      // Symlinks were vetted by the guard; follow them to what they name.
-      const kind = entry.isSymbolicLink() ? await stat(full).catch(() => undefined) : entry;
-      if (!kind) continue;
-      if (kind.isDirectory()) pending.push(full);
-      else if (kind.isFile() && MANIFEST.test(entry.name)) files.push(full);
-    }
-  }
-  files.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-
+  const files = await listManifests(dir);
   const objects: RenderedObject[] = [];
   let bytes = 0;
   for (const file of files) {
@@ -51,4 +36,23 @@ export async function renderPlain(root: string, dir: string, limits: RenderLimit
     }
   }
   return objects;
+}
+
+/** The manifest files {@link renderPlain} reads below `dir`, in its order. */
+export async function listManifests(dir: string): Promise<string[]> {
+  const files: string[] = [];
+  const pending = [dir];
+  while (pending.length > 0) {
+    const current = pending.pop() as string;
+    for (const entry of await readdir(current, { withFileTypes: true })) {
+      if (entry.name.startsWith('.')) continue;
+      const full = join(current, entry.name);
+      // Symlinks were vetted by the guard; follow them to what they name.
+      const kind = entry.isSymbolicLink() ? await stat(full).catch(() => undefined) : entry;
+      if (!kind) continue;
+      if (kind.isDirectory()) pending.push(full);
+      else if (kind.isFile() && MANIFEST.test(entry.name)) files.push(full);
+    }
+  }
+  return files.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }

@@ -8,7 +8,7 @@ import t from 'tap';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { parseConfig } from '../src/config/load.js';
-import { createForgeApis } from '../src/forges/apis.js';
+import { createForgeApis } from '../src/forges/api-clients.js';
 import { createGithubApi } from '../src/forges/github/api.js';
 import { fitMarkdown } from '../src/status/comment.js';
 import { createStatusReporter } from '../src/status/reporter.js';

@@ -4,7 +4,7 @@ import { queuesForTest } from './support/queues.js';
 import { redisForTest } from './support/redis.js';
 import { KITS } from './support/sign.js';
 import { Redis } from 'ioredis';
-import { createIntake, IntakeUnavailableError } from '../src/queue/intake.js';
+import { createIntake, IntakeUnavailableError } from '../src/queue/producer.js';
 import { createKeys } from '../src/store/keys.js';
 import { startPrivateRedis } from './support/private-redis.js';
 import { startWeb } from './support/web.js';

@@ -4,12 +4,12 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AppConfig, Config } from '../config/schema.js';
 import { gitSource } from '../forges/clone.js';
-import type { Metrics } from '../metrics.js';
+import type { Metrics } from '../metrics/families.js';
 import type { Notifier } from '../notify.js';
 import { describeRef } from '../kube/refs.js';
 import type { History } from '../store/history.js';
 import { detectDrift, type DriftDeps } from '../sync/drift.js';
-import type { Intake } from './intake.js';
+import type { Intake } from './producer.js';
 
 /** The queue reconcile jobs run on; BullMQ job schedulers put one there per app per interval. */
 export const RECONCILE_QUEUE = 'reconcile';

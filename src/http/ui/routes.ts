@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Config } from '../../config/schema.js';
-import type { Intake } from '../../queue/intake.js';
+import type { Intake } from '../../queue/producer.js';
 import { clipName } from '../../clip.js';
 import type { TokenGuard } from '../auth.js';
 import { queueManual } from '../routes/api.js';

@@ -1,12 +1,12 @@
 import { Queue } from 'bullmq';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Config } from './config/schema.js';
-import { QUEUES } from './model/jobs.js';
-import { RECONCILE_QUEUE } from './queue/reconcile.js';
-import { createProducerConnection } from './redis/connection.js';
-import { STATUS_QUEUE } from './status/reporter.js';
-import { readWebhookChecks } from './forges/webhook-monitor.js';
-import { createKeys } from './store/keys.js';
+import type { Config } from '../config/schema.js';
+import { QUEUES } from '../model/jobs.js';
+import { RECONCILE_QUEUE } from '../queue/reconcile.js';
+import { createProducerConnection } from '../redis/connection.js';
+import { STATUS_QUEUE } from '../status/reporter.js';
+import { readWebhookChecks } from '../hook-admin/monitor.js';
+import { createKeys } from '../store/keys.js';
 
 /** The metrics of one process, on its own registry (nothing global, so tests can run many). */
 export interface Metrics {

@@ -1,5 +1,5 @@
 import type { AppConfig, Config, ForgeId } from '../config/schema.js';
-import type { ForgeApi, HookDelivery, HookDisabled, HookSpec, OpenPullRequest, RemoteHook } from './api.js';
+import type { ForgeApi, HookDelivery, HookDisabled, HookSpec, OpenPullRequest, RemoteHook } from '../forges/forge-api.js';
 
 /** One repository's webhook, as `webhooks sync` found it and what it did (or would do). */
 export interface HookSyncResult {

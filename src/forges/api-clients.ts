@@ -1,5 +1,5 @@
 import type { Config, ForgeId } from '../config/schema.js';
-import type { ForgeApi } from './api.js';
+import type { ForgeApi } from './forge-api.js';
 import { createBitbucketApi } from './bitbucket/api.js';
 import { createBitbucketServerApi } from './bitbucket-server/api.js';
 import { createGiteaApi } from './gitea/api.js';

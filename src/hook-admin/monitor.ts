@@ -1,11 +1,11 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AppConfig, Config, ForgeId } from '../config/schema.js';
-import type { Metrics } from '../metrics.js';
-import type { Intake, IntakeItem } from '../queue/intake.js';
+import type { Metrics } from '../metrics/families.js';
+import type { Intake, IntakeItem } from '../queue/producer.js';
 import type { Keys } from '../store/keys.js';
-import type { ForgeApi } from './api.js';
-import { checkWebhooks, recoverDisabledHooks, redeliverFailed, type HookCheckResult, type HookRecovery, type Redelivery } from './webhooks.js';
+import type { ForgeApi } from '../forges/forge-api.js';
+import { checkWebhooks, recoverDisabledHooks, redeliverFailed, type HookCheckResult, type HookRecovery, type Redelivery } from './manage.js';
 
 /** GitHub keeps deliveries for 3 days; a redelivery claim lasts as long, so each is asked for once. */
 const REDELIVERY_CLAIM_SECONDS = 3 * 24 * 3600;

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import type { Metrics } from '../metrics.js';
+import type { Metrics } from '../metrics/families.js';
 import type { Notifier } from '../notify.js';
 import type { History } from '../store/history.js';
 import type { SyncRecord } from '../model/records.js';

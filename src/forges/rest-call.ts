@@ -1,5 +1,5 @@
-import { forgeHttpError, forgeNetworkError } from './api-error.js';
-import { httpJson } from './api.js';
+import { forgeHttpError, forgeNetworkError } from './forge-api-error.js';
+import { httpJson } from './forge-api.js';
 
 /** A JSON REST call whose failures come back classified. Returns the parsed body (or undefined). */
 export async function restCall<T>(what: string, method: string, url: string, headers: Record<string, string>, body?: unknown): Promise<T> {

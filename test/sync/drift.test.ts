@@ -1,9 +1,9 @@
 // Drift detection and self-heal through the real reconcile schedulers, workers, Redis, git and
 // the Kubernetes API test server.
 import t from 'tap';
-import { startReceiver } from './support/receiver.js';
-import { configMap, deployment } from './support/sync.js';
-import { until, workerHarness } from './support/workers.js';
+import { startReceiver } from '../support/receiver.js';
+import { configMap, deployment } from '../support/sync.js';
+import { until, workerHarness } from '../support/workers.js';
 
 const replicas = (h: Awaited<ReturnType<typeof workerHarness>>) => (h.server.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'web', name: 'web' }) as any)?.spec?.replicas;
 

@@ -1,9 +1,9 @@
 // The documentation stays true to the code.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { parseConfig } from '../src/config/load.js';
-import { KNOWN_KEYS } from '../src/config/schema.js';
-import { ROOT } from './support/process.js';
+import { parseConfig } from '../../src/config/load.js';
+import { KNOWN_KEYS } from '../../src/config/schema.js';
+import { ROOT } from '../support/process.js';
 
 const example = readFileSync(`${ROOT}landfall.example.yaml`, 'utf8');
 const readme = readFileSync(`${ROOT}README.md`, 'utf8');
@@ -35,7 +35,7 @@ t.test('docs/minikube.md: its values install, and its secret names configure Lan
   const { writeFileSync, mkdtempSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { parseAllDocuments } = await import('yaml');
-  const { findTools } = await import('../src/sync/tools.js');
+  const { findTools } = await import('../../src/sync/tools.js');
   const doc = readFileSync(`${ROOT}docs/minikube.md`, 'utf8');
   const values = /cat > landfall-values\.yaml <<YAML\n([\s\S]+?)\nYAML/.exec(doc)?.[1];
   t.ok(values, 'the walkthrough writes a values file');

@@ -1,13 +1,13 @@
 // Intake over a real socket and real Redis: matching, coalescing, de-duplication.
 import t, { type Test } from 'tap';
-import { queuesForTest } from './support/queues.js';
-import { redisForTest } from './support/redis.js';
-import { KITS } from './support/sign.js';
+import { queuesForTest } from '../support/queues.js';
+import { redisForTest } from '../support/redis.js';
+import { KITS } from '../support/sign.js';
 import { Redis } from 'ioredis';
-import { createIntake, IntakeUnavailableError } from '../src/queue/producer.js';
-import { createKeys } from '../src/store/keys.js';
-import { startPrivateRedis } from './support/private-redis.js';
-import { startWeb } from './support/web.js';
+import { createIntake, IntakeUnavailableError } from '../../src/queue/producer.js';
+import { createKeys } from '../../src/store/keys.js';
+import { startPrivateRedis } from '../support/private-redis.js';
+import { startWeb } from '../support/web.js';
 
 const SECRET = 'intake-secret-0123456789';
 const sha = (c: string) => c.repeat(40);

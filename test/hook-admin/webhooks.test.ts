@@ -1,16 +1,16 @@
 // `landfall webhooks sync` and `check` against every forge's hook API stand-in: create, leave a
 // correct hook alone, fix a drifted one, dry-run, and a token without hook rights.
 import t, { type Test } from 'tap';
-import { runWebhooksCheck, runWebhooksSync, selectApps } from '../src/cli/webhooks.js';
-import { parseConfig } from '../src/config/load.js';
-import type { Config, ForgeId } from '../src/config/schema.js';
-import { createForgeApis } from '../src/forges/api-clients.js';
-import { unrecovered, worthRedelivering } from '../src/hook-admin/manage.js';
+import { runWebhooksCheck, runWebhooksSync, selectApps } from '../../src/cli/webhooks.js';
+import { parseConfig } from '../../src/config/load.js';
+import type { Config, ForgeId } from '../../src/config/schema.js';
+import { createForgeApis } from '../../src/forges/api-clients.js';
+import { unrecovered, worthRedelivering } from '../../src/hook-admin/manage.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FORGE_IDS, startForgeApi, type ForgeApi } from './support/forge-api/index.js';
-import { runCli } from './support/process.js';
+import { FORGE_IDS, startForgeApi, type ForgeApi } from '../support/forge-api/index.js';
+import { runCli } from '../support/process.js';
 
 const SECRET = 'hook-secret-for-tests';
 const TOKEN = 'forge-token-for-tests';

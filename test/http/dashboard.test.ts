@@ -2,10 +2,10 @@
 import t from 'tap';
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { ROOT } from './support/process.js';
-import { startFlow } from './support/flow.js';
-import { configMap, deployment } from './support/sync.js';
-import { until } from './support/workers.js';
+import { ROOT } from '../support/process.js';
+import { startFlow } from '../support/flow.js';
+import { configMap, deployment } from '../support/sync.js';
+import { until } from '../support/workers.js';
 
 const TOKEN = 'dashboard-token-value-1';
 const SHOTS = `${ROOT}test-output/screenshots`;

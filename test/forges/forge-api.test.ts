@@ -10,7 +10,7 @@ import t from 'tap';
 import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/rest';
 import { Gitlab } from '@gitbeaker/rest';
-import { startForgeApi, type ForgeApi, type ForgeApiOptions, type ForgeId, type GitHubAppOptions, type GitHubDelivery } from './support/forge-api/index.js';
+import { startForgeApi, type ForgeApi, type ForgeApiOptions, type ForgeId, type GitHubAppOptions, type GitHubDelivery } from '../support/forge-api/index.js';
 
 // Response bodies are checked field by field; a loose type keeps that readable.
 type Obj = Record<string, any>;

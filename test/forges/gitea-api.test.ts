@@ -11,9 +11,9 @@
  */
 import { createHmac } from 'node:crypto';
 import t from 'tap';
-import { startForgeApi, type ForgeApi } from './support/forge-api/index.js';
-import { realGitea, realGiteaMode } from './support/real-gitea.js';
-import { startReceiver } from './support/receiver.js';
+import { startForgeApi, type ForgeApi } from '../support/forge-api/index.js';
+import { realGitea, realGiteaMode } from '../support/real-gitea.js';
+import { startReceiver } from '../support/receiver.js';
 
 // Response bodies are checked field by field; a loose type keeps that readable.
 type Obj = Record<string, any>;

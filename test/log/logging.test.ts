@@ -1,8 +1,8 @@
 import t from 'tap';
 import { Writable } from 'node:stream';
-import { parseConfig } from '../src/config/load.js';
-import { createLogger } from '../src/log/logger.js';
-import { configSecrets, createScrubber } from '../src/log/redact.js';
+import { parseConfig } from '../../src/config/load.js';
+import { createLogger } from '../../src/log/logger.js';
+import { configSecrets, createScrubber } from '../../src/log/redact.js';
 
 function capture() {
   const lines: string[] = [];
@@ -57,8 +57,8 @@ t.test('the scrubber leaves other text alone', async (t) => {
 
 t.test('every field of a log line appears once, however many child loggers bound it', async (t) => {
   const { parseDocument } = await import('yaml');
-  const { configMap } = await import('./support/sync.js');
-  const { workerHarness } = await import('./support/workers.js');
+  const { configMap } = await import('../support/sync.js');
+  const { workerHarness } = await import('../support/workers.js');
   const h = await workerHarness(t);
   const sha = await h.repo.commit({ 'deploy/cm.yaml': configMap('settings') });
   await h.startWorker();

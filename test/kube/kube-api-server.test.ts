@@ -19,8 +19,8 @@ import {
   setHeaderOptions,
   type KubernetesObject,
 } from '@kubernetes/client-node';
-import { kubeForTest, realClusterMode, testNamespace, uniqueName, waitFor, type KubeTestContext, type TeardownHost } from './support/kube.js';
-import type { KubeApiServer } from './support/kube-api/index.js';
+import { kubeForTest, realClusterMode, testNamespace, uniqueName, waitFor, type KubeTestContext, type TeardownHost } from '../support/kube.js';
+import type { KubeApiServer } from '../support/kube-api/index.js';
 
 // Response bodies are checked field by field; a loose type keeps that readable.
 type Obj = Record<string, any>;

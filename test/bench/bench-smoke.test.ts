@@ -9,8 +9,8 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { SECTIONS } from '../bench/report.js';
-import { ROOT } from './support/process.js';
+import { SECTIONS } from '../../bench/report.js';
+import { ROOT } from '../support/process.js';
 
 const BENCHMARKS = ['intake', 'merge', 'burst', 'apply', 'memory', 'flood', 'real'];
 

@@ -3,18 +3,18 @@
 // and a metric. End to end: a worker runs it at start.
 import { Writable } from 'node:stream';
 import t from 'tap';
-import { parseConfig } from '../src/config/load.js';
-import type { Config } from '../src/config/schema.js';
-import { createForgeApis } from '../src/forges/api-clients.js';
-import { readWebhookChecks, runWebhookCheck } from '../src/hook-admin/monitor.js';
-import { createLogger } from '../src/log/logger.js';
-import { createProcessMetrics } from '../src/metrics/families.js';
-import { createKeys } from '../src/store/keys.js';
-import { FLOW_REPOS, startFlow } from './support/flow.js';
-import { startForgeApi } from './support/forge-api/index.js';
-import { parsePrometheus } from './support/prometheus.js';
-import { redisForTest } from './support/redis.js';
-import { until } from './support/workers.js';
+import { parseConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
+import { createForgeApis } from '../../src/forges/api-clients.js';
+import { readWebhookChecks, runWebhookCheck } from '../../src/hook-admin/monitor.js';
+import { createLogger } from '../../src/log/logger.js';
+import { createProcessMetrics } from '../../src/metrics/families.js';
+import { createKeys } from '../../src/store/keys.js';
+import { FLOW_REPOS, startFlow } from '../support/flow.js';
+import { startForgeApi } from '../support/forge-api/index.js';
+import { parsePrometheus } from '../support/prometheus.js';
+import { redisForTest } from '../support/redis.js';
+import { until } from '../support/workers.js';
 
 const SECRET = 'hook-secret-for-tests';
 const TOKEN = 'forge-token-for-tests';

@@ -5,12 +5,12 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { parse, parseAllDocuments } from 'yaml';
-import { parseConfig } from '../src/config/load.js';
-import { findTools } from '../src/sync/tools.js';
-import { ROOT } from './support/process.js';
+import { parseConfig } from '../../src/config/load.js';
+import { findTools } from '../../src/sync/tools.js';
+import { ROOT } from '../support/process.js';
 
 /** The web role's V8 flags, as the chart's values set them (bench/landfall.ts reads the same). */
-const WEB_NODE_OPTIONS = (parse(readFileSync(new URL('../charts/landfall/values.yaml', import.meta.url), 'utf8')) as { web: { nodeOptions: string } }).web.nodeOptions;
+const WEB_NODE_OPTIONS = (parse(readFileSync(new URL('../../charts/landfall/values.yaml', import.meta.url), 'utf8')) as { web: { nodeOptions: string } }).web.nodeOptions;
 
 const exec = promisify(execFile);
 const helm = findTools().helm;

@@ -4,20 +4,20 @@
 import { readFile } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import t from 'tap';
-import { runWebhooksCheck, runWebhooksSync } from '../src/cli/webhooks.js';
-import { parseConfig } from '../src/config/load.js';
-import type { Config, ForgeId } from '../src/config/schema.js';
-import { createForgeApis } from '../src/forges/api-clients.js';
-import { readWebhookChecks, runWebhookCheck } from '../src/hook-admin/monitor.js';
-import { createLogger } from '../src/log/logger.js';
-import { createIntake } from '../src/queue/producer.js';
-import { planJobId } from '../src/model/jobs.js';
-import { createKeys } from '../src/store/keys.js';
-import { startFlow } from './support/flow.js';
-import { startForgeApi, type ForgeApi, type ForgeApiOptions } from './support/forge-api/index.js';
-import { queuesForTest } from './support/queues.js';
-import { redisForTest } from './support/redis.js';
-import { configMap } from './support/sync.js';
+import { runWebhooksCheck, runWebhooksSync } from '../../src/cli/webhooks.js';
+import { parseConfig } from '../../src/config/load.js';
+import type { Config, ForgeId } from '../../src/config/schema.js';
+import { createForgeApis } from '../../src/forges/api-clients.js';
+import { readWebhookChecks, runWebhookCheck } from '../../src/hook-admin/monitor.js';
+import { createLogger } from '../../src/log/logger.js';
+import { createIntake } from '../../src/queue/producer.js';
+import { planJobId } from '../../src/model/jobs.js';
+import { createKeys } from '../../src/store/keys.js';
+import { startFlow } from '../support/flow.js';
+import { startForgeApi, type ForgeApi, type ForgeApiOptions } from '../support/forge-api/index.js';
+import { queuesForTest } from '../support/queues.js';
+import { redisForTest } from '../support/redis.js';
+import { configMap } from '../support/sync.js';
 
 const SECRET = 'hook-secret-for-tests';
 const TOKEN = 'forge-token-for-tests';
@@ -94,7 +94,7 @@ t.test('1. Gitea: Landfall sends pull_request_only and compares what Gitea lists
 });
 
 t.test('2. The README\'s manual Gitea set-up asks for Pull Request Synchronized (new commits on a pull request are planned)', async (t) => {
-  const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+  const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
   const section = readme.slice(readme.indexOf('### Gitea and Forgejo'), readme.indexOf('\n## ', readme.indexOf('### Gitea and Forgejo')));
   t.match(section, /Custom Events[^\n]*\n?[^\n]*Push[^\n]*Pull Request[^\n]*Pull Request Synchronized/s);
 });

@@ -1,9 +1,9 @@
 // The JSON API, Bull Board's guard and /metrics, after a real flow.
 import t from 'tap';
-import { startFlow } from './support/flow.js';
-import { parsePrometheus } from './support/prometheus.js';
-import { configMap, deployment } from './support/sync.js';
-import { until } from './support/workers.js';
+import { startFlow } from '../support/flow.js';
+import { parsePrometheus } from '../support/prometheus.js';
+import { configMap, deployment } from '../support/sync.js';
+import { until } from '../support/workers.js';
 
 const TOKEN = 'api-token-for-tests-1';
 

@@ -1,9 +1,9 @@
 // Whole flows for every forge over real sockets, real Redis, real git, the forge's API stand-in
 // and the Kubernetes API test server: plan, failed plan, merge, rollout failure, burst.
 import t from 'tap';
-import { FORGE_IDS } from '../src/config/schema.js';
-import { PUBLIC_URL, startFlow, WORDS } from './support/flow.js';
-import { configMap, deployment } from './support/sync.js';
+import { FORGE_IDS } from '../../src/config/schema.js';
+import { PUBLIC_URL, startFlow, WORDS } from '../support/flow.js';
+import { configMap, deployment } from '../support/sync.js';
 
 const cm = (color: string) => configMap('settings', { color });
 

@@ -4,8 +4,8 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { promisify } from 'node:util';
-import { freePort, ROOT, runCli } from './support/process.js';
-import { redisForTest } from './support/redis.js';
+import { freePort, ROOT, runCli } from '../support/process.js';
+import { redisForTest } from '../support/redis.js';
 
 const exec = promisify(execFile);
 

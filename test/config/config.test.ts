@@ -2,8 +2,8 @@ import t from 'tap';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, parseConfig, resolveConfigPath } from '../src/config/load.js';
-import { parseDuration } from '../src/config/duration.js';
+import { ConfigError, loadConfig, parseConfig, resolveConfigPath } from '../../src/config/load.js';
+import { parseDuration } from '../../src/config/duration.js';
 
 const BASE = `
 forges:

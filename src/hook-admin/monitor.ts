@@ -1,51 +1,15 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { AppConfig, Config, ForgeId } from '../config/schema.js';
+import type { Config, ForgeId } from '../config/schema.js';
 import type { Metrics } from '../metrics/families.js';
 import type { Intake, IntakeItem } from '../queue/producer.js';
 import type { Keys } from '../store/keys.js';
 import type { ForgeApi } from '../forges/forge-api.js';
+import { checkField, type StoredWebhookCheck } from './stored-checks.js';
 import { checkWebhooks, recoverDisabledHooks, redeliverFailed, type HookCheckResult, type HookRecovery, type Redelivery } from './manage.js';
 
 /** GitHub keeps deliveries for 3 days; a redelivery claim lasts as long, so each is asked for once. */
 const REDELIVERY_CLAIM_SECONDS = 3 * 24 * 3600;
-
-/** One repository's last webhook check as stored for the dashboard, the API and the metric. */
-export interface StoredWebhookCheck {
-  forge: ForgeId;
-  repo: string;
-  /** The apps deployed from this repository. */
-  apps: string[];
-  ok: boolean;
-  checked: boolean;
-  hookId?: string;
-  problems: string[];
-  /** Failed deliveries not recovered since, newest first (at most 20 kept). */
-  failedDeliveries: { id: string; event: string; statusCode: number; at: number }[];
-  /** Redeliveries this check asked for. */
-  redelivered: Redelivery[];
-  /** A hook the forge had disabled that this check tested back to life (GitLab), and the plans it queued. */
-  recovered?: { reenabled: boolean; planned: number; error?: string };
-  /** What needs no fixing but is worth knowing. */
-  notes?: string[];
-  checkedAt: number;
-}
-
-const field = (forge: string, repo: string) => `${forge}|${repo.toLowerCase()}`;
-
-/** Every stored webhook check. */
-export async function readWebhookChecks(redis: Redis, keys: Keys): Promise<StoredWebhookCheck[]> {
-  const all = await redis.hgetall(keys.webhooks());
-  return Object.values(all)
-    .map((v) => JSON.parse(v) as StoredWebhookCheck)
-    .sort((a, b) => field(a.forge, a.repo).localeCompare(field(b.forge, b.repo)));
-}
-
-/** The stored webhook check of an app's repository, if one ran. */
-export async function readWebhookCheck(redis: Redis, keys: Keys, app: AppConfig): Promise<StoredWebhookCheck | undefined> {
-  const raw = await redis.hget(keys.webhooks(), field(app.forge, app.repo));
-  return raw ? (JSON.parse(raw) as StoredWebhookCheck) : undefined;
-}
 
 /** Dependencies of {@link runWebhookCheck}. */
 export interface WebhookMonitorDeps {
@@ -80,7 +44,7 @@ export async function runWebhookCheck(deps: WebhookMonitorDeps): Promise<{ check
       continue;
     }
     log.info({ forge: r.forge, repo: r.repo, hook: r.hookId, pullRequests: r.pullRequests.length }, 're-enabled a webhook the forge disabled; planning its open pull requests');
-    planned.set(field(r.forge, r.repo), deps.intake ? await planOpen(deps.intake, r, log) : 0);
+    planned.set(checkField(r.forge, r.repo), deps.intake ? await planOpen(deps.intake, r, log) : 0);
   }
   const redelivered = await redeliverFailed(apis, checks, {
     accepted,
@@ -109,14 +73,14 @@ export async function runWebhookCheck(deps: WebhookMonitorDeps): Promise<{ check
     };
     const recovery = recovered.find((r) => r.forge === check.forge && r.repo === check.repo);
     if (recovery) {
-      entry.recovered = { reenabled: recovery.reenabled, planned: planned.get(field(check.forge, check.repo)) ?? 0, ...(recovery.error ? { error: recovery.error } : {}) };
+      entry.recovered = { reenabled: recovery.reenabled, planned: planned.get(checkField(check.forge, check.repo)) ?? 0, ...(recovery.error ? { error: recovery.error } : {}) };
       // The test delivery brought the hook back: what was wrong was only that it was off.
       if (recovery.reenabled) {
         entry.problems = entry.problems.filter((p) => !p.startsWith('the forge disabled the hook'));
         entry.ok = entry.problems.length === 0;
       }
     }
-    stored[field(check.forge, check.repo)] = JSON.stringify(entry);
+    stored[checkField(check.forge, check.repo)] = JSON.stringify(entry);
     if (!check.ok) log.warn({ forge: check.forge, repo: check.repo, problems: check.problems }, 'webhook check found problems');
   }
   // Replace the whole hash so repositories no longer configured disappear.

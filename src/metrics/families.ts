@@ -1,12 +1,4 @@
-import { Queue } from 'bullmq';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Config } from '../config/schema.js';
-import { QUEUES } from '../model/jobs.js';
-import { RECONCILE_QUEUE } from '../queue/reconcile.js';
-import { createProducerConnection } from '../redis/connection.js';
-import { STATUS_QUEUE } from '../status/reporter.js';
-import { readWebhookChecks } from '../hook-admin/monitor.js';
-import { createKeys } from '../store/keys.js';
 
 /** The metrics of one process, on its own registry (nothing global, so tests can run many). */
 export interface Metrics {
@@ -32,8 +24,9 @@ export interface MetricCollectors {
 }
 
 /**
- * Creates the metric families Landfall exports at /metrics, plus the process defaults.
- * `collectQueues` fills the queue-depth gauge when Prometheus scrapes.
+ * Creates the metric families Landfall exports at /metrics, plus the process defaults. A leaf:
+ * it imports nothing of Landfall, so any layer can count into it; the gauges that read Redis get
+ * their readers from `collect` (the runtime wires them up, see runtime/process-metrics.ts).
  */
 export function createMetrics(collect: MetricCollectors = {}): Metrics {
   const registry = new Registry();
@@ -79,31 +72,5 @@ export function createMetrics(collect: MetricCollectors = {}): Metrics {
       },
     }),
     webhookRedeliveries: new Counter({ name: 'landfall_webhook_redeliveries_total', help: 'Failed deliveries Landfall asked the forge to send again, by result (requested, failed).', labelNames: ['forge', 'result'], registers: [registry] }),
-  };
-}
-
-/** A process's metrics, with the queue-depth gauge reading every Landfall queue at scrape time. */
-export function createProcessMetrics(config: Config): { metrics: Metrics; close(): Promise<void> } {
-  const redis = createProducerConnection(config.redis);
-  redis.on('error', () => undefined);
-  const queues = [QUEUES.sync, QUEUES.plan, STATUS_QUEUE, RECONCILE_QUEUE].map((name) => new Queue(name, { connection: redis, prefix: config.redis.prefix }));
-  const metrics = createMetrics({
-    async queues(gauge) {
-      for (const queue of queues) {
-        const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
-        for (const [state, n] of Object.entries(counts)) gauge.set({ queue: queue.name, state }, n);
-      }
-    },
-    async webhooks(gauge) {
-      gauge.reset();
-      for (const check of await readWebhookChecks(redis, createKeys(config.redis.prefix))) gauge.set({ forge: check.forge, repo: check.repo }, check.checked ? check.problems.length : -1);
-    },
-  });
-  return {
-    metrics,
-    async close() {
-      await Promise.allSettled(queues.map((q) => q.close()));
-      await redis.quit().catch(() => redis.disconnect());
-    },
   };
 }

@@ -1,9 +1,6 @@
 import { z } from 'zod';
 import { FORGE_IDS } from '../config/schema.js';
 
-/** Queue names (BullMQ adds the configured prefix). */
-export const QUEUES = { sync: 'sync', plan: 'plan' } as const;
-
 /** What caused a sync. */
 export const SYNC_TRIGGERS = ['push', 'manual', 'reconcile', 'heal'] as const;
 

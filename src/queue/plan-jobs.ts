@@ -6,7 +6,8 @@ import type { History } from '../store/history.js';
 import type { Keys } from '../store/keys.js';
 import { SyncError } from '../sync/errors.js';
 import { runPlan, type PlanDeps } from '../sync/plan.js';
-import { planJobSchema, QUEUES } from '../model/jobs.js';
+import { planJobSchema } from '../model/jobs.js';
+import { QUEUES } from './names.js';
 
 /** Dependencies of {@link createPlanWorker}. */
 export interface PlanWorkerDeps {

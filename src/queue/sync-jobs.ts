@@ -7,7 +7,8 @@ import type { Keys } from '../store/keys.js';
 import { SyncError } from '../sync/errors.js';
 import { runSync, type SyncDeps } from '../sync/pipeline.js';
 import { claimGeneration } from './claim.js';
-import { QUEUES, syncJobSchema, type SyncJobData } from '../model/jobs.js';
+import { syncJobSchema, type SyncJobData } from '../model/jobs.js';
+import { QUEUES } from './names.js';
 import { tryLock } from './lock.js';
 
 /** Dependencies of {@link createSyncWorker}. */

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { buildApp } from '../http/app.js';
-import { createProcessMetrics } from '../metrics/families.js';
+import { createProcessMetrics } from './process-metrics.js';
 import { createProducerConnection } from '../redis/connection.js';
 import { createWebRuntime, pingRedis } from './web-role.js';
 

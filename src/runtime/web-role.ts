@@ -8,13 +8,11 @@ import { buildApp } from '../http/app.js';
 import { checkDeliveryHead, createDeliveryHandler } from '../intake/handle.js';
 import { createSpool, startSpoolReplayer, type Spool } from '../intake/spool.js';
 import { createView } from '../http/view.js';
-import { readWebhookCheck } from '../hook-admin/monitor.js';
+import { readWebhookCheck } from '../hook-admin/stored-checks.js';
 import type { Metrics } from '../metrics/families.js';
 import { createIntake, jobDefaults, type Intake } from '../queue/producer.js';
-import { RECONCILE_QUEUE } from '../queue/reconcile.js';
-import { STATUS_QUEUE } from '../status/reporter.js';
 import { createHistory } from '../store/history.js';
-import { QUEUES } from '../model/jobs.js';
+import { QUEUES } from '../queue/names.js';
 import { createProducerConnection } from '../redis/connection.js';
 import { createKeys } from '../store/keys.js';
 
@@ -47,8 +45,8 @@ export async function createWebRuntime(config: Config, log: Logger, options: Web
   const queueOptions = { connection: redis, prefix: config.redis.prefix };
   const syncQueue = new Queue(QUEUES.sync, queueOptions);
   const planQueue = new Queue(QUEUES.plan, queueOptions);
-  const statusQueue = new Queue(STATUS_QUEUE, queueOptions);
-  const reconcileQueue = new Queue(RECONCILE_QUEUE, queueOptions);
+  const statusQueue = new Queue(QUEUES.status, queueOptions);
+  const reconcileQueue = new Queue(QUEUES.reconcile, queueOptions);
   const queues = [syncQueue, planQueue, statusQueue, reconcileQueue];
   for (const queue of queues) queue.on('error', (err) => log.warn({ err: err.message, queue: queue.name }, 'queue error'));
   const keys = createKeys(config.redis.prefix);

@@ -7,15 +7,15 @@ import { createForgeApis } from '../forges/api-clients.js';
 import type { Metrics } from '../metrics/families.js';
 import { createNotifier } from '../notify.js';
 import { createIntake, jobDefaults } from '../queue/producer.js';
-import { QUEUES } from '../model/jobs.js';
+import { QUEUES } from '../queue/names.js';
 import { createPlanWorker } from '../queue/plan-jobs.js';
-import { createReconcileWorker, RECONCILE_QUEUE, scheduleReconciles, scheduleWebhookChecks } from '../queue/reconcile.js';
+import { createReconcileWorker, scheduleReconciles, scheduleWebhookChecks } from '../queue/reconcile.js';
 import { runWebhookCheck } from '../hook-admin/monitor.js';
 import { combineListeners, createPlanEventsListener, createSyncEventsListener } from './sync-events.js';
 import { createSyncWorker } from '../queue/sync-jobs.js';
 import { startStatusDispatcher } from '../status/dispatcher.js';
 import { createPlanListener, createSyncStatusListener } from '../status/listeners.js';
-import { createStatusReporter, STATUS_QUEUE } from '../status/reporter.js';
+import { createStatusReporter } from '../status/reporter.js';
 import { createStatusWorker } from '../status/worker.js';
 import { createWorkerConnection } from '../redis/connection.js';
 import { createHistory } from '../store/history.js';
@@ -51,7 +51,7 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
   const kit = syncKitFromConfig(config, options.kubeClient ? { kubeClient: options.kubeClient } : {});
   const { git, tools, limits, kube } = kit;
   const apis = createForgeApis(config.forges);
-  const statusQueue = new Queue(STATUS_QUEUE, { connection: redis, prefix: config.redis.prefix });
+  const statusQueue = new Queue(QUEUES.status, { connection: redis, prefix: config.redis.prefix });
   const reporter = createStatusReporter({ redis, keys, queue: statusQueue });
   const statusConnection = createWorkerConnection(config.redis);
   const metrics = options.metrics;
@@ -112,7 +112,7 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
   });
   // Reconcile: job schedulers per app, and the worker that checks head, drift and health.
   const reconcileConnection = createWorkerConnection(config.redis);
-  const reconcileQueue = new Queue(RECONCILE_QUEUE, { connection: redis, prefix: config.redis.prefix });
+  const reconcileQueue = new Queue(QUEUES.reconcile, { connection: redis, prefix: config.redis.prefix });
   const syncQueue = new Queue(QUEUES.sync, { connection: redis, prefix: config.redis.prefix });
   const planQueue = new Queue(QUEUES.plan, { connection: redis, prefix: config.redis.prefix });
   // The webhook check needs a forge API; without any token there is nothing it could ask.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FORGE_IDS } from '../config/schema.js';
+import { FORGE_IDS } from './forge-ids.js';
 
 /** What caused a sync. */
 export const SYNC_TRIGGERS = ['push', 'manual', 'reconcile', 'heal'] as const;

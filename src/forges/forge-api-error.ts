@@ -45,5 +45,5 @@ export function forgeHttpError(what: string, status: number, headers: Headers | 
 
 /** Builds the error for a request that got no answer. */
 export function forgeNetworkError(what: string, err: unknown): ForgeApiError {
-  return new ForgeApiError(`${what} failed: ${(err as Error).message}`, 0, true, undefined, { cause: err });
+  return new ForgeApiError(`${what} failed: ${err instanceof Error ? err.message : String(err)}`, 0, true, undefined, { cause: err });
 }

@@ -10,5 +10,7 @@ export async function restCall<T>(what: string, method: string, url: string, hea
     throw forgeNetworkError(what, err);
   }
   if (res.status < 200 || res.status >= 300) throw forgeHttpError(what, res.status, res.headers, res.text);
+  // Cast: the caller names the shape of the forge's answer (each forge adapter reads the fields it
+  // needs); restCall only knows it is JSON.
   return (res.text ? JSON.parse(res.text) : undefined) as T;
 }

@@ -165,7 +165,8 @@ export async function checkWebhooks(
   const since = options.sinceMs ?? Date.now() - 24 * 3_600_000;
   const results: HookCheckResult[] = [];
   for (const { forge, repo } of repositories(apps)) {
-    const base = { forge, repo, checkedAt: Date.now(), failedDeliveries: [] as HookDelivery[] };
+    const noDeliveries: HookDelivery[] = [];
+    const base = { forge, repo, checkedAt: Date.now(), failedDeliveries: noDeliveries };
     const api = apis.get(forge);
     if (!api) {
       results.push({ ...base, ok: false, checked: false, problems: [`cannot check: no token for ${forge}`] });
@@ -183,8 +184,8 @@ export async function checkWebhooks(
       const note = disabledNote(ours);
       if (note) problems.push(note);
       // Only GitLab 19.0+ says whether the signing token is set; older versions leave it unknown.
-      if (ours.signingSet === false && spec.signingToken) {
-        const signing = signingProblem(ours, spec) as string;
+      const signing = ours.signingSet === false ? signingProblem(ours, spec) : undefined;
+      if (signing) {
         if (spec.secret && ours.secretSet !== false) notes.push(signing);
         else problems.push(signing);
       }
@@ -364,8 +365,8 @@ export async function recoverDisabledHooks(apis: Map<ForgeId, ForgeApi>, checks:
 
 /** Words for a forge API failure, with the fix for the usual one (a token without hook rights). */
 function explain(err: unknown, forge: ForgeId): string {
-  const status = (err as { status?: number }).status;
-  const message = (err as Error).message ?? String(err);
+  const status = typeof err === 'object' && err !== null && 'status' in err && typeof err.status === 'number' ? err.status : undefined;
+  const message = err instanceof Error ? err.message : String(err);
   if ((status === 403 || status === 401 || status === 404) && !/is not installed on/.test(message)) {
     const rights: Record<ForgeId, string> = {
       github: 'a token with "Webhooks: Read and write" on the repository (classic: admin:repo_hook), or a GitHub App with the Webhooks permission',

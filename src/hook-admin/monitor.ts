@@ -116,7 +116,7 @@ async function planOpen(intake: Intake, recovery: HookRecovery, log: Logger): Pr
       const result = await intake.enqueue(recovery.forge, `recovered-${app}-${pr.number}-${pr.headSha}`, [item]);
       if (!result.duplicate) queued += 1;
     } catch (err) {
-      log.warn({ app, number: pr.number, err: (err as Error).message }, 'could not queue the plan of an open pull request');
+      log.warn({ app, number: pr.number, err: err instanceof Error ? err.message : String(err) }, 'could not queue the plan of an open pull request');
     }
   }
   return queued;

@@ -15,17 +15,19 @@ export function combineListeners<L extends object>(log: Logger, ...listeners: L[
   for (const name of names) {
     combined[name] = (...args: unknown[]) => {
       for (const listener of listeners) {
-        const fn = (listener as Record<string, unknown>)[name];
+        const fn: unknown = Reflect.get(listener, name);
         if (typeof fn !== 'function') continue;
         try {
-          const result = fn.apply(listener, args) as unknown;
+          const result: unknown = fn.apply(listener, args);
           if (result instanceof Promise) result.catch((err: Error) => log.warn({ err: err.message, hook: name }, 'listener failed'));
         } catch (err) {
-          log.warn({ err: (err as Error).message, hook: name }, 'listener failed');
+          log.warn({ err: err instanceof Error ? err.message : String(err), hook: name }, 'listener failed');
         }
       }
     };
   }
+  // Cast: `combined` has a function under every name any listener has, which is all L's callers
+  // use, but TypeScript cannot follow a name-by-name copy of a generic interface.
   return combined as unknown as L;
 }
 

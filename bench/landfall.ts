@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { join } from 'node:path';
 import { ConfigError, parseConfig } from '../src/config/load.js';
 import { Queue } from 'bullmq';
-import { createIntake, type Intake } from '../src/queue/intake.js';
+import { createIntake, type Intake } from '../src/queue/producer.js';
 import { createProducerConnection } from '../src/redis/connection.js';
 import { createKeys } from '../src/store/keys.js';
 import { freePort, REDIS_URL, startNode, waitForHttp, ROOT, type Child, type Scope } from './lib.js';

@@ -83,8 +83,8 @@ export async function runMemory(ctx: BenchContext, intake: BenchResult | undefin
     ...(apply?.data.workerMemory ? { worker: apply.data.workerMemory as Sampled['worker'] } : {}),
   };
   const footprints = [
-    await footprint('web', ['fastify', 'ioredis', 'bullmq', 'zod', 'pino', 'prom-client', 'yaml', '@bull-board/api', '@bull-board/fastify', './dist/runtime/web.js', './dist/runtime/serve.js']),
-    await footprint('worker', ['@kubernetes/client-node', './dist/runtime/worker.js']),
+    await footprint('web', ['fastify', 'ioredis', 'bullmq', 'zod', 'pino', 'prom-client', 'yaml', '@bull-board/api', '@bull-board/fastify', './dist/runtime/web-role.js', './dist/runtime/serve.js']),
+    await footprint('worker', ['@kubernetes/client-node', './dist/runtime/worker-role.js']),
   ];
   const web = sampled.web;
   const peak = web ? Math.max(web.hwm, web.maxRss) : Number.NaN;

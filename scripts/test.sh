@@ -3,7 +3,7 @@
 #
 #   main                 test/**/*.test.ts except test/real/: Redis, git, kustomize, helm, the
 #                        Kubernetes API test server and the forge stand-ins
-#   real control plane   test/real/kube/ and test/kube-api-server.test.ts against a real
+#   real control plane   test/real/kube/ and test/kube/kube-api-server.test.ts against a real
 #                        kube-apiserver, etcd, controllers and kwok nodes built from Go modules
 #   real gitea           test/real/gitea/ against a real Gitea built from its Go module (with
 #                        the real control plane)
@@ -74,7 +74,7 @@ info=$(npx tsx -e "import('./scripts/real/cluster.ts').then(m => { const i = m.r
 version=${info%% *}; build=${info#* }
 suffix=" (kubernetes $version, ${LANDFALL_REAL_KUBE_BUILD:-binaries $build})"
 LANDFALL_E2E_KUBECONFIG="$LANDFALL_E2E_KUBECONFIG" group "real control plane" test-output/tap-real-kube.txt "$suffix" \
-  --timeout=600 "$@" test/kube-api-server.test.ts test/real/kube
+  --timeout=600 "$@" test/kube/kube-api-server.test.ts test/real/kube
 
 if [ -d test/real/gitea ]; then
   gitea_line=$(scripts/real/build.sh gitea 2>&1 | grep -E '^gitea ' | tail -1)
@@ -88,7 +88,7 @@ if [ -d test/real/gitea ]; then
     echo "$gitea_up"
     eval "$(npx tsx scripts/real/gitea.ts env)"
     LANDFALL_E2E_KUBECONFIG="$LANDFALL_E2E_KUBECONFIG" group "real gitea" test-output/tap-real-gitea.txt " (gitea $gitea_version, $gitea_build)" \
-      --timeout=600 "$@" test/gitea-api.test.ts test/real/gitea
+      --timeout=600 "$@" test/forges/gitea-api.test.ts test/real/gitea
     if [ "$gitea_was_up" = "0" ]; then npx tsx scripts/real/gitea.ts down >/dev/null 2>&1; fi
   else
     echo "$gitea_up"

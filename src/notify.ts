@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Config } from './config/schema.js';
-import { forgeHttpError, forgeNetworkError } from './forges/api-error.js';
-import { httpJson } from './forges/api.js';
+import { forgeHttpError, forgeNetworkError } from './forges/forge-api-error.js';
+import { httpJson } from './forges/forge-api.js';
 
 /** Something worth telling people about. */
 export interface Notification {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Config } from '../config/schema.js';
-import { createIntake, jobDefaults } from '../queue/intake.js';
-import { QUEUES } from '../model/jobs.js';
+import { createIntake, jobDefaults } from '../queue/producer.js';
+import { QUEUES } from '../queue/names.js';
 import { createProducerConnection } from '../redis/connection.js';
 import { createKeys } from '../store/keys.js';
 

@@ -1,7 +1,7 @@
 import type { AppConfig, Config } from '../config/schema.js';
-import { createForgeApis } from '../forges/apis.js';
-import type { ForgeApi } from '../forges/api.js';
-import { checkWebhooks, syncWebhooks, type HookCheckResult, type HookSyncResult } from '../forges/webhooks.js';
+import { createForgeApis } from '../forges/api-clients.js';
+import type { ForgeApi } from '../forges/forge-api.js';
+import { checkWebhooks, syncWebhooks, type HookCheckResult, type HookSyncResult } from '../hook-admin/manage.js';
 import type { ForgeId } from '../config/schema.js';
 
 /** The apps named on the command line (all when none), or an error naming the unknown ones. */

@@ -1,13 +1,10 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { FORGE_IDS, type ForgeId } from '../model/forge-ids.js';
 import { parseDuration } from './duration.js';
 
-/** The forges Landfall speaks to; these ids are used in routes, `apps[].forge` and metrics. */
-export const FORGE_IDS = ['github', 'gitlab', 'bitbucket', 'bitbucket-server', 'gitea'] as const;
-
-/** One of {@link FORGE_IDS}. */
-export type ForgeId = (typeof FORGE_IDS)[number];
+export { FORGE_IDS, type ForgeId };
 
 const nonEmpty = z.string().min(1, 'must not be empty');
 

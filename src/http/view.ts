@@ -1,4 +1,4 @@
-import type { StoredWebhookCheck } from '../forges/webhook-monitor.js';
+import type { StoredWebhookCheck } from '../hook-admin/stored-checks.js';
 import type { Queue } from 'bullmq';
 import type { AppConfig, Config } from '../config/schema.js';
 import { commitUrl } from '../forges/links.js';

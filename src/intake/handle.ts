@@ -7,7 +7,7 @@ import type { Config, ForgeConfig, ForgeId } from '../config/schema.js';
 import { FORGES } from '../forges/registry.js';
 import { acceptsUnsigned } from '../forges/signature.js';
 import { PayloadError, type ForgeAdapter, type ForgeEvent, type IgnoreReason } from '../forges/types.js';
-import { IntakeUnavailableError, type AcceptedJob, type Intake, type IntakeItem } from '../queue/intake.js';
+import { IntakeUnavailableError, type AcceptedJob, type Intake, type IntakeItem } from '../queue/producer.js';
 import type { Spool } from './spool.js';
 
 /** The answer to one delivery, independent of the HTTP framework. */

@@ -1,7 +1,7 @@
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { IntakeUnavailableError, type Intake, type IntakeItem } from '../queue/intake.js';
+import { IntakeUnavailableError, type Intake, type IntakeItem } from '../queue/producer.js';
 
 /** A delivery kept on local disk while Redis was away. */
 export interface SpooledDelivery {

@@ -1,8 +1,5 @@
 import { z } from 'zod';
-import { FORGE_IDS } from '../config/schema.js';
-
-/** Queue names (BullMQ adds the configured prefix). */
-export const QUEUES = { sync: 'sync', plan: 'plan' } as const;
+import { FORGE_IDS } from './forge-ids.js';
 
 /** What caused a sync. */
 export const SYNC_TRIGGERS = ['push', 'manual', 'reconcile', 'heal'] as const;
@@ -25,6 +22,10 @@ export const syncJobSchema = z.object({
   /** The generation this job was queued under; see `createKeys().syncGeneration`. */
   generation: z.number().int().nonnegative(),
   receivedAt: z.number(),
+  /** Written by the worker once it claims the generation: the commits this job deploys, kept for its retries. */
+  covered: z.array(z.string()).optional(),
+  /** Written by the worker: when the job first waited for a moving branch to settle. */
+  settlingSince: z.number().optional(),
 });
 
 /** Data of a `sync` job. */

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import type { Keys } from '../store/keys.js';
 
 /**
@@ -15,8 +16,11 @@ redis.call('del', KEYS[2])
 return shas
 `;
 
+/** What CLAIM answers: the commits, or nil (false in Lua) when the generation moved on. */
+const claimReply = z.array(z.string()).nullable();
+
 /** Claims a sync job's generation; returns the covered commits, or undefined if already claimed. */
 export async function claimGeneration(redis: Redis, keys: Keys, app: string, generation: number): Promise<string[] | undefined> {
-  const result = (await redis.eval(CLAIM, 2, keys.syncGeneration(app), keys.queuedShas(app), String(generation))) as string[] | null;
+  const result = claimReply.parse(await redis.eval(CLAIM, 2, keys.syncGeneration(app), keys.queuedShas(app), String(generation)));
   return result ?? undefined;
 }

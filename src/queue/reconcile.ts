@@ -4,15 +4,13 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AppConfig, Config } from '../config/schema.js';
 import { gitSource } from '../forges/clone.js';
-import type { Metrics } from '../metrics.js';
+import type { Metrics } from '../metrics/families.js';
 import type { Notifier } from '../notify.js';
 import { describeRef } from '../kube/refs.js';
 import type { History } from '../store/history.js';
 import { detectDrift, type DriftDeps } from '../sync/drift.js';
-import type { Intake } from './intake.js';
-
-/** The queue reconcile jobs run on; BullMQ job schedulers put one there per app per interval. */
-export const RECONCILE_QUEUE = 'reconcile';
+import { QUEUES } from './names.js';
+import type { Intake } from './producer.js';
 
 /**
  * Upserts one job scheduler per app (every `driftInterval`) and removes those of apps no longer
@@ -137,7 +135,7 @@ export function createReconcileWorker(deps: ReconcileDeps): Worker {
     return reconcile(app);
   }
 
-  const worker = new Worker(RECONCILE_QUEUE, process, { connection: deps.connection, prefix: deps.config.redis.prefix, concurrency: 2 });
+  const worker = new Worker(QUEUES.reconcile, process, { connection: deps.connection, prefix: deps.config.redis.prefix, concurrency: 2 });
   worker.on('error', (err) => deps.log.warn({ err: err.message }, 'reconcile worker error'));
   worker.on('failed', (job, err) => deps.log.warn({ app: job?.data.app, err: err.message }, 'reconcile failed'));
   return worker;

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { buildApp } from '../http/app.js';
-import { createProcessMetrics } from '../metrics.js';
+import { createProcessMetrics } from './process-metrics.js';
 import { createProducerConnection } from '../redis/connection.js';
-import { createWebRuntime, pingRedis } from './web.js';
+import { createWebRuntime, pingRedis } from './web-role.js';
 
 /** What a `landfall serve` process runs. */
 export type Role = 'all' | 'web' | 'worker';
@@ -24,7 +24,7 @@ export async function serve(config: Config, log: Logger, role: Role): Promise<vo
   let workersRunning: (() => boolean) | undefined;
 
   if (role === 'all' || role === 'worker') {
-    const { createWorkerRuntime } = await import('./worker.js');
+    const { createWorkerRuntime } = await import('./worker-role.js');
     const workers = await createWorkerRuntime(config, log, { metrics });
     workersRunning = () => workers.worker.isRunning() && workers.planWorker.isRunning();
     log.info({ concurrency: config.worker.concurrency, apps: config.apps.length }, 'landfall workers running');

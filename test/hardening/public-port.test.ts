@@ -6,7 +6,7 @@ import t from 'tap';
 import { createHmac, randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { createBodyBudget } from '../../src/http/body-budget.js';
-import { createMetrics } from '../../src/metrics.js';
+import { createMetrics } from '../../src/metrics/families.js';
 import { attempt, chunked, requestHead } from '../support/flood.js';
 import { parsePrometheus } from '../support/prometheus.js';
 import { queuesForTest } from '../support/queues.js';

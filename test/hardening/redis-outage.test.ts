@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { createKubeClient } from '../../src/kube/client.js';
 import { createLogger } from '../../src/log/logger.js';
-import { createWorkerRuntime } from '../../src/runtime/worker.js';
+import { createWorkerRuntime } from '../../src/runtime/worker-role.js';
 import { createHistory } from '../../src/store/history.js';
 import { createKeys } from '../../src/store/keys.js';
 import { createRepo, type TestRepo } from '../support/git.js';

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
 import { createKubeClient } from '../../src/kube/client.js';
 import { createLogger } from '../../src/log/logger.js';
-import { createWorkerRuntime } from '../../src/runtime/worker.js';
+import { createWorkerRuntime } from '../../src/runtime/worker-role.js';
 import { createRepo } from '../support/git.js';
 import { kubeForTest } from '../support/kube.js';
 import { freePort } from '../support/process.js';

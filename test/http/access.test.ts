@@ -4,7 +4,7 @@ import t, { type Test } from 'tap';
 import { parseConfig } from '../../src/config/load.js';
 import { anonymousRead, isLoopback } from '../../src/http/access.js';
 import { describeConfig } from '../../src/main.js';
-import { createMetrics } from '../../src/metrics.js';
+import { createMetrics } from '../../src/metrics/families.js';
 import { redisForTest } from '../support/redis.js';
 import { startWeb } from '../support/web.js';
 import { until } from '../support/workers.js';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { fitDescription } from '../../src/forges/api.js';
+import { fitDescription } from '../../src/forges/forge-api.js';
 import { bitbucketKey } from '../../src/forges/bitbucket/api.js';
 import { forgeState } from '../../src/status/states.js';
 import { changeSummary, deployedDescription, failureReason, planSummary, statusContext } from '../../src/status/wording.js';

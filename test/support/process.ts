@@ -26,9 +26,12 @@ export interface Running {
   exited: Promise<number | null>;
 }
 
-/** Runs the built CLI (`dist/main.js`, made by `npm test`'s pretest build). */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Running {
-  const child = spawn(process.execPath, [`${ROOT}dist/main.js`, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Runs the built CLI (`dist/main.js`, made by `npm test`'s pretest build); `nodeArgs` go to node
+ * before the script (e.g. `--import` a loader).
+ */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Running {
+  const child = spawn(process.execPath, [...nodeArgs, `${ROOT}dist/main.js`, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer) => {

@@ -5,10 +5,10 @@ import { Writable } from 'node:stream';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { createLogger } from '../../src/log/logger.js';
-import type { Metrics } from '../../src/metrics.js';
+import type { Metrics } from '../../src/metrics/families.js';
 import { configSecrets } from '../../src/log/redact.js';
 import { createProducerConnection } from '../../src/redis/connection.js';
-import { createWebRuntime, type WebRuntime } from '../../src/runtime/web.js';
+import { createWebRuntime, type WebRuntime } from '../../src/runtime/web-role.js';
 
 interface Teardown {
   teardown(fn: () => unknown): void;

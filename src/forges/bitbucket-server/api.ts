@@ -1,4 +1,4 @@
-import type { ForgeApi, HookSpec, RemoteHook } from '../api.js';
+import type { ForgeApi, HookSpec, RemoteHook } from '../forge-api.js';
 
 /** The events Landfall handles. */
 export const BITBUCKET_SERVER_HOOK_EVENTS = ['pr:from_ref_updated', 'pr:merged', 'pr:opened', 'repo:refs_changed'] as const;
@@ -12,8 +12,8 @@ function toHook(h: DcHook): RemoteHook {
 function hookBody(spec: HookSpec) {
   return { name: 'Landfall', url: spec.url, active: true, events: [...spec.events], configuration: spec.secret ? { secret: spec.secret } : {} };
 }
-import { ForgeApiError } from '../api-error.js';
-import { restCall } from '../rest.js';
+import { ForgeApiError } from '../forge-api-error.js';
+import { restCall } from '../rest-call.js';
 
 /** Settings for the Bitbucket Data Center API client. */
 export interface BitbucketServerApiSettings {

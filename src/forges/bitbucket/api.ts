@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ForgeApi, HookSpec, RemoteHook } from '../api.js';
+import type { ForgeApi, HookSpec, RemoteHook } from '../forge-api.js';
 
 /** The events Landfall handles. */
 export const BITBUCKET_HOOK_EVENTS = ['pullrequest:created', 'pullrequest:fulfilled', 'pullrequest:updated', 'repo:push'] as const;
@@ -13,8 +13,8 @@ function toHook(h: BitbucketHook): RemoteHook {
 function hookBody(spec: HookSpec) {
   return { description: 'Landfall', url: spec.url, active: true, events: [...spec.events], ...(spec.secret ? { secret: spec.secret } : {}) };
 }
-import { ForgeApiError } from '../api-error.js';
-import { restCall } from '../rest.js';
+import { ForgeApiError } from '../forge-api-error.js';
+import { restCall } from '../rest-call.js';
 
 /** Settings for the Bitbucket Cloud API client. */
 export interface BitbucketApiSettings {

@@ -1,6 +1,6 @@
-import { ForgeApiError } from '../api-error.js';
-import type { ForgeApi, HookSpec, RemoteHook } from '../api.js';
-import { restCall } from '../rest.js';
+import { ForgeApiError } from '../forge-api-error.js';
+import type { ForgeApi, HookSpec, RemoteHook } from '../forge-api.js';
+import { restCall } from '../rest-call.js';
 
 /**
  * The events Landfall handles, as Gitea lists them back on a hook: pushes, pull requests opened,

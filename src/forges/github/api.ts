@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/rest';
-import { ForgeApiError, forgeHttpError, forgeNetworkError } from '../api-error.js';
-import type { ForgeApi, HookDelivery, HookSpec, RemoteHook } from '../api.js';
+import { ForgeApiError, forgeHttpError, forgeNetworkError } from '../forge-api-error.js';
+import type { ForgeApi, HookDelivery, HookSpec, RemoteHook } from '../forge-api.js';
 
 /** Settings for the GitHub API client: a token, or a GitHub App. */
 export interface GithubApiSettings {

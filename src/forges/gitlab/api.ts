@@ -1,7 +1,7 @@
 import { Gitlab } from '@gitbeaker/rest';
-import { ForgeApiError, forgeHttpError, forgeNetworkError } from '../api-error.js';
-import type { ForgeApi, HookDisabled, HookSpec, OpenPullRequest, RemoteHook } from '../api.js';
-import { restCall } from '../rest.js';
+import { ForgeApiError, forgeHttpError, forgeNetworkError } from '../forge-api-error.js';
+import type { ForgeApi, HookDisabled, HookSpec, OpenPullRequest, RemoteHook } from '../forge-api.js';
+import { restCall } from '../rest-call.js';
 
 /** The events Landfall handles (GitLab's hook flags). */
 export const GITLAB_HOOK_EVENTS = ['merge_requests_events', 'push_events'] as const;

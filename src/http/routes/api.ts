@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config/schema.js';
-import type { Intake } from '../../queue/intake.js';
+import type { Intake } from '../../queue/producer.js';
 import { bearerToken, type TokenGuard } from '../auth.js';
 import { sendError } from '../errors.js';
 import { CHANGE_ACTIONS } from '../../model/changes.js';

@@ -4,7 +4,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { clipName } from '../../clip.js';
 import { FORGE_IDS, type ForgeId } from '../../config/schema.js';
 import type { DeliveryAnswer, DeliveryHandler, DeliveryHead } from '../../intake/handle.js';
-import type { Metrics } from '../../metrics.js';
+import type { Metrics } from '../../metrics/families.js';
 import type { BodyBudget, BodyLease } from '../body-budget.js';
 import { CLOSE, HTTP_ERRORS, HttpError, type HttpErrorCode } from '../errors.js';
 import type { RateLimiter } from '../rate-limit.js';

@@ -1,7 +1,7 @@
 import { formatDuration } from '../../config/duration.js';
 import type { AppConfig, Config } from '../../config/schema.js';
 import { commitUrl } from '../../forges/links.js';
-import type { StoredWebhookCheck } from '../../forges/webhook-monitor.js';
+import type { StoredWebhookCheck } from '../../hook-admin/stored-checks.js';
 import type { DriftState, SyncRecord } from '../../model/records.js';
 import { failureReason } from '../../status/wording.js';
 import type { AppSummary, QueuedJob } from '../view.js';

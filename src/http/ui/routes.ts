@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, preHandlerHookHandler } from 'fastify';
 import { currentAccess } from '../access.js';
 import type { Config } from '../../config/schema.js';
-import type { Intake } from '../../queue/intake.js';
+import type { Intake } from '../../queue/producer.js';
 import { clipName } from '../../clip.js';
 import type { TokenGuard } from '../auth.js';
 import { queueManual } from '../routes/api.js';

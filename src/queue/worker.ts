@@ -56,14 +56,15 @@ export function createSyncWorker(deps: SyncWorkerDeps): Worker {
    * `maxSettleMs` in all. Reads what the intake records per push: the newest push's receipt time
    * and the commits announced since the last sync began.
    */
-  async function settleDelay(job: Job, app: string): Promise<{ waitMs: number; joined: number }> {
+  async function settleDelay(job: Job, data: SyncJobData): Promise<{ waitMs: number; joined: number }> {
+    const app = data.app;
     const results = await deps.redis.pipeline().hget(deps.keys.desired(app), 'receivedAt').llen(deps.keys.queuedShas(app)).exec();
     const newestPush = Number(results?.[0]?.[1] ?? 0);
     const joined = Number(results?.[1]?.[1] ?? 0);
     const now = Date.now();
     if (joined < 2 || !Number.isFinite(newestPush) || newestPush + settleMs <= now) return { waitMs: 0, joined };
-    const since = (job.data as { settlingSince?: number }).settlingSince;
-    if (since === undefined) await job.updateData({ ...job.data, settlingSince: now });
+    const since = data.settlingSince;
+    if (since === undefined) await job.updateData({ ...data, settlingSince: now });
     const deadline = (since ?? now) + maxSettleMs;
     return { waitMs: Math.max(0, Math.min(newestPush + settleMs, deadline) - now), joined };
   }
@@ -83,7 +84,7 @@ export function createSyncWorker(deps: SyncWorkerDeps): Worker {
       throw new DelayedError();
     }
     try {
-      const settle = data.trigger === 'push' ? await settleDelay(job, app.name) : { waitMs: 0, joined: 0 };
+      const settle = data.trigger === 'push' ? await settleDelay(job, data) : { waitMs: 0, joined: 0 };
       if (settle.waitMs > 0) {
         log.debug({ waitMs: settle.waitMs, joined: settle.joined }, 'pushes still arriving: the sync waits for the branch to settle');
         // Not claimed yet, so pushes arriving meanwhile keep joining this job; the lock is released below.
@@ -91,9 +92,8 @@ export function createSyncWorker(deps: SyncWorkerDeps): Worker {
         throw new DelayedError();
       }
       const claimed = await claimGeneration(deps.redis, deps.keys, app.name, data.generation);
-      const stored = (job.data as { covered?: string[] }).covered ?? [];
-      const covered = claimed ? [...new Set([data.sha, ...claimed].filter(Boolean))] : stored;
-      if (claimed) await job.updateData({ ...job.data, covered });
+      const covered = claimed ? [...new Set([data.sha, ...claimed].filter(Boolean))] : (data.covered ?? []);
+      if (claimed) await job.updateData({ ...data, covered });
       const attempts = job.opts.attempts ?? 1;
       const record = await runSync(
         // runSync binds app, jobId and attempt itself; this job's logger would repeat the first two.

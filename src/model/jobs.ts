@@ -70,9 +70,6 @@ export function planJobId(app: string, number: number, headSha: string): string 
   return `plan-${app}-${number}-${headSha}`;
 }
 
-/** The status queue's jobs: post a commit status, post a plan comment, deliver a notification. */
-export const STATUS_JOB_NAMES = ['status', 'comment', 'notify'] as const;
-
 /** A `status` job: post whatever status the slot named by `digest` desires when the job runs. */
 export const statusJobSchema = z.object({
   digest: z.string(),

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config/schema.js';
+import { tryQueueManualSync } from '../../intake/manual.js';
 import type { Intake } from '../../queue/intake.js';
 import { bearerToken, type TokenGuard } from '../auth.js';
 import { sendError } from '../errors.js';
@@ -210,21 +210,9 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
       }
       const config = view.app(request.params.app);
       if (!config) return sendError(reply, 'not-found', `no app named "${request.params.app}"`);
-      const jobId = await queueManual(options.intake, config);
+      const jobId = await tryQueueManualSync(options.intake, config);
       if (!jobId) return sendError(reply, 'unavailable', 'the sync could not be queued; try again');
       return reply.code(202).send({ accepted: { app: config.name, jobId, url: `${options.config.server.publicUrl}/syncs/${jobId}` } });
     },
   );
-}
-
-/** Queues a manual sync of an app's branch head; undefined when Redis refused it. */
-export async function queueManual(intake: Intake, app: Config['apps'][number]): Promise<string | undefined> {
-  try {
-    const result = await intake.enqueue('manual', randomUUID(), [
-      { kind: 'sync', data: { app: app.name, trigger: 'manual', forge: app.forge, repo: app.repo, branch: app.branch, sha: '', receivedAt: Date.now() } },
-    ]);
-    return result.duplicate ? undefined : result.accepted[0]?.jobId;
-  } catch {
-    return undefined;
-  }
 }

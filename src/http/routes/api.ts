@@ -3,7 +3,7 @@ import type { Config } from '../../config/schema.js';
 import { tryQueueManualSync } from '../../intake/manual.js';
 import type { Intake } from '../../queue/intake.js';
 import { bearerToken, type TokenGuard } from '../auth.js';
-import { sendError } from '../errors.js';
+import { errorBodySchema, errorMessage, sendError } from '../errors.js';
 import { driftEntrySchema, healthEntrySchema } from '../../model/changes.js';
 import { syncRecordSchema } from '../../model/records.js';
 import { jsonSchema } from '../schemas.js';
@@ -18,7 +18,7 @@ export interface ApiRoutesOptions {
   tokens: TokenGuard;
 }
 
-const error = { type: 'object', properties: { error: { type: 'string' }, message: { type: 'string' } }, required: ['error', 'message'] } as const;
+const error = jsonSchema(errorBodySchema);
 const appParams = { type: 'object', properties: { app: { type: 'string', pattern: '^[a-z0-9-]{1,30}$' } }, required: ['app'] } as const;
 
 const health = jsonSchema(healthEntrySchema);
@@ -79,7 +79,7 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
     },
     async (request, reply) => {
       const config = view.app(request.params.app);
-      if (!config) return sendError(reply, 'not-found', `no app named "${request.params.app}"`);
+      if (!config) return sendError(reply, 'not-found', errorMessage('not-found', request.params.app));
       const [summaryOf, drift, queued, webhook] = await Promise.all([view.summary(config), view.drift(config.name), view.queued(config.name), view.webhook(config)]);
       return {
         app: summaryOf,
@@ -101,7 +101,7 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
       },
     },
     async (request, reply) => {
-      if (!view.app(request.params.app)) return sendError(reply, 'not-found', `no app named "${request.params.app}"`);
+      if (!view.app(request.params.app)) return sendError(reply, 'not-found', errorMessage('not-found', request.params.app));
       const limit = request.query.limit ?? 20;
       const syncs = request.query.kind === 'plan' ? await view.plans(request.params.app, limit) : await view.syncs(request.params.app, limit);
       return { syncs };
@@ -136,16 +136,16 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
     async (request, reply) => {
       const verdict = options.tokens(request, bearerToken(request));
       if (!verdict.ok) {
-        if (verdict.code === 'disabled') return sendError(reply, 'disabled', 'manual syncs are off: set server.apiTokens to allow them');
+        if (verdict.code === 'disabled') return sendError(reply, 'disabled', errorMessage('disabled', 'manual syncs'));
         if (verdict.code === 'rate-limited') {
-          return sendError(reply, 'rate-limited', `too many wrong API tokens from this source; try again in ${verdict.retryAfterSeconds}s`, { 'retry-after': String(verdict.retryAfterSeconds) });
+          return sendError(reply, 'rate-limited', errorMessage('rate-limited', 'too many wrong API tokens from this source', verdict.retryAfterSeconds), { 'retry-after': String(verdict.retryAfterSeconds) });
         }
         return sendError(reply, 'unauthorized', 'send Authorization: Bearer <one of server.apiTokens>', { 'www-authenticate': 'Bearer' });
       }
       const config = view.app(request.params.app);
-      if (!config) return sendError(reply, 'not-found', `no app named "${request.params.app}"`);
+      if (!config) return sendError(reply, 'not-found', errorMessage('not-found', request.params.app));
       const jobId = await tryQueueManualSync(options.intake, config);
-      if (!jobId) return sendError(reply, 'unavailable', 'the sync could not be queued; try again');
+      if (!jobId) return sendError(reply, 'unavailable', errorMessage('unavailable', 'sync'));
       return reply.code(202).send({ accepted: { app: config.name, jobId, url: `${options.config.server.publicUrl}/syncs/${jobId}` } });
     },
   );

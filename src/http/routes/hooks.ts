@@ -6,7 +6,7 @@ import { FORGE_IDS, type ForgeId } from '../../config/schema.js';
 import type { DeliveryAnswer, DeliveryHandler, DeliveryHead } from '../../intake/handle.js';
 import type { Metrics } from '../../metrics.js';
 import type { BodyBudget, BodyLease } from '../body-budget.js';
-import { CLOSE, HTTP_ERRORS, HttpError, type HttpErrorCode } from '../errors.js';
+import { CLOSE, errorMessage, errorStatus, HttpError, type HttpErrorCode } from '../errors.js';
 import type { RateLimiter } from '../rate-limit.js';
 
 /** Options of the webhook routes plugin. */
@@ -65,7 +65,7 @@ export async function hookRoutes(app: FastifyInstance, options: HookRoutesOption
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const state = admitted.get(request.raw);
     const { code, message, headers } = describeError(err, options.maxBodyBytes);
-    const status = HTTP_ERRORS[code];
+    const status = errorStatus(code);
     if (status >= 500 && code !== 'busy') request.log.error({ err }, 'request failed');
     if (state && status >= 400 && status < 500 && status !== 429) limiter?.fail(state.source);
     metrics?.webhooks.inc({ forge: state?.forge ?? 'unknown', outcome: code });
@@ -95,13 +95,13 @@ export async function hookRoutes(app: FastifyInstance, options: HookRoutesOption
     const decision = limiter?.take(state.source);
     if (decision && !decision.ok) return refuse(request, reply, state, 429, rateLimited(decision), { 'retry-after': String(decision.retryAfterSeconds) });
     if (!known) {
-      return refuse(request, reply, state, HTTP_ERRORS['forge-unknown'], { error: 'forge-unknown', message: `unknown forge "${clipName(name)}"; use one of ${FORGE_IDS.join(', ')}` });
+      return refuse(request, reply, state, errorStatus('forge-unknown'), { error: 'forge-unknown', message: errorMessage('forge-unknown', clipName(name), FORGE_IDS.join(', ')) });
     }
     const head = options.checkHead({ forge: name as ForgeId, headers: request.headers, headerNames: headerNames(request.raw) });
     if (head) return refuse(request, reply, state, head.status, head.body as { error: string; message: string });
     const length = declaredLength(request.headers['content-length']);
     if (length !== undefined && length > options.maxBodyBytes) {
-      return refuse(request, reply, state, HTTP_ERRORS['payload-too-large'], { error: 'payload-too-large', message: tooLarge(options.maxBodyBytes) });
+      return refuse(request, reply, state, errorStatus('payload-too-large'), { error: 'payload-too-large', message: tooLarge(options.maxBodyBytes) });
     }
     const lease = budget.lease(request.ip);
     // Given back however the request ends (answered, failed, or its socket gone), but never while
@@ -113,7 +113,7 @@ export async function hookRoutes(app: FastifyInstance, options: HookRoutesOption
     state.lease = lease;
     if (length !== undefined && length > 0) {
       const target = lease.alloc(length);
-      if (!target) return refuse(request, reply, state, HTTP_ERRORS.busy, busy(options.busyRetryAfterSeconds), { 'retry-after': String(options.busyRetryAfterSeconds) });
+      if (!target) return refuse(request, reply, state, errorStatus('busy'), busy(options.busyRetryAfterSeconds), { 'retry-after': String(options.busyRetryAfterSeconds) });
       state.target = target;
     }
     return undefined;
@@ -202,10 +202,10 @@ function readBody(stream: Readable, limits: { target: Buffer | undefined; max: n
     };
     const onEnd = () => {
       stop();
-      if (declared && received !== (target as Buffer).length) return reject(new HttpError('body-incomplete', `body ended after ${received} of ${(target as Buffer).length} bytes`));
+      if (declared && received !== (target as Buffer).length) return reject(new HttpError('body-incomplete', errorMessage('body-incomplete', `ended after ${received} of ${(target as Buffer).length} bytes`)));
       return resolve(target ? target.subarray(0, received) : Buffer.concat(chunks, received));
     };
-    const onError = (err: Error) => stop(new HttpError('body-incomplete', `body could not be read: ${err.message}`));
+    const onError = (err: Error) => stop(new HttpError('body-incomplete', errorMessage('body-incomplete', `could not be read: ${err.message}`)));
     stream.on('data', onData);
     stream.on('end', onEnd);
     stream.on('error', onError);
@@ -234,13 +234,13 @@ function headerNames(raw: IncomingMessage): string[] {
 }
 
 function tooLarge(max: number): string {
-  return `body is larger than server.maxBodyBytes (${max} bytes)`;
+  return errorMessage('payload-too-large', 'server.maxBodyBytes', max);
 }
 
 function busy(retryAfterSeconds: number): { error: HttpErrorCode; message: string } {
-  return { error: 'busy', message: `too many webhook bytes in flight (server.maxInFlightBytes); try again in ${retryAfterSeconds}s` };
+  return { error: 'busy', message: errorMessage('busy', retryAfterSeconds) };
 }
 
 function rateLimited(decision: { reason: string; retryAfterSeconds: number }): { error: HttpErrorCode; message: string } {
-  return { error: 'rate-limited', message: `${decision.reason}; try again in ${decision.retryAfterSeconds}s` };
+  return { error: 'rate-limited', message: errorMessage('rate-limited', decision.reason, decision.retryAfterSeconds) };
 }

@@ -9,6 +9,11 @@ export const FORGE_IDS = ['github', 'gitlab', 'bitbucket', 'bitbucket-server', '
 /** One of {@link FORGE_IDS}. */
 export type ForgeId = (typeof FORGE_IDS)[number];
 
+/** Whether a name from outside (a path, a variable, a stored field) is one of {@link FORGE_IDS}. */
+export function isForgeId(name: string): name is ForgeId {
+  return FORGE_IDS.some((id) => id === name);
+}
+
 const nonEmpty = z.string().min(1, 'must not be empty');
 
 /**
@@ -376,8 +381,6 @@ export type Config = z.output<typeof configSchema>;
 export type AppConfig = Config['apps'][number];
 /** The settings of one forge section, whichever forge it is. */
 export type ForgeConfig = NonNullable<Config['forges'][ForgeId]>;
-/** The `forges.gitlab` section. */
-export type GitlabForgeConfig = NonNullable<Config['forges']['gitlab']>;
 
 /** Every property name a JSON Schema (and the schemas inside it) declares. */
 function propertyNames(node: unknown, into = new Set<string>()): Set<string> {

@@ -79,7 +79,7 @@ export function createDeliveryHandler(deps: DeliveryHandlerDeps) {
       payload = JSON.parse(UTF8.decode(delivery.body));
     } catch (err) {
       if (err instanceof TypeError) return error(400, 'encoding-invalid', 'body is not valid UTF-8');
-      return error(400, 'json-invalid', `body is not valid JSON: ${(err as Error).message}`);
+      return error(400, 'json-invalid', `body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
     }
     let parsed;
     try {
@@ -109,7 +109,7 @@ export function createDeliveryHandler(deps: DeliveryHandlerDeps) {
         return { status: 202, body: { accepted: result.accepted }, outcome: 'accepted' };
       } catch (err) {
         if (!(err instanceof IntakeUnavailableError)) throw err;
-        deps.log.error({ err: (err.cause as Error)?.message, forge: delivery.forge, deliveryId }, 'redis refused the event');
+        deps.log.error({ err: err.cause, forge: delivery.forge, deliveryId }, 'redis refused the event');
       }
     }
     if (deps.spool) {
@@ -121,7 +121,7 @@ export function createDeliveryHandler(deps: DeliveryHandlerDeps) {
           outcome: 'spooled',
         };
       } catch (err) {
-        deps.log.error({ err: (err as Error).message, forge: delivery.forge, deliveryId }, 'event could not be spooled either');
+        deps.log.error({ err, forge: delivery.forge, deliveryId }, 'event could not be spooled either');
       }
     }
     return error(503, 'unavailable', 'the event could not be stored; the forge should redeliver it');

@@ -54,7 +54,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): { config: Record<string, 
         const nextIsIndex = typeof path[i + 1] === 'number';
         const existing = node[key];
         if (existing === undefined || typeof existing !== 'object' || existing === null) node[key] = nextIsIndex ? [] : {};
-        node = node[key] as Record<string | number, unknown>;
+        node = node[key] as Record<string | number, unknown>; // set to an object or array just above
       }
     }
     names.push(name);

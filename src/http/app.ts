@@ -3,7 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import { clipName } from '../clip.js';
 import { LARGE_BODY_BYTES, type Config } from '../config/schema.js';
-import type { DeliveryAnswer, DeliveryHandler, DeliveryHead } from '../intake/handle.js';
+import type { DeliveryAnswer, DeliveryHandler, DeliveryHead, DeliveryRefusal } from '../intake/handle.js';
 import type { Metrics } from '../metrics.js';
 import type { Intake } from '../queue/intake.js';
 import { createTokenGuard } from './auth.js';
@@ -39,7 +39,7 @@ export interface AppDeps {
   /** Webhook intake (`/hooks/:forge`). */
   hooks?: {
     handleDelivery: DeliveryHandler;
-    checkHead: (head: DeliveryHead) => DeliveryAnswer | undefined;
+    checkHead: (head: DeliveryHead) => DeliveryRefusal | undefined;
     maxBodyBytes: number;
     maxInFlightBytes: number;
   };
@@ -57,6 +57,7 @@ export interface AppDeps {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { limits } = deps;
   const app = Fastify({
+    // pino's Logger is what Fastify's logger type describes, but its generics differ.
     loggerInstance: deps.log as FastifyBaseLogger,
     // One line per webhook is logged by the route; Fastify's two lines per request would double it.
     logController: new LogController({ disableRequestLogging: true }),

@@ -71,7 +71,7 @@ export function createView(deps: { config: Config; history: History; syncQueue: 
     const out: QueuedJob[] = [];
     for (const job of jobs) {
       if (!job || job.data?.app !== app) continue;
-      out.push({ id: String(job.id), app, kind: job.name === 'plan' ? 'plan' : 'sync', sha: job.data.sha ?? job.data.headSha ?? '', state: (await job.getState()) as string, createdAt: job.timestamp });
+      out.push({ id: String(job.id), app, kind: job.name === 'plan' ? 'plan' : 'sync', sha: job.data.sha ?? job.data.headSha ?? '', state: String(await job.getState()), createdAt: job.timestamp });
     }
     return out;
   }

@@ -1,20 +1,37 @@
 import { createHmac } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Config } from './config/schema.js';
-import { forgeHttpError, forgeNetworkError } from './forges/forge-api-error.js';
+import { retryAfterMs } from './forges/forge-api-error.js';
 import { httpJson } from './forges/forge-api.js';
+import type { Notification, NotifyJobData } from './model/jobs.js';
 
-/** Something worth telling people about. */
-export interface Notification {
-  event: 'sync-failed' | 'drift-found' | 'drift-healed';
-  app: string;
-  /** One line for people. */
-  message: string;
-  sha?: string;
-  /** The page with the details. */
-  url: string;
-  /** Drifted objects, for drift events: `Deployment/web/web spec.replicas`. */
-  objects?: string[];
+/** Why a notification was not delivered: nothing answered, or the receiver refused it. */
+export type NotifyErrorCode = 'NOTIFY_UNREACHABLE' | 'NOTIFY_REFUSED';
+
+/**
+ * A notification that could not be delivered. `retryable` says whether trying again can help:
+ * no answer, 408, 429 and 5xx can; any other refusal (a wrong URL, a revoked Slack hook) cannot.
+ */
+export class NotifyError extends Error {
+  constructor(
+    message: string,
+    readonly code: NotifyErrorCode,
+    readonly retryable: boolean,
+    /** The receiver's HTTP status; 0 when nothing answered. */
+    readonly status: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'NotifyError';
+  }
+}
+
+/** The error for a receiver's non-2xx answer. */
+function refused(target: string, status: number, headers: Headers, body: string): NotifyError {
+  const rateLimited = status === 429 || (status === 403 && retryAfterMs(headers) !== undefined);
+  const retryable = rateLimited || status >= 500 || status === 408;
+  const detail = body.length > 300 ? `${body.slice(0, 300)}…` : body;
+  return new NotifyError(`${target} notification answered ${status}${detail ? `: ${detail}` : ''}`, 'NOTIFY_REFUSED', retryable, status);
 }
 
 /**
@@ -39,8 +56,8 @@ export type Notifier = ReturnType<typeof createNotifier>;
 
 const ICONS: Record<Notification['event'], string> = { 'sync-failed': ':x:', 'drift-found': ':warning:', 'drift-healed': ':white_check_mark:' };
 
-/** Delivers one notification (called by the status worker; throws classified errors so it retries). */
-export async function deliverNotification(config: Config, target: 'webhook' | 'slack', n: Notification): Promise<void> {
+/** Delivers one notification (called by the status worker); throws a {@link NotifyError} that says whether to retry. */
+export async function deliverNotification(config: Config, target: NotifyJobData['target'], n: Notification): Promise<void> {
   let url: string;
   let body: string;
   const headers: Record<string, string> = {};
@@ -59,7 +76,7 @@ export async function deliverNotification(config: Config, target: 'webhook' | 's
   try {
     res = await httpJson('POST', url, { ...headers, 'x-landfall-event': n.event }, JSON.parse(body));
   } catch (err) {
-    throw forgeNetworkError(`${target} notification`, err);
+    throw new NotifyError(`${target} notification failed: ${err instanceof Error ? err.message : String(err)}`, 'NOTIFY_UNREACHABLE', true, 0, { cause: err });
   }
-  if (res.status < 200 || res.status >= 300) throw forgeHttpError(`${target} notification`, res.status, res.headers, res.text);
+  if (res.status < 200 || res.status >= 300) throw refused(target, res.status, res.headers, res.text);
 }

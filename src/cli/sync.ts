@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Config } from '../config/schema.js';
+import { queueManualSync as queueManual } from '../intake/manual.js';
 import { createIntake, jobDefaults } from '../queue/producer.js';
 import { QUEUES } from '../queue/names.js';
 import { createProducerConnection } from '../redis/connection.js';
@@ -15,14 +15,7 @@ export async function queueManualSync(config: Config, appName: string): Promise<
   const planQueue = new Queue(QUEUES.plan, { connection: redis, prefix: config.redis.prefix });
   try {
     const intake = createIntake({ redis, keys: createKeys(config.redis.prefix), syncQueue, planQueue, prefix: config.redis.prefix, jobDefaults: jobDefaults(config) });
-    const result = await intake.enqueue('manual', randomUUID(), [
-      {
-        kind: 'sync',
-        data: { app: app.name, trigger: 'manual', forge: app.forge, repo: app.repo, branch: app.branch, sha: '', receivedAt: Date.now() },
-      },
-    ]);
-    if (result.duplicate) throw new Error('unexpected duplicate');
-    return result.accepted[0]?.jobId ?? '';
+    return await queueManual(intake, app);
   } finally {
     await Promise.allSettled([syncQueue.close(), planQueue.close()]);
     await redis.quit().catch(() => redis.disconnect());

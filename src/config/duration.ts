@@ -10,7 +10,7 @@ export function parseDuration(text: string): number | undefined {
   if (!DURATION.test(text)) return undefined;
   let total = 0;
   for (const match of text.matchAll(PART)) {
-    total += Number(match[1]) * (UNIT_MS[match[2] as string] as number);
+    total += Number(match[1]) * (UNIT_MS[match[2] ?? ''] ?? 0);
   }
   return total;
 }

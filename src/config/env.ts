@@ -1,5 +1,5 @@
 import { parse } from 'yaml';
-import { FORGE_IDS } from './schema.js';
+import { isForgeId } from './schema.js';
 
 /** Top-level sections an environment variable may set. */
 const SECTIONS = ['server', 'redis', 'forges', 'clusters', 'apps', 'worker', 'notifications'];
@@ -12,7 +12,7 @@ function segmentKey(segment: string): string | number {
   if (/^\d+$/.test(segment)) return Number(segment);
   const lower = segment.toLowerCase();
   const forge = lower.replaceAll('_', '-');
-  if ((FORGE_IDS as readonly string[]).includes(forge)) return forge;
+  if (isForgeId(forge)) return forge;
   return lower.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
@@ -42,7 +42,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): { config: Record<string, 
     const rest = name.slice('LANDFALL_'.length);
     const segments = rest.split('__').filter(Boolean);
     if (segments.length === 0) continue;
-    const section = segmentKey(segments[0] as string);
+    const section = segmentKey(segments[0] ?? '');
     if (segments.length === 1 && !SECTIONS.includes(String(section))) continue;
     if (!SECTIONS.includes(String(section))) continue;
     const path = segments.map(segmentKey);
@@ -54,7 +54,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): { config: Record<string, 
         const nextIsIndex = typeof path[i + 1] === 'number';
         const existing = node[key];
         if (existing === undefined || typeof existing !== 'object' || existing === null) node[key] = nextIsIndex ? [] : {};
-        node = node[key] as Record<string | number, unknown>;
+        node = node[key] as Record<string | number, unknown>; // set to an object or array just above
       }
     }
     names.push(name);
@@ -74,7 +74,7 @@ export function mergeConfig(base: unknown, over: unknown): unknown {
     return out;
   }
   if (over !== null && typeof over === 'object') {
-    const out: Record<string, unknown> = base !== null && typeof base === 'object' && !Array.isArray(base) ? { ...(base as Record<string, unknown>) } : {};
+    const out: Record<string, unknown> = base !== null && typeof base === 'object' && !Array.isArray(base) ? Object.fromEntries(Object.entries(base)) : {};
     for (const [k, v] of Object.entries(over)) out[k] = mergeConfig(out[k], v);
     return out;
   }

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configFromEnv, mergeConfig } from './env.js';
-import { configSchema, FORGE_IDS, KNOWN_KEYS, type Config } from './schema.js';
+import { configSchema, FORGE_IDS, isForgeId, KNOWN_KEYS, type Config } from './schema.js';
 
 /** One thing wrong with a configuration, with the path a person can find it by (`apps[2].branch`). */
 export interface ConfigProblem {
@@ -37,7 +37,7 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+    const code = err instanceof Error && 'code' in err ? String(err.code) : undefined;
     if (code === 'ENOENT' && options.optional && configFromEnv(env).names.length > 0) return parseConfig('{}', env, 'LANDFALL_* variables');
     const hint = code === 'ENOENT' ? 'file not found; copy landfall.example.yaml to landfall.yaml or pass --config FILE' : `cannot read it (${code ?? String(err)})`;
     throw new ConfigError(file, [{ path: '', message: hint }]);
@@ -59,7 +59,7 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env, 
   try {
     raw = doc.toJS({ maxAliasCount: 50 }) ?? {};
   } catch (err) {
-    throw new ConfigError(file, [{ path: '', message: (err as Error).message }]);
+    throw new ConfigError(file, [{ path: '', message: err instanceof Error ? err.message : String(err) }]);
   }
   const problems: ConfigProblem[] = [];
   // Variables override the file; their values are taken literally (no ${} interpolation).
@@ -92,7 +92,7 @@ function interpolate(value: unknown, path: (string | number)[], env: NodeJS.Proc
   if (typeof value === 'string') {
     return value.replace(REFERENCE, (match, name: string | undefined, fallback: string | undefined) => {
       if (match === '$$') return '$';
-      const found = env[name as string];
+      const found = name === undefined ? undefined : env[name];
       if (found !== undefined && found !== '') return found;
       if (fallback !== undefined) return fallback;
       problems.push({ path: formatPath(path), message: `environment variable ${name} is not set` });
@@ -120,6 +120,7 @@ function describeIssue(issue: z.core.$ZodIssue): ConfigProblem[] {
     // Report the branch that got furthest rather than zod's generic "invalid input".
     const branches = issue.errors.filter((b) => b.length > 0);
     const best = branches.find((b) => b.every((i) => i.code !== 'invalid_type')) ?? branches[0];
+    // zod types a union branch's issues without the union's path; with the path prepended they are whole issues again.
     if (best) return best.flatMap((inner) => describeIssue({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue));
   }
   const message = issue.message.replace(/^Invalid input: expected (\w+), received (\w+)$/, 'must be a $1, not a $2');
@@ -164,7 +165,7 @@ function crossCheck(raw: unknown): ConfigProblem[] {
       if (first !== undefined) problems.push({ path: `apps[${i}].name`, message: `"${app.name}" is already used by apps[${first}]` });
       else names.set(app.name, i);
     }
-    if (typeof app.forge === 'string' && (FORGE_IDS as readonly string[]).includes(app.forge) && !(app.forge in forges)) {
+    if (typeof app.forge === 'string' && isForgeId(app.forge) && !(app.forge in forges)) {
       problems.push({ path: `apps[${i}].forge`, message: `forge "${app.forge}" is not configured; add a forges.${app.forge} section` });
     }
     const cluster = typeof app.cluster === 'string' ? app.cluster : 'default';
@@ -190,7 +191,7 @@ function crossCheck(raw: unknown): ConfigProblem[] {
 }
 
 function asRecord(value: unknown): Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value)) : {};
 }
 
 /** Renders a path the way the file reads: `apps[2].branch`, `forges.bitbucket-server.url`. */
@@ -220,15 +221,15 @@ function suggest(key: string): string | undefined {
 function editDistance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
-    let previous = row[0] as number;
+    let previous = row[0] ?? 0;
     row[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const current = row[j] as number;
-      row[j] = Math.min(current + 1, (row[j - 1] as number) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      const current = row[j] ?? 0;
+      row[j] = Math.min(current + 1, (row[j - 1] ?? 0) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
       previous = current;
     }
   }
-  return row[b.length] as number;
+  return row[b.length] ?? 0;
 }
 
 function dedupe(problems: ConfigProblem[]): ConfigProblem[] {

@@ -6,6 +6,11 @@ import { parseDuration } from './duration.js';
 
 export { FORGE_IDS, type ForgeId };
 
+/** Whether a name from outside (a path, a variable, a stored field) is one of {@link FORGE_IDS}. */
+export function isForgeId(name: string): name is ForgeId {
+  return FORGE_IDS.some((id) => id === name);
+}
+
 const nonEmpty = z.string().min(1, 'must not be empty');
 
 /**
@@ -435,34 +440,20 @@ export type Config = z.output<typeof configSchema>;
 export type AppConfig = Config['apps'][number];
 /** The settings of one forge section, whichever forge it is. */
 export type ForgeConfig = NonNullable<Config['forges'][ForgeId]>;
-/** The `forges.gitlab` section. */
-export type GitlabForgeConfig = NonNullable<Config['forges']['gitlab']>;
 
-/** Every key the schema knows, for "did you mean" hints on unknown keys. */
-export const KNOWN_KEYS: ReadonlySet<string> = new Set([
-  'server', 'redis', 'forges', 'clusters', 'apps', 'inCluster', 'kubeconfig', 'context',
-  ...Object.keys(serverSchema.shape),
-  'perSecond',
-  'burst',
-  'failuresPerMinute',
-  ...Object.keys(redisSchema.shape),
-  'host',
-  'port',
-  ...Object.keys(githubForge.shape),
-  'appId',
-  'privateKey',
-  'privateKeyFile',
-  ...Object.keys(gitlabForge.shape),
-  ...Object.keys(bitbucketForge.shape),
-  ...Object.keys(appSchema.shape),
-  ...Object.keys(foreignManager.shape),
-  ...Object.keys(ignoreRule.shape),
-  ...Object.keys(helmSchema.shape),
-  ...Object.keys(workerSchema.shape),
-  'worker',
-  ...Object.keys(notificationsSchema.shape),
-  'notifications',
-  'secret',
-  'url',
-  ...FORGE_IDS,
-]);
+/** Every property name a JSON Schema (and the schemas inside it) declares. */
+function propertyNames(node: unknown, into = new Set<string>()): Set<string> {
+  if (Array.isArray(node)) {
+    for (const item of node) propertyNames(item, into);
+  } else if (node !== null && typeof node === 'object') {
+    for (const [key, value] of Object.entries(node)) {
+      if (key === 'properties' && value !== null && typeof value === 'object') for (const name of Object.keys(value)) into.add(name);
+      // Descend everywhere: properties, items, unions, $defs. Values such as `enum` hold no objects with `properties`.
+      propertyNames(value, into);
+    }
+  }
+  return into;
+}
+
+/** Every key the schema knows, for "did you mean" hints on unknown keys; derived from the schema itself. */
+export const KNOWN_KEYS: ReadonlySet<string> = propertyNames(z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }));

@@ -1,3 +1,4 @@
+import type { SyncResult } from '../model/records.js';
 import type { ForgeId } from '../config/schema.js';
 
 /** A commit status in a forge's own words, ready to post. */
@@ -88,6 +89,28 @@ export interface CheckRunSpec {
   externalId: string;
 }
 
+/** A status with a Markdown summary, for forges that show one richer than a commit status (GitHub check runs). */
+export interface StatusReport {
+  repo: string;
+  sha: string;
+  context: string;
+  state: SyncResult;
+  description: string;
+  /** Markdown; the adapter cuts it to the forge's limit, with a note pointing at `targetUrl`. */
+  summary: string;
+  targetUrl: string;
+  /** What `targetUrl` shows (`plan` or `sync`), for that note. */
+  subject: string;
+  recordId: string;
+}
+
+/** A report as posted, to update it in place next time. */
+export interface PostedReport {
+  id: string;
+  /** Whether it was posted in a final state. */
+  final: boolean;
+}
+
 /** What Landfall asks of a forge's REST API. One client serves every repository of that forge. */
 export interface ForgeApi {
   readonly forge: ForgeId;
@@ -119,6 +142,12 @@ export interface ForgeApi {
   upsertCheckRun?(repo: string, sha: string, spec: CheckRunSpec, knownId?: string): Promise<string>;
   /** Whether check runs can be posted (a GitHub App, not a token). */
   readonly checkRuns?: boolean;
+  /**
+   * Posts a status as a report the forge updates in place (GitHub App check runs), given what
+   * was posted last for the same slot. `unavailable`, with the reason, when the forge refuses
+   * reports for good: commit statuses are posted instead.
+   */
+  postReport?(report: StatusReport, previous?: PostedReport): Promise<PostedReport | { unavailable: string }>;
   /** Posts (creates or replaces) a commit status. */
   postStatus(status: ForgeStatus): Promise<void>;
   /**

@@ -3,13 +3,13 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import { clipName } from '../clip.js';
 import { LARGE_BODY_BYTES, type Config } from '../config/schema.js';
-import type { DeliveryAnswer, DeliveryHandler, DeliveryHead } from '../intake/handle.js';
+import type { DeliveryAnswer, DeliveryHandler, DeliveryHead, DeliveryRefusal } from '../intake/handle.js';
 import type { Metrics } from '../metrics/families.js';
 import type { Intake } from '../queue/producer.js';
 import { allTokens, createAccessGuard, createMetricsGuard, scopedView, writeTokenGuard, type AccessGuardOptions } from './access.js';
 import { createTokenGuard } from './auth.js';
 import { createBodyBudget } from './body-budget.js';
-import { CLOSE, HttpError, sendError } from './errors.js';
+import { CLOSE, HttpError, errorMessage, sendError } from './errors.js';
 import { createRateLimiter, type RateLimitSettings } from './rate-limit.js';
 import { adminRoutes } from './routes/admin.js';
 import { apiRoutes } from './routes/api.js';
@@ -42,7 +42,7 @@ export interface AppDeps {
   /** Webhook intake (`/hooks/:forge`). */
   hooks?: {
     handleDelivery: DeliveryHandler;
-    checkHead: (head: DeliveryHead) => DeliveryAnswer | undefined;
+    checkHead: (head: DeliveryHead) => DeliveryRefusal | undefined;
     maxBodyBytes: number;
     maxInFlightBytes: number;
   };
@@ -65,6 +65,7 @@ export interface AppDeps {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { limits } = deps;
   const app = Fastify({
+    // pino's Logger is what Fastify's logger type describes, but its generics differ.
     loggerInstance: deps.log as FastifyBaseLogger,
     // One line per webhook is logged by the route; Fastify's two lines per request would double it.
     logController: new LogController({ disableRequestLogging: true }),
@@ -78,9 +79,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestIdHeader: false,
     // Fastify's own answers to a malformed or overlong path quote all of it; ours do not.
     frameworkErrors: (err, _request, reply) => {
-      if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return sendError(reply, 'uri-too-long', 'a segment of the path is too long');
+      if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return sendError(reply, 'uri-too-long');
       if (err.code === 'FST_ERR_BAD_URL') return sendError(reply, 'bad-request', 'the path is not a valid URL');
-      return sendError(reply, 'internal', 'internal error; see the server log');
+      return sendError(reply, 'internal');
     },
     // Trust the first n proxy hops' X-Forwarded-For, and no more (beyond that anyone can write it).
     ...(deps.trustProxy ? { trustProxy: (_address: string, hop: number) => hop < (deps.trustProxy ?? 0) } : {}),
@@ -94,7 +95,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (status >= 500) request.log.error({ err }, 'request failed');
     if (status === 413) {
       const limit = request.routeOptions.bodyLimit ?? SMALL_BODY_BYTES;
-      return sendError(reply, 'payload-too-large', `body is larger than this route takes (${limit} bytes)`, CLOSE);
+      return sendError(reply, 'payload-too-large', errorMessage('payload-too-large', 'this route takes', limit), CLOSE);
     }
     if (status === 415) return sendError(reply, 'unsupported-media-type', err.message);
     if (status >= 500) return reply.code(status).send({ error: 'internal', message: 'internal error; see the server log' });

@@ -66,7 +66,7 @@ export function createBodyBudget(limits: BodyBudgetLimits, onChange?: (inFlight:
     let at = 0;
     let index = 0;
     for (; index < extents.length; index++) {
-      const next = extents[index] as Extent;
+      const next = extents[index] as Extent; // index < extents.length: always an entry
       if (next.start - at >= bytes) break;
       at = next.end;
     }

@@ -34,7 +34,8 @@ export function createRateLimiter(settings: RateLimitSettings, maxSources = 10_0
       buckets.delete(key);
     } else {
       b = { tokens: settings.burst, refilledAt: now(), failures: 0, windowStart: now() };
-      if (buckets.size >= maxSources) buckets.delete(buckets.keys().next().value as string);
+      const oldest = buckets.keys().next();
+      if (buckets.size >= maxSources && !oldest.done) buckets.delete(oldest.value);
     }
     buckets.set(key, b);
     return b;

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { StoredWebhookCheck } from '../hook-admin/stored-checks.js';
 import type { Queue } from 'bullmq';
 import type { AppConfig, Config } from '../config/schema.js';
@@ -7,30 +8,38 @@ import type { History } from '../store/history.js';
 import type { DriftState, SyncRecord } from '../model/records.js';
 
 /** At a glance, where an app stands. */
-export type AppStatus = 'synced' | 'progressing' | 'out-of-sync' | 'drifted' | 'degraded' | 'failed' | 'not-deployed';
+export const APP_STATUSES = ['synced', 'progressing', 'out-of-sync', 'drifted', 'degraded', 'failed', 'not-deployed'] as const;
+
+/** One of {@link APP_STATUSES}. */
+export type AppStatus = (typeof APP_STATUSES)[number];
 
 /** What the dashboard and `/api/apps` show for one app. */
-export interface AppSummary {
-  name: string;
-  forge: string;
-  repo: string;
-  branch: string;
-  path: string;
-  cluster: string;
-  namespace: string;
-  status: AppStatus;
+export const appSummarySchema = z.object({
+  name: z.string(),
+  forge: z.string(),
+  repo: z.string(),
+  branch: z.string(),
+  path: z.string(),
+  cluster: z.string(),
+  namespace: z.string(),
+  status: z.enum(APP_STATUSES),
   /** Why the status is what it is, in words. */
-  reason: string;
-  deployedSha?: string;
-  deployedAt?: number;
-  deployedUrl?: string;
-  headSha?: string;
-  lastSync?: { id: string; result: string; trigger: string; sha?: string; startedAt?: number; finishedAt?: number; error?: string };
-  drift: { count: number; checkedAt?: number; healedAt?: number; healedBy?: string };
-  health: { total: number; current: number; failing: number };
-  selfHeal: boolean;
-  prune: boolean;
-}
+  reason: z.string(),
+  deployedSha: z.string().optional(),
+  deployedAt: z.number().optional(),
+  deployedUrl: z.string().optional(),
+  headSha: z.string().optional(),
+  lastSync: z
+    .object({ id: z.string(), result: z.string(), trigger: z.string(), sha: z.string().optional(), startedAt: z.number().optional(), finishedAt: z.number().optional(), error: z.string().optional() })
+    .optional(),
+  drift: z.object({ count: z.number(), checkedAt: z.number().optional(), healedAt: z.number().optional(), healedBy: z.string().optional() }),
+  health: z.object({ total: z.number(), current: z.number(), failing: z.number() }),
+  selfHeal: z.boolean(),
+  prune: z.boolean(),
+});
+
+/** What the dashboard and `/api/apps` show for one app. */
+export type AppSummary = z.infer<typeof appSummarySchema>;
 
 /** A sync or plan that is still waiting in the queue (no record yet). */
 export interface QueuedJob {
@@ -62,7 +71,7 @@ export function createView(deps: { config: Config; history: History; syncQueue: 
     const out: QueuedJob[] = [];
     for (const job of jobs) {
       if (!job || job.data?.app !== app) continue;
-      out.push({ id: String(job.id), app, kind: job.name === 'plan' ? 'plan' : 'sync', sha: job.data.sha ?? job.data.headSha ?? '', state: (await job.getState()) as string, createdAt: job.timestamp });
+      out.push({ id: String(job.id), app, kind: job.name === 'plan' ? 'plan' : 'sync', sha: job.data.sha ?? job.data.headSha ?? '', state: String(await job.getState()), createdAt: job.timestamp });
     }
     return out;
   }

@@ -10,6 +10,11 @@ import { PayloadError, type ForgeAdapter, type ForgeEvent, type IgnoreReason } f
 import { IntakeUnavailableError, type AcceptedJob, type Intake, type IntakeItem } from '../queue/producer.js';
 import type { Spool } from './spool.js';
 
+/** An answer that refuses a delivery: `{error, message}`. */
+export interface DeliveryRefusal extends DeliveryAnswer {
+  body: { error: string; message: string };
+}
+
 /** The answer to one delivery, independent of the HTTP framework. */
 export interface DeliveryAnswer {
   status: 200 | 202 | 400 | 401 | 404 | 415 | 503;
@@ -61,8 +66,10 @@ export function createDeliveryHandler(deps: DeliveryHandlerDeps) {
   return async function handleDelivery(delivery: Delivery): Promise<DeliveryAnswer> {
     const refused = checkDeliveryHead(deps.config, delivery);
     if (refused) return refused;
-    const adapter = FORGES.get(delivery.forge) as ForgeAdapter;
-    const settings = deps.config.forges[delivery.forge] as ForgeConfig;
+    const adapter = FORGES.get(delivery.forge);
+    const settings = deps.config.forges[delivery.forge];
+    // checkDeliveryHead refused a forge without both; this only tells the compiler.
+    if (!adapter || !settings) return error(404, 'forge-not-configured', `no forges.${delivery.forge} section in the configuration`);
     const verdict = adapter.verify({ headers: delivery.headers, body: delivery.body, now: now() }, settings);
     if (!verdict.ok) return error(401, 'signature-invalid', verdict.reason);
 
@@ -79,7 +86,7 @@ export function createDeliveryHandler(deps: DeliveryHandlerDeps) {
       payload = JSON.parse(UTF8.decode(delivery.body));
     } catch (err) {
       if (err instanceof TypeError) return error(400, 'encoding-invalid', 'body is not valid UTF-8');
-      return error(400, 'json-invalid', `body is not valid JSON: ${(err as Error).message}`);
+      return error(400, 'json-invalid', `body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
     }
     let parsed;
     try {
@@ -109,7 +116,7 @@ export function createDeliveryHandler(deps: DeliveryHandlerDeps) {
         return { status: 202, body: { accepted: result.accepted }, outcome: 'accepted' };
       } catch (err) {
         if (!(err instanceof IntakeUnavailableError)) throw err;
-        deps.log.error({ err: (err.cause as Error)?.message, forge: delivery.forge, deliveryId }, 'redis refused the event');
+        deps.log.error({ err: err.cause, forge: delivery.forge, deliveryId }, 'redis refused the event');
       }
     }
     if (deps.spool) {
@@ -121,7 +128,7 @@ export function createDeliveryHandler(deps: DeliveryHandlerDeps) {
           outcome: 'spooled',
         };
       } catch (err) {
-        deps.log.error({ err: (err as Error).message, forge: delivery.forge, deliveryId }, 'event could not be spooled either');
+        deps.log.error({ err, forge: delivery.forge, deliveryId }, 'event could not be spooled either');
       }
     }
     return error(503, 'unavailable', 'the event could not be stored; the forge should redeliver it');
@@ -186,7 +193,7 @@ export function createDeliveryHandler(deps: DeliveryHandlerDeps) {
  * deliveries), and the body is JSON in UTF-8. The HTTP layer asks before it reads a byte of the
  * body; the handler asks again, so it is whole on its own. Undefined: go on.
  */
-export function checkDeliveryHead(config: Config, head: DeliveryHead): DeliveryAnswer | undefined {
+export function checkDeliveryHead(config: Config, head: DeliveryHead): DeliveryRefusal | undefined {
   const adapter = FORGES.get(head.forge);
   const settings = config.forges[head.forge];
   if (!adapter || !settings) {
@@ -217,7 +224,7 @@ export function checkDeliveryHead(config: Config, head: DeliveryHead): DeliveryA
 /** The delivery handler's function type. */
 export type DeliveryHandler = ReturnType<typeof createDeliveryHandler>;
 
-function error(status: DeliveryAnswer['status'], code: string, message: string): DeliveryAnswer {
+function error(status: DeliveryAnswer['status'], code: string, message: string): DeliveryRefusal {
   return { status, body: { error: code, message }, outcome: code };
 }
 

@@ -1,15 +1,22 @@
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { IntakeUnavailableError, type Intake, type IntakeItem } from '../queue/producer.js';
+import { z } from 'zod';
+import { planJobSchema, syncJobSchema } from '../model/jobs.js';
+import { IntakeUnavailableError, type Intake } from '../queue/producer.js';
+
+/** A delivery kept on local disk while Redis was away: its work, as the intake takes it. */
+const spooledDeliverySchema = z.object({
+  forge: z.string(),
+  deliveryId: z.string(),
+  items: z.array(
+    z.discriminatedUnion('kind', [z.object({ kind: z.literal('sync'), data: syncJobSchema.omit({ generation: true }) }), z.object({ kind: z.literal('plan'), data: planJobSchema })]),
+  ),
+  spooledAt: z.number(),
+});
 
 /** A delivery kept on local disk while Redis was away. */
-export interface SpooledDelivery {
-  forge: string;
-  deliveryId: string;
-  items: IntakeItem[];
-  spooledAt: number;
-}
+export type SpooledDelivery = z.infer<typeof spooledDeliverySchema>;
 
 /** Limits of the spool: beyond them a delivery is refused (503) rather than risking the disk. */
 export interface SpoolOptions {
@@ -77,7 +84,8 @@ export function createSpool(options: SpoolOptions) {
     names,
     async read(name: string): Promise<SpooledDelivery | undefined> {
       try {
-        return JSON.parse(await readFile(join(options.dir, name), 'utf8')) as SpooledDelivery;
+        const parsed = spooledDeliverySchema.safeParse(JSON.parse(await readFile(join(options.dir, name), 'utf8')));
+        return parsed.success ? parsed.data : undefined;
       } catch {
         return undefined;
       }
@@ -124,7 +132,7 @@ export function startSpoolReplayer(deps: { spool: Spool; intake: Intake; log: Lo
         await deps.intake.enqueue(entry.forge, entry.deliveryId, entry.items);
       } catch (err) {
         if (err instanceof IntakeUnavailableError) break;
-        deps.log.error({ err: (err as Error).message, file: name }, 'spooled delivery could not be replayed; keeping it');
+        deps.log.error({ err, file: name }, 'spooled delivery could not be replayed; keeping it');
         break;
       }
       await deps.spool.remove(name);

@@ -22,10 +22,10 @@ export const syncJobSchema = z.object({
   /** The generation this job was queued under; see `createKeys().syncGeneration`. */
   generation: z.number().int().nonnegative(),
   receivedAt: z.number(),
-  /** Written by the worker once it claims the generation: the commits this job deploys, kept for its retries. */
-  covered: z.array(z.string()).optional(),
-  /** Written by the worker: when the job first waited for a moving branch to settle. */
+  /** Set by the worker: when the job first waited for a burst of pushes to settle. */
   settlingSince: z.number().optional(),
+  /** Set by the worker when it claims the generation: the commits this job deploys or supersedes. */
+  covered: z.array(z.string()).optional(),
 });
 
 /** Data of a `sync` job. */
@@ -49,12 +49,82 @@ export const planJobSchema = z.object({
 /** Data of a `plan` job. */
 export type PlanJobData = z.infer<typeof planJobSchema>;
 
+/**
+ * What an app's sync job ids start with; the generation follows. Handed to the intake's Lua
+ * script, which appends the generation it reads, so the id is built in one place.
+ */
+export function syncJobIdPrefix(app: string): string {
+  return `sync-${app}-`;
+}
+
 /** The job id of an app's pending sync at a generation. BullMQ ids may not contain ':'. */
 export function syncJobId(app: string, generation: number): string {
-  return `sync-${app}-${generation}`;
+  return `${syncJobIdPrefix(app)}${generation}`;
 }
 
 /** The job id of a plan: one per pull request head, so a redelivery plans nothing twice. */
 export function planJobId(app: string, number: number, headSha: string): string {
   return `plan-${app}-${number}-${headSha}`;
+}
+
+/** A `status` job: post whatever status the slot named by `digest` desires when the job runs. */
+export const statusJobSchema = z.object({
+  digest: z.string(),
+  /** How often the job waited for a forge's Retry-After, without spending an attempt. */
+  waits: z.number().int().nonnegative().optional(),
+});
+
+/** Data of a `status` job. */
+export type StatusJobData = z.infer<typeof statusJobSchema>;
+
+/** A `comment` job: post or edit the plan comment of a pull request. */
+export const commentJobSchema = z.object({
+  app: z.string(),
+  number: z.number().int(),
+});
+
+/** Data of a `comment` job. */
+export type CommentJobData = z.infer<typeof commentJobSchema>;
+
+/** Something worth telling people about. */
+export const notificationSchema = z.object({
+  event: z.enum(['sync-failed', 'drift-found', 'drift-healed']),
+  app: z.string(),
+  /** One line for people. */
+  message: z.string(),
+  sha: z.string().optional(),
+  /** The page with the details. */
+  url: z.string(),
+  /** Drifted objects, for drift events: `Deployment/web/web spec.replicas`. */
+  objects: z.array(z.string()).optional(),
+});
+
+/** Something worth telling people about. */
+export type Notification = z.infer<typeof notificationSchema>;
+
+/** Where notifications go. */
+export const NOTIFY_TARGETS = ['webhook', 'slack'] as const;
+
+/** A `notify` job: deliver one notification to one target. */
+export const notifyJobSchema = z.object({
+  target: z.enum(NOTIFY_TARGETS),
+  notification: notificationSchema,
+});
+
+/** Data of a `notify` job. */
+export type NotifyJobData = z.infer<typeof notifyJobSchema>;
+
+/** The job id of a status post: one per desired-status sequence number of a slot. */
+export function statusJobId(digest: string, seq: number): string {
+  return `st-${digest}-${seq}`;
+}
+
+/** The job id of a plan-comment post: one per desired-body sequence number. */
+export function commentJobId(app: string, number: number, seq: number): string {
+  return `cm-${app}-${number}-${seq}`;
+}
+
+/** The status slot a plan comment's posts are serialised under (it shares the status lock). */
+export function commentSlot(app: string, number: number): string {
+  return `comment-${app}-${number}`;
 }

@@ -1,15 +1,20 @@
 /**
  * The record model, declared once: a sync's or plan's record, an app's state and its last drift
- * check, as the workers write them and the dashboard, the API and the statuses read them.
+ * check, as the workers write them and the dashboard, the API and the statuses read them. Each is
+ * a zod schema: stored copies are read back through it, and the API's JSON Schema derives from it.
  */
-import type { ChangeEntry, DriftEntry, HealthEntry } from './changes.js';
-import type { SYNC_TRIGGERS } from './jobs.js';
+import { z } from 'zod';
+import { changeEntrySchema, driftEntrySchema, healthEntrySchema } from './changes.js';
+import { SYNC_TRIGGERS } from './jobs.js';
 
 /** What caused a sync. */
 export type SyncTrigger = (typeof SYNC_TRIGGERS)[number];
 
-/** Where a sync ended up. `queued` and `running` are not final. */
-export type SyncResult = 'queued' | 'running' | 'succeeded' | 'failed' | 'superseded';
+/** Where a sync ended up, and the neutral state of its forge status. `queued` and `running` are not final. */
+export const SYNC_RESULTS = ['queued', 'running', 'succeeded', 'failed', 'superseded'] as const;
+
+/** One of {@link SYNC_RESULTS}. */
+export type SyncResult = (typeof SYNC_RESULTS)[number];
 
 /** The phases a sync passes through, in order. */
 export const PHASES = ['resolve', 'checkout', 'render', 'validate', 'dry-run', 'apply', 'health', 'prune'] as const;
@@ -17,81 +22,102 @@ export const PHASES = ['resolve', 'checkout', 'render', 'validate', 'dry-run', '
 /** One of {@link PHASES}. */
 export type PhaseName = (typeof PHASES)[number];
 
+/** What a record is: a deploy, or a pull-request plan (render, validate, dry-run, diff; never a write). */
+export const RECORD_KINDS = ['sync', 'plan'] as const;
+
 /** A phase's timing. */
-export interface PhaseRecord {
-  name: PhaseName;
-  startedAt: number;
-  finishedAt?: number;
-}
+export const phaseRecordSchema = z.object({
+  name: z.enum(PHASES),
+  startedAt: z.number(),
+  finishedAt: z.number().optional(),
+});
+
+/** A phase's timing. */
+export type PhaseRecord = z.infer<typeof phaseRecordSchema>;
 
 /** A line of a sync's own log, shown on its page. */
-export interface SyncLogLine {
-  at: number;
-  level: 'info' | 'warn' | 'error';
-  msg: string;
-}
+export const syncLogLineSchema = z.object({
+  at: z.number(),
+  level: z.enum(['info', 'warn', 'error']),
+  msg: z.string(),
+});
+
+/** A line of a sync's own log. */
+export type SyncLogLine = z.infer<typeof syncLogLineSchema>;
 
 /** Everything known about one sync: what the dashboard, the API and the statuses read. */
-export interface SyncRecord {
-  id: string;
-  /** A deploy, or a pull-request plan (render, validate, dry-run, diff; never a write). */
-  kind?: 'sync' | 'plan';
-  app: string;
-  trigger: SyncTrigger;
-  jobId: string;
+export const syncRecordSchema = z.object({
+  id: z.string(),
+  /** A deploy, or a pull-request plan. */
+  kind: z.enum(RECORD_KINDS).optional(),
+  app: z.string(),
+  trigger: z.enum(SYNC_TRIGGERS),
+  jobId: z.string(),
   /** The commit the trigger announced (empty for triggers that named none). */
-  requestedSha: string;
+  requestedSha: z.string(),
   /** The commit this sync deployed or tried to: the branch head when it ran. */
-  sha?: string;
+  sha: z.string().optional(),
   /** Commits announced while this sync waited; the ones that are not `sha` were superseded. */
-  covered: string[];
-  deliveryId?: string;
-  cluster: string;
-  namespace: string;
-  result: SyncResult;
+  covered: z.array(z.string()),
+  deliveryId: z.string().optional(),
+  cluster: z.string(),
+  namespace: z.string(),
+  result: z.enum(SYNC_RESULTS),
   /** The newer commit that made this one moot, for `superseded`. */
-  supersededBy?: string;
-  phases: PhaseRecord[];
-  changes: ChangeEntry[];
-  health: HealthEntry[];
-  error?: { code: string; message: string; object?: string; file?: string; transient: boolean };
-  log: SyncLogLine[];
-  attempt: number;
+  supersededBy: z.string().optional(),
+  phases: z.array(phaseRecordSchema),
+  changes: z.array(changeEntrySchema),
+  health: z.array(healthEntrySchema),
+  error: z.object({ code: z.string(), message: z.string(), object: z.string().optional(), file: z.string().optional(), transient: z.boolean() }).optional(),
+  log: z.array(syncLogLineSchema),
+  attempt: z.number(),
   /** How many times a worker started this sync; above `attempt` when a worker died mid-run. */
-  runs?: number;
-  createdAt: number;
-  startedAt?: number;
-  finishedAt?: number;
+  runs: z.number().optional(),
+  createdAt: z.number(),
+  startedAt: z.number().optional(),
+  finishedAt: z.number().optional(),
   /** Forge status reports that finally failed, so a person can see why the forge shows nothing. */
-  statusErrors?: string[];
+  statusErrors: z.array(z.string()).optional(),
   /** For plans: the pull request. */
-  pullRequest?: { number: number; headBranch: string; baseBranch: string };
-}
+  pullRequest: z.object({ number: z.number(), headBranch: z.string(), baseBranch: z.string() }).optional(),
+});
 
-/** What Landfall knows of an app's current state, for the dashboard and decisions. */
-export interface AppState {
+/** Everything known about one sync. */
+export type SyncRecord = z.infer<typeof syncRecordSchema>;
+
+/**
+ * What Landfall knows of an app's current state, for the dashboard and decisions. Stored as a
+ * Redis hash, so every field is read back from a string.
+ */
+export const appStateSchema = z.object({
   /** The commit the last sync that ran to the end tried; with a failed result, it is not retried on every interval. */
-  attemptedSha?: string;
-  deployedSha?: string;
-  deployedAt?: number;
-  lastSyncId?: string;
-  lastResult?: SyncResult;
-}
+  attemptedSha: z.string().optional(),
+  deployedSha: z.string().optional(),
+  deployedAt: z.number().optional(),
+  lastSyncId: z.string().optional(),
+  lastResult: z.enum(SYNC_RESULTS).optional(),
+});
+
+/** What Landfall knows of an app's current state. */
+export type AppState = z.infer<typeof appStateSchema>;
 
 /** An app's last reconcile: the branch head seen, and drift and health of the deployed commit. */
-export interface DriftState {
-  checkedAt: number;
+export const driftStateSchema = z.object({
+  checkedAt: z.number(),
   /** The branch head when checked. */
-  headSha?: string;
+  headSha: z.string().optional(),
   /** The deployed commit that was compared. */
-  sha?: string;
-  drift: DriftEntry[];
-  health: HealthEntry[];
+  sha: z.string().optional(),
+  drift: z.array(driftEntrySchema),
+  health: z.array(healthEntrySchema),
   /** Set when a heal sync put the drift right. */
-  healedAt?: number;
-  healedBy?: string;
-  error?: string;
-}
+  healedAt: z.number().optional(),
+  healedBy: z.string().optional(),
+  error: z.string().optional(),
+});
+
+/** An app's last reconcile. */
+export type DriftState = z.infer<typeof driftStateSchema>;
 
 /**
  * What a sync verified of one object once it was healthy: the fingerprint of what it applied and
@@ -99,7 +125,10 @@ export interface DriftState {
  * while both still match, applying the object again provably changes nothing and its dry-run
  * can be skipped; the object is still read, so drift is never missed.
  */
-export interface VerifiedObject {
-  fingerprint: string;
-  resourceVersion: string;
-}
+export const verifiedObjectSchema = z.object({
+  fingerprint: z.string(),
+  resourceVersion: z.string(),
+});
+
+/** What a sync verified of one object. */
+export type VerifiedObject = z.infer<typeof verifiedObjectSchema>;

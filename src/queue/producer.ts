@@ -2,14 +2,12 @@ import { createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { whenReady } from '../redis/connection.js';
+import { encodeEvent, EVENT_FIELDS as EF, EVENT_KINDS, EVENTS_KEPT } from '../store/events.js';
 import type { Keys } from '../store/keys.js';
-import { planJobId, syncJobId, type PlanJobData, type SyncJobData } from '../model/jobs.js';
+import { planJobId, syncJobId, syncJobIdPrefix, type PlanJobData, type SyncJobData } from '../model/jobs.js';
 
 /** How long a delivery id is remembered for de-duplication. */
 export const DELIVERY_TTL_SECONDS = 24 * 60 * 60;
-
-/** Entries kept in the events stream (the status dispatcher reads them within seconds). */
-const EVENTS_KEPT = 10_000;
 
 /** How long a pull request's newest head is remembered. */
 const PR_HEAD_TTL_SECONDS = 30 * 24 * 60 * 60;
@@ -72,7 +70,8 @@ const BATCH_MAX = 64;
  * whether that generation's job is already queued.
  * KEYS: events, then per delivery: delivery, then per app: generation, desired, queued.
  * ARGV: ttl, now, jobKeyPrefix, then per delivery: app count, then per app: app, sha, branch,
- * deliveryId, receivedAt. Returns per delivery {-1} (a duplicate) or {generation, exists, ...}.
+ * deliveryId, receivedAt, job id prefix (`syncJobIdPrefix`; the generation completes it). The
+ * event is written with the events codec's field names. Returns per delivery {-1} (a duplicate) or {generation, exists, ...}.
  */
 const RECORD_SYNCS = `
 local results = {}
@@ -83,14 +82,14 @@ while a <= #ARGV do
   local out = {}
   if redis.call('set', KEYS[k], ARGV[2], 'EX', ARGV[1], 'NX') then
     for i = 0, apps - 1 do
-      local gk, ga = k + 1 + i * 3, a + i * 5
+      local gk, ga = k + 1 + i * 3, a + i * 6
       local gen = tonumber(redis.call('get', KEYS[gk]) or '0')
       local app, sha = ARGV[ga], ARGV[ga + 1]
       redis.call('hset', KEYS[gk + 1], 'sha', sha, 'branch', ARGV[ga + 2], 'deliveryId', ARGV[ga + 3], 'receivedAt', ARGV[ga + 4])
       redis.call('rpush', KEYS[gk + 2], sha)
       redis.call('ltrim', KEYS[gk + 2], -${QUEUED_SHAS_KEPT}, -1)
-      local jobId = 'sync-' .. app .. '-' .. gen
-      redis.call('xadd', KEYS[1], 'MAXLEN', '~', ${EVENTS_KEPT}, '*', 'k', 's', 'a', app, 's', sha, 'j', jobId, 't', ARGV[ga + 4])
+      local jobId = ARGV[ga + 5] .. gen
+      redis.call('xadd', KEYS[1], 'MAXLEN', '~', ${EVENTS_KEPT}, '*', '${EF.kind}', '${EVENT_KINDS.sync}', '${EF.app}', app, '${EF.sha}', sha, '${EF.jobId}', jobId, '${EF.at}', ARGV[ga + 4])
       out[#out + 1] = gen
       out[#out + 1] = redis.call('exists', ARGV[3] .. jobId)
     end
@@ -99,7 +98,7 @@ while a <= #ARGV do
   end
   results[#results + 1] = out
   k = k + 1 + apps * 3
-  a = a + apps * 5
+  a = a + apps * 6
 end
 return results
 `;
@@ -217,7 +216,7 @@ export function createIntake(deps: IntakeDeps): Intake {
         const jobId = planJobId(data.app, data.number, data.headSha);
         const record = deps.redis.pipeline();
         record.set(deps.keys.prHead(data.app, data.number), data.headSha, 'EX', PR_HEAD_TTL_SECONDS);
-        record.xadd(deps.keys.events(), 'MAXLEN', '~', EVENTS_KEPT, '*', 'k', 'p', 'a', data.app, 's', data.headSha, 'j', jobId, 't', data.receivedAt, 'n', data.number, 'r', data.headBranch);
+        record.xadd(deps.keys.events(), 'MAXLEN', '~', EVENTS_KEPT, '*', ...encodeEvent({ kind: 'plan', app: data.app, sha: data.headSha, jobId, at: data.receivedAt, number: data.number, ref: data.headBranch }));
         const [job] = await Promise.all([deps.planQueue.add('plan', data, { ...jobOptions, jobId }), record.exec().then(unwrap)]);
         return { app: data.app, sha: data.headSha, jobId: job.id ?? jobId };
       }),
@@ -230,7 +229,7 @@ export function createIntake(deps: IntakeDeps): Intake {
       const syncs = items.filter((i): i is Extract<IntakeItem, { kind: 'sync' }> => i.kind === 'sync').map((i) => i.data);
       const plans = items.filter((i): i is Extract<IntakeItem, { kind: 'plan' }> => i.kind === 'plan').map((i) => i.data);
       const keys = syncs.flatMap((s) => [deps.keys.syncGeneration(s.app), deps.keys.desired(s.app), deps.keys.queuedShas(s.app)]);
-      const args = [String(syncs.length), ...syncs.flatMap((s) => [s.app, s.sha, s.branch, deliveryId, String(s.receivedAt)])];
+      const args = [String(syncs.length), ...syncs.flatMap((s) => [s.app, s.sha, s.branch, deliveryId, String(s.receivedAt), syncJobIdPrefix(s.app)])];
       let recorded: number[] | null;
       try {
         recorded = await record(deliveryKey, keys, args);

@@ -65,7 +65,7 @@ export function createSyncWorker(deps: SyncWorkerDeps): Worker {
     const now = Date.now();
     if (joined < 2 || !Number.isFinite(newestPush) || newestPush + settleMs <= now) return { waitMs: 0, joined };
     const since = data.settlingSince;
-    if (since === undefined) await job.updateData({ ...job.data, settlingSince: now });
+    if (since === undefined) await job.updateData({ ...data, settlingSince: now });
     const deadline = (since ?? now) + maxSettleMs;
     return { waitMs: Math.max(0, Math.min(newestPush + settleMs, deadline) - now), joined };
   }
@@ -93,9 +93,8 @@ export function createSyncWorker(deps: SyncWorkerDeps): Worker {
         throw new DelayedError();
       }
       const claimed = await claimGeneration(deps.redis, deps.keys, app.name, data.generation);
-      const stored = data.covered ?? [];
-      const covered = claimed ? [...new Set([data.sha, ...claimed].filter(Boolean))] : stored;
-      if (claimed) await job.updateData({ ...job.data, covered });
+      const covered = claimed ? [...new Set([data.sha, ...claimed].filter(Boolean))] : (data.covered ?? []);
+      if (claimed) await job.updateData({ ...data, covered });
       const attempts = job.opts.attempts ?? 1;
       const record = await runSync(
         // runSync binds app, jobId and attempt itself; this job's logger would repeat the first two.

@@ -1,5 +1,6 @@
 import type { SyncRecord } from '../model/records.js';
 import type { ChangeEntry } from '../model/changes.js';
+import { fitMarkdown } from '../clip.js';
 import { changeSummary, failureReason, planSummary, short } from './wording.js';
 
 /** The invisible marker that finds an app's plan comment again on later pushes. */
@@ -15,16 +16,6 @@ function objectLine(c: ChangeEntry): string {
   const paths = c.paths?.length ? `: ${c.paths.map((p) => `\`${p}\``).join(', ')}` : '';
   const note = c.message ? ` (${c.message})` : '';
   return `- ${c.kind} \`${name}\`${paths}${note}`;
-}
-
-/** Cuts Markdown to `limit` characters at a line break, ending with a note that says where the rest is. */
-export function fitMarkdown(text: string, limit: number, pageUrl: string, what = 'plan'): string {
-  if (text.length <= limit) return text;
-  const note = (shown: number) => `\n\n… truncated: ${shown.toLocaleString('en-US')} of ${text.length.toLocaleString('en-US')} characters shown; the full ${what} is on the [${what} page](${pageUrl})`;
-  const room = limit - note(limit).length - 8;
-  const cut = text.lastIndexOf('\n', room);
-  const kept = text.slice(0, cut > room / 2 ? cut : room);
-  return `${kept}${note(kept.length)}`;
 }
 
 function changeSections(record: SyncRecord, titles: Record<string, string>): string[] {

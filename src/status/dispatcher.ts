@@ -1,13 +1,25 @@
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import type { Config } from '../config/schema.js';
+import { StoredDataError } from '../store/codec.js';
+import { decodeEvent } from '../store/events.js';
 import type { History } from '../store/history.js';
 import type { Keys } from '../store/keys.js';
 import type { StatusReporter } from './reporter.js';
 import { short, statusContext } from './wording.js';
 
 const GROUP = 'landfall-status';
+
+/** Stream entries as XREADGROUP and XAUTOCLAIM return them; a claimed entry that was trimmed away has no fields. */
+const entries = z.array(z.tuple([z.string(), z.array(z.string()).nullable()]));
+
+/** XREADGROUP's answer: per stream, its name and entries; null when the block timed out. */
+const readReply = z.array(z.tuple([z.string(), entries])).nullable();
+
+/** XAUTOCLAIM's answer: the next cursor and the claimed entries (Redis 7 adds deleted ids). */
+const claimReply = z.tuple([z.string(), entries]).rest(z.unknown());
 
 /**
  * Turns accepted events (the intake's stream) into "queued" statuses, in the worker role, so the
@@ -23,25 +35,36 @@ export function startStatusDispatcher(deps: { redis: Redis; keys: Keys; config: 
   redis.on('error', () => undefined);
   let stopped = false;
 
-  async function handle(fields: string[]): Promise<void> {
-    const entry: Record<string, string> = {};
-    for (let i = 0; i + 1 < fields.length; i += 2) entry[fields[i] as string] = fields[i + 1] as string;
-    const app = apps.get(entry.a ?? '');
-    if (!app || !entry.s || !entry.j) return;
-    const plan = entry.k === 'p';
-    if (!plan && (await deps.history.appState(app.name)).deployedSha === entry.s) return;
+  /** Records the "queued" status of one stream entry; an entry that does not read is logged and skipped. */
+  async function handle(id: string, fields: readonly string[]): Promise<void> {
+    const event = decodeEvent(stream, id, fields);
+    const app = apps.get(event.app);
+    if (!app) return;
+    const plan = event.kind === 'plan';
+    if (!plan && (await deps.history.appState(app.name)).deployedSha === event.sha) return;
     await deps.reporter.report({
       forge: app.forge,
       repo: app.repo,
-      sha: entry.s,
+      sha: event.sha,
       context: statusContext(app.name, plan ? 'plan' : 'deploy'),
       state: 'queued',
-      description: plan ? `Queued to plan ${short(entry.s)}` : `Queued to deploy ${short(entry.s)} to ${app.cluster}/${app.namespace}`,
-      targetUrl: `${deps.config.server.publicUrl}/syncs/${entry.j}`,
-      ...(plan ? (entry.r ? { ref: entry.r } : {}) : { ref: app.branch }),
-      recordId: entry.j,
-      at: Number(entry.t) || Date.now(),
+      description: plan ? `Queued to plan ${short(event.sha)}` : `Queued to deploy ${short(event.sha)} to ${app.cluster}/${app.namespace}`,
+      targetUrl: `${deps.config.server.publicUrl}/syncs/${event.jobId}`,
+      ...(plan ? (event.ref ? { ref: event.ref } : {}) : { ref: app.branch }),
+      recordId: event.jobId,
+      at: event.at || Date.now(),
     });
+  }
+
+  /** Handles an entry, logging instead of throwing, and acknowledges it either way. */
+  async function handleAndAck(id: string, fields: readonly string[] | null): Promise<void> {
+    if (fields) {
+      await handle(id, fields).catch((err: unknown) => {
+        if (err instanceof StoredDataError) deps.log.warn({ err }, 'events stream entry skipped');
+        else deps.log.warn({ err }, 'queued status not recorded');
+      });
+    }
+    await redis.xack(stream, GROUP, id);
   }
 
   async function createGroup(): Promise<void> {
@@ -61,30 +84,24 @@ export function startStatusDispatcher(deps: { redis: Redis; keys: Keys; config: 
         }
         if (Date.now() - lastClaim > 30_000) {
           lastClaim = Date.now();
-          const claimed = (await redis.xautoclaim(stream, GROUP, consumer, 60_000, '0-0', 'COUNT', 100)) as [string, [string, string[]][]];
-          for (const [id, fields] of claimed[1] ?? []) {
-            if (fields) await handle(fields);
-            await redis.xack(stream, GROUP, id);
-          }
+          const [, claimed] = claimReply.parse(await redis.xautoclaim(stream, GROUP, consumer, 60_000, '0-0', 'COUNT', 100));
+          for (const [id, fields] of claimed) await handleAndAck(id, fields);
         }
-        const batch = (await redis.xreadgroup('GROUP', GROUP, consumer, 'COUNT', 100, 'BLOCK', 1_000, 'STREAMS', stream, '>')) as [string, [string, string[]][]][] | null;
-        for (const [, entries] of batch ?? []) {
-          for (const [id, fields] of entries) {
-            await handle(fields).catch((err: Error) => deps.log.warn({ err: err.message }, 'queued status not recorded'));
-            await redis.xack(stream, GROUP, id);
-          }
+        const batch = readReply.parse(await redis.xreadgroup('GROUP', GROUP, consumer, 'COUNT', 100, 'BLOCK', 1_000, 'STREAMS', stream, '>'));
+        for (const [, read] of batch ?? []) {
+          for (const [id, fields] of read) await handleAndAck(id, fields);
         }
       } catch (err) {
         if (stopped) break;
         // A Redis that came back empty has no group: make it again.
-        if (/NOGROUP/.test((err as Error).message)) grouped = false;
-        deps.log.warn({ err: (err as Error).message }, 'status dispatcher: redis error; retrying');
+        if (err instanceof Error && /NOGROUP/.test(err.message)) grouped = false;
+        deps.log.warn({ err }, 'status dispatcher: redis error; retrying');
         await new Promise((r) => setTimeout(r, 1_000));
       }
     }
   }
 
-  const running = loop().catch((err: Error) => deps.log.error({ err: err.message }, 'status dispatcher stopped'));
+  const running = loop().catch((err: unknown) => deps.log.error({ err }, 'status dispatcher stopped'));
   return {
     async stop() {
       stopped = true;

@@ -19,7 +19,7 @@ function pageUrl(config: Config, record: SyncRecord): string {
 
 /** Reports a status without ever throwing into the sync. */
 function safeReport(deps: ListenerDeps, status: DesiredStatus): void {
-  deps.reporter.report(status).catch((err: Error) => deps.log.warn({ err: err.message, sha: status.sha, context: status.context }, 'status not recorded'));
+  deps.reporter.report(status).catch((err: unknown) => deps.log.warn({ err, sha: status.sha, context: status.context }, 'status not recorded'));
 }
 
 /** Whether an app's statuses go out as GitHub check runs (a GitHub App), which carry a Markdown summary. */
@@ -112,7 +112,7 @@ export function createPlanListener(deps: ListenerDeps): PlanListener {
       if (!app.prComments || !record.pullRequest) return;
       await deps.reporter
         .reportComment({ forge: app.forge, repo: app.repo, app: app.name, number: record.pullRequest.number, body: planComment(record, pageUrl(deps.config, record)), recordId: record.id })
-        .catch((err: Error) => deps.log.warn({ app: app.name, pr: record.pullRequest?.number, err: err.message }, 'plan comment not recorded'));
+        .catch((err: unknown) => deps.log.warn({ app: app.name, pr: record.pullRequest?.number, err }, 'plan comment not recorded'));
     },
   };
 }

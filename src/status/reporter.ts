@@ -1,9 +1,18 @@
 import { createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import type { ForgeId } from '../config/schema.js';
+import { commentJobId, statusJobId, type CommentJobData, type StatusJobData } from '../model/jobs.js';
 import type { Keys } from '../store/keys.js';
+import type { StatusSlot } from './slots.js';
 import type { NeutralState } from './states.js';
+
+/** The DESIRE script's answer: the slot's new sequence number, or null when a newer status is stored. */
+const desireReply = z.number().nullable();
+
+/** HINCRBY's answer inside the comment transaction. */
+const sequence = z.coerce.number().int();
 
 /** A status Landfall wants a forge to show on a commit. */
 export interface DesiredStatus {
@@ -62,18 +71,20 @@ export function createStatusReporter(deps: { redis: Redis; keys: Keys; queue: Qu
     /** Records the plan comment a pull request should carry and queues a job to post or edit it. */
     async reportComment(comment: { forge: ForgeId; repo: string; app: string; number: number; body: string; recordId: string }): Promise<void> {
       const key = deps.keys.planComment(comment.app, comment.number);
-      const [[, seq]] = (await deps.redis
+      const results = await deps.redis
         .multi()
         .hincrby(key, 'seq', 1)
         .hset(key, { forge: comment.forge, repo: comment.repo, app: comment.app, number: comment.number, body: comment.body, recordId: comment.recordId })
         .pexpire(key, 90 * 24 * 3_600_000)
-        .exec()) as [[Error | null, number]];
-      await deps.queue.add('comment', { app: comment.app, number: comment.number }, { ...jobOptions, jobId: `cm-${comment.app}-${comment.number}-${seq}` });
+        .exec();
+      const seq = sequence.parse(results?.[0]?.[1]);
+      const data: CommentJobData = { app: comment.app, number: comment.number };
+      await deps.queue.add('comment', data, { ...jobOptions, jobId: commentJobId(comment.app, comment.number, seq) });
     },
 
     async report(status: DesiredStatus): Promise<void> {
       const digest = statusDigest(status);
-      const fields = {
+      const fields: Record<keyof StatusSlot & keyof DesiredStatus, string> = {
         forge: status.forge,
         repo: status.repo,
         sha: status.sha,
@@ -85,9 +96,10 @@ export function createStatusReporter(deps: { redis: Redis; keys: Keys; queue: Qu
         recordId: status.recordId,
         summary: status.summary ?? '',
       };
-      const seq = (await deps.redis.eval(DESIRE, 1, deps.keys.status(digest), String(status.at), String(STATUS_TTL_MS), ...Object.entries(fields).flat())) as number | null;
+      const seq = desireReply.parse(await deps.redis.eval(DESIRE, 1, deps.keys.status(digest), String(status.at), String(STATUS_TTL_MS), ...Object.entries(fields).flat()));
       if (seq === null) return;
-      await deps.queue.add('status', { digest }, { ...jobOptions, jobId: `st-${digest}-${seq}` });
+      const data: StatusJobData = { digest };
+      await deps.queue.add('status', data, { ...jobOptions, jobId: statusJobId(digest, seq) });
     },
   };
 }

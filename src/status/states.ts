@@ -1,7 +1,8 @@
 import type { ForgeId } from '../config/schema.js';
+import type { SyncResult } from '../model/records.js';
 
-/** Where a deploy or plan stands, in Landfall's words; each forge has its own. */
-export type NeutralState = 'queued' | 'running' | 'succeeded' | 'failed' | 'superseded';
+/** Where a deploy or plan stands, in Landfall's words (a sync's result); each forge has its own. */
+export type NeutralState = SyncResult;
 
 const TABLE: Record<ForgeId, Record<NeutralState, string>> = {
   github: { queued: 'pending', running: 'pending', succeeded: 'success', failed: 'failure', superseded: 'error' },

@@ -14,14 +14,16 @@ export function short(sha: string): string {
 /** `3 configured, 1 pruned` — what changed; unchanged objects are not news. */
 export function changeSummary(changes: ChangeEntry[]): string {
   const count = (action: string) => changes.filter((c) => c.action === action).length;
-  const parts = [
-    [count('created'), 'created'],
-    [count('configured'), 'configured'],
-    [count('recreated'), 'recreated'],
-    [count('deleted'), 'pruned'],
-    [count('failed'), 'failed'],
-  ]
-    .filter(([n]) => (n as number) > 0)
+  const parts = (
+    [
+      [count('created'), 'created'],
+      [count('configured'), 'configured'],
+      [count('recreated'), 'recreated'],
+      [count('deleted'), 'pruned'],
+      [count('failed'), 'failed'],
+    ] satisfies [number, string][]
+  )
+    .filter(([n]) => n > 0)
     .map(([n, word]) => `${n} ${word}`);
   return parts.length > 0 ? parts.join(', ') : 'no changes';
 }
@@ -44,19 +46,21 @@ export function failureReason(message: string): string {
   // "Deployment x/y ProgressDeadlineExceeded: long controller message" → keep the condition, and
   // the pod when a pod's state failed it ("Deployment x/y pod y-5d7f-abc CrashLoopBackOff").
   const condition = /^([A-Z][A-Za-z0-9]* \S+ (?:pod \S+ )?[A-Z][A-Za-z]+): /.exec(named);
-  return condition ? (condition[1] as string) : named;
+  return condition?.[1] ?? named;
 }
 
 /** `Plan: 2 to create, 1 to change, 1 to prune`. */
 export function planSummary(changes: ChangeEntry[]): string {
   const count = (action: string) => changes.filter((c) => c.action === action).length;
-  const parts = [
-    [count('created'), 'to create'],
-    [count('configured'), 'to change'],
-    [count('recreated'), 'to recreate'],
-    [count('deleted'), 'to prune'],
-  ]
-    .filter(([n]) => (n as number) > 0)
+  const parts = (
+    [
+      [count('created'), 'to create'],
+      [count('configured'), 'to change'],
+      [count('recreated'), 'to recreate'],
+      [count('deleted'), 'to prune'],
+    ] satisfies [number, string][]
+  )
+    .filter(([n]) => n > 0)
     .map(([n, word]) => `${n} ${word}`);
   const unchanged = count('unchanged');
   return parts.length > 0 ? `${parts.join(', ')}${unchanged ? `, ${unchanged} unchanged` : ''}` : `no changes (${unchanged} unchanged)`;

@@ -1,5 +1,7 @@
 import type { Redis } from 'ioredis';
-import type { AppState, DriftState, SyncRecord, SyncResult, VerifiedObject } from '../model/records.js';
+import { z } from 'zod';
+import { appStateSchema, driftStateSchema, syncRecordSchema, verifiedObjectSchema, type AppState, type DriftState, type SyncRecord, type VerifiedObject } from '../model/records.js';
+import { decodeHash, decodeStoredJson, StoredDataError } from './codec.js';
 import type { Keys } from './keys.js';
 
 /** History entries kept per app; older ones are deleted. */
@@ -7,13 +9,27 @@ export const HISTORY_PER_APP = 100;
 /** Log lines kept per sync. */
 const LOG_LINES = 300;
 
+/** An app's state as its Redis hash holds it: every field a string, numbers included. */
+const appStateHash = appStateSchema.extend({ deployedAt: z.coerce.number().optional() });
+
+/** The verified objects of an app as stored: entries that do not read as one are dropped (a full dry-run then). */
+const verifiedMap = z.record(z.string(), z.unknown()).transform(
+  (entries) => new Map(Object.entries(entries).flatMap(([id, v]) => {
+    const parsed = verifiedObjectSchema.safeParse(v);
+    return parsed.success ? [[id, parsed.data] as const] : [];
+  })),
+);
+
+/** Reply of LRANGE inside a MULTI: the ids pushed off an app's list. */
+const droppedIds = z.array(z.string()).catch([]);
+
 /** Sync records and app state in Redis, bounded per app. */
 export function createHistory(redis: Redis, keys: Keys) {
   return {
     async get(id: string): Promise<SyncRecord | undefined> {
       const [text, errors] = await Promise.all([redis.get(keys.history(id)), redis.lrange(keys.statusErrors(id), 0, -1)]);
       if (!text) return undefined;
-      const record = JSON.parse(text) as SyncRecord;
+      const record = decodeStoredJson(syncRecordSchema, keys.history(id), text);
       if (errors.length > 0) record.statusErrors = errors;
       return record;
     },
@@ -35,33 +51,39 @@ export function createHistory(redis: Redis, keys: Keys) {
         .lrange(listKey, HISTORY_PER_APP, -1)
         .ltrim(listKey, 0, HISTORY_PER_APP - 1)
         .exec();
-      const dropped = (results?.[3]?.[1] as string[] | undefined) ?? [];
+      const dropped = droppedIds.parse(results?.[3]?.[1]);
       if (dropped.length > 0) await redis.del(...dropped.flatMap((id) => [keys.history(id), keys.statusErrors(id)]));
     },
 
-    /** The newest records of an app (syncs, or plans), newest first. */
+    /**
+     * The newest records of an app (syncs, or plans), newest first. A record that does not read
+     * (another version's, or changed by hand) is left out, so one bad record never hides the rest.
+     */
     async list(app: string, limit = 20, kind: 'sync' | 'plan' = 'sync'): Promise<SyncRecord[]> {
       const ids = await redis.lrange(kind === 'plan' ? keys.appPlans(app) : keys.appSyncs(app), 0, limit - 1);
       if (ids.length === 0) return [];
       const texts = await redis.mget(...ids.map((id) => keys.history(id)));
-      return texts.filter((t): t is string => Boolean(t)).map((t) => JSON.parse(t) as SyncRecord);
+      return texts.flatMap((text, i) => {
+        if (!text) return [];
+        try {
+          return [decodeStoredJson(syncRecordSchema, keys.history(ids[i] ?? ''), text)];
+        } catch (err) {
+          if (err instanceof StoredDataError) return [];
+          throw err;
+        }
+      });
     },
 
+    /** An app's state; a hash that does not read throws a {@link StoredDataError}. */
     async appState(app: string): Promise<AppState> {
-      const hash = await redis.hgetall(keys.appState(app));
-      return {
-        ...(hash.deployedSha ? { deployedSha: hash.deployedSha } : {}),
-        ...(hash.attemptedSha ? { attemptedSha: hash.attemptedSha } : {}),
-        ...(hash.deployedAt ? { deployedAt: Number(hash.deployedAt) } : {}),
-        ...(hash.lastSyncId ? { lastSyncId: hash.lastSyncId } : {}),
-        ...(hash.lastResult ? { lastResult: hash.lastResult as SyncResult } : {}),
-      };
+      const key = keys.appState(app);
+      return decodeHash(appStateHash, key, await redis.hgetall(key));
     },
 
     /** The last drift check of an app. */
     async drift(app: string): Promise<DriftState | undefined> {
       const text = await redis.get(keys.drift(app));
-      return text ? (JSON.parse(text) as DriftState) : undefined;
+      return text ? decodeStoredJson(driftStateSchema, keys.drift(app), text) : undefined;
     },
 
     async setDrift(app: string, state: DriftState): Promise<void> {
@@ -73,8 +95,12 @@ export function createHistory(redis: Redis, keys: Keys) {
       async load(app: string): Promise<Map<string, VerifiedObject>> {
         const text = await redis.get(keys.verified(app));
         if (!text) return new Map();
-        const parsed = JSON.parse(text) as Record<string, VerifiedObject>;
-        return new Map(Object.entries(parsed).filter(([, v]) => typeof v?.fingerprint === 'string' && typeof v.resourceVersion === 'string'));
+        try {
+          return decodeStoredJson(verifiedMap, keys.verified(app), text);
+        } catch (err) {
+          if (err instanceof StoredDataError) return new Map();
+          throw err;
+        }
       },
       async save(app: string, verified: Map<string, VerifiedObject>): Promise<void> {
         await redis.set(keys.verified(app), JSON.stringify(Object.fromEntries(verified)));

@@ -4,7 +4,7 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { basicPassword, bearerToken, type TokenGuard } from '../auth.js';
-import { sendError } from '../errors.js';
+import { errorMessage, sendError } from '../errors.js';
 
 /** Options of the queue board. */
 export interface AdminRoutesOptions {
@@ -33,7 +33,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     reply.header('x-frame-options', 'DENY').header('content-security-policy', "frame-ancestors 'none'");
     const verdict = options.tokens(request, bearerToken(request) ?? basicPassword(request));
     if (verdict.ok === false && verdict.code === 'rate-limited') {
-      return sendError(reply, 'rate-limited', `too many wrong API tokens from this source; try again in ${verdict.retryAfterSeconds}s`, { 'retry-after': String(verdict.retryAfterSeconds) });
+      return sendError(reply, 'rate-limited', errorMessage('rate-limited', 'too many wrong API tokens from this source', verdict.retryAfterSeconds), { 'retry-after': String(verdict.retryAfterSeconds) });
     }
     if (!verdict.ok) {
       return sendError(reply, 'unauthorized', verdict.code === 'disabled' ? 'set server.apiTokens to open the queue board' : 'log in with any user name and an API token as password', {
@@ -41,8 +41,8 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
       });
     }
     if (SAFE_METHODS.has(request.method)) return undefined;
-    if (!options.writable) return sendError(reply, 'read-only', 'the queue board is read-only; set server.queueBoardWritable: true to retry, promote or remove jobs from it');
-    if (!sameOrigin(request, ownOrigin)) return sendError(reply, 'cross-origin', 'changes to the queues must come from the queue board itself');
+    if (!options.writable) return sendError(reply, 'read-only');
+    if (!sameOrigin(request, ownOrigin)) return sendError(reply, 'cross-origin');
     return undefined;
   });
   const serverAdapter = new FastifyAdapter();

@@ -1,11 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config/schema.js';
+import { tryQueueManualSync } from '../../intake/manual.js';
 import type { Intake } from '../../queue/producer.js';
 import { bearerToken, type TokenGuard } from '../auth.js';
-import { sendError } from '../errors.js';
-import { CHANGE_ACTIONS } from '../../model/changes.js';
-import type { View } from '../view.js';
+import { errorBodySchema, errorMessage, sendError } from '../errors.js';
+import { driftEntrySchema, healthEntrySchema } from '../../model/changes.js';
+import { syncRecordSchema } from '../../model/records.js';
+import { jsonSchema } from '../schemas.js';
+import { appSummarySchema, type View } from '../view.js';
 
 /** Options of the API routes. */
 export interface ApiRoutesOptions {
@@ -16,82 +18,14 @@ export interface ApiRoutesOptions {
   tokens: TokenGuard;
 }
 
-const error = { type: 'object', properties: { error: { type: 'string' }, message: { type: 'string' } }, required: ['error', 'message'] } as const;
+const error = jsonSchema(errorBodySchema);
 const appParams = { type: 'object', properties: { app: { type: 'string', pattern: '^[a-z0-9-]{1,30}$' } }, required: ['app'] } as const;
 
-const change = {
-  type: 'object',
-  properties: {
-    id: { type: 'string' }, apiVersion: { type: 'string' }, kind: { type: 'string' }, namespace: { type: 'string' }, name: { type: 'string' },
-    action: { type: 'string', enum: [...CHANGE_ACTIONS] },
-    source: { type: 'string' }, paths: { type: 'array', items: { type: 'string' } }, message: { type: 'string' },
-  },
-  required: ['id', 'kind', 'name', 'action'],
-} as const;
+const health = jsonSchema(healthEntrySchema);
+const record = jsonSchema(syncRecordSchema);
 
-const health = {
-  type: 'object',
-  properties: { id: { type: 'string' }, kind: { type: 'string' }, namespace: { type: 'string' }, name: { type: 'string' }, status: { type: 'string' }, reason: { type: 'string' }, message: { type: 'string' } },
-  required: ['kind', 'name', 'status'],
-} as const;
-
-const record = {
-  type: 'object',
-  properties: {
-    id: { type: 'string' },
-    kind: { type: 'string', enum: ['sync', 'plan'] },
-    app: { type: 'string' },
-    trigger: { type: 'string' },
-    jobId: { type: 'string' },
-    requestedSha: { type: 'string' },
-    sha: { type: 'string' },
-    covered: { type: 'array', items: { type: 'string' } },
-    deliveryId: { type: 'string' },
-    cluster: { type: 'string' },
-    namespace: { type: 'string' },
-    result: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed', 'superseded'] },
-    supersededBy: { type: 'string' },
-    phases: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, startedAt: { type: 'number' }, finishedAt: { type: 'number' } }, required: ['name', 'startedAt'] } },
-    changes: { type: 'array', items: change },
-    health: { type: 'array', items: health },
-    error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, object: { type: 'string' }, file: { type: 'string' }, transient: { type: 'boolean' } }, required: ['code', 'message'] },
-    log: { type: 'array', items: { type: 'object', properties: { at: { type: 'number' }, level: { type: 'string' }, msg: { type: 'string' } }, required: ['at', 'level', 'msg'] } },
-    attempt: { type: 'number' },
-    runs: { type: 'number' },
-    createdAt: { type: 'number' },
-    startedAt: { type: 'number' },
-    finishedAt: { type: 'number' },
-    statusErrors: { type: 'array', items: { type: 'string' } },
-    pullRequest: { type: 'object', properties: { number: { type: 'number' }, headBranch: { type: 'string' }, baseBranch: { type: 'string' } } },
-  },
-  required: ['id', 'app', 'result', 'requestedSha'],
-} as const;
-
-const summary = {
-  type: 'object',
-  properties: {
-    name: { type: 'string' }, forge: { type: 'string' }, repo: { type: 'string' }, branch: { type: 'string' }, path: { type: 'string' },
-    cluster: { type: 'string' }, namespace: { type: 'string' },
-    status: { type: 'string', enum: ['synced', 'progressing', 'out-of-sync', 'drifted', 'degraded', 'failed', 'not-deployed'] },
-    reason: { type: 'string' },
-    deployedSha: { type: 'string' }, deployedAt: { type: 'number' }, deployedUrl: { type: 'string' }, headSha: { type: 'string' },
-    lastSync: {
-      type: 'object',
-      properties: { id: { type: 'string' }, result: { type: 'string' }, trigger: { type: 'string' }, sha: { type: 'string' }, startedAt: { type: 'number' }, finishedAt: { type: 'number' }, error: { type: 'string' } },
-    },
-    drift: { type: 'object', properties: { count: { type: 'number' }, checkedAt: { type: 'number' }, healedAt: { type: 'number' }, healedBy: { type: 'string' } }, required: ['count'] },
-    health: { type: 'object', properties: { total: { type: 'number' }, current: { type: 'number' }, failing: { type: 'number' } } },
-    selfHeal: { type: 'boolean' },
-    prune: { type: 'boolean' },
-  },
-  required: ['name', 'status', 'reason'],
-} as const;
-
-const driftEntry = {
-  type: 'object',
-  properties: { id: { type: 'string' }, apiVersion: { type: 'string' }, kind: { type: 'string' }, namespace: { type: 'string' }, name: { type: 'string' }, missing: { type: 'boolean' }, paths: { type: 'array', items: { type: 'string' } } },
-  required: ['kind', 'name'],
-} as const;
+const summary = jsonSchema(appSummarySchema);
+const driftEntry = jsonSchema(driftEntrySchema);
 
 /**
  * The JSON API: `/api/apps`, `/api/apps/:app`, `/api/apps/:app/syncs`, `/api/syncs/:id`, and
@@ -145,7 +79,7 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
     },
     async (request, reply) => {
       const config = view.app(request.params.app);
-      if (!config) return sendError(reply, 'not-found', `no app named "${request.params.app}"`);
+      if (!config) return sendError(reply, 'not-found', errorMessage('not-found', request.params.app));
       const [summaryOf, drift, queued, webhook] = await Promise.all([view.summary(config), view.drift(config.name), view.queued(config.name), view.webhook(config)]);
       return {
         app: summaryOf,
@@ -167,7 +101,7 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
       },
     },
     async (request, reply) => {
-      if (!view.app(request.params.app)) return sendError(reply, 'not-found', `no app named "${request.params.app}"`);
+      if (!view.app(request.params.app)) return sendError(reply, 'not-found', errorMessage('not-found', request.params.app));
       const limit = request.query.limit ?? 20;
       const syncs = request.query.kind === 'plan' ? await view.plans(request.params.app, limit) : await view.syncs(request.params.app, limit);
       return { syncs };
@@ -202,29 +136,17 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
     async (request, reply) => {
       const verdict = options.tokens(request, bearerToken(request));
       if (!verdict.ok) {
-        if (verdict.code === 'disabled') return sendError(reply, 'disabled', 'manual syncs are off: set server.apiTokens to allow them');
+        if (verdict.code === 'disabled') return sendError(reply, 'disabled', errorMessage('disabled', 'manual syncs'));
         if (verdict.code === 'rate-limited') {
-          return sendError(reply, 'rate-limited', `too many wrong API tokens from this source; try again in ${verdict.retryAfterSeconds}s`, { 'retry-after': String(verdict.retryAfterSeconds) });
+          return sendError(reply, 'rate-limited', errorMessage('rate-limited', 'too many wrong API tokens from this source', verdict.retryAfterSeconds), { 'retry-after': String(verdict.retryAfterSeconds) });
         }
         return sendError(reply, 'unauthorized', 'send Authorization: Bearer <one of server.apiTokens>', { 'www-authenticate': 'Bearer' });
       }
       const config = view.app(request.params.app);
-      if (!config) return sendError(reply, 'not-found', `no app named "${request.params.app}"`);
-      const jobId = await queueManual(options.intake, config);
-      if (!jobId) return sendError(reply, 'unavailable', 'the sync could not be queued; try again');
+      if (!config) return sendError(reply, 'not-found', errorMessage('not-found', request.params.app));
+      const jobId = await tryQueueManualSync(options.intake, config);
+      if (!jobId) return sendError(reply, 'unavailable', errorMessage('unavailable', 'sync'));
       return reply.code(202).send({ accepted: { app: config.name, jobId, url: `${options.config.server.publicUrl}/syncs/${jobId}` } });
     },
   );
-}
-
-/** Queues a manual sync of an app's branch head; undefined when Redis refused it. */
-export async function queueManual(intake: Intake, app: Config['apps'][number]): Promise<string | undefined> {
-  try {
-    const result = await intake.enqueue('manual', randomUUID(), [
-      { kind: 'sync', data: { app: app.name, trigger: 'manual', forge: app.forge, repo: app.repo, branch: app.branch, sha: '', receivedAt: Date.now() } },
-    ]);
-    return result.duplicate ? undefined : result.accepted[0]?.jobId;
-  } catch {
-    return undefined;
-  }
 }

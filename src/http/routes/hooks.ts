@@ -2,18 +2,18 @@ import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { clipName } from '../../clip.js';
-import { FORGE_IDS, type ForgeId } from '../../config/schema.js';
-import type { DeliveryAnswer, DeliveryHandler, DeliveryHead } from '../../intake/handle.js';
+import { FORGE_IDS, isForgeId, type ForgeId } from '../../config/schema.js';
+import type { DeliveryAnswer, DeliveryHandler, DeliveryHead, DeliveryRefusal } from '../../intake/handle.js';
 import type { Metrics } from '../../metrics/families.js';
 import type { BodyBudget, BodyLease } from '../body-budget.js';
-import { CLOSE, HTTP_ERRORS, HttpError, type HttpErrorCode } from '../errors.js';
+import { CLOSE, errorMessage, errorStatus, HttpError, type HttpErrorCode } from '../errors.js';
 import type { RateLimiter } from '../rate-limit.js';
 
 /** Options of the webhook routes plugin. */
 export interface HookRoutesOptions {
   handleDelivery: DeliveryHandler;
   /** What the headers alone decide (intake's checkDeliveryHead): asked before the body is read. */
-  checkHead: (head: DeliveryHead) => DeliveryAnswer | undefined;
+  checkHead: (head: DeliveryHead) => DeliveryRefusal | undefined;
   maxBodyBytes: number;
   /** Webhook body bytes in flight, process-wide. */
   budget: BodyBudget;
@@ -65,7 +65,7 @@ export async function hookRoutes(app: FastifyInstance, options: HookRoutesOption
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const state = admitted.get(request.raw);
     const { code, message, headers } = describeError(err, options.maxBodyBytes);
-    const status = HTTP_ERRORS[code];
+    const status = errorStatus(code);
     if (status >= 500 && code !== 'busy') request.log.error({ err }, 'request failed');
     if (state && status >= 400 && status < 500 && status !== 429) limiter?.fail(state.source);
     metrics?.webhooks.inc({ forge: state?.forge ?? 'unknown', outcome: code });
@@ -89,19 +89,19 @@ export async function hookRoutes(app: FastifyInstance, options: HookRoutesOption
   /** Refuses what the headers decide; the reply when it did, undefined to go on. */
   function decide(request: FastifyRequest<{ Params: { forge: string } }>, reply: FastifyReply): FastifyReply | undefined {
     const name = request.params.forge;
-    const known = (FORGE_IDS as readonly string[]).includes(name);
+    const known = isForgeId(name);
     const state: Admitted = { source: `${known ? name : '*'}|${request.ip}`, forge: known ? name : 'unknown' };
     admitted.set(request.raw, state);
     const decision = limiter?.take(state.source);
     if (decision && !decision.ok) return refuse(request, reply, state, 429, rateLimited(decision), { 'retry-after': String(decision.retryAfterSeconds) });
     if (!known) {
-      return refuse(request, reply, state, HTTP_ERRORS['forge-unknown'], { error: 'forge-unknown', message: `unknown forge "${clipName(name)}"; use one of ${FORGE_IDS.join(', ')}` });
+      return refuse(request, reply, state, errorStatus('forge-unknown'), { error: 'forge-unknown', message: errorMessage('forge-unknown', clipName(name), FORGE_IDS.join(', ')) });
     }
-    const head = options.checkHead({ forge: name as ForgeId, headers: request.headers, headerNames: headerNames(request.raw) });
-    if (head) return refuse(request, reply, state, head.status, head.body as { error: string; message: string });
+    const head = options.checkHead({ forge: name, headers: request.headers, headerNames: headerNames(request.raw) });
+    if (head) return refuse(request, reply, state, head.status, head.body);
     const length = declaredLength(request.headers['content-length']);
     if (length !== undefined && length > options.maxBodyBytes) {
-      return refuse(request, reply, state, HTTP_ERRORS['payload-too-large'], { error: 'payload-too-large', message: tooLarge(options.maxBodyBytes) });
+      return refuse(request, reply, state, errorStatus('payload-too-large'), { error: 'payload-too-large', message: tooLarge(options.maxBodyBytes) });
     }
     const lease = budget.lease(request.ip);
     // Given back however the request ends (answered, failed, or its socket gone), but never while
@@ -113,7 +113,7 @@ export async function hookRoutes(app: FastifyInstance, options: HookRoutesOption
     state.lease = lease;
     if (length !== undefined && length > 0) {
       const target = lease.alloc(length);
-      if (!target) return refuse(request, reply, state, HTTP_ERRORS.busy, busy(options.busyRetryAfterSeconds), { 'retry-after': String(options.busyRetryAfterSeconds) });
+      if (!target) return refuse(request, reply, state, errorStatus('busy'), busy(options.busyRetryAfterSeconds), { 'retry-after': String(options.busyRetryAfterSeconds) });
       state.target = target;
     }
     return undefined;
@@ -130,8 +130,10 @@ export async function hookRoutes(app: FastifyInstance, options: HookRoutesOption
       },
     },
     async (request, reply) => {
-      const state = admitted.get(request.raw) as Admitted;
-      const forge = request.params.forge as ForgeId;
+      const state = admitted.get(request.raw);
+      const forge = request.params.forge;
+      // The admission hook ran first: it admitted only known forges, and recorded them.
+      if (!state || !isForgeId(forge)) return reply.code(500).send({ error: 'internal', message: errorMessage('internal') });
       // Other deliveries from this source may have failed while this body arrived.
       const decision = limiter?.check(state.source);
       if (decision && !decision.ok) return refuse(request, reply, state, 429, rateLimited(decision), { 'retry-after': String(decision.retryAfterSeconds) });
@@ -179,7 +181,7 @@ function readBody(stream: Readable, limits: { target: Buffer | undefined; max: n
       const offset = received;
       received += chunk.length;
       if (declared) {
-        // Node's parser never delivers more than the declared length; guard anyway.
+        // Node's parser never delivers more than the declared length; guard anyway. (`declared` means `target` was allocated: casts below.)
         if (received > (target as Buffer).length) return stop(new HttpError('bad-request', 'body is longer than its Content-Length'));
         chunk.copy(target as Buffer, offset);
         return undefined;
@@ -202,10 +204,11 @@ function readBody(stream: Readable, limits: { target: Buffer | undefined; max: n
     };
     const onEnd = () => {
       stop();
-      if (declared && received !== (target as Buffer).length) return reject(new HttpError('body-incomplete', `body ended after ${received} of ${(target as Buffer).length} bytes`));
+      // `declared` means `target` was allocated before reading began.
+      if (declared && received !== (target as Buffer).length) return reject(new HttpError('body-incomplete', errorMessage('body-incomplete', `ended after ${received} of ${(target as Buffer).length} bytes`)));
       return resolve(target ? target.subarray(0, received) : Buffer.concat(chunks, received));
     };
-    const onError = (err: Error) => stop(new HttpError('body-incomplete', `body could not be read: ${err.message}`));
+    const onError = (err: Error) => stop(new HttpError('body-incomplete', errorMessage('body-incomplete', `could not be read: ${err.message}`)));
     stream.on('data', onData);
     stream.on('end', onEnd);
     stream.on('error', onError);
@@ -234,13 +237,13 @@ function headerNames(raw: IncomingMessage): string[] {
 }
 
 function tooLarge(max: number): string {
-  return `body is larger than server.maxBodyBytes (${max} bytes)`;
+  return errorMessage('payload-too-large', 'server.maxBodyBytes', max);
 }
 
 function busy(retryAfterSeconds: number): { error: HttpErrorCode; message: string } {
-  return { error: 'busy', message: `too many webhook bytes in flight (server.maxInFlightBytes); try again in ${retryAfterSeconds}s` };
+  return { error: 'busy', message: errorMessage('busy', retryAfterSeconds) };
 }
 
 function rateLimited(decision: { reason: string; retryAfterSeconds: number }): { error: HttpErrorCode; message: string } {
-  return { error: 'rate-limited', message: `${decision.reason}; try again in ${decision.retryAfterSeconds}s` };
+  return { error: 'rate-limited', message: errorMessage('rate-limited', decision.reason, decision.retryAfterSeconds) };
 }

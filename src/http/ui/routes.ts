@@ -4,7 +4,7 @@ import type { Config } from '../../config/schema.js';
 import type { Intake } from '../../queue/producer.js';
 import { clipName } from '../../clip.js';
 import type { TokenGuard } from '../auth.js';
-import { queueManual } from '../routes/api.js';
+import { tryQueueManualSync } from '../../intake/manual.js';
 import type { View } from '../view.js';
 import { FAVICON, STYLESHEET } from './assets.js';
 import { html, page } from './html.js';
@@ -73,7 +73,7 @@ export async function uiRoutes(app: FastifyInstance, options: { config: Config; 
       if (!access.canWrite(appConfig.name)) {
         return send(reply, 403, page('Not allowed', html`<h1>Not allowed</h1><p>Syncing ${appConfig.name} needs write access to ${appConfig.repo}. <a href="/apps/${appConfig.name}">Back</a></p>`));
       }
-      const jobId = await queueManual(options.intake, appConfig);
+      const jobId = await tryQueueManualSync(options.intake, appConfig);
       if (!jobId) return send(reply, 503, page('Try again', html`<h1>Could not queue the sync</h1><p>Redis did not take it; try again. <a href="/apps/${appConfig.name}">Back</a></p>`));
       request.log.info({ app: appConfig.name, user: access.login, jobId }, 'sync requested');
       return reply.redirect(`/syncs/${encodeURIComponent(jobId)}`, 303);
@@ -86,7 +86,7 @@ export async function uiRoutes(app: FastifyInstance, options: { config: Config; 
     if (!verdict.ok) {
       return send(reply, 401, page('Not allowed', html`<h1>Not allowed</h1><p>That is not one of this server's API tokens (<code>server.apiTokens</code>). <a href="/apps/${appConfig.name}">Back</a></p>`));
     }
-    const jobId = await queueManual(options.intake, appConfig);
+    const jobId = await tryQueueManualSync(options.intake, appConfig);
     if (!jobId) return send(reply, 503, page('Try again', html`<h1>Could not queue the sync</h1><p>Redis did not take it; try again. <a href="/apps/${appConfig.name}">Back</a></p>`));
     return reply.redirect(`/syncs/${encodeURIComponent(jobId)}`, 303);
   });

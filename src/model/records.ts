@@ -12,7 +12,7 @@ export type SyncTrigger = (typeof SYNC_TRIGGERS)[number];
 export type SyncResult = 'queued' | 'running' | 'succeeded' | 'failed' | 'superseded';
 
 /** The phases a sync passes through, in order. */
-export const PHASES = ['resolve', 'checkout', 'render', 'validate', 'dry-run', 'apply', 'health', 'prune'] as const;
+export const PHASES = ['resolve', 'checkout', 'render', 'validate', 'dry-run', 'pre-sync', 'apply', 'health', 'prune', 'post-sync'] as const;
 
 /** One of {@link PHASES}. */
 export type PhaseName = (typeof PHASES)[number];
@@ -52,6 +52,10 @@ export interface SyncRecord {
   /** The newer commit that made this one moot, for `superseded`. */
   supersededBy?: string;
   phases: PhaseRecord[];
+  /** A deploy's hook phases and waves, in the order they ran (absent before hooks and waves existed). */
+  steps?: StepRecord[];
+  /** For plans: the hooks the deploy would run, listed apart from the objects. */
+  plannedHooks?: PlannedHook[];
   changes: ChangeEntry[];
   health: HealthEntry[];
   error?: { code: string; message: string; object?: string; file?: string; transient: boolean };
@@ -102,4 +106,51 @@ export interface DriftState {
 export interface VerifiedObject {
   fingerprint: string;
   resourceVersion: string;
+}
+
+/** When a hook runs: before the objects, after them, or when the sync fails. */
+export type HookPhaseName = 'pre-sync' | 'post-sync' | 'sync-fail';
+
+/** How a step or a hook run ended (or that it is still running). */
+export type StepResult = 'running' | 'succeeded' | 'failed';
+
+/** One step of a deploy: a hook phase, or a wave of objects applied and waited for. */
+export interface StepRecord {
+  type: HookPhaseName | 'wave';
+  /** For a wave: its number (negative waves run first). */
+  wave?: number;
+  startedAt: number;
+  finishedAt?: number;
+  result: StepResult;
+  /** For a wave: how many objects it applied. */
+  objects?: number;
+  /** For a hook phase: each hook run, in order. */
+  hooks?: HookRunRecord[];
+  message?: string;
+}
+
+/** One run of a hook object. */
+export interface HookRunRecord {
+  kind: string;
+  namespace?: string;
+  /** The hook as written: its name, or its generateName followed by `*`. */
+  hook: string;
+  /** The object this run created (its generated name for a generateName hook). */
+  name?: string;
+  startedAt: number;
+  finishedAt?: number;
+  result: StepResult;
+  /** Why it failed, or how it finished. */
+  message?: string;
+  /** The last lines of its pod's log, where the API gave them. */
+  logs?: string[];
+}
+
+/** A hook a plan found: it is not an object to diff, it runs at a point of the deploy. */
+export interface PlannedHook {
+  phase: HookPhaseName;
+  kind: string;
+  namespace?: string;
+  /** Its name, or its generateName followed by `*`. */
+  name: string;
 }

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import type { PlannedHook } from '../model/records.js';
+import type { DesiredObject } from './validate.js';
 
 /**
  * Hooks and waves: what an object's annotations say about when it is applied.
@@ -153,4 +155,25 @@ export function hookKey(name: string): string {
 export function syncIdLabel(id: string): string {
   const clean = id.replace(/[^A-Za-z0-9._-]/g, '-');
   return hookKey(clean);
+}
+
+/** When each phase's hooks run, in a plan's words. */
+export const HOOK_PHASE_WORDS: Record<HookPhase, string> = {
+  'pre-sync': 'will run before the deploy',
+  'post-sync': 'will run after the deploy',
+  'sync-fail': 'will run if the deploy fails',
+};
+
+/** The hooks a plan lists, in the order a deploy runs them (`Job upgrade-sql-schema-*`). */
+export function plannedHooks(hooks: readonly DesiredObject[]): PlannedHook[] {
+  const order = (d: DesiredObject) => HOOK_PHASES.indexOf(d.hook?.phase ?? 'pre-sync');
+  return [...hooks]
+    .filter((d) => d.hook)
+    .sort((a, b) => order(a) - order(b) || (a.hook?.weight ?? 0) - (b.hook?.weight ?? 0))
+    .map((d) => ({
+      phase: d.hook?.phase ?? 'pre-sync',
+      kind: d.obj.kind,
+      ...(d.obj.metadata.namespace ? { namespace: d.obj.metadata.namespace } : {}),
+      name: d.obj.metadata.name || `${(d.obj.metadata.generateName as string | undefined) ?? ''}*`,
+    }));
 }

@@ -56,7 +56,10 @@ export interface Prepared {
   inventory: Inventory;
   /** The inventory as the previous deploy left it. */
   previous: { entries: InventoryEntry[]; revision?: string };
+  /** The objects to apply (hooks are not among them). */
   desired: Desired[];
+  /** Hook objects, run at their phase of a deploy instead of applied: never dry-run, diffed or pruned. */
+  hooks: Desired[];
   /** Namespaces that this commit (or createNamespace) brings. */
   createdHere: Set<string>;
   dry: DryRunResult;
@@ -88,7 +91,11 @@ export async function prepare(deps: PrepareDeps, app: AppConfig, sha: string, mo
     await steps.enter?.('validate');
     const client = await deps.kube(app.cluster);
     const inventory = createInventory(client, { app: app.name, namespace: app.namespace });
-    const desired: Desired[] = await validateObjects(rendered.objects, app, (v, k) => client.resource(v, k), inventory.id);
+    const skipped: string[] = [];
+    const validated: Desired[] = await validateObjects(rendered.objects, app, (v, k) => client.resource(v, k), inventory.id, skipped);
+    for (const line of skipped) steps.note?.('info', line);
+    const desired = validated.filter((d) => !d.hook);
+    const hooks = validated.filter((d) => d.hook);
     const createdHere = new Set(desired.filter((d) => d.obj.kind === 'Namespace' && d.obj.apiVersion === 'v1').map((d) => d.obj.metadata.name));
     if (app.createNamespace && mode === 'plan') createdHere.add(app.namespace);
     if (app.createNamespace && mode === 'deploy' && !createdHere.has(app.namespace) && !(await client.get({ apiVersion: 'v1', kind: 'Namespace', name: app.namespace }))) {
@@ -110,7 +117,7 @@ export async function prepare(deps: PrepareDeps, app: AppConfig, sha: string, mo
     const previous = await inventory.read();
     const finished = skipFinishedJobs(desired, previous.entries, dry);
     if (finished > 0) steps.note?.('info', `${finished} finished Job(s) removed by their TTL are not run again`);
-    return { client, manager, inventory, previous, desired, createdHere, dry, dispose: () => checkout.dispose() };
+    return { client, manager, inventory, previous, desired, hooks, createdHere, dry, dispose: () => checkout.dispose() };
   } catch (err) {
     await checkout.dispose().catch(() => undefined);
     throw err;

@@ -1,11 +1,11 @@
 // Hook and wave classification, as a table: Landfall's, Argo CD's and Helm's annotations.
 import t from 'tap';
-import { classify, hookKey, type Classification } from '../../src/sync/hooks.js';
+import { classify, hookKey } from '../../src/sync/hooks.js';
 
 const hook = (phase: string, weight = 0, deletePolicies = ['before-hook-creation']) => ({ role: 'hook', phase, weight, deletePolicies });
 
 t.test('annotations → role, phase, wave, weight and delete policies', async (t) => {
-  const table: [string, Record<string, string> | undefined, Partial<Classification> & Record<string, unknown>][] = [
+  const table: [string, Record<string, string> | undefined, Record<string, unknown>][] = [
     ['no annotations', undefined, { role: 'object', wave: 0 }],
     ['landfall wave', { 'landfall.dev/wave': '2' }, { role: 'object', wave: 2 }],
     ['negative wave', { 'landfall.dev/wave': '-1' }, { role: 'object', wave: -1 }],

@@ -155,3 +155,12 @@ t.test('a non-hook object with only generateName is refused, saying why and what
   t.equal(one.result, 'failed');
   t.match(one.error?.message, /deploy\/job\.yaml#1: Job has metadata\.generateName "seed-" but no metadata\.name: Landfall applies objects with server-side apply, which needs a name\. Set metadata\.name, or make it a hook/);
 });
+
+t.test('a path with nothing renderable, never deployed, says what it found', async (t) => {
+  const h = await syncHarness(t, ', path: deploy');
+  await h.repo.commit({ 'deploy/app.jsonnet': '{}', 'deploy/lib/k.libsonnet': '{}', 'deploy/README.md': 'x' });
+  const one = await h.run();
+  t.equal(one.error?.code, 'EMPTY_RENDER');
+  t.match(one.error?.message, /^deploy has nothing Landfall can render: it found .*1 \.jsonnet file \(Jsonnet, which Landfall does not render/);
+  t.notMatch(one.error?.message, /refusing to prune/);
+});

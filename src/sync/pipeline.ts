@@ -81,8 +81,11 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Syn
     const ready = prepared;
     const entries = ready.desired.filter((d) => !d.synthetic).map(inventoryEntry);
     const applying: ApplyState = { inventoryWritten: false, verified: new Map(), health: [] };
-    const hooks = (phase: HookPhaseName) => ready.hooks.filter((h) => h.hook?.phase === phase);
-    const stepped = ready.hooks.some((h) => h.hook?.phase !== 'sync-fail') || new Set(ready.desired.map((d) => d.wave ?? 0)).size > 1;
+    // Self-heal puts drift right for the commit that is deployed: its hooks ran with that deploy.
+    const healing = data.trigger === 'heal';
+    if (healing && ready.hooks.length > 0) note('info', `self-heal: the ${ready.hooks.length} hook(s) of this commit ran with its deploy and are not run again`);
+    const hooks = (phase: HookPhaseName) => (healing ? [] : ready.hooks.filter((h) => h.hook?.phase === phase));
+    const stepped = hooks('pre-sync').length + hooks('post-sync').length > 0 || new Set(ready.desired.map((d) => d.wave ?? 0)).size > 1;
     if (stepped) record.steps = [];
     let objects = ready.desired;
     const namespaces = objects.filter((d) => d.obj.kind === 'Namespace' && d.obj.apiVersion === 'v1' && ready.createdHere.has(d.obj.metadata.name));
@@ -122,7 +125,7 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Syn
   } catch (err) {
     const final = (e: SyncError) => request.finalAttempt || !e.transient;
     const failing = err instanceof SyncError ? err : undefined;
-    const onFail = prepared?.hooks.filter((h) => h.hook?.phase === 'sync-fail') ?? [];
+    const onFail = data.trigger === 'heal' ? [] : (prepared?.hooks.filter((h) => h.hook?.phase === 'sync-fail') ?? []);
     if (prepared && onFail.length > 0 && (!failing || final(failing))) {
       // The sync failed for good: its SyncFail hooks run (their own failure is noted, not thrown).
       await runHooks(deps, rec, prepared, app, 'sync-fail', onFail, request.signal, false).catch((hookErr: unknown) => note('error', (hookErr as Error).message));

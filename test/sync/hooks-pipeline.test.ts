@@ -164,3 +164,21 @@ t.test('a path with nothing renderable, never deployed, says what it found', asy
   t.match(one.error?.message, /^deploy has nothing Landfall can render: it found .*1 \.jsonnet file \(Jsonnet, which Landfall does not render/);
   t.notMatch(one.error?.message, /refusing to prune/);
 });
+
+t.test('self-heal does not run hooks again; drift checks do not see them', async (t) => {
+  const h = await syncHarness(t, ', path: deploy');
+  await h.repo.commit({
+    'deploy/web.yaml': deployment('web'),
+    'deploy/migrate.yaml': job('migrate-', { 'landfall.dev/hook': 'pre-sync' }, 'busybox:1.36', true),
+  });
+  t.equal((await h.run()).result, 'succeeded');
+  const { detectDrift } = await import('../../src/sync/drift.js');
+  const report = await detectDrift(h.deps, h.app, await h.repo.head());
+  t.same(report.drift, [], 'the hook run is no drift');
+  t.same(report.health.map((e) => e.kind), ['Deployment'], 'and not watched for health');
+  h.server.clearRequests();
+  const heal = await h.run({ trigger: 'heal' });
+  t.equal(heal.result, 'succeeded', heal.error?.message ?? '');
+  t.notOk(h.server.requests.some((r) => r.method === 'POST'), 'no hook created');
+  t.equal(h.server.list({ apiVersion: 'batch/v1', kind: 'Job', namespace: 'web' }).length, 1);
+});

@@ -70,3 +70,31 @@ t.test('hook keys are label values', async (t) => {
   t.match(long, /^a+-[0-9a-f]{8}$/);
   t.not(hookKey(`${'a'.repeat(70)}x`), hookKey(`${'a'.repeat(70)}y`), 'long names stay apart');
 });
+
+t.test('Helm template paths are named by where the chart is in the repository', async (t) => {
+  const { inRepository } = await import('../../src/sync/render/helm.js');
+  t.equal(inRepository('helm-guestbook/templates/rollout.yaml', 'helm-guestbook', 'blue-green'), 'blue-green/templates/rollout.yaml');
+  t.equal(
+    inRepository('helm template failed: Error: template: helm-guestbook/templates/rollout.yaml:5:3: executing', 'helm-guestbook', 'blue-green'),
+    'helm template failed: Error: template: blue-green/templates/rollout.yaml:5:3: executing',
+  );
+  t.equal(inRepository('web/charts/redis/templates/x.yaml', 'web', '.'), 'charts/redis/templates/x.yaml', 'a chart at the repository root');
+  t.equal(inRepository('other/templates/x.yaml', 'web', 'chart'), 'other/templates/x.yaml', 'another name is left alone');
+});
+
+t.test('a plan lists hooks apart, in the order a deploy runs them', async (t) => {
+  const { plannedHooks } = await import('../../src/sync/hooks.js');
+  const d = (name: string, phase: 'pre-sync' | 'post-sync' | 'sync-fail', weight = 0, generate = false) => ({
+    obj: { apiVersion: 'batch/v1', kind: 'Job', metadata: generate ? { name: '', generateName: name, namespace: 'web' } : { name, namespace: 'web' } },
+    source: 'x',
+    id: name,
+    namespaced: true,
+    newKind: false,
+    hook: { phase, weight, deletePolicies: ['before-hook-creation' as const], key: name, generated: generate, source: 'x' },
+  });
+  t.same(plannedHooks([d('smoke', 'post-sync'), d('upgrade-sql-schema-', 'pre-sync', 1, true), d('backup', 'pre-sync', -1)]), [
+    { phase: 'pre-sync', kind: 'Job', namespace: 'web', name: 'backup' },
+    { phase: 'pre-sync', kind: 'Job', namespace: 'web', name: 'upgrade-sql-schema-*' },
+    { phase: 'post-sync', kind: 'Job', namespace: 'web', name: 'smoke' },
+  ]);
+});

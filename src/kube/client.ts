@@ -44,6 +44,8 @@ interface RequestOptions {
   query?: Record<string, string | undefined>;
   body?: unknown;
   contentType?: string;
+  /** Answer the body as text rather than parsing JSON (pod logs). */
+  text?: boolean;
 }
 
 /**
@@ -67,6 +69,13 @@ export interface KubeClient {
   apply(obj: KubeObject, options: { fieldManager: string; force?: boolean; dryRun?: boolean }): Promise<KubeObject>;
   /** A JSON patch (RFC 6902) or merge patch of one object, as `fieldManager` (operation Update). */
   patch(ref: ObjectRef, patch: unknown, options: { type: 'json' | 'merge'; fieldManager: string }): Promise<KubeObject>;
+  /**
+   * Creates (POST), as `fieldManager`: for objects that have no name yet (`metadata.generateName`)
+   * and so cannot be applied. Answers the object as created, with its name.
+   */
+  create(obj: KubeObject, options: { fieldManager: string }): Promise<KubeObject>;
+  /** The last lines of a pod's log (of `container`, or its only one); undefined when the API has none to give. */
+  podLog(namespace: string, name: string, options?: { container?: string; tailLines?: number }): Promise<string | undefined>;
   /** Deletes; resolves false when it was already gone. */
   delete(ref: ObjectRef, options?: { propagationPolicy?: 'Background' | 'Foreground' | 'Orphan' }): Promise<boolean>;
   /** Any request under the server, for the few calls the helpers above do not cover. */
@@ -158,7 +167,7 @@ export async function createKubeClient(kc: KubeConfig, options: KubeClientOption
     const full = query.size > 0 ? `${path}?${query}` : path;
     const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
     const isWrite = method !== 'GET' && !(opts.query?.dryRun);
-    const headers = await authHeaders();
+    const headers = { ...(await authHeaders()), ...(opts.text ? { Accept: 'text/plain, */*' } : {}) };
     for (let attempt = 1; ; attempt++) {
       stats.requests++;
       if (isWrite) stats.writes++;
@@ -172,7 +181,7 @@ export async function createKubeClient(kc: KubeConfig, options: KubeClientOption
       } catch (err) {
         networkError = err;
       }
-      if (status >= 200 && status < 300) return (text ? JSON.parse(text) : undefined) as T;
+      if (status >= 200 && status < 300) return (opts.text ? text : text ? JSON.parse(text) : undefined) as T;
       const body = parseStatus(text);
       const error = networkError
         ? new KubeApiError(0, method, path, undefined, `${method} ${path}: ${(networkError as Error).message}`, { cause: networkError })
@@ -271,6 +280,23 @@ export async function createKubeClient(kc: KubeConfig, options: KubeClientOption
         body,
         contentType: opts.type === 'json' ? 'application/json-patch+json' : 'application/merge-patch+json',
       });
+    },
+    async create(obj, opts) {
+      return request<KubeObject>('POST', await pathOf({ apiVersion: obj.apiVersion, kind: obj.kind, namespace: obj.metadata.namespace }), {
+        query: { fieldManager: opts.fieldManager, fieldValidation: 'Strict' },
+        body: obj,
+        contentType: 'application/json',
+      });
+    },
+    async podLog(namespace, name, opts = {}) {
+      try {
+        const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}/log`;
+        return await request<string>('GET', path, { query: { container: opts.container, tailLines: String(opts.tailLines ?? 20) }, text: true });
+      } catch (err) {
+        // No logs to give: the pod is gone, its container never started, or the API serves none.
+        if (err instanceof KubeApiError && [400, 404].includes(err.status)) return undefined;
+        throw err;
+      }
     },
     async delete(ref, opts = {}) {
       try {

@@ -17,7 +17,7 @@ export const SYNC_RESULTS = ['queued', 'running', 'succeeded', 'failed', 'supers
 export type SyncResult = (typeof SYNC_RESULTS)[number];
 
 /** The phases a sync passes through, in order. */
-export const PHASES = ['resolve', 'checkout', 'render', 'validate', 'dry-run', 'apply', 'health', 'prune'] as const;
+export const PHASES = ['resolve', 'checkout', 'render', 'validate', 'dry-run', 'pre-sync', 'apply', 'health', 'prune', 'post-sync'] as const;
 
 /** One of {@link PHASES}. */
 export type PhaseName = (typeof PHASES)[number];
@@ -45,6 +45,68 @@ export const syncLogLineSchema = z.object({
 /** A line of a sync's own log. */
 export type SyncLogLine = z.infer<typeof syncLogLineSchema>;
 
+/** When a hook runs: before the objects, after them, or when the sync fails. */
+export const HOOK_PHASES = ['pre-sync', 'post-sync', 'sync-fail'] as const;
+
+/** One of {@link HOOK_PHASES}. */
+export type HookPhaseName = (typeof HOOK_PHASES)[number];
+
+/** How a step or a hook run ended (or that it is still running). */
+export const STEP_RESULTS = ['running', 'succeeded', 'failed'] as const;
+
+/** One of {@link STEP_RESULTS}. */
+export type StepResult = (typeof STEP_RESULTS)[number];
+
+/** One run of a hook object. */
+export const hookRunRecordSchema = z.object({
+  kind: z.string(),
+  namespace: z.string().optional(),
+  /** The hook as written: its name, or its generateName followed by `*`. */
+  hook: z.string(),
+  /** The object this run created (its generated name for a generateName hook). */
+  name: z.string().optional(),
+  startedAt: z.number(),
+  finishedAt: z.number().optional(),
+  result: z.enum(STEP_RESULTS),
+  /** Why it failed, or how it finished. */
+  message: z.string().optional(),
+  /** The last lines of its pod's log, where the API gave them. */
+  logs: z.array(z.string()).optional(),
+});
+
+/** One run of a hook object. */
+export type HookRunRecord = z.infer<typeof hookRunRecordSchema>;
+
+/** One step of a deploy: a hook phase, or a wave of objects applied and waited for. */
+export const stepRecordSchema = z.object({
+  type: z.enum([...HOOK_PHASES, 'wave']),
+  /** For a wave: its number (negative waves run first). */
+  wave: z.number().optional(),
+  startedAt: z.number(),
+  finishedAt: z.number().optional(),
+  result: z.enum(STEP_RESULTS),
+  /** For a wave: how many objects it applied. */
+  objects: z.number().optional(),
+  /** For a hook phase: each hook run, in order. */
+  hooks: z.array(hookRunRecordSchema).optional(),
+  message: z.string().optional(),
+});
+
+/** One step of a deploy. */
+export type StepRecord = z.infer<typeof stepRecordSchema>;
+
+/** A hook a plan found: it is not an object to diff, it runs at a point of the deploy. */
+export const plannedHookSchema = z.object({
+  phase: z.enum(HOOK_PHASES),
+  kind: z.string(),
+  namespace: z.string().optional(),
+  /** Its name, or its generateName followed by `*`. */
+  name: z.string(),
+});
+
+/** A hook a plan found. */
+export type PlannedHook = z.infer<typeof plannedHookSchema>;
+
 /** Everything known about one sync: what the dashboard, the API and the statuses read. */
 export const syncRecordSchema = z.object({
   id: z.string(),
@@ -66,6 +128,10 @@ export const syncRecordSchema = z.object({
   /** The newer commit that made this one moot, for `superseded`. */
   supersededBy: z.string().optional(),
   phases: z.array(phaseRecordSchema),
+  /** A deploy's hook phases and waves, in the order they ran (absent before hooks and waves existed). */
+  steps: z.array(stepRecordSchema).optional(),
+  /** For plans: the hooks the deploy would run, listed apart from the objects. */
+  plannedHooks: z.array(plannedHookSchema).optional(),
   changes: z.array(changeEntrySchema),
   health: z.array(healthEntrySchema),
   error: z.object({ code: z.string(), message: z.string(), object: z.string().optional(), file: z.string().optional(), transient: z.boolean() }).optional(),

@@ -52,6 +52,11 @@ export function createSyncStatusListener(deps: ListenerDeps): SyncListener {
       if (!app) return;
       safeReport(deps, { ...base(record, app, sha), state: 'superseded', description: `superseded by ${short(by)}` });
     },
+    progress(record, activity) {
+      const app = apps.get(record.app);
+      if (!app || !record.sha) return;
+      safeReport(deps, { ...base(record, app, record.sha), state: 'running', description: `Deploying ${short(record.sha)} to ${app.cluster}/${app.namespace}: ${activity}` });
+    },
     finished(record, final) {
       const app = apps.get(record.app);
       if (!app) return;

@@ -3,10 +3,12 @@ import type { AppConfig } from '../config/schema.js';
 import { gitSource } from '../forges/clone.js';
 import { CHANGE_ACTIONS, type ChangeEntry } from '../model/changes.js';
 import type { SyncJobData } from '../model/jobs.js';
-import type { SyncRecord, VerifiedObject } from '../model/records.js';
+import type { HealthEntry } from '../model/changes.js';
+import type { HookPhaseName, StepRecord, SyncRecord, VerifiedObject } from '../model/records.js';
 import type { History } from '../store/history.js';
 import { SyncError } from './errors.js';
 import { finishedJobFingerprint } from './finished-jobs.js';
+import { runHookPhase } from './hook-run.js';
 import type { Inventory, InventoryEntry } from './inventory.js';
 import { prepare, type Desired, type PrepareDeps, type Prepared } from './prepare.js';
 import { prune } from './prune.js';
@@ -18,6 +20,8 @@ export interface SyncListener {
   started?(record: SyncRecord): void;
   finished?(record: SyncRecord, final: boolean): void;
   superseded?(record: SyncRecord, sha: string, by: string): void;
+  /** What the sync is doing now, when it passes a hook or a wave ("running pre-sync hook migrate"). */
+  progress?(record: SyncRecord, activity: string): void;
 }
 
 /** What a sync needs from the outside world. */
@@ -74,11 +78,42 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Syn
 
     prepared = await prepare(deps, app, head, 'deploy', rec);
     checkAborted();
-    const entries = prepared.desired.filter((d) => !d.synthetic).map(inventoryEntry);
-    await apply(rec, prepared, entries, head, app, request.signal);
-    checkAborted();
-    const verified = await waitHealthy(deps, rec, prepared, app, request.signal);
+    const ready = prepared;
+    const entries = ready.desired.filter((d) => !d.synthetic).map(inventoryEntry);
+    const applying: ApplyState = { inventoryWritten: false, verified: new Map(), health: [] };
+    // Self-heal puts drift right for the commit that is deployed: its hooks ran with that deploy.
+    const healing = data.trigger === 'heal';
+    if (healing && ready.hooks.length > 0) note('info', `self-heal: the ${ready.hooks.length} hook(s) of this commit ran with its deploy and are not run again`);
+    const hooks = (phase: HookPhaseName) => (healing ? [] : ready.hooks.filter((h) => h.hook?.phase === phase));
+    const stepped = hooks('pre-sync').length + hooks('post-sync').length > 0 || new Set(ready.desired.map((d) => d.wave ?? 0)).size > 1;
+    if (stepped) record.steps = [];
+    let objects = ready.desired;
+    const namespaces = objects.filter((d) => d.obj.kind === 'Namespace' && d.obj.apiVersion === 'v1' && ready.createdHere.has(d.obj.metadata.name));
+    if (hooks('pre-sync').length > 0) {
+      // The hooks run in the app's namespace: one this sync brings exists before them.
+      if (namespaces.length > 0) await apply(rec, ready, namespaces, entries, head, app, request.signal, applying);
+      objects = objects.filter((d) => !namespaces.includes(d));
+      await runHooks(deps, rec, ready, app, 'pre-sync', hooks('pre-sync'), request.signal);
+      checkAborted();
+    }
+    const waves = groupWaves(objects, namespaces);
+    for (const [index, [wave, batch]] of waves.entries()) {
+      const step = stepped ? startStep(rec, { type: 'wave', wave, objects: batch.length }) : undefined;
+      if (waves.length > 1) deps.listener?.progress?.(record, `applying wave ${wave} (${index + 1} of ${waves.length})`);
+      try {
+        await apply(rec, ready, batch, entries, head, app, request.signal, applying);
+        checkAborted();
+        await waitHealthy(deps, rec, ready, batch, app, request.signal, applying);
+        checkAborted();
+      } catch (err) {
+        if (step) endStep(step, 'failed', (err as Error).message);
+        throw err;
+      }
+      if (step) endStep(step, 'succeeded');
+    }
+    const verified = applying.verified;
     await pruneStale(rec, prepared, entries, head, app);
+    if (hooks('post-sync').length > 0) await runHooks(deps, rec, ready, app, 'post-sync', hooks('post-sync'), request.signal);
 
     await rec.finish();
     note('info', `deployed ${head.slice(0, 7)}: ${summarize(record.changes)}, healthy in ${Math.round(((record.finishedAt ?? Date.now()) - (record.startedAt ?? Date.now())) / 1000)}s`);
@@ -89,6 +124,12 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Syn
     return record;
   } catch (err) {
     const final = (e: SyncError) => request.finalAttempt || !e.transient;
+    const failing = err instanceof SyncError ? err : undefined;
+    const onFail = data.trigger === 'heal' ? [] : (prepared?.hooks.filter((h) => h.hook?.phase === 'sync-fail') ?? []);
+    if (prepared && onFail.length > 0 && (!failing || final(failing))) {
+      // The sync failed for good: its SyncFail hooks run (their own failure is noted, not thrown).
+      await runHooks(deps, rec, prepared, app, 'sync-fail', onFail, request.signal, false).catch((hookErr: unknown) => note('error', (hookErr as Error).message));
+    }
     const error = await rec.fail(err, final);
     if (final(error)) await deps.history.setAppState(app.name, { lastSyncId: record.id, lastResult: 'failed', ...(record.sha ? { attemptedSha: record.sha } : {}) });
     deps.listener?.finished?.(record, final(error));
@@ -147,40 +188,120 @@ async function alreadyDeployed(deps: SyncDeps, rec: Recorder, app: AppConfig, da
   return record;
 }
 
+/** What the waves of one deploy share: whether the inventory is written, what was verified, health so far. */
+interface ApplyState {
+  inventoryWritten: boolean;
+  verified: Map<string, VerifiedObject>;
+  health: HealthEntry[];
+}
+
 /**
- * Applies in stages. The inventory gets the union of old and new objects before the objects it
- * adds are written: if this process dies mid-apply, nothing it created is orphaned. When the
- * app's namespace arrives with this sync, that is right after the first stage made it exist.
+ * The objects by wave, lowest first. A Namespace this sync creates goes with the first wave: the
+ * objects of every wave may live in it.
  */
-async function apply(rec: Recorder, prepared: Prepared, entries: InventoryEntry[], head: string, app: AppConfig, signal: AbortSignal | undefined): Promise<void> {
+function groupWaves(objects: Desired[], namespaces: Desired[]): [number, Desired[]][] {
+  const byWave = new Map<number, Desired[]>();
+  for (const d of objects) {
+    const wave = d.wave ?? 0;
+    byWave.set(wave, [...(byWave.get(wave) ?? []), d]);
+  }
+  const sorted = [...byWave.entries()].sort(([a], [b]) => a - b);
+  const first = sorted[0];
+  if (first) {
+    const moved = first[1].concat(objects.filter((d) => namespaces.includes(d) && !first[1].includes(d)));
+    sorted[0] = [first[0], moved];
+    for (const entry of sorted.slice(1)) entry[1] = entry[1].filter((d) => !namespaces.includes(d));
+  }
+  return sorted.length > 0 ? sorted : [[0, []]];
+}
+
+/** Opens a step of the record (a wave or a hook phase). */
+function startStep(rec: Recorder, step: Omit<StepRecord, 'startedAt' | 'result'>): StepRecord {
+  const open: StepRecord = { ...step, startedAt: Date.now(), result: 'running' };
+  rec.record.steps?.push(open);
+  return open;
+}
+
+function endStep(step: StepRecord, result: 'succeeded' | 'failed', message?: string): void {
+  step.result = result;
+  step.finishedAt = Date.now();
+  if (message) step.message = message.split('\n')[0];
+}
+
+/**
+ * Runs one phase's hooks (see {@link runHookPhase}), as a step of the record and a phase of its
+ * own; commit statuses say which hook runs.
+ */
+async function runHooks(deps: SyncDeps, rec: Recorder, prepared: Prepared, app: AppConfig, phase: HookPhaseName, hooks: Desired[], signal: AbortSignal | undefined, enter = true): Promise<void> {
+  if (enter && phase !== 'sync-fail') await rec.enter(phase);
+  rec.record.steps ??= [];
+  const step = startStep(rec, { type: phase });
+  rec.note('info', `running ${hooks.length} ${phase} hook${hooks.length === 1 ? '' : 's'}`);
+  try {
+    await runHookPhase(
+      {
+        client: prepared.client,
+        app: app.name,
+        syncId: rec.record.id,
+        timeoutMs: app.healthTimeout,
+        ...(signal ? { signal } : {}),
+        note: rec.note,
+        onHook: (p, run) => {
+          deps.listener?.progress?.(rec.record, `running ${p} hook ${run.hook}`);
+          void deps.history.save(rec.record).catch(() => undefined);
+        },
+        onChange: () => void deps.history.save(rec.record).catch(() => undefined),
+      },
+      phase,
+      hooks,
+      step,
+    );
+    endStep(step, 'succeeded');
+  } catch (err) {
+    endStep(step, 'failed', (err as Error).message);
+    throw err;
+  }
+}
+
+/**
+ * Applies one wave's objects in stages. The inventory gets the union of old and new objects
+ * before the first object is written: if this process dies mid-apply, nothing it created is
+ * orphaned. When the app's namespace arrives with this sync, that is right after the first
+ * stage made it exist.
+ */
+async function apply(rec: Recorder, prepared: Prepared, objects: Desired[], entries: InventoryEntry[], head: string, app: AppConfig, signal: AbortSignal | undefined, state: ApplyState): Promise<void> {
   await rec.enter('apply');
-  const { manager, desired, dry, inventory, previous, createdHere, client } = prepared;
+  const { manager, dry, inventory, previous, createdHere, client } = prepared;
   const inventoryStage = createdHere.has(app.namespace) ? 1 : 0;
-  const changes = await manager.applyStaged(desired, dry, {
+  const changes = await manager.applyStaged(objects, dry, {
     beforeStage: async (stage) => {
-      if (stage === inventoryStage) await writeInventory(inventory, [...previous.entries, ...entries], head, app);
+      if (stage === inventoryStage && !state.inventoryWritten) {
+        await writeInventory(inventory, [...previous.entries, ...entries], head, app);
+        state.inventoryWritten = true;
+      }
     },
     waitEstablished: async (crds) => {
       await waitForHealth(client, crds, { timeoutMs: Math.min(app.healthTimeout, 60_000), ...(signal ? { signal } : {}) });
     },
   });
-  rec.record.changes = changes.filter((c) => !isSynthetic(desired, c));
-  rec.note('info', `applied: ${summarize(rec.record.changes)}`);
+  const applied = changes.filter((c) => !isSynthetic(objects, c));
+  rec.record.changes.push(...applied);
+  rec.note('info', `applied: ${summarize(applied)}`);
 }
 
 /**
- * Waits until every object is healthy (a finished Job its TTL removed is not waited on), showing
- * progress on the record. Returns what this sync verified: each object's fingerprint and its
- * resourceVersion once healthy.
+ * Waits until every object of a wave is healthy (a finished Job its TTL removed is not waited on),
+ * showing progress on the record. Adds to `state` what this sync verified: each object's
+ * fingerprint and its resourceVersion once healthy.
  */
-async function waitHealthy(deps: SyncDeps, rec: Recorder, prepared: Prepared, app: AppConfig, signal: AbortSignal | undefined): Promise<Map<string, VerifiedObject>> {
+async function waitHealthy(deps: SyncDeps, rec: Recorder, prepared: Prepared, objects: Desired[], app: AppConfig, signal: AbortSignal | undefined, state: ApplyState): Promise<void> {
   await rec.enter('health');
-  const { desired, dry, client } = prepared;
+  const { dry, client } = prepared;
   const live = new Map<string, string>();
   let lastSave = 0;
-  rec.record.health = await waitForHealth(
+  const report = await waitForHealth(
     client,
-    desired.filter((d) => !dry.skip.has(d.id)).map((d) => d.obj),
+    objects.filter((d) => !dry.skip.has(d.id)).map((d) => d.obj),
     {
       timeoutMs: app.healthTimeout,
       ...(app.failFastAfter === 'off' ? {} : { failFastAfterMs: app.failFastAfter }),
@@ -188,8 +309,8 @@ async function waitHealthy(deps: SyncDeps, rec: Recorder, prepared: Prepared, ap
       onLive: (id, obj) => {
         if (typeof obj.metadata.resourceVersion === 'string') live.set(id, obj.metadata.resourceVersion);
       },
-      onProgress: (report) => {
-        rec.record.health = report;
+      onProgress: (progress) => {
+        rec.record.health = [...state.health, ...progress];
         if (Date.now() - lastSave > 1_000) {
           lastSave = Date.now();
           void deps.history.save(rec.record).catch(() => undefined);
@@ -199,22 +320,24 @@ async function waitHealthy(deps: SyncDeps, rec: Recorder, prepared: Prepared, ap
   ).catch((err: unknown) => {
     throw err instanceof SyncError ? err : new SyncError('HEALTH_CHECK_FAILED', `health check failed: ${(err as Error).message}`, true, { cause: err });
   });
-  rec.note('info', `all ${rec.record.health.length} objects healthy`);
-  const verified = new Map<string, VerifiedObject>();
-  for (const d of desired) {
+  state.health.push(...report);
+  rec.record.health = [...state.health];
+  rec.note('info', `all ${report.length} objects healthy`);
+  for (const d of objects) {
     const fingerprint = dry.fingerprints.get(d.id);
     const resourceVersion = live.get(d.id);
-    if (fingerprint && resourceVersion && !d.synthetic) verified.set(d.id, { fingerprint, resourceVersion });
+    if (fingerprint && resourceVersion && !d.synthetic) state.verified.set(d.id, { fingerprint, resourceVersion });
   }
-  return verified;
 }
 
 /** Prunes what the previous inventory has and this commit does not, and records the inventory. */
 async function pruneStale(rec: Recorder, prepared: Prepared, entries: InventoryEntry[], head: string, app: AppConfig): Promise<void> {
   await rec.enter('prune');
-  const { client, inventory, previous } = prepared;
+  const { client, inventory, previous, hooks } = prepared;
   const keep = new Set(entries.map((e) => e.id));
-  const stale = previous.entries.filter((e) => !keep.has(e.id));
+  // An object that became a hook is the hook's now: its runs replace it, prune leaves it.
+  const hookIds = new Set(hooks.map((h) => h.id));
+  const stale = previous.entries.filter((e) => !keep.has(e.id) && !hookIds.has(e.id));
   if (stale.length === 0 || !app.prune) {
     if (stale.length > 0) rec.note('info', `${stale.length} object(s) are no longer in Git; prune is off for this app, so they stay (and stay tracked)`);
     await writeInventory(inventory, [...entries, ...stale], head, app);

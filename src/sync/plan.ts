@@ -7,6 +7,7 @@ import type { SyncRecord } from '../model/records.js';
 import type { Git } from './checkout.js';
 import { SyncError } from './errors.js';
 import { prepare, type PrepareDeps, type Prepared } from './prepare.js';
+import { HOOK_PHASE_WORDS, HOOK_PHASES, plannedHooks } from './hooks.js';
 import { planPrune } from './prune.js';
 import { createRecorder, type RecordSink } from './recorder.js';
 
@@ -90,9 +91,17 @@ export async function runPlan(deps: PlanDeps, request: PlanRequest): Promise<Syn
       record.sha = sha;
     }
     prepared = await prepare(deps, app, sha, 'plan', rec);
-    const { manager, desired, dry, client, previous } = prepared;
+    const { manager, desired, dry, client, previous, hooks } = prepared;
     const changes: ChangeEntry[] = await manager.diff(desired, dry);
-    const keep = new Set(desired.map((d) => d.id));
+    const keep = new Set([...desired, ...hooks].map((d) => d.id));
+    if (hooks.length > 0) {
+      // Hooks are not objects to diff: each deploy runs them anew. The plan lists them apart.
+      record.plannedHooks = plannedHooks(hooks);
+      for (const phase of HOOK_PHASES) {
+        const these = record.plannedHooks.filter((h) => h.phase === phase);
+        if (these.length > 0) note('info', `${HOOK_PHASE_WORDS[phase]}: ${these.map((h) => `${h.kind} ${h.name}`).join(', ')}`);
+      }
+    }
     changes.push(...(await planPrune(client, app.name, previous.entries.filter((e) => !keep.has(e.id)), app.prune)));
     record.changes = changes;
     note('info', 'plan ready');

@@ -1,3 +1,5 @@
+import { readdir } from 'node:fs/promises';
+import { extname, join } from 'node:path';
 import type { AppConfig, Config } from '../config/schema.js';
 import { gitSource } from '../forges/clone.js';
 import type { KubeClient } from '../kube/client.js';
@@ -58,7 +60,10 @@ export interface Prepared {
   inventory: Inventory;
   /** The inventory as the previous deploy left it. */
   previous: { entries: InventoryEntry[]; revision?: string };
+  /** The objects to apply (hooks are not among them). */
   desired: Desired[];
+  /** Hook objects, run at their phase of a deploy instead of applied: never dry-run, diffed or pruned. */
+  hooks: Desired[];
   /** Namespaces that this commit (or createNamespace) brings. */
   createdHere: Set<string>;
   dry: DryRunResult;
@@ -79,18 +84,27 @@ export async function prepare(deps: PrepareDeps, app: AppConfig, sha: string, mo
     const rendered = await renderApp(checkout.dir, app, deps.limits, deps.tools, deps.decryption);
     steps.note?.('info', `rendered ${rendered.objects.length} object${rendered.objects.length === 1 ? '' : 's'} (${rendered.mode})`);
     if (rendered.objects.length === 0 && !app.allowEmpty && mode !== 'drift') {
+      const found = await whatIsThere(join(checkout.dir, app.path));
+      const client = await deps.kube(app.cluster);
+      const deployed = (await createInventory(client, { app: app.name, namespace: app.namespace }).read().catch(() => ({ entries: [] }))).entries.length > 0;
       throw new SyncError(
         'EMPTY_RENDER',
         mode === 'plan'
-          ? `${app.path} renders no objects; merging this would be refused (set allowEmpty: true if an empty app is intended)`
-          : `${app.path} rendered no objects; refusing to prune everything this app deployed (set allowEmpty: true if an empty app is intended)`,
+          ? `${app.path} renders no objects (${found}); merging this would be refused (set allowEmpty: true if an empty app is intended)`
+          : deployed
+            ? `${app.path} rendered no objects; refusing to prune everything this app deployed (${found}; set allowEmpty: true if an empty app is intended)`
+            : `${app.path} has nothing Landfall can render: ${found}; nothing was deployed (point the app's path at YAML or JSON manifests, a kustomization or a Helm chart)`,
       );
     }
 
     await steps.enter?.('validate');
     const client = await deps.kube(app.cluster);
     const inventory = createInventory(client, { app: app.name, namespace: app.namespace });
-    const desired: Desired[] = await validateObjects(rendered.objects, app, (v, k) => client.resource(v, k), inventory.id);
+    const skipped: string[] = [];
+    const validated: Desired[] = await validateObjects(rendered.objects, app, (v, k) => client.resource(v, k), inventory.id, skipped);
+    for (const line of skipped) steps.note?.('info', line);
+    const desired = validated.filter((d) => !d.hook);
+    const hooks = validated.filter((d) => d.hook);
     const createdHere = new Set(desired.filter((d) => d.obj.kind === 'Namespace' && d.obj.apiVersion === 'v1').map((d) => d.obj.metadata.name));
     if (app.createNamespace && mode === 'plan') createdHere.add(app.namespace);
     if (app.createNamespace && mode === 'deploy' && !createdHere.has(app.namespace) && !(await client.get({ apiVersion: 'v1', kind: 'Namespace', name: app.namespace }))) {
@@ -112,7 +126,7 @@ export async function prepare(deps: PrepareDeps, app: AppConfig, sha: string, mo
     const previous = await inventory.read();
     const finished = skipFinishedJobs(desired, previous.entries, dry);
     if (finished > 0) steps.note?.('info', `${finished} finished Job(s) removed by their TTL are not run again`);
-    return { client, manager, inventory, previous, desired, createdHere, dry, dispose: () => checkout.dispose() };
+    return { client, manager, inventory, previous, desired, hooks, createdHere, dry, dispose: () => checkout.dispose() };
   } catch (err) {
     await checkout.dispose().catch(() => undefined);
     throw err;
@@ -122,4 +136,42 @@ export async function prepare(deps: PrepareDeps, app: AppConfig, sha: string, mo
 function namespaceObject(app: AppConfig): Desired {
   const obj: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: app.namespace, labels: { 'app.kubernetes.io/managed-by': FIELD_MANAGER } } };
   return { obj, source: 'createNamespace', id: objectId({ apiVersion: 'v1', kind: 'Namespace', name: app.namespace }), namespaced: false, newKind: false, synthetic: true };
+}
+
+/** Files Landfall does not render, by what people would expect of them. */
+const NOT_RENDERED: Record<string, string> = {
+  '.jsonnet': 'Jsonnet, which Landfall does not render (commit its output as YAML)',
+  '.libsonnet': 'Jsonnet libraries',
+  '.cue': 'CUE, which Landfall does not render (commit its output as YAML)',
+  '.tf': 'Terraform',
+  '.tpl': 'templates outside a Helm chart',
+  '.tmpl': 'templates',
+  '.j2': 'Jinja templates',
+  '.dhall': 'Dhall, which Landfall does not render',
+};
+
+/** `it found 3 .jsonnet files (Jsonnet, ...)`, or `the path has no files`. */
+async function whatIsThere(dir: string): Promise<string> {
+  const counts = new Map<string, number>();
+  let total = 0;
+  const walk = async (at: string, depth: number): Promise<void> => {
+    if (depth > 6 || total > 2_000) return;
+    const entries = await readdir(at, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue;
+      if (e.isDirectory()) await walk(join(at, e.name), depth + 1);
+      else {
+        total++;
+        const ext = extname(e.name).toLowerCase() || e.name;
+        counts.set(ext, (counts.get(ext) ?? 0) + 1);
+      }
+    }
+  };
+  await walk(dir, 0);
+  if (total === 0) return 'the path has no files';
+  const parts = [...counts.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 5)
+    .map(([ext, n]) => `${n} ${ext} file${n === 1 ? '' : 's'}${NOT_RENDERED[ext] ? ` (${NOT_RENDERED[ext]})` : ''}`);
+  return `it found ${parts.join(', ')}`;
 }

@@ -2,6 +2,7 @@ import type { AppConfig } from '../config/schema.js';
 import type { ResourceInfo } from '../kube/client.js';
 import { describeRef, groupOf, objectId, refOf, versionOf, type KubeObject } from '../kube/refs.js';
 import { SyncError } from './errors.js';
+import { classify, HOOK_LABEL, hookKey, type HookDeletePolicy, type HookPhase } from './hooks.js';
 import { APP_LABEL, MANAGED_BY, PART_OF } from './labels.js';
 import type { RenderedObject } from './render/types.js';
 import { stringDataAsData } from './takeover.js';
@@ -14,6 +15,24 @@ export interface DesiredObject {
   namespaced: boolean;
   /** Served by a CRD in this same commit, not yet known to the cluster. */
   newKind: boolean;
+  /** The wave it is applied in (0 when absent); hooks have none. */
+  wave?: number;
+  /** Set when the object is a hook: it runs at a point of the sync instead of being applied. */
+  hook?: HookSpec;
+}
+
+/** A hook object's place and lifecycle. */
+export interface HookSpec {
+  phase: HookPhase;
+  /** Orders hooks within a phase (Helm's hook-weight, Argo CD's sync-wave): lower first. */
+  weight: number;
+  deletePolicies: HookDeletePolicy[];
+  /** The `landfall.dev/hook` label value naming this hook across syncs. */
+  key: string;
+  /** It has only a generateName: each run creates a new object. */
+  generated: boolean;
+  /** The annotation that made it a hook, as written. */
+  source: string;
 }
 
 /** Looks up whether the cluster serves a kind, and its scope. */
@@ -31,7 +50,14 @@ const RBAC_NAME = /^[^/%]+$/;
  * namespace policy and its permission for cluster-scoped objects. Fills in the app's namespace
  * where a namespaced object names none, and adds Landfall's labels.
  */
-export async function validateObjects(rendered: RenderedObject[], app: AppConfig, lookup: ResourceLookup, applySetId: string): Promise<DesiredObject[]> {
+export async function validateObjects(
+  rendered: RenderedObject[],
+  app: AppConfig,
+  lookup: ResourceLookup,
+  applySetId: string,
+  /** Receives the objects a sync does not apply (a Helm test hook, an Argo CD Skip), with why. */
+  skipped?: string[],
+): Promise<DesiredObject[]> {
   const problems: string[] = [];
   const newKinds = crdKinds(rendered);
   const seen = new Map<string, string>();
@@ -48,11 +74,29 @@ export async function validateObjects(rendered: RenderedObject[], app: AppConfig
       problems.push(`${where}: kind is required`);
       continue;
     }
-    if (!obj.metadata || typeof obj.metadata !== 'object' || typeof obj.metadata.name !== 'string' || !obj.metadata.name) {
-      problems.push(`${where}: ${obj.kind} has no metadata.name`);
+    const meta = obj.metadata && typeof obj.metadata === 'object' ? obj.metadata : undefined;
+    const role = classify(meta);
+    const generateName = typeof meta?.generateName === 'string' && meta.generateName ? meta.generateName : undefined;
+    const label = `${obj.kind} ${typeof meta?.name === 'string' && meta.name ? meta.name : `${generateName ?? ''}*`}`;
+    if (role.role === 'invalid') {
+      problems.push(`${where}: ${label}: ${role.problem}`);
       continue;
     }
-    const name = obj.metadata.name;
+    if (role.role === 'skipped') {
+      skipped?.push(`${where}: ${label} is not run by a sync (${role.reason})`);
+      continue;
+    }
+    const generated = role.role === 'hook' && !(typeof meta?.name === 'string' && meta.name) && generateName !== undefined;
+    if (!meta || ((typeof meta.name !== 'string' || !meta.name) && !generated)) {
+      problems.push(
+        generateName
+          ? `${where}: ${obj.kind} has metadata.generateName "${generateName}" but no metadata.name: Landfall applies objects with server-side apply, which needs a name. Set metadata.name, or make it a hook (landfall.dev/hook: pre-sync or post-sync, or helm.sh/hook / argocd.argoproj.io/hook), which is created anew on each sync`
+          : `${where}: ${obj.kind} has no metadata.name`,
+      );
+      continue;
+    }
+    // A generated name is the prefix and a suffix the API server picks: check it with one.
+    const name = generated ? `${generateName}x` : (meta.name as string);
     const size = Buffer.byteLength(JSON.stringify(obj));
     if (size > MAX_OBJECT_BYTES) {
       problems.push(`${where}: ${obj.kind} ${name} is ${(size / 1_048_576).toFixed(1)} MiB; Kubernetes refuses objects over 1.5 MiB (move the data to a volume or split it)`);
@@ -64,7 +108,7 @@ export async function validateObjects(rendered: RenderedObject[], app: AppConfig
       continue;
     }
     for (const field of ['labels', 'annotations'] as const) {
-      const map = obj.metadata[field];
+      const map = meta[field];
       if (map !== undefined && (typeof map !== 'object' || map === null || Object.values(map).some((v) => typeof v !== 'string'))) {
         problems.push(`${where}: metadata.${field} must map strings to strings (quote numbers and booleans)`);
       }
@@ -98,15 +142,23 @@ export async function validateObjects(rendered: RenderedObject[], app: AppConfig
         continue;
       }
     }
-    const id = objectId(refOf(copy));
+    const id = objectId(refOf(generated ? { ...copy, metadata: { ...copy.metadata, name: `${generateName}*` } } : copy));
     const first = seen.get(id);
     if (first) {
       problems.push(`${where}: ${describeRef(refOf(copy))} is also defined in ${first}`);
       continue;
     }
     seen.set(id, where);
+    if (role.role === 'hook') {
+      // A hook is not a member of the app's ApplySet: it is not pruned, it is cleaned by its policy.
+      const key = hookKey(generated ? (generateName as string) : name);
+      copy.metadata.labels = { ...copy.metadata.labels, [MANAGED_BY]: 'landfall', [APP_LABEL]: app.name, [HOOK_LABEL]: key };
+      const hook: HookSpec = { phase: role.phase, weight: role.weight, deletePolicies: role.deletePolicies, key, generated, source: role.source };
+      desired.push({ obj: copy, source, id, namespaced, newKind: !info, hook });
+      continue;
+    }
     copy.metadata.labels = { ...copy.metadata.labels, [MANAGED_BY]: 'landfall', [APP_LABEL]: app.name, [PART_OF]: applySetId };
-    desired.push({ obj: copy, source, id, namespaced, newKind: !info });
+    desired.push({ obj: copy, source, id, namespaced, newKind: !info, ...(role.wave !== 0 ? { wave: role.wave } : {}) });
   }
 
   if (problems.length > 0) {

@@ -100,7 +100,7 @@ t.test('Helm chart with values files and values from the config', async (t) => {
   t.equal(result.mode, 'helm');
   const deploy = result.objects.find((o) => o.obj.kind === 'Deployment')!;
   t.match(deploy.obj, { metadata: { name: 'frontend', namespace: 'web' }, spec: { replicas: 3, template: { metadata: { labels: { color: 'green' } } } } });
-  t.equal(deploy.source, 'web/templates/deploy.yaml');
+  t.equal(deploy.source, 'chart/templates/deploy.yaml');
   t.ok(result.objects.find((o) => o.obj.kind === 'CustomResourceDefinition'), 'CRDs from crds/ are included');
 });
 

@@ -165,6 +165,14 @@ export function syncPage(config: Config, record: SyncRecord, now = Date.now()): 
   );
   const health = record.health.map((h) => html`<tr><td class="mono">${objectName(h)}</td><td>${badge(h.status, h.status)}</td><td>${h.reason !== 'Current' ? `${h.reason}: ` : ''}${h.message}</td></tr>`);
   const log = record.log.map((l) => html`<div class="l-${l.level}">${when(l.at)}  ${l.msg}</div>`);
+  const stepBadge = (result: string) => badge(result === 'running' ? 'running' : result === 'failed' ? 'failed' : 'succeeded', result);
+  const steps = (record.steps ?? []).flatMap((s) => [
+    html`<tr><td>${s.type === 'wave' ? `wave ${s.wave ?? 0}` : `${s.type} hooks`}</td><td>${stepBadge(s.result)}</td><td>${formatDuration((s.finishedAt ?? now) - s.startedAt)}${s.finishedAt === undefined ? ' (running)' : ''}</td><td>${s.type === 'wave' ? `${s.objects ?? 0} object${s.objects === 1 ? '' : 's'}` : ''}${s.message ? html` <span class="muted">${s.message}</span>` : ''}</td></tr>`,
+    ...(s.hooks ?? []).map(
+      (h) => html`<tr><td class="mono">&nbsp;&nbsp;${h.kind} ${h.namespace ? `${h.namespace}/` : ''}${h.name ?? h.hook}</td><td>${stepBadge(h.result)}</td><td>${formatDuration((h.finishedAt ?? now) - h.startedAt)}</td><td>${h.message ?? ''}${h.logs?.length ? html`<div class="log mono">${h.logs.map((line) => html`<div>${line}</div>`)}</div>` : ''}</td></tr>`,
+    ),
+  ]);
+  const planned = (record.plannedHooks ?? []).map((h) => html`<tr><td>${{ 'pre-sync': 'before the deploy', 'post-sync': 'after the deploy', 'sync-fail': 'if the deploy fails' }[h.phase]}</td><td class="mono">${h.kind} ${h.namespace ? `${h.namespace}/` : ''}${h.name}</td></tr>`);
   const title = plan ? `Plan for ${record.app} #${record.pullRequest?.number ?? ''}` : `Sync ${record.id}`;
   return page(
     title,
@@ -181,6 +189,8 @@ ${record.error ? html`<h2>What went wrong</h2><div class="error"><strong>${failu
 ${record.statusErrors?.length ? html`<h2>Forge status reports that failed</h2><div class="card">${record.statusErrors.map((e) => html`<div>${e}</div>`)}</div>` : ''}
 <h2>Phases</h2>
 ${phases.length ? html`<table><tbody>${phases}</tbody></table>` : html`<p class="muted">${running ? 'Waiting for a worker.' : 'No phases ran.'}</p>`}
+${steps.length ? html`<h2>Hooks and waves</h2><div class="scroll"><table><thead><tr><th>Step</th><th>Result</th><th>Took</th><th>Detail</th></tr></thead><tbody>${steps}</tbody></table></div>` : ''}
+${planned.length ? html`<h2>Hooks the deploy will run</h2><div class="scroll"><table><thead><tr><th>When</th><th>Hook</th></tr></thead><tbody>${planned}</tbody></table></div>` : ''}
 <h2>${plan ? 'Plan' : 'Changes'}</h2>
 ${changes.length ? html`<div class="scroll"><table><thead><tr><th>Action</th><th>Object</th><th>Fields</th><th class="opt">Source</th></tr></thead><tbody>${changes}</tbody></table></div>` : html`<p class="muted">None${running ? ' yet' : ''}.</p>`}
 ${plan ? '' : html`<h2>Health</h2>${health.length ? html`<div class="scroll"><table><thead><tr><th>Object</th><th>Status</th><th>Detail</th></tr></thead><tbody>${health}</tbody></table></div>` : html`<p class="muted">No health report${running ? ' yet' : ''}.</p>`}`}
@@ -201,6 +211,7 @@ function advice(code: string): string {
     DRY_RUN_FAILED: '\n\nThe API server refused the object in a dry-run; nothing was written. Change the manifest (immutable fields need the object deleted first).',
     HEALTH_FAILED: '\n\nThe objects were applied but did not become healthy. Look at the object\'s events (kubectl describe) and push a fix or revert.',
     HEALTH_TIMEOUT: '\n\nThe objects were applied but were not healthy within healthTimeout. Look at the pods (kubectl describe) and push a fix, revert, or raise healthTimeout.',
+    HOOK_FAILED: '\n\nA hook failed, so the phases after it did not run. Its reason and the last lines of its log are under "Hooks and waves"; fix the hook or what it checks and push again.',
     PRUNE_FAILED: '\n\nEverything was applied; deleting what Git no longer has failed. Landfall tries again on the next sync.',
     EMPTY_RENDER: '\n\nCheck the app\'s path; set allowEmpty: true only if an empty app is intended.',
     BRANCH_MISSING: '\n\nThe app\'s branch does not exist in the repository. Check apps[].branch.',

@@ -16,7 +16,7 @@ import type { RenderedObject, RenderLimits, RenderTools } from './types.js';
  */
 export async function renderHelm(root: string, dir: string, app: AppConfig, limits: RenderLimits, tools: RenderTools, env: NodeJS.ProcessEnv): Promise<RenderedObject[]> {
   const chartLabel = relative(root, dir) || '.';
-  const chart = (parse(await readFile(join(dir, 'Chart.yaml'), 'utf8'), { maxAliasCount: 100 }) ?? {}) as { dependencies?: { name?: string; repository?: string }[] };
+  const chart = (parse(await readFile(join(dir, 'Chart.yaml'), 'utf8'), { maxAliasCount: 100 }) ?? {}) as { name?: string; dependencies?: { name?: string; repository?: string }[] };
   for (const dep of chart.dependencies ?? []) {
     if (dep.repository && !dep.repository.startsWith('file://')) {
       const vendored = await stat(join(dir, 'charts', `${dep.name}`)).then(() => true, () => false);
@@ -48,21 +48,25 @@ export async function renderHelm(root: string, dir: string, app: AppConfig, limi
       KUBECONFIG: join(scratch, 'no-kubeconfig'),
     };
     const { stdout } = await run(tools.helm, args, { cwd: dir, env: helmEnv, timeoutMs: limits.timeoutMs, maxBuffer: limits.maxBytes + 1 }).catch((err: unknown) => {
-      if (err instanceof SyncError && err.code === 'COMMAND_FAILED') throw new SyncError('HELM_FAILED', err.message.replace(/^\S+ \S+ failed/, 'helm template failed'), false, { file: chartLabel });
+      if (err instanceof SyncError && err.code === 'COMMAND_FAILED') {
+        const message = inRepository(err.message.replace(/^\S+ \S+ failed/, 'helm template failed'), chart.name, chartLabel);
+        throw new SyncError('HELM_FAILED', message, false, { file: /(\S+\/templates\/[^\s:]+)/.exec(message)?.[1] ?? chartLabel });
+      }
       throw err;
     });
-    return splitHelmOutput(stdout, chartLabel, limits.maxObjects);
+    return splitHelmOutput(stdout, chartLabel, limits.maxObjects, chart.name);
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
 }
 
 /** Helm prefixes each document with `# Source: <chart>/templates/<file>`; use it to name objects. */
-function splitHelmOutput(text: string, chartLabel: string, limit: number): RenderedObject[] {
+function splitHelmOutput(text: string, chartLabel: string, limit: number, chartName: string | undefined): RenderedObject[] {
   const objects: RenderedObject[] = [];
   const parts = text.split(/^---\s*$/m);
   for (const part of parts) {
-    const source = /^# Source: (.+)$/m.exec(part)?.[1]?.trim() ?? `${chartLabel} (helm)`;
+    const named = /^# Source: (.+)$/m.exec(part)?.[1]?.trim();
+    const source = named ? inRepository(named, chartName, chartLabel) : `${chartLabel} (helm)`;
     const before = objects.length;
     parseManifests(part, source, objects, limit);
     // parseManifests numbers documents within the part; one part is one document.
@@ -74,4 +78,15 @@ function splitHelmOutput(text: string, chartLabel: string, limit: number): Rende
 async function hasPackagedChart(chartsDir: string, name: string): Promise<boolean> {
   const entries = await readdir(chartsDir).catch(() => [] as string[]);
   return entries.some((e) => e.startsWith(`${name}-`) && e.endsWith('.tgz'));
+}
+
+/**
+ * Helm names a template `<chart name>/templates/<file>`; a person looks for it at the chart's path
+ * in the repository (`blue-green/templates/rollout.yaml` for the chart `helm-guestbook` kept in
+ * `blue-green/`). Rewrites those paths in a source or message.
+ */
+export function inRepository(text: string, chartName: string | undefined, chartLabel: string): string {
+  if (!chartName) return text;
+  const escaped = chartName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return text.replace(new RegExp(`(^|[\\s"'(])${escaped}/(templates|charts)/`, 'g'), (_m, lead: string, rest: string) => `${lead}${chartLabel === '.' ? '' : `${chartLabel}/`}${rest}/`);
 }

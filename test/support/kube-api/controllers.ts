@@ -362,6 +362,38 @@ export function createControllers(deps: ControllerDeps): Controllers {
     const pod = spec(obj);
     const containers = (Array.isArray(pod.containers) ? pod.containers : []).filter(isObject);
     const ok = behaviour === 'succeed';
+    if (pod.restartPolicy === 'Never' && behaviour !== 'hang') {
+      // A pod that runs to completion (a hook, a test): it exits 0, or 1 when it fails, and
+      // then never changes again.
+      if (prev.phase === 'Succeeded' || prev.phase === 'Failed') return;
+      writeStatus(
+        record,
+        {
+          phase: ok ? 'Succeeded' : 'Failed',
+          conditions: [
+            { type: 'Initialized', status: 'True', lastProbeTime: null, lastTransitionTime: now },
+            { type: 'Ready', status: 'False', reason: 'PodCompleted', lastProbeTime: null, lastTransitionTime: now },
+            { type: 'ContainersReady', status: 'False', reason: 'PodCompleted', lastProbeTime: null, lastTransitionTime: now },
+            { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now },
+          ],
+          hostIP: '10.0.0.1',
+          podIP: '10.244.0.10',
+          startTime: started,
+          qosClass: 'BestEffort',
+          containerStatuses: containers.map((c) => ({
+            name: c.name,
+            image: c.image,
+            imageID: '',
+            ready: false,
+            restartCount: 0,
+            started: false,
+            state: { terminated: { exitCode: ok ? 0 : 1, reason: ok ? 'Completed' : 'Error', startedAt: started, finishedAt: now } },
+          })),
+        },
+        'kubelet',
+      );
+      return;
+    }
     const cond = (type: string, v: 'True' | 'False'): JsonObject => {
       const c = condition(prev.conditions, type, v, '', '', now, 'probe');
       delete c.reason;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { PlannedHook } from '../model/records.js';
-import type { DesiredObject } from './validate.js';
+import type { KubeObject } from '../kube/refs.js';
 
 /**
  * Hooks and waves: what an object's annotations say about when it is applied.
@@ -164,9 +164,26 @@ export const HOOK_PHASE_WORDS: Record<HookPhase, string> = {
   'sync-fail': 'will run if the deploy fails',
 };
 
+/** A hook object's place and lifecycle. */
+export interface HookSpec {
+  phase: HookPhase;
+  /** Orders hooks within a phase (Helm's hook-weight, Argo CD's sync-wave): lower first. */
+  weight: number;
+  deletePolicies: HookDeletePolicy[];
+  /** The `landfall.dev/hook` label value naming this hook across syncs. */
+  key: string;
+  /** It has only a generateName: each run creates a new object. */
+  generated: boolean;
+  /** The annotation that made it a hook, as written. */
+  source: string;
+}
+
+/** An object that may be a hook: what {@link plannedHooks} reads of a desired object. */
+type MaybeHook = { obj: KubeObject; hook?: HookSpec };
+
 /** The hooks a plan lists, in the order a deploy runs them (`Job upgrade-sql-schema-*`). */
-export function plannedHooks(hooks: readonly DesiredObject[]): PlannedHook[] {
-  const order = (d: DesiredObject) => HOOK_PHASES.indexOf(d.hook?.phase ?? 'pre-sync');
+export function plannedHooks(hooks: readonly MaybeHook[]): PlannedHook[] {
+  const order = (d: MaybeHook) => HOOK_PHASES.indexOf(d.hook?.phase ?? 'pre-sync');
   return [...hooks]
     .filter((d) => d.hook)
     .sort((a, b) => order(a) - order(b) || (a.hook?.weight ?? 0) - (b.hook?.weight ?? 0))

@@ -2,7 +2,7 @@ import type { AppConfig } from '../config/schema.js';
 import type { ResourceInfo } from '../kube/client.js';
 import { describeRef, groupOf, objectId, refOf, versionOf, type KubeObject } from '../kube/refs.js';
 import { SyncError } from './errors.js';
-import { classify, HOOK_LABEL, hookKey, type HookDeletePolicy, type HookPhase } from './hooks.js';
+import { classify, HOOK_LABEL, hookKey, type HookDeletePolicy, type HookPhase, type HookSpec } from './hooks.js';
 import { APP_LABEL, MANAGED_BY, PART_OF } from './labels.js';
 import type { RenderedObject } from './render/types.js';
 import { stringDataAsData } from './takeover.js';
@@ -19,20 +19,6 @@ export interface DesiredObject {
   wave?: number;
   /** Set when the object is a hook: it runs at a point of the sync instead of being applied. */
   hook?: HookSpec;
-}
-
-/** A hook object's place and lifecycle. */
-export interface HookSpec {
-  phase: HookPhase;
-  /** Orders hooks within a phase (Helm's hook-weight, Argo CD's sync-wave): lower first. */
-  weight: number;
-  deletePolicies: HookDeletePolicy[];
-  /** The `landfall.dev/hook` label value naming this hook across syncs. */
-  key: string;
-  /** It has only a generateName: each run creates a new object. */
-  generated: boolean;
-  /** The annotation that made it a hook, as written. */
-  source: string;
 }
 
 /** Looks up whether the cluster serves a kind, and its scope. */

@@ -2,7 +2,7 @@ import type { AppConfig } from '../config/schema.js';
 import type { ResourceInfo } from '../kube/client.js';
 import { describeRef, groupOf, objectId, refOf, versionOf, type KubeObject } from '../kube/refs.js';
 import { SyncError } from './errors.js';
-import { classify, HOOK_LABEL, hookKey, type HookDeletePolicy, type HookPhase, type HookSpec } from './hooks.js';
+import { classify, HOOK_LABEL, hookKey, type HookSpec } from './hooks.js';
 import { APP_LABEL, MANAGED_BY, PART_OF } from './labels.js';
 import type { RenderedObject } from './render/types.js';
 import { stringDataAsData } from './takeover.js';

@@ -72,6 +72,6 @@ function splitHelmOutput(text: string, chartLabel: string, limit: number): Rende
 }
 
 async function hasPackagedChart(chartsDir: string, name: string): Promise<boolean> {
-  const entries = await readdir(chartsDir).catch(() => [] as string[]);
+  const entries = await readdir(chartsDir).catch((): string[] => []);
   return entries.some((e) => e.startsWith(`${name}-`) && e.endsWith('.tgz'));
 }

@@ -15,8 +15,8 @@ const MANIFEST = /\.(ya?ml|json)$/i;
 export async function renderPlain(root: string, dir: string, limits: RenderLimits): Promise<RenderedObject[]> {
   const files: string[] = [];
   const pending = [dir];
-  while (pending.length > 0) {
-    const current = pending.pop() as string;
+  let current: string | undefined;
+  while ((current = pending.pop()) !== undefined) {
     for (const entry of await readdir(current, { withFileTypes: true })) {
       if (entry.name.startsWith('.')) continue;
       const full = join(current, entry.name);

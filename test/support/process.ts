@@ -57,7 +57,7 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Running {
           reject(new Error(`timed out waiting for ${pattern} in:\n${out}`));
         }, timeoutMs);
         listeners.add(check);
-        exited.then(() => {
+        void exited.then(() => {
           if (!pattern.test(out)) {
             listeners.delete(check);
             clearTimeout(timer);

@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1.7
 # Landfall: a small runtime image with git, kubectl (for kustomize) and helm, running as a non-root user.
+# Node 24 LTS: the runtime the suite also runs on in CI (.ci/run, scripts/node24.sh).
 
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 # ---- build: compile TypeScript with the dev dependencies ------------------------------------
 FROM ${NODE_IMAGE} AS build

@@ -5,7 +5,7 @@
  * phase taken from each sync's record.
  */
 import { startFlow, type Flow } from '../test/support/flow.js';
-import type { PhaseName, SyncRecord } from '../src/model/records.js';
+import type { PhaseName } from '../src/model/records.js';
 import { phaseTimes } from './apply.js';
 import { appFiles } from './manifests.js';
 import { benchResult, round, summarize, withScope, type BenchContext, type BenchResult, type Summary, type TargetCheck } from './lib.js';
@@ -78,7 +78,7 @@ export async function measureMerges(ctx: BenchContext, subject: MergeSubject, op
     // The change is live: the ConfigMap carries it (and the Deployment rolled out, or health would not pass).
     const data = await subject.liveData();
     if (data?.change !== `merge-${i}`) throw new Error(`merge ${i}: cm-0 shows ${JSON.stringify(data)}`);
-    const record = (await flow.history.get(jobId)) as SyncRecord | undefined;
+    const record = (await flow.history.get(jobId));
     if (!record || record.result !== 'succeeded' || record.sha !== sha) throw new Error(`merge ${i}: record ${jobId} is ${record?.result} for ${record?.sha}`);
     if (i < warmup) continue;
     measured.push({

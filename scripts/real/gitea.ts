@@ -188,7 +188,7 @@ async function cli(bin: string, dir: string, args: string[]): Promise<string> {
     return stdout.trim();
   } catch (err) {
     const e = err as { stderr?: string; stdout?: string; message: string };
-    throw new Error(`gitea ${args.slice(0, 3).join(' ')} failed: ${(e.stderr || e.stdout || e.message).trim().split('\n').slice(-5).join('\n')}`);
+    throw new Error(`gitea ${args.slice(0, 3).join(' ')} failed: ${(e.stderr || e.stdout || e.message).trim().split('\n').slice(-5).join('\n')}`, { cause: err });
   }
 }
 

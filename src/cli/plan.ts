@@ -34,7 +34,7 @@ export async function runPlanCommand(config: Config, appName: string, ref?: stri
     if (!sha) return { text: `${wanted} is neither a branch, a tag nor a full commit hash of ${app.repo}\n`, code: 1 };
     await runPlan(
       // The record is kept here rather than in Redis: it is what gets printed, success or failure.
-      { ...kit, log, history: { save: async (r) => void (kept.record = r) } },
+      { ...kit, log, history: { save: (r) => Promise.resolve(void (kept.record = r)) } },
       {
         app,
         data: { app: app.name, forge: app.forge, repo: app.repo, number: 0, action: 'opened', headSha: sha, headBranch: wanted, headRepo: app.repo, baseBranch: app.branch, receivedAt: Date.now() },

@@ -164,7 +164,7 @@ export async function createKubeClient(kc: KubeConfig, options: KubeClientOption
   async function request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     const query = new URLSearchParams();
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) query.set(k, v);
-    const full = query.size > 0 ? `${path}?${query}` : path;
+    const full = query.size > 0 ? `${path}?${query.toString()}` : path;
     const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
     const isWrite = method !== 'GET' && !(opts.query?.dryRun);
     const headers = { ...(await authHeaders()), ...(opts.text ? { Accept: 'text/plain, */*' } : {}) };

@@ -3,7 +3,7 @@ import type { KubeClient } from '../kube/client.js';
 import { KubeApiError } from '../kube/errors.js';
 import { describeRef, refOf, type KubeObject } from '../kube/refs.js';
 import { changedPaths } from './diff.js';
-import { SyncError } from './errors.js';
+import { SyncError, toSyncError } from './errors.js';
 import { ignoredFields, withLiveValues, withoutFields, type IgnoredFields, type IgnoreRule } from './ignore.js';
 import { FIELD_MANAGER, RECREATE_ANNOTATION } from './labels.js';
 import { applyOrder, stageOf } from './order.js';
@@ -12,6 +12,7 @@ import type { ChangeEntry } from '../model/changes.js';
 import type { VerifiedObject } from '../model/records.js';
 import { takeoverPatch, type ForeignManager } from './takeover.js';
 import type { DesiredObject } from './validate.js';
+import { errorMessage, isRecord } from './unknown.js';
 
 /** The outcome of dry-running every object. */
 export interface DryRunResult {
@@ -46,8 +47,8 @@ export function fingerprintOf(obj: KubeObject): string {
 
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  if (isRecord(value)) {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(',')}}`;
   }
   return JSON.stringify(value);
 }
@@ -86,7 +87,7 @@ export function objectError(code: string, obj: KubeObject, verb: string, err: un
     return new SyncError(code, `${what} ${verb} failed: ${detail}${causes.length > 1 ? ` (${causes.join('; ')})` : ''}${hint}`, err.transient, { cause: err, object: what });
   }
   if (err instanceof SyncError) return err;
-  return new SyncError(code, `${what} ${verb} failed: ${(err as Error).message}`, true, { cause: err, object: what });
+  return new SyncError(code, `${what} ${verb} failed: ${errorMessage(err)}`, true, { cause: err, object: what });
 }
 
 /** A dry-run that failed only because the namespace it targets does not exist yet. */
@@ -175,7 +176,7 @@ export function createResourceManager(deps: ResourceManagerDeps) {
           throw objectError('DRY_RUN_FAILED', desired.obj, 'dry-run', err);
         }
       });
-      for (const outcome of outcomes) if (!outcome.ok) failures.push(outcome.error as SyncError);
+      for (const outcome of outcomes) if (!outcome.ok) failures.push(toSyncError(outcome.error));
       if (failures.length > 0) throw aggregate(failures);
       return { results, deferred, recreate, skip: new Map(), ignored, live, fingerprints, proven };
     },
@@ -272,7 +273,7 @@ export function createResourceManager(deps: ResourceManagerDeps) {
           options.onEntry?.(entry);
           return entry;
         });
-        const failures = outcomes.filter((o): o is { ok: false; error: unknown } => !o.ok).map((o) => o.error as SyncError);
+        const failures = outcomes.filter((o): o is { ok: false; error: unknown } => !o.ok).map((o) => toSyncError(o.error));
         if (failures.length > 0) throw aggregate(failures);
         if (stage === 0) {
           const crds = batch.filter((o) => o.obj.kind === 'CustomResourceDefinition').map((o) => o.obj);
@@ -403,7 +404,8 @@ export function entryFor(desired: DesiredObject): Omit<ChangeEntry, 'action'> {
 
 /** One error for many: the first in words, the rest counted; transient only if all are. */
 function aggregate(failures: SyncError[]): SyncError {
-  const first = failures[0] as SyncError;
+  const [first] = failures;
+  if (!first) throw new RangeError('aggregate() needs at least one failure');
   if (failures.length === 1) return first;
   const more = failures.slice(1, 5).map((f) => f.message);
   return new SyncError(first.code, `${first.message}\n${more.join('\n')}${failures.length > 5 ? `\n(and ${failures.length - 5} more)` : ''}`, failures.every((f) => f.transient), {

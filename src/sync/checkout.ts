@@ -81,7 +81,7 @@ export function createGit(options: GitOptions): Git {
       return await run(git, args, { env: env(source, extraEnv), timeoutMs: options.timeoutMs, ...(cwd ? { cwd } : {}) });
     } catch (err) {
       if (err instanceof SyncError && err.code === 'COMMAND_FAILED') {
-        const stderr = String((err as SyncError & { stderr?: string }).stderr ?? '');
+        const stderr = 'stderr' in err ? String(err.stderr ?? '') : '';
         const transient = /Could not resolve host|Connection (refused|reset|timed out)|timed out|502|503|504|early EOF|remote end hung up/i.test(stderr);
         throw new SyncError('GIT_FAILED', `git ${args[0]} of ${safeUrl(source.url)} failed: ${firstLines(stderr)}`, transient, { cause: err });
       }
@@ -135,7 +135,7 @@ export function createGit(options: GitOptions): Git {
       if (FULL_SHA.test(ref)) return ref;
       const name = ref.replace(/^refs\/(heads|tags)\//, '');
       const { stdout } = await gitRun(source, ['ls-remote', source.url, `refs/heads/${name}`, `refs/tags/${name}`, `refs/tags/${name}^{}`]);
-      const lines = stdout.split('\n').filter(Boolean).map((l) => l.split('\t') as [string, string]);
+      const lines = stdout.split('\n').filter(Boolean).map((l) => { const [sha = '', name = ''] = l.split('\t'); return [sha, name] as const; });
       // A branch first; an annotated tag's peeled commit (`^{}`) over the tag object itself.
       const pick = (suffix: string) => lines.find(([, r]) => r === suffix)?.[0];
       return pick(`refs/heads/${name}`) ?? pick(`refs/tags/${name}^{}`) ?? pick(`refs/tags/${name}`);

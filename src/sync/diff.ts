@@ -8,7 +8,7 @@ const MAX_PATHS = 50;
 
 /** An object without what only the server writes: status and server-owned metadata. */
 export function normalize(obj: KubeObject): Record<string, unknown> {
-  const { status: _status, metadata, ...rest } = obj as KubeObject & { status?: unknown };
+  const { status: _status, metadata, ...rest } = obj;
   const meta: Record<string, unknown> = { ...metadata };
   for (const key of SERVER_METADATA) delete meta[key];
   return { ...rest, metadata: meta };

@@ -20,3 +20,9 @@ export class SyncError extends Error {
   /** The file (and document) the failure is about. */
   readonly file: string | undefined;
 }
+
+/** `err` itself when it is a SyncError, else wrapped in one (transient, with `err` as the cause). */
+export function toSyncError(err: unknown, code = 'INTERNAL'): SyncError {
+  if (err instanceof SyncError) return err;
+  return new SyncError(code, err instanceof Error ? err.message : String(err), true, { cause: err });
+}

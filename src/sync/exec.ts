@@ -33,7 +33,7 @@ export function run(file: string, args: readonly string[], options: RunOptions):
       (err, stdout, stderr) => {
         if (!err) return resolve({ stdout, stderr });
         const name = file.split('/').pop() ?? file;
-        const e = err as NodeJS.ErrnoException & { killed?: boolean; signal?: string | null };
+        const e = err;
         if (e.code === 'ENOENT') {
           return reject(new SyncError('TOOL_MISSING', `${name} is not installed or not on PATH (looked for "${file}")`));
         }

@@ -3,6 +3,7 @@ import { describeRef, groupOf, refOf, type KubeObject } from '../kube/refs.js';
 import type { DryRunResult } from './apply.js';
 import type { InventoryEntry } from './inventory.js';
 import type { DesiredObject } from './validate.js';
+import { isRecord } from './unknown.js';
 
 /**
  * A fingerprint of a Job that cleans itself up (`spec.ttlSecondsAfterFinished`), recorded in the
@@ -10,15 +11,15 @@ import type { DesiredObject } from './validate.js';
  */
 export function finishedJobFingerprint(obj: KubeObject): string | undefined {
   if (groupOf(obj.apiVersion) !== 'batch' || obj.kind !== 'Job') return undefined;
-  const ttl = (obj.spec as { ttlSecondsAfterFinished?: unknown } | undefined)?.ttlSecondsAfterFinished;
+  const ttl = isRecord(obj.spec) ? obj.spec.ttlSecondsAfterFinished : undefined;
   if (typeof ttl !== 'number') return undefined;
   return createHash('sha256').update(canonical(obj)).digest('base64url').slice(0, 22);
 }
 
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  if (isRecord(value)) {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
   }
   return JSON.stringify(value);
 }

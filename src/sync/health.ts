@@ -180,7 +180,8 @@ function pod(obj: Obj): Health {
   if (phase === 'Pending') {
     const scheduled = condition(obj, 'PodScheduled');
     if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
-      const created = Date.parse(String(obj.metadata.creationTimestamp ?? ''));
+      const stamp = obj.metadata.creationTimestamp;
+      const created = typeof stamp === 'string' ? Date.parse(stamp) : NaN;
       if (Number.isFinite(created) && Date.now() - created > 15_000) return failed('PodUnschedulable', scheduled.message ?? 'Pod could not be scheduled');
     }
     return progress('PodPending', 'Pod is pending');

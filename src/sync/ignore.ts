@@ -2,6 +2,7 @@ import type { AppConfig } from '../config/schema.js';
 import type { KubeClient } from '../kube/client.js';
 import { groupOf, type KubeObject } from '../kube/refs.js';
 import type { DesiredObject } from './validate.js';
+import { isRecord } from './unknown.js';
 
 /** Annotation naming fields of an object that Landfall leaves alone: JSON pointers, comma-separated. */
 export const IGNORE_ANNOTATION = 'landfall.dev/ignore-fields';
@@ -57,7 +58,7 @@ export async function ignoredFields(client: KubeClient, desired: readonly Desire
   }
   for (const d of scalable) {
     const hpa = autoscalers.find((a) => {
-      const target = (a.spec as { scaleTargetRef?: { kind?: string; name?: string } } | undefined)?.scaleTargetRef;
+      const target = isRecord(a.spec) && isRecord(a.spec.scaleTargetRef) ? a.spec.scaleTargetRef : undefined;
       return a.metadata.namespace === d.obj.metadata.namespace && target?.kind === d.obj.kind && target.name === d.obj.metadata.name;
     });
     if (hpa) add(d.id, ['/spec/replicas'], `spec.replicas is left to HorizontalPodAutoscaler/${hpa.metadata.name}`);
@@ -85,7 +86,7 @@ function lookup(obj: unknown, tokens: string[]): { found: boolean; value?: unkno
   let cur: unknown = obj;
   for (const token of tokens) {
     if (Array.isArray(cur) && /^\d+$/.test(token) && Number(token) < cur.length) cur = cur[Number(token)];
-    else if (cur !== null && typeof cur === 'object' && !Array.isArray(cur) && Object.hasOwn(cur, token)) cur = (cur as Record<string, unknown>)[token];
+    else if (isRecord(cur) && Object.hasOwn(cur, token)) cur = cur[token];
     else return { found: false };
   }
   return { found: true, value: cur };
@@ -96,15 +97,14 @@ function parentOf(obj: unknown, tokens: string[], create: boolean): Record<strin
   for (const token of tokens.slice(0, -1)) {
     if (Array.isArray(cur)) {
       cur = /^\d+$/.test(token) ? cur[Number(token)] : undefined;
-    } else if (cur !== null && typeof cur === 'object') {
-      const map = cur as Record<string, unknown>;
-      if (map[token] === undefined && create) map[token] = {};
-      cur = map[token];
+    } else if (isRecord(cur)) {
+      if (cur[token] === undefined && create) cur[token] = {};
+      cur = cur[token];
     } else {
       return undefined;
     }
   }
-  return cur !== null && typeof cur === 'object' ? (cur as Record<string, unknown> | unknown[]) : undefined;
+  return isRecord(cur) || Array.isArray(cur) ? cur : undefined;
 }
 
 /**

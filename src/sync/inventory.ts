@@ -1,5 +1,7 @@
 import type { KubeClient } from '../kube/client.js';
 import { groupKind, type KubeObject, type ObjectRef } from '../kube/refs.js';
+import { z } from 'zod';
+import { isRecord } from './unknown.js';
 import { APP_LABEL, applySetId, FIELD_MANAGER, inventoryName, MANAGED_BY } from './labels.js';
 
 /** One object an app owns, as recorded in its inventory. */
@@ -13,6 +15,18 @@ export interface InventoryEntry {
   /** For a Job that removes itself when finished: the fingerprint of the manifest applied. */
   applied?: string;
 }
+
+/** The inventory as stored: checked when read back, so a hand-edited ConfigMap cannot feed pruning garbage. */
+const inventoryEntries = z.array(
+  z.object({
+    id: z.string(),
+    apiVersion: z.string(),
+    kind: z.string(),
+    namespace: z.string().optional(),
+    name: z.string(),
+    applied: z.string().optional(),
+  }),
+);
 
 /** Where an app's inventory lives. */
 export interface InventoryLocation {
@@ -42,13 +56,14 @@ export function createInventory(client: KubeClient, where: InventoryLocation) {
     ref,
     /** The recorded entries and revision; empty when the app never deployed here. */
     async read(): Promise<{ entries: InventoryEntry[]; revision?: string }> {
-      const obj = (await client.get(ref)) as (KubeObject & { data?: Record<string, string> }) | undefined;
+      const obj = await client.get(ref);
       known = obj ? fingerprint(obj) : undefined;
-      if (!obj?.data?.inventory) return { entries: [] };
+      const text = obj && isRecord(obj.data) ? obj.data.inventory : undefined;
+      if (!obj || typeof text !== 'string' || !text) return { entries: [] };
       try {
-        const entries = JSON.parse(obj.data.inventory) as InventoryEntry[];
+        const parsed = inventoryEntries.safeParse(JSON.parse(text));
         const revision = obj.metadata.annotations?.['landfall.dev/revision'];
-        return { entries: Array.isArray(entries) ? entries : [], ...(revision ? { revision } : {}) };
+        return { entries: parsed.success ? parsed.data : [], ...(revision ? { revision } : {}) };
       } catch {
         return { entries: [] };
       }

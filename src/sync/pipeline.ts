@@ -14,6 +14,7 @@ import { prepare, type Desired, type PrepareDeps, type Prepared } from './prepar
 import { prune } from './prune.js';
 import { createRecorder, type Recorder } from './recorder.js';
 import { waitForHealth } from './wait.js';
+import { errorMessage } from './unknown.js';
 
 /** Hears about a sync's progress; commit statuses are one listener. Must not throw. */
 export interface SyncListener {
@@ -318,7 +319,7 @@ async function waitHealthy(deps: SyncDeps, rec: Recorder, prepared: Prepared, ob
       },
     },
   ).catch((err: unknown) => {
-    throw err instanceof SyncError ? err : new SyncError('HEALTH_CHECK_FAILED', `health check failed: ${(err as Error).message}`, true, { cause: err });
+    throw err instanceof SyncError ? err : new SyncError('HEALTH_CHECK_FAILED', `health check failed: ${errorMessage(err)}`, true, { cause: err });
   });
   state.health.push(...report);
   rec.record.health = [...state.health];
@@ -375,7 +376,7 @@ async function writeInventory(inventory: Inventory, entries: InventoryEntry[], r
   try {
     await inventory.write(entries, revision);
   } catch (err) {
-    const message = (err as Error).message;
+    const message = errorMessage(err);
     throw new SyncError('INVENTORY_FAILED', `could not record the inventory ConfigMap in namespace ${app.namespace}: ${message}${/not found/.test(message) ? ' (create the namespace, or set createNamespace: true)' : ''}`, err instanceof SyncError ? err.transient : true, { cause: err });
   }
 }

@@ -1,5 +1,6 @@
 import type { KubeClient } from '../kube/client.js';
 import { groupOf, type KubeObject } from '../kube/refs.js';
+import { isRecord } from './unknown.js';
 
 /** A pod of a workload that will not get better by waiting, and why. */
 export interface PodProblem {
@@ -90,6 +91,7 @@ export async function workloadPodProblem(client: KubeClient, workload: KubeObjec
   const kind = `${group}/${workload.kind}`;
   if (!['apps/Deployment', 'apps/StatefulSet', 'apps/DaemonSet', 'apps/ReplicaSet', 'batch/Job'].includes(kind)) return undefined;
   const namespace = workload.metadata.namespace;
+  // The selector's shape is the workload kind's schema, which the API server enforced when it stored it.
   const spec = workload.spec as { selector?: LabelSelector } | undefined;
   let selector = selectorString(spec?.selector);
   if (!namespace || !selector) return undefined;
@@ -97,8 +99,8 @@ export async function workloadPodProblem(client: KubeClient, workload: KubeObjec
     const hash = await newestTemplateHash(client, workload, selector);
     if (hash) selector += `,pod-template-hash=${hash}`;
   } else if (kind === 'apps/StatefulSet') {
-    const revision = (workload.status as { updateRevision?: string } | undefined)?.updateRevision;
-    if (revision) selector += `,controller-revision-hash=${revision}`;
+    const revision = isRecord(workload.status) ? workload.status.updateRevision : undefined;
+    if (typeof revision === 'string' && revision) selector += `,controller-revision-hash=${revision}`;
   }
   const pods = (await client.list('v1', 'Pod', { namespace, labelSelector: selector })) as PodShape[];
   for (const pod of pods) {
@@ -114,7 +116,10 @@ async function newestTemplateHash(client: KubeClient, deployment: KubeObject, se
   const revision = deployment.metadata.annotations?.['deployment.kubernetes.io/revision'];
   if (!revision) return undefined;
   const sets = await client.list('apps/v1', 'ReplicaSet', { ...(deployment.metadata.namespace ? { namespace: deployment.metadata.namespace } : {}), labelSelector: selector });
-  const owned = sets.filter((rs) => ((rs.metadata.ownerReferences as { uid?: string }[] | undefined) ?? []).some((o) => o.uid === deployment.metadata.uid));
+  const owned = sets.filter((rs) => {
+    const owners = rs.metadata.ownerReferences;
+    return Array.isArray(owners) && owners.some((o) => isRecord(o) && o.uid === deployment.metadata.uid);
+  });
   const current = owned.find((rs) => rs.metadata.annotations?.['deployment.kubernetes.io/revision'] === revision);
   return current?.metadata.labels?.['pod-template-hash'];
 }

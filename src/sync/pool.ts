@@ -1,12 +1,10 @@
 /** Runs `fn` over `items` with at most `limit` at a time, keeping results in order. */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
-  let next = 0;
+  // One iterator shared by every lane: each takes the next item when it is free.
+  const queue = items.entries();
   async function lane(): Promise<void> {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T, i);
-    }
+    for (const [i, item] of queue) results[i] = await fn(item, i);
   }
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
   return results;

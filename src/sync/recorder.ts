@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { PhaseName, SyncRecord } from '../model/records.js';
-import { SyncError } from './errors.js';
+import { SyncError, toSyncError } from './errors.js';
 
 /** Where records are kept (the history store, or anything with its `save`). */
 export interface RecordSink {
@@ -64,7 +64,7 @@ export function createRecorder(sink: RecordSink, log: Logger, record: SyncRecord
     },
     async fail(err, final) {
       closePhase();
-      const error = err instanceof SyncError ? err : new SyncError('INTERNAL', (err as Error).message ?? String(err), true, { cause: err });
+      const error = toSyncError(err);
       record.result = 'failed';
       record.finishedAt = Date.now();
       record.error = {

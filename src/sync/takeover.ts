@@ -88,5 +88,5 @@ export function stringDataAsData(obj: KubeObject): KubeObject {
   const { stringData, ...rest } = obj;
   const data: Record<string, unknown> = { ...(isMap(rest.data) ? rest.data : {}) };
   for (const [key, value] of Object.entries(stringData)) data[key] = Buffer.from(String(value), 'utf8').toString('base64');
-  return { ...rest, data } as KubeObject;
+  return { ...rest, data };
 }

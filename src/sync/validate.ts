@@ -6,6 +6,7 @@ import { classify, HOOK_LABEL, hookKey, type HookSpec } from './hooks.js';
 import { APP_LABEL, MANAGED_BY, PART_OF } from './labels.js';
 import type { RenderedObject } from './render/types.js';
 import { stringDataAsData } from './takeover.js';
+import { errorMessage } from './unknown.js';
 
 /** An object ready to apply: validated, namespaced, labelled, with its source and identity. */
 export interface DesiredObject {
@@ -104,7 +105,7 @@ export async function validateObjects(
     try {
       info = await lookup(obj.apiVersion, obj.kind);
     } catch (err) {
-      throw new SyncError('DISCOVERY_FAILED', `could not ask the cluster about ${obj.kind} in ${obj.apiVersion}: ${(err as Error).message}`, true, { cause: err });
+      throw new SyncError('DISCOVERY_FAILED', `could not ask the cluster about ${obj.kind} in ${obj.apiVersion}: ${errorMessage(err)}`, true, { cause: err });
     }
     const fromCrd = info ? undefined : newKinds.get(`${groupOf(obj.apiVersion)}/${versionOf(obj.apiVersion)}/${obj.kind}`);
     if (!info && !fromCrd) {

@@ -57,7 +57,7 @@ t.test(`${RATE} signed deliveries per second for ${SECONDS} s`, { timeout: (SECO
     ],
   };
   // (autocannon's types lag its options: `requests` and `overallRate` are documented and work.)
-  const result = await autocannon(options as never);
+  const result = await autocannon(options);
   clearInterval(sampler);
   const accepted = result['2xx'];
   t.equal(result.errors, 0, 'no connection errors');

@@ -110,7 +110,8 @@ t.test('configuration: Cluster needs a hash-tag prefix; Sentinel needs the maste
       parseConfig(yaml, {});
       return [];
     } catch (err) {
-      return (err as InstanceType<typeof ConfigError>).problems.map((p) => `${p.path}: ${p.message}`);
+      if (!(err instanceof ConfigError)) throw err;
+      return err.problems.map((p) => `${p.path}: ${p.message}`);
     }
   };
   t.same(problems('redis: { cluster: [{ host: a, port: 7000 }] }'), ['redis.prefix: with Redis Cluster, must be one hash tag such as {landfall}, so that every key lands in one slot']);

@@ -136,7 +136,7 @@ t.test('a worker checks the webhooks at start: redelivers what failed while it w
   const flow = await startFlow(t, 'github', '', {
     beforeWorkers(api) {
       hookId = Number(api.seedHook(FLOW_REPOS.github, { url: 'https://landfall.test/hooks/github', events: ['pull_request', 'push'], secret: 'x'.repeat(20), settings: { content_type: 'json' } }).id);
-      failed = api.seedDelivery(FLOW_REPOS.github, hookId, { guid: 'missed-while-down', status_code: 0, status: 'failed to connect', event: 'pull_request', action: 'opened' }).id as number;
+      failed = api.seedDelivery(FLOW_REPOS.github, hookId, { guid: 'missed-while-down', status_code: 0, status: 'failed to connect', event: 'pull_request', action: 'opened' }).id;
     },
   });
   await flow.api.waitFor((api) => api.redeliveries.length === 1, 20_000);

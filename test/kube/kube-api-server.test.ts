@@ -196,7 +196,7 @@ async function setup(tt: TeardownHost, prefix: string): Promise<Setup> {
  * test server's `edit()` hook, or the same PATCH on a real cluster.
  */
 async function editAs(s: Setup, path: string, ref: { apiVersion?: string; kind: string; namespace?: string; name: string }, patch: Obj, manager = 'kubectl-edit'): Promise<Obj> {
-  if (s.server) return s.server.edit(ref, patch, manager) as Obj;
+  if (s.server) return s.server.edit(ref, patch, manager);
   const res = await raw(s.kc, 'PATCH', `${path}?fieldManager=${manager}`, { body: patch, contentType: MERGE });
   if (res.status !== 200) throw new Error(`edit answered ${res.status}: ${res.text}`);
   return res.json;

@@ -58,7 +58,7 @@ t.test('an identical status is not posted twice', async (t) => {
   await reporter.report({ ...status, description: 'Deployed ccccccc again', at: 3 });
   await flow.api.waitFor(() => posts() === 2);
   await reporter.report({ ...status, state: 'running', description: 'Deploying', at: 0 });
-  t.equal(await flow.api.statuses.latest(sha, 'landfall/web')?.description, 'Deployed ccccccc again');
+  t.equal(flow.api.statuses.latest(sha, 'landfall/web')?.description, 'Deployed ccccccc again');
   t.equal(posts(), 2, 'a status from an older event never replaces a newer one (nothing even queued)');
   t.equal(flow.api.statuses.latest(sha, 'landfall/web')?.description, 'Deployed ccccccc again');
   t.same(flow.api.unexpected, []);

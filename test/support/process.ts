@@ -38,8 +38,8 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: st
     out += chunk.toString();
     for (const l of listeners) l();
   };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return {
     child,
@@ -60,7 +60,7 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: st
           reject(new Error(`timed out waiting for ${pattern} in:\n${out}`));
         }, timeoutMs);
         listeners.add(check);
-        exited.then(() => {
+        void exited.then(() => {
           if (!pattern.test(out)) {
             listeners.delete(check);
             clearTimeout(timer);

@@ -14,7 +14,7 @@ const desiredOf = (obj: KubeObject, newKind = false): DesiredObject => ({
   namespaced: Boolean(obj.metadata.namespace),
   newKind,
 });
-const cm = (name: string, data: Record<string, string>) => desiredOf({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'web' }, data } as KubeObject);
+const cm = (name: string, data: Record<string, string>) => desiredOf({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'web' }, data });
 
 async function setup(t: { teardown(fn: () => unknown): void }) {
   const { kc, server } = await kubeForTest(t);
@@ -63,8 +63,8 @@ t.test('stages: a CRD is applied and Established before its custom resource; unc
     kind: 'CustomResourceDefinition',
     metadata: { name: 'widgets.example.com' },
     spec: { group: 'example.com', scope: 'Namespaced', names: { plural: 'widgets', kind: 'Widget' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }] },
-  } as KubeObject);
-  const widget = desiredOf({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w', namespace: 'web' }, spec: { size: 1 } } as KubeObject, true);
+  });
+  const widget = desiredOf({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w', namespace: 'web' }, spec: { size: 1 } }, true);
   const objects = [widget, cm('a', { k: '1' }), crd];
   const dry = await manager.dryRunAll(objects, new Set());
   t.ok(dry.deferred.has(widget.id), 'the custom resource waits for its CRD');

@@ -157,7 +157,7 @@ export function createGithubApi(settings: GithubApiSettings): ForgeApi {
     async createHook(fullName, spec) {
       return withClient(fullName, `GitHub hook creation on ${fullName}`, async (octokit) => {
         const { data } = await octokit.rest.repos.createWebhook({ ...split(fullName), name: 'web', ...hookBody(spec) });
-        return toHook(data as unknown as HookData);
+        return toHook(data);
       });
     },
     async updateHook(fullName, hook, spec) {

@@ -15,8 +15,8 @@ export function isInside(root: string, child: string): boolean {
 export async function assertNoEscapingSymlinks(root: string): Promise<void> {
   const realRoot = await realpath(root);
   const pending = [realRoot];
-  while (pending.length > 0) {
-    const dir = pending.pop() as string;
+  let dir: string | undefined;
+  while ((dir = pending.pop()) !== undefined) {
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       const full = join(dir, entry.name);
       if (entry.isSymbolicLink()) {

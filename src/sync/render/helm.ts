@@ -76,7 +76,7 @@ function splitHelmOutput(text: string, chartLabel: string, limit: number, chartN
 }
 
 async function hasPackagedChart(chartsDir: string, name: string): Promise<boolean> {
-  const entries = await readdir(chartsDir).catch(() => [] as string[]);
+  const entries = await readdir(chartsDir).catch((): string[] => []);
   return entries.some((e) => e.startsWith(`${name}-`) && e.endsWith('.tgz'));
 }
 

@@ -6,6 +6,7 @@ import { run } from '../exec.js';
 import { isInside } from './guard.js';
 import { parseManifests } from './parse.js';
 import type { RenderedObject, RenderLimits, RenderTools } from './types.js';
+import { errorMessage } from '../unknown.js';
 
 /** File names kustomize recognises, in its order of preference. */
 export const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
@@ -37,7 +38,7 @@ export async function vetKustomization(root: string, dir: string, seen = new Set
   try {
     doc = (parse(await readFile(file, 'utf8'), { maxAliasCount: 100 }) ?? {}) as Record<string, unknown>;
   } catch (err) {
-    throw new SyncError('YAML_INVALID', `${label}: ${(err as Error).message.split('\n')[0]}`, false, { file: label });
+    throw new SyncError('YAML_INVALID', `${label}: ${errorMessage(err).split('\n')[0]}`, false, { file: label });
   }
   if (doc.helmCharts || doc.helmChartInflationGenerator) {
     throw new SyncError('KUSTOMIZE_REMOTE', `${label}: helmCharts download charts and are not allowed; vendor the chart or point the app at the chart directory`, false, { file: label });

@@ -2,6 +2,7 @@ import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../../kube/refs.js';
 import { SyncError } from '../errors.js';
 import type { RenderedObject } from './types.js';
+import { errorMessage } from '../unknown.js';
 
 /** Aliases a manifest may expand; a "billion laughs" document needs thousands. */
 const MAX_ALIASES = 100;
@@ -23,7 +24,7 @@ export function parseManifests(text: string, label: string, sink: RenderedObject
     try {
       value = doc.toJS({ maxAliasCount: MAX_ALIASES });
     } catch (err) {
-      throw new SyncError('YAML_INVALID', `${where}: ${(err as Error).message} (alias expansion is limited to ${MAX_ALIASES})`, false, { file: where });
+      throw new SyncError('YAML_INVALID', `${where}: ${errorMessage(err)} (alias expansion is limited to ${MAX_ALIASES})`, false, { file: where });
     }
     addObject(value, where, sink, limit);
   });

@@ -3,6 +3,7 @@ import { join, relative } from 'node:path';
 import { SyncError } from '../errors.js';
 import { addObject, parseManifests } from './parse.js';
 import type { RenderedObject, RenderLimits } from './types.js';
+import { errorMessage } from '../unknown.js';
 
 const MANIFEST = /\.(ya?ml|json)$/i;
 
@@ -28,7 +29,7 @@ export async function renderPlain(root: string, dir: string, limits: RenderLimit
       try {
         value = JSON.parse(text);
       } catch (err) {
-        throw new SyncError('JSON_INVALID', `${label}: ${(err as Error).message}`, false, { file: label });
+        throw new SyncError('JSON_INVALID', `${label}: ${errorMessage(err)}`, false, { file: label });
       }
       addObject(value, `${label}#1`, objects, limits.maxObjects);
     } else {

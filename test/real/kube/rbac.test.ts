@@ -103,7 +103,7 @@ t.test('the chart RBAC for two apps is enough to deploy, prune and heal both, an
     t.teardown(() => direct.close());
     const outside = await direct.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'elsewhere', namespace: `${uniqueName('nope')}` } }, { fieldManager: 'landfall', dryRun: true }).then(() => undefined, (err: { status?: number; message: string }) => err);
     t.equal(outside?.status, 403, `a namespace the chart grants nothing in: ${outside?.message}`);
-    const cluster = await direct.apply({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'landfall-should-not' }, rules: [] } as never, { fieldManager: 'landfall', dryRun: true }).then(() => undefined, (err: { status?: number; message: string }) => err);
+    const cluster = await direct.apply({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'landfall-should-not' }, rules: [] }, { fieldManager: 'landfall', dryRun: true }).then(() => undefined, (err: { status?: number; message: string }) => err);
     t.equal(cluster?.status, 403, `a cluster-scoped object: ${cluster?.message}`);
     t.match(cluster?.message ?? '', /clusterroles\.rbac\.authorization\.k8s\.io "landfall-should-not" is forbidden: User "system:serviceaccount:.*:lf-landfall" cannot patch resource "clusterroles"/);
     t.ok(token.length > 100, 'a real signed token');

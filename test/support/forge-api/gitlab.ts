@@ -438,7 +438,7 @@ function hookRules(): Record<string, FieldRule> {
     enable_ssl_verification: { type: 'boolean' },
     custom_webhook_template: { type: 'string' },
     custom_headers: { type: 'array' },
-    ...Object.fromEntries(GITLAB_HOOK_EVENT_FLAGS.map((f) => [f, { type: 'boolean' } as FieldRule])),
+    ...Object.fromEntries(GITLAB_HOOK_EVENT_FLAGS.map((f) => [f, { type: 'boolean' }])),
   };
 }
 

@@ -752,7 +752,7 @@ function checkRunLog(runs: readonly ForgeCheckRun[]): CheckRunLog {
     byId(id: number): ForgeCheckRun | undefined {
       return copies.find((r) => r.id === id);
     },
-  }) as CheckRunLog;
+  });
 }
 
 interface Fault extends FaultSpec {

@@ -627,7 +627,7 @@ export function createEngine(deps: EngineDeps): Engine {
     // version specified in apply patch" check is reached (seen on the real server).
     if (body.apiVersion !== gv) throw badRequest(`invalid object type: ${body.apiVersion}, Kind=${body.kind}`);
     if (body.kind !== type.kind) throw badRequest(`invalid object type: ${gv}, Kind=${body.kind}`);
-    const meta = isObject(body.metadata) ? (body.metadata as ObjectMeta) : {};
+    const meta = isObject(body.metadata) ? (body.metadata) : {};
     if (meta.managedFields !== undefined && meta.managedFields !== null) throw badRequest('metadata.managedFields must be nil');
     checkBodyIdentity(scope, body, true);
     const name = scope.name ?? '';

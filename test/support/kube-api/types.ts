@@ -96,7 +96,7 @@ export function deepEqual(a: unknown, b: unknown): boolean {
     return true;
   }
   if (Array.isArray(b)) return false;
-  const ak = Object.keys(a as JsonObject);
+  const ak = Object.keys(a);
   const bo = b as JsonObject;
   let bCount = 0;
   for (const k in bo) if (bo[k] !== undefined) bCount++;

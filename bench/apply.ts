@@ -21,7 +21,27 @@ import { createRepo } from '../test/support/git.js';
 import type { ServerStats } from '../test/support/kube-api/index.js';
 import { startKubeApiProcess, type RequestLine } from './kube-api.js';
 import { benchIntake, startLandfall } from './landfall.js';
-import { benchResult, benchPrefix, freePort, median, procCpuSeconds, procMemory, redisForBench, REDIS_URL, round, sampleRss, tempDir, until, withScope, type BenchContext, type BenchResult, type ProcMemory, type RssSamples, type Scope, type TargetCheck } from './lib.js';
+import {
+  benchResult,
+  benchPrefix,
+  freePort,
+  median,
+  procCpuSeconds,
+  procMemory,
+  redisForBench,
+  REDIS_URL,
+  round,
+  sampleRss,
+  tempDir,
+  until,
+  withScope,
+  type BenchContext,
+  type BenchResult,
+  type ProcMemory,
+  type RssSamples,
+  type Scope,
+  type TargetCheck,
+} from './lib.js';
 import { appFiles } from './manifests.js';
 
 const NAMESPACE = 'scale';
@@ -48,7 +68,15 @@ function isWrite(r: RequestLine): boolean {
   return (r.method === 'PATCH' || r.method === 'DELETE' || r.method === 'PUT' || r.method === 'POST') && r.query.dryRun === undefined;
 }
 
-function figures(record: SyncRecord, wallMs: number, stats: ServerStats, requests: RequestLine[], client: KubeClientStats, cpu: SyncFigures['cpu'], inventoryPath: string): SyncFigures {
+function figures(
+  record: SyncRecord,
+  wallMs: number,
+  stats: ServerStats,
+  requests: RequestLine[],
+  client: KubeClientStats,
+  cpu: SyncFigures['cpu'],
+  inventoryPath: string,
+): SyncFigures {
   const phases = phaseTimes(record);
   const changes: Record<string, number> = {};
   for (const c of record.changes) changes[c.action] = (changes[c.action] ?? 0) + 1;
@@ -140,13 +168,31 @@ export async function createScaleApp(scope: Scope, size: number, kc: KubeConfig,
     deps,
     async sync() {
       const before = { ...client.stats };
-      const data: SyncJobData = { app: 'scale', trigger: 'manual', forge: 'github', repo: 'acme/scale', branch: 'main', sha: head, generation: 0, receivedAt: Date.now() };
+      const data: SyncJobData = {
+        app: 'scale',
+        trigger: 'manual',
+        forge: 'github',
+        repo: 'acme/scale',
+        branch: 'main',
+        sha: head,
+        generation: 0,
+        receivedAt: Date.now(),
+      };
       const t0 = performance.now();
       const record = await runSync(deps, { app, data, jobId: `sync-scale-${counter++}`, covered: [head], attempt: 1, finalAttempt: true });
       const wallMs = round(performance.now() - t0, 0);
       const after = client.stats;
       if (record.result !== 'succeeded') throw new Error(`sync of ${size} objects ended ${record.result}: ${record.error?.message}`);
-      return { record, wallMs, client: { requests: after.requests - before.requests, writes: after.writes - before.writes, bytesSent: after.bytesSent - before.bytesSent, retries: after.retries - before.retries } };
+      return {
+        record,
+        wallMs,
+        client: {
+          requests: after.requests - before.requests,
+          writes: after.writes - before.writes,
+          bytesSent: after.bytesSent - before.bytesSent,
+          retries: after.retries - before.retries,
+        },
+      };
     },
   };
 }
@@ -200,7 +246,12 @@ apps:
   const intake = benchIntake(scope, prefix);
   const history = createHistory(redis, createKeys(prefix));
   const runOne = async (trigger: 'push' | 'manual', deliveryId: string) => {
-    const result = await intake.enqueue('github', deliveryId, [{ kind: 'sync', data: { app: 'scale', trigger, forge: 'github', repo: 'acme/scale', branch: 'main', sha: trigger === 'push' ? head : '', receivedAt: Date.now() } }]);
+    const result = await intake.enqueue('github', deliveryId, [
+      {
+        kind: 'sync',
+        data: { app: 'scale', trigger, forge: 'github', repo: 'acme/scale', branch: 'main', sha: trigger === 'push' ? head : '', receivedAt: Date.now() },
+      },
+    ]);
     if (result.duplicate) throw new Error('duplicate delivery');
     const jobId = result.accepted[0]?.jobId as string;
     const record = await until(

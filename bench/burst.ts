@@ -11,7 +11,21 @@ import { Worker } from 'node:worker_threads';
 import type { SyncRecord } from '../src/model/records.js';
 import { startMultiFlow, type FlowApp, type MultiFlow } from './flow.js';
 import { appFiles } from './manifests.js';
-import { benchResult, machineBusySeconds, procCpuSeconds, redisCpuSeconds, round, sleep, summarize, tempDir, until, withScope, type BenchContext, type BenchResult, type TargetCheck } from './lib.js';
+import {
+  benchResult,
+  machineBusySeconds,
+  procCpuSeconds,
+  redisCpuSeconds,
+  round,
+  sleep,
+  summarize,
+  tempDir,
+  until,
+  withScope,
+  type BenchContext,
+  type BenchResult,
+  type TargetCheck,
+} from './lib.js';
 import { monotonicUs, summarizeProfile } from './profile.js';
 
 const OBJECTS_PER_APP = 10;
@@ -39,7 +53,10 @@ async function prepareCommits(bare: string, base: string, count: number, marksFi
     chunks.push(Buffer.from('\n'));
   }
   await new Promise<void>((resolve, reject) => {
-    const child = spawn('git', ['--git-dir', bare, 'fast-import', '--quiet', `--export-marks=${marksFile}`], { stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' } });
+    const child = spawn('git', ['--git-dir', bare, 'fast-import', '--quiet', `--export-marks=${marksFile}`], {
+      stdio: ['pipe', 'ignore', 'pipe'],
+      env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' },
+    });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     child.on('error', reject);
@@ -181,7 +198,8 @@ export async function runBurst(ctx: BenchContext): Promise<BenchResult> {
         for (const [i, app] of flow.apps.entries()) {
           if (settledAt.has(app.name)) continue;
           const newest = (commits[i] as string[]).at(-1) as string;
-          const cm = flow.kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: app.namespace, name: 'cm-0' }) as { data?: Record<string, string> } | undefined;
+          const cm = flow.kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: app.namespace, name: 'cm-0' }) as
+            { data?: Record<string, string> } | undefined;
           if (seqOf(cm?.data?.change) !== perApp - 1) continue;
           if ((await flow.history.appState(app.name)).deployedSha === newest) settledAt.set(app.name, Date.now() - t0);
         }
@@ -191,7 +209,10 @@ export async function runBurst(ctx: BenchContext): Promise<BenchResult> {
       5,
     );
     const settledMs = Math.max(...settledAt.values());
-    await flow.api.waitFor((api) => flow.apps.every((app, i) => api.statuses.latest((commits[i] as string[]).at(-1) as string, `landfall/${app.name}`)?.state === 'success'), 30_000);
+    await flow.api.waitFor(
+      (api) => flow.apps.every((app, i) => api.statuses.latest((commits[i] as string[]).at(-1) as string, `landfall/${app.name}`)?.state === 'success'),
+      30_000,
+    );
     const statusesMs = Date.now() - t0;
     window = { fromUs, toUs: monotonicUs() };
     const cpu1 = await cpuNow();

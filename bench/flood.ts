@@ -10,7 +10,21 @@ import { promisify } from 'node:util';
 import { parseConfig } from '../src/config/load.js';
 import { chartWebLimits, runFlood, type FloodPlan } from '../test/support/flood.js';
 import { freePort, serverYaml, startLandfall, webNodeFlags } from './landfall.js';
-import { benchResult, benchPrefix, formatBytes, procMemory, REDIS_URL, redisForBench, ROOT, sampleRss, tempDir, withScope, type BenchContext, type BenchResult, type TargetCheck } from './lib.js';
+import {
+  benchResult,
+  benchPrefix,
+  formatBytes,
+  procMemory,
+  REDIS_URL,
+  redisForBench,
+  ROOT,
+  sampleRss,
+  tempDir,
+  withScope,
+  type BenchContext,
+  type BenchResult,
+  type TargetCheck,
+} from './lib.js';
 
 const exec = promisify(execFile);
 const SECRET = 'bench-flood-webhook-secret';
@@ -30,7 +44,16 @@ export async function runFloodBench(ctx: BenchContext): Promise<BenchResult> {
     const chart = chartWebLimits();
     const port = await freePort();
     const yaml = `${serverYaml(
-      { host: '127.0.0.1', port, publicUrl: `http://127.0.0.1:${port}`, logLevel: 'info', spoolDir: join(dir, 'spool'), apiTokens: ['bench-flood-api-token'], headersTimeout: `${HEADERS_TIMEOUT_MS}ms`, requestTimeout: `${REQUEST_TIMEOUT_MS}ms` },
+      {
+        host: '127.0.0.1',
+        port,
+        publicUrl: `http://127.0.0.1:${port}`,
+        logLevel: 'info',
+        spoolDir: join(dir, 'spool'),
+        apiTokens: ['bench-flood-api-token'],
+        headersTimeout: `${HEADERS_TIMEOUT_MS}ms`,
+        requestTimeout: `${REQUEST_TIMEOUT_MS}ms`,
+      },
       {},
     )}
 redis: { url: "${REDIS_URL}", prefix: ${prefix} }
@@ -51,16 +74,43 @@ apps:
       repo: 'acme/web',
       branch: 'main',
       ...(ctx.quick
-        ? { bigBodies: { concurrent: 12, waves: 1 }, nonHookBodies: 4, unknownForge: 4, slowBodies: 2, slowBodiesOneSource: 4, slowHeaders: 20, silent: 10, signedDeliveries: 10, signedEveryMs: 150 }
-        : { bigBodies: { concurrent: 40, waves: 6 }, nonHookBodies: 24, unknownForge: 24, slowBodies: 12, slowBodiesOneSource: 40, slowHeaders: 200, silent: 100, signedDeliveries: 80, signedEveryMs: 150 }),
+        ? {
+            bigBodies: { concurrent: 12, waves: 1 },
+            nonHookBodies: 4,
+            unknownForge: 4,
+            slowBodies: 2,
+            slowBodiesOneSource: 4,
+            slowHeaders: 20,
+            silent: 10,
+            signedDeliveries: 10,
+            signedEveryMs: 150,
+          }
+        : {
+            bigBodies: { concurrent: 40, waves: 6 },
+            nonHookBodies: 24,
+            unknownForge: 24,
+            slowBodies: 12,
+            slowBodiesOneSource: 40,
+            slowHeaders: 200,
+            silent: 100,
+            signedDeliveries: 80,
+            signedEveryMs: 150,
+          }),
     };
     ctx.log('flood: flooding');
     const result = await runFlood(plan);
     const samples = await rss.stop();
     const after = await procMemory(web.pid);
     const peak = Math.max(after.hwm, samples.maxRss);
-    const running = (await fetch(`${web.url}/healthz`).then((r) => r.status, () => 0)) === 200;
-    const commit = await exec('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']).then((r) => r.stdout.trim(), () => 'unknown');
+    const running =
+      (await fetch(`${web.url}/healthz`).then(
+        (r) => r.status,
+        () => 0,
+      )) === 200;
+    const commit = await exec('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']).then(
+      (r) => r.stdout.trim(),
+      () => 'unknown',
+    );
     const big = result.statuses['big body, wrong signature'] ?? {};
     const bigChunked = result.statuses['big body, chunked, wrong signature'] ?? {};
     const targets: TargetCheck[] = [
@@ -95,7 +145,18 @@ apps:
         "Peak RSS is the larger of the kernel's VmHWM and /proc/<pid>/status VmRSS sampled every 50 ms; connection times are from the attacker's connect to the server closing the connection.",
       ],
       targets,
-      data: { commit, chart, plan: { ...plan, port: undefined }, timeouts: { headersMs: HEADERS_TIMEOUT_MS, requestMs: REQUEST_TIMEOUT_MS }, server: { maxBodyBytes: server.maxBodyBytes, maxInFlightBytes: server.maxInFlightBytes, maxConnections: server.maxConnections }, idle, peak, samples, result, running },
+      data: {
+        commit,
+        chart,
+        plan: { ...plan, port: undefined },
+        timeouts: { headersMs: HEADERS_TIMEOUT_MS, requestMs: REQUEST_TIMEOUT_MS },
+        server: { maxBodyBytes: server.maxBodyBytes, maxInFlightBytes: server.maxInFlightBytes, maxConnections: server.maxConnections },
+        idle,
+        peak,
+        samples,
+        result,
+        running,
+      },
     });
   });
 }

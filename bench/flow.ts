@@ -69,7 +69,9 @@ export async function startMultiFlow(scope: Scope, count: number, profileDir?: s
   const kubeconfig = await writeKubeconfig(dir, kube.url);
   // Production defaults everywhere (worker concurrency 4, lock timeout 30 s) but the drift
   // interval, pushed out so a scheduled reconcile cannot add a sync to the ones counted.
-  const yaml = (port: number) => `${serverYaml({ host: '127.0.0.1', port, publicUrl: 'https://landfall.test', logLevel: 'info' }, benchServerOptions(join(dir, `spool-${port}`)))}
+  const yaml = (
+    port: number,
+  ) => `${serverYaml({ host: '127.0.0.1', port, publicUrl: 'https://landfall.test', logLevel: 'info' }, benchServerOptions(join(dir, `spool-${port}`)))}
 redis: { url: "${REDIS_URL}", prefix: ${prefix} }
 forges:
   github: { webhookSecret: ${SECRET}, token: ${TOKEN}, apiUrl: "${api.url}" }
@@ -82,7 +84,15 @@ ${apps.map((a) => `  - { name: ${a.name}, forge: github, repo: ${a.fullName}, cl
   const web = await startLandfall(scope, dir, 'burst-web', 'web', yaml(webPort), webPort);
   const workerPort = await freePort();
   // With `profileDir` (burst.ts, --profile) the worker runs under the CPU profiler.
-  const worker = await startLandfall(scope, dir, 'burst-worker', 'worker', yaml(workerPort), workerPort, profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []);
+  const worker = await startLandfall(
+    scope,
+    dir,
+    'burst-worker',
+    'worker',
+    yaml(workerPort),
+    workerPort,
+    profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
+  );
   // A graceful stop first (a profile is only written on a clean exit); SIGKILL stays the fallback.
   scope.teardown(() => worker.stop('SIGTERM', 20_000));
   scope.teardown(() => web.stop('SIGTERM', 20_000));

@@ -114,7 +114,12 @@ async function cpuMeter(subject: Subject, redis: Redis): Promise<{ stop(wallS: n
  * One autocannon run of `push` against a subject, with the CPU the subject, this process (the
  * load generator) and Redis used meanwhile, so a saturated generator would show.
  */
-export async function load(subject: Subject, push: SignedPush, options: { connections: number; duration: number; overallRate?: number }, redis: Redis): Promise<LoadFigures> {
+export async function load(
+  subject: Subject,
+  push: SignedPush,
+  options: { connections: number; duration: number; overallRate?: number },
+  redis: Redis,
+): Promise<LoadFigures> {
   const meter = await cpuMeter(subject, redis);
   const wall0 = performance.now();
   const result: AutocannonResult = await autocannon({
@@ -206,7 +211,9 @@ export async function pacedLoad(subject: Subject, push: SignedPush, options: { r
   const wallS = (performance.now() - start) / 1000;
   agent.destroy();
   const cores = await meter.stop(wallS);
-  const ok2xx = Object.entries(statusCodes).filter(([code]) => code.startsWith('2')).reduce((sum, [, n]) => sum + n, 0);
+  const ok2xx = Object.entries(statusCodes)
+    .filter(([code]) => code.startsWith('2'))
+    .reduce((sum, [, n]) => sum + n, 0);
   const sorted = [...latencies].sort((a, b) => a - b);
   const pct = (p: number) => round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN, 1);
   return {
@@ -245,7 +252,12 @@ async function gcPauses(url: string): Promise<GcPauses> {
 }
 
 function gcDelta(before: GcPauses, after: GcPauses): GcPauses {
-  return Object.fromEntries(Object.entries(after).map(([kind, a]) => [kind, { count: a.count - (before[kind]?.count ?? 0), seconds: round(a.seconds - (before[kind]?.seconds ?? 0), 4) }]));
+  return Object.fromEntries(
+    Object.entries(after).map(([kind, a]) => [
+      kind,
+      { count: a.count - (before[kind]?.count ?? 0), seconds: round(a.seconds - (before[kind]?.seconds ?? 0), 4) },
+    ]),
+  );
 }
 
 /** The share of `seconds` that the process spent in GC pauses, in percent. */
@@ -291,11 +303,24 @@ export async function runIntake(ctx: BenchContext): Promise<BenchResult> {
     const push = signedPush(REPO, 'main', SECRET);
     const settings = ctx.quick
       ? { rounds: 1, durationS: 1, warmupS: 0.3, connections: 32, fixedRate: 1_000, fixedDurationS: 1.5, memoryDeliveries: 300, worstCaseJobs: 50, profileS: 1 }
-      : { rounds: 5, durationS: 5, warmupS: 15, connections: 32, fixedRate: 1_000, fixedDurationS: 10, memoryDeliveries: 5_000, worstCaseJobs: 1_000, profileS: 6 };
+      : {
+          rounds: 5,
+          durationS: 5,
+          warmupS: 15,
+          connections: 32,
+          fixedRate: 1_000,
+          fixedDurationS: 10,
+          memoryDeliveries: 5_000,
+          worstCaseJobs: 1_000,
+          profileS: 6,
+        };
 
     // Landfall's web role, as a separate process from the built CLI, as in production.
     const landfallPort = await freePort();
-    const landfallYaml = (port: number, keyPrefix: string) => `${serverYaml({ host: '127.0.0.1', port, publicUrl: `http://127.0.0.1:${port}`, logLevel: 'info' }, benchServerOptions(join(dir, `spool-${port}`)))}
+    const landfallYaml = (
+      port: number,
+      keyPrefix: string,
+    ) => `${serverYaml({ host: '127.0.0.1', port, publicUrl: `http://127.0.0.1:${port}`, logLevel: 'info' }, benchServerOptions(join(dir, `spool-${port}`)))}
 redis: { url: "${REDIS_URL}", prefix: ${keyPrefix} }
 forges: { github: { webhookSecret: "${SECRET}" } }
 apps:
@@ -311,7 +336,15 @@ apps:
     // The same web role with Node's default heap sizing, in the same rounds: what the deployed
     // flags cost in CPU and save in memory; with --profile, --trace-gc shows how much of its heap is live.
     const defaultHeapPort = await freePort();
-    const defaultHeap = await startLandfall(scope, dir, 'landfall-web-default-heap', 'web', landfallYaml(defaultHeapPort, prefix), defaultHeapPort, ctx.profile ? ['--trace-gc'] : []);
+    const defaultHeap = await startLandfall(
+      scope,
+      dir,
+      'landfall-web-default-heap',
+      'web',
+      landfallYaml(defaultHeapPort, prefix),
+      defaultHeapPort,
+      ctx.profile ? ['--trace-gc'] : [],
+    );
     const defaultHeapRss = sampleRss(defaultHeap.pid, 50);
     const subjects: Subject[] = [
       { id: 'landfall', label: 'Landfall web (verify + Redis + 202)', url: landfall.url, child: landfall },
@@ -347,7 +380,8 @@ apps:
     const mem1 = await usedMemory(redis);
     const keys1 = await memoryUnderPrefix(redis, prefix);
     const accepted = statuses.filter((s) => s === 202).length;
-    if (accepted !== settings.memoryDeliveries) throw new Error(`expected ${settings.memoryDeliveries} accepted deliveries, got ${accepted} (${[...new Set(statuses)].join(', ')})`);
+    if (accepted !== settings.memoryDeliveries)
+      throw new Error(`expected ${settings.memoryDeliveries} accepted deliveries, got ${accepted} (${[...new Set(statuses)].join(', ')})`);
     const worstCase = await jobPerDelivery(scope, settings.worstCaseJobs);
 
     // Throughput: each round runs every subject back to back, the order rotated between rounds,
@@ -363,7 +397,8 @@ apps:
         ctx.log(`intake: round ${round_ + 1}/${settings.rounds} ${s.id}${quiet === undefined ? '' : ` (machine busy ${quiet} cores before)`}`);
         const before = s.id === 'landfall' ? await commandStats(redis) : undefined;
         const figures = await load(s, push, { connections: settings.connections, duration: settings.durationS }, redis);
-        if (before) commands.push(commandDelta(before, await commandStats(redis)).map((c) => ({ ...c, perRequest: round(c.calls / Math.max(1, figures.ok2xx), 3) })));
+        if (before)
+          commands.push(commandDelta(before, await commandStats(redis)).map((c) => ({ ...c, perRequest: round(c.calls / Math.max(1, figures.ok2xx), 3) })));
         rounds[s.id]?.push(figures);
         await sleep(300);
       }
@@ -390,7 +425,13 @@ apps:
 
     const summary = (id: string) => {
       const list = rounds[id] ?? [];
-      return { rps: median(list.map((r) => r.rps)), p50: median(list.map((r) => r.p50)), p99: median(list.map((r) => r.p99)), serverCores: median(list.map((r) => r.serverCores)), generatorCores: median(list.map((r) => r.generatorCores)) };
+      return {
+        rps: median(list.map((r) => r.rps)),
+        p50: median(list.map((r) => r.p50)),
+        p99: median(list.map((r) => r.p99)),
+        serverCores: median(list.map((r) => r.serverCores)),
+        generatorCores: median(list.map((r) => r.generatorCores)),
+      };
     };
     const lf = summary('landfall');
     const def = summary('landfall-default-heap');
@@ -403,7 +444,13 @@ apps:
     const landfallFixed = fixed.landfall as LoadFigures;
     const cmds = commands.at(-1) ?? [];
     const profile = forensics?.profile;
-    const profileTop = profile && 'top' in profile ? profile.top.slice(0, 5).map((e) => `${e.function} ${e.percent}%`).join(', ') : 'no profile';
+    const profileTop =
+      profile && 'top' in profile
+        ? profile.top
+            .slice(0, 5)
+            .map((e) => `${e.function} ${e.percent}%`)
+            .join(', ')
+        : 'no profile';
     const evalStats = cmds.find((c) => c.command === 'eval' || c.command === 'evalsha');
     const cpuPerRequest = (m: { rps: number; serverCores: number }) => round((m.serverCores / Math.max(1, m.rps)) * 1e6, 0);
     const fewer = extra.filter((e) => e.extraUs <= -1);
@@ -422,10 +469,14 @@ apps:
     const heapCost = deployedFlags.length
       ? `${heapPct >= 0 ? `${heapPct}% more` : `${-heapPct}% less`} CPU per delivery than Node's default heap sizing in the same rounds (${heapTuning.cpuUsPerDelivery} µs and ${def.rps} req/s with the defaults: ${round(def.rps / bareSummary.rps, 2)}× the bare route${octo ? `, ${round(def.rps / octo.rps, 2)}× the middleware` : ''}; see Memory for what the flags save)`
       : 'nothing (none is set)';
-    const bound = `the web process is CPU-bound (${lf.serverCores} cores busy, ${cpuPerRequest(lf)} µs of CPU per delivery against ${cpuPerRequest(bareSummary)} µs for the bare route); ${forensics ? `what the profile puts on top of the bare route, per delivery: ${extra
-      .slice(0, 6)
-      .map((e) => `${e.module} +${e.extraUs} µs`)
-      .join(', ')}` : 'run with --profile for where its CPU goes'}${fewer.length ? ` (and less than the bare route in ${fewer.map((e) => `${e.module} ${e.extraUs} µs`).join(', ')}: the bare route's JSON.parse runs in secure-json-parse, Landfall's inside dist/intake, so those two largely cancel)` : ''}${forensics ? `; top self time: ${profileTop}` : ''}; the heap cap it is deployed with (${deployedFlags.join(' ') || 'none'}) costs ${heapCost}; Redis runs ${evalStats ? `${round(evalStats.calls / Math.max(1, rounds.landfall?.at(-1)?.ok2xx ?? 1), 2)} ${evalStats.command.toUpperCase()} per delivery (${evalStats.usec && evalStats.calls ? round(evalStats.usec / evalStats.calls, 0) : '?'} µs each in Redis)` : 'no script'} and is not the limit (${median((rounds.landfall ?? []).map((r) => r.redisCores))} cores)`;
+    const bound = `the web process is CPU-bound (${lf.serverCores} cores busy, ${cpuPerRequest(lf)} µs of CPU per delivery against ${cpuPerRequest(bareSummary)} µs for the bare route); ${
+      forensics
+        ? `what the profile puts on top of the bare route, per delivery: ${extra
+            .slice(0, 6)
+            .map((e) => `${e.module} +${e.extraUs} µs`)
+            .join(', ')}`
+        : 'run with --profile for where its CPU goes'
+    }${fewer.length ? ` (and less than the bare route in ${fewer.map((e) => `${e.module} ${e.extraUs} µs`).join(', ')}: the bare route's JSON.parse runs in secure-json-parse, Landfall's inside dist/intake, so those two largely cancel)` : ''}${forensics ? `; top self time: ${profileTop}` : ''}; the heap cap it is deployed with (${deployedFlags.join(' ') || 'none'}) costs ${heapCost}; Redis runs ${evalStats ? `${round(evalStats.calls / Math.max(1, rounds.landfall?.at(-1)?.ok2xx ?? 1), 2)} ${evalStats.command.toUpperCase()} per delivery (${evalStats.usec && evalStats.calls ? round(evalStats.usec / evalStats.calls, 0) : '?'} µs each in Redis)` : 'no script'} and is not the limit (${median((rounds.landfall ?? []).map((r) => r.redisCores))} cores)`;
 
     const targets: TargetCheck[] = [
       {
@@ -468,8 +519,8 @@ apps:
       method: [
         `Load: autocannon ${settings.connections} connections, no pipelining, ${settings.durationS} s per run after a ${settings.warmupS} s warm-up, ${settings.rounds} round(s); each round runs every subject back to back in a rotated order; figures are the median over rounds. The machine is shared: before each run the benchmark waits (at most 20 s) for a second in which the machine is nearly idle, and every run records the CPU everything else used meanwhile ("other cores").`,
         `Body: GitHub's own \`push\` example from @octokit/webhooks-examples, renamed to the configured repository \`${REPO}\` and branch \`main\`, padded with ${push.commits} commits to ${push.bytes} bytes, signed with HMAC-SHA256 (\`X-Hub-Signature-256\`); every request carries a fresh \`X-GitHub-Delivery\` (autocannon \`idReplacement\`), so none is a duplicate.`,
-        'Landfall: `node dist/main.js serve --role web` in its own process, log level `info` (one JSON line per webhook, to a file), Redis on 127.0.0.1 with a private key prefix, no workers (every push joins the app\'s pending sync job, as in a burst). A 202 means the event is in Redis. The per-address rate limit is raised: all load comes from 127.0.0.1.',
-        'Baselines, each in its own process on the same machine in the same run: a bare Fastify route answering 202 (Fastify\'s JSON parser, no logger); `@octokit/webhooks` `createNodeMiddleware` verifying the signature and dispatching to a no-op handler (stores nothing).',
+        "Landfall: `node dist/main.js serve --role web` in its own process, log level `info` (one JSON line per webhook, to a file), Redis on 127.0.0.1 with a private key prefix, no workers (every push joins the app's pending sync job, as in a burst). A 202 means the event is in Redis. The per-address rate limit is raised: all load comes from 127.0.0.1.",
+        "Baselines, each in its own process on the same machine in the same run: a bare Fastify route answering 202 (Fastify's JSON parser, no logger); `@octokit/webhooks` `createNodeMiddleware` verifying the signature and dispatching to a no-op handler (stores nothing).",
         `Fixed rate: ${settings.fixedRate} requests/s for ${settings.fixedDurationS} s from an open-loop generator in the benchmark process (node:http, keep-alive sockets): request i is sent when it is due, start + i/rate, whether or not earlier ones were answered, and its latency runs from when it was due to its complete answer (no coordinated omission; sub-millisecond resolution). autocannon's \`overallRate\` is not used: each of its connections sends its whole quota for the second as fast as it can and then pauses, which is full-load bursts, not a steady rate.`,
         `Redis memory: \`INFO memory\` used_memory before and after ${settings.memoryDeliveries} accepted deliveries (after a priming delivery created the job), divided by the count; cross-checked with \`MEMORY USAGE\` of every key under the prefix. The Redis server is shared with whatever else runs on the machine, so used_memory can move for other reasons; the prefix sum cannot.`,
         `Landfall runs with the V8 flags it is deployed with (the chart's \`web.nodeOptions\`: \`${deployedFlags.join(' ') || 'none'}\`). A second Landfall web process with Node's default heap sizing runs in the same rounds (and at the fixed rate), to show what the flags cost in CPU and save in memory (with \`--profile\`, under \`--trace-gc\`, to show how much of the heap is live). Both are sampled for RSS from start to the end of the fixed-rate runs (see Memory).`,
@@ -497,7 +548,11 @@ apps:
           perEventBytesByKeys: round(perEventKeys, 0),
           worstCase,
         },
-        redisCommandsPerDelivery: cmds.slice(0, 8).map((c) => ({ command: c.command, perRequest: round(c.calls / Math.max(1, rounds.landfall?.at(-1)?.ok2xx ?? 1), 3), usecPerCall: round(c.usec / Math.max(1, c.calls), 2) })),
+        redisCommandsPerDelivery: cmds.slice(0, 8).map((c) => ({
+          command: c.command,
+          perRequest: round(c.calls / Math.max(1, rounds.landfall?.at(-1)?.ok2xx ?? 1), 3),
+          usecPerCall: round(c.usec / Math.max(1, c.calls), 2),
+        })),
         ...(forensics
           ? {
               profile,
@@ -521,12 +576,25 @@ async function jobPerDelivery(scope: Scope, jobs: number): Promise<{ jobs: numbe
   const prefix = benchPrefix('jobs');
   const redis = redisForBench(scope, prefix);
   const intake = benchIntake(scope, prefix);
-  const item = (i: number) => ({ kind: 'sync' as const, data: { app: `app-${i}`, trigger: 'push' as const, forge: 'github' as const, repo: `acme/app-${i}`, branch: 'main', sha: 'a'.repeat(40), deliveryId: `d-${i}`, receivedAt: Date.now() } });
+  const item = (i: number) => ({
+    kind: 'sync' as const,
+    data: {
+      app: `app-${i}`,
+      trigger: 'push' as const,
+      forge: 'github' as const,
+      repo: `acme/app-${i}`,
+      branch: 'main',
+      sha: 'a'.repeat(40),
+      deliveryId: `d-${i}`,
+      receivedAt: Date.now(),
+    },
+  });
   await intake.enqueue('github', 'prime', [item(-1)]);
   await sleep(100);
   const mem0 = await usedMemory(redis);
   const keys0 = await memoryUnderPrefix(redis, prefix);
-  for (let i = 0; i < jobs; i += 50) await Promise.all(Array.from({ length: Math.min(50, jobs - i) }, (_, j) => intake.enqueue('github', `d-${i + j}`, [item(i + j)])));
+  for (let i = 0; i < jobs; i += 50)
+    await Promise.all(Array.from({ length: Math.min(50, jobs - i) }, (_, j) => intake.enqueue('github', `d-${i + j}`, [item(i + j)])));
   await sleep(100);
   const mem1 = await usedMemory(redis);
   const keys1 = await memoryUnderPrefix(redis, prefix);
@@ -568,7 +636,9 @@ async function profileIntake(ctx: BenchContext, scope: Scope, setup: ProfileSetu
     const subject: Subject = { id: id === 'landfall-fixed' ? 'landfall' : id, label: 'profiled', url, child };
     // At full load, or (landfall-fixed) at the fixed rate, to see what a delivery costs there.
     const drive = (duration: number) =>
-      id === 'landfall-fixed' ? pacedLoad(subject, push, { rate: settings.fixedRate, duration }, redis) : load(subject, push, { connections: settings.connections, duration }, redis);
+      id === 'landfall-fixed'
+        ? pacedLoad(subject, push, { rate: settings.fixedRate, duration }, redis)
+        : load(subject, push, { connections: settings.connections, duration }, redis);
     // A short warm-up first, so the window below shows steady state, not JIT compilation.
     await drive(settings.warmupS);
     const fromUs = monotonicUs();

@@ -19,7 +19,9 @@ export interface RequestLine {
 }
 
 /** A call to the child: one of the server's hooks. */
-export type KubeApiCall = { id: number } & ({ op: 'put'; arg: KubeObject } | { op: 'get'; arg: ObjectRef } | { op: 'clearRequests' | 'stats' | 'requests'; arg?: undefined });
+export type KubeApiCall = { id: number } & (
+  { op: 'put'; arg: KubeObject } | { op: 'get'; arg: ObjectRef } | { op: 'clearRequests' | 'stats' | 'requests'; arg?: undefined }
+);
 
 /** The child's answer to a {@link KubeApiCall}. */
 export type KubeApiReply = { id: number; result: unknown; error?: undefined } | { id: number; error: string; result?: undefined };

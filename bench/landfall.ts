@@ -48,7 +48,15 @@ export interface LandfallProcess extends Child {
  * Writes `yaml` to `<dir>/<label>.yaml` and runs `node [nodeArgs] dist/main.js serve --role <role>
  * --config <file>`; resolves once `/healthz` answers. `port` must be the configured server port.
  */
-export async function startLandfall(scope: Scope, dir: string, label: string, role: 'web' | 'worker' | 'all', yaml: string, port: number, nodeArgs: string[] = []): Promise<LandfallProcess> {
+export async function startLandfall(
+  scope: Scope,
+  dir: string,
+  label: string,
+  role: 'web' | 'worker' | 'all',
+  yaml: string,
+  port: number,
+  nodeArgs: string[] = [],
+): Promise<LandfallProcess> {
   const configFile = join(dir, `${label}.yaml`);
   await writeFile(configFile, yaml);
   // LANDFALL_BENCH_DIST points at another build (e.g. of an older commit) to compare two builds.

@@ -62,7 +62,13 @@ export interface BenchResult {
 }
 
 /** A benchmark's result, timed from `started` (a `Date.now()`) to now. */
-export function benchResult(ctx: BenchContext, name: string, title: string, started: number, body: Pick<BenchResult, 'method' | 'targets' | 'data'>): BenchResult {
+export function benchResult(
+  ctx: BenchContext,
+  name: string,
+  title: string,
+  started: number,
+  body: Pick<BenchResult, 'method' | 'targets' | 'data'>,
+): BenchResult {
   return { name, title, quick: ctx.quick, startedAt: new Date(started).toISOString(), durationMs: Math.max(1, Date.now() - started), ...body };
 }
 
@@ -185,7 +191,10 @@ export async function commandStats(redis: Redis): Promise<Map<string, { calls: n
 }
 
 /** The commands run between two `commandStats` snapshots, most called first. */
-export function commandDelta(before: Map<string, { calls: number; usec: number }>, after: Map<string, { calls: number; usec: number }>): { command: string; calls: number; usec: number }[] {
+export function commandDelta(
+  before: Map<string, { calls: number; usec: number }>,
+  after: Map<string, { calls: number; usec: number }>,
+): { command: string; calls: number; usec: number }[] {
   const out: { command: string; calls: number; usec: number }[] = [];
   for (const [command, a] of after) {
     const b = before.get(command) ?? { calls: 0, usec: 0 };
@@ -250,7 +259,12 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `probe` every `intervalMs` until it returns something truthy; throws after `timeoutMs`. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs: number, intervalMs = 10): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  timeoutMs: number,
+  intervalMs = 10,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -299,7 +313,8 @@ export interface MachineInfo {
 export async function machineInfo(redis: Redis): Promise<MachineInfo> {
   const tool = (name: string) => (existsSync(join(ROOT, 'tools', name, name)) ? join(ROOT, 'tools', name, name) : name);
   const packages: Record<string, string> = {};
-  for (const name of ['fastify', 'bullmq', 'ioredis', 'autocannon', '@octokit/webhooks', '@octokit/webhooks-examples', 'pino', 'typescript', 'tsx']) packages[name] = await packageVersion(name);
+  for (const name of ['fastify', 'bullmq', 'ioredis', 'autocannon', '@octokit/webhooks', '@octokit/webhooks-examples', 'pino', 'typescript', 'tsx'])
+    packages[name] = await packageVersion(name);
   const commit = await firstLine('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']);
   const status = await exec('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src'], { timeout: 10_000 }).then(
     (r) => r.stdout.trim(),
@@ -339,7 +354,14 @@ export interface Child {
  * drain, so reading the output costs this process nothing while it measures); with `ipc`, also a
  * message channel (`child.send`, `child.on('message')`). Stopped when the scope closes.
  */
-export async function startNode(scope: Scope, dir: string, label: string, args: string[], env: NodeJS.ProcessEnv = {}, options: { ipc?: boolean } = {}): Promise<Child> {
+export async function startNode(
+  scope: Scope,
+  dir: string,
+  label: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  options: { ipc?: boolean } = {},
+): Promise<Child> {
   const logFile = join(dir, `${label}-${randomBytes(3).toString('hex')}.log`);
   const handle = await open(logFile, 'w');
   const stdio = options.ipc ? (['ignore', handle.fd, handle.fd, 'ipc'] as const) : (['ignore', handle.fd, handle.fd] as const);

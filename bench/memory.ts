@@ -83,14 +83,30 @@ export async function runMemory(ctx: BenchContext, intake: BenchResult | undefin
     ...(apply?.data.workerMemory ? { worker: apply.data.workerMemory as Sampled['worker'] } : {}),
   };
   const footprints = [
-    await footprint('web', ['fastify', 'ioredis', 'bullmq', 'zod', 'pino', 'prom-client', 'yaml', '@bull-board/api', '@bull-board/fastify', './dist/runtime/web-role.js', './dist/runtime/serve.js']),
+    await footprint('web', [
+      'fastify',
+      'ioredis',
+      'bullmq',
+      'zod',
+      'pino',
+      'prom-client',
+      'yaml',
+      '@bull-board/api',
+      '@bull-board/fastify',
+      './dist/runtime/web-role.js',
+      './dist/runtime/serve.js',
+    ]),
     await footprint('worker', ['@kubernetes/client-node', './dist/runtime/worker-role.js']),
   ];
   const web = sampled.web;
   const peak = web ? Math.max(web.hwm, web.maxRss) : Number.NaN;
   const webSteps = footprints[0]?.steps ?? [];
   const loaded = webSteps.at(-1)?.rss ?? Number.NaN;
-  const heaviest = [...webSteps].sort((a, b) => b.added - a.added).slice(0, 4).map((s) => `${s.module} ${formatBytes(s.added)}`).join(', ');
+  const heaviest = [...webSteps]
+    .sort((a, b) => b.added - a.added)
+    .slice(0, 4)
+    .map((s) => `${s.module} ${formatBytes(s.added)}`)
+    .join(', ');
   const targets: TargetCheck[] = [
     web
       ? {
@@ -104,7 +120,7 @@ export async function runMemory(ctx: BenchContext, intake: BenchResult | undefin
   ];
   return benchResult(ctx, 'memory', 'Memory', started, {
     method: [
-      'Web: `node dist/main.js serve --role web`, the process benchmark 1 measured, its /proc/<pid>/status read every 50 ms from start to the end of the fixed-rate runs; the peak is the larger of the sampled VmRSS and the kernel\'s VmHWM.',
+      "Web: `node dist/main.js serve --role web`, the process benchmark 1 measured, its /proc/<pid>/status read every 50 ms from start to the end of the fixed-rate runs; the peak is the larger of the sampled VmRSS and the kernel's VmHWM.",
       `Worker: \`node dist/main.js serve --role worker\` deploying an app of ${sampled.worker?.objects ?? 'n/a'} objects and re-syncing it (benchmark 4), sampled the same way.`,
       'Footprint: a fresh `node` imports each module in turn and reports `process.memoryUsage().rss` after each: what the process holds before it does any work.',
     ],

@@ -78,7 +78,7 @@ export async function measureMerges(ctx: BenchContext, subject: MergeSubject, op
     // The change is live: the ConfigMap carries it (and the Deployment rolled out, or health would not pass).
     const data = await subject.liveData();
     if (data?.change !== `merge-${i}`) throw new Error(`merge ${i}: cm-0 shows ${JSON.stringify(data)}`);
-    const record = (await flow.history.get(jobId));
+    const record = await flow.history.get(jobId);
     if (!record || record.result !== 'succeeded' || record.sha !== sha) throw new Error(`merge ${i}: record ${jobId} is ${record?.result} for ${record?.sha}`);
     if (i < warmup) continue;
     measured.push({
@@ -122,17 +122,22 @@ export async function runMerge(ctx: BenchContext): Promise<BenchResult> {
   return withScope(async (scope) => {
     ctx.log(`merge: ${runs} merges of a ${MERGE_OBJECTS}-object app (+${warmup} warm-up)`);
     const flow = await startFlow(scope, 'github');
-    const liveData = async () => (flow.kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'web', name: 'cm-0' }) as { data?: Record<string, string> } | undefined)?.data;
+    const liveData = async () =>
+      (flow.kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'web', name: 'cm-0' }) as { data?: Record<string, string> } | undefined)?.data;
     const measured = await measureMerges(ctx, { flow, liveData }, { objects: MERGE_OBJECTS, runs, warmup, timeoutMs: 30_000, label: 'merge' });
     const { totalMs: total, breakdown, gitPushMs } = mergeFigures(measured);
-    const slowest = Object.entries(breakdown).sort((a, b) => b[1].p50 - a[1].p50).slice(0, 3);
+    const slowest = Object.entries(breakdown)
+      .sort((a, b) => b[1].p50 - a[1].p50)
+      .slice(0, 3);
     const targets: TargetCheck[] = [
       {
         name: `Merge to deployed, ${MERGE_OBJECTS} objects, p50`,
         target: '< 500 ms',
         measured: `${total.p50} ms (p95 ${total.p95} ms, n = ${total.n})`,
         met: total.p50 < 500,
-        ...(total.p50 < 500 ? {} : { note: `missed by ${total.p50 - 500} ms; largest phases (p50): ${slowest.map(([k, s]) => `${k} ${s.p50} ms`).join(', ')}` }),
+        ...(total.p50 < 500
+          ? {}
+          : { note: `missed by ${total.p50 - 500} ms; largest phases (p50): ${slowest.map(([k, s]) => `${k} ${s.p50} ms`).join(', ')}` }),
       },
     ];
     return benchResult(ctx, 'merge', 'Merge to deployed', started, {

@@ -43,7 +43,13 @@ export function githubPushBody(repo: string, branch: string, after: string, targ
   payload.repository = { ...payload.repository, full_name: repo, name, owner: { ...payload.repository.owner, login: owner, name: owner } };
   const template = example.commits[0] as Record<string, unknown>;
   const commits: Record<string, unknown>[] = [];
-  const make = (i: number, id: string) => ({ ...template, id, tree_id: randomSha(), message: `Update deploy/web.yaml (change ${i} of the release)`, timestamp: new Date(Date.UTC(2024, 0, 1, 0, i)).toISOString() });
+  const make = (i: number, id: string) => ({
+    ...template,
+    id,
+    tree_id: randomSha(),
+    message: `Update deploy/web.yaml (change ${i} of the release)`,
+    timestamp: new Date(Date.UTC(2024, 0, 1, 0, i)).toISOString(),
+  });
   let body = '';
   for (let i = 0; ; i++) {
     commits.push(make(i, i === 0 ? after : randomSha()));

@@ -148,12 +148,20 @@ export type ProfiledRun = ProfileSummary & { rps: number; requests: number };
  * CPU per request by module in Landfall's profile minus the same in the bare route's: what
  * Landfall adds on top of the framework, in µs per delivery, largest first.
  */
-export function perRequestDifference(subject: ProfiledRun | { error: string } | undefined, baseline: ProfiledRun | { error: string } | undefined): { module: string; extraUs: number; landfallUs: number; bareUs: number }[] {
+export function perRequestDifference(
+  subject: ProfiledRun | { error: string } | undefined,
+  baseline: ProfiledRun | { error: string } | undefined,
+): { module: string; extraUs: number; landfallUs: number; bareUs: number }[] {
   if (!subject || !baseline || 'error' in subject || 'error' in baseline) return [];
   const perRequest = (run: ProfiledRun) => new Map(run.byModule.map((m) => [m.module, (m.selfMs * 1000) / Math.max(1, run.requests)]));
   const a = perRequest(subject);
   const b = perRequest(baseline);
   return [...new Set([...a.keys(), ...b.keys()])]
-    .map((module) => ({ module, landfallUs: round(a.get(module) ?? 0, 1), bareUs: round(b.get(module) ?? 0, 1), extraUs: round((a.get(module) ?? 0) - (b.get(module) ?? 0), 1) }))
+    .map((module) => ({
+      module,
+      landfallUs: round(a.get(module) ?? 0, 1),
+      bareUs: round(b.get(module) ?? 0, 1),
+      extraUs: round((a.get(module) ?? 0) - (b.get(module) ?? 0), 1),
+    }))
     .sort((x, y) => y.extraUs - x.extraUs);
 }

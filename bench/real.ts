@@ -23,7 +23,22 @@ import { startRealFlow } from '../test/support/flow.js';
 import { uniqueName } from '../test/support/kube.js';
 import { realKube, type AuditEvent } from '../test/support/real-kube.js';
 import { createScaleApp, phaseTimes, type ScaleApp } from './apply.js';
-import { benchResult, machineBusySeconds, median, procCpuSeconds, round, tempDir, until, waitForQuiet, withScope, ROOT, type BenchContext, type BenchResult, type Scope, type TargetCheck } from './lib.js';
+import {
+  benchResult,
+  machineBusySeconds,
+  median,
+  procCpuSeconds,
+  round,
+  tempDir,
+  until,
+  waitForQuiet,
+  withScope,
+  ROOT,
+  type BenchContext,
+  type BenchResult,
+  type Scope,
+  type TargetCheck,
+} from './lib.js';
 import { appFiles } from './manifests.js';
 import { measureMerges, mergeFigures, MERGE_OBJECTS, type MergeFigures } from './merge.js';
 
@@ -153,7 +168,13 @@ function cpuDelta(before: Record<string, number>, after: Record<string, number>,
   // Landfall runs in this process (git as its children); kubectl is a finished child of it.
   const client = side === 'landfall' ? d('withChildren') : d('withChildren') - d('self');
   const known = d('apiserver') + d('etcd') + d('controllers') + d('withChildren');
-  return { apiserver: round(d('apiserver'), 2), etcd: round(d('etcd'), 2), controllers: round(d('controllers'), 2), client: round(client, 2), other: round(Math.max(0, d('machine') - known), 2) };
+  return {
+    apiserver: round(d('apiserver'), 2),
+    etcd: round(d('etcd'), 2),
+    controllers: round(d('controllers'), 2),
+    client: round(client, 2),
+    other: round(Math.max(0, d('machine') - known), 2),
+  };
 }
 
 /** The audit log's length now. */
@@ -208,9 +229,14 @@ async function freshNamespaces(scope: Scope, admin: KubeClient, prefixes: string
     await Promise.all(names.map((name) => admin.delete({ apiVersion: 'v1', kind: 'Namespace', name }).catch(() => undefined)));
     // The namespace controller deleting a thousand objects and their pods is work the next round must not share.
     if (!waitGone) return;
-    for (const name of names) await until(`namespace ${name} to be deleted`, async () => !(await admin.get({ apiVersion: 'v1', kind: 'Namespace', name })), 300_000, 500);
+    for (const name of names)
+      await until(`namespace ${name} to be deleted`, async () => !(await admin.get({ apiVersion: 'v1', kind: 'Namespace', name })), 300_000, 500);
   });
-  for (const name of names) await admin.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'landfall.dev/bench': 'true' } } }, { fieldManager: 'landfall-bench', force: true });
+  for (const name of names)
+    await admin.apply(
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'landfall.dev/bench': 'true' } } },
+      { fieldManager: 'landfall-bench', force: true },
+    );
   return names;
 }
 
@@ -256,7 +282,8 @@ interface Kubectl {
 async function findKubectl(scope: Scope, info: ClusterInfo): Promise<Kubectl> {
   const dir = (await exec(join(ROOT, 'scripts/real/build.sh'), ['dir', 'kube'])).stdout.trim();
   const bin = join(dir, 'bin', 'kubectl');
-  const version = (JSON.parse((await exec(bin, ['version', '--client', '-o', 'json'])).stdout) as { clientVersion: { gitVersion: string } }).clientVersion.gitVersion;
+  const version = (JSON.parse((await exec(bin, ['version', '--client', '-o', 'json'])).stdout) as { clientVersion: { gitVersion: string } }).clientVersion
+    .gitVersion;
   return { bin, kubeconfig: info.kubeconfig, cacheDir: join(await tempDir(scope, 'kubectl-cache'), 'cache'), version };
 }
 
@@ -265,7 +292,16 @@ async function kubectlApply(scope: Scope, kubectl: Kubectl, file: string): Promi
   const dir = await tempDir(scope, 'kubectl-run');
   const out = await open(join(dir, 'out.log'), 'w');
   const err = await open(join(dir, 'err.log'), 'w');
-  const args = [`--kubeconfig=${kubectl.kubeconfig}`, `--cache-dir=${kubectl.cacheDir}`, 'apply', '--server-side', `--field-manager=${KUBECTL_MANAGER}`, '-f', file, '-v=6'];
+  const args = [
+    `--kubeconfig=${kubectl.kubeconfig}`,
+    `--cache-dir=${kubectl.cacheDir}`,
+    'apply',
+    '--server-side',
+    `--field-manager=${KUBECTL_MANAGER}`,
+    '-f',
+    file,
+    '-v=6',
+  ];
   const t0 = performance.now();
   // Output to files, not pipes this process drains while it measures.
   const child = spawn(kubectl.bin, args, { stdio: ['ignore', out.fd, err.fd] });
@@ -382,14 +418,30 @@ async function runRound(setup: RoundSetup, size: number, landfallFirst: boolean)
 
 function perObject(r: StepRequests, objects: number): StepRequests {
   const p = (n: number) => round(n / objects, 2);
-  return { total: p(r.total), writes: p(r.writes), inventoryWrites: p(r.inventoryWrites), dryRuns: p(r.dryRuns), reads: p(r.reads), serverMsPerPatch: r.serverMsPerPatch };
+  return {
+    total: p(r.total),
+    writes: p(r.writes),
+    inventoryWrites: p(r.inventoryWrites),
+    dryRuns: p(r.dryRuns),
+    reads: p(r.reads),
+    serverMsPerPatch: r.serverMsPerPatch,
+  };
 }
 
 function sizeFigures(objects: number, rounds: Round[]): SizeFigures {
   const m = (pick: (r: Round) => number) => median(rounds.map(pick));
   const med = {
-    landfall: { first: m((r) => r.landfall.first.wallMs), firstDryRunApply: m((r) => r.landfall.first.dryRunApplyMs), resync: m((r) => r.landfall.resync.wallMs), resyncDryRunApply: m((r) => r.landfall.resync.dryRunApplyMs) },
-    kubectl: { first: m((r) => r.kubectl.first.wallMs), firstWithRollout: m((r) => r.kubectl.first.wallMs + (r.kubectl.first.rolloutMs ?? 0)), resync: m((r) => r.kubectl.resync.wallMs) },
+    landfall: {
+      first: m((r) => r.landfall.first.wallMs),
+      firstDryRunApply: m((r) => r.landfall.first.dryRunApplyMs),
+      resync: m((r) => r.landfall.resync.wallMs),
+      resyncDryRunApply: m((r) => r.landfall.resync.dryRunApplyMs),
+    },
+    kubectl: {
+      first: m((r) => r.kubectl.first.wallMs),
+      firstWithRollout: m((r) => r.kubectl.first.wallMs + (r.kubectl.first.rolloutMs ?? 0)),
+      resync: m((r) => r.kubectl.resync.wallMs),
+    },
   };
   const sorted = [...rounds].sort((a, b) => a.landfall.first.wallMs - b.landfall.first.wallMs);
   const typical = sorted[Math.floor(sorted.length / 2)] as Round;
@@ -469,7 +521,13 @@ function skippedResult(ctx: BenchContext, started: number, reason: string, metho
   const names = ['First deploy on a real API server: Landfall / kubectl', 'Unchanged re-sync on a real API server: Landfall / kubectl'];
   return benchResult(ctx, 'real', 'Real control plane', started, {
     method,
-    targets: names.map((name) => ({ name, target: name.startsWith('First') ? '≤ 1.0×' : '≤ 0.33× (3× faster)', measured: `skipped: ${reason}`, met: null, note: `not run: ${reason}` })),
+    targets: names.map((name) => ({
+      name,
+      target: name.startsWith('First') ? '≤ 1.0×' : '≤ 0.33× (3× faster)',
+      measured: `skipped: ${reason}`,
+      met: null,
+      note: `not run: ${reason}`,
+    })),
     data: { skipped: reason },
   });
 }
@@ -523,12 +581,28 @@ function realResult(
   ctx: BenchContext,
   started: number,
   method: string[],
-  d: { info: ClusterInfo; kubectl: Kubectl; commit: string; started: boolean; load: { start: number[]; end: number[]; cores: number }; bySize: SizeFigures[]; merge: MergeFigures & { runs: number; objects: number; raw: unknown[] } },
+  d: {
+    info: ClusterInfo;
+    kubectl: Kubectl;
+    commit: string;
+    started: boolean;
+    load: { start: number[]; end: number[]; cores: number };
+    bySize: SizeFigures[];
+    merge: MergeFigures & { runs: number; objects: number; raw: unknown[] };
+  },
 ): BenchResult {
   const { bySize, merge } = d;
   const largest = bySize.at(-1) as SizeFigures;
   const worst = (pick: (s: SizeFigures) => number) => bySize.reduce((w, s) => Math.max(w, pick(s)), 0);
-  const check = (name: string, target: string, limit: number, pick: (s: SizeFigures) => number, landfall: (s: SizeFigures) => number, kubectl: (s: SizeFigures) => number, which: 'first' | 'resync'): TargetCheck => {
+  const check = (
+    name: string,
+    target: string,
+    limit: number,
+    pick: (s: SizeFigures) => number,
+    landfall: (s: SizeFigures) => number,
+    kubectl: (s: SizeFigures) => number,
+    which: 'first' | 'resync',
+  ): TargetCheck => {
     const w = worst(pick);
     const missedAt = bySize.filter((s) => pick(s) > limit);
     return {
@@ -536,22 +610,64 @@ function realResult(
       target,
       measured: ratioList(bySize, pick, landfall, kubectl),
       met: w <= limit,
-      ...(w <= limit ? {} : { note: `missed at ${missedAt.map((s) => `${s.objects} objects (${pick(s)}×, ${round((pick(s) / limit - 1) * 100, 0)}% over)`).join(', ')}; ${bounds(missedAt.at(-1) ?? largest, which)}` }),
+      ...(w <= limit
+        ? {}
+        : {
+            note: `missed at ${missedAt.map((s) => `${s.objects} objects (${pick(s)}×, ${round((pick(s) / limit - 1) * 100, 0)}% over)`).join(', ')}; ${bounds(missedAt.at(-1) ?? largest, which)}`,
+          }),
     };
   };
   const resyncWrites = bySize.map((s) => `${s.objects}: ${s.rounds.map((r) => r.landfall.resync.requests.writes).join('/')}`);
-  const cleanResync = bySize.every((s) => s.rounds.every((r) => r.landfall.resync.requests.writes === 0 && (r.landfall.resync.changes.unchanged ?? 0) === s.objects));
+  const cleanResync = bySize.every((s) =>
+    s.rounds.every((r) => r.landfall.resync.requests.writes === 0 && (r.landfall.resync.changes.unchanged ?? 0) === s.objects),
+  );
   const targets: TargetCheck[] = [
-    check('First deploy on a real API server: Landfall (whole pipeline) / kubectl', '≤ 1.0×', 1, (s) => s.ratios.first, (s) => s.median.landfall.first, (s) => s.median.kubectl.first, 'first'),
-    check('First deploy on a real API server: Landfall (dry-run + apply phases) / kubectl', '≤ 1.0×', 1, (s) => s.ratios.firstDryRunApply, (s) => s.median.landfall.firstDryRunApply, (s) => s.median.kubectl.first, 'first'),
-    check('Unchanged re-sync on a real API server: Landfall (whole pipeline) / kubectl', '≤ 0.33× (3× faster)', 1 / 3, (s) => s.ratios.resync, (s) => s.median.landfall.resync, (s) => s.median.kubectl.resync, 'resync'),
-    check('Unchanged re-sync on a real API server: Landfall (dry-run + apply phases) / kubectl', '≤ 0.33× (3× faster)', 1 / 3, (s) => s.ratios.resyncDryRunApply, (s) => s.median.landfall.resyncDryRunApply, (s) => s.median.kubectl.resync, 'resync'),
+    check(
+      'First deploy on a real API server: Landfall (whole pipeline) / kubectl',
+      '≤ 1.0×',
+      1,
+      (s) => s.ratios.first,
+      (s) => s.median.landfall.first,
+      (s) => s.median.kubectl.first,
+      'first',
+    ),
+    check(
+      'First deploy on a real API server: Landfall (dry-run + apply phases) / kubectl',
+      '≤ 1.0×',
+      1,
+      (s) => s.ratios.firstDryRunApply,
+      (s) => s.median.landfall.firstDryRunApply,
+      (s) => s.median.kubectl.first,
+      'first',
+    ),
+    check(
+      'Unchanged re-sync on a real API server: Landfall (whole pipeline) / kubectl',
+      '≤ 0.33× (3× faster)',
+      1 / 3,
+      (s) => s.ratios.resync,
+      (s) => s.median.landfall.resync,
+      (s) => s.median.kubectl.resync,
+      'resync',
+    ),
+    check(
+      'Unchanged re-sync on a real API server: Landfall (dry-run + apply phases) / kubectl',
+      '≤ 0.33× (3× faster)',
+      1 / 3,
+      (s) => s.ratios.resyncDryRunApply,
+      (s) => s.median.landfall.resyncDryRunApply,
+      (s) => s.median.kubectl.resync,
+      'resync',
+    ),
     {
       name: 'An unchanged re-sync on a real API server writes nothing',
       target: '0 writes (audit log; inventory ConfigMap aside), every object unchanged',
       measured: `writes per round: ${resyncWrites.join(', ')}`,
       met: cleanResync,
-      ...(cleanResync ? {} : { note: `changes reported: ${bySize.map((s) => `${s.objects}: ${s.rounds.map((r) => JSON.stringify(r.landfall.resync.changes)).join(' ')}`).join('; ')}` }),
+      ...(cleanResync
+        ? {}
+        : {
+            note: `changes reported: ${bySize.map((s) => `${s.objects}: ${s.rounds.map((r) => JSON.stringify(r.landfall.resync.changes)).join(' ')}`).join('; ')}`,
+          }),
     },
     {
       name: `Merge to deployed on a real API server, ${merge.objects} objects, p50`,

@@ -95,7 +95,13 @@ function intakeSection(result: BenchResult | undefined): string {
     subjects: Record<string, SubjectData>;
     ratios: { landfallVsFastify: number; landfallVsOctokit: number | null };
     fixedRate: Record<string, LoadFigures>;
-    redisMemory: { deliveries: number; perEventBytes: number; perEventBytesByKeys: number; prefixKeysAdded: number; worstCase: { jobs: number; perJobBytes: number; perJobBytesByKeys: number } };
+    redisMemory: {
+      deliveries: number;
+      perEventBytes: number;
+      perEventBytesByKeys: number;
+      prefixKeysAdded: number;
+      worstCase: { jobs: number; perJobBytes: number; perJobBytesByKeys: number };
+    };
     redisCommandsPerDelivery: { command: string; perRequest: number; usecPerCall: number }[];
     /** Only with `--profile`. */
     profile?: (ProfileSummary & { rps: number }) | { error: string };
@@ -114,12 +120,34 @@ function intakeSection(result: BenchResult | undefined): string {
     });
   const rounds = order
     .filter((id) => d.subjects[id]?.ran)
-    .flatMap((id) => (d.subjects[id]?.rounds ?? []).map((r, i) => [id, i + 1, r.rps, `${r.p50} / ${r.p99} ms`, r.non2xx + r.errors, r.serverCores, r.generatorCores, r.redisCores, r.otherCores ?? 'n/a']));
+    .flatMap((id) =>
+      (d.subjects[id]?.rounds ?? []).map((r, i) => [
+        id,
+        i + 1,
+        r.rps,
+        `${r.p50} / ${r.p99} ms`,
+        r.non2xx + r.errors,
+        r.serverCores,
+        r.generatorCores,
+        r.redisCores,
+        r.otherCores ?? 'n/a',
+      ]),
+    );
   const fixed = order
     .filter((id) => d.fixedRate[id])
     .map((id) => {
       const f = d.fixedRate[id] as LoadFigures;
-      return [d.subjects[id]?.label ?? id, f.rps, `${f.p50} ms`, `${f.p90} ms`, `${f.p99} ms`, `${f.max} ms`, f.non2xx + f.errors, f.serverCores, f.otherCores ?? 'n/a'];
+      return [
+        d.subjects[id]?.label ?? id,
+        f.rps,
+        `${f.p50} ms`,
+        `${f.p90} ms`,
+        `${f.p99} ms`,
+        `${f.max} ms`,
+        f.non2xx + f.errors,
+        f.serverCores,
+        f.otherCores ?? 'n/a',
+      ];
     });
   const octokit = d.subjects['octokit-middleware'];
   const mem = d.redisMemory;
@@ -129,7 +157,9 @@ Median of ${d.settings.rounds} round(s), ${d.settings.connections} connections, 
 ${table(['subject', 'req/s', 'p50', 'p99', 'server CPU (cores)', 'server CPU per request', 'ratio'], rows)}
 
 **Ratios:** Landfall (durable: verified, in Redis before the 202) is **${d.ratios.landfallVsFastify}×** the bare Fastify route${
-    d.ratios.landfallVsOctokit !== null ? ` and **${d.ratios.landfallVsOctokit}×** the @octokit/webhooks middleware (which stores nothing).` : `. The @octokit/webhooks baseline did not run: ${octokit?.reason ?? 'not installed'}.`
+    d.ratios.landfallVsOctokit !== null
+      ? ` and **${d.ratios.landfallVsOctokit}×** the @octokit/webhooks middleware (which stores nothing).`
+      : `. The @octokit/webhooks baseline did not run: ${octokit?.reason ?? 'not installed'}.`
   }
 
 Every run (the load generator, autocannon, runs in the benchmark process; its CPU is shown so a saturated generator would be visible):
@@ -144,13 +174,16 @@ ${table(['subject', 'achieved req/s', 'p50', 'p90', 'p99', 'max', 'errors + non-
 
 **Redis commands per accepted delivery** (\`INFO commandstats\`, last Landfall round; commands inside the Lua script count separately; the Redis server is shared, so other clients can add to these):
 
-${table(['command', 'calls per delivery', 'µs per call'], d.redisCommandsPerDelivery.map((c) => [`\`${c.command}\``, c.perRequest, c.usecPerCall]))}
+${table(
+  ['command', 'calls per delivery', 'µs per call'],
+  d.redisCommandsPerDelivery.map((c) => [`\`${c.command}\``, c.perRequest, c.usecPerCall]),
+)}
 
 ${profileText(d.profile)}${extraTable(d.extraCpuPerDeliveryByModule ?? [])}`;
 }
 
 function profileText(profile: (ProfileSummary & { rps: number }) | { error: string } | undefined): string {
-  if (!profile) return '_No CPU profile in this run: `npm run bench -- --profile` adds where the web process\'s CPU goes._\n';
+  if (!profile) return "_No CPU profile in this run: `npm run bench -- --profile` adds where the web process's CPU goes._\n";
   return `**Where the web process's CPU goes** (\`node --cpu-prof\`, a separate run at full load, ${'rps' in profile ? `${profile.rps} req/s while profiled` : ''}; only samples taken under load count, start-up is left out):
 
 ${'error' in profile ? `_No profile: ${profile.error}_\n` : profileTables(profile)}
@@ -162,7 +195,10 @@ function extraTable(extra: { module: string; extraUs: number; landfallUs: number
   const shown = [...extra.slice(0, 12), ...extra.slice(12).filter((e) => e.extraUs < -2)];
   return `**What Landfall adds on top of the bare route**, CPU per delivery by module (the same load on both, each under \`--cpu-prof\`; self time divided by the requests served; \`(native)\` is V8 builtins and system calls such as socket writes, attributed to no JavaScript function):
 
-${table(['module', 'Landfall µs', 'bare Fastify µs', 'difference'], shown.map((e) => [`\`${e.module}\``, e.landfallUs, e.bareUs, `${e.extraUs > 0 ? '+' : ''}${e.extraUs}`]))}
+${table(
+  ['module', 'Landfall µs', 'bare Fastify µs', 'difference'],
+  shown.map((e) => [`\`${e.module}\``, e.landfallUs, e.bareUs, `${e.extraUs > 0 ? '+' : ''}${e.extraUs}`]),
+)}
 `;
 }
 
@@ -176,7 +212,13 @@ interface MergeData {
 }
 
 function mergeFiguresText(d: MergeData): string {
-  const rows = Object.entries(d.breakdown).map(([name, s]) => [name, `${s.p50} ms`, `${s.p95} ms`, `${round(s.mean, 1)} ms`, `${round((s.mean / d.totalMs.mean) * 100, 0)}%`]);
+  const rows = Object.entries(d.breakdown).map(([name, s]) => [
+    name,
+    `${s.p50} ms`,
+    `${s.p95} ms`,
+    `${round(s.mean, 1)} ms`,
+    `${round((s.mean / d.totalMs.mean) * 100, 0)}%`,
+  ]);
   return `**Webhook sent → success status at the forge, ${d.objects} objects, ${d.runs} merges: p50 ${d.totalMs.p50} ms, p95 ${d.totalMs.p95} ms** (min ${d.totalMs.min}, max ${d.totalMs.max}, mean ${round(d.totalMs.mean, 0)} ms). The git client's commit and push before it took ${d.gitPushMs.p50} ms (p50) and is not counted.
 
 ${table(['phase', 'p50', 'p95', 'mean', 'share of the mean total'], rows)}
@@ -209,7 +251,9 @@ function burstSection(result: BenchResult | undefined): string {
   const rows = d.perApp.map((a) => [a.app, a.syncs, a.records, a.appliedSeqs.join(' → '), a.inOrder ? 'yes' : '**no**']);
   return `${methodList(result)}
 **${d.pushes} pushes (${d.pushesPerApp} per app) sent over ${round(d.sentMs / 1000, 2)} s; every app ran its newest commit ${round(d.settledMs / 1000, 2)} s after the first push**, and every newest commit's success status was at the forge after ${round(d.statusesSettledMs / 1000, 2)} s. The last webhook was answered after ${round(d.ackedMs / 1000, 2)} s: answers took ${d.webhookLatencyMs.p50} ms at p50 and ${d.webhookLatencyMs.max} ms at most as the sender saw them, of which the web process's handler (its log line's \`ms\`) accounts for ${d.webhookHandlingMs.p50} ms at p50${
-    d.webhookLatencyMs.p50 > 2 * d.webhookHandlingMs.p50 + 5 ? ' (the rest is spent queued outside the handler, in the sender, the kernel and the web process\'s event loop, on two cores shared by the web and worker processes, Redis, git, both stand-ins and the sender)' : ''
+    d.webhookLatencyMs.p50 > 2 * d.webhookHandlingMs.p50 + 5
+      ? " (the rest is spent queued outside the handler, in the sender, the kernel and the web process's event loop, on two cores shared by the web and worker processes, Redis, git, both stand-ins and the sender)"
+      : ''
   }. ${d.statusesPosted} commit statuses were posted from the burst's start on (every commit is told it is queued and, unless it is its app's newest, superseded; a desired status that changed before the status worker got to it is posted once, in its latest state).
 
 CPU seconds from the burst's start to the last success status: ${Object.entries(d.cpu)
@@ -236,7 +280,17 @@ function applySection(result: BenchResult | undefined): string {
   if (!result) return notRun('apply');
   const d = result.data as {
     sizes: { objects: number; first: SyncFigures; resync: SyncFigures; runs: { first: number[]; resync: number[] } }[];
-    growth: { from: number; to: number; factor: number; firstWall: number; firstRequests: number; firstBytesReceived: number; resyncWall: number; resyncRequests: number; resyncBytesReceived: number }[];
+    growth: {
+      from: number;
+      to: number;
+      factor: number;
+      firstWall: number;
+      firstRequests: number;
+      firstBytesReceived: number;
+      resyncWall: number;
+      resyncRequests: number;
+      resyncBytesReceived: number;
+    }[];
   };
   const row = (objects: number, kind: string, s: SyncFigures, runs: number[]) => [
     objects,
@@ -254,7 +308,15 @@ function applySection(result: BenchResult | undefined): string {
     runs.join(', '),
   ];
   const rows = d.sizes.flatMap((s) => [row(s.objects, 'first deploy', s.first, s.runs.first), row(s.objects, 'unchanged re-sync', s.resync, s.runs.resync)]);
-  const growth = d.growth.map((g) => [`${g.from} → ${g.to} (×${g.factor})`, `×${g.firstWall}`, `×${g.firstRequests}`, `×${g.firstBytesReceived}`, `×${g.resyncWall}`, `×${g.resyncRequests}`, `×${g.resyncBytesReceived}`]);
+  const growth = d.growth.map((g) => [
+    `${g.from} → ${g.to} (×${g.factor})`,
+    `×${g.firstWall}`,
+    `×${g.firstRequests}`,
+    `×${g.firstBytesReceived}`,
+    `×${g.resyncWall}`,
+    `×${g.resyncRequests}`,
+    `×${g.resyncBytesReceived}`,
+  ]);
   const phaseNames = ['resolve', 'checkout', 'render', 'validate', 'dry-run', 'apply', 'health', 'prune'];
   const phases = d.sizes.flatMap((s) => [
     [s.objects, 'first', ...phaseNames.map((p) => `${s.first.phases[p] ?? 0}`)],
@@ -285,18 +347,65 @@ function memorySection(result: BenchResult | undefined): string {
       lastRss: number;
       samples: number;
       /** The live heap figures come from `--trace-gc`, only with `--profile`. */
-      heapTuning?: { flags: string[]; rps: number; cpuUsPerDelivery: number; maxRss: number; hwm: number; maxRssAnon: number; maxRssFile: number; liveAfterFullGc?: number; maxCommittedHeap?: number; fullGcs?: number };
+      heapTuning?: {
+        flags: string[];
+        rps: number;
+        cpuUsPerDelivery: number;
+        maxRss: number;
+        hwm: number;
+        maxRssAnon: number;
+        maxRssFile: number;
+        liveAfterFullGc?: number;
+        maxCommittedHeap?: number;
+        fullGcs?: number;
+      };
     };
-    worker?: { objects: number; idle: { rss: number }; maxRss: number; hwm: number; maxRssAnon: number; maxRssFile: number; firstDeployMs: number; resyncMs: number };
+    worker?: {
+      objects: number;
+      idle: { rss: number };
+      maxRss: number;
+      hwm: number;
+      maxRssAnon: number;
+      maxRssFile: number;
+      firstDeployMs: number;
+      resyncMs: number;
+    };
     footprints: { role: string; steps: { module: string; rss: number; added: number }[] }[];
   };
   const rows: (string | number)[][] = [];
-  if (d.web) rows.push(['web (under benchmark 1)', formatBytes(d.web.idle.rss), formatBytes(d.web.maxRss), formatBytes(d.web.hwm), `${formatBytes(d.web.maxRssAnon)} / ${formatBytes(d.web.maxRssFile)}`]);
+  if (d.web)
+    rows.push([
+      'web (under benchmark 1)',
+      formatBytes(d.web.idle.rss),
+      formatBytes(d.web.maxRss),
+      formatBytes(d.web.hwm),
+      `${formatBytes(d.web.maxRssAnon)} / ${formatBytes(d.web.maxRssFile)}`,
+    ]);
   const t = d.web?.heapTuning;
-  if (t) rows.push([t.flags.length ? `web with \`${t.flags.join(' ')}\` (same load)` : "web with Node's default heap sizing (same load)", '', formatBytes(t.maxRss), formatBytes(t.hwm), `${formatBytes(t.maxRssAnon)} / ${formatBytes(t.maxRssFile)}`]);
-  if (d.worker) rows.push([`worker (deploying ${d.worker.objects} objects, then re-syncing)`, formatBytes(d.worker.idle.rss), formatBytes(d.worker.maxRss), formatBytes(d.worker.hwm), `${formatBytes(d.worker.maxRssAnon)} / ${formatBytes(d.worker.maxRssFile)}`]);
+  if (t)
+    rows.push([
+      t.flags.length ? `web with \`${t.flags.join(' ')}\` (same load)` : "web with Node's default heap sizing (same load)",
+      '',
+      formatBytes(t.maxRss),
+      formatBytes(t.hwm),
+      `${formatBytes(t.maxRssAnon)} / ${formatBytes(t.maxRssFile)}`,
+    ]);
+  if (d.worker)
+    rows.push([
+      `worker (deploying ${d.worker.objects} objects, then re-syncing)`,
+      formatBytes(d.worker.idle.rss),
+      formatBytes(d.worker.maxRss),
+      formatBytes(d.worker.hwm),
+      `${formatBytes(d.worker.maxRssAnon)} / ${formatBytes(d.worker.maxRssFile)}`,
+    ]);
   const footprints = d.footprints
-    .map((f) => `${f.role} role, each module imported in turn into one fresh \`node\`:\n\n${table(['after importing', 'RSS', 'added'], f.steps.map((s) => [`\`${s.module}\``, formatBytes(s.rss), formatBytes(s.added)]))}\n`)
+    .map(
+      (f) =>
+        `${f.role} role, each module imported in turn into one fresh \`node\`:\n\n${table(
+          ['after importing', 'RSS', 'added'],
+          f.steps.map((s) => [`\`${s.module}\``, formatBytes(s.rss), formatBytes(s.added)]),
+        )}\n`,
+    )
     .join('\n');
   return `${methodList(result)}
 ${table(['process', 'RSS idle after start', 'peak sampled RSS', 'VmHWM', 'at the peak: anonymous / file-backed'], rows)}
@@ -310,7 +419,8 @@ function ms(value: number): string {
 
 function realSection(result: BenchResult | undefined, previous?: BenchResult): string {
   if (!result) return notRun('real');
-  const lead = "Sections 2 to 5 run against the in-repo Kubernetes API test server, whose rollouts complete at once; everything here runs against a real API server and its controllers, so the two sets of figures are not to be mixed.\n\n";
+  const lead =
+    'Sections 2 to 5 run against the in-repo Kubernetes API test server, whose rollouts complete at once; everything here runs against a real API server and its controllers, so the two sets of figures are not to be mixed.\n\n';
   const skipped = (result.data as { skipped?: string }).skipped;
   if (skipped) return `${lead}${methodList(result)}\n**Skipped in this run:** ${skipped}.\n`;
   const d = result.data as unknown as {
@@ -324,24 +434,57 @@ function realSection(result: BenchResult | undefined, previous?: BenchResult): s
   const k = d.kubernetes;
   const sides = ['landfall', 'kubectl'] as const;
   const times = d.sizes.flatMap((s) => [
-    [s.objects, 'first deploy', ms(s.median.landfall.first), ms(s.median.landfall.firstDryRunApply), ms(s.median.kubectl.first), `**${s.ratios.first}×**`, `**${s.ratios.firstDryRunApply}×**`, s.rounds.length],
-    [s.objects, 'unchanged re-sync', ms(s.median.landfall.resync), ms(s.median.landfall.resyncDryRunApply), ms(s.median.kubectl.resync), `**${s.ratios.resync}×**`, `**${s.ratios.resyncDryRunApply}×**`, s.rounds.length],
+    [
+      s.objects,
+      'first deploy',
+      ms(s.median.landfall.first),
+      ms(s.median.landfall.firstDryRunApply),
+      ms(s.median.kubectl.first),
+      `**${s.ratios.first}×**`,
+      `**${s.ratios.firstDryRunApply}×**`,
+      s.rounds.length,
+    ],
+    [
+      s.objects,
+      'unchanged re-sync',
+      ms(s.median.landfall.resync),
+      ms(s.median.landfall.resyncDryRunApply),
+      ms(s.median.kubectl.resync),
+      `**${s.ratios.resync}×**`,
+      `**${s.ratios.resyncDryRunApply}×**`,
+      s.rounds.length,
+    ],
   ]);
   const requests = d.sizes.flatMap((s) =>
     (['first', 'resync'] as const).flatMap((which) =>
       sides.map((side) => {
         const r = s.perObject[side][which];
-        return [s.objects, which === 'first' ? 'first deploy' : 'unchanged re-sync', side === 'landfall' ? 'Landfall' : 'kubectl', r.total, r.writes + r.inventoryWrites, r.dryRuns, r.reads, `${r.serverMsPerPatch} ms`];
+        return [
+          s.objects,
+          which === 'first' ? 'first deploy' : 'unchanged re-sync',
+          side === 'landfall' ? 'Landfall' : 'kubectl',
+          r.total,
+          r.writes + r.inventoryWrites,
+          r.dryRuns,
+          r.reads,
+          `${r.serverMsPerPatch} ms`,
+        ];
       }),
     ),
   );
   const phaseNames = ['resolve', 'checkout', 'render', 'validate', 'dry-run', 'apply', 'health', 'prune'];
-  const medianRound = (s: SizeFigures) => [...s.rounds].sort((a, b) => a.landfall.first.wallMs - b.landfall.first.wallMs)[Math.floor(s.rounds.length / 2)] as Round;
+  const medianRound = (s: SizeFigures) =>
+    [...s.rounds].sort((a, b) => a.landfall.first.wallMs - b.landfall.first.wallMs)[Math.floor(s.rounds.length / 2)] as Round;
   const phases = d.sizes.flatMap((s) => {
     const r = medianRound(s);
     return [
       [s.objects, 'first', ...phaseNames.map((p) => `${r.landfall.first.phases[p as keyof typeof r.landfall.first.phases] ?? 0}`), r.landfall.first.wallMs],
-      [s.objects, 're-sync', ...phaseNames.map((p) => `${r.landfall.resync.phases[p as keyof typeof r.landfall.resync.phases] ?? 0}`), r.landfall.resync.wallMs],
+      [
+        s.objects,
+        're-sync',
+        ...phaseNames.map((p) => `${r.landfall.resync.phases[p as keyof typeof r.landfall.resync.phases] ?? 0}`),
+        r.landfall.resync.wallMs,
+      ],
     ];
   });
   const cpu = d.sizes.flatMap((s) => {
@@ -349,7 +492,17 @@ function realSection(result: BenchResult | undefined, previous?: BenchResult): s
     return (['first', 'resync'] as const).flatMap((which) =>
       sides.map((side) => {
         const c = r[side][which].cpu;
-        return [s.objects, which === 'first' ? 'first deploy' : 'unchanged re-sync', side === 'landfall' ? 'Landfall' : 'kubectl', ms(r[side][which].wallMs), c.apiserver, c.etcd, c.controllers, c.client, c.other];
+        return [
+          s.objects,
+          which === 'first' ? 'first deploy' : 'unchanged re-sync',
+          side === 'landfall' ? 'Landfall' : 'kubectl',
+          ms(r[side][which].wallMs),
+          c.apiserver,
+          c.etcd,
+          c.controllers,
+          c.client,
+          c.other,
+        ];
       }),
     );
   });
@@ -438,12 +591,27 @@ function floodSection(result: BenchResult | undefined): string {
     idle: { rss: number };
     peak: number;
     samples: { samples: number; maxRss: number; maxRssAnon: number; maxRssFile: number; hwm: number };
-    result: { statuses: Record<string, Record<string, number>>; accepted: number; signed: number; signedStatuses: Record<string, number>; slowBodyMaxMs: number; slowHeaderMaxMs: number; silentMaxMs: number; ms: number };
+    result: {
+      statuses: Record<string, Record<string, number>>;
+      accepted: number;
+      signed: number;
+      signedStatuses: Record<string, number>;
+      slowBodyMaxMs: number;
+      slowHeaderMaxMs: number;
+      silentMaxMs: number;
+      ms: number;
+    };
   };
   const r = d.result;
   const rows = Object.entries(r.statuses)
     .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([kind, answers]) => [kind, Object.values(answers).reduce((a, b) => a + b, 0), Object.entries(answers).map(([status, n]) => `${status === 'closed' ? 'closed without an answer' : status} × ${n}`).join(', ')]);
+    .map(([kind, answers]) => [
+      kind,
+      Object.values(answers).reduce((a, b) => a + b, 0),
+      Object.entries(answers)
+        .map(([status, n]) => `${status === 'closed' ? 'closed without an answer' : status} × ${n}`)
+        .join(', '),
+    ]);
   return `${methodList(result)}
 **Peak RSS ${formatBytes(d.peak)}** against the chart's limit of ${formatBytes(d.chart.memoryLimitBytes)} (idle after start ${formatBytes(d.idle.rss)}; at the sampled peak ${formatBytes(d.samples.maxRssAnon)} anonymous, ${formatBytes(d.samples.maxRssFile)} file-backed); **${r.accepted} of ${r.signed} signed deliveries accepted** during the flood; the flood took ${round(r.ms / 1000, 1)} s.
 

@@ -61,7 +61,8 @@ export function parseArgs(argv: readonly string[]): RunOptions {
     else if (arg === '--out') options.out = argv[++i] ?? '';
     else if (arg === '--only') {
       const names = (argv[++i] ?? '').split(',').filter(Boolean);
-      for (const n of names) if (!(BENCHMARKS as readonly string[]).includes(n)) throw new Error(`unknown benchmark "${n}"; choose from ${BENCHMARKS.join(', ')}`);
+      for (const n of names)
+        if (!(BENCHMARKS as readonly string[]).includes(n)) throw new Error(`unknown benchmark "${n}"; choose from ${BENCHMARKS.join(', ')}`);
       options.only = names as BenchName[];
     } else throw new Error(`unknown option "${arg}"; use --quick, --out DIR, --only a,b, --report-only, --profile`);
   }
@@ -104,7 +105,11 @@ export async function main(argv: readonly string[]): Promise<void> {
     // The machine record belongs to a whole run: --only keeps the one of the run it adds to.
     const keepMachine = options.only !== undefined && (await readResult(resultsDir, 'machine')) !== undefined;
     if (!options.reportOnly) {
-      if (!keepMachine) await writeFile(join(resultsDir, 'machine.json'), `${JSON.stringify({ ...machine, quick: options.quick, startedAt: new Date(startedAt).toISOString() }, null, 2)}\n`);
+      if (!keepMachine)
+        await writeFile(
+          join(resultsDir, 'machine.json'),
+          `${JSON.stringify({ ...machine, quick: options.quick, startedAt: new Date(startedAt).toISOString() }, null, 2)}\n`,
+        );
       for (const name of selected) {
         if (name === 'memory') continue;
         // A shared machine: start each benchmark in a quiet moment if one comes (bounded).

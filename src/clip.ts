@@ -18,7 +18,8 @@ export function clipName(text: string, max = MAX_NAME_CHARS): string {
 /** Cuts Markdown to `limit` characters at a line break, ending with a note that says where the rest is. */
 export function fitMarkdown(text: string, limit: number, pageUrl: string, what = 'plan'): string {
   if (text.length <= limit) return text;
-  const note = (shown: number) => `\n\n… truncated: ${shown.toLocaleString('en-US')} of ${text.length.toLocaleString('en-US')} characters shown; the full ${what} is on the [${what} page](${pageUrl})`;
+  const note = (shown: number) =>
+    `\n\n… truncated: ${shown.toLocaleString('en-US')} of ${text.length.toLocaleString('en-US')} characters shown; the full ${what} is on the [${what} page](${pageUrl})`;
   const room = limit - note(limit).length - 8;
   const cut = text.lastIndexOf('\n', room);
   const kept = text.slice(0, cut > room / 2 ? cut : room);

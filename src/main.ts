@@ -9,9 +9,7 @@ import { anonymousRead, isLoopback } from './http/access.js';
 
 /** Builds the `landfall` command line. Exported so tests can run it in-process. */
 export function buildCli(): Command {
-  const program = new Command('landfall')
-    .description('Push-triggered GitOps deployment server: merging a pull request deploys it.')
-    .showHelpAfterError();
+  const program = new Command('landfall').description('Push-triggered GitOps deployment server: merging a pull request deploys it.').showHelpAfterError();
   const configOption = () => new Option('-c, --config <file>', 'configuration file (default: $LANDFALL_CONFIG, else ./landfall.yaml)');
 
   program
@@ -57,12 +55,14 @@ export function buildCli(): Command {
 
   program
     .command('plan')
-    .description("print the plan a pull request would get (render, validate, server-side dry-run, diff, prune) for the app's branch head or --ref; exits 1 when it would not deploy")
+    .description(
+      "print the plan a pull request would get (render, validate, server-side dry-run, diff, prune) for the app's branch head or --ref; exits 1 when it would not deploy",
+    )
     .argument('<app>', 'app name', (value) => {
       if (!/^[a-z0-9-]+$/.test(value)) throw new InvalidArgumentError('app names are lowercase letters, digits and "-"');
       return value;
     })
-    .option('--ref <ref>', 'a branch, tag or full commit hash of the app\'s repository (default: its branch)')
+    .option('--ref <ref>', "a branch, tag or full commit hash of the app's repository (default: its branch)")
     .addOption(configOption())
     .action(async (app: string, options: { config?: string; ref?: string }) => {
       const config = await loadOrExit(options.config);
@@ -79,7 +79,9 @@ export function buildCli(): Command {
   const webhooks = program.command('webhooks').description("create, update and check the forge webhooks of the apps' repositories");
   webhooks
     .command('sync')
-    .description('create or update each repository\'s webhook: URL server.publicUrl/hooks/<forge>, the configured secret, JSON, exactly the events Landfall handles')
+    .description(
+      "create or update each repository's webhook: URL server.publicUrl/hooks/<forge>, the configured secret, JSON, exactly the events Landfall handles",
+    )
     .argument('[app...]', 'apps whose repositories to set up (default: all)')
     .addOption(configOption())
     .option('--dry-run', 'print what would change, change nothing')
@@ -94,7 +96,7 @@ export function buildCli(): Command {
     });
   webhooks
     .command('check')
-    .description('report whether each repository\'s webhook exists, is active, is right, and whether recent deliveries failed; exits 1 when anything is wrong')
+    .description("report whether each repository's webhook exists, is active, is right, and whether recent deliveries failed; exits 1 when anything is wrong")
     .argument('[app...]', 'apps whose repositories to check (default: all)')
     .addOption(configOption())
     .action(async (apps: string[], options: { config?: string }) => {
@@ -127,7 +129,9 @@ async function loadOrExit(flag: string | undefined): Promise<Config> {
 export function describeConfig(config: Config): string {
   const lines: string[] = [];
   const forges = Object.entries(config.forges).filter(([, f]) => f);
-  lines.push(`forges: ${forges.map(([id, f]) => (f?.webhookSecret || ('signingToken' in (f ?? {}) && (f as { signingToken?: unknown }).signingToken) ? id : `${id} (UNSIGNED)`)).join(', ') || 'none'}`);
+  lines.push(
+    `forges: ${forges.map(([id, f]) => (f?.webhookSecret || ('signingToken' in (f ?? {}) && (f as { signingToken?: unknown }).signingToken) ? id : `${id} (UNSIGNED)`)).join(', ') || 'none'}`,
+  );
   lines.push(`clusters: ${Object.keys(config.clusters).join(', ')}`);
   lines.push(`apps (${config.apps.length}):`);
   for (const app of config.apps) {

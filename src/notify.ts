@@ -64,13 +64,19 @@ export async function deliverNotification(config: Config, target: NotifyJobData[
   if (target === 'slack') {
     if (!config.notifications.slack) return;
     url = config.notifications.slack.url;
-    const objects = n.objects?.length ? `\n${n.objects.slice(0, 10).map((o) => `• ${o}`).join('\n')}${n.objects.length > 10 ? `\n… and ${n.objects.length - 10} more` : ''}` : '';
+    const objects = n.objects?.length
+      ? `\n${n.objects
+          .slice(0, 10)
+          .map((o) => `• ${o}`)
+          .join('\n')}${n.objects.length > 10 ? `\n… and ${n.objects.length - 10} more` : ''}`
+      : '';
     body = JSON.stringify({ text: `${ICONS[n.event]} *${n.app}*: ${n.message} (<${n.url}|details>)${objects}` });
   } else {
     if (!config.notifications.webhook) return;
     url = config.notifications.webhook.url;
     body = JSON.stringify({ ...n, sentAt: new Date().toISOString() });
-    if (config.notifications.webhook.secret) headers['x-landfall-signature'] = `sha256=${createHmac('sha256', config.notifications.webhook.secret).update(body).digest('hex')}`;
+    if (config.notifications.webhook.secret)
+      headers['x-landfall-signature'] = `sha256=${createHmac('sha256', config.notifications.webhook.secret).update(body).digest('hex')}`;
   }
   let res;
   try {

@@ -99,11 +99,34 @@ async function openssl(args: string[], cwd: string): Promise<void> {
 
 /** A CA, a serving certificate for 127.0.0.1 and the in-cluster names, and a service-account key. */
 async function makeCertificates(dir: string): Promise<void> {
-  await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '3650', '-subj', '/CN=landfall-test-ca'], dir);
-  const san = 'subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local';
+  await openssl(
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '3650', '-subj', '/CN=landfall-test-ca'],
+    dir,
+  );
+  const san =
+    'subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local';
   await openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=kube-apiserver', '-addext', san], dir);
   writeFileSync(join(dir, 'server.ext'), `${san}\nextendedKeyUsage=serverAuth\n`);
-  await openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '3650', '-extfile', 'server.ext'], dir);
+  await openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'server.crt',
+      '-days',
+      '3650',
+      '-extfile',
+      'server.ext',
+    ],
+    dir,
+  );
   await openssl(['genrsa', '-out', 'sa.key', '2048'], dir);
 }
 
@@ -146,7 +169,13 @@ function start(name: string, bin: string, args: string[], dir: string, pids: Rec
 }
 
 /** One HTTPS request to the API server as admin. */
-export function apiRequest(info: Pick<ClusterInfo, 'server' | 'token' | 'caFile'>, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; text: string }> {
+export function apiRequest(
+  info: Pick<ClusterInfo, 'server' | 'token' | 'caFile'>,
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType = 'application/json',
+): Promise<{ status: number; text: string }> {
   return new Promise((resolveRequest, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const req = https.request(
@@ -207,7 +236,11 @@ export async function clusterUp(options: { log?: (line: string) => void } = {}):
   const buildLines = builds.map(([, b]) => b.line);
   for (const line of buildLines) say(line);
   const kubeBuilt = builds.find(([n]) => n === 'kube')?.[1].line ?? '';
-  const build = /cached/.test(kubeBuilt) ? 'cached' : (/built in (\d+ s)/.exec(kubeBuilt)?.[1] ? `built in ${/built in (\d+ s)/.exec(kubeBuilt)?.[1]}` : 'unknown');
+  const build = /cached/.test(kubeBuilt)
+    ? 'cached'
+    : /built in (\d+ s)/.exec(kubeBuilt)?.[1]
+      ? `built in ${/built in (\d+ s)/.exec(kubeBuilt)?.[1]}`
+      : 'unknown';
 
   mkdirSync(dir, { recursive: true });
   const pids: Record<string, number> = {};
@@ -218,43 +251,55 @@ export async function clusterUp(options: { log?: (line: string) => void } = {}):
     writeFileSync(join(dir, 'audit-policy.yaml'), AUDIT_POLICY);
 
     const [etcdClient, etcdPeer, apiPort] = [await freePort(), await freePort(), await freePort()];
-    start('etcd', join(bins.etcd!, 'etcd'), [
-      `--data-dir=${join(dir, 'etcd-data')}`,
-      `--listen-client-urls=http://127.0.0.1:${etcdClient}`,
-      `--advertise-client-urls=http://127.0.0.1:${etcdClient}`,
-      `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
-      `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
-      `--initial-cluster=default=http://127.0.0.1:${etcdPeer}`,
-      '--unsafe-no-fsync=true',
-      '--log-level=warn',
-    ], dir, pids);
+    start(
+      'etcd',
+      join(bins.etcd!, 'etcd'),
+      [
+        `--data-dir=${join(dir, 'etcd-data')}`,
+        `--listen-client-urls=http://127.0.0.1:${etcdClient}`,
+        `--advertise-client-urls=http://127.0.0.1:${etcdClient}`,
+        `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
+        `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
+        `--initial-cluster=default=http://127.0.0.1:${etcdPeer}`,
+        '--unsafe-no-fsync=true',
+        '--log-level=warn',
+      ],
+      dir,
+      pids,
+    );
     await until('etcd /health', () => httpGetOk(`http://127.0.0.1:${etcdClient}/health`), 60_000, join(dir, 'etcd.log'));
 
     const server = `https://127.0.0.1:${apiPort}`;
-    start('kube-apiserver', join(bins.kube!, 'kube-apiserver'), [
-      `--etcd-servers=http://127.0.0.1:${etcdClient}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
-      `--secure-port=${apiPort}`,
-      `--cert-dir=${join(dir, 'certs')}`,
-      '--tls-cert-file=server.crt',
-      '--tls-private-key-file=server.key',
-      '--client-ca-file=ca.crt',
-      '--token-auth-file=tokens.csv',
-      '--authorization-mode=Node,RBAC',
-      '--service-cluster-ip-range=10.96.0.0/16',
-      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-      '--service-account-key-file=sa.key',
-      '--service-account-signing-key-file=sa.key',
-      '--allow-privileged=true',
-      // Fairness queues cost CPU a two-core test machine needs elsewhere.
-      '--enable-priority-and-fairness=false',
-      '--audit-policy-file=audit-policy.yaml',
-      `--audit-log-path=${join(dir, 'audit.log')}`,
-      '--audit-log-format=json',
-      '--audit-log-mode=blocking',
-      '--v=0',
-    ], dir, pids);
+    start(
+      'kube-apiserver',
+      join(bins.kube!, 'kube-apiserver'),
+      [
+        `--etcd-servers=http://127.0.0.1:${etcdClient}`,
+        '--bind-address=127.0.0.1',
+        '--advertise-address=127.0.0.1',
+        `--secure-port=${apiPort}`,
+        `--cert-dir=${join(dir, 'certs')}`,
+        '--tls-cert-file=server.crt',
+        '--tls-private-key-file=server.key',
+        '--client-ca-file=ca.crt',
+        '--token-auth-file=tokens.csv',
+        '--authorization-mode=Node,RBAC',
+        '--service-cluster-ip-range=10.96.0.0/16',
+        '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+        '--service-account-key-file=sa.key',
+        '--service-account-signing-key-file=sa.key',
+        '--allow-privileged=true',
+        // Fairness queues cost CPU a two-core test machine needs elsewhere.
+        '--enable-priority-and-fairness=false',
+        '--audit-policy-file=audit-policy.yaml',
+        `--audit-log-path=${join(dir, 'audit.log')}`,
+        '--audit-log-format=json',
+        '--audit-log-mode=blocking',
+        '--v=0',
+      ],
+      dir,
+      pids,
+    );
     const info: ClusterInfo = {
       version: '',
       server,
@@ -271,35 +316,48 @@ export async function clusterUp(options: { log?: (line: string) => void } = {}):
     info.version = (JSON.parse((await apiRequest(info, 'GET', '/version')).text) as { gitVersion: string }).gitVersion;
     writeFileSync(info.kubeconfig, kubeconfigFor(server, readFileSync(info.caFile, 'utf8'), token), { mode: 0o600 });
 
-    start('kube-controller-manager', join(bins.kube!, 'kube-controller-manager'), [
-      `--kubeconfig=${info.kubeconfig}`,
-      '--leader-elect=false',
-      '--secure-port=0',
-      '--service-account-private-key-file=sa.key',
-      '--root-ca-file=ca.crt',
-      '--use-service-account-credentials=false',
-      // kwok renews fake nodes' leases; the lifecycle controller would still taint them after
-      // a slow moment of this machine and evict every pod, which no test wants.
-      '--controllers=*,-node-lifecycle-controller',
-      // Seconds, not the default 15 s: tests wait on the HPA controller.
-      '--horizontal-pod-autoscaler-sync-period=1s',
-      '--v=0',
-    ], dir, pids);
-    start('kube-scheduler', join(bins.kube!, 'kube-scheduler'), [
-      `--kubeconfig=${info.kubeconfig}`,
-      '--leader-elect=false',
-      '--secure-port=0',
-      '--v=0',
-    ], dir, pids);
-    start('kwok', join(bins.kwok!, 'kwok'), [
-      `--kubeconfig=${info.kubeconfig}`,
-      `--config=${join(REPO_ROOT, 'real/kwok/stages.yaml')}`,
-      '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
-      '--node-lease-duration-seconds=40',
-      '--cidr=10.244.0.0/16',
-      '--node-ip=127.0.0.1',
-      '--server-address=',
-    ], dir, pids);
+    start(
+      'kube-controller-manager',
+      join(bins.kube!, 'kube-controller-manager'),
+      [
+        `--kubeconfig=${info.kubeconfig}`,
+        '--leader-elect=false',
+        '--secure-port=0',
+        '--service-account-private-key-file=sa.key',
+        '--root-ca-file=ca.crt',
+        '--use-service-account-credentials=false',
+        // kwok renews fake nodes' leases; the lifecycle controller would still taint them after
+        // a slow moment of this machine and evict every pod, which no test wants.
+        '--controllers=*,-node-lifecycle-controller',
+        // Seconds, not the default 15 s: tests wait on the HPA controller.
+        '--horizontal-pod-autoscaler-sync-period=1s',
+        '--v=0',
+      ],
+      dir,
+      pids,
+    );
+    start(
+      'kube-scheduler',
+      join(bins.kube!, 'kube-scheduler'),
+      [`--kubeconfig=${info.kubeconfig}`, '--leader-elect=false', '--secure-port=0', '--v=0'],
+      dir,
+      pids,
+    );
+    start(
+      'kwok',
+      join(bins.kwok!, 'kwok'),
+      [
+        `--kubeconfig=${info.kubeconfig}`,
+        `--config=${join(REPO_ROOT, 'real/kwok/stages.yaml')}`,
+        '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+        '--node-lease-duration-seconds=40',
+        '--cidr=10.244.0.0/16',
+        '--node-ip=127.0.0.1',
+        '--server-address=',
+      ],
+      dir,
+      pids,
+    );
 
     const node = {
       apiVersion: 'v1',
@@ -312,15 +370,29 @@ export async function clusterUp(options: { log?: (line: string) => void } = {}):
       spec: {},
     };
     await until('the fake node to be created', async () => [201, 409].includes((await apiRequest(info, 'POST', '/api/v1/nodes', node)).status), 60_000);
-    await until('the fake node to be Ready', async () => {
-      const res = await apiRequest(info, 'GET', '/api/v1/nodes/kwok-node-0');
-      const status = (JSON.parse(res.text) as { status?: { conditions?: { type: string; status: string }[] } }).status;
-      return status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-    }, 60_000, join(dir, 'kwok.log'));
+    await until(
+      'the fake node to be Ready',
+      async () => {
+        const res = await apiRequest(info, 'GET', '/api/v1/nodes/kwok-node-0');
+        const status = (JSON.parse(res.text) as { status?: { conditions?: { type: string; status: string }[] } }).status;
+        return status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+      },
+      60_000,
+      join(dir, 'kwok.log'),
+    );
     // Node creation admits the taint node.kubernetes.io/not-ready; the lifecycle controller
     // (off, see above) would lift it once the node is Ready, so lift it here.
-    await until('the fake node to be untainted', async () => (await apiRequest(info, 'PATCH', '/api/v1/nodes/kwok-node-0', { spec: { taints: null } }, 'application/merge-patch+json')).status === 200, 30_000);
-    await until('the default ServiceAccount', async () => (await apiRequest(info, 'GET', '/api/v1/namespaces/default/serviceaccounts/default')).status === 200, 60_000, join(dir, 'kube-controller-manager.log'));
+    await until(
+      'the fake node to be untainted',
+      async () => (await apiRequest(info, 'PATCH', '/api/v1/nodes/kwok-node-0', { spec: { taints: null } }, 'application/merge-patch+json')).status === 200,
+      30_000,
+    );
+    await until(
+      'the default ServiceAccount',
+      async () => (await apiRequest(info, 'GET', '/api/v1/namespaces/default/serviceaccounts/default')).status === 200,
+      60_000,
+      join(dir, 'kube-controller-manager.log'),
+    );
 
     writeFileSync(join(dir, 'cluster.json'), JSON.stringify(info, null, 2));
     say(`control plane up: ${server} (kubernetes ${info.version}); kubeconfig ${info.kubeconfig}`);

@@ -184,11 +184,17 @@ async function until(what: string, probe: () => Promise<boolean>, timeoutMs: num
 /** Runs the gitea CLI against the test configuration; its output, trimmed. */
 async function cli(bin: string, dir: string, args: string[]): Promise<string> {
   try {
-    const { stdout } = await run(bin, ['--config', join(dir, 'custom', 'conf', 'app.ini'), '--work-path', dir, ...args], { cwd: dir, timeout: 120_000, maxBuffer: 4 * 1024 * 1024 });
+    const { stdout } = await run(bin, ['--config', join(dir, 'custom', 'conf', 'app.ini'), '--work-path', dir, ...args], {
+      cwd: dir,
+      timeout: 120_000,
+      maxBuffer: 4 * 1024 * 1024,
+    });
     return stdout.trim();
   } catch (err) {
     const e = err as { stderr?: string; stdout?: string; message: string };
-    throw new Error(`gitea ${args.slice(0, 3).join(' ')} failed: ${(e.stderr || e.stdout || e.message).trim().split('\n').slice(-5).join('\n')}`, { cause: err });
+    throw new Error(`gitea ${args.slice(0, 3).join(' ')} failed: ${(e.stderr || e.stdout || e.message).trim().split('\n').slice(-5).join('\n')}`, {
+      cause: err,
+    });
   }
 }
 
@@ -234,7 +240,11 @@ export async function giteaUp(options: { log?: (line: string) => void } = {}): P
     await giteaDown({ quiet: true });
     const built = await ensureBuilt();
     say(built.line);
-    const build = /cached/.test(built.line) ? 'cached' : (/built in (\d+ s)/.exec(built.line)?.[1] ? `built in ${/built in (\d+ s)/.exec(built.line)?.[1]}` : 'unknown');
+    const build = /cached/.test(built.line)
+      ? 'cached'
+      : /built in (\d+ s)/.exec(built.line)?.[1]
+        ? `built in ${/built in (\d+ s)/.exec(built.line)?.[1]}`
+        : 'unknown';
     const bin = join(built.dir, 'bin', 'gitea');
 
     for (const sub of ['custom/conf', 'data', 'repositories', 'log']) mkdirSync(join(dir, sub), { recursive: true });
@@ -246,26 +256,60 @@ export async function giteaUp(options: { log?: (line: string) => void } = {}): P
     await cli(bin, dir, ['migrate']);
     const user = 'landfall-admin';
     const password = randomBytes(18).toString('base64url');
-    await cli(bin, dir, ['admin', 'user', 'create', '--admin', '--username', user, '--password', password, '--email', `${user}@example.invalid`, '--must-change-password=false']);
-    const token = lastLine(await cli(bin, dir, ['admin', 'user', 'generate-access-token', '--username', user, '--token-name', `landfall-tests-${Date.now()}`, '--scopes', 'all', '--raw']));
+    await cli(bin, dir, [
+      'admin',
+      'user',
+      'create',
+      '--admin',
+      '--username',
+      user,
+      '--password',
+      password,
+      '--email',
+      `${user}@example.invalid`,
+      '--must-change-password=false',
+    ]);
+    const token = lastLine(
+      await cli(bin, dir, [
+        'admin',
+        'user',
+        'generate-access-token',
+        '--username',
+        user,
+        '--token-name',
+        `landfall-tests-${Date.now()}`,
+        '--scopes',
+        'all',
+        '--raw',
+      ]),
+    );
     if (!/^[0-9a-f]{40}$/.test(token)) throw new Error('gitea admin user generate-access-token --raw printed no token');
 
     const logFile = join(dir, 'log', 'web.out');
     const out = openSync(logFile, 'a');
-    const child = spawn(bin, ['--config', join(dir, 'custom', 'conf', 'app.ini'), '--work-path', dir, 'web'], { cwd: dir, detached: true, stdio: ['ignore', out, out] });
+    const child = spawn(bin, ['--config', join(dir, 'custom', 'conf', 'app.ini'), '--work-path', dir, 'web'], {
+      cwd: dir,
+      detached: true,
+      stdio: ['ignore', out, out],
+    });
     if (!child.pid) throw new Error('gitea web did not start');
     child.unref();
     const url = `http://127.0.0.1:${port}`;
     const info: GiteaInfo = { version: '', url, user, password, token, pid: child.pid, dir, build, startedAt: new Date().toISOString() };
     writeFileSync(join(dir, 'pid'), String(child.pid));
     try {
-      await until('gitea /api/v1/version', async () => {
-        if (!alive(child.pid!)) throw new Error('gitea web exited');
-        const res = await fetch(`${url}/api/v1/version`);
-        if (!res.ok) return false;
-        info.version = ((await res.json()) as { version: string }).version;
-        return true;
-      }, 120_000, logFile);
+      await until(
+        'gitea /api/v1/version',
+        async () => {
+          if (!alive(child.pid!)) throw new Error('gitea web exited');
+          const res = await fetch(`${url}/api/v1/version`);
+          if (!res.ok) return false;
+          info.version = ((await res.json()) as { version: string }).version;
+          return true;
+        },
+        120_000,
+        logFile,
+      );
     } catch (err) {
       await stopPid(child.pid);
       throw err;

@@ -37,7 +37,18 @@ export async function runPlanCommand(config: Config, appName: string, ref?: stri
       { ...kit, log, history: { save: (r) => Promise.resolve(void (kept.record = r)) } },
       {
         app,
-        data: { app: app.name, forge: app.forge, repo: app.repo, number: 0, action: 'opened', headSha: sha, headBranch: wanted, headRepo: app.repo, baseBranch: app.branch, receivedAt: Date.now() },
+        data: {
+          app: app.name,
+          forge: app.forge,
+          repo: app.repo,
+          number: 0,
+          action: 'opened',
+          headSha: sha,
+          headBranch: wanted,
+          headRepo: app.repo,
+          baseBranch: app.branch,
+          receivedAt: Date.now(),
+        },
         jobId: `plan-${app.name}-cli-${sha.slice(0, 12)}`,
         attempt: 1,
         finalAttempt: true,
@@ -46,7 +57,8 @@ export async function runPlanCommand(config: Config, appName: string, ref?: stri
     return { text: `${header(app.name, wanted, sha)}${kept.record ? planMarkdown(kept.record) : ''}\n`, code: 0 };
   } catch (err) {
     // runPlan saved the failure in its record before throwing: print that, as a pull request shows it.
-    if (err instanceof SyncError && kept.record) return { text: `${header(app.name, ref ?? app.branch, kept.record.sha ?? '')}${planMarkdown(kept.record)}\n`, code: 1 };
+    if (err instanceof SyncError && kept.record)
+      return { text: `${header(app.name, ref ?? app.branch, kept.record.sha ?? '')}${planMarkdown(kept.record)}\n`, code: 1 };
     throw err;
   } finally {
     await kit.close();

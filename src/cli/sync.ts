@@ -14,7 +14,14 @@ export async function queueManualSync(config: Config, appName: string): Promise<
   const syncQueue = new Queue(QUEUES.sync, { connection: redis, prefix: config.redis.prefix });
   const planQueue = new Queue(QUEUES.plan, { connection: redis, prefix: config.redis.prefix });
   try {
-    const intake = createIntake({ redis, keys: createKeys(config.redis.prefix), syncQueue, planQueue, prefix: config.redis.prefix, jobDefaults: jobDefaults(config) });
+    const intake = createIntake({
+      redis,
+      keys: createKeys(config.redis.prefix),
+      syncQueue,
+      planQueue,
+      prefix: config.redis.prefix,
+      jobDefaults: jobDefaults(config),
+    });
     return await queueManual(intake, app);
   } finally {
     await Promise.allSettled([syncQueue.close(), planQueue.close()]);

@@ -22,7 +22,12 @@ function appsOf(apps: readonly AppConfig[], forge: ForgeId, repo: string): strin
 /** What `webhooks sync` prints: one line per repository and a total; `failed` decides the exit code. */
 export function formatSync(results: readonly HookSyncResult[], apps: readonly AppConfig[], dryRun: boolean): { text: string; failed: number } {
   const lines: string[] = [];
-  const verb = { created: dryRun ? 'would create' : 'created', updated: dryRun ? 'would update' : 'updated', unchanged: 'unchanged', failed: 'FAILED' } as const;
+  const verb = {
+    created: dryRun ? 'would create' : 'created',
+    updated: dryRun ? 'would update' : 'updated',
+    unchanged: 'unchanged',
+    failed: 'FAILED',
+  } as const;
   for (const r of results) {
     const where = `${r.forge} ${r.repo}${appsOf(apps, r.forge, r.repo)}`;
     if (r.action === 'failed') lines.push(`✗ ${where}: ${r.error ?? 'failed'}`);
@@ -53,7 +58,9 @@ export function formatCheck(results: readonly HookCheckResult[], apps: readonly 
     for (const p of r.problems) lines.push(`    ${p}`);
     for (const n of r.notes ?? []) lines.push(`    note: ${n}`);
     for (const d of r.failedDeliveries.slice(0, 5)) {
-      lines.push(`    delivery ${d.id} (${d.event}) at ${new Date(d.at).toISOString()}: ${d.statusCode === 0 ? 'no answer' : `Landfall answered ${d.statusCode}`}`);
+      lines.push(
+        `    delivery ${d.id} (${d.event}) at ${new Date(d.at).toISOString()}: ${d.statusCode === 0 ? 'no answer' : `Landfall answered ${d.statusCode}`}`,
+      );
     }
     if (r.failedDeliveries.length > 5) lines.push(`    ... and ${r.failedDeliveries.length - 5} more`);
   }
@@ -71,7 +78,12 @@ export function publicUrlWarning(config: Config): string {
 }
 
 /** `landfall webhooks sync`: returns the text to print and the exit code. */
-export async function runWebhooksSync(config: Config, names: readonly string[], options: { dryRun?: boolean; force?: boolean }, apis: Map<ForgeId, ForgeApi> = createForgeApis(config.forges)): Promise<{ text: string; code: number }> {
+export async function runWebhooksSync(
+  config: Config,
+  names: readonly string[],
+  options: { dryRun?: boolean; force?: boolean },
+  apis: Map<ForgeId, ForgeApi> = createForgeApis(config.forges),
+): Promise<{ text: string; code: number }> {
   const apps = selectApps(config, names);
   const results = await syncWebhooks(config, apis, apps, options);
   const { text, failed } = formatSync(results, apps, options.dryRun === true);
@@ -79,7 +91,11 @@ export async function runWebhooksSync(config: Config, names: readonly string[], 
 }
 
 /** `landfall webhooks check`: returns the text to print and the exit code. */
-export async function runWebhooksCheck(config: Config, names: readonly string[], apis: Map<ForgeId, ForgeApi> = createForgeApis(config.forges)): Promise<{ text: string; code: number }> {
+export async function runWebhooksCheck(
+  config: Config,
+  names: readonly string[],
+  apis: Map<ForgeId, ForgeApi> = createForgeApis(config.forges),
+): Promise<{ text: string; code: number }> {
   const apps = selectApps(config, names);
   const results = await checkWebhooks(config, apis, apps);
   const { text, bad } = formatCheck(results, apps);

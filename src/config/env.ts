@@ -20,7 +20,11 @@ function segmentKey(segment: string): string | number {
 function value(key: string | number, raw: string): unknown {
   const trimmed = raw.trim();
   if (trimmed.startsWith('[') || trimmed.startsWith('{')) return parse(trimmed, { maxAliasCount: 10 });
-  if (typeof key === 'string' && LIST_KEYS.has(key)) return trimmed.split(',').map((s) => s.trim()).filter(Boolean);
+  if (typeof key === 'string' && LIST_KEYS.has(key))
+    return trimmed
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   return raw;
 }
 
@@ -58,7 +62,14 @@ export function configFromEnv(env: NodeJS.ProcessEnv): { config: Record<string, 
       }
     }
     names.push(name);
-    paths.set(path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('').replace(/^\./, '').replace(/\.\[/g, '['), name);
+    paths.set(
+      path
+        .map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`))
+        .join('')
+        .replace(/^\./, '')
+        .replace(/\.\[/g, '['),
+      name,
+    );
   }
   return { config, names, paths };
 }

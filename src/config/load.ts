@@ -17,7 +17,9 @@ export class ConfigError extends Error {
     readonly file: string,
     readonly problems: ConfigProblem[],
   ) {
-    super(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  ${p.path ? `${p.path}: ` : ''}${p.message}`).join('\n')}`);
+    super(
+      `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  ${p.path ? `${p.path}: ` : ''}${p.message}`).join('\n')}`,
+    );
     this.name = 'ConfigError';
   }
 }
@@ -39,7 +41,8 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.
   } catch (err) {
     const code = err instanceof Error && 'code' in err ? String(err.code) : undefined;
     if (code === 'ENOENT' && options.optional && configFromEnv(env).names.length > 0) return parseConfig('{}', env, 'LANDFALL_* variables');
-    const hint = code === 'ENOENT' ? 'file not found; copy landfall.example.yaml to landfall.yaml or pass --config FILE' : `cannot read it (${code ?? String(err)})`;
+    const hint =
+      code === 'ENOENT' ? 'file not found; copy landfall.example.yaml to landfall.yaml or pass --config FILE' : `cannot read it (${code ?? String(err)})`;
     throw new ConfigError(file, [{ path: '', message: hint }]);
   }
   return parseConfig(text, env, file);
@@ -177,7 +180,8 @@ function crossCheck(raw: unknown): ConfigProblem[] {
     }
     if (typeof app.repo === 'string' && /^[^/\s]+(\/[^/\s]+)+$/.test(app.repo)) {
       const segments = app.repo.split('/').length;
-      if (app.forge === 'bitbucket-server' && segments !== 2) problems.push({ path: `apps[${i}].repo`, message: 'must be PROJECT/slug for Bitbucket Data Center' });
+      if (app.forge === 'bitbucket-server' && segments !== 2)
+        problems.push({ path: `apps[${i}].repo`, message: 'must be PROJECT/slug for Bitbucket Data Center' });
       if ((app.forge === 'github' || app.forge === 'bitbucket' || app.forge === 'gitea') && segments !== 2) {
         problems.push({ path: `apps[${i}].repo`, message: 'must be owner/name' });
       }

@@ -41,9 +41,7 @@ const secret = nonEmpty
   .refine((s) => s.trim() === s, { message: 'has leading or trailing whitespace (a newline copied from a file?); remove it' });
 
 /** `webhookSecret` accepts one secret or a list, so a secret can be rotated without downtime. */
-const secretList = z
-  .union([secret, z.array(secret).min(1, 'must list at least one secret')])
-  .transform((v) => (Array.isArray(v) ? v : [v]));
+const secretList = z.union([secret, z.array(secret).min(1, 'must list at least one secret')]).transform((v) => (Array.isArray(v) ? v : [v]));
 
 /** An integer, also accepted as a string of digits (as it arrives from `${VAR}`). */
 function intField() {
@@ -145,9 +143,12 @@ const appName = z
   })
   .max(30, 'must be at most 30 characters');
 
-const k8sName = z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, {
-  message: 'must be a valid Kubernetes namespace name (lowercase letters, digits and "-")',
-}).max(63, 'must be at most 63 characters');
+const k8sName = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, {
+    message: 'must be a valid Kubernetes namespace name (lowercase letters, digits and "-")',
+  })
+  .max(63, 'must be at most 63 characters');
 
 /** A path inside the repository: relative, and never climbing out of it. */
 const repoPath = z
@@ -190,7 +191,9 @@ const ignoreRule = z.strictObject({
   kind: nonEmpty.optional(),
   name: nonEmpty.optional(),
   namespace: nonEmpty.optional(),
-  paths: z.array(z.string().regex(/^\//, { message: 'must be a JSON pointer such as /spec/replicas' })).min(1, 'name at least one field, as a JSON pointer such as /spec/replicas'),
+  paths: z
+    .array(z.string().regex(/^\//, { message: 'must be a JSON pointer such as /spec/replicas' }))
+    .min(1, 'name at least one field, as a JSON pointer such as /spec/replicas'),
 });
 
 /**
@@ -256,98 +259,106 @@ function portField() {
   return intField().pipe(z.number().min(0).max(65535, 'must be a TCP port (0-65535)'));
 }
 
-const serverSchema = z.strictObject({
-  host: nonEmpty.default('0.0.0.0'),
-  port: portField().default(8080),
-  /**
-   * Serve the webhook routes (`/hooks/*`, with `/healthz`) on this port alone and no longer on
-   * `port`, so an Ingress can publish webhooks while the dashboard and API stay internal.
-   */
-  hooksPort: portField().optional(),
-  /** Serve `/metrics` on this port (with `/healthz`) and no longer on `port` (web and all roles). */
-  metricsPort: portField().optional(),
-  publicUrl: httpUrl.default('http://localhost:8080'),
-  /** The largest webhook body accepted (GitHub and GitLab send at most 25 MB). */
-  maxBodyBytes: intField().pipe(z.number().positive('must be positive')).default(26_214_400),
-  /**
-   * Webhook body bytes the process holds at once, across every delivery in flight; above it the
-   * answer is 503. Sized so the web role's baseline plus this fits the chart's 256Mi limit.
-   */
-  maxInFlightBytes: intField().pipe(z.number().positive('must be positive')).default(DEFAULT_MAX_IN_FLIGHT_BYTES),
-  /** How long a client may take to send a request's headers. */
-  headersTimeout: duration.default(10_000),
-  /** How long a client may take to send a whole request, headers and body. */
-  requestTimeout: duration.default(30_000),
-  /** A connection with no traffic for this long is closed (between requests too: keep-alive). */
-  idleTimeout: duration.default(65_000),
-  /** Connections open at once; further ones are closed as they arrive. */
-  maxConnections: intField().pipe(z.number().min(1, 'must be at least 1')).default(1_000),
-  apiTokens: z.array(secret).default([]),
-  /** Who may see and do what: anonymous read, scoped API tokens, sign-in through the forge (see SECURITY.md). */
-  auth: z
-    .strictObject({
-      /**
-       * Whether anyone may read the dashboard, sync pages, JSON API and `/metrics` on `port`
-       * without signing in. Default: `read` when `host` is a loopback address, `none` otherwise.
-       */
-      anonymous: z.enum(['none', 'read'], { message: 'must be none or read' }).optional(),
-      /** API tokens limited to some apps (all when absent) and to reading or also syncing. */
-      tokens: z
-        .array(z.strictObject({ token: secret, apps: z.array(nonEmpty).min(1).optional(), access: z.enum(['read', 'write'], { message: 'must be read or write' }).default('read') }))
-        .default([]),
-      /** How long the forge's answer to "may this person read (write) this repository" is reused. */
-      accessCacheTtl: duration.default(60_000),
-      /** Sign-in through a forge's OAuth 2 (the callback is `<publicUrl>/auth/callback`). */
-      signIn: z
-        .strictObject({
-          provider: z.enum(['gitea', 'github', 'gitlab', 'bitbucket'], { message: 'must be gitea, github, gitlab or bitbucket' }),
-          clientId: nonEmpty,
-          clientSecret: secret,
-          /** Where people sign in; by default the forge's web root (from `forges.<provider>`, or the public service). */
-          url: httpUrl.optional(),
-          /** Signs session cookies: at least 32 characters. */
-          sessionSecret: secret.min(32, 'must be at least 32 characters'),
-          /** A session ends this long after sign-in. */
-          sessionTtl: duration.default(8 * 60 * 60_000),
-        })
-        .optional(),
-    })
-    .prefault({}),
-  /** Whether holders of an API token may retry, promote and remove jobs on the queue board (read-only otherwise). */
-  queueBoardWritable: boolField().default(false),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Where accepted deliveries wait (fsynced) while Redis is unreachable. */
-  spoolDir: nonEmpty.default(join(tmpdir(), 'landfall-spool')),
-  /** Behind a reverse proxy: how many proxy hops' X-Forwarded-For to trust for the source address. */
-  trustProxy: intField().pipe(z.number().min(0).max(10)).default(0),
-  /** Webhook rate limits per forge and source address. */
-  rateLimit: z
-    .strictObject({
-      perSecond: intField().pipe(z.number().min(1)).default(500),
-      burst: intField().pipe(z.number().min(1)).default(1_000),
-      failuresPerMinute: intField().pipe(z.number().min(1)).default(60),
-    })
-    .prefault({}),
-}).superRefine((server, ctx) => {
-  const needed = Math.ceil(server.maxBodyBytes / LARGE_BODY_SHARE);
-  if (server.maxInFlightBytes < needed) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['maxInFlightBytes'],
-      message: `must be at least ${needed} (maxBodyBytes / ${LARGE_BODY_SHARE}: large bodies may use ${LARGE_BODY_SHARE * 100}% of it), or a body of the largest accepted size could never be taken`,
-    });
-  }
-  // Node refuses a header timeout longer than the whole request's.
-  if (server.headersTimeout > server.requestTimeout) {
-    ctx.addIssue({ code: 'custom', path: ['headersTimeout'], message: 'must not be longer than requestTimeout (the headers are part of the request)' });
-  }
-  for (const key of ['hooksPort', 'metricsPort'] as const) {
-    const value = server[key];
-    if (value !== undefined && value !== 0 && (value === server.port || (key === 'metricsPort' && value === server.hooksPort))) {
-      ctx.addIssue({ code: 'custom', path: [key], message: 'must differ from the other ports of server (each is a listener of its own)' });
+const serverSchema = z
+  .strictObject({
+    host: nonEmpty.default('0.0.0.0'),
+    port: portField().default(8080),
+    /**
+     * Serve the webhook routes (`/hooks/*`, with `/healthz`) on this port alone and no longer on
+     * `port`, so an Ingress can publish webhooks while the dashboard and API stay internal.
+     */
+    hooksPort: portField().optional(),
+    /** Serve `/metrics` on this port (with `/healthz`) and no longer on `port` (web and all roles). */
+    metricsPort: portField().optional(),
+    publicUrl: httpUrl.default('http://localhost:8080'),
+    /** The largest webhook body accepted (GitHub and GitLab send at most 25 MB). */
+    maxBodyBytes: intField().pipe(z.number().positive('must be positive')).default(26_214_400),
+    /**
+     * Webhook body bytes the process holds at once, across every delivery in flight; above it the
+     * answer is 503. Sized so the web role's baseline plus this fits the chart's 256Mi limit.
+     */
+    maxInFlightBytes: intField().pipe(z.number().positive('must be positive')).default(DEFAULT_MAX_IN_FLIGHT_BYTES),
+    /** How long a client may take to send a request's headers. */
+    headersTimeout: duration.default(10_000),
+    /** How long a client may take to send a whole request, headers and body. */
+    requestTimeout: duration.default(30_000),
+    /** A connection with no traffic for this long is closed (between requests too: keep-alive). */
+    idleTimeout: duration.default(65_000),
+    /** Connections open at once; further ones are closed as they arrive. */
+    maxConnections: intField().pipe(z.number().min(1, 'must be at least 1')).default(1_000),
+    apiTokens: z.array(secret).default([]),
+    /** Who may see and do what: anonymous read, scoped API tokens, sign-in through the forge (see SECURITY.md). */
+    auth: z
+      .strictObject({
+        /**
+         * Whether anyone may read the dashboard, sync pages, JSON API and `/metrics` on `port`
+         * without signing in. Default: `read` when `host` is a loopback address, `none` otherwise.
+         */
+        anonymous: z.enum(['none', 'read'], { message: 'must be none or read' }).optional(),
+        /** API tokens limited to some apps (all when absent) and to reading or also syncing. */
+        tokens: z
+          .array(
+            z.strictObject({
+              token: secret,
+              apps: z.array(nonEmpty).min(1).optional(),
+              access: z.enum(['read', 'write'], { message: 'must be read or write' }).default('read'),
+            }),
+          )
+          .default([]),
+        /** How long the forge's answer to "may this person read (write) this repository" is reused. */
+        accessCacheTtl: duration.default(60_000),
+        /** Sign-in through a forge's OAuth 2 (the callback is `<publicUrl>/auth/callback`). */
+        signIn: z
+          .strictObject({
+            provider: z.enum(['gitea', 'github', 'gitlab', 'bitbucket'], { message: 'must be gitea, github, gitlab or bitbucket' }),
+            clientId: nonEmpty,
+            clientSecret: secret,
+            /** Where people sign in; by default the forge's web root (from `forges.<provider>`, or the public service). */
+            url: httpUrl.optional(),
+            /** Signs session cookies: at least 32 characters. */
+            sessionSecret: secret.min(32, 'must be at least 32 characters'),
+            /** A session ends this long after sign-in. */
+            sessionTtl: duration.default(8 * 60 * 60_000),
+          })
+          .optional(),
+      })
+      .prefault({}),
+    /** Whether holders of an API token may retry, promote and remove jobs on the queue board (read-only otherwise). */
+    queueBoardWritable: boolField().default(false),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Where accepted deliveries wait (fsynced) while Redis is unreachable. */
+    spoolDir: nonEmpty.default(join(tmpdir(), 'landfall-spool')),
+    /** Behind a reverse proxy: how many proxy hops' X-Forwarded-For to trust for the source address. */
+    trustProxy: intField().pipe(z.number().min(0).max(10)).default(0),
+    /** Webhook rate limits per forge and source address. */
+    rateLimit: z
+      .strictObject({
+        perSecond: intField().pipe(z.number().min(1)).default(500),
+        burst: intField().pipe(z.number().min(1)).default(1_000),
+        failuresPerMinute: intField().pipe(z.number().min(1)).default(60),
+      })
+      .prefault({}),
+  })
+  .superRefine((server, ctx) => {
+    const needed = Math.ceil(server.maxBodyBytes / LARGE_BODY_SHARE);
+    if (server.maxInFlightBytes < needed) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxInFlightBytes'],
+        message: `must be at least ${needed} (maxBodyBytes / ${LARGE_BODY_SHARE}: large bodies may use ${LARGE_BODY_SHARE * 100}% of it), or a body of the largest accepted size could never be taken`,
+      });
     }
-  }
-});
+    // Node refuses a header timeout longer than the whole request's.
+    if (server.headersTimeout > server.requestTimeout) {
+      ctx.addIssue({ code: 'custom', path: ['headersTimeout'], message: 'must not be longer than requestTimeout (the headers are part of the request)' });
+    }
+    for (const key of ['hooksPort', 'metricsPort'] as const) {
+      const value = server[key];
+      if (value !== undefined && value !== 0 && (value === server.port || (key === 'metricsPort' && value === server.hooksPort))) {
+        ctx.addIssue({ code: 'custom', path: [key], message: 'must differ from the other ports of server (each is a listener of its own)' });
+      }
+    }
+  });
 
 const hostPort = z.strictObject({ host: nonEmpty, port: intField().pipe(z.number().min(1).max(65535)) });
 
@@ -382,7 +393,9 @@ const workerSchema = z.strictObject({
   gitTimeout: duration.default(2 * 60_000),
   renderTimeout: duration.default(2 * 60_000),
   maxObjects: intField().pipe(z.number().min(1, 'must be at least 1')).default(5_000),
-  maxManifestBytes: intField().pipe(z.number().min(1, 'must be positive')).default(50 * 1024 * 1024),
+  maxManifestBytes: intField()
+    .pipe(z.number().min(1, 'must be positive'))
+    .default(50 * 1024 * 1024),
   lockTimeout: duration.default(30_000),
   applyConcurrency: intField().pipe(z.number().min(1, 'must be at least 1').max(64, 'must be at most 64')).default(8),
   git: nonEmpty.default('git'),
@@ -398,9 +411,7 @@ const workerSchema = z.strictObject({
    * How often workers check every repository's webhook and ask GitHub and GitLab to redeliver
    * failed deliveries (also once at start); `off` disables it.
    */
-  webhookCheckInterval: z
-    .union([z.literal('off'), duration], { message: 'write a duration like 10m, or off' })
-    .default(10 * 60_000),
+  webhookCheckInterval: z.union([z.literal('off'), duration], { message: 'write a duration like 10m, or off' }).default(10 * 60_000),
 });
 
 /** Events a notification can be sent for. */

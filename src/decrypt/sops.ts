@@ -177,10 +177,7 @@ function readDotenv(text: string): ParsedFile {
   return {
     metadata: metadata as Metadata,
     branches: [branch],
-    write: (out) =>
-      [...(out[0] as Map<string, unknown>).entries()]
-        .map(([k, v]) => `${k}=${String(v).replace(/\n/g, '\\n')}\n`)
-        .join(''),
+    write: (out) => [...(out[0] as Map<string, unknown>).entries()].map(([k, v]) => `${k}=${String(v).replace(/\n/g, '\\n')}\n`).join(''),
   };
 }
 
@@ -204,7 +201,10 @@ function setFlattened(target: Record<string, unknown>, path: string, value: stri
 async function dataKey(metadata: Metadata, identities: readonly UsableIdentity[]): Promise<Buffer> {
   const others = OTHER_KEY_TYPES.filter((type) => Array.isArray(metadata[type]) && (metadata[type] as unknown[]).length > 0);
   if (Array.isArray(metadata.key_groups) && metadata.key_groups.length > 0) {
-    throw new SopsError('SOPS_UNSUPPORTED_KEY', 'the file uses key_groups (Shamir secret sharing), which Landfall does not support; encrypt it for age recipients without key groups');
+    throw new SopsError(
+      'SOPS_UNSUPPORTED_KEY',
+      'the file uses key_groups (Shamir secret sharing), which Landfall does not support; encrypt it for age recipients without key groups',
+    );
   }
   const entries = (Array.isArray(metadata.age) ? metadata.age : []).filter((e) => typeof e?.enc === 'string');
   if (entries.length === 0) {
@@ -233,7 +233,10 @@ async function dataKey(metadata: Metadata, identities: readonly UsableIdentity[]
     }
   }
   const also = others.length > 0 ? ` (it is also encrypted for ${others.join(', ')}, which Landfall does not support)` : '';
-  throw new SopsError('SOPS_NO_IDENTITY', `no age identity for recipient${listed.length === 1 ? '' : 's'} ${listed.join(', ')}${also}; give Landfall the identity (LANDFALL_AGE_KEY or LANDFALL_AGE_KEY_FILE) or check the app's decryption.recipients`);
+  throw new SopsError(
+    'SOPS_NO_IDENTITY',
+    `no age identity for recipient${listed.length === 1 ? '' : 's'} ${listed.join(', ')}${also}; give Landfall the identity (LANDFALL_AGE_KEY or LANDFALL_AGE_KEY_FILE) or check the app's decryption.recipients`,
+  );
 }
 
 /** Decrypts one `ENC[...]` value; the error names the path, never the value. */

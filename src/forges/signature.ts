@@ -31,13 +31,7 @@ const HEX_256 = /^[0-9a-f]{64}$/i;
  * Checks a hex HMAC-SHA256 signature (with an optional prefix such as `sha256=`) against every
  * configured secret, so a secret can be rotated by listing old and new for a while.
  */
-export function verifyHexSignature(
-  header: string | undefined,
-  headerName: string,
-  prefix: string,
-  secrets: readonly string[],
-  body: Buffer,
-): VerifyResult {
+export function verifyHexSignature(header: string | undefined, headerName: string, prefix: string, secrets: readonly string[], body: Buffer): VerifyResult {
   if (header === undefined) return { ok: false, reason: `missing ${headerName} header` };
   if (!header.startsWith(prefix)) return { ok: false, reason: `${headerName} must start with "${prefix}"` };
   const given = header.slice(prefix.length);
@@ -56,6 +50,10 @@ export function verifyHexSignature(
  * Whether a forge section lets unsigned deliveries through: only with `insecureNoSignature: true`
  * and no secret at all (nor a GitLab signing token). Once a secret is configured it is always required.
  */
-export function acceptsUnsigned(settings: { webhookSecret?: readonly string[] | undefined; signingToken?: readonly string[] | undefined; insecureNoSignature: boolean }): boolean {
+export function acceptsUnsigned(settings: {
+  webhookSecret?: readonly string[] | undefined;
+  signingToken?: readonly string[] | undefined;
+  insecureNoSignature: boolean;
+}): boolean {
   return settings.insecureNoSignature && !settings.webhookSecret?.length && !settings.signingToken?.length;
 }

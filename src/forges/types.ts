@@ -57,16 +57,7 @@ export type ForgeEvent = PushEvent | PullRequestEvent | PingEvent;
 
 /** Why a verified delivery leads to no job. Stable words: they appear in answers, logs and metrics. */
 export type IgnoreReason =
-  | 'ping'
-  | 'unhandled-event'
-  | 'unhandled-action'
-  | 'unknown-repo'
-  | 'untracked-branch'
-  | 'tag'
-  | 'branch-deleted'
-  | 'pr-closed'
-  | 'pr-merged'
-  | 'duplicate';
+  'ping' | 'unhandled-event' | 'unhandled-action' | 'unknown-repo' | 'untracked-branch' | 'tag' | 'branch-deleted' | 'pr-closed' | 'pr-merged' | 'duplicate';
 
 /** What parsing a verified payload yields: events to act on, or a reason to do nothing. */
 export type ParseResult = { events: ForgeEvent[] } | { ignored: IgnoreReason; detail: string };

@@ -91,7 +91,13 @@ export async function syncWebhooks(
   for (const { forge, repo } of repositories(apps)) {
     const api = apis.get(forge);
     if (!api) {
-      results.push({ forge, repo, action: 'failed', changes: [], error: `no token for ${forge} (set forges.${forge}.token${forge === 'github' ? ' or forges.github.app' : ''})` });
+      results.push({
+        forge,
+        repo,
+        action: 'failed',
+        changes: [],
+        error: `no token for ${forge} (set forges.${forge}.token${forge === 'github' ? ' or forges.github.app' : ''})`,
+      });
       continue;
     }
     const spec = desiredHook(config, forge, api);
@@ -113,7 +119,8 @@ export async function syncWebhooks(
       const note = disabledNote(ours);
       if (note) warnings.push(note);
       if (options.force && changes.length === 0) {
-        if (api.hookSecretEditable === false) warnings.push(SECRET_NOT_EDITABLE[forge] ?? 'this forge cannot change a hook\'s secret through its API: set it by hand');
+        if (api.hookSecretEditable === false)
+          warnings.push(SECRET_NOT_EDITABLE[forge] ?? "this forge cannot change a hook's secret through its API: set it by hand");
         else changes.push('secret: set again (--force)');
       }
       if (changes.length === 0) {
@@ -122,7 +129,9 @@ export async function syncWebhooks(
       }
       // A hook moved from another address may carry another secret, and this forge cannot replace it.
       if (api.hookSecretEditable === false && spec.secret && changes.some((c) => c.startsWith('url:'))) {
-        warnings.push(`the hook keeps the secret it had: if that is not forges.${forge}.webhookSecret, deliveries are refused (401). ${SECRET_NOT_EDITABLE[forge] ?? 'Set it by hand.'}`);
+        warnings.push(
+          `the hook keeps the secret it had: if that is not forges.${forge}.webhookSecret, deliveries are refused (401). ${SECRET_NOT_EDITABLE[forge] ?? 'Set it by hand.'}`,
+        );
       }
       if (!options.dryRun) await api.updateHook(repo, ours, spec);
       results.push({ forge, repo, action: 'updated', hookId: ours.id, changes, ...(warnings.length ? { warnings } : {}) });
@@ -135,7 +144,8 @@ export async function syncWebhooks(
 
 /** Where a forge's API cannot change a hook's secret, how a person does it. */
 const SECRET_NOT_EDITABLE: Partial<Record<ForgeId, string>> = {
-  gitea: "Gitea's API does not change a hook's secret: enter it in the repository's Settings → Webhooks → the hook → Secret, or delete the hook and run `landfall webhooks sync` to create it with the secret",
+  gitea:
+    "Gitea's API does not change a hook's secret: enter it in the repository's Settings → Webhooks → the hook → Secret, or delete the hook and run `landfall webhooks sync` to create it with the secret",
 };
 
 /**
@@ -300,7 +310,14 @@ export async function redeliverFailed(
       const key = `${check.repo}|${d.guid ?? d.id}`;
       if (!(await guard.claim(check.forge, key))) continue;
       budget -= 1;
-      const record: Redelivery = { forge: check.forge, repo: check.repo, deliveryId: d.id, ...(d.guid ? { guid: d.guid } : {}), event: d.event, statusCode: d.statusCode };
+      const record: Redelivery = {
+        forge: check.forge,
+        repo: check.repo,
+        deliveryId: d.id,
+        ...(d.guid ? { guid: d.guid } : {}),
+        event: d.event,
+        statusCode: d.statusCode,
+      };
       try {
         await api.redeliver(check.repo, check.hookId, d.id);
       } catch (err) {
@@ -319,7 +336,8 @@ export async function redeliverFailed(
  */
 function disabledNote(hook: RemoteHook): string | undefined {
   if (!hook.disabled) return undefined;
-  const after = 'events meanwhile are dropped, not logged; Landfall\'s workers send a test delivery at their next webhook check, which re-enables it once Landfall answers, and plan the open merge requests (or test it in project Settings → Webhooks)';
+  const after =
+    "events meanwhile are dropped, not logged; Landfall's workers send a test delivery at their next webhook check, which re-enables it once Landfall answers, and plan the open merge requests (or test it in project Settings → Webhooks)";
   return hook.disabled.permanent
     ? `the forge disabled the hook for good after failed deliveries (40 in a row on GitLab); it stays off until a test delivery succeeds: ${after}`
     : `the forge disabled the hook for a while after failed deliveries (4 in a row on GitLab)${hook.disabled.until ? ` until ${hook.disabled.until}` : ''}; it resumes by itself, but ${after}`;
@@ -342,7 +360,11 @@ export interface HookRecovery {
  * when Landfall answers, and lists the open pull requests into the branches of the repository's
  * apps: the forge dropped their events while the hook was off, so the caller plans them.
  */
-export async function recoverDisabledHooks(apis: Map<ForgeId, ForgeApi>, checks: readonly HookCheckResult[], apps: readonly AppConfig[]): Promise<HookRecovery[]> {
+export async function recoverDisabledHooks(
+  apis: Map<ForgeId, ForgeApi>,
+  checks: readonly HookCheckResult[],
+  apps: readonly AppConfig[],
+): Promise<HookRecovery[]> {
   const out: HookRecovery[] = [];
   for (const check of checks) {
     const api = apis.get(check.forge);

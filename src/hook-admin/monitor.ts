@@ -43,7 +43,10 @@ export async function runWebhookCheck(deps: WebhookMonitorDeps): Promise<{ check
       log.warn({ forge: r.forge, repo: r.repo, hook: r.hookId, err: r.error }, 'could not re-enable a webhook the forge disabled');
       continue;
     }
-    log.info({ forge: r.forge, repo: r.repo, hook: r.hookId, pullRequests: r.pullRequests.length }, 're-enabled a webhook the forge disabled; planning its open pull requests');
+    log.info(
+      { forge: r.forge, repo: r.repo, hook: r.hookId, pullRequests: r.pullRequests.length },
+      're-enabled a webhook the forge disabled; planning its open pull requests',
+    );
     planned.set(checkField(r.forge, r.repo), deps.intake ? await planOpen(deps.intake, r, log) : 0);
   }
   const redelivered = await redeliverFailed(apis, checks, {
@@ -54,7 +57,11 @@ export async function runWebhookCheck(deps: WebhookMonitorDeps): Promise<{ check
   for (const r of redelivered) {
     deps.metrics?.webhookRedeliveries.inc({ forge: r.forge, result: r.error ? 'failed' : 'requested' });
     if (r.error) log.warn({ forge: r.forge, repo: r.repo, delivery: r.deliveryId, err: r.error }, 'could not ask the forge to redeliver a failed webhook');
-    else log.info({ forge: r.forge, repo: r.repo, delivery: r.deliveryId, guid: r.guid, event: r.event, statusCode: r.statusCode }, 'asked the forge to redeliver a failed webhook');
+    else
+      log.info(
+        { forge: r.forge, repo: r.repo, delivery: r.deliveryId, guid: r.guid, event: r.event, statusCode: r.statusCode },
+        'asked the forge to redeliver a failed webhook',
+      );
   }
   const stored: Record<string, string> = {};
   for (const check of checks) {
@@ -73,7 +80,11 @@ export async function runWebhookCheck(deps: WebhookMonitorDeps): Promise<{ check
     };
     const recovery = recovered.find((r) => r.forge === check.forge && r.repo === check.repo);
     if (recovery) {
-      entry.recovered = { reenabled: recovery.reenabled, planned: planned.get(checkField(check.forge, check.repo)) ?? 0, ...(recovery.error ? { error: recovery.error } : {}) };
+      entry.recovered = {
+        reenabled: recovery.reenabled,
+        planned: planned.get(checkField(check.forge, check.repo)) ?? 0,
+        ...(recovery.error ? { error: recovery.error } : {}),
+      };
       // The test delivery brought the hook back: what was wrong was only that it was off.
       if (recovery.reenabled) {
         entry.problems = entry.problems.filter((p) => !p.startsWith('the forge disabled the hook'));

@@ -133,7 +133,9 @@ export function createAccessGuard(options: AccessGuardOptions): preHandlerHookHa
       if (request.method === 'GET') {
         const verdict = options.tokens(request, token);
         if (!verdict.ok && verdict.code === 'rate-limited') {
-          await sendError(reply, 'rate-limited', `too many wrong API tokens from this source; try again in ${verdict.retryAfterSeconds}s`, { 'retry-after': String(verdict.retryAfterSeconds) });
+          await sendError(reply, 'rate-limited', `too many wrong API tokens from this source; try again in ${verdict.retryAfterSeconds}s`, {
+            'retry-after': String(verdict.retryAfterSeconds),
+          });
           return undefined;
         }
         if (anonymous === NO_ACCESS) {
@@ -164,7 +166,9 @@ export function createAccessGuard(options: AccessGuardOptions): preHandlerHookHa
 /** Nobody may read: the API says so, the dashboard sends people to sign in or asks for a token. */
 async function refuse(request: FastifyRequest, reply: FastifyReply, signInPath: string | undefined): Promise<void> {
   if (request.url.startsWith('/api/')) {
-    await sendError(reply, 'unauthorized', signInPath ? 'send Authorization: Bearer <an API token>, or sign in' : 'send Authorization: Bearer <an API token>', { 'www-authenticate': 'Bearer' });
+    await sendError(reply, 'unauthorized', signInPath ? 'send Authorization: Bearer <an API token>, or sign in' : 'send Authorization: Bearer <an API token>', {
+      'www-authenticate': 'Bearer',
+    });
     return;
   }
   if (signInPath) {
@@ -176,7 +180,13 @@ async function refuse(request: FastifyRequest, reply: FastifyReply, signInPath: 
     .header('www-authenticate', 'Basic realm="landfall", charset="UTF-8"')
     .header('content-type', 'text/html; charset=utf-8')
     .header('cache-control', 'no-store')
-    .send(page('Sign in', html`<h1>Not signed in</h1><p>This dashboard is not open to everyone. Give one of the server's API tokens as the password (any user name).</p>`));
+    .send(
+      page(
+        'Sign in',
+        html`<h1>Not signed in</h1>
+          <p>This dashboard is not open to everyone. Give one of the server's API tokens as the password (any user name).</p>`,
+      ),
+    );
 }
 
 /**
@@ -191,7 +201,9 @@ export function createMetricsGuard(config: Config, tokens: TokenGuard): preHandl
     if (tokenAccess(config, token)) return done();
     const verdict = tokens(request, token);
     if (!verdict.ok && verdict.code === 'rate-limited') {
-      void sendError(reply, 'rate-limited', `too many wrong API tokens from this source; try again in ${verdict.retryAfterSeconds}s`, { 'retry-after': String(verdict.retryAfterSeconds) });
+      void sendError(reply, 'rate-limited', `too many wrong API tokens from this source; try again in ${verdict.retryAfterSeconds}s`, {
+        'retry-after': String(verdict.retryAfterSeconds),
+      });
       return;
     }
     void sendError(reply, 'unauthorized', 'send Authorization: Bearer <an API token>', { 'www-authenticate': 'Bearer' });

@@ -121,7 +121,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const registry = deps.metrics.registry;
     // Beside the dashboard and API it is as private as they are; on a port of its own it is open.
     const guard = deps.api ? createMetricsGuard(deps.api.config, createTokenGuard(allTokens(deps.api.config), limiter)) : undefined;
-    app.get('/metrics', guard ? { preHandler: guard } : {}, async (_request, reply) => reply.header('content-type', registry.contentType).send(await registry.metrics()));
+    app.get('/metrics', guard ? { preHandler: guard } : {}, async (_request, reply) =>
+      reply.header('content-type', registry.contentType).send(await registry.metrics()),
+    );
   }
   if (deps.hooks) {
     const metrics = deps.metrics;
@@ -153,6 +155,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await scope.register(uiRoutes, routes);
     });
   }
-  if (deps.admin) await app.register(adminRoutes, { queues: deps.admin.queues, tokens: createTokenGuard(deps.admin.apiTokens, limiter), writable: deps.admin.writable, publicUrl: deps.admin.publicUrl });
+  if (deps.admin)
+    await app.register(adminRoutes, {
+      queues: deps.admin.queues,
+      tokens: createTokenGuard(deps.admin.apiTokens, limiter),
+      writable: deps.admin.writable,
+      publicUrl: deps.admin.publicUrl,
+    });
   return app;
 }

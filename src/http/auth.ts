@@ -28,10 +28,7 @@ export function basicPassword(request: FastifyRequest): string | undefined {
 }
 
 /** The outcome of an API token check. */
-export type TokenVerdict =
-  | { ok: true }
-  | { ok: false; code: 'disabled' | 'unauthorized' }
-  | { ok: false; code: 'rate-limited'; retryAfterSeconds: number };
+export type TokenVerdict = { ok: true } | { ok: false; code: 'disabled' | 'unauthorized' } | { ok: false; code: 'rate-limited'; retryAfterSeconds: number };
 
 /** Checks API tokens for one request; see {@link createTokenGuard}. */
 export type TokenGuard = (request: FastifyRequest, token: string | undefined) => TokenVerdict;

@@ -68,7 +68,12 @@ export function signInProvider(config: Config, signIn: SignIn): SignInProvider {
       const web = signIn.url ?? (api === 'https://api.github.com' ? 'https://github.com' : api.replace(/\/api\/v3$/, ''));
       const auth = (token: string) => ({ authorization: `Bearer ${token}` });
       return {
-        endpoints: { authorizeHost: origin(web), authorizePath: split(web, '/login/oauth/authorize').path, tokenHost: origin(web), tokenPath: split(web, '/login/oauth/access_token').path },
+        endpoints: {
+          authorizeHost: origin(web),
+          authorizePath: split(web, '/login/oauth/authorize').path,
+          tokenHost: origin(web),
+          tokenPath: split(web, '/login/oauth/access_token').path,
+        },
         // An OAuth App has no read-only scope for private repositories.
         scope: ['read:user', 'repo'],
         async user(token) {
@@ -88,7 +93,12 @@ export function signInProvider(config: Config, signIn: SignIn): SignInProvider {
       const root = signIn.url ?? config.forges.gitlab?.url ?? 'https://gitlab.com';
       const auth = (token: string) => ({ authorization: `Bearer ${token}` });
       return {
-        endpoints: { authorizeHost: origin(root), authorizePath: split(root, '/oauth/authorize').path, tokenHost: origin(root), tokenPath: split(root, '/oauth/token').path },
+        endpoints: {
+          authorizeHost: origin(root),
+          authorizePath: split(root, '/oauth/authorize').path,
+          tokenHost: origin(root),
+          tokenPath: split(root, '/oauth/token').path,
+        },
         scope: ['read_api'],
         async user(token) {
           const { status, body } = await getJson(`${root}/api/v4/user`, auth(token));
@@ -110,7 +120,12 @@ export function signInProvider(config: Config, signIn: SignIn): SignInProvider {
       const web = signIn.url ?? 'https://bitbucket.org';
       const auth = (token: string) => ({ authorization: `Bearer ${token}` });
       return {
-        endpoints: { authorizeHost: origin(web), authorizePath: split(web, '/site/oauth2/authorize').path, tokenHost: origin(web), tokenPath: split(web, '/site/oauth2/access_token').path },
+        endpoints: {
+          authorizeHost: origin(web),
+          authorizePath: split(web, '/site/oauth2/authorize').path,
+          tokenHost: origin(web),
+          tokenPath: split(web, '/site/oauth2/access_token').path,
+        },
         // Bitbucket's scopes are set on the OAuth consumer (account, repository), not asked for.
         scope: [],
         async user(token) {

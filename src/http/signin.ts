@@ -168,8 +168,13 @@ export function createSignIn(deps: SignInDeps): (scope: FastifyInstance) => Prom
           page(
             'Sign out',
             user
-              ? html`<h1>Sign out</h1><form method="post" action="${SIGN_OUT_PATH}"><input type="hidden" name="_csrf" value="${reply.generateCsrf()}"><p>Signed in as <strong>${user.login}</strong>. <button type="submit">Sign out</button></p></form>`
-              : html`<h1>Signed out</h1><p><a href="/">Dashboard</a></p>`,
+              ? html`<h1>Sign out</h1>
+                  <form method="post" action="${SIGN_OUT_PATH}">
+                    <input type="hidden" name="_csrf" value="${reply.generateCsrf()}" />
+                    <p>Signed in as <strong>${user.login}</strong>. <button type="submit">Sign out</button></p>
+                  </form>`
+              : html`<h1>Signed out</h1>
+                  <p><a href="/">Dashboard</a></p>`,
           ),
         );
     });

@@ -30,7 +30,15 @@ export const appSummarySchema = z.object({
   deployedUrl: z.string().optional(),
   headSha: z.string().optional(),
   lastSync: z
-    .object({ id: z.string(), result: z.string(), trigger: z.string(), sha: z.string().optional(), startedAt: z.number().optional(), finishedAt: z.number().optional(), error: z.string().optional() })
+    .object({
+      id: z.string(),
+      result: z.string(),
+      trigger: z.string(),
+      sha: z.string().optional(),
+      startedAt: z.number().optional(),
+      finishedAt: z.number().optional(),
+      error: z.string().optional(),
+    })
     .optional(),
   drift: z.object({ count: z.number(), checkedAt: z.number().optional(), healedAt: z.number().optional(), healedBy: z.string().optional() }),
   health: z.object({ total: z.number(), current: z.number(), failing: z.number() }),
@@ -52,34 +60,75 @@ export interface QueuedJob {
 }
 
 /** Reads what Landfall knows into the shapes the API and the dashboard show. */
-export function createView(deps: { config: Config; history: History; syncQueue: Queue; planQueue: Queue; webhook?: (app: AppConfig) => Promise<StoredWebhookCheck | undefined> }) {
+export function createView(deps: {
+  config: Config;
+  history: History;
+  syncQueue: Queue;
+  planQueue: Queue;
+  webhook?: (app: AppConfig) => Promise<StoredWebhookCheck | undefined>;
+}) {
   const apps = new Map(deps.config.apps.map((a) => [a.name, a]));
 
-  function status(app: AppConfig, lastSync: SyncRecord | undefined, deployedSha: string | undefined, drift: DriftState | undefined, running: boolean): [AppStatus, string] {
+  function status(
+    app: AppConfig,
+    lastSync: SyncRecord | undefined,
+    deployedSha: string | undefined,
+    drift: DriftState | undefined,
+    running: boolean,
+  ): [AppStatus, string] {
     const failingHealth = drift?.health.filter((h) => h.status === 'Failed' || h.status === 'NotFound') ?? [];
     if (running || lastSync?.result === 'running' || lastSync?.result === 'queued') return ['progressing', 'a sync is running or queued'];
     if (lastSync?.result === 'failed') return ['failed', lastSync.error ? failureReason(lastSync.error.message) : 'the last sync failed'];
     if (!deployedSha) return ['not-deployed', 'nothing has been deployed yet'];
-    if (failingHealth.length > 0) return ['degraded', `${failingHealth.length} object(s) unhealthy: ${failingHealth.slice(0, 3).map((h) => `${h.kind}/${h.name} ${h.reason}`).join(', ')}`];
+    if (failingHealth.length > 0)
+      return [
+        'degraded',
+        `${failingHealth.length} object(s) unhealthy: ${failingHealth
+          .slice(0, 3)
+          .map((h) => `${h.kind}/${h.name} ${h.reason}`)
+          .join(', ')}`,
+      ];
     if (drift && drift.drift.length > 0) return ['drifted', `${drift.drift.length} object(s) differ from Git${app.selfHeal ? ' (healing)' : ''}`];
-    if (drift?.headSha && drift.headSha !== deployedSha) return ['out-of-sync', `branch ${app.branch} is at ${drift.headSha.slice(0, 7)}, ${deployedSha.slice(0, 7)} is deployed`];
+    if (drift?.headSha && drift.headSha !== deployedSha)
+      return ['out-of-sync', `branch ${app.branch} is at ${drift.headSha.slice(0, 7)}, ${deployedSha.slice(0, 7)} is deployed`];
     return ['synced', `${deployedSha.slice(0, 7)} is deployed and matches the cluster`];
   }
 
   async function queued(app: string): Promise<QueuedJob[]> {
-    const jobs = [...(await deps.syncQueue.getJobs(['waiting', 'delayed', 'active', 'prioritized'], 0, 200)), ...(await deps.planQueue.getJobs(['waiting', 'delayed', 'active', 'prioritized'], 0, 200))];
+    const jobs = [
+      ...(await deps.syncQueue.getJobs(['waiting', 'delayed', 'active', 'prioritized'], 0, 200)),
+      ...(await deps.planQueue.getJobs(['waiting', 'delayed', 'active', 'prioritized'], 0, 200)),
+    ];
     const out: QueuedJob[] = [];
     for (const job of jobs) {
       if (!job || job.data?.app !== app) continue;
-      out.push({ id: String(job.id), app, kind: job.name === 'plan' ? 'plan' : 'sync', sha: job.data.sha ?? job.data.headSha ?? '', state: String(await job.getState()), createdAt: job.timestamp });
+      out.push({
+        id: String(job.id),
+        app,
+        kind: job.name === 'plan' ? 'plan' : 'sync',
+        sha: job.data.sha ?? job.data.headSha ?? '',
+        state: String(await job.getState()),
+        createdAt: job.timestamp,
+      });
     }
     return out;
   }
 
   async function summary(app: AppConfig): Promise<AppSummary> {
-    const [state, drift, recent, pending] = await Promise.all([deps.history.appState(app.name), deps.history.drift(app.name), deps.history.list(app.name, 1), queued(app.name)]);
+    const [state, drift, recent, pending] = await Promise.all([
+      deps.history.appState(app.name),
+      deps.history.drift(app.name),
+      deps.history.list(app.name, 1),
+      queued(app.name),
+    ]);
     const last = recent[0];
-    const [appStatus, reason] = status(app, last, state.deployedSha, drift, pending.some((j) => j.kind === 'sync' && j.state === 'active'));
+    const [appStatus, reason] = status(
+      app,
+      last,
+      state.deployedSha,
+      drift,
+      pending.some((j) => j.kind === 'sync' && j.state === 'active'),
+    );
     const deployedUrl = state.deployedSha ? commitUrl(app, deps.config.forges, state.deployedSha) : undefined;
     return {
       name: app.name,
@@ -156,7 +205,13 @@ export function createView(deps: { config: Config; history: History; syncQueue: 
         phases: [],
         changes: [],
         health: [],
-        log: [{ at: job.timestamp, level: 'info', msg: `queued; ${(await job.getState()) === 'delayed' ? 'waiting for the app\'s running sync to finish' : 'waiting for a worker'}` }],
+        log: [
+          {
+            at: job.timestamp,
+            level: 'info',
+            msg: `queued; ${(await job.getState()) === 'delayed' ? "waiting for the app's running sync to finish" : 'waiting for a worker'}`,
+          },
+        ],
         attempt: 0,
         createdAt: job.timestamp,
         ...(plan ? { pullRequest: { number: job.data.number, headBranch: job.data.headBranch, baseBranch: job.data.baseBranch } } : {}),

@@ -18,10 +18,7 @@ export interface DeliveryRefusal extends DeliveryAnswer {
 /** The answer to one delivery, independent of the HTTP framework. */
 export interface DeliveryAnswer {
   status: 200 | 202 | 400 | 401 | 404 | 415 | 503;
-  body:
-    | { accepted: AcceptedJob[] }
-    | { ignored: IgnoreReason; detail: string }
-    | { error: string; message: string };
+  body: { accepted: AcceptedJob[] } | { ignored: IgnoreReason; detail: string } | { error: string; message: string };
   /** For logs and metrics: accepted, ignored:<reason>, or the error code. */
   outcome: string;
 }
@@ -162,7 +159,8 @@ export function createDeliveryHandler(deps: DeliveryHandlerDeps) {
       };
     }
     const apps = deps.apps.forBranch(event.forge, event.repo, event.baseBranch);
-    if (apps.length === 0) return { reason: 'untracked-branch', detail: `pull request #${event.number} targets ${clipName(event.baseBranch)}, which no app tracks` };
+    if (apps.length === 0)
+      return { reason: 'untracked-branch', detail: `pull request #${event.number} targets ${clipName(event.baseBranch)}, which no app tracks` };
     if (event.action === 'closed') return { reason: 'pr-closed', detail: `pull request #${event.number} was closed without merging` };
     if (event.action === 'merged') return { reason: 'pr-merged', detail: `pull request #${event.number} was merged; the push it made deploys it` };
     const action = event.action;
@@ -212,7 +210,11 @@ export function checkDeliveryHead(config: Config, head: DeliveryHead): DeliveryR
   }
   const contentType = head.headers['content-type'] ?? '';
   if (!JSON_TYPE.test(contentType)) {
-    return error(415, 'unsupported-media-type', `content type must be application/json, got "${clipName(contentType) || 'none'}"; set the webhook's content type to application/json`);
+    return error(
+      415,
+      'unsupported-media-type',
+      `content type must be application/json, got "${clipName(contentType) || 'none'}"; set the webhook's content type to application/json`,
+    );
   }
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1];
   if (charset && !/^utf-?8$/i.test(charset)) {

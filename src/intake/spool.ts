@@ -10,7 +10,10 @@ const spooledDeliverySchema = z.object({
   forge: z.string(),
   deliveryId: z.string(),
   items: z.array(
-    z.discriminatedUnion('kind', [z.object({ kind: z.literal('sync'), data: syncJobSchema.omit({ generation: true }) }), z.object({ kind: z.literal('plan'), data: planJobSchema })]),
+    z.discriminatedUnion('kind', [
+      z.object({ kind: z.literal('sync'), data: syncJobSchema.omit({ generation: true }) }),
+      z.object({ kind: z.literal('plan'), data: planJobSchema }),
+    ]),
   ),
   spooledAt: z.number(),
 });
@@ -59,7 +62,10 @@ export function createSpool(options: SpoolOptions) {
     /** Deliveries waiting; read from disk once, then kept up to date. */
     async size(): Promise<number> {
       // An unusable spool holds nothing; writing to it fails on its own, with a 503.
-      count ??= await names().then((n) => n.length, () => 0);
+      count ??= await names().then(
+        (n) => n.length,
+        () => 0,
+      );
       return count;
     },
     /** Writes a delivery durably; throws when it cannot (then the caller answers 503). */
@@ -115,7 +121,10 @@ export type Spool = ReturnType<typeof createSpool>;
  * the intake as if it had just arrived (its delivery id still de-duplicates), and its file is
  * removed only once Redis took it. Stops at the first failure and tries again later.
  */
-export function startSpoolReplayer(deps: { spool: Spool; intake: Intake; log: Logger; intervalMs?: number }): { stop(): Promise<void>; drain(): Promise<number> } {
+export function startSpoolReplayer(deps: { spool: Spool; intake: Intake; log: Logger; intervalMs?: number }): {
+  stop(): Promise<void>;
+  drain(): Promise<number>;
+} {
   let running: Promise<number> | undefined;
   let stopped = false;
 
@@ -150,7 +159,10 @@ export function startSpoolReplayer(deps: { spool: Spool; intake: Intake; log: Lo
   }
 
   const timer = setInterval(() => {
-    void deps.spool.size().then((n) => (n > 0 ? drain() : 0)).catch(() => undefined);
+    void deps.spool
+      .size()
+      .then((n) => (n > 0 ? drain() : 0))
+      .catch(() => undefined);
   }, deps.intervalMs ?? 1_000);
   timer.unref();
   return {

@@ -166,7 +166,7 @@ export async function createKubeClient(kc: KubeConfig, options: KubeClientOption
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) query.set(k, v);
     const full = query.size > 0 ? `${path}?${query.toString()}` : path;
     const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-    const isWrite = method !== 'GET' && !(opts.query?.dryRun);
+    const isWrite = method !== 'GET' && !opts.query?.dryRun;
     const headers = { ...(await authHeaders()), ...(opts.text ? { Accept: 'text/plain, */*' } : {}) };
     for (let attempt = 1; ; attempt++) {
       stats.requests++;
@@ -228,7 +228,13 @@ export async function createKubeClient(kc: KubeConfig, options: KubeClientOption
   async function pathOf(ref: { apiVersion: string; kind: string; namespace?: string | undefined; name?: string }): Promise<string> {
     const info = await resource(ref.apiVersion, ref.kind);
     if (!info) {
-      throw new KubeApiError(404, 'GET', ref.apiVersion, { reason: KIND_NOT_SERVED }, `the cluster does not serve ${ref.kind} in ${ref.apiVersion} (is its CRD installed?)`);
+      throw new KubeApiError(
+        404,
+        'GET',
+        ref.apiVersion,
+        { reason: KIND_NOT_SERVED },
+        `the cluster does not serve ${ref.kind} in ${ref.apiVersion} (is its CRD installed?)`,
+      );
     }
     const root = groupOf(ref.apiVersion) ? `/apis/${groupOf(ref.apiVersion)}/${versionOf(ref.apiVersion)}` : `/api/${versionOf(ref.apiVersion)}`;
     const ns = info.namespaced && ref.namespace ? `/namespaces/${encodeURIComponent(ref.namespace)}` : '';

@@ -22,7 +22,14 @@ export function loadKubeConfig(settings: ClusterSettings): KubeConfig {
   else kc.loadFromDefault();
   if (settings.context) {
     if (!kc.getContexts().some((c) => c.name === settings.context)) {
-      throw new Error(`context "${settings.context}" not found in the kubeconfig (have: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`);
+      throw new Error(
+        `context "${settings.context}" not found in the kubeconfig (have: ${
+          kc
+            .getContexts()
+            .map((c) => c.name)
+            .join(', ') || 'none'
+        })`,
+      );
     }
     kc.setCurrentContext(settings.context);
   }

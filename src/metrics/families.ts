@@ -33,7 +33,12 @@ export function createMetrics(collect: MetricCollectors = {}): Metrics {
   collectDefaultMetrics({ register: registry });
   return {
     registry,
-    webhooks: new Counter({ name: 'landfall_webhooks_total', help: 'Webhook deliveries by forge and outcome (accepted, ignored:<reason>, or the error).', labelNames: ['forge', 'outcome'], registers: [registry] }),
+    webhooks: new Counter({
+      name: 'landfall_webhooks_total',
+      help: 'Webhook deliveries by forge and outcome (accepted, ignored:<reason>, or the error).',
+      labelNames: ['forge', 'outcome'],
+      registers: [registry],
+    }),
     webhookSeconds: new Histogram({
       name: 'landfall_webhook_duration_seconds',
       help: 'Time to verify, parse and durably enqueue a webhook delivery.',
@@ -41,8 +46,17 @@ export function createMetrics(collect: MetricCollectors = {}): Metrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5],
       registers: [registry],
     }),
-    webhookBytesInFlight: new Gauge({ name: 'landfall_webhook_bytes_in_flight', help: 'Webhook body bytes held by this process now; at server.maxInFlightBytes deliveries are answered 503.', registers: [registry] }),
-    syncs: new Counter({ name: 'landfall_syncs_total', help: 'Finished syncs by app, result and trigger.', labelNames: ['app', 'result', 'trigger'], registers: [registry] }),
+    webhookBytesInFlight: new Gauge({
+      name: 'landfall_webhook_bytes_in_flight',
+      help: 'Webhook body bytes held by this process now; at server.maxInFlightBytes deliveries are answered 503.',
+      registers: [registry],
+    }),
+    syncs: new Counter({
+      name: 'landfall_syncs_total',
+      help: 'Finished syncs by app, result and trigger.',
+      labelNames: ['app', 'result', 'trigger'],
+      registers: [registry],
+    }),
     syncPhaseSeconds: new Histogram({
       name: 'landfall_sync_phase_duration_seconds',
       help: 'Duration of each sync phase.',
@@ -50,7 +64,12 @@ export function createMetrics(collect: MetricCollectors = {}): Metrics {
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
       registers: [registry],
     }),
-    plans: new Counter({ name: 'landfall_plans_total', help: 'Finished pull-request plans by app and result.', labelNames: ['app', 'result'], registers: [registry] }),
+    plans: new Counter({
+      name: 'landfall_plans_total',
+      help: 'Finished pull-request plans by app and result.',
+      labelNames: ['app', 'result'],
+      registers: [registry],
+    }),
     queueJobs: new Gauge({
       name: 'landfall_queue_jobs',
       help: 'Jobs per queue and state.',
@@ -60,17 +79,32 @@ export function createMetrics(collect: MetricCollectors = {}): Metrics {
         if (collect.queues) await collect.queues(this).catch(() => undefined);
       },
     }),
-    driftedObjects: new Gauge({ name: 'landfall_drifted_objects', help: 'Objects whose live state differs from Git, per app, at the last drift check.', labelNames: ['app'], registers: [registry] }),
-    statusReports: new Counter({ name: 'landfall_status_reports_total', help: 'Commit status and comment posts by forge and result (posted, failed).', labelNames: ['forge', 'result'], registers: [registry] }),
+    driftedObjects: new Gauge({
+      name: 'landfall_drifted_objects',
+      help: 'Objects whose live state differs from Git, per app, at the last drift check.',
+      labelNames: ['app'],
+      registers: [registry],
+    }),
+    statusReports: new Counter({
+      name: 'landfall_status_reports_total',
+      help: 'Commit status and comment posts by forge and result (posted, failed).',
+      labelNames: ['forge', 'result'],
+      registers: [registry],
+    }),
     webhookProblems: new Gauge({
       name: 'landfall_webhook_problems',
-      help: "Problems the last webhook check found per repository (missing or disabled hook, wrong URL or events, failed deliveries); 0 is healthy, -1 could not be checked.",
+      help: 'Problems the last webhook check found per repository (missing or disabled hook, wrong URL or events, failed deliveries); 0 is healthy, -1 could not be checked.',
       labelNames: ['forge', 'repo'],
       registers: [registry],
       async collect() {
         if (collect.webhooks) await collect.webhooks(this).catch(() => undefined);
       },
     }),
-    webhookRedeliveries: new Counter({ name: 'landfall_webhook_redeliveries_total', help: 'Failed deliveries Landfall asked the forge to send again, by result (requested, failed).', labelNames: ['forge', 'result'], registers: [registry] }),
+    webhookRedeliveries: new Counter({
+      name: 'landfall_webhook_redeliveries_total',
+      help: 'Failed deliveries Landfall asked the forge to send again, by result (requested, failed).',
+      labelNames: ['forge', 'result'],
+      registers: [registry],
+    }),
   };
 }

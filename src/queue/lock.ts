@@ -19,14 +19,17 @@ export async function tryLock(redis: Redis, key: string, ttlMs: number): Promise
   const ok = await redis.set(key, token, 'PX', ttlMs, 'NX');
   if (ok !== 'OK') return undefined;
   const controller = new AbortController();
-  const timer = setInterval(() => {
-    redis.eval(RENEW, 1, key, token, String(ttlMs)).then(
-      (renewed) => {
-        if (renewed !== 1) controller.abort(new Error(`lock ${key} was lost`));
-      },
-      () => undefined, // Redis hiccup: try again next tick; the TTL covers two more attempts.
-    );
-  }, Math.max(100, Math.floor(ttlMs / 3)));
+  const timer = setInterval(
+    () => {
+      redis.eval(RENEW, 1, key, token, String(ttlMs)).then(
+        (renewed) => {
+          if (renewed !== 1) controller.abort(new Error(`lock ${key} was lost`));
+        },
+        () => undefined, // Redis hiccup: try again next tick; the TTL covers two more attempts.
+      );
+    },
+    Math.max(100, Math.floor(ttlMs / 3)),
+  );
   timer.unref();
   return {
     lost: controller.signal,

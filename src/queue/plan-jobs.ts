@@ -37,7 +37,14 @@ export function createPlanWorker(deps: PlanWorkerDeps): Worker {
     try {
       const record = await runPlan(
         { ...deps.plan, history: deps.history, log: deps.log, forges: deps.config.forges },
-        { app, data, jobId: String(job.id), ...(latestHead ? { latestHead } : {}), attempt: job.attemptsMade + 1, finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1) },
+        {
+          app,
+          data,
+          jobId: String(job.id),
+          ...(latestHead ? { latestHead } : {}),
+          attempt: job.attemptsMade + 1,
+          finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+        },
       );
       return record.result;
     } catch (err) {

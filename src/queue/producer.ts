@@ -16,9 +16,7 @@ const PR_HEAD_TTL_SECONDS = 30 * 24 * 60 * 60;
 const QUEUED_SHAS_KEPT = 200;
 
 /** Work one delivery asks for: a sync of an app, or a plan of a pull request for an app. */
-export type IntakeItem =
-  | { kind: 'sync'; data: Omit<SyncJobData, 'generation'> }
-  | { kind: 'plan'; data: PlanJobData };
+export type IntakeItem = { kind: 'sync'; data: Omit<SyncJobData, 'generation'> } | { kind: 'plan'; data: PlanJobData };
 
 /** One job a delivery led to, as answered to the forge. */
 export interface AcceptedJob {
@@ -216,7 +214,14 @@ export function createIntake(deps: IntakeDeps): Intake {
         const jobId = planJobId(data.app, data.number, data.headSha);
         const record = deps.redis.pipeline();
         record.set(deps.keys.prHead(data.app, data.number), data.headSha, 'EX', PR_HEAD_TTL_SECONDS);
-        record.xadd(deps.keys.events(), 'MAXLEN', '~', EVENTS_KEPT, '*', ...encodeEvent({ kind: 'plan', app: data.app, sha: data.headSha, jobId, at: data.receivedAt, number: data.number, ref: data.headBranch }));
+        record.xadd(
+          deps.keys.events(),
+          'MAXLEN',
+          '~',
+          EVENTS_KEPT,
+          '*',
+          ...encodeEvent({ kind: 'plan', app: data.app, sha: data.headSha, jobId, at: data.receivedAt, number: data.number, ref: data.headBranch }),
+        );
         const [job] = await Promise.all([deps.planQueue.add('plan', data, { ...jobOptions, jobId }), record.exec().then(unwrap)]);
         return { app: data.app, sha: data.headSha, jobId: job.id ?? jobId };
       }),

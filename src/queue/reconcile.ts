@@ -110,7 +110,13 @@ export function createReconcileWorker(deps: ReconcileDeps): Worker {
     const latest = await deps.history.drift(app.name);
     if (latest?.healedAt !== undefined && latest.healedAt >= startedAt) return 'stale';
     deps.metrics?.driftedObjects.set({ app: app.name }, report.drift.length);
-    await deps.history.setDrift(app.name, { checkedAt: report.checkedAt, ...(head ? { headSha: head } : {}), sha: state.deployedSha, drift: report.drift, health: report.health });
+    await deps.history.setDrift(app.name, {
+      checkedAt: report.checkedAt,
+      ...(head ? { headSha: head } : {}),
+      sha: state.deployedSha,
+      drift: report.drift,
+      health: report.health,
+    });
     if (report.drift.length === 0) return 'in-sync';
 
     const objects = report.drift.map((d) => `${describeRef(d)}${d.missing ? ' (deleted)' : d.paths?.length ? ` ${d.paths.join(', ')}` : ''}`);
@@ -119,7 +125,14 @@ export function createReconcileWorker(deps: ReconcileDeps): Worker {
     log.warn({ objects }, 'drift found');
     if (isNew) {
       await deps.notifier
-        ?.notify({ event: 'drift-found', app: app.name, sha: state.deployedSha, message: `${report.drift.length} object(s) differ from Git${app.selfHeal ? '; healing' : ''}`, url: `${deps.config.server.publicUrl}/apps/${app.name}`, objects })
+        ?.notify({
+          event: 'drift-found',
+          app: app.name,
+          sha: state.deployedSha,
+          message: `${report.drift.length} object(s) differ from Git${app.selfHeal ? '; healing' : ''}`,
+          url: `${deps.config.server.publicUrl}/apps/${app.name}`,
+          objects,
+        })
         .catch(() => undefined);
     }
     if (!app.selfHeal) return 'drifted';

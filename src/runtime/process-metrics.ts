@@ -24,7 +24,8 @@ export function createProcessMetrics(config: Config): { metrics: Metrics; close(
     },
     async webhooks(gauge) {
       gauge.reset();
-      for (const check of await readWebhookChecks(redis, createKeys(config.redis.prefix))) gauge.set({ forge: check.forge, repo: check.repo }, check.checked ? check.problems.length : -1);
+      for (const check of await readWebhookChecks(redis, createKeys(config.redis.prefix)))
+        gauge.set({ forge: check.forge, repo: check.repo }, check.checked ? check.problems.length : -1);
     },
   });
   return {

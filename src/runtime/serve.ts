@@ -41,7 +41,12 @@ export async function serve(config: Config, log: Logger, role: Role): Promise<vo
     // A worker alone still answers probes and scrapes.
     const redis = createProducerConnection(config.redis);
     redis.on('error', () => undefined);
-    const app = await buildApp({ log, metrics, limits: config.server, readiness: { redis: () => pingRedis(redis), workers: async () => workersRunning?.() ?? false } });
+    const app = await buildApp({
+      log,
+      metrics,
+      limits: config.server,
+      readiness: { redis: () => pingRedis(redis), workers: async () => workersRunning?.() ?? false },
+    });
     // A port of its own: a web process with the same configuration may run beside it.
     await app.listen({ host: config.server.host, port: config.worker.probePort });
     log.info({ host: config.server.host, port: config.worker.probePort }, 'landfall worker probes listening');

@@ -39,16 +39,29 @@ export function createSyncEventsListener(deps: { config: Config; metrics?: Metri
       if (record.result === 'failed' && !final) return;
       deps.metrics?.syncs.inc({ app: record.app, result: record.result, trigger: record.trigger });
       for (const phase of record.phases) {
-        if (phase.finishedAt !== undefined) deps.metrics?.syncPhaseSeconds.observe({ app: record.app, phase: phase.name }, (phase.finishedAt - phase.startedAt) / 1000);
+        if (phase.finishedAt !== undefined)
+          deps.metrics?.syncPhaseSeconds.observe({ app: record.app, phase: phase.name }, (phase.finishedAt - phase.startedAt) / 1000);
       }
       if (record.result === 'failed') {
-        void deps.notifier?.notify({ event: 'sync-failed', app: record.app, ...(record.sha ? { sha: record.sha } : {}), message: `sync of ${short(record.sha ?? record.requestedSha ?? '')} failed: ${failureReason(record.error?.message ?? '')}`, url: page(record) });
+        void deps.notifier?.notify({
+          event: 'sync-failed',
+          app: record.app,
+          ...(record.sha ? { sha: record.sha } : {}),
+          message: `sync of ${short(record.sha ?? record.requestedSha ?? '')} failed: ${failureReason(record.error?.message ?? '')}`,
+          url: page(record),
+        });
       }
       if (record.result === 'succeeded' && record.trigger === 'heal') {
         void (async () => {
           const drift = await deps.history.drift(record.app);
           const healed = drift?.drift ?? [];
-          await deps.history.setDrift(record.app, { ...(drift ?? { health: [] }), checkedAt: drift?.checkedAt ?? Date.now(), drift: [], healedAt: Date.now(), healedBy: record.id });
+          await deps.history.setDrift(record.app, {
+            ...(drift ?? { health: [] }),
+            checkedAt: drift?.checkedAt ?? Date.now(),
+            drift: [],
+            healedAt: Date.now(),
+            healedBy: record.id,
+          });
           deps.metrics?.driftedObjects.set({ app: record.app }, 0);
           await deps.notifier?.notify({
             event: 'drift-healed',

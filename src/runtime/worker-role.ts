@@ -69,7 +69,12 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
     log,
     config,
     ...(metrics
-      ? { counters: { posted: (forge: string) => metrics.statusReports.inc({ forge, result: 'posted' }), failed: (forge: string) => metrics.statusReports.inc({ forge, result: 'failed' }) } }
+      ? {
+          counters: {
+            posted: (forge: string) => metrics.statusReports.inc({ forge, result: 'posted' }),
+            failed: (forge: string) => metrics.statusReports.inc({ forge, result: 'failed' }),
+          },
+        }
       : {}),
   });
   const notifier = createNotifier(config, statusQueue);
@@ -92,7 +97,11 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
       decryption,
       applyConcurrency: config.worker.applyConcurrency,
       verified: history.verified,
-      listener: combineListeners(log, createSyncStatusListener({ config, reporter, log }), createSyncEventsListener({ config, history, log, notifier, ...(metrics ? { metrics } : {}) })),
+      listener: combineListeners(
+        log,
+        createSyncStatusListener({ config, reporter, log }),
+        createSyncEventsListener({ config, history, log, notifier, ...(metrics ? { metrics } : {}) }),
+      ),
     },
   });
   const planConnection = createWorkerConnection(config.redis);

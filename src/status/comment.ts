@@ -37,7 +37,13 @@ export function planMarkdown(record: SyncRecord, pageUrl?: string): string {
   if (record.result === 'failed') {
     return `**This change would not deploy.** ${failureReason(record.error?.message ?? 'unknown error')}\n\n\`\`\`\n${(record.error?.message ?? '').slice(0, 4_000)}\n\`\`\`\n${footer}`;
   }
-  const sections = changeSections(record, { created: 'To create', configured: 'To change', recreated: 'To delete and create again', deleted: 'To prune', skipped: 'Left alone' });
+  const sections = changeSections(record, {
+    created: 'To create',
+    configured: 'To change',
+    recreated: 'To delete and create again',
+    deleted: 'To prune',
+    skipped: 'Left alone',
+  });
   return `${planSummary(record.changes)}.\n\n${sections.join('\n\n')}\n${footer}`;
 }
 
@@ -48,12 +54,23 @@ export function deployMarkdown(record: SyncRecord, pageUrl: string): string {
   if (record.result === 'failed' && record.error) {
     lines.push(`**The deploy failed.** ${failureReason(record.error.message)}\n\n\`\`\`\n${record.error.message.slice(0, 4_000)}\n\`\`\``);
   }
-  if (record.phases.length > 0) lines.push(record.phases.map((p) => `${p.name} ${p.finishedAt !== undefined ? `${((p.finishedAt - p.startedAt) / 1000).toFixed(1)}s` : '…'}`).join(' · '));
-  const sections = changeSections(record, { created: 'Created', configured: 'Changed', recreated: 'Deleted and created again', deleted: 'Pruned', failed: 'Failed', skipped: 'Left alone' });
+  if (record.phases.length > 0)
+    lines.push(record.phases.map((p) => `${p.name} ${p.finishedAt !== undefined ? `${((p.finishedAt - p.startedAt) / 1000).toFixed(1)}s` : '…'}`).join(' · '));
+  const sections = changeSections(record, {
+    created: 'Created',
+    configured: 'Changed',
+    recreated: 'Deleted and created again',
+    deleted: 'Pruned',
+    failed: 'Failed',
+    skipped: 'Left alone',
+  });
   if (sections.length > 0) lines.push(sections.join('\n\n'));
   else if (record.result === 'succeeded') lines.push(`${changeSummary(record.changes)}.`);
   const unhealthy = record.health.filter((h) => h.status !== 'Current');
-  if (unhealthy.length > 0) lines.push(`**Not healthy** (${unhealthy.length})\n${unhealthy.map((h) => `- ${h.kind} \`${h.namespace ? `${h.namespace}/` : ''}${h.name}\`: ${h.status}${h.reason ? ` ${h.reason}` : ''}${h.message ? `: ${h.message.slice(0, 300)}` : ''}`).join('\n')}`);
+  if (unhealthy.length > 0)
+    lines.push(
+      `**Not healthy** (${unhealthy.length})\n${unhealthy.map((h) => `- ${h.kind} \`${h.namespace ? `${h.namespace}/` : ''}${h.name}\`: ${h.status}${h.reason ? ` ${h.reason}` : ''}${h.message ? `: ${h.message.slice(0, 300)}` : ''}`).join('\n')}`,
+    );
   return `${lines.join('\n\n')}\n${footer}`;
 }
 

@@ -26,7 +26,9 @@ const claimReply = z.tuple([z.string(), entries]).rest(z.unknown());
  * webhook path stays a couple of Redis writes. A consumer group shares the work across worker
  * processes; entries a crashed consumer left unacknowledged are claimed again after a minute.
  */
-export function startStatusDispatcher(deps: { redis: Redis; keys: Keys; config: Config; reporter: StatusReporter; history: History; log: Logger }): { stop(): Promise<void> } {
+export function startStatusDispatcher(deps: { redis: Redis; keys: Keys; config: Config; reporter: StatusReporter; history: History; log: Logger }): {
+  stop(): Promise<void>;
+} {
   const apps = new Map(deps.config.apps.map((a) => [a.name, a]));
   const consumer = `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const stream = deps.keys.events();

@@ -30,7 +30,8 @@ function checkRuns(config: Config, app: AppConfig): boolean {
 /** Commit statuses for deploys: running, then success, failure or superseded. */
 export function createSyncStatusListener(deps: ListenerDeps): SyncListener {
   const apps = new Map(deps.config.apps.map((a) => [a.name, a]));
-  const summary = (record: SyncRecord, app: AppConfig) => (checkRuns(deps.config, app) ? { summary: deployMarkdown(record, pageUrl(deps.config, record)) } : {});
+  const summary = (record: SyncRecord, app: AppConfig) =>
+    checkRuns(deps.config, app) ? { summary: deployMarkdown(record, pageUrl(deps.config, record)) } : {};
   const base = (record: SyncRecord, app: AppConfig, sha: string) => ({
     forge: app.forge,
     repo: app.repo,
@@ -45,7 +46,12 @@ export function createSyncStatusListener(deps: ListenerDeps): SyncListener {
     started(record) {
       const app = apps.get(record.app);
       if (!app || !record.sha) return;
-      safeReport(deps, { ...base(record, app, record.sha), state: 'running', description: `Deploying ${short(record.sha)} to ${app.cluster}/${app.namespace}`, ...summary(record, app) });
+      safeReport(deps, {
+        ...base(record, app, record.sha),
+        state: 'running',
+        description: `Deploying ${short(record.sha)} to ${app.cluster}/${app.namespace}`,
+        ...summary(record, app),
+      });
     },
     superseded(record, sha, by) {
       const app = apps.get(record.app);
@@ -55,7 +61,11 @@ export function createSyncStatusListener(deps: ListenerDeps): SyncListener {
     progress(record, activity) {
       const app = apps.get(record.app);
       if (!app || !record.sha) return;
-      safeReport(deps, { ...base(record, app, record.sha), state: 'running', description: `Deploying ${short(record.sha)} to ${app.cluster}/${app.namespace}: ${activity}` });
+      safeReport(deps, {
+        ...base(record, app, record.sha),
+        state: 'running',
+        description: `Deploying ${short(record.sha)} to ${app.cluster}/${app.namespace}: ${activity}`,
+      });
     },
     finished(record, final) {
       const app = apps.get(record.app);
@@ -73,10 +83,20 @@ export function createSyncStatusListener(deps: ListenerDeps): SyncListener {
           : `Deployed ${short(sha)} to ${app.cluster}/${app.namespace} (already running)`;
         safeReport(deps, { ...base(record, app, sha), state: 'succeeded', description, ...summary(record, app) });
       } else if (record.result === 'failed' && final) {
-        safeReport(deps, { ...base(record, app, sha), state: 'failed', description: `Failed: ${failureReason(record.error?.message ?? 'unknown error')}`, ...summary(record, app) });
+        safeReport(deps, {
+          ...base(record, app, sha),
+          state: 'failed',
+          description: `Failed: ${failureReason(record.error?.message ?? 'unknown error')}`,
+          ...summary(record, app),
+        });
       } else if (record.result === 'failed') {
         // Transient: say so, and that it is being retried, without flipping the commit to failed.
-        safeReport(deps, { ...base(record, app, sha), state: 'running', description: `Retrying after attempt ${record.attempt}: ${failureReason(record.error?.message ?? 'unknown error')}`, ...summary(record, app) });
+        safeReport(deps, {
+          ...base(record, app, sha),
+          state: 'running',
+          description: `Retrying after attempt ${record.attempt}: ${failureReason(record.error?.message ?? 'unknown error')}`,
+          ...summary(record, app),
+        });
       }
     },
   };
@@ -116,7 +136,14 @@ export function createPlanListener(deps: ListenerDeps): PlanListener {
       });
       if (!app.prComments || !record.pullRequest) return;
       await deps.reporter
-        .reportComment({ forge: app.forge, repo: app.repo, app: app.name, number: record.pullRequest.number, body: planComment(record, pageUrl(deps.config, record)), recordId: record.id })
+        .reportComment({
+          forge: app.forge,
+          repo: app.repo,
+          app: app.name,
+          number: record.pullRequest.number,
+          body: planComment(record, pageUrl(deps.config, record)),
+          recordId: record.id,
+        })
         .catch((err: unknown) => deps.log.warn({ app: app.name, pr: record.pullRequest?.number, err }, 'plan comment not recorded'));
     },
   };

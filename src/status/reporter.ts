@@ -96,7 +96,9 @@ export function createStatusReporter(deps: { redis: Redis; keys: Keys; queue: Qu
         recordId: status.recordId,
         summary: status.summary ?? '',
       };
-      const seq = desireReply.parse(await deps.redis.eval(DESIRE, 1, deps.keys.status(digest), String(status.at), String(STATUS_TTL_MS), ...Object.entries(fields).flat()));
+      const seq = desireReply.parse(
+        await deps.redis.eval(DESIRE, 1, deps.keys.status(digest), String(status.at), String(STATUS_TTL_MS), ...Object.entries(fields).flat()),
+      );
       if (seq === null) return;
       const data: StatusJobData = { digest };
       await deps.queue.add('status', data, { ...jobOptions, jobId: statusJobId(digest, seq) });

@@ -63,7 +63,15 @@ export function decodeCommentSlot(key: string, fields: Record<string, string>): 
  * What the failure log and the record note say of a slot that could not be posted: whatever of
  * it still reads, since the failure may be that it does not.
  */
-export function describeSlot(fields: Record<string, string>): { forge: string; repo?: string; sha?: string; context?: string; state?: string; number?: string; recordId?: string } {
+export function describeSlot(fields: Record<string, string>): {
+  forge: string;
+  repo?: string;
+  sha?: string;
+  context?: string;
+  state?: string;
+  number?: string;
+  recordId?: string;
+} {
   const text = (name: string) => (fields[name] ? { [name]: fields[name] } : {});
   return { forge: fields.forge || 'unknown', ...text('repo'), ...text('sha'), ...text('context'), ...text('state'), ...text('number'), ...text('recordId') };
 }

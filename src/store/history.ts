@@ -1,6 +1,15 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { appStateSchema, driftStateSchema, syncRecordSchema, verifiedObjectSchema, type AppState, type DriftState, type SyncRecord, type VerifiedObject } from '../model/records.js';
+import {
+  appStateSchema,
+  driftStateSchema,
+  syncRecordSchema,
+  verifiedObjectSchema,
+  type AppState,
+  type DriftState,
+  type SyncRecord,
+  type VerifiedObject,
+} from '../model/records.js';
 import { decodeHash, decodeStoredJson, StoredDataError } from './codec.js';
 import type { Keys } from './keys.js';
 
@@ -14,10 +23,13 @@ const appStateHash = appStateSchema.extend({ deployedAt: z.coerce.number().optio
 
 /** The verified objects of an app as stored: entries that do not read as one are dropped (a full dry-run then). */
 const verifiedMap = z.record(z.string(), z.unknown()).transform(
-  (entries) => new Map(Object.entries(entries).flatMap(([id, v]) => {
-    const parsed = verifiedObjectSchema.safeParse(v);
-    return parsed.success ? [[id, parsed.data] as const] : [];
-  })),
+  (entries) =>
+    new Map(
+      Object.entries(entries).flatMap(([id, v]) => {
+        const parsed = verifiedObjectSchema.safeParse(v);
+        return parsed.success ? [[id, parsed.data] as const] : [];
+      }),
+    ),
 );
 
 /** Reply of LRANGE inside a MULTI: the ids pushed off an app's list. */
@@ -36,7 +48,12 @@ export function createHistory(redis: Redis, keys: Keys) {
 
     /** Notes a status report that finally failed, on its record (kept beside it, so saves never race). */
     async addStatusError(id: string, message: string): Promise<void> {
-      await redis.multi().rpush(keys.statusErrors(id), message).ltrim(keys.statusErrors(id), -20, -1).pexpire(keys.statusErrors(id), 30 * 24 * 3_600_000).exec();
+      await redis
+        .multi()
+        .rpush(keys.statusErrors(id), message)
+        .ltrim(keys.statusErrors(id), -20, -1)
+        .pexpire(keys.statusErrors(id), 30 * 24 * 3_600_000)
+        .exec();
     },
 
     /** Stores a record; a new one is added to its app's list, trimming the oldest. */
@@ -108,7 +125,9 @@ export function createHistory(redis: Redis, keys: Keys) {
     },
 
     async setAppState(app: string, state: AppState): Promise<void> {
-      const fields = Object.entries(state).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]);
+      const fields = Object.entries(state)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, String(v)]);
       if (fields.length > 0) await redis.hset(keys.appState(app), Object.fromEntries(fields));
     },
   };

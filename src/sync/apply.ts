@@ -48,7 +48,10 @@ export function fingerprintOf(obj: KubeObject): string {
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (isRecord(value)) {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(',')}}`;
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value);
 }
@@ -84,7 +87,10 @@ export function objectError(code: string, obj: KubeObject, verb: string, err: un
       : /failed to create typed patch object/.test(detail)
         ? ' (fix the manifest: a field the API does not know, or two list items with the same key)'
         : '';
-    return new SyncError(code, `${what} ${verb} failed: ${detail}${causes.length > 1 ? ` (${causes.join('; ')})` : ''}${hint}`, err.transient, { cause: err, object: what });
+    return new SyncError(code, `${what} ${verb} failed: ${detail}${causes.length > 1 ? ` (${causes.join('; ')})` : ''}${hint}`, err.transient, {
+      cause: err,
+      object: what,
+    });
   }
   if (err instanceof SyncError) return err;
   return new SyncError(code, `${what} ${verb} failed: ${errorMessage(err)}`, true, { cause: err, object: what });
@@ -118,7 +124,11 @@ export function createResourceManager(deps: ResourceManagerDeps) {
      * last sync whose fingerprint and resourceVersion both still match is proven unchanged and
      * not dry-run.
      */
-    async dryRunAll(objects: DesiredObject[], namespacesCreatedHere: ReadonlySet<string>, verified: ReadonlyMap<string, VerifiedObject> = new Map()): Promise<DryRunResult> {
+    async dryRunAll(
+      objects: DesiredObject[],
+      namespacesCreatedHere: ReadonlySet<string>,
+      verified: ReadonlyMap<string, VerifiedObject> = new Map(),
+    ): Promise<DryRunResult> {
       const results = new Map<string, KubeObject>();
       const deferred = new Set<string>();
       const failures: SyncError[] = [];
@@ -190,7 +200,13 @@ export function createResourceManager(deps: ResourceManagerDeps) {
         const skipped = dry.skip.get(desired.id);
         if (skipped) return { ...entryFor(desired), action: 'skipped' as const, message: skipped };
         const fields = dry.recreate.get(desired.id);
-        if (fields) return { ...entryFor(desired), action: 'recreated' as const, paths: fields, message: `will be deleted and created again: ${fields.join(', ')} cannot change` };
+        if (fields)
+          return {
+            ...entryFor(desired),
+            action: 'recreated' as const,
+            paths: fields,
+            message: `will be deleted and created again: ${fields.join(', ')} cannot change`,
+          };
         const planned = dry.results.get(desired.id);
         if (!planned) return { ...entryFor(desired), action: 'created' as const, message: 'dry-run waits for a CRD or namespace in this change' };
         const { entry, live: current } = await decide(desired, planned, dry.live.get(desired.id), dry.ignored.get(desired.id), dry.proven.has(desired.id));
@@ -230,7 +246,12 @@ export function createResourceManager(deps: ResourceManagerDeps) {
           }
           const fields = dry.recreate.get(desired.id);
           if (fields) {
-            const entry: ChangeEntry = { ...entryFor(desired), action: 'recreated', paths: fields, message: `deleted and created again: ${fields.join(', ')} cannot change` };
+            const entry: ChangeEntry = {
+              ...entryFor(desired),
+              action: 'recreated',
+              paths: fields,
+              message: `deleted and created again: ${fields.join(', ')} cannot change`,
+            };
             await recreateObject(desired);
             entries.push(entry);
             options.onEntry?.(entry);
@@ -280,7 +301,10 @@ export function createResourceManager(deps: ResourceManagerDeps) {
           if (crds.length > 0) {
             await options.waitEstablished(crds);
             client.invalidate();
-            await waitServed(objects.filter((o) => o.newKind), options.servedTimeoutMs ?? 30_000);
+            await waitServed(
+              objects.filter((o) => o.newKind),
+              options.servedTimeoutMs ?? 30_000,
+            );
           }
         }
       }
@@ -296,7 +320,13 @@ export function createResourceManager(deps: ResourceManagerDeps) {
       const deadline = Date.now() + 120_000;
       let delay = 100;
       while (await client.get(ref)) {
-        if (Date.now() >= deadline) throw new SyncError('RECREATE_TIMEOUT', `${describeRef(ref)} was deleted to be created again, but is still there after 120 s (a finalizer holds it?)`, true, { object: describeRef(ref) });
+        if (Date.now() >= deadline)
+          throw new SyncError(
+            'RECREATE_TIMEOUT',
+            `${describeRef(ref)} was deleted to be created again, but is still there after 120 s (a finalizer holds it?)`,
+            true,
+            { object: describeRef(ref) },
+          );
         await new Promise((resolve) => setTimeout(resolve, delay));
         delay = Math.min(delay * 2, 2_000);
       }
@@ -320,7 +350,12 @@ export function createResourceManager(deps: ResourceManagerDeps) {
         client.invalidate(obj.apiVersion);
         if (await client.resource(obj.apiVersion, obj.kind)) break;
         if (Date.now() >= deadline) {
-          throw new SyncError('CRD_NOT_SERVED', `${obj.kind} in ${obj.apiVersion} is still not served ${Math.round(timeoutMs / 1000)} s after its CustomResourceDefinition became Established; the API server may be overloaded (this is retried)`, true, { object: describeRef(refOf(obj)) });
+          throw new SyncError(
+            'CRD_NOT_SERVED',
+            `${obj.kind} in ${obj.apiVersion} is still not served ${Math.round(timeoutMs / 1000)} s after its CustomResourceDefinition became Established; the API server may be overloaded (this is retried)`,
+            true,
+            { object: describeRef(refOf(obj)) },
+          );
         }
         await new Promise((resolve) => setTimeout(resolve, Math.min(delay, Math.max(0, deadline - Date.now()))));
         delay = Math.min(delay * 2, 1_000);
@@ -369,7 +404,13 @@ export function createResourceManager(deps: ResourceManagerDeps) {
    * What applying `planned` would do to the live object (fetched unless `known`), and that object.
    * Fields left alone (`ignored`) are never a difference; a `proven` object is unchanged.
    */
-  async function decide(desired: DesiredObject, planned: KubeObject, known: KubeObject | undefined, ignored?: IgnoredFields, proven = false): Promise<{ entry: ChangeEntry; live?: KubeObject }> {
+  async function decide(
+    desired: DesiredObject,
+    planned: KubeObject,
+    known: KubeObject | undefined,
+    ignored?: IgnoredFields,
+    proven = false,
+  ): Promise<{ entry: ChangeEntry; live?: KubeObject }> {
     const base = { ...entryFor(desired), ...(ignored ? { message: ignored.note } : {}) };
     if (proven && known) return { entry: { ...base, action: 'unchanged' }, live: known };
     // A dry-run create comes back without a resourceVersion (Flux relies on the same signal).
@@ -408,8 +449,13 @@ function aggregate(failures: SyncError[]): SyncError {
   if (!first) throw new RangeError('aggregate() needs at least one failure');
   if (failures.length === 1) return first;
   const more = failures.slice(1, 5).map((f) => f.message);
-  return new SyncError(first.code, `${first.message}\n${more.join('\n')}${failures.length > 5 ? `\n(and ${failures.length - 5} more)` : ''}`, failures.every((f) => f.transient), {
-    cause: first,
-    ...(first.object ? { object: first.object } : {}),
-  });
+  return new SyncError(
+    first.code,
+    `${first.message}\n${more.join('\n')}${failures.length > 5 ? `\n(and ${failures.length - 5} more)` : ''}`,
+    failures.every((f) => f.transient),
+    {
+      cause: first,
+      ...(first.object ? { object: first.object } : {}),
+    },
+  );
 }

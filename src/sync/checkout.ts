@@ -135,7 +135,13 @@ export function createGit(options: GitOptions): Git {
       if (FULL_SHA.test(ref)) return ref;
       const name = ref.replace(/^refs\/(heads|tags)\//, '');
       const { stdout } = await gitRun(source, ['ls-remote', source.url, `refs/heads/${name}`, `refs/tags/${name}`, `refs/tags/${name}^{}`]);
-      const lines = stdout.split('\n').filter(Boolean).map((l) => { const [sha = '', name = ''] = l.split('\t'); return [sha, name] as const; });
+      const lines = stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => {
+          const [sha = '', name = ''] = l.split('\t');
+          return [sha, name] as const;
+        });
       // A branch first; an annotated tag's peeled commit (`^{}`) over the tag object itself.
       const pick = (suffix: string) => lines.find(([, r]) => r === suffix)?.[0];
       return pick(`refs/heads/${name}`) ?? pick(`refs/tags/${name}^{}`) ?? pick(`refs/tags/${name}`);

@@ -1,7 +1,16 @@
 import type { KubeObject } from '../kube/refs.js';
 
 /** Metadata the server owns; differences there are never drift. */
-const SERVER_METADATA = ['managedFields', 'resourceVersion', 'generation', 'creationTimestamp', 'uid', 'selfLink', 'deletionTimestamp', 'deletionGracePeriodSeconds'];
+const SERVER_METADATA = [
+  'managedFields',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'uid',
+  'selfLink',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+];
 
 /** At most this many paths are reported per object. */
 const MAX_PATHS = 50;

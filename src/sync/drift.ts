@@ -36,7 +36,13 @@ export async function detectDrift(deps: DriftDeps, app: AppConfig, sha: string):
     const drift: DriftEntry[] = [];
     for (const change of changes) {
       if (change.action === 'unchanged' || change.action === 'skipped') continue;
-      const base = { id: change.id, apiVersion: change.apiVersion, kind: change.kind, name: change.name, ...(change.namespace ? { namespace: change.namespace } : {}) };
+      const base = {
+        id: change.id,
+        apiVersion: change.apiVersion,
+        kind: change.kind,
+        name: change.name,
+        ...(change.namespace ? { namespace: change.namespace } : {}),
+      };
       drift.push(change.action === 'created' ? { ...base, missing: true } : { ...base, ...(change.paths ? { paths: change.paths } : {}) });
     }
     const watched = desired.filter((d) => !dry.skip.has(d.id)).map((d) => d.obj);

@@ -2,7 +2,6 @@ import type { KubeObject } from '../kube/refs.js';
 import { groupOf } from '../kube/refs.js';
 import type { HealthStatus } from '../model/changes.js';
 
-
 /** An object's health, with the reason in words. */
 export interface Health {
   status: HealthStatus;
@@ -137,7 +136,8 @@ function statefulSet(obj: Obj): Health {
 
 function daemonSet(obj: Obj): Health {
   const status = obj.status ?? {};
-  if (typeof obj.metadata.generation !== 'number' || typeof status.observedGeneration !== 'number') return progress('NoObservedGeneration', 'Missing observedGeneration');
+  if (typeof obj.metadata.generation !== 'number' || typeof status.observedGeneration !== 'number')
+    return progress('NoObservedGeneration', 'Missing observedGeneration');
   if (typeof status.desiredNumberScheduled !== 'number') return progress('NoDesiredNumber', 'Missing .status.desiredNumberScheduled');
   const desired = status.desiredNumberScheduled;
   if (desired > num(status.currentNumberScheduled)) return progress('LessCurrent', `Current: ${num(status.currentNumberScheduled)}/${desired}`);

@@ -134,7 +134,10 @@ async function start(deps: HookRunDeps, phase: HookPhaseName, hook: DesiredObjec
     run.result = 'failed';
     run.finishedAt = Date.now();
     run.message = `could not be created: ${(err as Error).message}`;
-    throw new SyncError('HOOK_FAILED', `${what} could not be created: ${(err as Error).message}`, err instanceof SyncError ? err.transient : false, { cause: err, object: describeRef(refOf(obj)) });
+    throw new SyncError('HOOK_FAILED', `${what} could not be created: ${(err as Error).message}`, err instanceof SyncError ? err.transient : false, {
+      cause: err,
+      object: describeRef(refOf(obj)),
+    });
   }
 }
 
@@ -156,7 +159,10 @@ async function finish(deps: HookRunDeps, started: Started): Promise<void> {
     outcome = hookOutcome(live);
     if (outcome.state !== 'running') break;
     if (Date.now() >= deadline || deps.signal?.aborted) {
-      outcome = { state: 'failed', message: deps.signal?.aborted ? 'the sync stopped before it finished' : `not finished after ${Math.round(deps.timeoutMs / 1000)}s (${outcome.message})` };
+      outcome = {
+        state: 'failed',
+        message: deps.signal?.aborted ? 'the sync stopped before it finished' : `not finished after ${Math.round(deps.timeoutMs / 1000)}s (${outcome.message})`,
+      };
       break;
     }
     await sleep(Math.min(interval, Math.max(0, deadline - Date.now())), deps.signal);
@@ -174,7 +180,9 @@ async function finish(deps: HookRunDeps, started: Started): Promise<void> {
   run.finishedAt = Date.now();
   const policies = hook.hook?.deletePolicies ?? [];
   if ((run.result === 'succeeded' && policies.includes('hook-succeeded')) || (run.result === 'failed' && policies.includes('hook-failed'))) {
-    await deps.client.delete(ref, { propagationPolicy: 'Background' }).catch((err: unknown) => deps.note('warn', `${what} could not be deleted: ${(err as Error).message}`));
+    await deps.client
+      .delete(ref, { propagationPolicy: 'Background' })
+      .catch((err: unknown) => deps.note('warn', `${what} could not be deleted: ${(err as Error).message}`));
   }
   if (run.result === 'failed') {
     deps.note('error', `${what} failed: ${outcome.message}`);
@@ -200,10 +208,18 @@ async function lastLogLines(deps: HookRunDeps, pods: KubeObject[]): Promise<stri
   const pod = failed.at(-1) ?? pods.at(-1);
   if (!pod?.metadata.namespace) return [];
   const lines = deps.logLines ?? 20;
-  const containers = ((pod.spec as { containers?: { name?: string }[] } | undefined)?.containers ?? []).map((c) => c.name).filter((n): n is string => Boolean(n));
-  const text = await deps.client.podLog(pod.metadata.namespace, pod.metadata.name, { tailLines: lines, ...(containers[0] ? { container: containers[0] } : {}) }).catch(() => undefined);
+  const containers = ((pod.spec as { containers?: { name?: string }[] } | undefined)?.containers ?? [])
+    .map((c) => c.name)
+    .filter((n): n is string => Boolean(n));
+  const text = await deps.client
+    .podLog(pod.metadata.namespace, pod.metadata.name, { tailLines: lines, ...(containers[0] ? { container: containers[0] } : {}) })
+    .catch(() => undefined);
   if (!text) return [];
-  return text.split('\n').filter((l) => l.length > 0).slice(-lines).map((l) => l.slice(0, 500));
+  return text
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .slice(-lines)
+    .map((l) => l.slice(0, 500));
 }
 
 /** Deletes the earlier runs of a hook (by its label), not waiting: new runs have new names. */
@@ -227,7 +243,8 @@ async function deleteAndWait(deps: HookRunDeps, ref: ObjectRef): Promise<void> {
   const deadline = Date.now() + Math.min(deps.timeoutMs, 120_000);
   let interval = deps.minIntervalMs ?? 100;
   while (await deps.client.get(ref)) {
-    if (Date.now() >= deadline) throw new SyncError('HOOK_FAILED', `${describeRef(ref)} from an earlier run is still being deleted`, true, { object: describeRef(ref) });
+    if (Date.now() >= deadline)
+      throw new SyncError('HOOK_FAILED', `${describeRef(ref)} from an earlier run is still being deleted`, true, { object: describeRef(ref) });
     await sleep(interval, deps.signal);
     interval = Math.min(interval * 2, deps.maxIntervalMs ?? 2_000);
   }

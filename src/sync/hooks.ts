@@ -53,7 +53,12 @@ type Meta = { annotations?: Record<string, unknown> | undefined };
 
 const LANDFALL_PHASES: Record<string, HookPhase> = { 'pre-sync': 'pre-sync', 'post-sync': 'post-sync', 'sync-fail': 'sync-fail' };
 const ARGO_PHASES: Record<string, HookPhase> = { PreSync: 'pre-sync', PostSync: 'post-sync', SyncFail: 'sync-fail' };
-const HELM_PHASES: Record<string, HookPhase> = { 'pre-install': 'pre-sync', 'pre-upgrade': 'pre-sync', 'post-install': 'post-sync', 'post-upgrade': 'post-sync' };
+const HELM_PHASES: Record<string, HookPhase> = {
+  'pre-install': 'pre-sync',
+  'pre-upgrade': 'pre-sync',
+  'post-install': 'post-sync',
+  'post-upgrade': 'post-sync',
+};
 const HELM_NOT_RUN = new Set(['test', 'test-success', 'pre-delete', 'post-delete', 'pre-rollback', 'post-rollback']);
 const POLICIES: Record<string, HookDeletePolicy> = {
   'before-hook-creation': 'before-hook-creation',
@@ -65,7 +70,10 @@ const POLICIES: Record<string, HookDeletePolicy> = {
 };
 
 function list(value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function integer(value: string | undefined, what: string): number | { problem: string } {
@@ -117,7 +125,8 @@ export function classify(meta: Meta | undefined): Classification {
     if (names.includes('Skip')) return { role: 'skipped', reason: `${ARGO_HOOK}: Skip` };
     const phases = names.map((n) => ARGO_PHASES[n]).filter((p): p is HookPhase => Boolean(p));
     const unknown = names.filter((n) => !ARGO_PHASES[n] && n !== 'Sync');
-    if (unknown.length > 0) return { role: 'invalid', problem: `${ARGO_HOOK} "${argo}": ${unknown.join(', ')} is not one of PreSync, Sync, PostSync, SyncFail, Skip` };
+    if (unknown.length > 0)
+      return { role: 'invalid', problem: `${ARGO_HOOK} "${argo}": ${unknown.join(', ')} is not one of PreSync, Sync, PostSync, SyncFail, Skip` };
     // `Sync` is applied with the objects, in its wave; a hook in several phases runs in the first.
     if (phases.length === 0) return wave(get);
     return hook(phases[0] as HookPhase, ARGO_WAVE, ARGO_DELETE_POLICY, `${ARGO_HOOK}: ${argo}`);
@@ -125,10 +134,14 @@ export function classify(meta: Meta | undefined): Classification {
   if (helm !== undefined) {
     const names = list(helm);
     const phases = names.map((n) => HELM_PHASES[n]).filter((p): p is HookPhase => Boolean(p));
-    if (phases.length > 0) return hook(phases.includes('pre-sync') ? 'pre-sync' : (phases[0] as HookPhase), HELM_WEIGHT, HELM_DELETE_POLICY, `${HELM_HOOK}: ${helm}`);
+    if (phases.length > 0)
+      return hook(phases.includes('pre-sync') ? 'pre-sync' : (phases[0] as HookPhase), HELM_WEIGHT, HELM_DELETE_POLICY, `${HELM_HOOK}: ${helm}`);
     const notRun = names.filter((n) => HELM_NOT_RUN.has(n));
     if (notRun.length > 0) return { role: 'skipped', reason: `${HELM_HOOK}: ${helm} (a sync runs only install and upgrade hooks)` };
-    return { role: 'invalid', problem: `${HELM_HOOK} "${helm}" names no hook Landfall knows (pre-install, pre-upgrade, post-install, post-upgrade, test, pre-delete, post-delete, pre-rollback, post-rollback)` };
+    return {
+      role: 'invalid',
+      problem: `${HELM_HOOK} "${helm}" names no hook Landfall knows (pre-install, pre-upgrade, post-install, post-upgrade, test, pre-delete, post-delete, pre-rollback, post-rollback)`,
+    };
   }
   return wave(get);
 }

@@ -44,7 +44,10 @@ export async function ignoredFields(client: KubeClient, desired: readonly Desire
     }
     const annotated = d.obj.metadata.annotations?.[IGNORE_ANNOTATION];
     if (annotated) {
-      const pointers = annotated.split(',').map((p) => p.trim()).filter((p) => p.startsWith('/'));
+      const pointers = annotated
+        .split(',')
+        .map((p) => p.trim())
+        .filter((p) => p.startsWith('/'));
       if (pointers.length > 0) add(d.id, pointers, `${pointers.map(dotted).join(', ')} left alone (${IGNORE_ANNOTATION})`);
     }
   }

@@ -101,8 +101,15 @@ export function createInventory(client: KubeClient, where: InventoryLocation) {
 function fingerprint(obj: KubeObject & { data?: Record<string, string> }): string {
   const labels = obj.metadata.labels ?? {};
   const annotations = obj.metadata.annotations ?? {};
-  const pick = (map: Record<string, string>, prefixes: string[]) => Object.entries(map).filter(([k]) => prefixes.some((p) => k.startsWith(p))).sort();
-  return JSON.stringify([obj.data ?? {}, pick(labels, ['applyset.kubernetes.io/', MANAGED_BY, APP_LABEL]), pick(annotations, ['applyset.kubernetes.io/', 'landfall.dev/'])]);
+  const pick = (map: Record<string, string>, prefixes: string[]) =>
+    Object.entries(map)
+      .filter(([k]) => prefixes.some((p) => k.startsWith(p)))
+      .sort();
+  return JSON.stringify([
+    obj.data ?? {},
+    pick(labels, ['applyset.kubernetes.io/', MANAGED_BY, APP_LABEL]),
+    pick(annotations, ['applyset.kubernetes.io/', 'landfall.dev/']),
+  ]);
 }
 
 /** The inventory handle's type. */

@@ -73,7 +73,8 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Syn
     const state = await deps.history.appState(app.name);
     for (const sha of record.covered) if (sha && sha !== head) deps.listener?.superseded?.(record, sha, head);
     if (data.trigger === 'push' && state.deployedSha === head) return await alreadyDeployed(deps, rec, app, data, head, state.lastSyncId);
-    if (data.sha && data.sha !== head) note('info', `commit ${data.sha.slice(0, 7)} is no longer the head of ${app.branch}; deploying the head, ${head.slice(0, 7)}`);
+    if (data.sha && data.sha !== head)
+      note('info', `commit ${data.sha.slice(0, 7)} is no longer the head of ${app.branch}; deploying the head, ${head.slice(0, 7)}`);
     deps.listener?.started?.(record);
     await deps.history.setAppState(app.name, { lastSyncId: record.id, lastResult: 'running' });
 
@@ -84,7 +85,8 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Syn
     const applying: ApplyState = { inventoryWritten: false, verified: new Map(), health: [] };
     // Self-heal puts drift right for the commit that is deployed: its hooks ran with that deploy.
     const healing = data.trigger === 'heal';
-    if (healing && ready.hooks.length > 0) note('info', `self-heal: the ${ready.hooks.length} hook(s) of this commit ran with its deploy and are not run again`);
+    if (healing && ready.hooks.length > 0)
+      note('info', `self-heal: the ${ready.hooks.length} hook(s) of this commit ran with its deploy and are not run again`);
     const hooks = (phase: HookPhaseName) => (healing ? [] : ready.hooks.filter((h) => h.hook?.phase === phase));
     const stepped = hooks('pre-sync').length + hooks('post-sync').length > 0 || new Set(ready.desired.map((d) => d.wave ?? 0)).size > 1;
     if (stepped) record.steps = [];
@@ -117,10 +119,19 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Syn
     if (hooks('post-sync').length > 0) await runHooks(deps, rec, ready, app, 'post-sync', hooks('post-sync'), request.signal);
 
     await rec.finish();
-    note('info', `deployed ${head.slice(0, 7)}: ${summarize(record.changes)}, healthy in ${Math.round(((record.finishedAt ?? Date.now()) - (record.startedAt ?? Date.now())) / 1000)}s`);
+    note(
+      'info',
+      `deployed ${head.slice(0, 7)}: ${summarize(record.changes)}, healthy in ${Math.round(((record.finishedAt ?? Date.now()) - (record.startedAt ?? Date.now())) / 1000)}s`,
+    );
     await rec.save();
     await deps.verified?.save(app.name, verified).catch((err: unknown) => log.warn({ err }, 'verified objects not recorded'));
-    await deps.history.setAppState(app.name, { deployedSha: head, attemptedSha: head, deployedAt: record.finishedAt, lastSyncId: record.id, lastResult: 'succeeded' });
+    await deps.history.setAppState(app.name, {
+      deployedSha: head,
+      attemptedSha: head,
+      deployedAt: record.finishedAt,
+      lastSyncId: record.id,
+      lastResult: 'succeeded',
+    });
     deps.listener?.finished?.(record, true);
     return record;
   } catch (err) {
@@ -129,10 +140,13 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Syn
     const onFail = data.trigger === 'heal' ? [] : (prepared?.hooks.filter((h) => h.hook?.phase === 'sync-fail') ?? []);
     if (prepared && onFail.length > 0 && (!failing || final(failing))) {
       // The sync failed for good: its SyncFail hooks run (their own failure is noted, not thrown).
-      await runHooks(deps, rec, prepared, app, 'sync-fail', onFail, request.signal, false).catch((hookErr: unknown) => note('error', (hookErr as Error).message));
+      await runHooks(deps, rec, prepared, app, 'sync-fail', onFail, request.signal, false).catch((hookErr: unknown) =>
+        note('error', (hookErr as Error).message),
+      );
     }
     const error = await rec.fail(err, final);
-    if (final(error)) await deps.history.setAppState(app.name, { lastSyncId: record.id, lastResult: 'failed', ...(record.sha ? { attemptedSha: record.sha } : {}) });
+    if (final(error))
+      await deps.history.setAppState(app.name, { lastSyncId: record.id, lastResult: 'failed', ...(record.sha ? { attemptedSha: record.sha } : {}) });
     deps.listener?.finished?.(record, final(error));
     throw error;
   } finally {
@@ -175,7 +189,14 @@ function startRecord(request: SyncRequest, previous: SyncRecord | undefined): Sy
 }
 
 /** A push whose branch head is deployed already: superseded (an older commit) or nothing to do. */
-async function alreadyDeployed(deps: SyncDeps, rec: Recorder, app: AppConfig, data: SyncJobData, head: string, lastSyncId: string | undefined): Promise<SyncRecord> {
+async function alreadyDeployed(
+  deps: SyncDeps,
+  rec: Recorder,
+  app: AppConfig,
+  data: SyncJobData,
+  head: string,
+  lastSyncId: string | undefined,
+): Promise<SyncRecord> {
   const { record } = rec;
   if (data.sha && data.sha !== head) {
     record.supersededBy = head;
@@ -233,7 +254,16 @@ function endStep(step: StepRecord, result: 'succeeded' | 'failed', message?: str
  * Runs one phase's hooks (see {@link runHookPhase}), as a step of the record and a phase of its
  * own; commit statuses say which hook runs.
  */
-async function runHooks(deps: SyncDeps, rec: Recorder, prepared: Prepared, app: AppConfig, phase: HookPhaseName, hooks: Desired[], signal: AbortSignal | undefined, enter = true): Promise<void> {
+async function runHooks(
+  deps: SyncDeps,
+  rec: Recorder,
+  prepared: Prepared,
+  app: AppConfig,
+  phase: HookPhaseName,
+  hooks: Desired[],
+  signal: AbortSignal | undefined,
+  enter = true,
+): Promise<void> {
   if (enter && phase !== 'sync-fail') await rec.enter(phase);
   rec.record.steps ??= [];
   const step = startStep(rec, { type: phase });
@@ -270,7 +300,16 @@ async function runHooks(deps: SyncDeps, rec: Recorder, prepared: Prepared, app: 
  * orphaned. When the app's namespace arrives with this sync, that is right after the first
  * stage made it exist.
  */
-async function apply(rec: Recorder, prepared: Prepared, objects: Desired[], entries: InventoryEntry[], head: string, app: AppConfig, signal: AbortSignal | undefined, state: ApplyState): Promise<void> {
+async function apply(
+  rec: Recorder,
+  prepared: Prepared,
+  objects: Desired[],
+  entries: InventoryEntry[],
+  head: string,
+  app: AppConfig,
+  signal: AbortSignal | undefined,
+  state: ApplyState,
+): Promise<void> {
   await rec.enter('apply');
   const { manager, dry, inventory, previous, createdHere, client } = prepared;
   const inventoryStage = createdHere.has(app.namespace) ? 1 : 0;
@@ -295,7 +334,15 @@ async function apply(rec: Recorder, prepared: Prepared, objects: Desired[], entr
  * showing progress on the record. Adds to `state` what this sync verified: each object's
  * fingerprint and its resourceVersion once healthy.
  */
-async function waitHealthy(deps: SyncDeps, rec: Recorder, prepared: Prepared, objects: Desired[], app: AppConfig, signal: AbortSignal | undefined, state: ApplyState): Promise<void> {
+async function waitHealthy(
+  deps: SyncDeps,
+  rec: Recorder,
+  prepared: Prepared,
+  objects: Desired[],
+  app: AppConfig,
+  signal: AbortSignal | undefined,
+  state: ApplyState,
+): Promise<void> {
   await rec.enter('health');
   const { dry, client } = prepared;
   const live = new Map<string, string>();
@@ -348,7 +395,11 @@ async function pruneStale(rec: Recorder, prepared: Prepared, entries: InventoryE
   rec.record.changes.push(...pruned.entries);
   await writeInventory(inventory, [...entries, ...pruned.kept], head, app);
   if (pruned.errors.length > 0) {
-    throw new SyncError('PRUNE_FAILED', pruned.errors.map((e) => e.message).join('\n'), pruned.errors.every((e) => e instanceof SyncError && e.transient));
+    throw new SyncError(
+      'PRUNE_FAILED',
+      pruned.errors.map((e) => e.message).join('\n'),
+      pruned.errors.every((e) => e instanceof SyncError && e.transient),
+    );
   }
   rec.note('info', `pruned ${pruned.entries.filter((e) => e.action === 'deleted').length} object(s)`);
   for (const entry of pruned.entries.filter((e) => e.action === 'skipped' && /no longer served/.test(e.message ?? ''))) {
@@ -377,7 +428,12 @@ async function writeInventory(inventory: Inventory, entries: InventoryEntry[], r
     await inventory.write(entries, revision);
   } catch (err) {
     const message = errorMessage(err);
-    throw new SyncError('INVENTORY_FAILED', `could not record the inventory ConfigMap in namespace ${app.namespace}: ${message}${/not found/.test(message) ? ' (create the namespace, or set createNamespace: true)' : ''}`, err instanceof SyncError ? err.transient : true, { cause: err });
+    throw new SyncError(
+      'INVENTORY_FAILED',
+      `could not record the inventory ConfigMap in namespace ${app.namespace}: ${message}${/not found/.test(message) ? ' (create the namespace, or set createNamespace: true)' : ''}`,
+      err instanceof SyncError ? err.transient : true,
+      { cause: err },
+    );
   }
 }
 

@@ -102,7 +102,14 @@ export async function runPlan(deps: PlanDeps, request: PlanRequest): Promise<Syn
         if (these.length > 0) note('info', `${HOOK_PHASE_WORDS[phase]}: ${these.map((h) => `${h.kind} ${h.name}`).join(', ')}`);
       }
     }
-    changes.push(...(await planPrune(client, app.name, previous.entries.filter((e) => !keep.has(e.id)), app.prune)));
+    changes.push(
+      ...(await planPrune(
+        client,
+        app.name,
+        previous.entries.filter((e) => !keep.has(e.id)),
+        app.prune,
+      )),
+    );
     record.changes = changes;
     note('info', 'plan ready');
     await rec.finish();

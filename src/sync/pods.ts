@@ -115,7 +115,10 @@ export async function workloadPodProblem(client: KubeClient, workload: KubeObjec
 async function newestTemplateHash(client: KubeClient, deployment: KubeObject, selector: string): Promise<string | undefined> {
   const revision = deployment.metadata.annotations?.['deployment.kubernetes.io/revision'];
   if (!revision) return undefined;
-  const sets = await client.list('apps/v1', 'ReplicaSet', { ...(deployment.metadata.namespace ? { namespace: deployment.metadata.namespace } : {}), labelSelector: selector });
+  const sets = await client.list('apps/v1', 'ReplicaSet', {
+    ...(deployment.metadata.namespace ? { namespace: deployment.metadata.namespace } : {}),
+    labelSelector: selector,
+  });
   const owned = sets.filter((rs) => {
     const owners = rs.metadata.ownerReferences;
     return Array.isArray(owners) && owners.some((o) => isRecord(o) && o.uid === deployment.metadata.uid);

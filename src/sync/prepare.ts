@@ -86,7 +86,12 @@ export async function prepare(deps: PrepareDeps, app: AppConfig, sha: string, mo
     if (rendered.objects.length === 0 && !app.allowEmpty && mode !== 'drift') {
       const found = await whatIsThere(join(checkout.dir, app.path));
       const client = await deps.kube(app.cluster);
-      const deployed = (await createInventory(client, { app: app.name, namespace: app.namespace }).read().catch(() => ({ entries: [] }))).entries.length > 0;
+      const deployed =
+        (
+          await createInventory(client, { app: app.name, namespace: app.namespace })
+            .read()
+            .catch(() => ({ entries: [] }))
+        ).entries.length > 0;
       throw new SyncError(
         'EMPTY_RENDER',
         mode === 'plan'
@@ -107,7 +112,12 @@ export async function prepare(deps: PrepareDeps, app: AppConfig, sha: string, mo
     const hooks = validated.filter((d) => d.hook);
     const createdHere = new Set(desired.filter((d) => d.obj.kind === 'Namespace' && d.obj.apiVersion === 'v1').map((d) => d.obj.metadata.name));
     if (app.createNamespace && mode === 'plan') createdHere.add(app.namespace);
-    if (app.createNamespace && mode === 'deploy' && !createdHere.has(app.namespace) && !(await client.get({ apiVersion: 'v1', kind: 'Namespace', name: app.namespace }))) {
+    if (
+      app.createNamespace &&
+      mode === 'deploy' &&
+      !createdHere.has(app.namespace) &&
+      !(await client.get({ apiVersion: 'v1', kind: 'Namespace', name: app.namespace }))
+    ) {
       createdHere.add(app.namespace);
       desired.push(namespaceObject(app));
     }
@@ -135,7 +145,14 @@ export async function prepare(deps: PrepareDeps, app: AppConfig, sha: string, mo
 
 function namespaceObject(app: AppConfig): Desired {
   const obj: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: app.namespace, labels: { 'app.kubernetes.io/managed-by': FIELD_MANAGER } } };
-  return { obj, source: 'createNamespace', id: objectId({ apiVersion: 'v1', kind: 'Namespace', name: app.namespace }), namespaced: false, newKind: false, synthetic: true };
+  return {
+    obj,
+    source: 'createNamespace',
+    id: objectId({ apiVersion: 'v1', kind: 'Namespace', name: app.namespace }),
+    namespaced: false,
+    newKind: false,
+    synthetic: true,
+  };
 }
 
 /** Files Landfall does not render, by what people would expect of them. */

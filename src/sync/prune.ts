@@ -46,7 +46,8 @@ export async function decidePrune(client: KubeClient, app: string, item: Invento
   }
   if (!live) return { verdict: 'gone', message: 'already gone' };
   const labels = live.metadata.labels ?? {};
-  if (labels[MANAGED_BY] !== 'landfall' || labels[APP_LABEL] !== app) return { verdict: 'keep', message: `not pruned: no longer labelled as belonging to ${app}` };
+  if (labels[MANAGED_BY] !== 'landfall' || labels[APP_LABEL] !== app)
+    return { verdict: 'keep', message: `not pruned: no longer labelled as belonging to ${app}` };
   if (live.metadata.annotations?.[PRUNE_ANNOTATION] === 'disabled') return { verdict: 'keep', message: `not pruned: annotated ${PRUNE_ANNOTATION}: disabled` };
   return { verdict: 'delete' };
 }
@@ -96,7 +97,11 @@ export async function planPrune(client: KubeClient, app: string, stale: Inventor
     }
     const decision = await decidePrune(client, app, item);
     if (decision.verdict === 'gone') continue;
-    entries.push(decision.verdict === 'delete' ? { ...base, action: 'deleted' } : { ...base, action: 'skipped', ...(decision.message ? { message: decision.message } : {}) });
+    entries.push(
+      decision.verdict === 'delete'
+        ? { ...base, action: 'deleted' }
+        : { ...base, action: 'skipped', ...(decision.message ? { message: decision.message } : {}) },
+    );
   }
   return entries;
 }

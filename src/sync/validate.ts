@@ -86,7 +86,9 @@ export async function validateObjects(
     const name = generated ? `${generateName}x` : (meta.name as string);
     const size = Buffer.byteLength(JSON.stringify(obj));
     if (size > MAX_OBJECT_BYTES) {
-      problems.push(`${where}: ${obj.kind} ${name} is ${(size / 1_048_576).toFixed(1)} MiB; Kubernetes refuses objects over 1.5 MiB (move the data to a volume or split it)`);
+      problems.push(
+        `${where}: ${obj.kind} ${name} is ${(size / 1_048_576).toFixed(1)} MiB; Kubernetes refuses objects over 1.5 MiB (move the data to a volume or split it)`,
+      );
       continue;
     }
     const rbac = groupOf(obj.apiVersion) === 'rbac.authorization.k8s.io';
@@ -117,7 +119,9 @@ export async function validateObjects(
     if (namespaced) {
       copy.metadata.namespace ||= app.namespace;
       if (!app.allowedNamespaces.includes(copy.metadata.namespace)) {
-        problems.push(`${where}: ${describeRef(refOf(copy))} is in namespace "${copy.metadata.namespace}", which this app may not deploy to (allowedNamespaces: ${app.allowedNamespaces.join(', ')})`);
+        problems.push(
+          `${where}: ${describeRef(refOf(copy))} is in namespace "${copy.metadata.namespace}", which this app may not deploy to (allowedNamespaces: ${app.allowedNamespaces.join(', ')})`,
+        );
         continue;
       }
     } else {
@@ -125,7 +129,9 @@ export async function validateObjects(
       delete copy.metadata.namespace;
       const ownNamespace = copy.kind === 'Namespace' && groupOf(copy.apiVersion) === '' && app.allowedNamespaces.includes(name);
       if (!app.allowClusterScoped && !ownNamespace) {
-        problems.push(`${where}: ${describeRef(refOf(copy))} is cluster-scoped, and this app may not change cluster-scoped objects (set allowClusterScoped: true to allow it)`);
+        problems.push(
+          `${where}: ${describeRef(refOf(copy))} is cluster-scoped, and this app may not change cluster-scoped objects (set allowClusterScoped: true to allow it)`,
+        );
         continue;
       }
     }

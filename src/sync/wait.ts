@@ -45,7 +45,10 @@ export async function waitForHealth(client: KubeClient, objects: readonly KubeOb
   let interval = options.minIntervalMs ?? 50;
   let pending = refs;
   for (;;) {
-    const read = await readLive(client, pending.map((ref) => byId.get(objectId(ref)) as KubeObject));
+    const read = await readLive(
+      client,
+      pending.map((ref) => byId.get(objectId(ref)) as KubeObject),
+    );
     const results = pending.map((ref) => [ref, healthOf(ref, read.get(objectId(ref)))] as const);
     for (const [id, live] of read) options.onLive?.(id, live);
     for (const [, { entry }] of results) report.set(entry.id, entry);
@@ -59,14 +62,18 @@ export async function waitForHealth(client: KubeClient, objects: readonly KubeOb
     pending = results.filter(([, { entry }]) => entry.status !== 'Current').map(([ref]) => ref);
     if (pending.length === 0) return all;
     if (options.failFastAfterMs !== undefined && Date.now() - started >= options.failFastAfterMs) {
-      const due = results.filter(([, { entry, live }]) => live && entry.status === 'InProgress' && Date.now() - (podsCheckedAt.get(entry.id) ?? 0) >= POD_CHECK_INTERVAL_MS);
+      const due = results.filter(
+        ([, { entry, live }]) => live && entry.status === 'InProgress' && Date.now() - (podsCheckedAt.get(entry.id) ?? 0) >= POD_CHECK_INTERVAL_MS,
+      );
       for (const [ref, { entry, live }] of due) {
         podsCheckedAt.set(entry.id, Date.now());
         const problem = await workloadPodProblem(client, live as KubeObject);
         if (!problem) continue;
         report.set(entry.id, { ...entry, status: 'Failed', reason: problem.reason, message: `pod ${problem.pod}: ${problem.detail}` });
         options.onProgress?.(refs.map((r) => report.get(objectId(r)) as HealthEntry));
-        throw new SyncError('HEALTH_FAILED', `${describeRef(ref)} pod ${problem.pod} ${problem.reason}: ${problem.detail}`, false, { object: describeRef(ref) });
+        throw new SyncError('HEALTH_FAILED', `${describeRef(ref)} pod ${problem.pod} ${problem.reason}: ${problem.detail}`, false, {
+          object: describeRef(ref),
+        });
       }
     }
     if (Date.now() >= deadline) {
@@ -74,9 +81,14 @@ export async function waitForHealth(client: KubeClient, objects: readonly KubeOb
         const e = report.get(objectId(ref)) as HealthEntry;
         return `${describeRef(ref)} ${e.reason}: ${e.message}`;
       });
-      throw new SyncError('HEALTH_TIMEOUT', `not healthy after ${Math.round(options.timeoutMs / 1000)}s: ${waiting.slice(0, 5).join('; ')}${waiting.length > 5 ? `; and ${waiting.length - 5} more` : ''}`, false, {
-        object: describeRef(pending[0] as ObjectRef),
-      });
+      throw new SyncError(
+        'HEALTH_TIMEOUT',
+        `not healthy after ${Math.round(options.timeoutMs / 1000)}s: ${waiting.slice(0, 5).join('; ')}${waiting.length > 5 ? `; and ${waiting.length - 5} more` : ''}`,
+        false,
+        {
+          object: describeRef(pending[0] as ObjectRef),
+        },
+      );
     }
     await sleep(Math.min(interval, Math.max(0, deadline - Date.now())), options.signal);
     interval = Math.min(interval * 2, options.maxIntervalMs ?? 2_000);

@@ -22,7 +22,11 @@ function runBench(args: string[], timeoutMs: number): Promise<{ code: number | n
   return new Promise((resolve) => {
     const started = Date.now();
     // Its own process group, so a timeout takes down the Landfall processes it started too.
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/run.ts'), ...args], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/run.ts'), ...args], {
+      cwd: ROOT,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));
@@ -44,7 +48,10 @@ function runBench(args: string[], timeoutMs: number): Promise<{ code: number | n
 t.test('npm run bench -- --quick runs every benchmark and writes results and the report', { timeout: 380_000 }, async (t) => {
   const out = await mkdtemp(join(tmpdir(), 'landfall-bench-smoke-'));
   t.teardown(() => rm(out, { recursive: true, force: true }));
-  const committed = await stat(join(ROOT, 'BENCHMARKS.md')).then((s) => s.mtimeMs, () => undefined);
+  const committed = await stat(join(ROOT, 'BENCHMARKS.md')).then(
+    (s) => s.mtimeMs,
+    () => undefined,
+  );
 
   const run = await runBench(['--quick', '--out', out], 350_000);
   t.equal(run.code, 0, `the quick run exits 0 (after ${run.ms} ms)${run.code === 0 ? '' : `:\n${run.output.slice(-4000)}`}`);
@@ -70,11 +77,16 @@ t.test('npm run bench -- --quick runs every benchmark and writes results and the
   for (const heading of SECTIONS) t.ok(report.includes(`\n${heading}\n`), `BENCHMARKS.md has "${heading}"`);
   t.notOk(report.includes('_Not in this run'), 'every section has its results');
   // The real control plane part runs when one is up for this checkout; without one it says why it skipped.
-  const real = JSON.parse(await readFile(join(out, 'bench', 'results', 'real.json'), 'utf8').catch(() => '{}')) as { data?: { skipped?: string; sizes?: unknown[] } };
+  const real = JSON.parse(await readFile(join(out, 'bench', 'results', 'real.json'), 'utf8').catch(() => '{}')) as {
+    data?: { skipped?: string; sizes?: unknown[] };
+  };
   if (real.data?.skipped) t.match(report, `**Skipped in this run:** ${real.data.skipped}`, 'the report says why the real benchmark skipped');
   else t.match(report, /### Apply scaling against `kubectl apply --server-side`/, 'the report shows the real control plane figures');
   t.match(report, /quick mode/, 'and says the figures are a smoke test');
 
-  const after = await stat(join(ROOT, 'BENCHMARKS.md')).then((s) => s.mtimeMs, () => undefined);
+  const after = await stat(join(ROOT, 'BENCHMARKS.md')).then(
+    (s) => s.mtimeMs,
+    () => undefined,
+  );
   t.equal(after, committed, 'the committed BENCHMARKS.md is left alone');
 });

@@ -10,12 +10,18 @@ import { findTools } from '../../src/sync/tools.js';
 import { ROOT } from '../support/process.js';
 
 /** The web role's V8 flags, as the chart's values set them (bench/landfall.ts reads the same). */
-const WEB_NODE_OPTIONS = (parse(readFileSync(new URL('../../charts/landfall/values.yaml', import.meta.url), 'utf8')) as { web: { nodeOptions: string } }).web.nodeOptions;
+const WEB_NODE_OPTIONS = (parse(readFileSync(new URL('../../charts/landfall/values.yaml', import.meta.url), 'utf8')) as { web: { nodeOptions: string } }).web
+  .nodeOptions;
 
 const exec = promisify(execFile);
 const helm = findTools().helm;
 const CHART = `${ROOT}charts/landfall`;
-const helmEnv = { ...process.env, HELM_CACHE_HOME: '/tmp/landfall-helm/cache', HELM_CONFIG_HOME: '/tmp/landfall-helm/config', HELM_DATA_HOME: '/tmp/landfall-helm/data' };
+const helmEnv = {
+  ...process.env,
+  HELM_CACHE_HOME: '/tmp/landfall-helm/cache',
+  HELM_CONFIG_HOME: '/tmp/landfall-helm/config',
+  HELM_DATA_HOME: '/tmp/landfall-helm/data',
+};
 
 interface Obj {
   apiVersion: string;
@@ -26,7 +32,9 @@ interface Obj {
 
 async function render(...args: string[]): Promise<Obj[]> {
   const { stdout } = await exec(helm, ['template', 'lf', CHART, '--namespace', 'landfall', ...args], { env: helmEnv });
-  return parseAllDocuments(stdout).map((d) => d.toJS()).filter(Boolean);
+  return parseAllDocuments(stdout)
+    .map((d) => d.toJS())
+    .filter(Boolean);
 }
 
 /** Validates an object against the Kubernetes schema of its kind, offline. */
@@ -67,20 +75,25 @@ for (const [label, args] of [
       }
     }
     const kinds = new Set(objects.map((o) => o.kind));
-    for (const kind of ['Deployment', 'Service', 'ConfigMap', 'ServiceAccount', 'PodDisruptionBudget', 'StatefulSet']) t.ok(kinds.has(kind), `renders a ${kind}`);
+    for (const kind of ['Deployment', 'Service', 'ConfigMap', 'ServiceAccount', 'PodDisruptionBudget', 'StatefulSet'])
+      t.ok(kinds.has(kind), `renders a ${kind}`);
     const web = objects.find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith('-web'))!;
     const worker = objects.find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith('-worker'))!;
     t.same(web.spec.template.spec.containers[0].args, ['serve', '--role', 'web']);
     t.same(worker.spec.template.spec.containers[0].args, ['serve', '--role', 'worker']);
     const nodeOptions = (c: Obj) => c.spec.template.spec.containers[0].env?.find((e: { name: string }) => e.name === 'NODE_OPTIONS')?.value;
     t.equal(nodeOptions(web), WEB_NODE_OPTIONS, 'the web role runs with the heap sizing the memory benchmark measured');
-    t.equal(nodeOptions(worker), undefined, 'workers keep Node\'s defaults (they hold large renders)');
+    t.equal(nodeOptions(worker), undefined, "workers keep Node's defaults (they hold large renders)");
     t.equal(web.spec.replicas, label === 'default values' ? 2 : 3, 'web runs 2 replicas by default');
     for (const w of workloads(objects)) {
       const pod = w.spec.template.spec;
       t.equal(pod.securityContext.runAsNonRoot, true, `${w.metadata.name}: non-root`);
       for (const c of pod.containers) {
-        t.match(c.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } }, `${w.metadata.name}/${c.name}: restricted`);
+        t.match(
+          c.securityContext,
+          { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+          `${w.metadata.name}/${c.name}: restricted`,
+        );
         t.ok(c.resources?.requests && c.resources?.limits, `${w.metadata.name}/${c.name}: resources`);
         t.ok(c.livenessProbe && c.readinessProbe, `${w.metadata.name}/${c.name}: probes`);
       }
@@ -105,26 +118,61 @@ t.test('every option switched on', async (t) => {
   const redis = objects.find((o) => o.kind === 'StatefulSet')!;
   t.match(redis.spec.template.spec.containers[0].args.join(' '), /--maxmemory-policy noeviction/);
   const external = await render('--set', 'redis.url=redis://redis.example.com:6379');
-  t.notOk(external.some((o) => o.kind === 'StatefulSet'), 'an external Redis replaces the bundled one');
-  t.match(external.find((o) => o.kind === 'Deployment')!.spec.template.spec.containers[0].env, [{ name: 'LANDFALL_CONFIG' }, { name: 'LANDFALL_REDIS__URL', value: 'redis://redis.example.com:6379' }]);
+  t.notOk(
+    external.some((o) => o.kind === 'StatefulSet'),
+    'an external Redis replaces the bundled one',
+  );
+  t.match(external.find((o) => o.kind === 'Deployment')!.spec.template.spec.containers[0].env, [
+    { name: 'LANDFALL_CONFIG' },
+    { name: 'LANDFALL_REDIS__URL', value: 'redis://redis.example.com:6379' },
+  ]);
 });
 
 t.test('listeners and sign-in: the Ingress publishes /hooks/ alone, secrets come from a Secret', async (t) => {
-  const ingressPaths = (objects: Obj[]) => objects.find((o) => o.kind === 'Ingress')!.spec.rules[0].http.paths.map((p: any) => [p.path, p.backend.service.port.name]);
+  const ingressPaths = (objects: Obj[]) =>
+    objects.find((o) => o.kind === 'Ingress')!.spec.rules[0].http.paths.map((p: any) => [p.path, p.backend.service.port.name]);
   const hooksOnly = await render('--set', 'ingress.enabled=true');
   t.same(ingressPaths(hooksOnly), [['/hooks/', 'hooks']], 'by default only the webhooks are published');
   const web = hooksOnly.find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith('-web'))!.spec.template.spec.containers[0];
   const worker = hooksOnly.find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith('-worker'))!.spec.template.spec.containers[0];
   const env = (c: Obj) => Object.fromEntries(c.env.filter((e: any) => 'value' in e).map((e: any) => [e.name, e.value]));
-  t.match(env(web), { LANDFALL_SERVER__PORT: '8080', LANDFALL_SERVER__HOOKS_PORT: '8082', LANDFALL_SERVER__METRICS_PORT: '9090', LANDFALL_SERVER__AUTH__ANONYMOUS: 'none' });
-  t.same(web.ports.map((p: any) => [p.name, p.containerPort]), [['http', 8080], ['hooks', 8082], ['metrics', 9090]]);
-  t.same(worker.ports.map((p: any) => [p.name, p.containerPort]), [['http', 8081]], 'workers are probed on their own port');
+  t.match(env(web), {
+    LANDFALL_SERVER__PORT: '8080',
+    LANDFALL_SERVER__HOOKS_PORT: '8082',
+    LANDFALL_SERVER__METRICS_PORT: '9090',
+    LANDFALL_SERVER__AUTH__ANONYMOUS: 'none',
+  });
+  t.same(
+    web.ports.map((p: any) => [p.name, p.containerPort]),
+    [
+      ['http', 8080],
+      ['hooks', 8082],
+      ['metrics', 9090],
+    ],
+  );
+  t.same(
+    worker.ports.map((p: any) => [p.name, p.containerPort]),
+    [['http', 8081]],
+    'workers are probed on their own port',
+  );
   t.equal(env(worker).LANDFALL_WORKER__PROBE_PORT, '8081');
-  t.notOk(web.env.some((e: any) => e.name.includes('SIGN_IN')), 'no sign-in unless enabled');
+  t.notOk(
+    web.env.some((e: any) => e.name.includes('SIGN_IN')),
+    'no sign-in unless enabled',
+  );
 
   const all = await render('-f', `${ROOT}test/data/chart-all-options.yaml`);
-  t.same(ingressPaths(all), [['/hooks/', 'hooks'], ['/', 'http']], 'ingress.dashboard publishes the dashboard too');
-  const signIn = all.find((o) => o.kind === 'Deployment' && o.metadata.name === 'landfall-web')!.spec.template.spec.containers[0].env.filter((e: any) => e.name.includes('SIGN_IN'));
+  t.same(
+    ingressPaths(all),
+    [
+      ['/hooks/', 'hooks'],
+      ['/', 'http'],
+    ],
+    'ingress.dashboard publishes the dashboard too',
+  );
+  const signIn = all
+    .find((o) => o.kind === 'Deployment' && o.metadata.name === 'landfall-web')!
+    .spec.template.spec.containers[0].env.filter((e: any) => e.name.includes('SIGN_IN'));
   t.same(
     signIn.filter((e: any) => e.valueFrom).map((e: any) => [e.name, e.valueFrom.secretKeyRef.name, e.valueFrom.secretKeyRef.key]),
     [
@@ -135,13 +183,24 @@ t.test('listeners and sign-in: the Ingress publishes /hooks/ alone, secrets come
     'client id, secret and session secret from the Secret',
   );
   const allWorker = all.find((o) => o.kind === 'Deployment' && o.metadata.name === 'landfall-worker')!.spec.template.spec.containers[0];
-  t.notOk(allWorker.env.some((e: any) => e.name.includes('SIGN_IN')), 'workers never get the sign-in secrets');
+  t.notOk(
+    allWorker.env.some((e: any) => e.name.includes('SIGN_IN')),
+    'workers never get the sign-in secrets',
+  );
   const monitor = all.find((o) => o.kind === 'ServiceMonitor')!;
   t.equal(monitor.spec.endpoints[0].port, 'metrics', 'Prometheus scrapes the metrics port');
   const config = all.find((o) => o.kind === 'ConfigMap')!.data['landfall.yaml'];
-  const vars = Object.fromEntries(all.find((o) => o.kind === 'Deployment' && o.metadata.name === 'landfall-web')!.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value ?? `secret-value-of-${e.name}-0123456789abcdef`]));
+  const vars = Object.fromEntries(
+    all
+      .find((o) => o.kind === 'Deployment' && o.metadata.name === 'landfall-web')!
+      .spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value ?? `secret-value-of-${e.name}-0123456789abcdef`]),
+  );
   const parsed = parseConfig(config, { ...vars, LANDFALL_FORGES__GITHUB__WEBHOOK_SECRET: 'from-the-secret-1' }, 'configmap');
-  t.match(parsed.server, { hooksPort: 8443, metricsPort: 9100, auth: { anonymous: 'none', signIn: { provider: 'github', url: 'https://github.example.com' } } }, 'the configuration Landfall reads');
+  t.match(
+    parsed.server,
+    { hooksPort: 8443, metricsPort: 9100, auth: { anonymous: 'none', signIn: { provider: 'github', url: 'https://github.example.com' } } },
+    'the configuration Landfall reads',
+  );
 });
 
 t.test('age identities for SOPS: from a Secret, read-only, through LANDFALL_AGE_KEY_FILE; decrypted files in memory', async (t) => {
@@ -153,34 +212,68 @@ t.test('age identities for SOPS: from a Secret, read-only, through LANDFALL_AGE_
   t.same(plain.volumes.find((v: { name: string }) => v.name === 'decrypt').emptyDir.medium, 'Memory');
   const withKey = worker(await render('--set', 'worker.ageKeySecret.name=landfall-age'));
   t.equal(env(withKey).LANDFALL_AGE_KEY_FILE, '/etc/landfall/age/keys.txt');
-  t.same(withKey.volumes.find((v: { name: string }) => v.name === 'age-keys').secret, { secretName: 'landfall-age', defaultMode: 0o440, items: [{ key: 'keys.txt', path: 'keys.txt' }] });
-  t.same(withKey.containers[0].volumeMounts.find((m: { name: string }) => m.name === 'age-keys'), { name: 'age-keys', mountPath: '/etc/landfall/age', readOnly: true });
+  t.same(withKey.volumes.find((v: { name: string }) => v.name === 'age-keys').secret, {
+    secretName: 'landfall-age',
+    defaultMode: 0o440,
+    items: [{ key: 'keys.txt', path: 'keys.txt' }],
+  });
+  t.same(
+    withKey.containers[0].volumeMounts.find((m: { name: string }) => m.name === 'age-keys'),
+    { name: 'age-keys', mountPath: '/etc/landfall/age', readOnly: true },
+  );
 });
 
 t.test('RBAC covers exactly what the configured apps need', async (t) => {
   const objects = await render('-f', `${ROOT}test/data/chart-all-options.yaml`);
   const roles = objects.filter((o) => o.kind === 'Role');
-  t.same(roles.map((r) => r.metadata.namespace).sort(), ['api', 'platform', 'web', 'web-jobs'], 'a Role in each app namespace and allowed namespace, nowhere else');
+  t.same(
+    roles.map((r) => r.metadata.namespace).sort(),
+    ['api', 'platform', 'web', 'web-jobs'],
+    'a Role in each app namespace and allowed namespace, nowhere else',
+  );
   const bindings = objects.filter((o) => o.kind === 'RoleBinding');
   t.same(bindings.map((b) => b.metadata.namespace).sort(), ['api', 'platform', 'web', 'web-jobs']);
   for (const b of bindings) t.same(b.subjects, [{ kind: 'ServiceAccount', name: 'landfall-sa', namespace: 'landfall' }]);
   for (const r of roles) {
     for (const rule of r.rules) t.notOk(rule.resources.includes('*') || rule.verbs.includes('*') || rule.apiGroups.includes('*'), 'no wildcards');
-    t.ok(r.rules.some((rule: any) => rule.resources.includes('configmaps') && rule.verbs.includes('patch')), 'the inventory ConfigMap can be written');
+    t.ok(
+      r.rules.some((rule: any) => rule.resources.includes('configmaps') && rule.verbs.includes('patch')),
+      'the inventory ConfigMap can be written',
+    );
   }
   const cluster = objects.find((o) => o.kind === 'ClusterRole')!;
-  t.ok(cluster.rules.some((r: any) => r.resources.includes('customresourcedefinitions')), 'cluster-scoped kinds because platform sets allowClusterScoped');
+  t.ok(
+    cluster.rules.some((r: any) => r.resources.includes('customresourcedefinitions')),
+    'cluster-scoped kinds because platform sets allowClusterScoped',
+  );
 
   // Without allowClusterScoped, createNamespace alone needs namespaces only.
-  const onlyCreate = await render('--set-json', 'config.apps=[{"name":"api","forge":"github","repo":"acme/api","branch":"main","namespace":"api","createNamespace":true}]');
+  const onlyCreate = await render(
+    '--set-json',
+    'config.apps=[{"name":"api","forge":"github","repo":"acme/api","branch":"main","namespace":"api","createNamespace":true}]',
+  );
   const narrow = onlyCreate.find((o) => o.kind === 'ClusterRole')!;
   t.same(narrow.rules, [{ apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'create', 'patch'] }]);
   // Namespaced apps only: no cluster-wide grant at all.
   const plain = await render('--set-json', 'config.apps=[{"name":"web","forge":"github","repo":"acme/web","branch":"main","namespace":"web"}]');
-  t.notOk(plain.some((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding'), 'namespaced Roles by default, cluster-wide only when asked');
-  t.same(plain.filter((o) => o.kind === 'Role').map((r) => r.metadata.namespace), ['web']);
-  const wide = await render('--set', 'rbac.clusterWide=true', '--set-json', 'config.apps=[{"name":"web","forge":"github","repo":"acme/web","branch":"main","namespace":"web"}]');
-  t.ok(wide.some((o) => o.kind === 'ClusterRole' && o.metadata.name.endsWith('-apps')), 'rbac.clusterWide: one ClusterRole');
+  t.notOk(
+    plain.some((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding'),
+    'namespaced Roles by default, cluster-wide only when asked',
+  );
+  t.same(
+    plain.filter((o) => o.kind === 'Role').map((r) => r.metadata.namespace),
+    ['web'],
+  );
+  const wide = await render(
+    '--set',
+    'rbac.clusterWide=true',
+    '--set-json',
+    'config.apps=[{"name":"web","forge":"github","repo":"acme/web","branch":"main","namespace":"web"}]',
+  );
+  t.ok(
+    wide.some((o) => o.kind === 'ClusterRole' && o.metadata.name.endsWith('-apps')),
+    'rbac.clusterWide: one ClusterRole',
+  );
   t.notOk(wide.some((o) => o.kind === 'Role'));
 });
 
@@ -208,7 +301,7 @@ t.test('docker-compose.yml: Redis as BullMQ needs it, one web and two workers, h
   t.same(compose.services.web.command, ['serve', '--role', 'web']);
   t.same(compose.services.worker.command, ['serve', '--role', 'worker']);
   t.equal(compose.services.worker.deploy.replicas, 2, 'two workers');
-  t.equal(compose.services.web.environment.NODE_OPTIONS, WEB_NODE_OPTIONS, 'the web role has the chart\'s heap sizing');
+  t.equal(compose.services.web.environment.NODE_OPTIONS, WEB_NODE_OPTIONS, "the web role has the chart's heap sizing");
   t.equal(compose.services.web.environment.LANDFALL_CONFIG, '/etc/landfall/landfall.yaml', 'and keeps the shared environment');
   t.equal(compose.services.worker.environment.NODE_OPTIONS, undefined);
   for (const name of ['redis', 'web', 'worker']) {
@@ -218,8 +311,14 @@ t.test('docker-compose.yml: Redis as BullMQ needs it, one web and two workers, h
   for (const name of ['web', 'worker']) {
     const s = compose.services[name];
     t.equal(s.build, '.', `${name} is built from this repository's image`);
-    t.ok(s.volumes.some((v: string) => v.endsWith(':/etc/landfall/landfall.yaml:ro')), `${name} mounts the config`);
-    t.ok(s.volumes.some((v: string) => v.endsWith(':/etc/landfall/kubeconfig:ro')), `${name} mounts a kubeconfig`);
+    t.ok(
+      s.volumes.some((v: string) => v.endsWith(':/etc/landfall/landfall.yaml:ro')),
+      `${name} mounts the config`,
+    );
+    t.ok(
+      s.volumes.some((v: string) => v.endsWith(':/etc/landfall/kubeconfig:ro')),
+      `${name} mounts a kubeconfig`,
+    );
     t.same(s.env_file, [{ path: '.env', required: false }]);
   }
   const envExample = readFileSync(`${ROOT}.env.example`, 'utf8');

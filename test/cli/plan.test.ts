@@ -13,16 +13,27 @@ t.test('plans the branch head, a branch and a tag; a broken manifest exits 1 wit
   const server = await startKubeApiServer();
   t.teardown(() => server.stop());
   server.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'web' } });
-  server.put({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'web', labels: { 'app.kubernetes.io/managed-by': 'landfall', 'landfall.dev/app': 'web' } }, data: { color: 'blue' } });
+  server.put({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'settings', namespace: 'web', labels: { 'app.kubernetes.io/managed-by': 'landfall', 'landfall.dev/app': 'web' } },
+    data: { color: 'blue' },
+  });
   const dir = await mkdtemp(join(tmpdir(), 'landfall-plan-cli-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const kubeconfig = join(dir, 'kubeconfig');
-  await writeFile(kubeconfig, `apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster: { server: "${server.url}", insecure-skip-tls-verify: true }\nusers:\n- name: test\n  user: { token: test-token }\ncontexts:\n- name: test\n  context: { cluster: test, user: test }\ncurrent-context: test\n`);
+  await writeFile(
+    kubeconfig,
+    `apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster: { server: "${server.url}", insecure-skip-tls-verify: true }\nusers:\n- name: test\n  user: { token: test-token }\ncontexts:\n- name: test\n  context: { cluster: test, user: test }\ncurrent-context: test\n`,
+  );
   const repo = await createRepo(t);
   await repo.commit({ 'deploy/cm.yaml': configMap('settings', { color: 'green' }), 'deploy/new.yaml': configMap('new') });
   await repo.commit({ 'deploy/bad.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { labels: { a: b } }\n' }, 'broken', 'broken');
   const config = join(dir, 'landfall.yaml');
-  await writeFile(config, `forges: { github: { webhookSecret: test-webhook-secret } }\nclusters: { default: { kubeconfig: "${kubeconfig}" } }\nworker: { dataDir: "${join(dir, 'data')}" }\napps:\n  - { name: web, forge: github, repo: acme/web, cloneUrl: "${repo.url}", branch: main, path: deploy, namespace: web }\n`);
+  await writeFile(
+    config,
+    `forges: { github: { webhookSecret: test-webhook-secret } }\nclusters: { default: { kubeconfig: "${kubeconfig}" } }\nworker: { dataDir: "${join(dir, 'data')}" }\napps:\n  - { name: web, forge: github, repo: acme/web, cloneUrl: "${repo.url}", branch: main, path: deploy, namespace: web }\n`,
+  );
   const before = server.requests.filter((r) => r.method !== 'GET' && r.query.dryRun !== 'All').length;
 
   const head = runCli(['plan', 'web', '--config', config]);

@@ -43,7 +43,10 @@ t.test('a minimal config gets the documented defaults', async (t) => {
     driftInterval: 180_000,
     allowedNamespaces: ['web'],
   });
-  t.same(app.takeOverFieldsFrom.map((m) => m.manager), ['kubectl-client-side-apply', 'before-first-apply', 'kubectl', 'kubectl-create', 'helm']);
+  t.same(
+    app.takeOverFieldsFrom.map((m) => m.manager),
+    ['kubectl-client-side-apply', 'before-first-apply', 'kubectl', 'kubectl-create', 'helm'],
+  );
 });
 
 t.test('${VAR} comes from the environment; a missing one is an error naming it', async (t) => {
@@ -99,35 +102,38 @@ apps:
   - { name: web, forge: bitbucket-server, repo: PRJ/a/b, branch: main, namespace: web, path: /etc, prune: maybe }
   - { name: this-name-is-far-too-long-for-landfall, forge: github, repo: acme/web, branch: main, namespace: web, allowedNamespaces: [other] }
 `;
-  t.same(problems(yaml).sort(), [
-    'apps[0].branch: required',
-    'apps[0].name: must be lowercase letters, digits and "-", starting and ending with a letter or digit',
-    'apps[1].cluster: cluster "staging" is not defined under clusters (defined: default, prod)',
-    'apps[1].healthTimeout: "5 minutes" is not a duration; write it like 90s, 5m or 1h',
-    'apps[1].namespace: must be a valid Kubernetes namespace name (lowercase letters, digits and "-")',
-    'apps[1].path: must not contain ".." (it would leave the repository)',
-    'apps[1].repo: must be the full name, like owner/name (GitLab: group/subgroup/project)',
-    'apps[1].selfheal: unknown key (did you mean "selfHeal"?)',
-    'apps[2].name: "web" is already used by apps[1]',
-    'apps[2].path: must be relative to the repository root',
-    'apps[2].prune: must be true or false',
-    'apps[2].repo: must be PROJECT/slug for Bitbucket Data Center',
-    'apps[3].allowedNamespaces: must include the app\'s own namespace "web"',
-    'apps[3].name: must be at most 30 characters',
-    'clusters.prod.inCluster: must be true, or leave inCluster out and give kubeconfig/context',
-    'forges.bitbucket-server.url: required',
-    'forges.github.webhookSecret: required: set the webhook secret, or say insecureNoSignature: true to accept unsigned webhooks',
-    'forges.gitea.webhookSecret: must be at least 8 characters; a short secret can be guessed',
-    'forges.github.token: must be at least 8 characters; a short secret can be guessed',
-    'forges.gitlab.signingToken[0]: must be the whsec_... signing token GitLab generated',
-    'forges.gitlab.url: must be an http(s) URL',
-    'forges.gitlab.webhookSecret: has leading or trailing whitespace (a newline copied from a file?); remove it',
-    'forges.gogs: unknown key',
-    'redis.url: must be a redis:// or rediss:// URL',
-    'server.hots: unknown key (did you mean "host"?)',
-    'server.maxBodyBytes: must be positive',
-    'server.port: must be a TCP port (0-65535)',
-  ].sort());
+  t.same(
+    problems(yaml).sort(),
+    [
+      'apps[0].branch: required',
+      'apps[0].name: must be lowercase letters, digits and "-", starting and ending with a letter or digit',
+      'apps[1].cluster: cluster "staging" is not defined under clusters (defined: default, prod)',
+      'apps[1].healthTimeout: "5 minutes" is not a duration; write it like 90s, 5m or 1h',
+      'apps[1].namespace: must be a valid Kubernetes namespace name (lowercase letters, digits and "-")',
+      'apps[1].path: must not contain ".." (it would leave the repository)',
+      'apps[1].repo: must be the full name, like owner/name (GitLab: group/subgroup/project)',
+      'apps[1].selfheal: unknown key (did you mean "selfHeal"?)',
+      'apps[2].name: "web" is already used by apps[1]',
+      'apps[2].path: must be relative to the repository root',
+      'apps[2].prune: must be true or false',
+      'apps[2].repo: must be PROJECT/slug for Bitbucket Data Center',
+      'apps[3].allowedNamespaces: must include the app\'s own namespace "web"',
+      'apps[3].name: must be at most 30 characters',
+      'clusters.prod.inCluster: must be true, or leave inCluster out and give kubeconfig/context',
+      'forges.bitbucket-server.url: required',
+      'forges.github.webhookSecret: required: set the webhook secret, or say insecureNoSignature: true to accept unsigned webhooks',
+      'forges.gitea.webhookSecret: must be at least 8 characters; a short secret can be guessed',
+      'forges.github.token: must be at least 8 characters; a short secret can be guessed',
+      'forges.gitlab.signingToken[0]: must be the whsec_... signing token GitLab generated',
+      'forges.gitlab.url: must be an http(s) URL',
+      'forges.gitlab.webhookSecret: has leading or trailing whitespace (a newline copied from a file?); remove it',
+      'forges.gogs: unknown key',
+      'redis.url: must be a redis:// or rediss:// URL',
+      'server.hots: unknown key (did you mean "host"?)',
+      'server.maxBodyBytes: must be positive',
+      'server.port: must be a TCP port (0-65535)',
+    ].sort(),
+  );
 });
 
 t.test('forge sections: a missing secret is refused unless insecureNoSignature says so', async (t) => {
@@ -147,7 +153,12 @@ t.test('YAML errors carry their line', async (t) => {
 });
 
 t.test('alias bombs in a config file are refused', async (t) => {
-  const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', 'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]', 'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]', 'd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]'].join('\n');
+  const bomb = [
+    'a: &a [x, x, x, x, x, x, x, x, x, x]',
+    'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]',
+    'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]',
+    'd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]',
+  ].join('\n');
   t.match(problems(bomb)[0], /alias/i);
 });
 
@@ -200,7 +211,7 @@ t.test('every value can come from LANDFALL_* variables, over the file', async (t
   t.equal(config.redis.url, 'redis://redis:6379');
   t.same(config.forges.github?.webhookSecret, ['env-secret-value'], 'the variable wins over the file');
   t.equal(config.forges['bitbucket-server']?.url, 'https://bitbucket.example.com');
-  t.match(config.apps[0], { name: 'web', branch: 'release', selfHeal: false, repo: 'acme/web' }, 'merged into the file\'s app');
+  t.match(config.apps[0], { name: 'web', branch: 'release', selfHeal: false, repo: 'acme/web' }, "merged into the file's app");
   t.match(config.apps[1], { name: 'api', repo: 'acme/api' });
   t.equal(config.worker.concurrency, 8);
   t.same(config.clusters, { default: { inCluster: true } });
@@ -208,7 +219,10 @@ t.test('every value can come from LANDFALL_* variables, over the file', async (t
 });
 
 t.test('with LANDFALL_* variables, ./landfall.yaml may be absent; an asked-for file may not', async (t) => {
-  const env = { LANDFALL_FORGES: '{github: {webhookSecret: only-from-env-1}}', LANDFALL_APPS__0: '{name: web, forge: github, repo: acme/web, branch: main, namespace: web}' };
+  const env = {
+    LANDFALL_FORGES: '{github: {webhookSecret: only-from-env-1}}',
+    LANDFALL_APPS__0: '{name: web, forge: github, repo: acme/web, branch: main, namespace: web}',
+  };
   const config = await loadConfig('/nonexistent/landfall.yaml', env, { optional: true });
   t.equal(config.apps[0]?.name, 'web');
   const err = await loadConfig('/nonexistent/landfall.yaml', env).catch((e: unknown) => e);

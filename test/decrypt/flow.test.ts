@@ -25,12 +25,18 @@ t.test('an encrypted Secret, secretGenerator .env and Helm values deploy decrypt
   });
   const age = [key.recipient];
   const c0 = await flow.repo.commit({
-    'deploy/kustomization.yaml': 'resources: [secret.yaml, web.yaml]\nsecretGenerator:\n  - name: app-env\n    envs: [app.env]\ngeneratorOptions: { disableNameSuffixHash: true }\n',
-    'deploy/secret.yaml': await sopsEncrypt(`apiVersion: v1\nkind: Secret\nmetadata: { name: db }\ntype: Opaque\nstringData:\n  password: ${DB_PASSWORD}\n`, { age, name: 'secret.yaml', args: ['--encrypted-regex', '^(data|stringData)$'] }),
+    'deploy/kustomization.yaml':
+      'resources: [secret.yaml, web.yaml]\nsecretGenerator:\n  - name: app-env\n    envs: [app.env]\ngeneratorOptions: { disableNameSuffixHash: true }\n',
+    'deploy/secret.yaml': await sopsEncrypt(`apiVersion: v1\nkind: Secret\nmetadata: { name: db }\ntype: Opaque\nstringData:\n  password: ${DB_PASSWORD}\n`, {
+      age,
+      name: 'secret.yaml',
+      args: ['--encrypted-regex', '^(data|stringData)$'],
+    }),
     'deploy/app.env': await sopsEncrypt(`USER=app\nPASSWORD=${ENV_PASSWORD}\n`, { age, name: 'app.env' }),
     'deploy/web.yaml': deployment('web'),
     'chart/Chart.yaml': 'apiVersion: v2\nname: demo\nversion: 0.1.0\n',
-    'chart/templates/secret.yaml': 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-creds\nstringData:\n  password: {{ .Values.password | quote }}\n',
+    'chart/templates/secret.yaml':
+      'apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-creds\nstringData:\n  password: {{ .Values.password | quote }}\n',
     'chart-secrets/values.yaml': await sopsEncrypt(`password: ${HELM_PASSWORD}\n`, { age, name: 'values.yaml' }),
   });
   await flow.push(c0);
@@ -39,7 +45,8 @@ t.test('an encrypted Secret, secretGenerator .env and Helm values deploy decrypt
     t.equal(flow.api.statuses.latest(c0, context)?.state, 'success', `${context}: ${flow.api.statuses.latest(c0, context)?.description}`);
   }
 
-  const data = async (name: string) => ((flow.kube.get({ apiVersion: 'v1', kind: 'Secret', name, namespace: 'web' })) as { data?: Record<string, string> } | undefined)?.data;
+  const data = async (name: string) =>
+    (flow.kube.get({ apiVersion: 'v1', kind: 'Secret', name, namespace: 'web' }) as { data?: Record<string, string> } | undefined)?.data;
   t.same(await data('db'), { password: b64(DB_PASSWORD) }, 'the encrypted Secret, decrypted on the cluster');
   t.same(await data('app-env'), { USER: b64('app'), PASSWORD: b64(ENV_PASSWORD) }, 'the secretGenerator fed by the encrypted .env');
   t.same(await data('web-chart-creds'), { password: b64(HELM_PASSWORD) }, 'the chart rendered with the encrypted values file');

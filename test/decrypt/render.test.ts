@@ -18,7 +18,10 @@ const tools = findTools();
 const limits = { maxObjects: 200, maxBytes: 1_000_000, timeoutMs: 60_000 };
 
 function app(extra = '') {
-  return parseConfig(`forges: { github: { webhookSecret: test-webhook-secret } }\napps:\n  - { name: web, forge: github, repo: acme/web, branch: main, namespace: web${extra} }\n`, {}).apps[0]!;
+  return parseConfig(
+    `forges: { github: { webhookSecret: test-webhook-secret } }\napps:\n  - { name: web, forge: github, repo: acme/web, branch: main, namespace: web${extra} }\n`,
+    {},
+  ).apps[0]!;
 }
 
 async function render(t: Test, files: Record<string, FileSpec>, keys: AgeKey[], appExtra = '') {
@@ -42,12 +45,22 @@ async function render(t: Test, files: Record<string, FileSpec>, keys: AgeKey[], 
   return outcome;
 }
 
-const secretYaml = (name: string, value: string) => `apiVersion: v1\nkind: Secret\nmetadata:\n  name: ${name}\ntype: Opaque\nstringData:\n  password: ${value}\n`;
+const secretYaml = (name: string, value: string) =>
+  `apiVersion: v1\nkind: Secret\nmetadata:\n  name: ${name}\ntype: Opaque\nstringData:\n  password: ${value}\n`;
 
 t.test('plain manifests: an encrypted Secret renders with its plaintext, a plain ConfigMap as before', { skip }, async (t) => {
   const key = await ageKeygen();
-  const enc = await sopsEncrypt(secretYaml('db', 'plain-db-password'), { age: [key.recipient], name: 'secret.yaml', args: ['--encrypted-regex', '^(data|stringData)$'] });
-  const { result, err } = await render(t, { 'deploy/secret.yaml': enc, 'deploy/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: c }\ndata: { k: v }\n' }, [key], ', path: deploy');
+  const enc = await sopsEncrypt(secretYaml('db', 'plain-db-password'), {
+    age: [key.recipient],
+    name: 'secret.yaml',
+    args: ['--encrypted-regex', '^(data|stringData)$'],
+  });
+  const { result, err } = await render(
+    t,
+    { 'deploy/secret.yaml': enc, 'deploy/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: c }\ndata: { k: v }\n' },
+    [key],
+    ', path: deploy',
+  );
   t.error(err);
   const secret = result!.objects.find((o) => o.obj.kind === 'Secret')!;
   t.same((secret.obj as unknown as { stringData: unknown }).stringData, { password: 'plain-db-password' });
@@ -62,7 +75,8 @@ t.test('kustomize: a secretGenerator fed by an encrypted .env, and an encrypted 
   const { result, err } = await render(
     t,
     {
-      'k/kustomization.yaml': 'resources: [res.yaml]\nsecretGenerator:\n  - name: app\n    envs: [app.env]\ngeneratorOptions: { disableNameSuffixHash: true }\n',
+      'k/kustomization.yaml':
+        'resources: [res.yaml]\nsecretGenerator:\n  - name: app\n    envs: [app.env]\ngeneratorOptions: { disableNameSuffixHash: true }\n',
       'k/app.env': env,
       'k/res.yaml': res,
     },
@@ -70,7 +84,9 @@ t.test('kustomize: a secretGenerator fed by an encrypted .env, and an encrypted 
     ', path: k',
   );
   t.error(err);
-  const byName = new Map(result!.objects.map((o) => [o.obj.metadata.name, o.obj as unknown as { data?: Record<string, string>; stringData?: Record<string, string> }]));
+  const byName = new Map(
+    result!.objects.map((o) => [o.obj.metadata.name, o.obj as unknown as { data?: Record<string, string>; stringData?: Record<string, string> }]),
+  );
   t.same(byName.get('app')!.data, { USER: Buffer.from('admin').toString('base64'), PASSWORD: Buffer.from('plain-env-password').toString('base64') });
   t.same(byName.get('res')!.stringData, { password: 'plain-resource-password' });
 });
@@ -82,7 +98,8 @@ t.test('helm: an encrypted values file named in helm.valuesFiles', { skip }, asy
     t,
     {
       'chart/Chart.yaml': 'apiVersion: v2\nname: demo\nversion: 0.1.0\n',
-      'chart/templates/secret.yaml': 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}\nstringData:\n  password: {{ .Values.password | quote }}\n  replicas: {{ .Values.replicas | quote }}\n',
+      'chart/templates/secret.yaml':
+        'apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}\nstringData:\n  password: {{ .Values.password | quote }}\n  replicas: {{ .Values.replicas | quote }}\n',
       'env/secrets.yaml': values,
     },
     [key],
@@ -118,7 +135,11 @@ t.test('failures name the file, leave nothing behind and are permanent', { skip 
 
   const helmFails = await render(
     t,
-    { 'chart/Chart.yaml': 'apiVersion: v2\nname: demo\nversion: 0.1.0\n', 'chart/templates/x.yaml': '{{ fail "broken chart" }}\n', 'env/s.yaml': await sopsEncrypt('a: plain-a\n', { age: [key.recipient], name: 's.yaml' }) },
+    {
+      'chart/Chart.yaml': 'apiVersion: v2\nname: demo\nversion: 0.1.0\n',
+      'chart/templates/x.yaml': '{{ fail "broken chart" }}\n',
+      'env/s.yaml': await sopsEncrypt('a: plain-a\n', { age: [key.recipient], name: 's.yaml' }),
+    },
     [key],
     ', path: chart, helm: { valuesFiles: [env/s.yaml] }',
   );

@@ -45,7 +45,10 @@ async function usable(...keys: AgeKey[]): Promise<UsableIdentity[]> {
 }
 
 async function failure(p: Promise<unknown>): Promise<SopsError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   if (!(err instanceof SopsError)) throw new Error(`expected a SopsError, got ${String(err)}`);
   return err;
 }
@@ -118,7 +121,9 @@ t.test('integrity: a changed, moved, removed or added value fails the MAC or the
   t.equal(e1.code, 'SOPS_MAC_MISMATCH');
   t.match(e1.message, /stringData\.password does not decrypt/);
 
-  const moved = enc.replace(`password: ${doc.stringData.password}`, `password: ${doc.stringData.multi}`).replace(`multi: ${doc.stringData.multi}`, `multi: ${doc.stringData.password}`);
+  const moved = enc
+    .replace(`password: ${doc.stringData.password}`, `password: ${doc.stringData.multi}`)
+    .replace(`multi: ${doc.stringData.multi}`, `multi: ${doc.stringData.password}`);
   t.not(moved, enc);
   t.equal((await failure(decryptSops(moved, 'yaml', ids))).code, 'SOPS_MAC_MISMATCH', 'values swapped between keys');
 
@@ -174,7 +179,10 @@ t.test('private working directories: 0700, removed in every outcome; leftovers o
   t.equal((await stat(root)).mode & 0o777, 0o700, 'and so is the root');
   t.ok(seen);
   t.same(await readdir(root), [], 'removed after success');
-  await t.rejects(withPrivateDir(root, async () => Promise.reject(new Error('render failed'))), /render failed/);
+  await t.rejects(
+    withPrivateDir(root, async () => Promise.reject(new Error('render failed'))),
+    /render failed/,
+  );
   t.same(await readdir(root), [], 'removed after a failure');
 
   // A process that has exited: its directory is a crash leftover. A live one keeps its own.
@@ -196,13 +204,15 @@ t.test('private working directories: 0700, removed in every outcome; leftovers o
   t.same(await readdir(root), [`${sleeper.pid}-0a0b0c0d-def`], 'a live process keeps its own; ours was in use until it ended');
 });
 
-
 t.test('check-config lists the loaded identities by public recipient, never the private part', { skip }, async (t) => {
   const { describeIdentities } = await import('../../src/main.js');
   const { parseConfig } = await import('../../src/config/load.js');
   const key = await ageKeygen();
   const other = await ageKeygen();
-  const config = parseConfig(`forges: { github: { webhookSecret: test-webhook-secret } }\napps:\n  - { name: web, forge: github, repo: a/b, branch: main, namespace: web, decryption: { recipients: [${other.recipient}] } }\n`, {});
+  const config = parseConfig(
+    `forges: { github: { webhookSecret: test-webhook-secret } }\napps:\n  - { name: web, forge: github, repo: a/b, branch: main, namespace: web, decryption: { recipients: [${other.recipient}] } }\n`,
+    {},
+  );
   const text = await describeIdentities(config, { LANDFALL_AGE_KEY: key.identity });
   t.match(text, `age identities (1): ${key.recipient}`);
   t.match(text, `web: decryption.recipients without a loaded identity: ${other.recipient}`);

@@ -11,7 +11,12 @@ const envExample = readFileSync(`${ROOT}.env.example`, 'utf8');
 
 t.test('landfall.example.yaml is a valid configuration once its variables are set', async (t) => {
   const vars = [...new Set([...example.matchAll(/\$\{([A-Z_]+)\}/g)].map((m) => m[1]!))].filter((v) => v !== 'VAR');
-  const env = Object.fromEntries(vars.map((v) => [v, v === 'GITLAB_SIGNING_TOKEN' ? `whsec_${Buffer.alloc(32, 3).toString('base64')}` : v.endsWith('_URL') ? `https://example.com/${v}` : `value-of-${v}`]));
+  const env = Object.fromEntries(
+    vars.map((v) => [
+      v,
+      v === 'GITLAB_SIGNING_TOKEN' ? `whsec_${Buffer.alloc(32, 3).toString('base64')}` : v.endsWith('_URL') ? `https://example.com/${v}` : `value-of-${v}`,
+    ]),
+  );
   const config = parseConfig(example, env, 'landfall.example.yaml');
   t.equal(config.apps[0]?.name, 'guestbook');
   for (const v of vars) t.match(envExample, new RegExp(`^${v}=`, 'm'), `.env.example lists ${v}`);
@@ -41,10 +46,16 @@ t.test('docs/minikube.md: its values install, and its secret names configure Lan
   t.ok(values, 'the walkthrough writes a values file');
   const dir = mkdtempSync(`${tmpdir()}/landfall-doc-`);
   writeFileSync(`${dir}/values.yaml`, values!.replaceAll('$PUBLIC_URL', 'https://tunnel.example.com').replaceAll('$GH_USER', 'octocat'));
-  const { stdout } = await promisify(execFile)(findTools().helm, ['template', 'landfall', `${ROOT}charts/landfall`, '--namespace', 'landfall', '-f', `${dir}/values.yaml`], {
-    env: { ...process.env, HELM_CACHE_HOME: `${dir}/c`, HELM_CONFIG_HOME: `${dir}/g`, HELM_DATA_HOME: `${dir}/d` },
-  });
-  const objects = parseAllDocuments(stdout).map((d) => d.toJS()).filter(Boolean);
+  const { stdout } = await promisify(execFile)(
+    findTools().helm,
+    ['template', 'landfall', `${ROOT}charts/landfall`, '--namespace', 'landfall', '-f', `${dir}/values.yaml`],
+    {
+      env: { ...process.env, HELM_CACHE_HOME: `${dir}/c`, HELM_CONFIG_HOME: `${dir}/g`, HELM_DATA_HOME: `${dir}/d` },
+    },
+  );
+  const objects = parseAllDocuments(stdout)
+    .map((d) => d.toJS())
+    .filter(Boolean);
   const configMap = objects.find((o: any) => o.kind === 'ConfigMap');
   const secretNames = [...doc.matchAll(/--from-literal=(LANDFALL_[A-Z_]+)=/g)].map((m) => m[1]!);
   t.same(secretNames.sort(), ['LANDFALL_FORGES__GITHUB__TOKEN', 'LANDFALL_FORGES__GITHUB__WEBHOOK_SECRET', 'LANDFALL_SERVER__API_TOKENS']);
@@ -52,5 +63,8 @@ t.test('docs/minikube.md: its values install, and its secret names configure Lan
   const config = parseConfig(configMap.data['landfall.yaml'], env, 'configmap');
   t.match(config.apps[0], { name: 'guestbook', repo: 'octocat/guestbook', namespace: 'guestbook', createNamespace: true });
   t.same(config.forges.github?.webhookSecret, ['value-for-landfall_forges__github__webhook_secret']);
-  t.ok(objects.some((o: any) => o.kind === 'ClusterRole' && o.rules.some((r: any) => r.resources.includes('namespaces'))), 'createNamespace gets its namespace rights');
+  t.ok(
+    objects.some((o: any) => o.kind === 'ClusterRole' && o.rules.some((r: any) => r.resources.includes('namespaces'))),
+    'createNamespace gets its namespace rights',
+  );
 });

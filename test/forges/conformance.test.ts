@@ -78,11 +78,7 @@ t.test('conformance', async (t) => {
         ['a wrong secret', () => kit.sign(body, 'wrong-secret-000000'), body],
         ['no signature', async () => ({}), body],
         ['a signature of a different body', () => kit.sign(body.replace('main', 'mainx'), NEW), body],
-        [
-          'a truncated signature',
-          async () => Object.fromEntries(Object.entries(await kit.sign(body, NEW)).map(([k, v]) => [k, v.slice(0, -2)])),
-          body,
-        ],
+        ['a truncated signature', async () => Object.fromEntries(Object.entries(await kit.sign(body, NEW)).map(([k, v]) => [k, v.slice(0, -2)])), body],
       ];
       for (const [what, headers, payload] of refused) {
         t.test(`${what} is refused with 401 and nothing queued`, async (t) => {
@@ -163,14 +159,20 @@ t.test('Redis unreachable and the spool unwritable: 503 for every forge, never 2
   const forges = FORGE_IDS.map((id) => `  ${id}:\n    webhookSecret: ${NEW}\n${FORGE_URLS[id] ? `    url: ${FORGE_URLS[id]}\n` : ''}`).join('');
   const apps = FORGE_IDS.map((id) => `  - { name: ${id}-app, forge: ${id}, repo: ${REPOS[id]}, branch: main, namespace: web }\n`).join('');
   // Port 1 on loopback: nothing listens, connections are refused at once.
-  const web = await startWeb(t, `redis: { url: "redis://127.0.0.1:1", prefix: down }\nforges:\n${forges}apps:\n${apps}`, { LANDFALL_SERVER__SPOOL_DIR: '/dev/null/not-a-directory' });
+  const web = await startWeb(t, `redis: { url: "redis://127.0.0.1:1", prefix: down }\nforges:\n${forges}apps:\n${apps}`, {
+    LANDFALL_SERVER__SPOOL_DIR: '/dev/null/not-a-directory',
+  });
   // All at once: each waits out the producer's connect timeout, in parallel.
   await Promise.all(
     FORGE_IDS.map(async (id) => {
       const kit = KITS[id];
       const body = JSON.stringify(kit.push(REPOS[id], 'main', SHA));
       const started = Date.now();
-      const res = await web.post(`/hooks/${id}`, body, { 'content-type': 'application/json', ...kit.eventHeaders(kit.pushEvent), ...(await kit.sign(body, NEW)) });
+      const res = await web.post(`/hooks/${id}`, body, {
+        'content-type': 'application/json',
+        ...kit.eventHeaders(kit.pushEvent),
+        ...(await kit.sign(body, NEW)),
+      });
       t.equal(res.status, 503, `${id}: ${res.text}`);
       t.equal(res.json.error, 'unavailable');
       t.ok(Date.now() - started < 5_000, `${id} failed within the forge's timeout`);

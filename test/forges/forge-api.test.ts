@@ -45,7 +45,11 @@ async function call(
   const headers: Record<string, string> = { accept: 'application/json', ...(options.headers ?? {}) };
   if (options.auth !== null) headers['authorization'] = options.auth ?? `Bearer ${TOKEN}`;
   if (options.body !== undefined && options.contentType !== null) headers['content-type'] = options.contentType ?? 'application/json';
-  const res = await fetch(url, { method, headers, ...(options.body !== undefined ? { body: typeof options.body === 'string' ? options.body : JSON.stringify(options.body) } : {}) });
+  const res = await fetch(url, {
+    method,
+    headers,
+    ...(options.body !== undefined ? { body: typeof options.body === 'string' ? options.body : JSON.stringify(options.body) } : {}),
+  });
   const text = await res.text();
   let body: unknown = text;
   try {
@@ -124,7 +128,9 @@ t.test('github', async (t) => {
 
   t.test('an unknown route is a 404 recorded unexpected', async (t) => {
     const gh = await start(t, 'github');
-    t.match(await failure(octokit(gh).request('GET /repos/{owner}/{repo}/commits/{ref}/check-runs', { owner: 'acme', repo: 'web', ref: SHA })), { status: 404 });
+    t.match(await failure(octokit(gh).request('GET /repos/{owner}/{repo}/commits/{ref}/check-runs', { owner: 'acme', repo: 'web', ref: SHA })), {
+      status: 404,
+    });
     t.equal(gh.unexpected.length, 1);
     t.match(gh.unexpected[0]!.reason, /no route for GET/);
     // A known path with the wrong method is a 404 too on GitHub.
@@ -140,7 +146,10 @@ t.test('github', async (t) => {
     t.same(gh.unexpected, [], '140 characters is fine');
     const err = await ok.rest.repos
       .createCommitStatus({ owner: 'acme', repo: 'web', sha: SHA, state: 'success', description: 'x'.repeat(141), context: 'c' })
-      .then(() => undefined, (e: Obj) => e);
+      .then(
+        () => undefined,
+        (e: Obj) => e,
+      );
     t.equal(err?.status, 422);
     t.same(err?.response.data, {
       message: 'Validation Failed',
@@ -156,10 +165,15 @@ t.test('github', async (t) => {
       status: 422,
       response: { data: { message: `No commit found for SHA: ${SHA.slice(0, 7)}` } },
     });
-    t.match(await failure(ok.request('POST /repos/{owner}/{repo}/statuses/{sha}', { owner: 'acme', repo: 'web', sha: SHA, state: 'done' as 'success' })), { status: 422 });
-    t.match(await failure(ok.request('POST /repos/{owner}/{repo}/statuses/{sha}', { owner: 'acme', repo: 'web', sha: SHA, state: 'success', targetUrl: 'x' })), {
+    t.match(await failure(ok.request('POST /repos/{owner}/{repo}/statuses/{sha}', { owner: 'acme', repo: 'web', sha: SHA, state: 'done' as 'success' })), {
       status: 422,
     });
+    t.match(
+      await failure(ok.request('POST /repos/{owner}/{repo}/statuses/{sha}', { owner: 'acme', repo: 'web', sha: SHA, state: 'success', targetUrl: 'x' })),
+      {
+        status: 422,
+      },
+    );
     t.equal(gh.unexpected.length, 4);
     t.match(gh.unexpected[3]!.reason, /targetUrl is not a documented field/);
   });
@@ -210,7 +224,10 @@ t.test('github', async (t) => {
     gh.failNext({ pathRegex: /\/statuses\//, status: 403, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) } });
     const post = (): Promise<unknown> => ok.rest.repos.createCommitStatus({ owner: 'acme', repo: 'web', sha: SHA, state: 'success' });
     t.match(await failure(post()), { status: 429, response: { headers: { 'retry-after': '1' } } });
-    const limited = (await post().then(() => undefined, (e: Obj) => e)) as Obj;
+    const limited = (await post().then(
+      () => undefined,
+      (e: Obj) => e,
+    )) as Obj;
     t.equal(limited.status, 403);
     t.equal(limited.response.headers['x-ratelimit-remaining'], '0');
     t.equal(limited.response.headers['x-ratelimit-reset'], String(reset));
@@ -243,7 +260,14 @@ t.test('gitlab', async (t) => {
       description: 'Deploying',
       ref: 'main',
     })) as Obj;
-    t.match(res, { sha: SHA, ref: 'main', status: 'running', name: 'landfall/prod', target_url: 'https://landfall.example/deploys/1', description: 'Deploying' });
+    t.match(res, {
+      sha: SHA,
+      ref: 'main',
+      status: 'running',
+      name: 'landfall/prod',
+      target_url: 'https://landfall.example/deploys/1',
+      description: 'Deploying',
+    });
     const req = gl.requests[0]!;
     t.equal(req.path, `/api/v4/projects/acme%2Fplatform%2Fweb/statuses/${SHA}`);
     t.equal(req.headers['private-token'], TOKEN);
@@ -259,7 +283,7 @@ t.test('gitlab', async (t) => {
     t.equal(bearer.status, 201, 'Authorization: Bearer and numeric ids work too');
   });
 
-  t.test('re-posting the same state is GitLab\'s 400, not unexpected; finished jobs are followed by new ones', async (t) => {
+  t.test("re-posting the same state is GitLab's 400, not unexpected; finished jobs are followed by new ones", async (t) => {
     const gl = await start(t, 'gitlab');
     const api = client(gl);
     const opts = { name: 'landfall/prod', ref: 'main' };
@@ -288,7 +312,10 @@ t.test('gitlab', async (t) => {
     const api = client(gl);
     await api.Commits.editStatus(project, SHA, 'pending', { name: 'a', description: 'd'.repeat(255) });
     t.same(gl.unexpected, []);
-    const err = (await api.Commits.editStatus(project, SHA, 'success', { name: 'b', description: 'd'.repeat(256) }).then(() => undefined, (e: Obj) => e)) as Obj;
+    const err = (await api.Commits.editStatus(project, SHA, 'success', { name: 'b', description: 'd'.repeat(256) }).then(
+      () => undefined,
+      (e: Obj) => e,
+    )) as Obj;
     t.equal(err.cause.response.status, 400);
     // gitbeaker puts the JSON-encoded `message` object in the error message.
     t.same(JSON.parse(err.message as string), { description: ['is too long (maximum is 255 characters)'] });
@@ -321,7 +348,7 @@ t.test('gitlab', async (t) => {
     for (let i = 0; i < 24; i++) gl.seedComment(12, `human ${String(i)}`, { author: 'alice', repo: project });
     const all = (await api.MergeRequestNotes.all(project, 12)) as Obj[];
     t.equal(all.length, 25, 'gitbeaker follows the Link header over two pages of 20');
-    t.equal(all[0]!.body, 'human 23', 'newest first, GitLab\'s default sort');
+    t.equal(all[0]!.body, 'human 23', "newest first, GitLab's default sort");
     t.equal(all[24]!.body, '<!-- landfall --> deployed');
     t.same(
       gl.requests.filter((r) => r.method === 'GET').map((r) => r.query['page'] ?? '1'),
@@ -355,7 +382,14 @@ t.test('bitbucket cloud', async (t) => {
     const bb = await start(t, 'bitbucket');
     t.equal(bb.url, `${bb.origin}/2.0`);
     const first = await call(statusUrl(bb, SHA), 'POST', {
-      body: { key: 'landfall-prod', state: 'INPROGRESS', url: 'https://landfall.example/d/1', name: 'Landfall prod', description: 'Deploying', refname: 'main' },
+      body: {
+        key: 'landfall-prod',
+        state: 'INPROGRESS',
+        url: 'https://landfall.example/d/1',
+        name: 'Landfall prod',
+        description: 'Deploying',
+        refname: 'main',
+      },
     });
     t.equal(first.status, 201);
     t.match(first.body, { type: 'build', key: 'landfall-prod', state: 'INPROGRESS', url: 'https://landfall.example/d/1', refname: 'main' });
@@ -469,12 +503,24 @@ t.test('bitbucket data center', async (t) => {
     const dc = await start(t, 'bitbucket-server');
     t.equal(dc.url, dc.origin);
     const res = await call(buildsUrl(dc), 'POST', {
-      body: { key: 'landfall-prod', state: 'INPROGRESS', url: 'https://landfall.example/d/1', name: 'Landfall prod', description: 'Deploying', ref: 'refs/heads/main' },
+      body: {
+        key: 'landfall-prod',
+        state: 'INPROGRESS',
+        url: 'https://landfall.example/d/1',
+        name: 'Landfall prod',
+        description: 'Deploying',
+        ref: 'refs/heads/main',
+      },
     });
     t.equal(res.status, 204);
     t.equal(res.body, undefined);
     t.equal(res.headers.get('content-type'), null);
-    t.match(dc.statuses.latest(SHA, 'landfall-prod'), { state: 'INPROGRESS', ref: 'refs/heads/main', name: 'Landfall prod', targetUrl: 'https://landfall.example/d/1' });
+    t.match(dc.statuses.latest(SHA, 'landfall-prod'), {
+      state: 'INPROGRESS',
+      ref: 'refs/heads/main',
+      name: 'Landfall prod',
+      targetUrl: 'https://landfall.example/d/1',
+    });
     t.same(dc.unexpected, []);
   });
 
@@ -508,7 +554,7 @@ t.test('bitbucket data center', async (t) => {
     const stale = await call(`${base}/comments/${String(id)}`, 'PUT', { body: { text: 'again', version: 0 } });
     t.equal(stale.status, 409);
     t.match(stale.body, { errors: [{ exceptionName: 'com.atlassian.bitbucket.comment.CommentOutOfDateException' }] });
-    t.same(dc.unexpected, [], 'a stale version is the forge\'s normal answer');
+    t.same(dc.unexpected, [], "a stale version is the forge's normal answer");
 
     const acts = await call(`${base}/activities?limit=25&start=0`, 'GET');
     t.equal(acts.status, 200);
@@ -520,7 +566,7 @@ t.test('bitbucket data center', async (t) => {
 });
 
 t.test('gitea', async (t) => {
-  t.test('a status is stored; Bearer is not Gitea\'s scheme', async (t) => {
+  t.test("a status is stored; Bearer is not Gitea's scheme", async (t) => {
     const gt = await start(t, 'gitea');
     t.equal(gt.url, gt.origin);
     const url = `${gt.url}/api/v1/repos/acme/web/statuses/${SHA}`;
@@ -584,13 +630,25 @@ t.test('down(), waitFor() and the repository allow-list', async (t) => {
     const waiting = dc.waitFor((f) => f.statuses.latest(SHA, 'k')?.state === 'SUCCESSFUL', 5000);
     let settled = false;
     void waiting.then(() => (settled = true));
-    await call(`${dc.url}/rest/api/latest/projects/ACME/repos/web/commits/${SHA}/builds`, 'POST', { body: { key: 'k', state: 'INPROGRESS', url: 'https://x' } });
+    await call(`${dc.url}/rest/api/latest/projects/ACME/repos/web/commits/${SHA}/builds`, 'POST', {
+      body: { key: 'k', state: 'INPROGRESS', url: 'https://x' },
+    });
     t.notOk(settled, 'not yet: still INPROGRESS');
-    await call(`${dc.url}/rest/api/latest/projects/ACME/repos/web/commits/${SHA}/builds`, 'POST', { body: { key: 'k', state: 'SUCCESSFUL', url: 'https://x' } });
+    await call(`${dc.url}/rest/api/latest/projects/ACME/repos/web/commits/${SHA}/builds`, 'POST', {
+      body: { key: 'k', state: 'SUCCESSFUL', url: 'https://x' },
+    });
     await waiting;
-    await t.resolves(dc.waitFor((f) => f.requests.length === 2), 'an already-true predicate resolves at once');
+    await t.resolves(
+      dc.waitFor((f) => f.requests.length === 2),
+      'an already-true predicate resolves at once',
+    );
 
-    const err = (await dc.waitFor((f) => f.statuses.latest(SHA, 'k')?.state === 'FAILED', 30).then(() => undefined, (e: Error) => e)) as Error;
+    const err = (await dc
+      .waitFor((f) => f.statuses.latest(SHA, 'k')?.state === 'FAILED', 30)
+      .then(
+        () => undefined,
+        (e: Error) => e,
+      )) as Error;
     t.match(err.message, /waitFor timed out after 30 ms on the bitbucket-server stand-in/);
     t.match(err.message, /POST \/rest\/api\/latest\/projects\/ACME\/repos\/web\/commits\/.* → 204/);
     t.match(err.message, /\|k: SUCCESSFUL/);
@@ -611,7 +669,11 @@ t.test('down(), waitFor() and the repository allow-list', async (t) => {
 const HOOK_URL = 'https://landfall.example/hooks/github';
 /** An RSA key pair in PEM, as a GitHub App's. */
 function pemKeyPair(): { publicKey: string; privateKey: string } {
-  return generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+  return generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
 }
 // One key pair for the App and one "other" key, generated once for the whole file.
 const APP_KEYS = pemKeyPair();
@@ -651,11 +713,16 @@ function appAuth(api: ForgeApi, installationId?: number): ReturnType<typeof crea
 
 /** An Octokit authenticating as the App's installation (installation tokens fetched and cached by @octokit/auth-app). */
 function installationOctokit(api: ForgeApi): Octokit {
-  return new Octokit({ baseUrl: api.url, log: QUIET, authStrategy: createAppAuth, auth: { appId: APP_ID, privateKey: APP_KEYS.privateKey, installationId: INSTALLATION } });
+  return new Octokit({
+    baseUrl: api.url,
+    log: QUIET,
+    authStrategy: createAppAuth,
+    auth: { appId: APP_ID, privateKey: APP_KEYS.privateKey, installationId: INSTALLATION },
+  });
 }
 
 t.test('github webhooks', async (t) => {
-  t.test('create, list (secret masked), and GitHub\'s defaults and refusals', async (t) => {
+  t.test("create, list (secret masked), and GitHub's defaults and refusals", async (t) => {
     const gh = await start(t, 'github');
     const ok = octokit(gh);
     const created = await ok.rest.repos.createWebhook({
@@ -676,7 +743,9 @@ t.test('github webhooks', async (t) => {
       last_response: { code: null, status: 'unused', message: null },
     });
     t.match(created.headers.location, new RegExp(`/api/v3/repos/acme/web/hooks/${String(created.data.id)}$`));
-    t.match(gh.hooks.get('acme/web'), [{ id: created.data.id, url: HOOK_URL, secret: 'hook-secret', events: ['push', 'pull_request'], settings: { content_type: 'json' } }]);
+    t.match(gh.hooks.get('acme/web'), [
+      { id: created.data.id, url: HOOK_URL, secret: 'hook-secret', events: ['push', 'pull_request'], settings: { content_type: 'json' } },
+    ]);
     t.equal(gh.hooks.get('ACME/Web')?.length, 1, 'hooks.get compares the repository case-insensitively');
 
     const listed = await ok.rest.repos.listWebhooks({ owner: 'acme', repo: 'web' });
@@ -693,8 +762,12 @@ t.test('github webhooks', async (t) => {
       status: 422,
       response: { data: { message: 'Validation Failed', errors: [{ resource: 'Hook', message: 'Hook already exists on this repository' }] } },
     });
-    t.match(await failure(ok.rest.repos.createWebhook({ owner: 'acme', repo: 'web', events: ['push', 'pulls'], config: { url: `${HOOK_URL}/3` } })), { status: 422 });
-    t.match(await failure(ok.rest.repos.createWebhook({ owner: 'acme', repo: 'web', config: { url: `${HOOK_URL}/4`, content_type: 'yaml' } })), { status: 422 });
+    t.match(await failure(ok.rest.repos.createWebhook({ owner: 'acme', repo: 'web', events: ['push', 'pulls'], config: { url: `${HOOK_URL}/3` } })), {
+      status: 422,
+    });
+    t.match(await failure(ok.rest.repos.createWebhook({ owner: 'acme', repo: 'web', config: { url: `${HOOK_URL}/4`, content_type: 'yaml' } })), {
+      status: 422,
+    });
     t.match(
       gh.unexpected.map((u) => u.reason),
       [/already exists/, /"pulls" is not a repository webhook event/, /content_type "yaml" is not one of json\|form/],
@@ -732,7 +805,7 @@ t.test('github webhooks', async (t) => {
     t.match(gh.unexpected, [{ reason: 'acme/web has no hook 1' }]);
   });
 
-  t.test('a token without admin rights: denyHooks and failNext answer GitHub\'s 403', async (t) => {
+  t.test("a token without admin rights: denyHooks and failNext answer GitHub's 403", async (t) => {
     const gh = await start(t, 'github');
     const ok = octokit(gh);
     gh.denyHooks(true);
@@ -752,9 +825,12 @@ t.test('github webhooks', async (t) => {
     );
     gh.denyHooks(false);
     gh.failNext({ pathRegex: /\/hooks$/, status: 403 });
-    t.match(await failure(ok.rest.repos.listWebhooks({ owner: 'acme', repo: 'web' })), { status: 403, response: { data: { message: 'Resource not accessible by personal access token' } } });
+    t.match(await failure(ok.rest.repos.listWebhooks({ owner: 'acme', repo: 'web' })), {
+      status: 403,
+      response: { data: { message: 'Resource not accessible by personal access token' } },
+    });
     t.equal((await ok.rest.repos.listWebhooks({ owner: 'acme', repo: 'web' })).status, 200);
-    t.same(gh.unexpected, [], 'a refusal for missing rights is the forge\'s normal answer');
+    t.same(gh.unexpected, [], "a refusal for missing rights is the forge's normal answer");
     t.equal(gh.hooks.size, 0);
   });
 
@@ -779,7 +855,14 @@ t.test('github webhooks', async (t) => {
       'newest first',
     );
     t.match(first.headers.link, /^<http:\/\/127\.0\.0\.1:\d+\/api\/v3\/repos\/acme\/web\/hooks\/\d+\/deliveries\?per_page=2&cursor=v1_\d+>; rel="next"$/);
-    t.match(first.data[1], { status: 'Invalid HTTP Response: 503', status_code: 503, event: 'pull_request', action: 'synchronize', redelivery: false, repository_id: Number });
+    t.match(first.data[1], {
+      status: 'Invalid HTTP Response: 503',
+      status_code: 503,
+      event: 'pull_request',
+      action: 'synchronize',
+      redelivery: false,
+      repository_id: Number,
+    });
 
     const all = await ok.paginate(ok.rest.repos.listWebhookDeliveries, { owner: 'acme', repo: 'web', hook_id: hookId, per_page: 2 });
     t.same(
@@ -856,14 +939,17 @@ t.test('github app', async (t) => {
     );
 
     const expired = await ask(jwt(APP_KEYS.privateKey, { iat: now - 700, exp: now - 100, iss: APP_ID }));
-    t.same([expired.status, expired.body.message], [401, "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires"]);
+    t.same(
+      [expired.status, expired.body.message],
+      [401, "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires"],
+    );
     const future = await ask(jwt(APP_KEYS.privateKey, { iat: now + 120, exp: now + 600, iss: APP_ID }));
     t.same([future.status, future.body.message], [401, "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"]);
-    t.equal(gh.unexpected.length, 4, 'expired / issued-in-the-future JWTs are clock skew, the forge\'s normal answer');
+    t.equal(gh.unexpected.length, 4, "expired / issued-in-the-future JWTs are clock skew, the forge's normal answer");
     t.equal(gh.tokenExchanges, 0);
   });
 
-  t.test('@octokit/auth-app corrects clock skew from the stand-in\'s Date header', async (t) => {
+  t.test("@octokit/auth-app corrects clock skew from the stand-in's Date header", async (t) => {
     const clock = movableClock();
     clock.advance(20 * 60 * 1000); // the forge's clock is 20 minutes ahead
     const gh = await start(t, 'github', { ...appOptions(), now: clock.now });
@@ -876,7 +962,7 @@ t.test('github app', async (t) => {
         ['POST', 201],
         ['POST', 201],
       ],
-      'the first JWT looked expired; auth-app re-signed it with the Date header\'s time',
+      "the first JWT looked expired; auth-app re-signed it with the Date header's time",
     );
     t.same(gh.unexpected, []);
   });
@@ -987,13 +1073,23 @@ t.test('github check runs', async (t) => {
   t.test('the 65535-character output limit and the conclusion rules', async (t) => {
     const gh = await start(t, 'github', appOptions());
     const inst = installationOctokit(gh);
-    const max = await inst.rest.checks.create({ owner: 'acme', repo: 'web', name: 'c', head_sha: SHA, output: { title: 't', summary: 's'.repeat(65535), text: 'x'.repeat(65535) } });
+    const max = await inst.rest.checks.create({
+      owner: 'acme',
+      repo: 'web',
+      name: 'c',
+      head_sha: SHA,
+      output: { title: 't', summary: 's'.repeat(65535), text: 'x'.repeat(65535) },
+    });
     t.equal(max.status, 201, 'exactly 65535 characters is fine');
     t.equal(max.data.status, 'queued', 'status defaults to queued');
-    const long = await failure(inst.rest.checks.create({ owner: 'acme', repo: 'web', name: 'c', head_sha: SHA, output: { title: 't', summary: 's'.repeat(65536) } }));
+    const long = await failure(
+      inst.rest.checks.create({ owner: 'acme', repo: 'web', name: 'c', head_sha: SHA, output: { title: 't', summary: 's'.repeat(65536) } }),
+    );
     t.equal(long.status, 422);
     t.equal(long.response.data.message, 'Invalid request.\n\nOnly 65535 characters are allowed; 65536 were supplied.');
-    const longText = await failure(inst.rest.checks.update({ owner: 'acme', repo: 'web', check_run_id: max.data.id, output: { summary: 's', text: 'x'.repeat(70000) } }));
+    const longText = await failure(
+      inst.rest.checks.update({ owner: 'acme', repo: 'web', check_run_id: max.data.id, output: { summary: 's', text: 'x'.repeat(70000) } }),
+    );
     t.equal(longText.status, 422);
     t.match(await failure(inst.rest.checks.create({ owner: 'acme', repo: 'web', name: 'c', head_sha: SHA, status: 'completed' })), {
       status: 422,
@@ -1003,7 +1099,13 @@ t.test('github check runs', async (t) => {
     t.match(await failure(inst.rest.checks.update({ owner: 'acme', repo: 'web', check_run_id: 1, conclusion: 'success' })), { status: 404 });
     t.match(
       gh.unexpected.map((u) => u.reason),
-      [/output\.summary is 65536 characters/, /output\.text is 70000 characters/, /status completed without a conclusion/, /not a full 40-hex/, /never created/],
+      [
+        /output\.summary is 65536 characters/,
+        /output\.text is 70000 characters/,
+        /status completed without a conclusion/,
+        /not a full 40-hex/,
+        /never created/,
+      ],
     );
     const implied = await inst.rest.checks.create({ owner: 'acme', repo: 'web', name: 'd', head_sha: SHA, conclusion: 'neutral' });
     t.match(implied.data, { status: 'completed', conclusion: 'neutral' }, 'a conclusion implies completed');
@@ -1035,10 +1137,33 @@ t.test('gitlab webhooks', async (t) => {
   t.test('ProjectHooks add / all / edit; the token is stored but never returned', async (t) => {
     const gl = await start(t, 'gitlab');
     const api = client(gl);
-    const added = (await api.ProjectHooks.add(project, GL_HOOK, { pushEvents: true, mergeRequestsEvents: true, tagPushEvents: false, token: 'gl-secret', enableSslVerification: true })) as Obj;
-    t.match(added, { id: Number, url: GL_HOOK, push_events: true, merge_requests_events: true, tag_push_events: false, note_events: false, enable_ssl_verification: true, alert_status: 'executable', disabled_until: null });
+    const added = (await api.ProjectHooks.add(project, GL_HOOK, {
+      pushEvents: true,
+      mergeRequestsEvents: true,
+      tagPushEvents: false,
+      token: 'gl-secret',
+      enableSslVerification: true,
+    })) as Obj;
+    t.match(added, {
+      id: Number,
+      url: GL_HOOK,
+      push_events: true,
+      merge_requests_events: true,
+      tag_push_events: false,
+      note_events: false,
+      enable_ssl_verification: true,
+      alert_status: 'executable',
+      disabled_until: null,
+    });
     t.notOk('token' in added, 'GitLab never returns the token');
-    t.same(gl.requests[0]!.body, { url: GL_HOOK, push_events: true, merge_requests_events: true, tag_push_events: false, token: 'gl-secret', enable_ssl_verification: true });
+    t.same(gl.requests[0]!.body, {
+      url: GL_HOOK,
+      push_events: true,
+      merge_requests_events: true,
+      tag_push_events: false,
+      token: 'gl-secret',
+      enable_ssl_verification: true,
+    });
     t.equal(gl.requests[0]!.path, '/api/v4/projects/acme%2Fplatform%2Fweb/hooks');
     t.match(gl.hooks.get(project), [{ secret: 'gl-secret', events: ['push_events', 'merge_requests_events'] }]);
 
@@ -1062,11 +1187,31 @@ t.test('gitlab webhooks', async (t) => {
     const gl = await start(t, 'gitlab');
     const api = client(gl);
     const until = new Date(Date.now() + 3_600_000).toISOString();
-    const seeded = gl.seedHook(project, { url: GL_HOOK, events: ['push_events'], secret: null, settings: { alert_status: 'temporarily_disabled', disabled_until: until, enable_ssl_verification: false } });
+    const seeded = gl.seedHook(project, {
+      url: GL_HOOK,
+      events: ['push_events'],
+      secret: null,
+      settings: { alert_status: 'temporarily_disabled', disabled_until: until, enable_ssl_verification: false },
+    });
     const [listed] = (await api.ProjectHooks.all(project)) as Obj[];
-    t.match(listed, { id: seeded.id, merge_requests_events: false, alert_status: 'temporarily_disabled', disabled_until: until, enable_ssl_verification: false, token_present: false, signing_token_present: false });
-    const lapsed = gl.seedHook('acme/other', { url: GL_HOOK, settings: { alert_status: 'temporarily_disabled', disabled_until: new Date(Date.now() - 1000).toISOString() } });
-    t.match(((await api.ProjectHooks.all('acme/other')) as Obj[])[0], { id: lapsed.id, alert_status: 'executable', disabled_until: null }, 'a temporary disabling ends by itself');
+    t.match(listed, {
+      id: seeded.id,
+      merge_requests_events: false,
+      alert_status: 'temporarily_disabled',
+      disabled_until: until,
+      enable_ssl_verification: false,
+      token_present: false,
+      signing_token_present: false,
+    });
+    const lapsed = gl.seedHook('acme/other', {
+      url: GL_HOOK,
+      settings: { alert_status: 'temporarily_disabled', disabled_until: new Date(Date.now() - 1000).toISOString() },
+    });
+    t.match(
+      ((await api.ProjectHooks.all('acme/other')) as Obj[])[0],
+      { id: lapsed.id, alert_status: 'executable', disabled_until: null },
+      'a temporary disabling ends by itself',
+    );
     await api.ProjectHooks.edit(project, seeded.id as number, GL_HOOK, { mergeRequestsEvents: true, enableSslVerification: true, token: 'gl-secret' });
     t.match(gl.hooks.get(project), [{ events: ['push_events', 'merge_requests_events'], secret: 'gl-secret', settings: { enable_ssl_verification: true } }]);
   });
@@ -1098,7 +1243,12 @@ t.test('gitlab webhooks', async (t) => {
       [fivexx.id, broken.id, ok.id],
       'newest first; older than 7 days is not listed',
     );
-    t.match(events.body[1], { trigger: 'merge_request_hooks', response_status: 'internal error', url: GL_HOOK, request_headers: { 'X-Gitlab-Event': 'Merge Request Hook', 'X-Gitlab-Token': '[REDACTED]' } });
+    t.match(events.body[1], {
+      trigger: 'merge_request_hooks',
+      response_status: 'internal error',
+      url: GL_HOOK,
+      request_headers: { 'X-Gitlab-Event': 'Merge Request Hook', 'X-Gitlab-Token': '[REDACTED]' },
+    });
     t.equal(events.headers.get('x-total'), '3');
     const failed = await call(`${url}?status=server_failure`, 'GET', auth);
     t.same(
@@ -1125,9 +1275,19 @@ t.test('bitbucket cloud webhooks', async (t) => {
   t.test('create, list (secret_set, never the secret), update a drifted hook by {uuid}', async (t) => {
     const bb = await start(t, 'bitbucket');
     const base = `${bb.url}/repositories/acme/web/hooks`;
-    const created = await call(base, 'POST', { body: { description: 'Landfall', url: BB_HOOK, active: true, events: ['repo:push', 'pullrequest:created'], secret: 'bb-secret' } });
+    const created = await call(base, 'POST', {
+      body: { description: 'Landfall', url: BB_HOOK, active: true, events: ['repo:push', 'pullrequest:created'], secret: 'bb-secret' },
+    });
     t.equal(created.status, 201);
-    t.match(created.body, { type: 'webhook_subscription', uuid: /^\{[0-9a-f-]{36}\}$/, url: BB_HOOK, description: 'Landfall', active: true, events: ['repo:push', 'pullrequest:created'], secret_set: true });
+    t.match(created.body, {
+      type: 'webhook_subscription',
+      uuid: /^\{[0-9a-f-]{36}\}$/,
+      url: BB_HOOK,
+      description: 'Landfall',
+      active: true,
+      events: ['repo:push', 'pullrequest:created'],
+      secret_set: true,
+    });
     t.notOk('secret' in created.body);
 
     const drifted = bb.seedHook('acme/web', { url: `${BB_HOOK}/old`, active: false, events: ['repo:push'], settings: { description: 'Landfall (old)' } });
@@ -1135,7 +1295,9 @@ t.test('bitbucket cloud webhooks', async (t) => {
     t.match(listed.body, { pagelen: 10, size: 2, page: 1 });
     t.match(listed.body.values[1], { uuid: drifted.id, active: false, secret_set: false });
 
-    const put = await call(`${base}/${encodeURIComponent(String(drifted.id))}`, 'PUT', { body: { url: BB_HOOK, active: true, events: ['repo:push', 'pullrequest:updated'], secret: 'bb-secret' } });
+    const put = await call(`${base}/${encodeURIComponent(String(drifted.id))}`, 'PUT', {
+      body: { url: BB_HOOK, active: true, events: ['repo:push', 'pullrequest:updated'], secret: 'bb-secret' },
+    });
     t.same([put.status, put.body.active, put.body.secret_set], [200, true, true]);
     const raw = await call(`${base}/${String(drifted.id)}`, 'PUT', { body: { description: 'Landfall' } });
     t.equal(raw.status, 200, 'unencoded braces work too');
@@ -1173,16 +1335,28 @@ t.test('bitbucket data center webhooks', async (t) => {
   t.test('create, list without the secret, update a drifted hook, 401 without admin', async (t) => {
     const dc = await start(t, 'bitbucket-server');
     const base = `${dc.url}/rest/api/latest/projects/ACME/repos/web/webhooks`;
-    const created = await call(base, 'POST', { body: { name: 'landfall', url: DC_HOOK, active: true, events: ['repo:refs_changed', 'pr:opened'], configuration: { secret: 'dc-secret' } } });
+    const created = await call(base, 'POST', {
+      body: { name: 'landfall', url: DC_HOOK, active: true, events: ['repo:refs_changed', 'pr:opened'], configuration: { secret: 'dc-secret' } },
+    });
     t.equal(created.status, 201);
-    t.match(created.body, { id: Number, name: 'landfall', url: DC_HOOK, active: true, events: ['repo:refs_changed', 'pr:opened'], configuration: {}, scopeType: 'repository' });
+    t.match(created.body, {
+      id: Number,
+      name: 'landfall',
+      url: DC_HOOK,
+      active: true,
+      events: ['repo:refs_changed', 'pr:opened'],
+      configuration: {},
+      scopeType: 'repository',
+    });
     t.match(dc.hooks.get('ACME/web'), [{ secret: 'dc-secret' }]);
 
     const drifted = dc.seedHook('ACME/web', { url: `${DC_HOOK}/old`, active: false, events: ['repo:refs_changed'] });
     const listed = await call(base, 'GET');
     t.match(listed.body, { size: 2, isLastPage: true, start: 0 });
     t.same(listed.body.values[0].configuration, {}, 'never the secret');
-    const put = await call(`${base}/${String(drifted.id)}`, 'PUT', { body: { name: 'landfall', url: DC_HOOK, active: true, events: ['repo:refs_changed', 'pr:from_ref_updated'], configuration: { secret: 'dc-secret' } } });
+    const put = await call(`${base}/${String(drifted.id)}`, 'PUT', {
+      body: { name: 'landfall', url: DC_HOOK, active: true, events: ['repo:refs_changed', 'pr:from_ref_updated'], configuration: { secret: 'dc-secret' } },
+    });
     t.match([put.status, put.body], [200, { id: drifted.id, active: true, url: DC_HOOK }]);
     t.match(dc.hooks.get('ACME/web')?.[1], { secret: 'dc-secret', events: ['repo:refs_changed', 'pr:from_ref_updated'], edits: 1 });
     t.same(dc.unexpected, []);
@@ -1204,12 +1378,31 @@ t.test('gitea webhooks', async (t) => {
     const gt = await start(t, 'gitea');
     const auth = `token ${TOKEN}`;
     const base = `${gt.url}/api/v1/repos/acme/web/hooks`;
-    const created = await call(base, 'POST', { auth, body: { type: 'gitea', active: true, events: ['push', 'pull_request'], config: { url: GT_HOOK, content_type: 'json', secret: 'gt-secret' }, branch_filter: '*' } });
+    const created = await call(base, 'POST', {
+      auth,
+      body: {
+        type: 'gitea',
+        active: true,
+        events: ['push', 'pull_request'],
+        config: { url: GT_HOOK, content_type: 'json', secret: 'gt-secret' },
+        branch_filter: '*',
+      },
+    });
     t.equal(created.status, 201);
     t.match(created.body, { id: Number, type: 'gitea', active: true, config: { url: GT_HOOK, content_type: 'json' } });
     t.same(
       created.body.events,
-      ['push', 'pull_request', 'pull_request_assign', 'pull_request_label', 'pull_request_milestone', 'pull_request_comment', 'pull_request_review', 'pull_request_sync', 'pull_request_review_request'],
+      [
+        'push',
+        'pull_request',
+        'pull_request_assign',
+        'pull_request_label',
+        'pull_request_milestone',
+        'pull_request_comment',
+        'pull_request_review',
+        'pull_request_sync',
+        'pull_request_review_request',
+      ],
       'pull_request means every pull-request event',
     );
     t.notOk('secret' in created.body.config);
@@ -1220,11 +1413,21 @@ t.test('gitea webhooks', async (t) => {
     const listed = await call(base, 'GET', { auth });
     t.equal(listed.body.length, 3);
     t.equal(listed.headers.get('x-total-count'), '3');
-    const patched = await call(`${base}/${String(drifted.id)}`, 'PATCH', { auth, body: { active: true, events: ['push', 'pull_request_only'], branch_filter: 'main', config: { url: GT_HOOK, content_type: 'json', secret: 'gt-secret' } } });
-    t.match([patched.status, patched.body], [200, { id: drifted.id, active: true, events: ['push', 'pull_request'], branch_filter: 'main', config: { url: GT_HOOK } }]);
+    const patched = await call(`${base}/${String(drifted.id)}`, 'PATCH', {
+      auth,
+      body: { active: true, events: ['push', 'pull_request_only'], branch_filter: 'main', config: { url: GT_HOOK, content_type: 'json', secret: 'gt-secret' } },
+    });
+    t.match(
+      [patched.status, patched.body],
+      [200, { id: drifted.id, active: true, events: ['push', 'pull_request'], branch_filter: 'main', config: { url: GT_HOOK } }],
+    );
     t.match(gt.hooks.get('acme/web')?.[2], { secret: null, edits: 1 }, 'an edit ignores config.secret (Gitea reads it on create only)');
     await call(`${base}/${String(drifted.id)}`, 'PATCH', { auth, body: { config: { content_type: 'json' } } });
-    t.match(gt.hooks.get('acme/web')?.[2], { url: GT_HOOK, active: true, events: ['push'], settings: { branch_filter: '' } }, 'config keys not sent are kept; events and branch filter not sent are reset');
+    t.match(
+      gt.hooks.get('acme/web')?.[2],
+      { url: GT_HOOK, active: true, events: ['push'], settings: { branch_filter: '' } },
+      'config keys not sent are kept; events and branch filter not sent are reset',
+    );
     t.same(gt.unexpected, []);
 
     const noUrl = await call(base, 'POST', { auth, body: { type: 'gitea', config: { content_type: 'json' } } });

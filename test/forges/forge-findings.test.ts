@@ -29,7 +29,9 @@ const SHA2 = 'b'.repeat(40);
 
 function config(forge: ForgeId, url: string, options: { secret?: boolean; signing?: boolean; prefix?: string } = {}): Config {
   const location = forge === 'github' || forge === 'bitbucket' ? 'apiUrl' : 'url';
-  const credentials = [options.secret === false ? '' : `webhookSecret: ${SECRET}`, options.signing ? `signingToken: "${SIGNING}"` : ''].filter(Boolean).join(', ');
+  const credentials = [options.secret === false ? '' : `webhookSecret: ${SECRET}`, options.signing ? `signingToken: "${SIGNING}"` : '']
+    .filter(Boolean)
+    .join(', ');
   const repo = forge === 'gitlab' ? 'acme/platform/web' : 'acme/web';
   return parseConfig(
     `server: { publicUrl: "${PUBLIC}" }
@@ -70,7 +72,12 @@ t.test('1. Gitea: Landfall sends pull_request_only and compares what Gitea lists
   const apis = createForgeApis(cfg.forges);
   const first = await runWebhooksSync(cfg, [], {}, apis);
   t.match(first.text, /created hook \d+: url https:\/\/landfall\.test\/hooks\/gitea; events pull_request, pull_request_sync, push/);
-  t.same(writes(api)[0]?.body, { type: 'gitea', active: true, events: ['pull_request_only', 'pull_request_sync', 'push'], config: { url: `${PUBLIC}/hooks/gitea`, content_type: 'json', secret: SECRET } });
+  t.same(writes(api)[0]?.body, {
+    type: 'gitea',
+    active: true,
+    events: ['pull_request_only', 'pull_request_sync', 'push'],
+    config: { url: `${PUBLIC}/hooks/gitea`, content_type: 'json', secret: SECRET },
+  });
   t.same([...(api.hooks.get('acme/web')?.[0]?.events ?? [])].sort(), ['pull_request', 'pull_request_sync', 'push'], 'what Gitea stores and lists back');
   const again = await runWebhooksSync(cfg, [], {}, apis);
   t.match(again.text, /hook \d+ is right; nothing to change/);
@@ -84,17 +91,30 @@ t.test('1. Gitea: Landfall sends pull_request_only and compares what Gitea lists
   old.seedHook('acme/web', {
     url: `${PUBLIC}/hooks/gitea`,
     secret: SECRET,
-    events: ['push', 'pull_request', 'pull_request_assign', 'pull_request_label', 'pull_request_milestone', 'pull_request_comment', 'pull_request_review', 'pull_request_review_request', 'pull_request_sync'],
+    events: [
+      'push',
+      'pull_request',
+      'pull_request_assign',
+      'pull_request_label',
+      'pull_request_milestone',
+      'pull_request_comment',
+      'pull_request_review',
+      'pull_request_review_request',
+      'pull_request_sync',
+    ],
   });
   const oldApis = createForgeApis(config('gitea', old.url).forges);
   const fixed = await runWebhooksSync(config('gitea', old.url), [], {}, oldApis);
-  t.match(fixed.text, /updated hook \d+: events: -pull_request_assign -pull_request_comment -pull_request_label -pull_request_milestone -pull_request_review -pull_request_review_request/);
+  t.match(
+    fixed.text,
+    /updated hook \d+: events: -pull_request_assign -pull_request_comment -pull_request_label -pull_request_milestone -pull_request_review -pull_request_review_request/,
+  );
   t.same([...(old.hooks.get('acme/web')?.[0]?.events ?? [])].sort(), ['pull_request', 'pull_request_sync', 'push']);
   t.match((await runWebhooksSync(config('gitea', old.url), [], {}, oldApis)).text, /nothing to change/);
   t.same([...api.unexpected, ...old.unexpected], []);
 });
 
-t.test('2. The README\'s manual Gitea set-up asks for Pull Request Synchronized (new commits on a pull request are planned)', async (t) => {
+t.test("2. The README's manual Gitea set-up asks for Pull Request Synchronized (new commits on a pull request are planned)", async (t) => {
   const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
   const section = readme.slice(readme.indexOf('### Gitea and Forgejo'), readme.indexOf('\n## ', readme.indexOf('### Gitea and Forgejo')));
   t.match(section, /Custom Events[^\n]*\n?[^\n]*Push[^\n]*Pull Request[^\n]*Pull Request Synchronized/s);
@@ -107,16 +127,22 @@ t.test('3. GitLab: a status on a protected branch refused to a Developer token n
   for (;;) {
     const record = await flow.history.get(jobId);
     if (record?.result === 'succeeded' && (record.statusErrors?.length ?? 0) > 0) {
-      t.match(record.statusErrors![0], /answered 403.*GitLab posts statuses on branch main only for a user who may push or merge to it: give forges\.gitlab\.token the Maintainer role/);
+      t.match(
+        record.statusErrors![0],
+        /answered 403.*GitLab posts statuses on branch main only for a user who may push or merge to it: give forges\.gitlab\.token the Maintainer role/,
+      );
       break;
     }
     await new Promise((r) => setTimeout(r, 25));
   }
-  t.ok(flow.api.requests.some((r) => r.status === 403 && /statuses/.test(r.path)), 'GitLab refused the status');
+  t.ok(
+    flow.api.requests.some((r) => r.status === 403 && /statuses/.test(r.path)),
+    'GitLab refused the status',
+  );
   t.same(flow.api.unexpected, []);
 });
 
-t.test('4. GitLab: a disabled hook is tested back to life by the workers\' check, and the open merge requests are planned', async (t) => {
+t.test("4. GitLab: a disabled hook is tested back to life by the workers' check, and the open merge requests are planned", async (t) => {
   const api = await standIn(t, 'gitlab');
   const { prefix, redis } = await redisForTest(t, 'gld');
   const cfg = config('gitlab', api.url, { prefix });
@@ -138,14 +164,20 @@ t.test('4. GitLab: a disabled hook is tested back to life by the workers\' check
   const logs: string[] = [];
   const { recovered } = await runWebhookCheck({ config: cfg, apis, redis, keys, log: quietLog(logs), intake });
   t.match(recovered, [{ forge: 'gitlab', repo: 'acme/platform/web', hookId: String(id), reenabled: true }]);
-  t.same(api.hookTests.map((h) => [h.hookId, h.trigger]), [[id, 'push_events']]);
+  t.same(
+    api.hookTests.map((h) => [h.hookId, h.trigger]),
+    [[id, 'push_events']],
+  );
   t.match(api.hooks.get('acme/platform/web')?.[0]?.settings, { alert_status: 'executable' }, 'the test delivery re-enabled it');
   t.ok(await queues.plan.getJob(planJobId('web', 7, SHA)), 'the open merge request into main is planned for web');
   t.ok(await queues.plan.getJob(planJobId('web-staging', 8, SHA2)), 'and the one into staging for web-staging');
   t.equal(await queues.plan.count(), 2, 'merged ones are not');
   const [stored] = await readWebhookChecks(redis, keys);
   t.match(stored, { recovered: { reenabled: true, planned: 2 } });
-  t.notOk(stored?.problems.some((p) => /disabled the hook/.test(p)), 'no longer reported disabled');
+  t.notOk(
+    stored?.problems.some((p) => /disabled the hook/.test(p)),
+    'no longer reported disabled',
+  );
   t.equal(api.redeliveries.length, 4, 'the four failed deliveries logged before it was disabled are resent, after the hook is back');
   t.ok(logs.some((l) => l.includes('re-enabled a webhook the forge disabled')));
 
@@ -163,7 +195,10 @@ t.test('5. GitLab before 17.3 has no hook events API: the check says so and stay
   api.seedHook('acme/platform/web', { url: `${PUBLIC}/hooks/gitlab`, events: ['merge_requests_events', 'push_events'], secret: SECRET });
   const check = await runWebhooksCheck(cfg, [], apis);
   t.equal(check.code, 0, check.text);
-  t.match(check.text, /✓ gitlab acme\/platform\/web .*\n {4}note: delivery log not available: this GitLab keeps no delivery log the API shows \(the hook events API came in GitLab 17\.3\)/);
+  t.match(
+    check.text,
+    /✓ gitlab acme\/platform\/web .*\n {4}note: delivery log not available: this GitLab keeps no delivery log the API shows \(the hook events API came in GitLab 17\.3\)/,
+  );
   t.notMatch(check.text, /managing webhooks needs/);
   t.same(api.unexpected, []);
 });
@@ -171,7 +206,12 @@ t.test('5. GitLab before 17.3 has no hook events API: the check says so and stay
 t.test('6. GitLab ignoring signing_token: the hook falls back to the secret token with a warning, or fails without one', async (t) => {
   t.test('GitLab 19.0 keeps it: no warning', async (t) => {
     const api = await standIn(t, 'gitlab');
-    const sync = await runWebhooksSync(config('gitlab', api.url, { signing: true }), ['web'], {}, createForgeApis(config('gitlab', api.url, { signing: true }).forges));
+    const sync = await runWebhooksSync(
+      config('gitlab', api.url, { signing: true }),
+      ['web'],
+      {},
+      createForgeApis(config('gitlab', api.url, { signing: true }).forges),
+    );
     t.equal(sync.code, 0);
     t.notMatch(sync.text, /warning/);
     t.match(api.hooks.get('acme/platform/web'), [{ secret: SECRET, settings: { signing_token: SIGNING } }]);
@@ -181,7 +221,10 @@ t.test('6. GitLab ignoring signing_token: the hook falls back to the secret toke
     const cfg = config('gitlab', api.url, { signing: true });
     const sync = await runWebhooksSync(cfg, ['web'], {}, createForgeApis(cfg.forges));
     t.equal(sync.code, 0, sync.text);
-    t.match(sync.text, /created hook.*\n {4}warning: GitLab did not keep the signing token \(signed deliveries need GitLab 19\.0 or later with signing tokens enabled\); deliveries carry the secret token \(X-Gitlab-Token\) instead/);
+    t.match(
+      sync.text,
+      /created hook.*\n {4}warning: GitLab did not keep the signing token \(signed deliveries need GitLab 19\.0 or later with signing tokens enabled\); deliveries carry the secret token \(X-Gitlab-Token\) instead/,
+    );
     t.match(api.hooks.get('acme/platform/web'), [{ secret: SECRET, settings: { signing_token: null } }]);
   });
   t.test('signing tokens switched off and no secret token: sync fails with what to set', async (t) => {
@@ -189,7 +232,10 @@ t.test('6. GitLab ignoring signing_token: the hook falls back to the secret toke
     const cfg = config('gitlab', api.url, { signing: true, secret: false });
     const sync = await runWebhooksSync(cfg, ['web'], {}, createForgeApis(cfg.forges));
     t.equal(sync.code, 1);
-    t.match(sync.text, /✗ gitlab acme\/platform\/web \(app web\): GitLab did not keep the signing token .*no secret token is configured, so every delivery would be refused \(401\).*set forges\.gitlab\.webhookSecret/);
+    t.match(
+      sync.text,
+      /✗ gitlab acme\/platform\/web \(app web\): GitLab did not keep the signing token .*no secret token is configured, so every delivery would be refused \(401\).*set forges\.gitlab\.webhookSecret/,
+    );
     const check = await runWebhooksCheck(cfg, ['web'], createForgeApis(cfg.forges));
     t.equal(check.code, 1, 'and check reports it (GitLab 19.0 says no signing token is set)');
     t.match(check.text, /GitLab did not keep the signing token/);
@@ -213,8 +259,16 @@ apps:
   api.seedHook('acme/b', { url: `${PUBLIC}/hooks/gitlab`, events, secret: SECRET, settings: { alert_status: 'disabled' } });
   const check = await runWebhooksCheck(cfg, [], createForgeApis(cfg.forges));
   t.equal(check.code, 1);
-  t.match(check.text, new RegExp(`✗ gitlab acme/a \\(app a\\):\\n {4}the forge disabled the hook for a while after failed deliveries \\(4 in a row on GitLab\\) until ${until.replace(/\./g, '\\.')}; it resumes by itself, but events meanwhile are dropped`));
-  t.match(check.text, /✗ gitlab acme\/b \(app b\):\n {4}the forge disabled the hook for good after failed deliveries \(40 in a row on GitLab\); it stays off until a test delivery succeeds/);
+  t.match(
+    check.text,
+    new RegExp(
+      `✗ gitlab acme/a \\(app a\\):\\n {4}the forge disabled the hook for a while after failed deliveries \\(4 in a row on GitLab\\) until ${until.replace(/\./g, '\\.')}; it resumes by itself, but events meanwhile are dropped`,
+    ),
+  );
+  t.match(
+    check.text,
+    /✗ gitlab acme\/b \(app b\):\n {4}the forge disabled the hook for good after failed deliveries \(40 in a row on GitLab\); it stays off until a test delivery succeeds/,
+  );
   const sync = await runWebhooksSync(cfg, [], {}, createForgeApis(cfg.forges));
   t.match(sync.text, /2 repositories: 0 created, 0 updated, 2 unchanged, 0 failed/, 'sync does not "update" a disabled hook forever');
 });
@@ -234,11 +288,18 @@ t.test('8. Settings a person chose are kept on update: GitLab SSL verification, 
   t.test('Gitea', async (t) => {
     const api = await standIn(t, 'gitea');
     const cfg = config('gitea', api.url);
-    api.seedHook('acme/web', { url: `${PUBLIC}/hooks/gitea`, events: ['push'], secret: SECRET, settings: { branch_filter: '{main,staging}', authorization_header: 'Bearer proxy-token' } });
+    api.seedHook('acme/web', {
+      url: `${PUBLIC}/hooks/gitea`,
+      events: ['push'],
+      secret: SECRET,
+      settings: { branch_filter: '{main,staging}', authorization_header: 'Bearer proxy-token' },
+    });
     const sync = await runWebhooksSync(cfg, [], {}, createForgeApis(cfg.forges));
     t.match(sync.text, /updated hook \d+: events: \+pull_request \+pull_request_sync/);
     t.match(writes(api)[0]?.body, { branch_filter: '{main,staging}', authorization_header: 'Bearer proxy-token' });
-    t.match(api.hooks.get('acme/web'), [{ events: ['push', 'pull_request', 'pull_request_sync'], settings: { branch_filter: '{main,staging}', authorization_header: 'Bearer proxy-token' } }]);
+    t.match(api.hooks.get('acme/web'), [
+      { events: ['push', 'pull_request', 'pull_request_sync'], settings: { branch_filter: '{main,staging}', authorization_header: 'Bearer proxy-token' } },
+    ]);
     t.same(api.unexpected, []);
   });
 });
@@ -246,13 +307,21 @@ t.test('8. Settings a person chose are kept on update: GitLab SSL verification, 
 t.test('9. GitHub deliveries are judged by their time, whatever order GitHub lists them in', async (t) => {
   const api = await standIn(t, 'github');
   const cfg = config('github', api.url);
-  const hook = api.seedHook('acme/web', { url: `${PUBLIC}/hooks/github`, events: ['pull_request', 'push'], secret: SECRET, settings: { content_type: 'json' } });
+  const hook = api.seedHook('acme/web', {
+    url: `${PUBLIC}/hooks/github`,
+    events: ['pull_request', 'push'],
+    secret: SECRET,
+    settings: { content_type: 'json' },
+  });
   const id = Number(hook.id);
   const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000).toISOString();
   // Listed by id: the old delivery (higher id, delayed) comes before the recent failure.
   api.seedDelivery('acme/web', id, { id: 5, guid: 'recent', status_code: 502, delivered_at: hoursAgo(1), event: 'push' });
   api.seedDelivery('acme/web', id, { id: 9, guid: 'old', status_code: 200, delivered_at: hoursAgo(30), event: 'push' });
-  t.same(api.deliveries('acme/web', id).map((d) => d.id), [9, 5]);
+  t.same(
+    api.deliveries('acme/web', id).map((d) => d.id),
+    [9, 5],
+  );
   const check = await runWebhooksCheck(cfg, ['web'], createForgeApis(cfg.forges));
   t.equal(check.code, 1);
   t.match(check.text, /1 of 1 recent deliveries failed: 1× 502/);
@@ -262,7 +331,11 @@ t.test('9. GitHub deliveries are judged by their time, whatever order GitHub lis
 t.test('10. The GitLab stand-in says whether tokens are set (19.0+), drops events while disabled, and has no events API before 17.3', async (t) => {
   const hookUrl = (api: ForgeApi, path = '') => `${api.url}/api/v4/projects/${encodeURIComponent('acme/web')}/hooks${path}`;
   const call = async (url: string, method = 'GET', body?: unknown) => {
-    const res = await fetch(url, { method, headers: { 'private-token': TOKEN, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    const res = await fetch(url, {
+      method,
+      headers: { 'private-token': TOKEN, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> & Record<string, unknown>[] };
   };
   const now = await standIn(t, 'gitlab');

@@ -51,7 +51,11 @@ async function target(tt: { teardown(fn: () => unknown): void }): Promise<Target
       if (auth === undefined) return gitea.api(method, path, body);
       const res = await fetch(`${gitea.url}/api/v1${path}`, {
         method,
-        headers: { accept: 'application/json', ...(auth !== null ? { authorization: auth } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          accept: 'application/json',
+          ...(auth !== null ? { authorization: auth } : {}),
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       });
       return { status: res.status, body: parse(await res.text()) };
@@ -64,7 +68,11 @@ async function target(tt: { teardown(fn: () => unknown): void }): Promise<Target
     const header = auth === undefined ? `token ${TOKEN}` : auth;
     const res = await fetch(`${standIn.url}/api/v1${path}`, {
       method,
-      headers: { accept: 'application/json', ...(header !== null ? { authorization: header } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        accept: 'application/json',
+        ...(header !== null ? { authorization: header } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     return { status: res.status, body: parse(await res.text()) };
@@ -77,18 +85,40 @@ const hookUrl = 'http://127.0.0.1:9/hooks/gitea';
 
 t.test('events: pull_request means every pull-request event, pull_request_only the plain one; listed back by stored name', async (t) => {
   const x = await target(t);
-  const landfall = await x.call('POST', `/repos/${x.repo}/hooks`, { type: 'gitea', active: true, events: ['push', 'pull_request_only', 'pull_request_sync'], config: { url: hookUrl, content_type: 'json', secret: SECRET } });
+  const landfall = await x.call('POST', `/repos/${x.repo}/hooks`, {
+    type: 'gitea',
+    active: true,
+    events: ['push', 'pull_request_only', 'pull_request_sync'],
+    config: { url: hookUrl, content_type: 'json', secret: SECRET },
+  });
   t.equal(landfall.status, 201);
   t.same(sorted(landfall.body.events), ['pull_request', 'pull_request_sync', 'push'], 'what webhooks check compares');
   t.match(landfall.body, { type: 'gitea', active: true, branch_filter: '', authorization_header: '', config: { url: hookUrl, content_type: 'json' } });
   t.notOk('secret' in landfall.body.config, 'the secret is never shown');
 
-  const all = await x.call('POST', `/repos/${x.repo}/hooks`, { type: 'gitea', active: true, events: ['push', 'pull_request'], config: { url: `${hookUrl}/2`, content_type: 'json' } });
-  t.same(
-    sorted(all.body.events),
-    ['pull_request', 'pull_request_assign', 'pull_request_comment', 'pull_request_label', 'pull_request_milestone', 'pull_request_review', 'pull_request_review_request', 'pull_request_sync', 'push'],
-  );
-  const issues = await x.call('POST', `/repos/${x.repo}/hooks`, { type: 'gitea', active: true, events: ['issues_only', 'PUSH'], config: { url: `${hookUrl}/3`, content_type: 'json' } });
+  const all = await x.call('POST', `/repos/${x.repo}/hooks`, {
+    type: 'gitea',
+    active: true,
+    events: ['push', 'pull_request'],
+    config: { url: `${hookUrl}/2`, content_type: 'json' },
+  });
+  t.same(sorted(all.body.events), [
+    'pull_request',
+    'pull_request_assign',
+    'pull_request_comment',
+    'pull_request_label',
+    'pull_request_milestone',
+    'pull_request_review',
+    'pull_request_review_request',
+    'pull_request_sync',
+    'push',
+  ]);
+  const issues = await x.call('POST', `/repos/${x.repo}/hooks`, {
+    type: 'gitea',
+    active: true,
+    events: ['issues_only', 'PUSH'],
+    config: { url: `${hookUrl}/3`, content_type: 'json' },
+  });
   t.same(sorted(issues.body.events), ['issues', 'push'], 'issues_only is the plain issues event; names are case-insensitive');
 
   const listed = await x.call('GET', `/repos/${x.repo}/hooks`);
@@ -104,7 +134,12 @@ t.test('create defaults: inactive unless asked, push only without events', async
   const bare = await x.call('POST', `/repos/${x.repo}/hooks`, { type: 'gitea', config: { url: hookUrl, content_type: 'json' } });
   t.equal(bare.status, 201);
   t.match(bare.body, { active: false, events: ['push'] });
-  const empty = await x.call('POST', `/repos/${x.repo}/hooks`, { type: 'gitea', active: true, events: [], config: { url: `${hookUrl}/e`, content_type: 'json' } });
+  const empty = await x.call('POST', `/repos/${x.repo}/hooks`, {
+    type: 'gitea',
+    active: true,
+    events: [],
+    config: { url: `${hookUrl}/e`, content_type: 'json' },
+  });
   t.match(empty.body, { active: true, events: ['push'] });
   const noUrl = await x.call('POST', `/repos/${x.repo}/hooks`, { type: 'gitea', config: { content_type: 'json' } });
   t.same([noUrl.status, noUrl.body.message], [422, 'Missing config option: url']);
@@ -125,14 +160,28 @@ t.test('edit: events, branch filter and authorization header become what is sent
   t.match(created.body, { branch_filter: '{main,staging}', authorization_header: 'Bearer proxy-token' }, 'the authorization header is shown back');
   const id = created.body.id as number;
 
-  const keep = await x.call('PATCH', `/repos/${x.repo}/hooks/${id}`, { events: ['push', 'pull_request_only', 'pull_request_sync'], branch_filter: '{main,staging}', authorization_header: 'Bearer proxy-token', config: { url: `${hookUrl}/moved`, content_type: 'json' } });
+  const keep = await x.call('PATCH', `/repos/${x.repo}/hooks/${id}`, {
+    events: ['push', 'pull_request_only', 'pull_request_sync'],
+    branch_filter: '{main,staging}',
+    authorization_header: 'Bearer proxy-token',
+    config: { url: `${hookUrl}/moved`, content_type: 'json' },
+  });
   t.equal(keep.status, 200);
-  t.match(keep.body, { active: true, branch_filter: '{main,staging}', authorization_header: 'Bearer proxy-token', config: { url: `${hookUrl}/moved`, content_type: 'json' } });
+  t.match(keep.body, {
+    active: true,
+    branch_filter: '{main,staging}',
+    authorization_header: 'Bearer proxy-token',
+    config: { url: `${hookUrl}/moved`, content_type: 'json' },
+  });
   t.same(sorted(keep.body.events), ['pull_request', 'pull_request_sync', 'push']);
 
   const reset = await x.call('PATCH', `/repos/${x.repo}/hooks/${id}`, { config: { content_type: 'json' } });
   t.equal(reset.status, 200);
-  t.match(reset.body, { active: true, branch_filter: '', authorization_header: '', config: { url: `${hookUrl}/moved` } }, 'url kept; branch filter and header gone');
+  t.match(
+    reset.body,
+    { active: true, branch_filter: '', authorization_header: '', config: { url: `${hookUrl}/moved` } },
+    'url kept; branch filter and header gone',
+  );
   t.same(reset.body.events, ['push'], 'events not sent: push only');
 
   const off = await x.call('PATCH', `/repos/${x.repo}/hooks/${id}`, { active: false, events: ['push'] });
@@ -141,13 +190,21 @@ t.test('edit: events, branch filter and authorization header become what is sent
   t.equal(missing.status, 404);
 });
 
-t.test('the hook test delivery: 204, a push of main\'s head signed with the secret of the create (an edit does not change it)', async (t) => {
+t.test("the hook test delivery: 204, a push of main's head signed with the secret of the create (an edit does not change it)", async (t) => {
   const x = await target(t);
   const receiver = REAL ? await startReceiver(t) : undefined;
   const url = receiver ? `${receiver.url}/hooks/gitea` : hookUrl;
-  const created = await x.call('POST', `/repos/${x.repo}/hooks`, { type: 'gitea', active: true, events: ['push'], config: { url, content_type: 'json', secret: SECRET } });
+  const created = await x.call('POST', `/repos/${x.repo}/hooks`, {
+    type: 'gitea',
+    active: true,
+    events: ['push'],
+    config: { url, content_type: 'json', secret: SECRET },
+  });
   const id = created.body.id as number;
-  const edited = await x.call('PATCH', `/repos/${x.repo}/hooks/${id}`, { events: ['push'], config: { url, content_type: 'json', secret: 'a-new-secret-gitea-ignores' } });
+  const edited = await x.call('PATCH', `/repos/${x.repo}/hooks/${id}`, {
+    events: ['push'],
+    config: { url, content_type: 'json', secret: 'a-new-secret-gitea-ignores' },
+  });
   t.equal(edited.status, 200);
   const test = await x.call('POST', `/repos/${x.repo}/hooks/${id}/tests`);
   t.same([test.status, test.body], [204, undefined]);
@@ -158,18 +215,22 @@ t.test('the hook test delivery: 204, a push of main\'s head signed with the secr
     t.equal(delivery.headers['x-gitea-event'], 'push');
     t.match(delivery.headers['x-gitea-delivery'], /^[0-9a-f-]{36}$/);
     const signature = createHmac('sha256', SECRET).update(delivery.raw).digest('hex');
-    t.equal(delivery.headers['x-gitea-signature'], signature, 'signed with the create\'s secret: the edit\'s config.secret was ignored');
+    t.equal(delivery.headers['x-gitea-signature'], signature, "signed with the create's secret: the edit's config.secret was ignored");
     // A second test is a new delivery: another id, the same push.
     await x.call('POST', `/repos/${x.repo}/hooks/${id}/tests`);
-    await t.resolves(() => new Promise<void>((resolve, reject) => {
-      const deadline = Date.now() + 20_000;
-      const poll = () => (receiver.received.length >= 2 ? resolve() : Date.now() > deadline ? reject(new Error('no second delivery')) : setTimeout(poll, 50));
-      poll();
-    }));
+    await t.resolves(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const deadline = Date.now() + 20_000;
+          const poll = () =>
+            receiver.received.length >= 2 ? resolve() : Date.now() > deadline ? reject(new Error('no second delivery')) : setTimeout(poll, 50);
+          poll();
+        }),
+    );
     t.not(receiver.received[1]?.headers['x-gitea-delivery'], delivery.headers['x-gitea-delivery'], 'each test delivery has its own delivery id');
   } else {
     t.match(x.standIn!.hookTests, [{ repo: x.repo, hookId: id }]);
-    t.equal(x.standIn!.hooks.get(x.repo)?.[0]?.secret, SECRET, 'the edit\'s config.secret was ignored');
+    t.equal(x.standIn!.hooks.get(x.repo)?.[0]?.secret, SECRET, "the edit's config.secret was ignored");
     t.same(x.standIn!.unexpected, []);
   }
 });
@@ -177,9 +238,21 @@ t.test('the hook test delivery: 204, a push of main\'s head signed with the secr
 t.test('commit statuses: 201 with `status` (not `state`); every state Landfall posts', async (t) => {
   const x = await target(t);
   for (const state of ['pending', 'success', 'failure', 'error']) {
-    const res = await x.call('POST', `/repos/${x.repo}/statuses/${x.sha}`, { state, target_url: 'https://landfall.test/syncs/1', description: `Landfall ${state}`, context: 'landfall/web' });
+    const res = await x.call('POST', `/repos/${x.repo}/statuses/${x.sha}`, {
+      state,
+      target_url: 'https://landfall.test/syncs/1',
+      description: `Landfall ${state}`,
+      context: 'landfall/web',
+    });
     t.equal(res.status, 201, state);
-    t.match(res.body, { id: Number, status: state, target_url: 'https://landfall.test/syncs/1', description: `Landfall ${state}`, context: 'landfall/web', creator: { login: String } });
+    t.match(res.body, {
+      id: Number,
+      status: state,
+      target_url: 'https://landfall.test/syncs/1',
+      description: `Landfall ${state}`,
+      context: 'landfall/web',
+      creator: { login: String },
+    });
   }
   if (x.standIn) {
     t.equal(x.standIn.statuses.latest(x.sha, 'landfall/web')?.state, 'error');
@@ -187,7 +260,11 @@ t.test('commit statuses: 201 with `status` (not `state`); every state Landfall p
   } else {
     const listed = await x.call('GET', `/repos/${x.repo}/commits/${x.sha}/statuses`);
     // Every post is kept; the list's order is not the posting order (ties within a second), so ids tell.
-    t.same(listed.body.sort((a: Obj, b: Obj) => a.id - b.id).map((s: Obj) => s.status), ['pending', 'success', 'failure', 'error'], 'every post is kept');
+    t.same(
+      listed.body.sort((a: Obj, b: Obj) => a.id - b.id).map((s: Obj) => s.status),
+      ['pending', 'success', 'failure', 'error'],
+      'every post is kept',
+    );
     const combined = await x.call('GET', `/repos/${x.repo}/commits/${x.sha}/status`);
     // The combined state counts `error` (Landfall's "superseded") as a failure.
     t.match(combined.body, { state: 'failure', statuses: [{ context: 'landfall/web', status: 'error' }] }, 'the latest per context');
@@ -204,7 +281,10 @@ t.test('issue comments: create, list, edit in place', async (t) => {
   const created = await x.call('POST', `/repos/${x.repo}/issues/${index}/comments`, { body: '<!-- landfall:web -->\nPlan: 1 to create' });
   t.equal(created.status, 201);
   const listed = await x.call('GET', `/repos/${x.repo}/issues/${index}/comments`);
-  t.same(listed.body.map((c: Obj) => c.id), [created.body.id]);
+  t.same(
+    listed.body.map((c: Obj) => c.id),
+    [created.body.id],
+  );
   const edited = await x.call('PATCH', `/repos/${x.repo}/issues/comments/${created.body.id}`, { body: '<!-- landfall:web -->\nPlan: nothing to change' });
   t.equal(edited.status, 200);
   t.match(edited.body, { id: created.body.id, body: '<!-- landfall:web -->\nPlan: nothing to change' });

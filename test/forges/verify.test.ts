@@ -54,7 +54,11 @@ t.test('GitLab secret token and signing token', async (t) => {
   t.match(verify({}, tokenOnly), { ok: false, reason: /missing X-Gitlab-Token/ });
 
   t.same(verify(gitlabSignatureHeaders(body, token, now), signedOnly), { ok: true }, 'signature alone');
-  t.match(verify({ 'x-gitlab-token': SECRET }, signedOnly), { ok: false, reason: /missing webhook-signature/ }, 'a token cannot stand in for a required signature');
+  t.match(
+    verify({ 'x-gitlab-token': SECRET }, signedOnly),
+    { ok: false, reason: /missing webhook-signature/ },
+    'a token cannot stand in for a required signature',
+  );
   t.match(verify(gitlabSignatureHeaders(body, other, now), signedOnly), { ok: false, reason: /does not match/ });
   t.match(verify(gitlabSignatureHeaders(Buffer.from('{}'), token, now), signedOnly), { ok: false, reason: /does not match/ }, 'signature of another body');
 
@@ -76,7 +80,11 @@ t.test('GitLab secret token and signing token', async (t) => {
   t.same(verify({ 'x-gitlab-token': SECRET, ...good }, both), { ok: true }, 'both valid, key rotation across signing tokens');
   t.same(verify({ 'x-gitlab-token': SECRET }, both), { ok: true }, 'token alone while migrating to signing tokens');
   t.match(verify({ 'x-gitlab-token': 'wrong-token-value', ...good }, both), { ok: false }, 'a wrong token is refused even beside a valid signature');
-  t.match(verify({ 'x-gitlab-token': SECRET, ...gitlabSignatureHeaders(body, gitlabSigningToken('nope'), now) }, both), { ok: false }, 'a wrong signature is refused even beside a valid token');
+  t.match(
+    verify({ 'x-gitlab-token': SECRET, ...gitlabSignatureHeaders(body, gitlabSigningToken('nope'), now) }, both),
+    { ok: false },
+    'a wrong signature is refused even beside a valid token',
+  );
 });
 
 t.test('Gitea and Forgejo', async (t) => {
@@ -86,7 +94,10 @@ t.test('Gitea and Forgejo', async (t) => {
   t.same(gitea.verify({ headers: { 'x-gitea-signature': hex }, body, now }, cfg), { ok: true });
   t.same(gitea.verify({ headers: { 'x-forgejo-signature': hex }, body, now }, cfg), { ok: true }, 'Forgejo header alone');
   t.same(gitea.verify({ headers: { 'x-forgejo-signature': hex, 'x-gitea-signature': hex }, body, now }, cfg), { ok: true });
-  t.match(gitea.verify({ headers: { 'x-forgejo-signature': '0'.repeat(64), 'x-gitea-signature': hex }, body, now }, cfg), { ok: false, reason: /X-Forgejo-Signature/ });
+  t.match(gitea.verify({ headers: { 'x-forgejo-signature': '0'.repeat(64), 'x-gitea-signature': hex }, body, now }, cfg), {
+    ok: false,
+    reason: /X-Forgejo-Signature/,
+  });
   t.match(gitea.verify({ headers: { 'x-gitea-signature': `sha256=${hex}` }, body, now }, cfg), { ok: false }, 'Gitea signatures carry no prefix');
   t.equal(gitea.eventName({ 'x-forgejo-event': 'push' }), 'push');
   t.equal(gitea.deliveryId({ 'x-forgejo-delivery': 'f-1', 'x-gitea-delivery': 'g-1' }), 'f-1');

@@ -55,7 +55,9 @@ t.test('unauthenticated floods do not take the web process past the chart memory
   const memory = await rssOf(pid);
   const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
   t.comment(`flood: ${JSON.stringify(result.statuses)}`);
-  t.comment(`peak RSS ${mb(memory.peak)} (idle ${mb(idle.now)}); ${result.accepted} of ${result.signed} signed deliveries accepted; slow bodies closed after ${result.slowBodyMaxMs} ms at most, slow headers after ${result.slowHeaderMaxMs} ms, silent connections after ${result.silentMaxMs} ms; ${result.ms} ms in all`);
+  t.comment(
+    `peak RSS ${mb(memory.peak)} (idle ${mb(idle.now)}); ${result.accepted} of ${result.signed} signed deliveries accepted; slow bodies closed after ${result.slowBodyMaxMs} ms at most, slow headers after ${result.slowHeaderMaxMs} ms, silent connections after ${result.silentMaxMs} ms; ${result.ms} ms in all`,
+  );
 
   t.ok(memory.peak < chart.memoryLimitBytes, `peak RSS ${mb(memory.peak)} stays under the chart's limit of ${mb(chart.memoryLimitBytes)}`);
   t.equal(web.child.exitCode, null, 'the process never exited');
@@ -66,7 +68,10 @@ t.test('unauthenticated floods do not take the web process past the chart memory
   t.ok(result.silentMaxMs <= HEADERS_TIMEOUT_MS + TIMEOUT_SLACK_MS, `silent connections were closed within headersTimeout: ${result.silentMaxMs} ms`);
   t.same(result.statuses['slow body'], { 408: 12 }, 'every slow body was admitted, then cut off with 408');
   const oneSource = result.statuses['slow body, one source'] ?? {};
-  t.ok((oneSource['408'] ?? 0) > 0 && (oneSource['503'] ?? 0) > 0, `one source trickling 40 bodies of 1 MiB holds only its share: ${JSON.stringify(oneSource)}`);
+  t.ok(
+    (oneSource['408'] ?? 0) > 0 && (oneSource['503'] ?? 0) > 0,
+    `one source trickling 40 bodies of 1 MiB holds only its share: ${JSON.stringify(oneSource)}`,
+  );
   t.ok(result.slowBodyMaxMs >= REQUEST_TIMEOUT_MS - 500, `slow bodies were not cut off before requestTimeout: ${result.slowBodyMaxMs} ms`);
   t.ok(result.slowBodyMaxMs <= REQUEST_TIMEOUT_MS + TIMEOUT_SLACK_MS, `slow bodies were cut off within requestTimeout: ${result.slowBodyMaxMs} ms`);
   t.equal(result.busyWithoutRetryAfter, 0, 'every 503 says when to come back');
@@ -76,7 +81,11 @@ t.test('unauthenticated floods do not take the web process past the chart memory
   t.ok((big['503'] ?? 0) > 0, 'bodies beyond the in-flight budget were answered 503');
   t.same(Object.keys(result.statuses['big body to another route'] ?? {}).sort(), ['413'], 'large bodies to other routes are refused with 413');
   const unknown = result.statuses['unknown forge'] ?? {};
-  t.same(Object.keys(unknown).filter((s) => s !== '404' && s !== '429'), [], 'unknown forges are answered 404 (or 429 once the source is shut out)');
+  t.same(
+    Object.keys(unknown).filter((s) => s !== '404' && s !== '429'),
+    [],
+    'unknown forges are answered 404 (or 429 once the source is shut out)',
+  );
 
   // Still answering, and still accepting, after the flood.
   const health = await fetch(`http://127.0.0.1:${port}/healthz`);

@@ -51,7 +51,11 @@ t.test(`${RATE} signed deliveries per second for ${SECONDS} s`, { timeout: (SECO
       {
         setupRequest: (req: any) => {
           const i = n++ % 2;
-          return { ...req, body: bodies[i], headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': signatures[i] } };
+          return {
+            ...req,
+            body: bodies[i],
+            headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': signatures[i] },
+          };
         },
       },
     ],
@@ -63,7 +67,10 @@ t.test(`${RATE} signed deliveries per second for ${SECONDS} s`, { timeout: (SECO
   t.equal(result.errors, 0, 'no connection errors');
   t.equal(result.timeouts, 0, 'no timeouts');
   t.equal(result.non2xx, 0, 'no answer other than 2xx');
-  t.ok(result.requests.total >= RATE * SECONDS * 0.95, `held the rate: ${result.requests.total} requests in ${SECONDS} s (${Math.round(result.requests.average)}/s, p99 ${result.latency.p99} ms)`);
+  t.ok(
+    result.requests.total >= RATE * SECONDS * 0.95,
+    `held the rate: ${result.requests.total} requests in ${SECONDS} s (${Math.round(result.requests.average)}/s, p99 ${result.latency.p99} ms)`,
+  );
   // Every accepted delivery was recorded exactly once (SET NX per delivery id).
   let recorded = 0;
   let cursor = '0';
@@ -73,7 +80,10 @@ t.test(`${RATE} signed deliveries per second for ${SECONDS} s`, { timeout: (SECO
     recorded += keys.length;
   } while (cursor !== '0');
   // Requests in flight when the clock ran out were recorded but their answers not counted.
-  t.ok(recorded >= accepted && recorded <= accepted + 32, `every accepted delivery recorded once: ${accepted} accepted, ${recorded} recorded (at most 32 in flight at the end)`);
+  t.ok(
+    recorded >= accepted && recorded <= accepted + 32,
+    `every accepted delivery recorded once: ${accepted} accepted, ${recorded} recorded (at most 32 in flight at the end)`,
+  );
   const jobs = await redis.keys(`${prefix}:sync:sync-*`);
   t.same(jobs.sort(), [`${prefix}:sync:sync-api-0`, `${prefix}:sync:sync-web-0`], 'coalesced into one pending sync per app');
   // Memory flat: the last third no higher than the middle third by more than a margin.

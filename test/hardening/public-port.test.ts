@@ -20,7 +20,8 @@ const SECRET = 'public-port-webhook-secret';
 const TOKEN = 'public-port-api-token';
 const MiB = 1024 * 1024;
 const sign = (body: Buffer | string) => `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
-const push = (extra: Record<string, unknown> = {}) => Buffer.from(JSON.stringify({ ...(KITS.github.push('acme/web', 'main', randomUUID().replace(/-/g, '').padEnd(40, 'a')) as object), ...extra }));
+const push = (extra: Record<string, unknown> = {}) =>
+  Buffer.from(JSON.stringify({ ...(KITS.github.push('acme/web', 'main', randomUUID().replace(/-/g, '').padEnd(40, 'a')) as object), ...extra }));
 const hookHeaders = (body: Buffer | undefined, extra: Record<string, string | number> = {}) => ({
   'content-type': 'application/json',
   'x-github-event': 'push',
@@ -45,7 +46,8 @@ t.test('the public port', async (t) => {
   const port = Number(new URL(web.url).port);
   const inFlight = async () => parsePrometheus(await metrics.registry.metrics()).get('landfall_webhook_bytes_in_flight')?.samples[0]?.value;
   /** Sends only the head of a request that announces a body, and waits for the server to answer and close. */
-  const headOnly = (path: string, headers: Record<string, string | number>, localAddress = address()) => attempt({ port, localAddress, head: requestHead('POST', path, { 'content-length': MiB, ...headers }) });
+  const headOnly = (path: string, headers: Record<string, string | number>, localAddress = address()) =>
+    attempt({ port, localAddress, head: requestHead('POST', path, { 'content-length': MiB, ...headers }) });
 
   t.test('what the headers decide is answered before a byte of the body arrives', async (t) => {
     const cases: [string, string, Record<string, string | number>, number][] = [
@@ -62,7 +64,11 @@ t.test('the public port', async (t) => {
       t.equal(res.status, status, `${what}: ${status} without the body (a server waiting for it would answer 408 after 20 s)`);
     }
     // Two signature headers: node's rawHeaders keep both.
-    const repeated = await attempt({ port, localAddress: address(), head: `POST /hooks/github HTTP/1.1\r\nHost: x\r\nConnection: close\r\ncontent-type: application/json\r\nx-github-event: push\r\nx-hub-signature-256: sha256=1\r\nx-hub-signature-256: sha256=2\r\ncontent-length: ${MiB}\r\n\r\n` });
+    const repeated = await attempt({
+      port,
+      localAddress: address(),
+      head: `POST /hooks/github HTTP/1.1\r\nHost: x\r\nConnection: close\r\ncontent-type: application/json\r\nx-github-event: push\r\nx-hub-signature-256: sha256=1\r\nx-hub-signature-256: sha256=2\r\ncontent-length: ${MiB}\r\n\r\n`,
+    });
     t.equal(repeated.status, 400, 'a signature header sent twice: 400 before the body');
     t.equal(await inFlight(), 0, 'no budget held by any of them');
   });
@@ -74,7 +80,11 @@ t.test('the public port', async (t) => {
     t.equal(shut.status, 429, 'the sixth unknown forge name is 429, unread');
     t.ok(Number(shut.retryAfter) > 0, 'with Retry-After');
     const forged = address();
-    for (let i = 0; i < 5; i++) t.equal((await rawRequest({ port, path: '/hooks/github', localAddress: forged, headers: Object.entries(hookHeaders(undefined)), body: push() })).status, 401);
+    for (let i = 0; i < 5; i++)
+      t.equal(
+        (await rawRequest({ port, path: '/hooks/github', localAddress: forged, headers: Object.entries(hookHeaders(undefined)), body: push() })).status,
+        401,
+      );
     const big = await headOnly('/hooks/github', hookHeaders(undefined), forged);
     t.equal(big.status, 429, 'a source that sent five forged deliveries gets 429 before uploading another body');
   });
@@ -107,14 +117,40 @@ t.test('the public port', async (t) => {
 
   t.test('chunked bodies are counted as they stream and cut off at maxBodyBytes', async (t) => {
     const over = chunked(Buffer.alloc(3 * MiB, 0x20));
-    const cut = await attempt({ port, localAddress: address(), head: requestHead('POST', '/hooks/github', { ...hookHeaders(undefined), 'transfer-encoding': 'chunked' }), body: over });
+    const cut = await attempt({
+      port,
+      localAddress: address(),
+      head: requestHead('POST', '/hooks/github', { ...hookHeaders(undefined), 'transfer-encoding': 'chunked' }),
+      body: over,
+    });
     t.ok(cut.status === 413 || cut.status === undefined, `413, or the connection closed under the sender (${cut.status})`);
     const large = push({ padding: 'q'.repeat(1.5 * MiB) });
-    const res = await attempt({ port, localAddress: address(), head: requestHead('POST', '/hooks/github', { ...hookHeaders(large), 'transfer-encoding': 'chunked' }), body: chunked(large) });
+    const res = await attempt({
+      port,
+      localAddress: address(),
+      head: requestHead('POST', '/hooks/github', { ...hookHeaders(large), 'transfer-encoding': 'chunked' }),
+      body: chunked(large),
+    });
     t.equal(res.status, 202, 'a chunked signed delivery over 1 MiB is accepted');
     const smallOne = push();
-    t.equal((await attempt({ port, localAddress: address(), head: requestHead('POST', '/hooks/github', { ...hookHeaders(smallOne), 'transfer-encoding': 'chunked' }), body: chunked(smallOne, 100) })).status, 202, 'and a small one');
-    const elsewhere = await attempt({ port, localAddress: address(), head: requestHead('POST', '/nope', { 'content-type': 'application/json', 'transfer-encoding': 'chunked' }), body: chunked(Buffer.alloc(MiB, 0x20)) });
+    t.equal(
+      (
+        await attempt({
+          port,
+          localAddress: address(),
+          head: requestHead('POST', '/hooks/github', { ...hookHeaders(smallOne), 'transfer-encoding': 'chunked' }),
+          body: chunked(smallOne, 100),
+        })
+      ).status,
+      202,
+      'and a small one',
+    );
+    const elsewhere = await attempt({
+      port,
+      localAddress: address(),
+      head: requestHead('POST', '/nope', { 'content-type': 'application/json', 'transfer-encoding': 'chunked' }),
+      body: chunked(Buffer.alloc(MiB, 0x20)),
+    });
     t.ok(elsewhere.status === 413 || elsewhere.status === undefined, `a chunked body to another route is cut off at 16 KiB (${elsewhere.status})`);
     t.equal(await inFlight(), 0, 'nothing left held');
   });
@@ -143,10 +179,19 @@ t.test('the public port', async (t) => {
     t.equal((await sync(address(), TOKEN)).status, 202, 'another source is unaffected');
     const basic = (token: string) => [['authorization', `Basic ${Buffer.from(`x:${token}`).toString('base64')}`]] as [string, string][];
     const boardGuesser = address();
-    for (let i = 0; i < 5; i++) t.equal((await rawRequest({ port, path: '/admin/queues', method: 'GET', localAddress: boardGuesser, headers: basic(`nope-${i}`) })).status, 401);
-    t.equal((await rawRequest({ port, path: '/admin/queues', method: 'GET', localAddress: boardGuesser, headers: basic('nope') })).status, 429, 'the queue board counts wrong tokens too');
+    for (let i = 0; i < 5; i++)
+      t.equal((await rawRequest({ port, path: '/admin/queues', method: 'GET', localAddress: boardGuesser, headers: basic(`nope-${i}`) })).status, 401);
+    t.equal(
+      (await rawRequest({ port, path: '/admin/queues', method: 'GET', localAddress: boardGuesser, headers: basic('nope') })).status,
+      429,
+      'the queue board counts wrong tokens too',
+    );
     const webhook = push();
-    t.equal((await rawRequest({ port, path: '/hooks/github', localAddress: guesser, headers: Object.entries(hookHeaders(webhook)), body: webhook })).status, 202, "token guessing does not shut out the source's webhooks");
+    t.equal(
+      (await rawRequest({ port, path: '/hooks/github', localAddress: guesser, headers: Object.entries(hookHeaders(webhook)), body: webhook })).status,
+      202,
+      "token guessing does not shut out the source's webhooks",
+    );
   });
 
   t.test('the queue board: never framed, read-only unless asked', async (t) => {
@@ -155,7 +200,13 @@ t.test('the public port', async (t) => {
     t.equal(page.status, 200);
     t.equal(page.headers['x-frame-options'], 'DENY');
     t.equal(page.headers['content-security-policy'], "frame-ancestors 'none'");
-    const pause = await rawRequest({ port, path: '/admin/queues/api/queues/sync/pause', method: 'PUT', localAddress: address(), headers: [basic, ['sec-fetch-site', 'same-origin']] });
+    const pause = await rawRequest({
+      port,
+      path: '/admin/queues/api/queues/sync/pause',
+      method: 'PUT',
+      localAddress: address(),
+      headers: [basic, ['sec-fetch-site', 'same-origin']],
+    });
     t.equal(pause.status, 405, 'read-only by default, even from the board itself');
     t.match(pause.json, { error: 'read-only' });
   });
@@ -169,7 +220,13 @@ t.test('the public port', async (t) => {
     t.ok(res.body.length < 1_000, `the answer is ${res.body.length} bytes, not 100 KB`);
     t.match(res.json.detail, /b…/);
     const pr = Buffer.from(JSON.stringify(KITS.github.pullRequest('acme/web', 7, 'opened', 'd'.repeat(40), long, 'main')));
-    const planned = await rawRequest({ port, path: '/hooks/github', localAddress: address(), headers: Object.entries({ ...hookHeaders(pr), 'x-github-event': 'pull_request' }), body: pr });
+    const planned = await rawRequest({
+      port,
+      path: '/hooks/github',
+      localAddress: address(),
+      headers: Object.entries({ ...hookHeaders(pr), 'x-github-event': 'pull_request' }),
+      body: pr,
+    });
     t.equal(planned.status, 202);
     const queues = queuesForTest(t, redis, prefix);
     const job = await queues.plan.getJob(planned.json.accepted[0].jobId);
@@ -192,11 +249,15 @@ t.test('the public port', async (t) => {
 
 t.test('a writable queue board takes changes from its own origin only', async (t) => {
   const { url, prefix, redis } = await redisForTest(t, 'board');
-  const web = await startWeb(t, `redis: { url: ${url}, prefix: ${prefix} }\nserver: { apiTokens: [${TOKEN}], queueBoardWritable: true, publicUrl: "https://landfall.example.com" }\nforges: { github: { webhookSecret: ${SECRET} } }\napps:\n  - { name: web, forge: github, repo: acme/web, branch: main, namespace: web }\n`);
+  const web = await startWeb(
+    t,
+    `redis: { url: ${url}, prefix: ${prefix} }\nserver: { apiTokens: [${TOKEN}], queueBoardWritable: true, publicUrl: "https://landfall.example.com" }\nforges: { github: { webhookSecret: ${SECRET} } }\napps:\n  - { name: web, forge: github, repo: acme/web, branch: main, namespace: web }\n`,
+  );
   const port = Number(new URL(web.url).port);
   const queues = queuesForTest(t, redis, prefix);
   const basic: [string, string] = ['authorization', `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}`];
-  const put = (path: string, headers: [string, string][]) => rawRequest({ port, path: `/admin/queues/api/queues/sync/${path}`, method: 'PUT', headers: [basic, ...headers] });
+  const put = (path: string, headers: [string, string][]) =>
+    rawRequest({ port, path: `/admin/queues/api/queues/sync/${path}`, method: 'PUT', headers: [basic, ...headers] });
   for (const [what, headers] of [
     ['Sec-Fetch-Site: cross-site', [['sec-fetch-site', 'cross-site']]],
     ['Sec-Fetch-Site: same-site', [['sec-fetch-site', 'same-site']]],
@@ -232,7 +293,11 @@ t.test('the connection cap closes connections beyond it', async (t) => {
   t.equal(fourth.status, undefined, 'the fourth connection is closed without an answer');
   open.pop()?.destroy();
   await until('two connections', () => new Promise<boolean>((resolve) => server.getConnections((_err, n) => resolve(n === 2))));
-  t.equal((await attempt({ port, localAddress: '127.0.0.1', head: requestHead('GET', '/healthz', {}) })).status, 200, 'below the cap again, connections are served');
+  t.equal(
+    (await attempt({ port, localAddress: '127.0.0.1', head: requestHead('GET', '/healthz', {}) })).status,
+    200,
+    'below the cap again, connections are served',
+  );
 });
 
 t.test('the body budget: large bodies share one region and leave room for small ones', async (t) => {
@@ -272,7 +337,10 @@ t.test('the body budget: large bodies share one region and leave room for small 
 t.test('the body budget: one source holds at most its share', async (t) => {
   const budget = createBodyBudget({ limit: 8 * MiB, perSource: 3 * MiB });
   const leases = [budget.lease('greedy'), budget.lease('greedy'), budget.lease('greedy'), budget.lease('greedy')];
-  t.ok(leases.slice(0, 3).every((l) => l.alloc(MiB)), 'three bodies of 1 MiB from one source');
+  t.ok(
+    leases.slice(0, 3).every((l) => l.alloc(MiB)),
+    'three bodies of 1 MiB from one source',
+  );
   t.equal(leases[3]?.alloc(MiB), undefined, 'not a fourth');
   t.ok(budget.lease('other').alloc(MiB), 'another source is unaffected');
   leases[0]?.release();

@@ -32,7 +32,9 @@ t.test('100 pushes across 5 apps while Redis is down', async (t) => {
   }
   const dataDir = await mkdtemp(join(tmpdir(), 'landfall-outage-'));
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
-  const apps = APPS.map((a) => `  - { name: ${a}, forge: github, repo: acme/${a}, cloneUrl: "${repos.get(a)!.url}", branch: main, path: deploy, namespace: ${a} }\n`).join('');
+  const apps = APPS.map(
+    (a) => `  - { name: ${a}, forge: github, repo: acme/${a}, cloneUrl: "${repos.get(a)!.url}", branch: main, path: deploy, namespace: ${a} }\n`,
+  ).join('');
   const yaml = `redis: { url: "${redis.url}", prefix: outage }\nforges: { github: { webhookSecret: ${SECRET} } }\nworker: { dataDir: "${dataDir}", lockTimeout: 3s }\napps:\n${apps}`;
   const web = await startWeb(t, yaml);
   const client = await createKubeClient(kube!.kubeConfig(), { retryBaseMs: 10 });
@@ -49,7 +51,11 @@ t.test('100 pushes across 5 apps while Redis is down', async (t) => {
       const sha = await repos.get(app)!.commit({ 'deploy/v.yaml': configMap('version', { v: String(i) }) }, `v${i}`);
       heads.set(app, sha);
       const body = JSON.stringify(KITS.github.push(`acme/${app}`, 'main', sha));
-      const res = await web.post('/hooks/github', body, { 'content-type': 'application/json', ...KITS.github.eventHeaders('push', `d-${app}-${i}`), ...(await KITS.github.sign(body, SECRET)) });
+      const res = await web.post('/hooks/github', body, {
+        'content-type': 'application/json',
+        ...KITS.github.eventHeaders('push', `d-${app}-${i}`),
+        ...(await KITS.github.sign(body, SECRET)),
+      });
       answers.push(res.status);
       if (res.status === 202) t.equal(res.json.accepted[0].jobId, 'spooled');
     }
@@ -61,10 +67,14 @@ t.test('100 pushes across 5 apps while Redis is down', async (t) => {
   const store = new Redis(redis.url);
   t.teardown(() => store.quit());
   const history = createHistory(store, createKeys('outage'));
-  await until('every app runs its newest commit', async () => {
-    for (const app of APPS) if ((await history.appState(app)).deployedSha !== heads.get(app)) return false;
-    return true;
-  }, 60_000);
+  await until(
+    'every app runs its newest commit',
+    async () => {
+      for (const app of APPS) if ((await history.appState(app)).deployedSha !== heads.get(app)) return false;
+      return true;
+    },
+    60_000,
+  );
   await until('the spool is empty', async () => (await readdir(web.config.server.spoolDir)).filter((n) => n.endsWith('.json')).length === 0);
   t.equal((await store.keys('outage:delivery:github:*')).length, 100, 'every delivery was taken once');
 

@@ -30,33 +30,47 @@ async function server(t: Teardown, args: string[], cwd: string): Promise<number>
   const port = await freePort();
   const child = spawn('redis-server', [...args.map((a) => a.replace('$PORT', String(port)))], { cwd, stdio: 'ignore' });
   t.teardown(() => child.kill('SIGKILL'));
-  await until(`redis on ${port}`, async () => {
-    const probe = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => undefined);
-    try {
-      await probe.connect();
-      return (await probe.ping()) === 'PONG';
-    } catch {
-      return false;
-    } finally {
-      probe.disconnect();
-    }
-  }, 10_000);
+  await until(
+    `redis on ${port}`,
+    async () => {
+      const probe = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      probe.on('error', () => undefined);
+      try {
+        await probe.connect();
+        return (await probe.ping()) === 'PONG';
+      } catch {
+        return false;
+      } finally {
+        probe.disconnect();
+      }
+    },
+    10_000,
+  );
   return port;
 }
 
 async function signedPush(web: Awaited<ReturnType<typeof startWeb>>, sha: string, id: string) {
   const body = JSON.stringify(KITS.github.push('acme/web', 'main', sha));
-  return web.post('/hooks/github', body, { 'content-type': 'application/json', ...KITS.github.eventHeaders('push', id), ...(await KITS.github.sign(body, SECRET)) });
+  return web.post('/hooks/github', body, {
+    'content-type': 'application/json',
+    ...KITS.github.eventHeaders('push', id),
+    ...(await KITS.github.sign(body, SECRET)),
+  });
 }
 
 t.test('Redis Sentinel', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'landfall-sentinel-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const master = await server(t, ['--port', '$PORT', '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], dir);
-  await writeFile(join(dir, 'sentinel.conf'), `bind 127.0.0.1\nsentinel monitor lfmaster 127.0.0.1 ${master} 1\nsentinel down-after-milliseconds lfmaster 2000\n`);
+  await writeFile(
+    join(dir, 'sentinel.conf'),
+    `bind 127.0.0.1\nsentinel monitor lfmaster 127.0.0.1 ${master} 1\nsentinel down-after-milliseconds lfmaster 2000\n`,
+  );
   const sentinel = await server(t, ['sentinel.conf', '--sentinel', '--port', '$PORT'], dir);
-  const web = await startWeb(t, `redis: { sentinels: [{ host: 127.0.0.1, port: ${sentinel} }], name: lfmaster, prefix: sent }\nforges: { github: { webhookSecret: ${SECRET} } }\napps:\n  - { name: web, forge: github, repo: acme/web, branch: main, namespace: web }\n`);
+  const web = await startWeb(
+    t,
+    `redis: { sentinels: [{ host: 127.0.0.1, port: ${sentinel} }], name: lfmaster, prefix: sent }\nforges: { github: { webhookSecret: ${SECRET} } }\napps:\n  - { name: web, forge: github, repo: acme/web, branch: main, namespace: web }\n`,
+  );
   const res = await signedPush(web, 'a'.repeat(40), 'sentinel-1');
   t.equal(res.status, 202, res.text);
   const direct = new Redis({ port: master });
@@ -70,13 +84,23 @@ t.test('Redis Cluster: intake, workers and their scripts under one hash tag', as
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const ports: number[] = [];
   for (let i = 0; i < 3; i++) {
-    ports.push(await server(t, ['--port', '$PORT', '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-$PORT.conf`, '--save', '', '--appendonly', 'no'], dir));
+    ports.push(
+      await server(
+        t,
+        ['--port', '$PORT', '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-$PORT.conf`, '--save', '', '--appendonly', 'no'],
+        dir,
+      ),
+    );
   }
   await exec('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
-  await until('the cluster is ok', async () => {
-    const { stdout } = await exec('redis-cli', ['-p', String(ports[0]), 'cluster', 'info']);
-    return /cluster_state:ok/.test(stdout);
-  }, 20_000);
+  await until(
+    'the cluster is ok',
+    async () => {
+      const { stdout } = await exec('redis-cli', ['-p', String(ports[0]), 'cluster', 'info']);
+      return /cluster_state:ok/.test(stdout);
+    },
+    20_000,
+  );
 
   const repo = await createRepo(t);
   const { server: kube } = await kubeForTest(t);
@@ -96,7 +120,11 @@ t.test('Redis Cluster: intake, workers and their scripts under one hash tag', as
   const c1 = await repo.commit({ 'deploy/v.yaml': configMap('version', { v: '1' }) });
   const res = await signedPush(web, c1, 'cluster-1');
   t.equal(res.status, 202, res.text);
-  await until('deployed through the cluster', async () => (kube!.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'web', name: 'version' }) as any)?.data?.v === '1', 30_000);
+  await until(
+    'deployed through the cluster',
+    async () => (kube!.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'web', name: 'version' }) as any)?.data?.v === '1',
+    30_000,
+  );
   const cluster = new Cluster([{ host: '127.0.0.1', port: ports[0]! }]);
   t.teardown(() => cluster.quit());
   t.equal(await cluster.hget('{lf}:app:web:state', 'deployedSha'), c1, 'the app state is in the cluster');
@@ -114,7 +142,9 @@ t.test('configuration: Cluster needs a hash-tag prefix; Sentinel needs the maste
       return err.problems.map((p) => `${p.path}: ${p.message}`);
     }
   };
-  t.same(problems('redis: { cluster: [{ host: a, port: 7000 }] }'), ['redis.prefix: with Redis Cluster, must be one hash tag such as {landfall}, so that every key lands in one slot']);
+  t.same(problems('redis: { cluster: [{ host: a, port: 7000 }] }'), [
+    'redis.prefix: with Redis Cluster, must be one hash tag such as {landfall}, so that every key lands in one slot',
+  ]);
   t.same(problems('redis: { sentinels: [{ host: a, port: 26379 }] }'), ["redis.name: required with sentinels: the master group's name"]);
   t.same(problems('redis: { cluster: [{ host: a, port: 7000 }], prefix: "{landfall}" }'), []);
 });

@@ -29,7 +29,10 @@ t.test('2 web + 2 worker processes, a burst of 36 pushes across 3 apps', async (
     kube!.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: app } });
   }
   const kubeconfig = join(dir, 'kubeconfig');
-  await writeFile(kubeconfig, `apiVersion: v1\nkind: Config\nclusters:\n- name: t\n  cluster: { server: "${kube!.url}", insecure-skip-tls-verify: true }\nusers:\n- name: t\n  user: { token: test-token }\ncontexts:\n- name: t\n  context: { cluster: t, user: t }\ncurrent-context: t\n`);
+  await writeFile(
+    kubeconfig,
+    `apiVersion: v1\nkind: Config\nclusters:\n- name: t\n  cluster: { server: "${kube!.url}", insecure-skip-tls-verify: true }\nusers:\n- name: t\n  user: { token: test-token }\ncontexts:\n- name: t\n  context: { cluster: t, user: t }\ncurrent-context: t\n`,
+  );
   const config = join(dir, 'landfall.yaml');
   await writeFile(
     config,
@@ -40,7 +43,12 @@ t.test('2 web + 2 worker processes, a burst of 36 pushes across 3 apps', async (
   for (const role of ['web', 'web', 'worker', 'worker']) {
     const port = await freePort();
     if (role === 'web') webPorts.push(port);
-    const p = runCli(['serve', '--role', role, '--config', config], { LANDFALL_SERVER__PORT: String(port), LANDFALL_WORKER__PROBE_PORT: String(port), LANDFALL_WORKER__DATA_DIR: join(dir, `data-${port}`), LANDFALL_SERVER__SPOOL_DIR: join(dir, `spool-${port}`) });
+    const p = runCli(['serve', '--role', role, '--config', config], {
+      LANDFALL_SERVER__PORT: String(port),
+      LANDFALL_WORKER__PROBE_PORT: String(port),
+      LANDFALL_WORKER__DATA_DIR: join(dir, `data-${port}`),
+      LANDFALL_SERVER__SPOOL_DIR: join(dir, `spool-${port}`),
+    });
     t.teardown(() => p.child.kill('SIGKILL'));
     processes.push(p.waitFor(role === 'web' ? /landfall web listening/ : /landfall worker probes listening/));
   }
@@ -68,10 +76,14 @@ t.test('2 web + 2 worker processes, a burst of 36 pushes across 3 apps', async (
   t.same([...new Set(answers)], [202], `all ${answers.length} deliveries accepted`);
 
   const history = createHistory(redis, createKeys(prefix));
-  await until('every app runs its newest commit', async () => {
-    for (const app of APPS) if ((await history.appState(app)).deployedSha !== shas.get(app)!.at(-1)) return false;
-    return true;
-  }, 60_000);
+  await until(
+    'every app runs its newest commit',
+    async () => {
+      for (const app of APPS) if ((await history.appState(app)).deployedSha !== shas.get(app)!.at(-1)) return false;
+      return true;
+    },
+    60_000,
+  );
   // Pushes that joined a later job are taken up when it runs (and finds the head deployed).
   const queue = new Queue('sync', { connection: redis, prefix });
   t.teardown(() => queue.close());
@@ -84,11 +96,21 @@ t.test('2 web + 2 worker processes, a burst of 36 pushes across 3 apps', async (
     const records = (await history.list(app, 100)).reverse();
     const deployed = records.filter((r) => r.phases.some((p) => p.name === 'apply'));
     const order = deployed.map((r) => list.indexOf(r.sha!));
-    t.same(order, [...order].sort((a, b) => a - b), `${app}: never an older commit after a newer one (${order.join(', ')})`);
+    t.same(
+      order,
+      [...order].sort((a, b) => a - b),
+      `${app}: never an older commit after a newer one (${order.join(', ')})`,
+    );
     t.equal(new Set(order).size, order.length, `${app}: nothing deployed twice`);
-    const spans = records.filter((r) => r.startedAt && r.finishedAt && r.phases.length > 1).map((r) => [r.startedAt!, r.finishedAt!]).sort((a, b) => a[0]! - b[0]!);
+    const spans = records
+      .filter((r) => r.startedAt && r.finishedAt && r.phases.length > 1)
+      .map((r) => [r.startedAt!, r.finishedAt!])
+      .sort((a, b) => a[0]! - b[0]!);
     for (let i = 1; i < spans.length; i++) t.ok(spans[i]![0]! >= spans[i - 1]![1]! - 2, `${app}: sync ${i} began after sync ${i - 1} ended`);
     const covered = new Set(records.flatMap((r) => [...r.covered, r.sha, r.requestedSha]));
-    t.ok(list.every((sha) => covered.has(sha)), `${app}: every announced commit was taken up by a sync`);
+    t.ok(
+      list.every((sha) => covered.has(sha)),
+      `${app}: every announced commit was taken up by a sync`,
+    );
   }
 });

@@ -21,7 +21,8 @@ const SOPS_1 = 'sops-decrypted-first-4c1d';
 const SOPS_2 = 'sops-decrypted-second-a07e';
 const SOPS_3 = 'sops-decrypted-refused-93bb';
 const b64 = (s: string) => Buffer.from(s).toString('base64');
-const secret = (password: string, extra = '') => `apiVersion: v1\nkind: Secret\nmetadata: { name: db }\ntype: Opaque\nstringData:\n  password: ${password}\ndata:\n  token: ${b64(TOKEN_DATA)}\n${extra}`;
+const secret = (password: string, extra = '') =>
+  `apiVersion: v1\nkind: Secret\nmetadata: { name: db }\ntype: Opaque\nstringData:\n  password: ${password}\ndata:\n  token: ${b64(TOKEN_DATA)}\n${extra}`;
 
 t.test('no secret appears in logs, records, pages, statuses, comments, notifications or process arguments', async (t) => {
   const receiver = await startReceiver(t);
@@ -70,7 +71,15 @@ t.test('no secret appears in logs, records, pages, statuses, comments, notificat
   const records = await flow.history.list('web', 50);
   const plans = await flow.history.list('web', 50, 'plan');
   const pages: string[] = [];
-  for (const path of ['/', '/apps/web', '/api/apps', '/api/apps/web', '/api/apps/web/syncs', '/api/apps/web/syncs?kind=plan', ...[...records, ...plans].flatMap((r) => [`/syncs/${r.id}`, `/api/syncs/${r.id}`])]) {
+  for (const path of [
+    '/',
+    '/apps/web',
+    '/api/apps',
+    '/api/apps/web',
+    '/api/apps/web/syncs',
+    '/api/apps/web/syncs?kind=plan',
+    ...[...records, ...plans].flatMap((r) => [`/syncs/${r.id}`, `/api/syncs/${r.id}`]),
+  ]) {
     pages.push(await (await fetch(`${flow.web.url}${path}`)).text());
   }
   const forgeBodies = flow.api.requests.map((r) => JSON.stringify(r.body));
@@ -81,7 +90,7 @@ t.test('no secret appears in logs, records, pages, statuses, comments, notificat
     'redis (every key and value)': stored.join('\n'),
     'pages and API answers': pages.join('\n'),
     'statuses and comments sent to the forge': forgeBodies.join('\n'),
-    'notifications': notifications.join('\n'),
+    notifications: notifications.join('\n'),
     'git process arguments': argv,
   };
   t.ok(argv.split('\n').length > 3, 'git was run (over HTTP, with the forge token)');
@@ -111,7 +120,8 @@ t.test('SOPS: a flow that decrypts leaves no plaintext and no identity anywhere 
   process.env.LANDFALL_AGE_KEY = key.identity;
   t.teardown(() => (before === undefined ? delete process.env.LANDFALL_AGE_KEY : (process.env.LANDFALL_AGE_KEY = before)));
   const flow = await startFlow(t, 'github', '', { workerYaml: ', attempts: 1' });
-  const encrypted = (password: string, recipient = key.recipient) => sopsEncrypt(secret(password), { age: [recipient], name: 'secret.yaml', args: ['--encrypted-regex', '^(data|stringData)$'] });
+  const encrypted = (password: string, recipient = key.recipient) =>
+    sopsEncrypt(secret(password), { age: [recipient], name: 'secret.yaml', args: ['--encrypted-regex', '^(data|stringData)$'] });
 
   const c0 = await flow.repo.commit({ 'deploy/secret.yaml': await encrypted(SOPS_1), 'deploy/web.yaml': deployment('web') });
   await flow.push(c0);

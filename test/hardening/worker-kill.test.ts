@@ -7,7 +7,8 @@ import { runCli } from '../support/process.js';
 import { configMap, deployment } from '../support/sync.js';
 import { until, workerHarness } from '../support/workers.js';
 
-const version = (h: Awaited<ReturnType<typeof workerHarness>>) => (h.server.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'web', name: 'version' }) as any)?.data?.v;
+const version = (h: Awaited<ReturnType<typeof workerHarness>>) =>
+  (h.server.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'web', name: 'version' }) as any)?.data?.v;
 
 /** Starts a worker process, waits until a sync is in `phase`, SIGKILLs it, then lets a survivor finish. */
 async function killIn(t: Test, h: Awaited<ReturnType<typeof workerHarness>>, phase: string, jobId: Promise<string>, release: () => void | Promise<void>) {
@@ -20,13 +21,20 @@ async function killIn(t: Test, h: Awaited<ReturnType<typeof workerHarness>>, pha
   await doomed.exited;
   await release();
   await h.startWorker();
-  const record = await until('the job is finished by another worker', async () => {
-    const r = await h.history.get(id);
-    return r && (r.result === 'succeeded' || r.result === 'failed') ? r : undefined;
-  }, 60_000);
+  const record = await until(
+    'the job is finished by another worker',
+    async () => {
+      const r = await h.history.get(id);
+      return r && (r.result === 'succeeded' || r.result === 'failed') ? r : undefined;
+    },
+    60_000,
+  );
   t.equal(record.result, 'succeeded', `${phase}: ${record.error?.message ?? 'finished'}`);
   t.ok((record.runs ?? 0) >= 2, `${phase}: taken up again (run ${record.runs})`);
-  t.ok(record.log.some((l) => /stopped before it finished/.test(l.msg)), `${phase}: the record says so`);
+  t.ok(
+    record.log.some((l) => /stopped before it finished/.test(l.msg)),
+    `${phase}: the record says so`,
+  );
   return record;
 }
 

@@ -52,10 +52,21 @@ t.test('GitHub: failed deliveries are redelivered once; refused, accepted and re
   const cfg = config('github', api.url, prefix);
   const keys = createKeys(prefix);
   const apis = createForgeApis(cfg.forges);
-  const hook = api.seedHook('acme/web', { url: 'https://landfall.test/hooks/github', events: ['pull_request', 'push'], secret: SECRET, settings: { content_type: 'json' } });
+  const hook = api.seedHook('acme/web', {
+    url: 'https://landfall.test/hooks/github',
+    events: ['pull_request', 'push'],
+    secret: SECRET,
+    settings: { content_type: 'json' },
+  });
   const id = Number(hook.id);
   const seed = (guid: string, status_code: number, event = 'pull_request') =>
-    api.seedDelivery('acme/web', id, { guid, status_code, status: status_code === 0 ? 'failed to connect' : status_code === 200 ? 'OK' : `Invalid HTTP Response: ${status_code}`, event, action: event === 'pull_request' ? 'opened' : null }).id;
+    api.seedDelivery('acme/web', id, {
+      guid,
+      status_code,
+      status: status_code === 0 ? 'failed to connect' : status_code === 200 ? 'OK' : `Invalid HTTP Response: ${status_code}`,
+      event,
+      action: event === 'pull_request' ? 'opened' : null,
+    }).id;
   seed('g-ok', 200, 'push');
   const noAnswer = seed('g-down', 0);
   const badGateway = seed('g-502', 502, 'push');
@@ -70,12 +81,22 @@ t.test('GitHub: failed deliveries are redelivered once; refused, accepted and re
   t.teardown(close);
   const logs: string[] = [];
   const first = await runWebhookCheck({ config: cfg, apis, redis, keys, log: quietLog(logs), metrics });
-  t.same(api.redeliveries.map((r) => String(r.deliveryId)).sort(), [noAnswer, badGateway].map(String).sort(), 'no answer and 502 are asked for again; 401, accepted and recovered ones are not');
+  t.same(
+    api.redeliveries.map((r) => String(r.deliveryId)).sort(),
+    [noAnswer, badGateway].map(String).sort(),
+    'no answer and 502 are asked for again; 401, accepted and recovered ones are not',
+  );
   t.same(first.redelivered.map((r) => r.guid).sort(), ['g-502', 'g-down']);
   t.ok(logs.some((l) => l.includes('asked the forge to redeliver a failed webhook') && l.includes('g-down')));
 
   const stored = await readWebhookChecks(redis, keys);
-  t.same(stored.map((s) => [s.repo, s.ok]), [['acme/api', false], ['acme/web', false]]);
+  t.same(
+    stored.map((s) => [s.repo, s.ok]),
+    [
+      ['acme/api', false],
+      ['acme/web', false],
+    ],
+  );
   const web = stored.find((s) => s.repo === 'acme/web')!;
   t.same(web.apps, ['web']);
   t.match(web.problems, [/^3 of 7 recent deliveries failed: .*1× 401.*\(401: the secret differs; run `landfall webhooks sync --force`\)/]);
@@ -84,10 +105,10 @@ t.test('GitHub: failed deliveries are redelivered once; refused, accepted and re
 
   const families = parsePrometheus(await metrics.registry.metrics());
   const problems = families.get('landfall_webhook_problems');
-  t.same(
-    problems?.samples.map((s) => [s.labels.repo, s.value]).sort(),
-    [['acme/api', 1], ['acme/web', 1]],
-  );
+  t.same(problems?.samples.map((s) => [s.labels.repo, s.value]).sort(), [
+    ['acme/api', 1],
+    ['acme/web', 1],
+  ]);
   t.equal(families.get('landfall_webhook_redeliveries_total')?.samples.find((s) => s.labels.result === 'requested')?.value, 2);
 
   // The redeliveries got through (the forge logs them with the same guid): only the 401 is left,
@@ -96,7 +117,10 @@ t.test('GitHub: failed deliveries are redelivered once; refused, accepted and re
   t.equal(second.redelivered.length, 0);
   t.equal(api.redeliveries.length, 2);
   const again = (await readWebhookChecks(redis, keys)).find((s) => s.repo === 'acme/web')!;
-  t.same(again.failedDeliveries.map((d) => d.statusCode), [401]);
+  t.same(
+    again.failedDeliveries.map((d) => d.statusCode),
+    [401],
+  );
   t.same(api.unexpected, []);
 });
 
@@ -122,11 +146,17 @@ t.test('GitLab: failed hook events are resent; a refused resend is asked for aga
   t.match(first.redelivered.find((r) => r.error)?.error, /429/);
   t.equal(api.redeliveries.length, 1);
   const second = await runWebhookCheck({ config: cfg, apis, redis, keys, log: quietLog() });
-  t.same(second.redelivered.map((r) => r.error), [undefined]);
+  t.same(
+    second.redelivered.map((r) => r.error),
+    [undefined],
+  );
   t.same(api.redeliveries.map((r) => String(r.deliveryId)).sort(), [down, unavailable].map(String).sort());
   const third = await runWebhookCheck({ config: cfg, apis, redis, keys, log: quietLog() });
   t.equal(third.redelivered.length, 0, 'resent events keep their Idempotency-Key: recovered, not resent again');
-  t.same((await readWebhookChecks(redis, keys)).map((s) => s.ok), [true, true]);
+  t.same(
+    (await readWebhookChecks(redis, keys)).map((s) => s.ok),
+    [true, true],
+  );
   t.same(api.unexpected, []);
 });
 
@@ -135,8 +165,21 @@ t.test('a worker checks the webhooks at start: redelivers what failed while it w
   let failed = 0;
   const flow = await startFlow(t, 'github', '', {
     beforeWorkers(api) {
-      hookId = Number(api.seedHook(FLOW_REPOS.github, { url: 'https://landfall.test/hooks/github', events: ['pull_request', 'push'], secret: 'x'.repeat(20), settings: { content_type: 'json' } }).id);
-      failed = api.seedDelivery(FLOW_REPOS.github, hookId, { guid: 'missed-while-down', status_code: 0, status: 'failed to connect', event: 'pull_request', action: 'opened' }).id;
+      hookId = Number(
+        api.seedHook(FLOW_REPOS.github, {
+          url: 'https://landfall.test/hooks/github',
+          events: ['pull_request', 'push'],
+          secret: 'x'.repeat(20),
+          settings: { content_type: 'json' },
+        }).id,
+      );
+      failed = api.seedDelivery(FLOW_REPOS.github, hookId, {
+        guid: 'missed-while-down',
+        status_code: 0,
+        status: 'failed to connect',
+        event: 'pull_request',
+        action: 'opened',
+      }).id;
     },
   });
   await flow.api.waitFor((api) => api.redeliveries.length === 1, 20_000);
@@ -151,8 +194,14 @@ t.test('a worker checks the webhooks at start: redelivers what failed while it w
   });
   t.match(body.webhook, { ok: false, checked: true, hookId: String(hookId), redelivered: 1, problems: [/1 of 1 recent deliveries failed: 1× no answer/] });
   const page = await get('/apps/web');
-  t.match(page.text, /<dt>Webhook<\/dt><dd><span class="badge s-failed">problem<\/span> 1 of 1 recent deliveries failed: 1× no answer; asked the forge to redeliver 1 failed delivery/);
+  t.match(
+    page.text,
+    /<dt>Webhook<\/dt><dd><span class="badge s-failed">problem<\/span> 1 of 1 recent deliveries failed: 1× no answer; asked the forge to redeliver 1 failed delivery/,
+  );
   const metrics = parsePrometheus((await get('/metrics')).text);
-  t.same(metrics.get('landfall_webhook_problems')?.samples.map((s) => [s.labels.forge, s.labels.repo, s.value]), [['github', FLOW_REPOS.github, 1]]);
+  t.same(
+    metrics.get('landfall_webhook_problems')?.samples.map((s) => [s.labels.forge, s.labels.repo, s.value]),
+    [['github', FLOW_REPOS.github, 1]],
+  );
   t.same(flow.api.unexpected, []);
 });

@@ -87,7 +87,10 @@ for (const forge of FORGE_IDS) {
     const dry = await runWebhooksSync(config, [], { dryRun: true }, apis);
     t.equal(dry.code, 0);
     t.match(dry.text, new RegExp(`~ ${forge} ${web} \\(apps web, web-staging\\): would create hook: url ${url}`));
-    t.match(dry.text, new RegExp(`~ ${forge} ${other} \\(app api\\): would update hook ${drifted.id}: url: https://old-landfall\\.example\\.com/hooks/${forge} → ${url}`));
+    t.match(
+      dry.text,
+      new RegExp(`~ ${forge} ${other} \\(app api\\): would update hook ${drifted.id}: url: https://old-landfall\\.example\\.com/hooks/${forge} → ${url}`),
+    );
     t.match(dry.text, /events: \+/);
     t.match(dry.text, new RegExp(`-${OTHER_EVENT[forge]}`));
     t.match(dry.text, /2 repositories: 1 would create, 1 would update, 0 unchanged, 0 failed \(dry run: nothing was changed\)/);
@@ -99,7 +102,11 @@ for (const forge of FORGE_IDS) {
     t.match(first.text, /2 repositories: 1 created, 1 updated, 0 unchanged, 0 failed\n$/);
     const hooks = api.hooks.get(web) ?? [];
     t.equal(hooks.length, 2, 'one hook for the repository, however many apps use it; the foreign one stays');
-    t.same(hooks.find((h) => h.id === foreign.id), foreign, 'the foreign hook is untouched');
+    t.same(
+      hooks.find((h) => h.id === foreign.id),
+      foreign,
+      'the foreign hook is untouched',
+    );
     const ours = hooks.find((h) => h.url === url);
     t.ok(ours, 'created at server.publicUrl/hooks/<forge>');
     t.same([...(ours?.events ?? [])].sort(), EVENTS[forge], 'exactly the events Landfall handles');
@@ -157,7 +164,10 @@ t.test('check names what is wrong with a drifted hook and exits 1', async (t) =>
   api.seedHook('acme/web', { url: `${PUBLIC}/hooks/gitea`, events: ['push'], active: false, secret: SECRET, settings: { content_type: 'form' } });
   const check = await runWebhooksCheck(config, [], apis);
   t.equal(check.code, 1);
-  t.match(check.text, /✗ gitea acme\/web \(apps web, web-staging\):\n {4}active: false → true\n {4}events: \+pull_request \+pull_request_sync\n {4}content type: form → json/);
+  t.match(
+    check.text,
+    /✗ gitea acme\/web \(apps web, web-staging\):\n {4}active: false → true\n {4}events: \+pull_request \+pull_request_sync\n {4}content type: form → json/,
+  );
   t.match(check.text, /✗ gitea acme\/api \(app api\):\n {4}no webhook points at https:\/\/landfall\.test\/hooks\/gitea; run `landfall webhooks sync`/);
   t.match(check.text, /2 repositories: 0 ok, 2 with problems/);
 });
@@ -169,7 +179,10 @@ t.test('a GitLab hook the forge disabled is reported with the way out, not "upda
   api.seedHook('acme/api', { url: `${PUBLIC}/hooks/gitlab`, events: EVENTS.gitlab, secret: SECRET, settings: { alert_status: 'disabled' } });
   const sync = await runWebhooksSync(config, ['api'], {}, apis);
   t.equal(sync.code, 0);
-  t.match(sync.text, /nothing to change\n {4}warning: the forge disabled the hook for good after failed deliveries \(40 in a row on GitLab\); it stays off until a test delivery succeeds/);
+  t.match(
+    sync.text,
+    /nothing to change\n {4}warning: the forge disabled the hook for good after failed deliveries \(40 in a row on GitLab\); it stays off until a test delivery succeeds/,
+  );
   const check = await runWebhooksCheck(config, ['api'], apis);
   t.equal(check.code, 1);
   t.match(check.text, /the forge disabled the hook/);
@@ -179,7 +192,12 @@ t.test('--force sets the secret again on a hook that looks right (forges never s
   const api = await standIn(t, 'github');
   const config = configFor('github', api.url);
   const apis = createForgeApis(config.forges);
-  const hook = api.seedHook('acme/api', { url: `${PUBLIC}/hooks/github`, events: EVENTS.github, secret: 'an-old-secret-value', settings: { content_type: 'json' } });
+  const hook = api.seedHook('acme/api', {
+    url: `${PUBLIC}/hooks/github`,
+    events: EVENTS.github,
+    secret: 'an-old-secret-value',
+    settings: { content_type: 'json' },
+  });
   const plain = await runWebhooksSync(config, ['api'], {}, apis);
   t.match(plain.text, /nothing to change/);
   t.equal(api.hooks.get('acme/api')?.[0]?.secret, 'an-old-secret-value');
@@ -190,8 +208,14 @@ t.test('--force sets the secret again on a hook that looks right (forges never s
 
 t.test('apps are named or all; an unknown name is an error listing the configured ones', async (t) => {
   const config = configFor('github', 'http://127.0.0.1:9');
-  t.same(selectApps(config, []).map((a) => a.name), ['web', 'web-staging', 'api']);
-  t.same(selectApps(config, ['api']).map((a) => a.name), ['api']);
+  t.same(
+    selectApps(config, []).map((a) => a.name),
+    ['web', 'web-staging', 'api'],
+  );
+  t.same(
+    selectApps(config, ['api']).map((a) => a.name),
+    ['api'],
+  );
   t.throws(() => selectApps(config, ['nope', 'api']), /no app named "nope" \(configured: web, web-staging, api\)/);
 });
 
@@ -218,8 +242,14 @@ t.test('failed deliveries: a later success of the same delivery recovers it; onl
     ['6', '5', '4'],
     'newest attempt per delivery, newest first; "a" got through on its redelivery',
   );
-  t.same([0, 429, 500, 502, 503].map((c) => worthRedelivering(d('x', c, 'g', 0))), [true, true, true, true, true]);
-  t.same([400, 401, 404, 413, 415].map((c) => worthRedelivering(d('x', c, 'g', 0))), [false, false, false, false, false]);
+  t.same(
+    [0, 429, 500, 502, 503].map((c) => worthRedelivering(d('x', c, 'g', 0))),
+    [true, true, true, true, true],
+  );
+  t.same(
+    [400, 401, 404, 413, 415].map((c) => worthRedelivering(d('x', c, 'g', 0))),
+    [false, false, false, false, false],
+  );
 });
 
 t.test('the built CLI: webhooks sync, then check; exit codes say whether anything is wrong', async (t) => {

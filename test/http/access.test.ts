@@ -32,7 +32,11 @@ apps:
   // Under load Redis may take a moment to connect; reads before that answer 500.
   await until('redis is ready', async () => (await fetch(`${web.url}/readyz`)).status === 200);
   const call = async (path: string, token?: string, init: RequestInit = {}) => {
-    const res = await fetch(`${web.url}${path}`, { redirect: 'manual', ...init, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers as Record<string, string>) } });
+    const res = await fetch(`${web.url}${path}`, {
+      redirect: 'manual',
+      ...init,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers as Record<string, string>) },
+    });
     const text = await res.text();
     return { status: res.status, text, headers: res.headers, json: text.startsWith('{') ? JSON.parse(text) : undefined };
   };
@@ -62,13 +66,20 @@ t.test('on a non-loopback address nothing is readable without a token', async (t
 t.test('a full token reads everything; a scoped one its apps only, and others do not exist', async (t) => {
   const { call } = await setup(t);
   const all = await call('/api/apps', FULL);
-  t.same(all.json.apps.map((a: { name: string }) => a.name), ['alpha', 'beta']);
+  t.same(
+    all.json.apps.map((a: { name: string }) => a.name),
+    ['alpha', 'beta'],
+  );
   const basic = await call('/', undefined, { headers: { authorization: `Basic ${Buffer.from(`any:${FULL}`).toString('base64')}` } });
   t.equal(basic.status, 200, 'the dashboard takes the token as a Basic password');
   t.match(basic.text, /beta/);
 
   const scoped = await call('/api/apps', READ_A);
-  t.same(scoped.json.apps.map((a: { name: string }) => a.name), ['alpha'], 'a scoped token lists its apps only');
+  t.same(
+    scoped.json.apps.map((a: { name: string }) => a.name),
+    ['alpha'],
+    'a scoped token lists its apps only',
+  );
   t.equal((await call('/api/apps/alpha', READ_A)).status, 200);
   const hidden = await call('/api/apps/beta', READ_A);
   t.equal(hidden.status, 404, 'an app outside the scope does not exist');
@@ -98,6 +109,9 @@ t.test('loopback is open by default; check-config warns about an open dashboard 
   t.notOk(anonymousRead(config('server: { host: 0.0.0.0 }')), 'every address: closed');
   t.notOk(anonymousRead(config('server: { host: 127.0.0.1, auth: { anonymous: none } }')), 'unless closed explicitly');
   t.notMatch(describeConfig(config('server: { host: 0.0.0.0 }')), /warning/);
-  t.match(describeConfig(config('server: { host: 0.0.0.0, auth: { anonymous: read } }')), /warning: server\.auth\.anonymous is read and server\.host is 0\.0\.0\.0/);
+  t.match(
+    describeConfig(config('server: { host: 0.0.0.0, auth: { anonymous: read } }')),
+    /warning: server\.auth\.anonymous is read and server\.host is 0\.0\.0\.0/,
+  );
   t.notMatch(describeConfig(config('server: { host: 127.0.0.1, auth: { anonymous: read } }')), /warning/);
 });

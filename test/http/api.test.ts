@@ -33,7 +33,19 @@ t.test('API, admin and metrics after a flow', async (t) => {
   t.test('GET /api/apps', async (t) => {
     const res = await get('/api/apps');
     t.equal(res.status, 200);
-    t.match(res.json.apps, [{ name: 'web', forge: 'github', repo: 'acme/web', branch: 'main', cluster: 'default', namespace: 'web', status: 'failed', deployedSha: c1, lastSync: { id: badJob, result: 'failed', trigger: 'push' } }]);
+    t.match(res.json.apps, [
+      {
+        name: 'web',
+        forge: 'github',
+        repo: 'acme/web',
+        branch: 'main',
+        cluster: 'default',
+        namespace: 'web',
+        status: 'failed',
+        deployedSha: c1,
+        lastSync: { id: badJob, result: 'failed', trigger: 'push' },
+      },
+    ]);
     t.match(res.json.apps[0].reason, /deploy\/bad\.yaml#1: apiVersion is required/);
   });
 
@@ -47,7 +59,10 @@ t.test('API, admin and metrics after a flow', async (t) => {
 
   t.test('GET /api/apps/:app/syncs and /api/syncs/:id', async (t) => {
     const list = await get('/api/apps/web/syncs?limit=5');
-    t.same(list.json.syncs.map((s: any) => s.id), [badJob, jobId]);
+    t.same(
+      list.json.syncs.map((s: any) => s.id),
+      [badJob, jobId],
+    );
     const one = await get(`/api/syncs/${jobId}`);
     t.match(one.json, { id: jobId, app: 'web', sha: c1, result: 'succeeded', trigger: 'push' });
     t.ok(one.json.changes.length === 2 && one.json.health.length === 2 && one.json.phases.length === 8 && one.json.log.length > 0);
@@ -93,16 +108,39 @@ t.test('API, admin and metrics after a flow', async (t) => {
     t.match(res.headers.get('content-type'), /text\/plain/);
     const families = parsePrometheus(res.text);
     const labels = (name: string) => (families.get(name)?.samples ?? []).map((m) => m.labels);
-    t.ok(labels('landfall_webhooks_total').some((l) => l.forge === 'github' && l.outcome === 'accepted'), 'webhooks by forge and result');
-    t.ok(families.get('landfall_webhook_duration_seconds')?.samples.some((m) => m.name === 'landfall_webhook_duration_seconds_count' && m.labels.forge === 'github' && m.value >= 2), 'webhook handling time');
+    t.ok(
+      labels('landfall_webhooks_total').some((l) => l.forge === 'github' && l.outcome === 'accepted'),
+      'webhooks by forge and result',
+    );
+    t.ok(
+      families
+        .get('landfall_webhook_duration_seconds')
+        ?.samples.some((m) => m.name === 'landfall_webhook_duration_seconds_count' && m.labels.forge === 'github' && m.value >= 2),
+      'webhook handling time',
+    );
     t.equal(families.get('landfall_webhook_duration_seconds')?.type, 'histogram');
-    t.ok(labels('landfall_syncs_total').some((l) => l.app === 'web' && l.result === 'succeeded' && l.trigger === 'push'), 'syncs by app and result');
+    t.ok(
+      labels('landfall_syncs_total').some((l) => l.app === 'web' && l.result === 'succeeded' && l.trigger === 'push'),
+      'syncs by app and result',
+    );
     t.ok(labels('landfall_syncs_total').some((l) => l.app === 'web' && l.result === 'failed'));
-    t.ok(labels('landfall_sync_phase_duration_seconds').some((l) => l.app === 'web' && l.phase === 'apply'), 'sync duration by phase');
-    t.ok(labels('landfall_queue_jobs').some((l) => l.queue === 'sync' && l.state === 'waiting'), 'queue depth');
+    t.ok(
+      labels('landfall_sync_phase_duration_seconds').some((l) => l.app === 'web' && l.phase === 'apply'),
+      'sync duration by phase',
+    );
+    t.ok(
+      labels('landfall_queue_jobs').some((l) => l.queue === 'sync' && l.state === 'waiting'),
+      'queue depth',
+    );
     t.equal(families.get('landfall_drifted_objects')?.type, 'gauge', 'drifted objects per app');
-    t.ok(labels('landfall_status_reports_total').some((l) => l.forge === 'github' && l.result === 'posted'), 'status reports by forge and result');
-    t.ok(labels('landfall_plans_total').some((l) => l.app === 'web' && l.result === 'succeeded'), 'plans');
+    t.ok(
+      labels('landfall_status_reports_total').some((l) => l.forge === 'github' && l.result === 'posted'),
+      'status reports by forge and result',
+    );
+    t.ok(
+      labels('landfall_plans_total').some((l) => l.app === 'web' && l.result === 'succeeded'),
+      'plans',
+    );
     t.ok(families.has('process_cpu_user_seconds_total') && families.has('nodejs_heap_size_used_bytes'), 'process defaults');
   });
 });

@@ -16,7 +16,15 @@ t.test('dashboard pages in headless Chromium', async (t) => {
   const browser: Browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   t.teardown(() => browser.close());
   const flow = await startFlow(t, 'github', '', { apiTokens: [TOKEN] });
@@ -44,7 +52,10 @@ t.test('dashboard pages in headless Chromium', async (t) => {
   await flow.api.waitFor((api) => api.statuses.latest(c2, 'landfall/web')?.state === 'failure', 20_000);
 
   t.test('/ lists the app with its state, deployed commit and last sync', async (t) => {
-    await until('the failed job is done', async () => !((await (await fetch(`${flow.web.url}/api/apps`)).json()) as any).apps.some((a: any) => a.status === 'progressing'));
+    await until(
+      'the failed job is done',
+      async () => !((await (await fetch(`${flow.web.url}/api/apps`)).json()) as any).apps.some((a: any) => a.status === 'progressing'),
+    );
     const page = await open('/');
     const row = page.locator('tbody tr').first();
     t.match(await row.innerText(), /web\s+acme\/web@main/);
@@ -72,7 +83,10 @@ t.test('dashboard pages in headless Chromium', async (t) => {
   t.test('/syncs/:id says why a sync failed, in words a person can act on', async (t) => {
     const page = await open(`/syncs/${failedJob}`);
     t.equal(await page.locator('h1 .badge').innerText(), 'failed');
-    t.match(await page.locator('.error').innerText(), /ConfigMap\/kube-system\/settings is in namespace "kube-system", which this app may not deploy to[\s\S]*Fix the manifest named above/);
+    t.match(
+      await page.locator('.error').innerText(),
+      /ConfigMap\/kube-system\/settings is in namespace "kube-system", which this app may not deploy to[\s\S]*Fix the manifest named above/,
+    );
     t.match(await page.locator('.log').innerText(), /sync started/);
     await page.screenshot({ path: `${SHOTS}/sync-failed.png`, fullPage: true });
   });
@@ -91,7 +105,10 @@ t.test('dashboard pages in headless Chromium', async (t) => {
     t.equal(await page.locator('meta[http-equiv="refresh"]').count(), 0, 'and stops once finished');
     const phases = await page.locator('h2:has-text("Phases") + table').innerText();
     for (const phase of ['resolve', 'checkout', 'render', 'validate', 'dry-run', 'apply', 'health', 'prune']) t.match(phases, new RegExp(phase));
-    t.match(await page.locator('h2:has-text("Changes") + div').innerText(), /configured\s+Deployment\/web\/web\s+spec\.template\.spec\.containers\[name=web\]\.image/);
+    t.match(
+      await page.locator('h2:has-text("Changes") + div').innerText(),
+      /configured\s+Deployment\/web\/web\s+spec\.template\.spec\.containers\[name=web\]\.image/,
+    );
     t.match(await page.locator('h2:has-text("Health") + div').innerText(), /Deployment\/web\/web\s+Current/);
     await page.screenshot({ path: `${SHOTS}/sync-succeeded.png`, fullPage: true });
   });

@@ -30,7 +30,11 @@ apps:
 `;
   const web = await startWeb(t, yaml, {}, { port });
   await until('redis is ready', async () => (await fetch(`${web.url}/readyz`)).status === 200);
-  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  const browser: Browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
   t.teardown(() => browser.close());
 
   const signIn = async (login: string) => {

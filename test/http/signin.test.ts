@@ -17,7 +17,10 @@ function browser(web: string) {
   const local = (url: string) => url.replace(PUBLIC, web);
   return {
     jar,
-    async go(url: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<{ status: number; url: string; text: string; location?: string }> {
+    async go(
+      url: string,
+      init: { method?: string; form?: Record<string, string> } = {},
+    ): Promise<{ status: number; url: string; text: string; location?: string }> {
       let target = local(url);
       let method = init.method ?? 'GET';
       let form = init.form;

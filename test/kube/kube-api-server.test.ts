@@ -148,9 +148,11 @@ function kstatus(obj: Obj): 'Current' | 'InProgress' | 'Failed' | 'Terminating' 
       if (cond(obj, 'Progressing')?.reason === 'ProgressDeadlineExceeded') return 'Failed';
       const n = spec.replicas ?? 1;
       const updated = st.updatedReplicas ?? 0;
-      if (n > (st.replicas ?? 0) || n > updated || (st.replicas ?? 0) > n || updated > (st.availableReplicas ?? 0) || n > (st.readyReplicas ?? 0)) return 'InProgress';
+      if (n > (st.replicas ?? 0) || n > updated || (st.replicas ?? 0) > n || updated > (st.availableReplicas ?? 0) || n > (st.readyReplicas ?? 0))
+        return 'InProgress';
       const progressing = cond(obj, 'Progressing');
-      if (spec.progressDeadlineSeconds !== undefined && !(progressing?.status === 'True' && progressing.reason === 'NewReplicaSetAvailable')) return 'InProgress';
+      if (spec.progressDeadlineSeconds !== undefined && !(progressing?.status === 'True' && progressing.reason === 'NewReplicaSetAvailable'))
+        return 'InProgress';
       return cond(obj, 'Available')?.status === 'True' ? 'Current' : 'InProgress';
     }
     case 'StatefulSet': {
@@ -164,7 +166,13 @@ function kstatus(obj: Obj): 'Current' | 'InProgress' | 'Failed' | 'Terminating' 
     case 'DaemonSet': {
       if (meta.generation === undefined || st.observedGeneration === undefined || st.desiredNumberScheduled === undefined) return 'InProgress';
       const desired = st.desiredNumberScheduled;
-      if (desired > (st.currentNumberScheduled ?? 0) || desired > (st.updatedNumberScheduled ?? 0) || desired > (st.numberAvailable ?? 0) || desired > (st.numberReady ?? 0)) return 'InProgress';
+      if (
+        desired > (st.currentNumberScheduled ?? 0) ||
+        desired > (st.updatedNumberScheduled ?? 0) ||
+        desired > (st.numberAvailable ?? 0) ||
+        desired > (st.numberReady ?? 0)
+      )
+        return 'InProgress';
       return 'Current';
     }
     case 'Job':
@@ -195,7 +203,13 @@ async function setup(tt: TeardownHost, prefix: string): Promise<Setup> {
  * A JSON merge patch as another field manager (operation Update), as `kubectl edit` makes: the
  * test server's `edit()` hook, or the same PATCH on a real cluster.
  */
-async function editAs(s: Setup, path: string, ref: { apiVersion?: string; kind: string; namespace?: string; name: string }, patch: Obj, manager = 'kubectl-edit'): Promise<Obj> {
+async function editAs(
+  s: Setup,
+  path: string,
+  ref: { apiVersion?: string; kind: string; namespace?: string; name: string },
+  patch: Obj,
+  manager = 'kubectl-edit',
+): Promise<Obj> {
   if (s.server) return s.server.edit(ref, patch, manager);
   const res = await raw(s.kc, 'PATCH', `${path}?fieldManager=${manager}`, { body: patch, contentType: MERGE });
   if (res.status !== 200) throw new Error(`edit answered ${res.status}: ${res.text}`);
@@ -242,7 +256,18 @@ t.test('discovery lists the built-in types the way kube-apiserver does', async (
   const groups = await raw(kc, 'GET', '/apis');
   t.equal(groups.json.kind, 'APIGroupList');
   const groupNames = groups.json.groups.map((g: Obj) => g.name);
-  for (const g of ['apps', 'batch', 'policy', 'autoscaling', 'networking.k8s.io', 'rbac.authorization.k8s.io', 'apiextensions.k8s.io', 'storage.k8s.io', 'scheduling.k8s.io', 'admissionregistration.k8s.io']) {
+  for (const g of [
+    'apps',
+    'batch',
+    'policy',
+    'autoscaling',
+    'networking.k8s.io',
+    'rbac.authorization.k8s.io',
+    'apiextensions.k8s.io',
+    'storage.k8s.io',
+    'scheduling.k8s.io',
+    'admissionregistration.k8s.io',
+  ]) {
     t.ok(groupNames.includes(g), `group ${g}`);
   }
 
@@ -292,12 +317,18 @@ t.test('discovery lists the built-in types the way kube-apiserver does', async (
     const names = list.resources.map((r: Obj) => r.name);
     const entry = list.resources.find((r: Obj) => r.name === plural);
     t.match(entry, { name: plural, namespaced, kind }, `${gv} ${kind}`);
-    t.ok(['get', 'list', 'create', 'update', 'patch', 'delete'].every((v) => entry?.verbs.includes(v)), `${kind} verbs`);
+    t.ok(
+      ['get', 'list', 'create', 'update', 'patch', 'delete'].every((v) => entry?.verbs.includes(v)),
+      `${kind} verbs`,
+    );
     const status = names.indexOf(`${plural}/status`);
     // client-node takes the first entry of a kind: the main resource must precede its subresources.
     if (status >= 0) t.ok(names.indexOf(plural) < status, `${plural} before ${plural}/status`);
   }
-  t.match(lists.get('apps/v1')?.resources.find((r: Obj) => r.name === 'deployments'), { singularName: 'deployment', shortNames: ['deploy'] });
+  t.match(
+    lists.get('apps/v1')?.resources.find((r: Obj) => r.name === 'deployments'),
+    { singularName: 'deployment', shortNames: ['deploy'] },
+  );
   t.ok(lists.get('apps/v1')?.resources.some((r: Obj) => r.name === 'deployments/status' && r.kind === 'Deployment'));
 
   const version = await raw(kc, 'GET', '/version');
@@ -349,7 +380,14 @@ t.test('server-side apply: create 201, update 200, no-op keeps resourceVersion, 
   t.same(changed.json.data, { mode: 'slow' });
 
   // The same through KubernetesObjectApi, the way the deploy worker applies.
-  const viaClient = await s.api.patch<Obj>(configMap(s.ns, 'settings', { metadata: { labels: { app: 'shop' } }, data: { mode: 'slow' } }), undefined, undefined, MANAGER, true, PatchStrategy.ServerSideApply);
+  const viaClient = await s.api.patch<Obj>(
+    configMap(s.ns, 'settings', { metadata: { labels: { app: 'shop' } }, data: { mode: 'slow' } }),
+    undefined,
+    undefined,
+    MANAGER,
+    true,
+    PatchStrategy.ServerSideApply,
+  );
   t.equal(viaClient.metadata.resourceVersion, changed.json.metadata.resourceVersion, 'client-node no-op apply');
   const read = await s.api.read<Obj>({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: s.ns } });
   t.same(read.data, { mode: 'slow' });
@@ -364,7 +402,10 @@ t.test('apply conflicts: the exact 409 unless forced; forcing takes the field ov
   // Someone scales by hand (kubectl edit): an Update by another manager.
   const edit = await raw(s.kc, 'PATCH', `${path}?fieldManager=kubectl-edit`, { body: { spec: { replicas: 3 } }, contentType: MERGE });
   t.equal(edit.status, 200);
-  t.match(edit.json.metadata.managedFields.find((m: Obj) => m.manager === 'kubectl-edit'), { operation: 'Update', apiVersion: 'apps/v1', fieldsV1: { 'f:spec': { 'f:replicas': {} } } });
+  t.match(
+    edit.json.metadata.managedFields.find((m: Obj) => m.manager === 'kubectl-edit'),
+    { operation: 'Update', apiVersion: 'apps/v1', fieldsV1: { 'f:spec': { 'f:replicas': {} } } },
+  );
 
   const expected = {
     kind: 'Status',
@@ -387,7 +428,10 @@ t.test('apply conflicts: the exact 409 unless forced; forcing takes the field ov
   // Applying the value the other manager set is no conflict: ownership is shared.
   const shared = await raw(s.kc, 'PATCH', `${path}?fieldManager=${MANAGER}`, { body: deployment(s.ns, 'web', { replicas: 3 }), contentType: APPLY });
   t.equal(shared.status, 200, 'same value, no conflict');
-  t.ok(shared.json.metadata.managedFields.find((m: Obj) => m.manager === 'kubectl-edit')?.fieldsV1['f:spec']['f:replicas'], 'kubectl-edit still co-owns replicas');
+  t.ok(
+    shared.json.metadata.managedFields.find((m: Obj) => m.manager === 'kubectl-edit')?.fieldsV1['f:spec']['f:replicas'],
+    'kubectl-edit still co-owns replicas',
+  );
 
   const forced = await raw(s.kc, 'PATCH', `${path}?fieldManager=${MANAGER}&force=true`, { body: manifest, contentType: APPLY });
   t.equal(forced.status, 200, 'forced');
@@ -407,18 +451,26 @@ t.test('an edit by another field manager (kubectl edit) makes later applies conf
   t.equal(err.code, 409);
   t.equal(err.body.message, 'Apply failed with 1 conflict: conflict with "kubectl-edit" using apps/v1: .spec.replicas');
   await editAs(s, path, { kind: 'Deployment', namespace: s.ns, name: 'web' }, { metadata: { labels: { team: 'a' } } }, 'helm');
-  const two = await failed(s.api.patch(deployment(s.ns, 'web', { replicas: 2, labels: { team: 'b' } }), undefined, undefined, MANAGER, false, PatchStrategy.ServerSideApply));
+  const two = await failed(
+    s.api.patch(deployment(s.ns, 'web', { replicas: 2, labels: { team: 'b' } }), undefined, undefined, MANAGER, false, PatchStrategy.ServerSideApply),
+  );
   t.equal(
     two.body.message,
     'Apply failed with 2 conflicts: conflicts with "helm" using apps/v1:\n- .metadata.labels.team\nconflicts with "kubectl-edit" using apps/v1:\n- .spec.replicas',
   );
-  t.same(two.body.details.causes.map((c: Obj) => c.field), ['.metadata.labels.team', '.spec.replicas']);
+  t.same(
+    two.body.details.causes.map((c: Obj) => c.field),
+    ['.metadata.labels.team', '.spec.replicas'],
+  );
 });
 
 t.test('dry run changes nothing; a dry-run create has no resourceVersion', async (t) => {
   const s = await setup(t, 'dryrun');
   const path = `/api/v1/namespaces/${s.ns}/configmaps/draft`;
-  const dry = await raw(s.kc, 'PATCH', `${path}?fieldManager=${MANAGER}&dryRun=All`, { body: configMap(s.ns, 'draft', { data: { a: '1' } }), contentType: APPLY });
+  const dry = await raw(s.kc, 'PATCH', `${path}?fieldManager=${MANAGER}&dryRun=All`, {
+    body: configMap(s.ns, 'draft', { data: { a: '1' } }),
+    contentType: APPLY,
+  });
   t.equal(dry.status, 201);
   t.same(dry.json.data, { a: '1' }, 'says what would result');
   t.notOk(dry.json.metadata.resourceVersion, 'no resourceVersion: it was not created');
@@ -440,7 +492,10 @@ t.test('dry run changes nothing; a dry-run create has no resourceVersion', async
 
   const real = await raw(s.kc, 'PATCH', `${path}?fieldManager=${MANAGER}`, { body: configMap(s.ns, 'draft', { data: { a: '1' } }), contentType: APPLY });
   t.equal(real.status, 201);
-  const dryUpdate = await raw(s.kc, 'PATCH', `${path}?fieldManager=${MANAGER}&dryRun=All`, { body: configMap(s.ns, 'draft', { data: { a: '2' } }), contentType: APPLY });
+  const dryUpdate = await raw(s.kc, 'PATCH', `${path}?fieldManager=${MANAGER}&dryRun=All`, {
+    body: configMap(s.ns, 'draft', { data: { a: '2' } }),
+    contentType: APPLY,
+  });
   t.equal(dryUpdate.status, 200);
   t.same(dryUpdate.json.data, { a: '2' });
   const after = await raw(s.kc, 'GET', path);
@@ -471,20 +526,35 @@ t.test('fields a manager stops applying are removed, unless another manager owns
     d.spec.template.spec.containers = containers;
     return d;
   };
-  const env = [{ name: 'A', value: '1' }, { name: 'B', value: '2' }];
+  const env = [
+    { name: 'A', value: '1' },
+    { name: 'B', value: '2' },
+  ];
   const two = await raw(s.kc, 'PATCH', `${depPath}?fieldManager=${MANAGER}`, {
-    body: withContainers([{ name: 'main', image: PAUSE, env, ports: [{ containerPort: 8080 }] }, { name: 'sidecar', image: PAUSE }]),
+    body: withContainers([
+      { name: 'main', image: PAUSE, env, ports: [{ containerPort: 8080 }] },
+      { name: 'sidecar', image: PAUSE },
+    ]),
     contentType: APPLY,
   });
   t.equal(two.status, 201);
   t.ok(two.json.metadata.managedFields[0].fieldsV1['f:spec']['f:template']['f:spec']['f:containers']['k:{"name":"sidecar"}'], 'items are owned by key');
-  t.ok(two.json.metadata.managedFields[0].fieldsV1['f:spec']['f:template']['f:spec']['f:containers']['k:{"name":"main"}']['f:ports']['k:{"containerPort":8080,"protocol":"TCP"}'], 'ports by containerPort+protocol');
+  t.ok(
+    two.json.metadata.managedFields[0].fieldsV1['f:spec']['f:template']['f:spec']['f:containers']['k:{"name":"main"}']['f:ports'][
+      'k:{"containerPort":8080,"protocol":"TCP"}'
+    ],
+    'ports by containerPort+protocol',
+  );
   const one = await raw(s.kc, 'PATCH', `${depPath}?fieldManager=${MANAGER}`, {
     body: withContainers([{ name: 'main', image: PAUSE, env: [{ name: 'A', value: '1' }], ports: [{ containerPort: 8080, protocol: 'TCP' }] }]),
     contentType: APPLY,
   });
   t.equal(one.status, 200);
-  t.same(one.json.spec.template.spec.containers.map((c: Obj) => c.name), ['main'], 'the sidecar is removed');
+  t.same(
+    one.json.spec.template.spec.containers.map((c: Obj) => c.name),
+    ['main'],
+    'the sidecar is removed',
+  );
   t.same(one.json.spec.template.spec.containers[0].env, [{ name: 'A', value: '1' }], 'env B is removed');
   t.same(one.json.spec.template.spec.containers[0].ports, [{ containerPort: 8080, protocol: 'TCP' }]);
 });
@@ -522,7 +592,9 @@ t.test('server defaults show up in answers (drift comparisons see them)', async 
         terminationGracePeriodSeconds: 30,
         schedulerName: 'default-scheduler',
         securityContext: {},
-        containers: [{ name: 'main', image: PAUSE, imagePullPolicy: 'IfNotPresent', terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File' }],
+        containers: [
+          { name: 'main', image: PAUSE, imagePullPolicy: 'IfNotPresent', terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File' },
+        ],
       },
     },
   });
@@ -532,7 +604,12 @@ t.test('server defaults show up in answers (drift comparisons see them)', async 
     contentType: APPLY,
   });
   t.equal(svc.status, 201);
-  t.match(svc.json.spec, { type: 'ClusterIP', sessionAffinity: 'None', clusterIP: /^\d+\.\d+\.\d+\.\d+$/, ports: [{ port: 80, protocol: 'TCP', targetPort: 80 }] });
+  t.match(svc.json.spec, {
+    type: 'ClusterIP',
+    sessionAffinity: 'None',
+    clusterIP: /^\d+\.\d+\.\d+\.\d+$/,
+    ports: [{ port: 80, protocol: 'TCP', targetPort: 80 }],
+  });
   t.same(svc.json.spec.clusterIPs, [svc.json.spec.clusterIP]);
   const again = await raw(s.kc, 'PATCH', `${svcPath}?fieldManager=${MANAGER}`, {
     body: { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web' }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } },
@@ -557,36 +634,53 @@ t.test('immutable fields are refused with 422 Invalid', async (t) => {
     status: 'Failure',
     message: /^Deployment\.apps "web" is invalid: spec\.selector: Invalid value: .+: field is immutable$/,
     reason: 'Invalid',
-    details: { name: 'web', group: 'apps', kind: 'Deployment', causes: [{ reason: 'FieldValueInvalid', message: /^Invalid value: .+: field is immutable$/, field: 'spec.selector' }] },
+    details: {
+      name: 'web',
+      group: 'apps',
+      kind: 'Deployment',
+      causes: [{ reason: 'FieldValueInvalid', message: /^Invalid value: .+: field is immutable$/, field: 'spec.selector' }],
+    },
     code: 422,
   });
   t.same(Object.keys(refused.json), ['kind', 'apiVersion', 'metadata', 'status', 'message', 'reason', 'details', 'code']);
   if (!REAL) {
-    t.same(refused.json, {
-      kind: 'Status',
-      apiVersion: 'v1',
-      metadata: {},
-      status: 'Failure',
-      message: 'Deployment.apps "web" is invalid: spec.selector: Invalid value: {"matchLabels":{"app":"other"}}: field is immutable',
-      reason: 'Invalid',
-      details: {
-        name: 'web',
-        group: 'apps',
-        kind: 'Deployment',
-        causes: [{ reason: 'FieldValueInvalid', message: 'Invalid value: {"matchLabels":{"app":"other"}}: field is immutable', field: 'spec.selector' }],
+    t.same(
+      refused.json,
+      {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: 'Deployment.apps "web" is invalid: spec.selector: Invalid value: {"matchLabels":{"app":"other"}}: field is immutable',
+        reason: 'Invalid',
+        details: {
+          name: 'web',
+          group: 'apps',
+          kind: 'Deployment',
+          causes: [{ reason: 'FieldValueInvalid', message: 'Invalid value: {"matchLabels":{"app":"other"}}: field is immutable', field: 'spec.selector' }],
+        },
+        code: 422,
       },
-      code: 422,
-    }, 'the test server renders the value as JSON');
+      'the test server renders the value as JSON',
+    );
   }
 
   const svcPath = `/api/v1/namespaces/${s.ns}/services/web`;
-  const svc = (clusterIP?: string): Obj => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web' }, spec: { ...(clusterIP ? { clusterIP } : {}), selector: { app: 'web' }, ports: [{ port: 80 }] } });
+  const svc = (clusterIP?: string): Obj => ({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'web' },
+    spec: { ...(clusterIP ? { clusterIP } : {}), selector: { app: 'web' }, ports: [{ port: 80 }] },
+  });
   const created = await raw(s.kc, 'PATCH', `${svcPath}?fieldManager=${MANAGER}`, { body: svc(), contentType: APPLY });
   const other = created.json.spec.clusterIP === '10.96.200.200' ? '10.96.200.201' : '10.96.200.200';
   const moved = await raw(s.kc, 'PATCH', `${svcPath}?fieldManager=${MANAGER}&force=true`, { body: svc(other), contentType: APPLY });
   t.equal(moved.status, 422, 'Service clusterIP');
   t.match(moved.json, { reason: 'Invalid', code: 422, details: { name: 'web', kind: 'Service' } });
-  t.ok(moved.json.details.causes.some((c: Obj) => /^spec\.clusterIPs?(\[0\])?$/.test(c.field)), 'names spec.clusterIP(s)');
+  t.ok(
+    moved.json.details.causes.some((c: Obj) => /^spec\.clusterIPs?(\[0\])?$/.test(c.field)),
+    'names spec.clusterIP(s)',
+  );
 
   const jobPath = `/apis/batch/v1/namespaces/${s.ns}/jobs/once`;
   const job = (image: string): Obj => ({
@@ -596,10 +690,18 @@ t.test('immutable fields are refused with 422 Invalid', async (t) => {
     spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image, command: ['sh', '-c', 'true'] }] } } },
   });
   t.equal((await raw(s.kc, 'PATCH', `${jobPath}?fieldManager=${MANAGER}`, { body: job(BUSYBOX), contentType: APPLY })).status, 201);
-  t.equal((await raw(s.kc, 'PATCH', `${jobPath}?fieldManager=${MANAGER}`, { body: job(BUSYBOX), contentType: APPLY })).status, 200, 're-applying a Job is fine');
+  t.equal(
+    (await raw(s.kc, 'PATCH', `${jobPath}?fieldManager=${MANAGER}`, { body: job(BUSYBOX), contentType: APPLY })).status,
+    200,
+    're-applying a Job is fine',
+  );
   const jobRefused = await raw(s.kc, 'PATCH', `${jobPath}?fieldManager=${MANAGER}&force=true`, { body: job('busybox:1.37'), contentType: APPLY });
   t.equal(jobRefused.status, 422, 'Job spec.template');
-  t.match(jobRefused.json, { reason: 'Invalid', message: /^Job\.batch "once" is invalid: .*spec\.template: Invalid value: .+: field is immutable/, details: { kind: 'Job', group: 'batch' } });
+  t.match(jobRefused.json, {
+    reason: 'Invalid',
+    message: /^Job\.batch "once" is invalid: .*spec\.template: Invalid value: .+: field is immutable/,
+    details: { kind: 'Job', group: 'batch' },
+  });
 });
 
 t.test('request validation: fieldManager, force, managedFields, version', async (t) => {
@@ -614,7 +716,11 @@ t.test('request validation: fieldManager, force, managedFields, version', async 
     status: 'Failure',
     message: 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
     reason: 'Invalid',
-    details: { group: 'meta.k8s.io', kind: 'PatchOptions', causes: [{ reason: 'FieldValueRequired', message: 'Required value: is required for apply patch', field: 'fieldManager' }] },
+    details: {
+      group: 'meta.k8s.io',
+      kind: 'PatchOptions',
+      causes: [{ reason: 'FieldValueRequired', message: 'Required value: is required for apply patch', field: 'fieldManager' }],
+    },
     code: 422,
   });
   const viaClient = await failed(s.api.patch(configMap(s.ns, 'cfg'), undefined, undefined, undefined, undefined, PatchStrategy.ServerSideApply));
@@ -630,7 +736,11 @@ t.test('request validation: fieldManager, force, managedFields, version', async 
     status: 'Failure',
     message: 'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch',
     reason: 'Invalid',
-    details: { group: 'meta.k8s.io', kind: 'PatchOptions', causes: [{ reason: 'FieldValueForbidden', message: 'Forbidden: may not be specified for non-apply patch', field: 'force' }] },
+    details: {
+      group: 'meta.k8s.io',
+      kind: 'PatchOptions',
+      causes: [{ reason: 'FieldValueForbidden', message: 'Forbidden: may not be specified for non-apply patch', field: 'force' }],
+    },
     code: 422,
   });
 
@@ -640,7 +750,10 @@ t.test('request validation: fieldManager, force, managedFields, version', async 
   t.match(reapplied.json, { reason: 'BadRequest', code: 400, message: /metadata\.managedFields must be nil/ });
 
   const depPath = `/apis/apps/v1/namespaces/${s.ns}/deployments/web`;
-  const wrongVersion = await raw(s.kc, 'PATCH', `${depPath}?fieldManager=${MANAGER}`, { body: { ...deployment(s.ns, 'web'), apiVersion: 'apps/v1beta1' }, contentType: APPLY });
+  const wrongVersion = await raw(s.kc, 'PATCH', `${depPath}?fieldManager=${MANAGER}`, {
+    body: { ...deployment(s.ns, 'web'), apiVersion: 'apps/v1beta1' },
+    contentType: APPLY,
+  });
   t.equal(wrongVersion.status, 400);
   t.match(wrongVersion.json, { reason: 'BadRequest', message: 'invalid object type: apps/v1beta1, Kind=Deployment' });
 });
@@ -682,7 +795,11 @@ t.test('list: every label selector operator, field selectors, all namespaces, pa
   const typed = await core.listNamespacedConfigMap({ namespace: s.ns, labelSelector: 'tier=web' });
   t.same(names(typed.items), ['a'], 'CoreV1Api with labelSelector');
   t.same(names((await core.listNamespacedConfigMap({ namespace: s.ns, fieldSelector: 'metadata.name=c' })).items), ['c'], 'fieldSelector metadata.name=');
-  t.same(names((await core.listNamespacedConfigMap({ namespace: s.ns, fieldSelector: 'metadata.name!=a', labelSelector: 'tier' })).items), ['b'], 'fieldSelector != with labelSelector');
+  t.same(
+    names((await core.listNamespacedConfigMap({ namespace: s.ns, fieldSelector: 'metadata.name!=a', labelSelector: 'tier' })).items),
+    ['b'],
+    'fieldSelector != with labelSelector',
+  );
 
   const ns2 = await testNamespace(t, s, 'list2');
   await core.createNamespacedConfigMap({ namespace: ns2, body: { metadata: { name: 'z', labels: { suite } } } });
@@ -711,10 +828,17 @@ t.test('deleting a namespace deletes what is in it', async (t) => {
   await s.api.patch(deployment(s.ns, 'web'), undefined, undefined, MANAGER, true, PatchStrategy.ServerSideApply);
   // A finalizer holds the namespace in Terminating until the test lets go (in both modes).
   const heldPath = `/api/v1/namespaces/${s.ns}/configmaps/held`;
-  await raw(s.kc, 'PATCH', `${heldPath}?fieldManager=${MANAGER}`, { body: configMap(s.ns, 'held', { metadata: { finalizers: ['landfall.dev/hold'] } }), contentType: APPLY });
+  await raw(s.kc, 'PATCH', `${heldPath}?fieldManager=${MANAGER}`, {
+    body: configMap(s.ns, 'held', { metadata: { finalizers: ['landfall.dev/hold'] } }),
+    contentType: APPLY,
+  });
   const del = await raw(s.kc, 'DELETE', `/api/v1/namespaces/${s.ns}`);
   t.equal(del.status, 200);
-  t.match(del.json, { kind: 'Namespace', metadata: { name: s.ns, deletionTimestamp: String }, status: { phase: 'Terminating' } }, 'answers the Terminating Namespace');
+  t.match(
+    del.json,
+    { kind: 'Namespace', metadata: { name: s.ns, deletionTimestamp: String }, status: { phase: 'Terminating' } },
+    'answers the Terminating Namespace',
+  );
   await waitForGone(s, `/api/v1/namespaces/${s.ns}/configmaps/cfg`, 'the ConfigMap to go');
   await waitForGone(s, `/apis/apps/v1/namespaces/${s.ns}/deployments/web`, 'the Deployment to go');
   const terminating = await raw(s.kc, 'GET', `/api/v1/namespaces/${s.ns}`);
@@ -730,18 +854,37 @@ t.test('deleting a namespace deletes what is in it', async (t) => {
   await waitForGone(s, `/api/v1/namespaces/${s.ns}`, 'the namespace to go');
   t.equal((await raw(s.kc, 'GET', `/api/v1/namespaces/${s.ns}/configmaps/cfg`)).status, 404, 'its ConfigMap is gone');
   t.equal((await raw(s.kc, 'GET', `/apis/apps/v1/namespaces/${s.ns}/deployments/web`)).status, 404, 'its Deployment is gone');
-  const orphanWrite = await raw(s.kc, 'PATCH', `/api/v1/namespaces/${s.ns}/configmaps/cfg?fieldManager=${MANAGER}`, { body: configMap(s.ns, 'cfg'), contentType: APPLY });
+  const orphanWrite = await raw(s.kc, 'PATCH', `/api/v1/namespaces/${s.ns}/configmaps/cfg?fieldManager=${MANAGER}`, {
+    body: configMap(s.ns, 'cfg'),
+    contentType: APPLY,
+  });
   t.equal(orphanWrite.status, 404, 'writing into a missing namespace');
-  t.same(orphanWrite.json, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `namespaces "${s.ns}" not found`, reason: 'NotFound', details: { name: s.ns, kind: 'namespaces' }, code: 404 });
+  t.same(orphanWrite.json, {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message: `namespaces "${s.ns}" not found`,
+    reason: 'NotFound',
+    details: { name: s.ns, kind: 'namespaces' },
+    code: 404,
+  });
 });
 
 t.test('finalizers hold a deletion; foreground deletion finishes by itself', async (t) => {
   const s = await setup(t, 'final');
   const path = `/api/v1/namespaces/${s.ns}/configmaps/held`;
-  await raw(s.kc, 'PATCH', `${path}?fieldManager=${MANAGER}`, { body: configMap(s.ns, 'held', { metadata: { finalizers: ['landfall.dev/hold'] } }), contentType: APPLY });
+  await raw(s.kc, 'PATCH', `${path}?fieldManager=${MANAGER}`, {
+    body: configMap(s.ns, 'held', { metadata: { finalizers: ['landfall.dev/hold'] } }),
+    contentType: APPLY,
+  });
   const del = await raw(s.kc, 'DELETE', path);
   t.equal(del.status, 200);
-  t.match(del.json, { kind: 'ConfigMap', metadata: { name: 'held', deletionTimestamp: String, finalizers: ['landfall.dev/hold'] } }, 'answers the object, marked');
+  t.match(
+    del.json,
+    { kind: 'ConfigMap', metadata: { name: 'held', deletionTimestamp: String, finalizers: ['landfall.dev/hold'] } },
+    'answers the object, marked',
+  );
   const still = await raw(s.kc, 'GET', path);
   t.equal(still.status, 200, 'still there');
   t.ok(still.json.metadata.deletionTimestamp);
@@ -752,7 +895,11 @@ t.test('finalizers hold a deletion; foreground deletion finishes by itself', asy
   const plain = `/api/v1/namespaces/${s.ns}/configmaps/plain`;
   const created = await raw(s.kc, 'PATCH', `${plain}?fieldManager=${MANAGER}`, { body: configMap(s.ns, 'plain'), contentType: APPLY });
   const gone = await raw(s.kc, 'DELETE', plain);
-  t.same(gone.json, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name: 'plain', kind: 'configmaps', uid: created.json.metadata.uid } }, 'immediate delete: Success Status');
+  t.same(
+    gone.json,
+    { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name: 'plain', kind: 'configmaps', uid: created.json.metadata.uid } },
+    'immediate delete: Success Status',
+  );
 
   const depPath = `/apis/apps/v1/namespaces/${s.ns}/deployments/web`;
   await s.api.patch(deployment(s.ns, 'web'), undefined, undefined, MANAGER, true, PatchStrategy.ServerSideApply);
@@ -763,21 +910,33 @@ t.test('finalizers hold a deletion; foreground deletion finishes by itself', asy
 
   const viaClient = await s.api.patch<Obj>(configMap(s.ns, 'bg'), undefined, undefined, MANAGER, true, PatchStrategy.ServerSideApply);
   t.ok(viaClient.metadata.uid);
-  const status = await s.api.delete({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'bg', namespace: s.ns } }, undefined, undefined, undefined, undefined, 'Background');
+  const status = await s.api.delete(
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'bg', namespace: s.ns } },
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    'Background',
+  );
   t.equal(status.status, 'Success', 'client-node delete with propagationPolicy');
 });
 
 t.test('removing finalizers releases a held object', async (t) => {
   const s = await setup(t, 'hookfinal');
   const path = `/api/v1/namespaces/${s.ns}/configmaps/held`;
-  await raw(s.kc, 'POST', `/api/v1/namespaces/${s.ns}/configmaps`, { body: configMap(s.ns, 'held', { metadata: { finalizers: ['landfall.test/a', 'landfall.test/b'] } }) });
+  await raw(s.kc, 'POST', `/api/v1/namespaces/${s.ns}/configmaps`, {
+    body: configMap(s.ns, 'held', { metadata: { finalizers: ['landfall.test/a', 'landfall.test/b'] } }),
+  });
   await raw(s.kc, 'DELETE', path);
   const held = await raw(s.kc, 'GET', path);
   t.ok(held.json.metadata.deletionTimestamp, 'deleting, held by its finalizers');
   const release = async (finalizers: string[]) => {
     if (s.server) {
       const remaining = new Set(finalizers);
-      s.server.removeFinalizers({ kind: 'ConfigMap', namespace: s.ns, name: 'held' }, ['landfall.test/a', 'landfall.test/b'].filter((f) => !remaining.has(f)));
+      s.server.removeFinalizers(
+        { kind: 'ConfigMap', namespace: s.ns, name: 'held' },
+        ['landfall.test/a', 'landfall.test/b'].filter((f) => !remaining.has(f)),
+      );
     } else {
       const res = await raw(s.kc, 'PATCH', path, { body: { metadata: { finalizers } }, contentType: MERGE });
       if (res.status !== 200) throw new Error(`finalizer patch answered ${res.status}: ${res.text}`);
@@ -809,10 +968,23 @@ t.test('rollouts: Deployments, StatefulSets and DaemonSets become Available, Job
 
   const web = await waitForObject(s, `/apis/apps/v1/namespaces/${s.ns}/deployments/web`, 'Deployment web Current', (o) => kstatus(o) === 'Current');
   t.match(web.status, { observedGeneration: 1, replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 });
-  t.match(cond(web, 'Available'), { status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.', lastUpdateTime: String, lastTransitionTime: String });
-  t.match(cond(web, 'Progressing'), { status: 'True', reason: 'NewReplicaSetAvailable', message: /^ReplicaSet "web-[a-z0-9]+" has successfully progressed\.$/ });
+  t.match(cond(web, 'Available'), {
+    status: 'True',
+    reason: 'MinimumReplicasAvailable',
+    message: 'Deployment has minimum availability.',
+    lastUpdateTime: String,
+    lastTransitionTime: String,
+  });
+  t.match(cond(web, 'Progressing'), {
+    status: 'True',
+    reason: 'NewReplicaSetAvailable',
+    message: /^ReplicaSet "web-[a-z0-9]+" has successfully progressed\.$/,
+  });
   t.equal(web.metadata.annotations['deployment.kubernetes.io/revision'], '1');
-  t.match(web.metadata.managedFields.find((m: Obj) => m.manager === 'kube-controller-manager' && m.subresource === 'status'), { operation: 'Update' });
+  t.match(
+    web.metadata.managedFields.find((m: Obj) => m.manager === 'kube-controller-manager' && m.subresource === 'status'),
+    { operation: 'Update' },
+  );
 
   const db = await waitForObject(s, `/apis/apps/v1/namespaces/${s.ns}/statefulsets/db`, 'StatefulSet db Current', (o) => kstatus(o) === 'Current');
   t.match(db.status, { observedGeneration: 1, replicas: 1, readyReplicas: 1, currentReplicas: 1, updatedReplicas: 1 });
@@ -839,7 +1011,11 @@ t.test('rollouts hang or fail on request', HOOKS, async (t) => {
   t.match(cond(stuck, 'Available'), { status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' });
   t.equal(kstatus(stuck), 'InProgress', ':hang stays InProgress');
   const broken = get('Deployment', 'broken');
-  t.match(cond(broken, 'Progressing'), { status: 'False', reason: 'ProgressDeadlineExceeded', message: /^ReplicaSet "broken-[a-z0-9]+" has timed out progressing\.$/ });
+  t.match(cond(broken, 'Progressing'), {
+    status: 'False',
+    reason: 'ProgressDeadlineExceeded',
+    message: /^ReplicaSet "broken-[a-z0-9]+" has timed out progressing\.$/,
+  });
   t.equal(kstatus(broken), 'Failed', ':fail is kstatus Failed');
 
   // A healthy Deployment whose next rollout hangs keeps its old pods available.
@@ -882,9 +1058,19 @@ t.test('rollouts hang or fail on request', HOOKS, async (t) => {
   });
   await apply(job('fails', 'tool:fail'));
   await apply(job('runs', 'tool:hang'));
-  await apply({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data', namespace: s.ns }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } });
+  await apply({
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: 'data', namespace: s.ns },
+    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+  });
   server.setRollout({ kind: 'PersistentVolumeClaim', name: 'waiting' }, 'hang');
-  await apply({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'waiting', namespace: s.ns }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } });
+  await apply({
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: 'waiting', namespace: s.ns },
+    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+  });
   await server.settle();
   t.equal(kstatus(get('StatefulSet', 'db')), 'InProgress', 'StatefulSet hangs');
   t.match(get('DaemonSet', 'agent').status, { desiredNumberScheduled: 1, numberReady: 0, numberUnavailable: 1 });
@@ -959,8 +1145,14 @@ t.test('a CRD serves its custom resource once Established and stops when deleted
   t.equal(kstatus(established), 'Current');
 
   const disco = await waitForObject(s, `/apis/${group}/v1alpha1`, 'discovery of the new group', (o) => o.resources?.some((r: Obj) => r.name === 'widgets'));
-  t.match(disco.resources.find((r: Obj) => r.name === 'widgets'), { kind: 'Widget', namespaced: true, singularName: 'widget' });
-  t.ok(disco.resources.some((r: Obj) => r.name === 'widgets/status'), 'status subresource listed');
+  t.match(
+    disco.resources.find((r: Obj) => r.name === 'widgets'),
+    { kind: 'Widget', namespaced: true, singularName: 'widget' },
+  );
+  t.ok(
+    disco.resources.some((r: Obj) => r.name === 'widgets/status'),
+    'status subresource listed',
+  );
 
   const api = KubernetesObjectApi.makeApiClient(s.kc);
   const w = await api.patch<Obj>(widget('small'), undefined, undefined, MANAGER, true, PatchStrategy.ServerSideApply);
@@ -969,11 +1161,17 @@ t.test('a CRD serves its custom resource once Established and stops when deleted
   t.same(names(list.items), ['w1']);
 
   const itemPath = `/apis/${group}/v1alpha1/namespaces/${s.ns}/widgets/w1`;
-  const status = await raw(s.kc, 'PATCH', `${itemPath}/status`, { body: { status: { phase: 'Ready', conditions: [{ type: 'Ready', status: 'True' }] } }, contentType: MERGE });
+  const status = await raw(s.kc, 'PATCH', `${itemPath}/status`, {
+    body: { status: { phase: 'Ready', conditions: [{ type: 'Ready', status: 'True' }] } },
+    contentType: MERGE,
+  });
   t.equal(status.status, 200, '/status merge patch');
   t.equal(status.json.metadata.generation, 1, 'status writes keep generation');
   t.equal(status.json.status.phase, 'Ready');
-  const mainWithStatus = await raw(s.kc, 'PATCH', `${itemPath}?fieldManager=${MANAGER}&force=true`, { body: widget('large', { status: { phase: 'Lost' } }), contentType: APPLY });
+  const mainWithStatus = await raw(s.kc, 'PATCH', `${itemPath}?fieldManager=${MANAGER}&force=true`, {
+    body: widget('large', { status: { phase: 'Lost' } }),
+    contentType: APPLY,
+  });
   t.equal(mainWithStatus.json.metadata.generation, 2, 'spec change bumps generation');
   t.equal(mainWithStatus.json.status.phase, 'Ready', 'status in a main-resource apply is ignored');
 
@@ -984,7 +1182,11 @@ t.test('a CRD serves its custom resource once Established and stops when deleted
   const del = await raw(s.kc, 'DELETE', crdPath);
   t.equal(del.status, 200);
   await waitForGone(s, crdPath, 'the CRD to go');
-  await waitFor('discovery to drop the group', async () => (await raw(s.kc, 'GET', `/apis/${group}/v1alpha1`)).status === 404, s.server ? { server: s.server } : {});
+  await waitFor(
+    'discovery to drop the group',
+    async () => (await raw(s.kc, 'GET', `/apis/${group}/v1alpha1`)).status === 404,
+    s.server ? { server: s.server } : {},
+  );
   const after = await raw(s.kc, 'GET', itemPath);
   t.equal(after.status, 404, 'the custom resource went with it');
   const gone = await failed(KubernetesObjectApi.makeApiClient(s.kc).read({ apiVersion, kind: 'Widget', metadata: { name: 'w1', namespace: s.ns } }));
@@ -999,14 +1201,28 @@ t.test('custom resources are unknown until the CRD is Established; name conflict
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
     metadata: { name: 'gadgets.landfall.test' },
-    spec: { group: 'landfall.test', scope: 'Cluster', names: { plural: 'gadgets', kind: 'Gadget' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object' } } }] },
+    spec: {
+      group: 'landfall.test',
+      scope: 'Cluster',
+      names: { plural: 'gadgets', kind: 'Gadget' },
+      versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object' } } }],
+    },
   };
   await api.patch(crd, undefined, undefined, MANAGER, true, PatchStrategy.ServerSideApply);
   t.equal((await raw(kc, 'GET', '/apis/landfall.test/v1')).text, '404 page not found\n', 'not served before Established');
-  const early = await failed(api.patch({ apiVersion: 'landfall.test/v1', kind: 'Gadget', metadata: { name: 'g' } }, undefined, undefined, MANAGER, true, PatchStrategy.ServerSideApply));
+  const early = await failed(
+    api.patch({ apiVersion: 'landfall.test/v1', kind: 'Gadget', metadata: { name: 'g' } }, undefined, undefined, MANAGER, true, PatchStrategy.ServerSideApply),
+  );
   t.equal(early.code, 404);
   t.ok(srv.tick() > 0, 'tick() runs the CRD controller');
-  const g = await api.patch<Obj>({ apiVersion: 'landfall.test/v1', kind: 'Gadget', metadata: { name: 'g' } }, undefined, undefined, MANAGER, true, PatchStrategy.ServerSideApply);
+  const g = await api.patch<Obj>(
+    { apiVersion: 'landfall.test/v1', kind: 'Gadget', metadata: { name: 'g' } },
+    undefined,
+    undefined,
+    MANAGER,
+    true,
+    PatchStrategy.ServerSideApply,
+  );
   t.equal(g.metadata.name, 'g');
   t.notOk(g.metadata.namespace, 'cluster-scoped');
 
@@ -1025,64 +1241,107 @@ t.test('a CRD whose kind another CRD of its group holds is not accepted (kstatus
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
     metadata: { name: `${plural}.${group}` },
-    spec: { group, scope: 'Cluster', names: { plural, kind: 'Gadget' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object' } } }] },
+    spec: {
+      group,
+      scope: 'Cluster',
+      names: { plural, kind: 'Gadget' },
+      versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object' } } }],
+    },
   });
   t.teardown(async () => {
-    for (const plural of ['gadgets', 'others']) await raw(kc, 'DELETE', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${plural}.${group}`).catch(() => undefined);
+    for (const plural of ['gadgets', 'others'])
+      await raw(kc, 'DELETE', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${plural}.${group}`).catch(() => undefined);
   });
   await api.patch(crd('gadgets'), undefined, undefined, MANAGER, true, PatchStrategy.ServerSideApply);
   const opts = server ? { server } : {};
-  await waitFor('the first CRD Established', async () => kstatus((await raw(kc, 'GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gadgets.${group}`)).json) === 'Current', opts);
+  await waitFor(
+    'the first CRD Established',
+    async () => kstatus((await raw(kc, 'GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gadgets.${group}`)).json) === 'Current',
+    opts,
+  );
   await api.patch(crd('others'), undefined, undefined, MANAGER, true, PatchStrategy.ServerSideApply);
-  const second = await waitFor('the second CRD refused', async () => {
-    const o = (await raw(kc, 'GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/others.${group}`)).json;
-    return cond(o, 'NamesAccepted') ? o : undefined;
-  }, opts);
+  const second = await waitFor(
+    'the second CRD refused',
+    async () => {
+      const o = (await raw(kc, 'GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/others.${group}`)).json;
+      return cond(o, 'NamesAccepted') ? o : undefined;
+    },
+    opts,
+  );
   // Kind and list kind both clash; the API server reports the last it checks, the list kind.
   t.match(cond(second, 'NamesAccepted'), { status: 'False', reason: 'ListKindConflict', message: '"GadgetList" is already in use' });
   t.match(cond(second, 'Established'), { status: 'False', reason: 'NotAccepted', message: 'not all names are accepted' });
   t.equal(kstatus(second), 'Failed');
 });
 
-t.test('rollouts that fail or hang on the real controllers (kwok stages by pod label)', { skip: REAL ? false : 'kwok plays the kubelet only on the real control plane; the test server has setRollout() for this' }, async (t) => {
-  const s = await setup(t, 'kwok');
-  const apply = (obj: Obj) => s.api.patch<Obj>(obj, undefined, undefined, MANAGER, true, PatchStrategy.ServerSideApply);
-  const withBehaviour = (obj: Obj, behaviour: string): Obj => {
-    obj.spec.template.metadata.labels['landfall.dev/test-behaviour'] = behaviour;
-    return obj;
-  };
-  const broken = withBehaviour(deployment(s.ns, 'broken', { replicas: 2 }), 'fail');
-  broken.spec.progressDeadlineSeconds = 3;
-  await apply(broken);
-  await apply(withBehaviour(deployment(s.ns, 'stuck', { replicas: 2 }), 'never-ready'));
-  await apply({
-    apiVersion: 'batch/v1',
-    kind: 'Job',
-    metadata: { name: 'fails', namespace: s.ns },
-    spec: { backoffLimit: 0, template: { metadata: { labels: { 'landfall.dev/test-behaviour': 'fail' } }, spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: BUSYBOX }] } } },
-  });
+t.test(
+  'rollouts that fail or hang on the real controllers (kwok stages by pod label)',
+  { skip: REAL ? false : 'kwok plays the kubelet only on the real control plane; the test server has setRollout() for this' },
+  async (t) => {
+    const s = await setup(t, 'kwok');
+    const apply = (obj: Obj) => s.api.patch<Obj>(obj, undefined, undefined, MANAGER, true, PatchStrategy.ServerSideApply);
+    const withBehaviour = (obj: Obj, behaviour: string): Obj => {
+      obj.spec.template.metadata.labels['landfall.dev/test-behaviour'] = behaviour;
+      return obj;
+    };
+    const broken = withBehaviour(deployment(s.ns, 'broken', { replicas: 2 }), 'fail');
+    broken.spec.progressDeadlineSeconds = 3;
+    await apply(broken);
+    await apply(withBehaviour(deployment(s.ns, 'stuck', { replicas: 2 }), 'never-ready'));
+    await apply({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'fails', namespace: s.ns },
+      spec: {
+        backoffLimit: 0,
+        template: {
+          metadata: { labels: { 'landfall.dev/test-behaviour': 'fail' } },
+          spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: BUSYBOX }] },
+        },
+      },
+    });
 
-  const failedDeployment = await waitForObject(s, `/apis/apps/v1/namespaces/${s.ns}/deployments/broken`, 'Deployment broken Failed', (o) => kstatus(o) === 'Failed');
-  t.match(cond(failedDeployment, 'Progressing'), { status: 'False', reason: 'ProgressDeadlineExceeded', message: /^ReplicaSet "broken-[a-z0-9]+" has timed out progressing\.$/ });
-  const pods = (await raw(s.kc, 'GET', `/api/v1/namespaces/${s.ns}/pods?labelSelector=app%3Dbroken`)).json.items as Obj[];
-  t.equal(pods.length, 2);
-  t.match(pods[0]!.status.containerStatuses[0].state.waiting, { reason: 'CrashLoopBackOff' }, 'its pods crash-loop');
+    const failedDeployment = await waitForObject(
+      s,
+      `/apis/apps/v1/namespaces/${s.ns}/deployments/broken`,
+      'Deployment broken Failed',
+      (o) => kstatus(o) === 'Failed',
+    );
+    t.match(cond(failedDeployment, 'Progressing'), {
+      status: 'False',
+      reason: 'ProgressDeadlineExceeded',
+      message: /^ReplicaSet "broken-[a-z0-9]+" has timed out progressing\.$/,
+    });
+    const pods = (await raw(s.kc, 'GET', `/api/v1/namespaces/${s.ns}/pods?labelSelector=app%3Dbroken`)).json.items as Obj[];
+    t.equal(pods.length, 2);
+    t.match(pods[0]!.status.containerStatuses[0].state.waiting, { reason: 'CrashLoopBackOff' }, 'its pods crash-loop');
 
-  const stuck = await waitForObject(s, `/apis/apps/v1/namespaces/${s.ns}/deployments/stuck`, 'Deployment stuck observed', (o) => o.status?.observedGeneration === 1 && o.status?.replicas === 2);
-  t.match(cond(stuck, 'Available'), { status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' });
-  t.equal(kstatus(stuck), 'InProgress', 'never Ready: in progress until its deadline');
+    const stuck = await waitForObject(
+      s,
+      `/apis/apps/v1/namespaces/${s.ns}/deployments/stuck`,
+      'Deployment stuck observed',
+      (o) => o.status?.observedGeneration === 1 && o.status?.replicas === 2,
+    );
+    t.match(cond(stuck, 'Available'), { status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' });
+    t.equal(kstatus(stuck), 'InProgress', 'never Ready: in progress until its deadline');
 
-  const job = await waitForObject(s, `/apis/batch/v1/namespaces/${s.ns}/jobs/fails`, 'Job fails Failed', (o) => cond(o, 'Failed')?.status === 'True');
-  t.match(cond(job, 'Failed'), { reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' });
-  t.equal(kstatus(job), 'Failed');
-});
+    const job = await waitForObject(s, `/apis/batch/v1/namespaces/${s.ns}/jobs/fails`, 'Job fails Failed', (o) => cond(o, 'Failed')?.status === 'True');
+    t.match(cond(job, 'Failed'), { reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' });
+    t.equal(kstatus(job), 'Failed');
+  },
+);
 
 t.test('authentication: a wrong bearer token is a 401', async (t) => {
   const { kc } = await kubeForTest(t);
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('no cluster');
   const bad = new KubeConfig();
-  bad.loadFromOptions({ clusters: [cluster], users: [{ name: 'bad', token: 'landfall-wrong-token' }], contexts: [{ name: 'bad', cluster: cluster.name, user: 'bad' }], currentContext: 'bad' });
+  bad.loadFromOptions({
+    clusters: [cluster],
+    users: [{ name: 'bad', token: 'landfall-wrong-token' }],
+    contexts: [{ name: 'bad', cluster: cluster.name, user: 'bad' }],
+    currentContext: 'bad',
+  });
   const err = await failed(bad.makeApiClient(CoreV1Api).listNamespace());
   t.equal(err.code, 401, 'client-node: ApiException 401 (its generated code drops the body)');
   const res = await raw(bad, 'GET', '/api/v1/namespaces');
@@ -1128,7 +1387,8 @@ t.test('deny() answers a real-shaped 403', HOOKS, async (t) => {
     apiVersion: 'v1',
     metadata: {},
     status: 'Failure',
-    message: 'deployments.apps "web" is forbidden: User "system:serviceaccount:landfall:landfall" cannot patch resource "deployments" in API group "apps" in the namespace "prod"',
+    message:
+      'deployments.apps "web" is forbidden: User "system:serviceaccount:landfall:landfall" cannot patch resource "deployments" in API group "apps" in the namespace "prod"',
     reason: 'Forbidden',
     details: { name: 'web', group: 'apps', kind: 'deployments' },
     code: 403,
@@ -1138,9 +1398,15 @@ t.test('deny() answers a real-shaped 403', HOOKS, async (t) => {
 
   srv.deny({ verb: ['list', 'delete'], group: '', resource: 'secrets' });
   const list = await raw(kc, 'GET', '/api/v1/secrets');
-  t.equal(list.json.message, 'secrets is forbidden: User "system:serviceaccount:landfall:landfall" cannot list resource "secrets" in API group "" at the cluster scope');
+  t.equal(
+    list.json.message,
+    'secrets is forbidden: User "system:serviceaccount:landfall:landfall" cannot list resource "secrets" in API group "" at the cluster scope',
+  );
   const del = await raw(kc, 'DELETE', '/api/v1/namespaces/prod/secrets/token');
-  t.equal(del.json.message, 'secrets "token" is forbidden: User "system:serviceaccount:landfall:landfall" cannot delete resource "secrets" in API group "" in the namespace "prod"');
+  t.equal(
+    del.json.message,
+    'secrets "token" is forbidden: User "system:serviceaccount:landfall:landfall" cannot delete resource "secrets" in API group "" in the namespace "prod"',
+  );
   t.same(del.json.details, { name: 'token', kind: 'secrets' });
 });
 
@@ -1187,7 +1453,10 @@ t.test('request log, byte counters and apply handling time', HOOKS, async (t) =>
   const api = KubernetesObjectApi.makeApiClient(kc);
   await api.patch(deployment('default', 'web', { replicas: 2 }), undefined, undefined, MANAGER, true, PatchStrategy.ServerSideApply);
   const log = srv.requests;
-  t.same(log.map((r) => `${r.method} ${r.path}`), ['GET /apis/apps/v1', 'PATCH /apis/apps/v1/namespaces/default/deployments/web']);
+  t.same(
+    log.map((r) => `${r.method} ${r.path}`),
+    ['GET /apis/apps/v1', 'PATCH /apis/apps/v1/namespaces/default/deployments/web'],
+  );
   const apply = log[1];
   t.match(apply, {
     method: 'PATCH',
@@ -1210,7 +1479,8 @@ t.test('request log, byte counters and apply handling time', HOOKS, async (t) =>
   // handling time on a loaded CI machine (test files run in parallel) includes the odd
   // preemption of tens of milliseconds, so the best of up to five batches of 200 counts (the first
   // one passes on an idle machine).
-  const batch = (n: number) => Array.from({ length: 200 }, (_, i) => deployment('default', 'web', { replicas: 2 + (i % 3), labels: { build: `b${n + 1}-${i}` } }));
+  const batch = (n: number) =>
+    Array.from({ length: 200 }, (_, i) => deployment('default', 'web', { replicas: 2 + (i % 3), labels: { build: `b${n + 1}-${i}` } }));
   for (const m of batch(-1).slice(0, 50)) await api.patch(m, undefined, undefined, MANAGER, true, PatchStrategy.ServerSideApply);
   let best: { count: number; meanMs: number; maxMs: number } | undefined;
   for (let attempt = 0; attempt < 5 && !(best && best.meanMs < 1); attempt++) {
@@ -1232,11 +1502,30 @@ t.test('typed APIs: create, replace, read; AlreadyExists, stale resourceVersion,
   t.ok(created.metadata?.resourceVersion);
   const exists = await failed(core.createNamespacedConfigMap({ namespace: s.ns, body: { metadata: { name: 'c' } } }));
   t.equal(exists.code, 409);
-  t.same(exists.body, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'configmaps "c" already exists', reason: 'AlreadyExists', details: { name: 'c', kind: 'configmaps' }, code: 409 });
+  t.same(exists.body, {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message: 'configmaps "c" already exists',
+    reason: 'AlreadyExists',
+    details: { name: 'c', kind: 'configmaps' },
+    code: 409,
+  });
 
-  const replaced = await core.replaceNamespacedConfigMap({ name: 'c', namespace: s.ns, body: { metadata: { name: 'c', resourceVersion: created.metadata?.resourceVersion }, data: { a: '2' } } });
+  const replaced = await core.replaceNamespacedConfigMap({
+    name: 'c',
+    namespace: s.ns,
+    body: { metadata: { name: 'c', resourceVersion: created.metadata?.resourceVersion }, data: { a: '2' } },
+  });
   t.same(replaced.data, { a: '2' });
-  const stale = await failed(core.replaceNamespacedConfigMap({ name: 'c', namespace: s.ns, body: { metadata: { name: 'c', resourceVersion: created.metadata?.resourceVersion }, data: { a: '3' } } }));
+  const stale = await failed(
+    core.replaceNamespacedConfigMap({
+      name: 'c',
+      namespace: s.ns,
+      body: { metadata: { name: 'c', resourceVersion: created.metadata?.resourceVersion }, data: { a: '3' } },
+    }),
+  );
   t.equal(stale.code, 409);
   t.same(stale.body, {
     kind: 'Status',
@@ -1255,17 +1544,37 @@ t.test('typed APIs: create, replace, read; AlreadyExists, stale resourceVersion,
     setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
   );
   t.equal(dep.spec?.replicas, 1, 'AppsV1Api server-side apply');
-  const posted = await raw(s.kc, 'POST', `/api/v1/namespaces/${s.ns}/configmaps`, { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'posted' } } });
+  const posted = await raw(s.kc, 'POST', `/api/v1/namespaces/${s.ns}/configmaps`, {
+    body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'posted' } },
+  });
   t.equal(posted.status, 201, 'POST → 201');
 
   const missing = await raw(s.kc, 'GET', `/apis/apps/v1/namespaces/${s.ns}/deployments/nope`);
-  t.same(missing.json, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'deployments.apps "nope" not found', reason: 'NotFound', details: { name: 'nope', group: 'apps', kind: 'deployments' }, code: 404 });
+  t.same(missing.json, {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message: 'deployments.apps "nope" not found',
+    reason: 'NotFound',
+    details: { name: 'nope', group: 'apps', kind: 'deployments' },
+    code: 404,
+  });
   const inMissingNs = await raw(s.kc, 'GET', `/api/v1/namespaces/${uniqueName('nowhere')}/configmaps/c`);
   t.equal(inMissingNs.status, 404);
   t.equal(inMissingNs.json.message, 'configmaps "c" not found', 'reads in a missing namespace: the object is not found');
   const notAllowed = await raw(s.kc, 'POST', `/api/v1/namespaces/${s.ns}/configmaps/c`, { body: {} });
   t.equal(notAllowed.status, 405);
-  t.same(notAllowed.json, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the server does not allow this method on the requested resource', reason: 'MethodNotAllowed', details: {}, code: 405 });
+  t.same(notAllowed.json, {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message: 'the server does not allow this method on the requested resource',
+    reason: 'MethodNotAllowed',
+    details: {},
+    code: 405,
+  });
 });
 
 t.test('merge patch, strategic merge patch and JSON patch', async (t) => {
@@ -1275,19 +1584,43 @@ t.test('merge patch, strategic merge patch and JSON patch', async (t) => {
   two.spec.template.spec.containers.push({ name: 'sidecar', image: PAUSE });
   await raw(s.kc, 'PATCH', `${path}?fieldManager=${MANAGER}`, { body: two, contentType: APPLY });
 
-  const smp = await raw(s.kc, 'PATCH', path, { body: { spec: { template: { spec: { containers: [{ name: 'sidecar', image: PAUSE_NEXT }] } } } }, contentType: 'application/strategic-merge-patch+json' });
+  const smp = await raw(s.kc, 'PATCH', path, {
+    body: { spec: { template: { spec: { containers: [{ name: 'sidecar', image: PAUSE_NEXT }] } } } },
+    contentType: 'application/strategic-merge-patch+json',
+  });
   t.equal(smp.status, 200);
-  t.same(smp.json.spec.template.spec.containers.map((c: Obj) => `${c.name}=${c.image}`), [`main=${PAUSE}`, `sidecar=${PAUSE_NEXT}`], 'strategic merge: containers merge by name');
+  t.same(
+    smp.json.spec.template.spec.containers.map((c: Obj) => `${c.name}=${c.image}`),
+    [`main=${PAUSE}`, `sidecar=${PAUSE_NEXT}`],
+    'strategic merge: containers merge by name',
+  );
 
   const json = await raw(s.kc, 'PATCH', path, { body: [{ op: 'replace', path: '/spec/replicas', value: 2 }], contentType: 'application/json-patch+json' });
   t.equal(json.json.spec.replicas, 2, 'JSON patch');
 
-  const merge = await raw(s.kc, 'PATCH', path, { body: { spec: { template: { spec: { containers: [{ name: 'main', image: PAUSE }] } } } }, contentType: MERGE });
-  t.same(merge.json.spec.template.spec.containers.map((c: Obj) => c.name), ['main'], 'merge patch: lists are replaced');
+  const merge = await raw(s.kc, 'PATCH', path, {
+    body: { spec: { template: { spec: { containers: [{ name: 'main', image: PAUSE }] } } } },
+    contentType: MERGE,
+  });
+  t.same(
+    merge.json.spec.template.spec.containers.map((c: Obj) => c.name),
+    ['main'],
+    'merge patch: lists are replaced',
+  );
 
-  const viaClient = await s.api.patch<Obj>({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: s.ns, labels: { patched: 'yes' } } }, undefined, undefined, 'janitor', undefined, PatchStrategy.MergePatch);
+  const viaClient = await s.api.patch<Obj>(
+    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: s.ns, labels: { patched: 'yes' } } },
+    undefined,
+    undefined,
+    'janitor',
+    undefined,
+    PatchStrategy.MergePatch,
+  );
   t.equal(viaClient.metadata.labels.patched, 'yes');
-  t.ok(viaClient.metadata.managedFields.some((m: Obj) => m.manager === 'janitor' && m.operation === 'Update'), 'non-apply writes are recorded as Update');
+  t.ok(
+    viaClient.metadata.managedFields.some((m: Obj) => m.manager === 'janitor' && m.operation === 'Update'),
+    'non-apply writes are recorded as Update',
+  );
 });
 
 t.test('in-process hooks: put, get, list, setStatus, setCondition, reset', HOOKS, async (t) => {
@@ -1297,7 +1630,10 @@ t.test('in-process hooks: put, get, list, setStatus, setCondition, reset', HOOKS
   t.ok(seeded.metadata?.resourceVersion, 'seeded without HTTP');
   const read = await kc.makeApiClient(CoreV1Api).readNamespacedConfigMap({ name: 'seed', namespace: 'default' });
   t.same(read.data, { a: '1' }, 'visible over HTTP');
-  t.same(srv.list({ kind: 'ConfigMap', labelSelector: 'app=x' }).map((o) => o.metadata?.name), ['seed']);
+  t.same(
+    srv.list({ kind: 'ConfigMap', labelSelector: 'app=x' }).map((o) => o.metadata?.name),
+    ['seed'],
+  );
   t.throws(() => srv.put({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'missing' } }), /namespaces "missing" not found/);
 
   srv.put(deployment('default', 'api'));

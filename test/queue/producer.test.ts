@@ -18,13 +18,20 @@ async function setup(t: Test, apps: string, forges = `  github: { webhookSecret:
   const queues = queuesForTest(t, redis, prefix);
   const push = async (repo: string, branch: string, after: string, deliveryId?: string) => {
     const body = JSON.stringify(KITS.github.push(repo, branch, after));
-    return web.post('/hooks/github', body, { 'content-type': 'application/json', ...KITS.github.eventHeaders('push', deliveryId), ...(await KITS.github.sign(body, SECRET)) });
+    return web.post('/hooks/github', body, {
+      'content-type': 'application/json',
+      ...KITS.github.eventHeaders('push', deliveryId),
+      ...(await KITS.github.sign(body, SECRET)),
+    });
   };
   return { web, queues, redis, prefix, push };
 }
 
 /** A sync item as the delivery handler builds it for a push of `acme/web` main. */
-const syncItem = (app: string, c: string) => ({ kind: 'sync' as const, data: { app, trigger: 'push' as const, forge: 'github' as const, repo: 'acme/web', branch: 'main', sha: sha(c), receivedAt: Date.now() } });
+const syncItem = (app: string, c: string) => ({
+  kind: 'sync' as const,
+  data: { app, trigger: 'push' as const, forge: 'github' as const, repo: 'acme/web', branch: 'main', sha: sha(c), receivedAt: Date.now() },
+});
 
 /** Landfall's intake on a redis-server of the test's own (so the test may flush or break it). */
 async function privateIntake(t: Test, prefix: string) {
@@ -57,7 +64,11 @@ t.test('a burst coalesces into one pending sync per app; a started sync lets the
   const answers = await Promise.all(['1', '2', '3', '4', '5'].map((c) => push('acme/web', 'main', sha(c))));
   for (const a of answers) t.equal(a.json.accepted[0].jobId, 'sync-web-0');
   t.equal(await queues.sync.count(), 1, 'one pending job for five pushes');
-  t.same((await redis.lrange(`${prefix}:app:web:queued`, 0, -1)).sort(), ['1', '2', '3', '4', '5'].map(sha), 'every announced commit is remembered, to be marked superseded');
+  t.same(
+    (await redis.lrange(`${prefix}:app:web:queued`, 0, -1)).sort(),
+    ['1', '2', '3', '4', '5'].map(sha),
+    'every announced commit is remembered, to be marked superseded',
+  );
   // What a worker does when it starts the pending job: bump the generation.
   await redis.incr(`${prefix}:app:web:gen`);
   const next = await push('acme/web', 'main', sha('6'));
@@ -89,7 +100,11 @@ t.test('a Bitbucket push of several refs queues only the tracked branch', async 
       ],
     },
   });
-  const res = await web.post('/hooks/bitbucket', body, { 'content-type': 'application/json', ...KITS.bitbucket.eventHeaders('repo:push'), ...(await KITS.bitbucket.sign(body, SECRET)) });
+  const res = await web.post('/hooks/bitbucket', body, {
+    'content-type': 'application/json',
+    ...KITS.bitbucket.eventHeaders('repo:push'),
+    ...(await KITS.bitbucket.sign(body, SECRET)),
+  });
   t.equal(res.status, 202);
   t.same(res.json.accepted, [{ app: 'web', sha: sha('b'), jobId: 'sync-web-0' }]);
   t.equal((await queues.sync.getJob('sync-web-0'))?.data.before, sha('c'));
@@ -104,7 +119,12 @@ t.test('pull requests become plan jobs keyed by head; a redelivered head plans n
       pull_request: { merged: false, head: { sha: head, ref: 'feature', repo: { full_name: 'fork/web' } }, base: { ref: base } },
       repository: { full_name: 'acme/web' },
     });
-  const send = async (body: string) => web.post('/hooks/github', body, { 'content-type': 'application/json', ...KITS.github.eventHeaders('pull_request'), ...(await KITS.github.sign(body, SECRET)) });
+  const send = async (body: string) =>
+    web.post('/hooks/github', body, {
+      'content-type': 'application/json',
+      ...KITS.github.eventHeaders('pull_request'),
+      ...(await KITS.github.sign(body, SECRET)),
+    });
   const opened = await send(pr('opened', sha('1')));
   t.same(opened.json.accepted, [{ app: 'web', sha: sha('1'), jobId: `plan-web-7-${sha('1')}` }]);
   t.equal((await queues.plan.getJob(`plan-web-7-${sha('1')}`))?.data.headRepo, 'fork/web', 'fork recorded');
@@ -121,12 +141,19 @@ t.test('a Redis that lost its script cache (restart, failover) still records pus
   // A private server: flushing the shared one's scripts would disturb every other test file.
   const own = await startPrivateRedis(t);
   const prefix = 'intake-noscript';
-  const web = await startWeb(t, `redis: { url: ${own.url}, prefix: ${prefix} }\nforges:\n  github: { webhookSecret: ${SECRET} }\napps:\n  - { name: web, forge: github, repo: acme/web, branch: main, namespace: web }\n`);
+  const web = await startWeb(
+    t,
+    `redis: { url: ${own.url}, prefix: ${prefix} }\nforges:\n  github: { webhookSecret: ${SECRET} }\napps:\n  - { name: web, forge: github, repo: acme/web, branch: main, namespace: web }\n`,
+  );
   const redis = new Redis(own.url);
   t.teardown(() => redis.quit());
   const push = async (after: string) => {
     const body = JSON.stringify(KITS.github.push('acme/web', 'main', after));
-    return web.post('/hooks/github', body, { 'content-type': 'application/json', ...KITS.github.eventHeaders('push'), ...(await KITS.github.sign(body, SECRET)) });
+    return web.post('/hooks/github', body, {
+      'content-type': 'application/json',
+      ...KITS.github.eventHeaders('push'),
+      ...(await KITS.github.sign(body, SECRET)),
+    });
   };
   t.equal((await push(sha('1'))).status, 202);
   await redis.script('FLUSH');
@@ -165,8 +192,15 @@ t.test('deliveries arriving together share one round trip, each recorded once, i
   t.equal(calls, 1, `one script call for 21 deliveries (${calls})`);
   t.equal(results.filter((r) => r.duplicate).length, 1, 'the id sent twice is a duplicate the second time');
   t.same(results[20], { duplicate: true });
-  t.same(results.slice(0, 20).map((r) => (r.duplicate ? 'dup' : r.accepted[0]!.jobId)), Array.from({ length: 20 }, (_, i) => `sync-${i % 2 ? 'web' : 'api'}-0`));
-  t.same(await redis.lrange(`${prefix}:app:web:queued`, 0, -1), [sha('0'), ...Array.from({ length: 10 }, (_, k) => sha(String(((2 * k + 1) % 9) + 1)))], 'every push recorded once, in arrival order');
+  t.same(
+    results.slice(0, 20).map((r) => (r.duplicate ? 'dup' : r.accepted[0]!.jobId)),
+    Array.from({ length: 20 }, (_, i) => `sync-${i % 2 ? 'web' : 'api'}-0`),
+  );
+  t.same(
+    await redis.lrange(`${prefix}:app:web:queued`, 0, -1),
+    [sha('0'), ...Array.from({ length: 10 }, (_, k) => sha(String(((2 * k + 1) % 9) + 1)))],
+    'every push recorded once, in arrival order',
+  );
   t.equal(await redis.hget(`${prefix}:app:api:desired`, 'sha'), sha(String((18 % 9) + 1)), 'the last delivery is the desired revision');
   t.equal(await queues.sync.count(), 2, 'one pending job per app');
 });
@@ -178,12 +212,23 @@ t.test('a batch that Redis refuses part of the way releases every claim, so noth
   // The second delivery's app has a key of the wrong type: the script fails after recording the first.
   await redis.set(`${prefix}:app:broken:queued`, 'not a list');
   const both = await Promise.allSettled([intake.enqueue('github', 'first', [item('web')]), intake.enqueue('github', 'second', [item('broken')])]);
-  t.same(both.map((r) => r.status), ['rejected', 'rejected'], 'neither is acknowledged');
-  t.ok(both.every((r) => r.status === 'rejected' && r.reason instanceof IntakeUnavailableError), 'both as "Redis unavailable", so the web answers from the spool or 503');
+  t.same(
+    both.map((r) => r.status),
+    ['rejected', 'rejected'],
+    'neither is acknowledged',
+  );
+  t.ok(
+    both.every((r) => r.status === 'rejected' && r.reason instanceof IntakeUnavailableError),
+    'both as "Redis unavailable", so the web answers from the spool or 503',
+  );
   t.equal(await redis.exists(`${prefix}:delivery:github:first`, `${prefix}:delivery:github:second`), 0, 'both claims released');
   await redis.del(`${prefix}:app:broken:queued`);
   const again = await Promise.all([intake.enqueue('github', 'first', [item('web')]), intake.enqueue('github', 'second', [item('broken')])]);
-  t.same(again.map((r) => r.duplicate), [false, false], 'the retried deliveries are recorded, not taken for duplicates');
+  t.same(
+    again.map((r) => r.duplicate),
+    [false, false],
+    'the retried deliveries are recorded, not taken for duplicates',
+  );
   t.equal(await queues.sync.count(), 2);
 });
 
@@ -199,7 +244,10 @@ t.test('deliveries of one batch that start the same pending sync add its job onc
   const intake = createIntake({ redis, keys: createKeys(prefix), syncQueue: queues.sync, planQueue: queues.plan, prefix });
   const item = syncItem;
   const results = await Promise.all(Array.from({ length: 10 }, (_, i) => intake.enqueue('github', `a-${i}`, [item(i < 5 ? 'web' : 'api', String(i))])));
-  t.same(results.map((r) => (r.duplicate ? 'dup' : r.accepted[0]!.jobId)), [...Array(5).fill('sync-web-0'), ...Array(5).fill('sync-api-0')]);
+  t.same(
+    results.map((r) => (r.duplicate ? 'dup' : r.accepted[0]!.jobId)),
+    [...Array(5).fill('sync-web-0'), ...Array(5).fill('sync-api-0')],
+  );
   t.same(added.sort(), ['sync-api-0', 'sync-web-0'], 'two adds for ten deliveries');
   t.equal((await queues.sync.getJob('sync-web-0'))?.data.sha, sha('0'), "the job carries the first delivery's commit; the worker deploys the branch head");
 });

@@ -52,7 +52,11 @@ t.test('a burst of 20 commits to one app: the head is deployed after at most two
   t.ok(syncs.length <= 2, `${syncs.length} syncs touched the cluster`);
   t.ok(burst.length <= 3, `${burst.length} jobs for 20 pushes`);
   const deployedInOrder = syncs.map((r) => shas.indexOf(r.sha!));
-  t.same(deployedInOrder, [...deployedInOrder].sort((a, b) => a - b), 'never an older commit after a newer one');
+  t.same(
+    deployedInOrder,
+    [...deployedInOrder].sort((a, b) => a - b),
+    'never an older commit after a newer one',
+  );
 });
 
 t.test('a sync several pushes joined waits for the branch to be still (bounded); a lone push never waits', async (t) => {
@@ -68,7 +72,11 @@ t.test('a sync several pushes joined waits for the branch to be still (bounded);
   t.same(settling(), [], 'without waiting');
   await h.stopWorkers();
   const before = (await h.records()).length;
-  const [c2, c3, c4] = [await h.repo.commit({ 'deploy/v.yaml': configMap('version', { v: '2' }) }), await h.repo.commit({ 'deploy/v.yaml': configMap('version', { v: '3' }) }), await h.repo.commit({ 'deploy/v.yaml': configMap('version', { v: '4' }) })];
+  const [c2, c3, c4] = [
+    await h.repo.commit({ 'deploy/v.yaml': configMap('version', { v: '2' }) }),
+    await h.repo.commit({ 'deploy/v.yaml': configMap('version', { v: '3' }) }),
+    await h.repo.commit({ 'deploy/v.yaml': configMap('version', { v: '4' }) }),
+  ];
   const job = await h.push(c2);
   t.equal(await h.push(c3), job, 'two pushes joined one pending sync');
   await h.startWorker({ settle });
@@ -77,15 +85,29 @@ t.test('a sync several pushes joined waits for the branch to be still (bounded);
   await h.idle(20_000);
   t.equal(deployedValue(h), '4', 'the head deployed once the bound was reached');
   const waited = settling();
-  t.ok(waited.every((l) => l.app === 'web' && l.waitMs > 0 && l.waitMs <= settle.maxSettleMs), 'every wait within the bound');
-  t.ok(waited.every((l) => l.joined >= 2), 'only because several pushes joined');
+  t.ok(
+    waited.every((l) => l.app === 'web' && l.waitMs > 0 && l.waitMs <= settle.maxSettleMs),
+    'every wait within the bound',
+  );
+  t.ok(
+    waited.every((l) => l.joined >= 2),
+    'only because several pushes joined',
+  );
   const burst = (await h.records()).slice(before);
-  t.same(burst.filter(touched).map((r) => r.sha), [c4], 'one sync for three pushes, of the newest');
+  t.same(
+    burst.filter(touched).map((r) => r.sha),
+    [c4],
+    'one sync for three pushes, of the newest',
+  );
 });
 
-t.test('two worker processes on one app never sync it concurrently; a SIGKILLed worker\'s job is taken up again', async (t) => {
+t.test("two worker processes on one app never sync it concurrently; a SIGKILLed worker's job is taken up again", async (t) => {
   const h = await workerHarness(t);
-  const c1 = await h.repo.commit({ 'deploy/v.yaml': configMap('version', { v: '1' }), 'deploy/web.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: web }\nspec:\n  selector: { matchLabels: { app: web } }\n  template:\n    metadata: { labels: { app: web } }\n    spec: { containers: [ { name: web, image: "nginx:1" } ] }\n' });
+  const c1 = await h.repo.commit({
+    'deploy/v.yaml': configMap('version', { v: '1' }),
+    'deploy/web.yaml':
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: web }\nspec:\n  selector: { matchLabels: { app: web } }\n  template:\n    metadata: { labels: { app: web } }\n    spec: { containers: [ { name: web, image: "nginx:1" } ] }\n',
+  });
   // The first rollout hangs, so the first worker is surely mid-sync (health phase) when it dies.
   h.server.setRollout({ kind: 'Deployment', name: 'web' }, 'hang');
   const doomed = runCli(['serve', '--role', 'worker', '--config', h.configFile]);
@@ -116,10 +138,16 @@ t.test('two worker processes on one app never sync it concurrently; a SIGKILLed 
   t.equal(resumed.result === 'succeeded' || resumed.result === 'superseded', true, `the killed job was taken up again and finished (${resumed.result})`);
   t.ok(resumed.attempt >= 2 || resumed.result === 'superseded', 'by another worker');
   t.equal(deployedValue(h), '2', 'the cluster ends as Git says');
-  const spans = records.filter(touched).map((r) => [r.startedAt!, r.finishedAt!] as const).sort((a, b) => a[0] - b[0]);
+  const spans = records
+    .filter(touched)
+    .map((r) => [r.startedAt!, r.finishedAt!] as const)
+    .sort((a, b) => a[0] - b[0]);
   for (let i = 1; i < spans.length; i++) {
     // A killed attempt's span ends when the retry rewrote it; compare completed spans only.
-    t.ok(spans[i]![0] >= spans[i - 1]![1] - 5 || records.find((r) => r.startedAt === spans[i - 1]![0])?.id === jobId, `sync ${i} started after sync ${i - 1} finished`);
+    t.ok(
+      spans[i]![0] >= spans[i - 1]![1] - 5 || records.find((r) => r.startedAt === spans[i - 1]![0])?.id === jobId,
+      `sync ${i} started after sync ${i - 1} finished`,
+    );
   }
   other.child.kill('SIGTERM');
   t.equal(await other.exited, 0);

@@ -29,7 +29,12 @@ for (const forge of FORGE_IDS) {
     await flow.api.waitFor((api) => (api.comments.get(7) ?? []).length === 1 && /data\.color/.test(api.comments.get(7)![0]!.body), 10_000);
     t.match(flow.api.comments.get(7)![0]!.body, /To change\*\* \(1\)\n- ConfigMap `web\/settings`: `data\.color`/);
     t.same(flow.states(f1), [], 'a plan posts no deploy status');
-    t.equal(flow.kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'web', name: 'settings' }) && (flow.kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'web', name: 'settings' }) as any).data.color, 'blue', 'and never writes to the cluster');
+    t.equal(
+      flow.kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'web', name: 'settings' }) &&
+        (flow.kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'web', name: 'settings' }) as any).data.color,
+      'blue',
+      'and never writes to the cluster',
+    );
 
     // A second push to the pull request breaks a manifest: the plan fails naming the file.
     const f2 = await flow.repo.commit({ 'deploy/bad.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { labels: { a: b } }\n' }, 'oops', 'feature');
@@ -46,7 +51,10 @@ for (const forge of FORGE_IDS) {
     await settled(m1);
     const states = flow.states(m1);
     t.equal(states.at(-1), words.ok);
-    t.ok(states.slice(0, -1).every((s) => words.busy.includes(s)), `queued and running before success: ${states.join(' → ')}`);
+    t.ok(
+      states.slice(0, -1).every((s) => words.busy.includes(s)),
+      `queued and running before success: ${states.join(' → ')}`,
+    );
     t.equal(latest(m1)?.targetUrl, `${PUBLIC_URL}/syncs/${mergeJob}`);
     t.match(latest(m1)?.description, /: 1 configured, healthy in/);
     t.equal((flow.kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'web', name: 'settings' }) as any).data.color, 'green');

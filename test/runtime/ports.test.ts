@@ -35,7 +35,11 @@ t.test('a web and a worker process with the same configuration both start on one
   await worker.waitFor(/landfall worker probes listening/);
   t.notMatch(worker.output(), /EADDRINUSE/);
 
-  t.same(await (await fetch(`http://127.0.0.1:${probePort}/readyz`)).json(), { status: 'ready', checks: { redis: 'ok', workers: 'ok' } }, 'the worker answers probes on its own port');
+  t.same(
+    await (await fetch(`http://127.0.0.1:${probePort}/readyz`)).json(),
+    { status: 'ready', checks: { redis: 'ok', workers: 'ok' } },
+    'the worker answers probes on its own port',
+  );
   const workerMetrics = await fetch(`http://127.0.0.1:${probePort}/metrics`);
   t.equal(workerMetrics.status, 200, 'and scrapes');
   t.match(await workerMetrics.text(), /process_cpu/);

@@ -7,7 +7,7 @@ import { createKeys } from '../../src/store/keys.js';
 import { startFlow, WORDS, type Flow } from '../support/flow.js';
 import { configMap } from '../support/sync.js';
 
-t.test('descriptions are cut to GitHub\'s 140 characters', async (t) => {
+t.test("descriptions are cut to GitHub's 140 characters", async (t) => {
   const flow = await startFlow(t, 'github');
   const long = `deploy/${'very-long-directory-name/'.repeat(6)}settings.yaml`;
   const sha = await flow.repo.commit({ [long]: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n' });
@@ -47,7 +47,16 @@ t.test('an identical status is not posted twice', async (t) => {
   const flow = await startFlow(t, 'github');
   const reporter = await reporterFor(t, flow);
   const sha = 'c'.repeat(40);
-  const status = { forge: 'github' as const, repo: 'acme/web', sha, context: 'landfall/web', state: 'succeeded' as const, description: 'Deployed ccccccc', targetUrl: 'https://landfall.test/syncs/x', recordId: 'x' };
+  const status = {
+    forge: 'github' as const,
+    repo: 'acme/web',
+    sha,
+    context: 'landfall/web',
+    state: 'succeeded' as const,
+    description: 'Deployed ccccccc',
+    targetUrl: 'https://landfall.test/syncs/x',
+    recordId: 'x',
+  };
   const posts = () => flow.api.requests.filter((r) => r.method === 'POST' && r.path.endsWith(sha)).length;
   await reporter.report({ ...status, at: 1 });
   await flow.api.waitFor(() => posts() === 1);
@@ -68,14 +77,26 @@ t.test('GitLab: a repeated state answered 400 "Cannot transition status" counts 
   const flow = await startFlow(t, 'gitlab');
   const reporter = await reporterFor(t, flow);
   const sha = 'd'.repeat(40);
-  const status = { forge: 'gitlab' as const, repo: 'acme/platform/web', sha, context: 'landfall/web', state: 'queued' as const, targetUrl: 'https://landfall.test/syncs/r1', ref: 'main', recordId: 'r1' };
+  const status = {
+    forge: 'gitlab' as const,
+    repo: 'acme/platform/web',
+    sha,
+    context: 'landfall/web',
+    state: 'queued' as const,
+    targetUrl: 'https://landfall.test/syncs/r1',
+    ref: 'main',
+    recordId: 'r1',
+  };
   await reporter.report({ ...status, description: 'Queued to deploy ddddddd', at: 1 });
   await flow.api.waitFor((api) => api.statuses.latest(sha, 'landfall/web')?.state === 'pending');
   // Pending again with other words: GitLab refuses the transition from pending to pending.
   const done = completion(flow, (id) => id.endsWith('-2'));
   await reporter.report({ ...status, description: 'Queued again', targetUrl: 'https://landfall.test/syncs/r2', at: 2 });
   await done;
-  t.ok(flow.api.requests.some((r) => r.status === 400 && /statuses/.test(r.path)), 'GitLab answered 400');
+  t.ok(
+    flow.api.requests.some((r) => r.status === 400 && /statuses/.test(r.path)),
+    'GitLab answered 400',
+  );
   t.same((await flow.history.get('r1'))?.statusErrors ?? [], [], 'no status failure recorded');
   t.same(await flow.history.list('web'), [], 'no sync involved');
   t.same(flow.api.unexpected, []);
@@ -112,7 +133,7 @@ t.test('a 429 with Retry-After and a 500 are retried', async (t) => {
   t.same(flow.api.unexpected, []);
 });
 
-t.test('a status that finally cannot be posted is logged and shown on the sync\'s record', async (t) => {
+t.test("a status that finally cannot be posted is logged and shown on the sync's record", async (t) => {
   const flow = await startFlow(t, 'github');
   // GitHub refuses the status for good (say the token lost access): a 403 that is no rate limit.
   flow.api.failNext({ method: 'POST', status: 403, body: { message: 'Resource not accessible by personal access token' }, times: 10 });
@@ -126,7 +147,10 @@ t.test('a status that finally cannot be posted is logged and shown on the sync\'
     }
     await new Promise((r) => setTimeout(r, 25));
   }
-  t.ok(flow.logs.some((l) => /commit status could not be posted/.test(l)), 'logged');
+  t.ok(
+    flow.logs.some((l) => /commit status could not be posted/.test(l)),
+    'logged',
+  );
 });
 
 t.test('a plan shows which Secret keys change, never their values', async (t) => {

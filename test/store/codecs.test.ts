@@ -16,7 +16,13 @@ t.test('events: what encodeEvent writes, decodeEvent reads back', async (t) => {
 
 t.test('events: an entry the first version wrote (no kind) is a sync', async (t) => {
   const F = EVENT_FIELDS;
-  t.same(decodeEvent('lf:events', '1-0', [F.app, 'web', F.sha, 'abc', F.jobId, 'sync-web-1', F.at, '5']), { kind: 'sync', app: 'web', sha: 'abc', jobId: 'sync-web-1', at: 5 });
+  t.same(decodeEvent('lf:events', '1-0', [F.app, 'web', F.sha, 'abc', F.jobId, 'sync-web-1', F.at, '5']), {
+    kind: 'sync',
+    app: 'web',
+    sha: 'abc',
+    jobId: 'sync-web-1',
+    at: 5,
+  });
 });
 
 t.test('events: a malformed entry is a StoredDataError naming the stream, entry and field', async (t) => {
@@ -36,12 +42,26 @@ t.test('events: a malformed entry is a StoredDataError naming the stream, entry 
 
 t.test('status slot hash: read with its types; empty fields are missing', async (t) => {
   const slot = decodeStatusSlot('lf:status:d', {
-    forge: 'github', repo: 'acme/web', sha: 'abc', context: 'landfall/web', state: 'running', description: 'Deploying', targetUrl: 'https://x/syncs/1', ref: '', recordId: 'r1', summary: '', seq: '3', at: '9',
+    forge: 'github',
+    repo: 'acme/web',
+    sha: 'abc',
+    context: 'landfall/web',
+    state: 'running',
+    description: 'Deploying',
+    targetUrl: 'https://x/syncs/1',
+    ref: '',
+    recordId: 'r1',
+    summary: '',
+    seq: '3',
+    at: '9',
   });
   t.equal(slot.state, 'running');
   t.equal(slot.ref, undefined, "'' is no ref");
   t.equal(slot.summary, undefined);
-  t.throws(() => decodeStatusSlot('lf:status:d', { forge: 'sourcehut', repo: 'r', sha: 's', context: 'c', state: 'running' }), { name: 'StoredDataError', message: /lf:status:d holds unreadable data: forge:/ });
+  t.throws(() => decodeStatusSlot('lf:status:d', { forge: 'sourcehut', repo: 'r', sha: 's', context: 'c', state: 'running' }), {
+    name: 'StoredDataError',
+    message: /lf:status:d holds unreadable data: forge:/,
+  });
   t.throws(() => decodeStatusSlot('lf:status:d', { forge: 'github', repo: 'r', sha: 's', context: 'c', state: 'done' }), { message: /state:/ });
 });
 
@@ -53,7 +73,10 @@ t.test('plan comment hash: the number reads as a number; no body is an error', a
 });
 
 t.test('records and hashes: bad JSON and wrong shapes are StoredDataErrors', async (t) => {
-  t.throws(() => decodeStoredJson(syncRecordSchema, 'lf:history:1', '{"id":'), { name: 'StoredDataError', message: 'lf:history:1 holds unreadable data: not JSON' });
+  t.throws(() => decodeStoredJson(syncRecordSchema, 'lf:history:1', '{"id":'), {
+    name: 'StoredDataError',
+    message: 'lf:history:1 holds unreadable data: not JSON',
+  });
   t.throws(() => decodeStoredJson(syncRecordSchema, 'lf:history:1', '{"id":"1"}'), { message: /lf:history:1 holds unreadable data: app:/ });
   t.throws(() => decodeHash(appStateSchema, 'lf:app:web:state', { lastResult: 'exploded' }), { message: /lastResult:/ });
   t.same(decodeHash(appStateSchema, 'lf:app:web:state', { deployedSha: 'abc', lastSyncId: '' }), { deployedSha: 'abc' });

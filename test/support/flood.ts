@@ -18,7 +18,9 @@ const UNITS: Record<string, number> = { '': 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024
 
 /** The chart's `web.nodeOptions` and `web.resources.limits.memory`, read from its values.yaml. */
 export function chartWebLimits(): ChartWebLimits {
-  const values = parse(readFileSync(`${ROOT}charts/landfall/values.yaml`, 'utf8')) as { web: { nodeOptions: string; resources: { limits: { memory: string } } } };
+  const values = parse(readFileSync(`${ROOT}charts/landfall/values.yaml`, 'utf8')) as {
+    web: { nodeOptions: string; resources: { limits: { memory: string } } };
+  };
   const match = /^(\d+)(Ki|Mi|Gi|k|M|G)?$/.exec(values.web.resources.limits.memory);
   if (!match) throw new Error(`cannot read web.resources.limits.memory "${values.web.resources.limits.memory}"`);
   return { nodeOptions: values.web.nodeOptions, memoryLimitBytes: Number(match[1]) * (UNITS[match[2] ?? ''] as number) };
@@ -196,7 +198,9 @@ export async function runFlood(plan: FloodPlan): Promise<FloodResult> {
       const waveAttempts = Array.from({ length: plan.bigBodies.concurrent }, (_, i) =>
         // One in four without a Content-Length: counted while it streams.
         i % 4 === 3
-          ? attempt({ port: plan.port, localAddress: attacker(), head: wrongSignature('chunked'), body: bigChunked }).then(record('big body, chunked, wrong signature'))
+          ? attempt({ port: plan.port, localAddress: attacker(), head: wrongSignature('chunked'), body: bigChunked }).then(
+              record('big body, chunked, wrong signature'),
+            )
           : attempt({ port: plan.port, localAddress: attacker(), head: wrongSignature(big.length), body: big }).then(record('big body, wrong signature')),
       );
       all.push(...(await Promise.all(waveAttempts)));
@@ -207,31 +211,55 @@ export async function runFlood(plan: FloodPlan): Promise<FloodResult> {
     Array.from({ length: plan.nonHookBodies }, (_, i) => {
       const path = i % 2 === 0 ? '/nope' : '/api/apps/web/sync';
       const useChunked = i % 4 >= 2;
-      const head = requestHead('POST', path, { 'content-type': 'application/json', authorization: 'Bearer not-a-token-at-all', ...(useChunked ? { 'transfer-encoding': 'chunked' } : { 'content-length': big.length }) });
+      const head = requestHead('POST', path, {
+        'content-type': 'application/json',
+        authorization: 'Bearer not-a-token-at-all',
+        ...(useChunked ? { 'transfer-encoding': 'chunked' } : { 'content-length': big.length }),
+      });
       return attempt({ port: plan.port, localAddress: attacker(), head, body: useChunked ? bigChunked : big }).then(record('big body to another route'));
     }),
   );
   const unknown = Promise.all(
     Array.from({ length: plan.unknownForge }, () =>
-      attempt({ port: plan.port, localAddress: attacker(), head: requestHead('POST', `/hooks/evil-${randomUUID()}`, { 'content-type': 'application/json', 'content-length': big.length }), body: big }).then(record('unknown forge')),
+      attempt({
+        port: plan.port,
+        localAddress: attacker(),
+        head: requestHead('POST', `/hooks/evil-${randomUUID()}`, { 'content-type': 'application/json', 'content-length': big.length }),
+        body: big,
+      }).then(record('unknown forge')),
     ),
   );
   const ordinary = big.subarray(0, 256 * 1024);
   const slowBodies = Promise.all(
     Array.from({ length: plan.slowBodies }, () =>
-      attempt({ port: plan.port, localAddress: attacker(), head: wrongSignature(ordinary.length), body: ordinary, trickle: { bytes: 1024, everyMs: 200 } }).then(record('slow body')),
+      attempt({
+        port: plan.port,
+        localAddress: attacker(),
+        head: wrongSignature(ordinary.length),
+        body: ordinary,
+        trickle: { bytes: 1024, everyMs: 200 },
+      }).then(record('slow body')),
     ),
   );
   const oneMiB = big.subarray(0, 1024 * 1024);
   const slowOneSource = Promise.all(
     Array.from({ length: plan.slowBodiesOneSource }, () =>
-      attempt({ port: plan.port, localAddress: '127.0.0.9', head: wrongSignature(oneMiB.length), body: oneMiB, trickle: { bytes: 1024, everyMs: 200 } }).then(record('slow body, one source')),
+      attempt({ port: plan.port, localAddress: '127.0.0.9', head: wrongSignature(oneMiB.length), body: oneMiB, trickle: { bytes: 1024, everyMs: 200 } }).then(
+        record('slow body, one source'),
+      ),
     ),
   );
-  const silent = Promise.all(Array.from({ length: plan.silent }, () => attempt({ port: plan.port, localAddress: attacker(), head: '' }).then(record('silent'))));
+  const silent = Promise.all(
+    Array.from({ length: plan.silent }, () => attempt({ port: plan.port, localAddress: attacker(), head: '' }).then(record('silent'))),
+  );
   const slowHeaders = Promise.all(
     Array.from({ length: plan.slowHeaders }, () =>
-      attempt({ port: plan.port, localAddress: attacker(), head: 'POST /hooks/github HTTP/1.1\r\nHost: 127.0.0.1\r\n', trickle: { bytes: 32, everyMs: 500 } }).then(record('slow headers')),
+      attempt({
+        port: plan.port,
+        localAddress: attacker(),
+        head: 'POST /hooks/github HTTP/1.1\r\nHost: 127.0.0.1\r\n',
+        trickle: { bytes: 32, everyMs: 500 },
+      }).then(record('slow headers')),
     ),
   );
   // The forge: signed pushes one after another for as long as the flood runs (bounded by the count).
@@ -239,7 +267,14 @@ export async function runFlood(plan: FloodPlan): Promise<FloodResult> {
   const forge = (async () => {
     let sent = 0;
     while (sent < plan.signedDeliveries && !(floodDone && sent > 0)) {
-      const body = Buffer.from(JSON.stringify({ ref: `refs/heads/${plan.branch}`, before: '0'.repeat(40), after: (sent + 1).toString(16).padStart(40, 'c'), repository: { full_name: plan.repo } }));
+      const body = Buffer.from(
+        JSON.stringify({
+          ref: `refs/heads/${plan.branch}`,
+          before: '0'.repeat(40),
+          after: (sent + 1).toString(16).padStart(40, 'c'),
+          repository: { full_name: plan.repo },
+        }),
+      );
       const head = requestHead('POST', '/hooks/github', {
         'content-type': 'application/json',
         'x-github-event': 'push',
@@ -259,7 +294,15 @@ export async function runFlood(plan: FloodPlan): Promise<FloodResult> {
   floodDone = true;
   const signed = await forge;
   const [nonHookAttempts, unknownAttempts, slowBodyAttempts, slowHeaderAttempts, silentAttempts, slowOneSourceAttempts] = others;
-  const every = [...bigAttempts, ...nonHookAttempts, ...unknownAttempts, ...slowBodyAttempts, ...slowHeaderAttempts, ...silentAttempts, ...slowOneSourceAttempts];
+  const every = [
+    ...bigAttempts,
+    ...nonHookAttempts,
+    ...unknownAttempts,
+    ...slowBodyAttempts,
+    ...slowHeaderAttempts,
+    ...silentAttempts,
+    ...slowOneSourceAttempts,
+  ];
   return {
     statuses,
     accepted: signedStatuses['202'] ?? 0,

@@ -100,7 +100,20 @@ export async function startRealFlow(t: Teardown, real: RealKube, forge: ForgeId,
 async function flowOn(t: Teardown, kc: KubeConfig, namespace: string, forge: ForgeId, appYaml: string, options: FlowOptions): Promise<Omit<Flow, 'kube'>> {
   const repo = await createRepo(t, 'flow');
   const app = options.githubApp;
-  const api = await startForgeApi(forge, { token: TOKEN, ...(options.forgeOptions ?? {}), ...(app ? { app: { appId: app.appId, publicKey: app.publicKey, installations: { [FLOW_REPOS[forge]]: 4242 }, ...(app.permissions ? { permissions: app.permissions } : {}) } } : {}) });
+  const api = await startForgeApi(forge, {
+    token: TOKEN,
+    ...(options.forgeOptions ?? {}),
+    ...(app
+      ? {
+          app: {
+            appId: app.appId,
+            publicKey: app.publicKey,
+            installations: { [FLOW_REPOS[forge]]: 4242 },
+            ...(app.permissions ? { permissions: app.permissions } : {}),
+          },
+        }
+      : {}),
+  });
   t.teardown(() => api.close());
   const { url, prefix, redis } = await redisForTest(t, 'flow');
   const dataDir = await mkdtemp(join(tmpdir(), 'landfall-flow-'));

@@ -11,7 +11,11 @@ interface Teardown {
  * every request without the expected Authorization header, the way a forge's git endpoint does.
  * Records every Authorization value it saw and every URL (credentials must never be in one).
  */
-export async function serveGitOverHttp(t: Teardown, bare: string, authorization: string): Promise<{ url: string; seen: { url: string; authorization?: string }[] }> {
+export async function serveGitOverHttp(
+  t: Teardown,
+  bare: string,
+  authorization: string,
+): Promise<{ url: string; seen: { url: string; authorization?: string }[] }> {
   const seen: { url: string; authorization?: string }[] = [];
   const root = dirname(bare);
   const server = createServer((req, res) => {

@@ -62,7 +62,10 @@ export async function createRepo(t: Teardown, name = 'repo', options: { remote?:
     bare,
     async commit(files, message = 'change', branch = 'main') {
       if (branch !== current) {
-        const exists = await git(work, 'rev-parse', '--verify', '--quiet', `refs/heads/${branch}`).then(() => true, () => false);
+        const exists = await git(work, 'rev-parse', '--verify', '--quiet', `refs/heads/${branch}`).then(
+          () => true,
+          () => false,
+        );
         await git(work, 'checkout', '--quiet', ...(exists ? [branch] : ['-b', branch]));
         current = branch;
       }

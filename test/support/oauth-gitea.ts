@@ -57,14 +57,24 @@ export async function startOAuthGitea(t: Teardown, clientId: string, clientSecre
       }
       if (req.method === 'POST' && url.pathname === '/login/oauth/access_token') {
         const text = await body(req);
-        const form = (req.headers['content-type'] ?? '').includes('json') ? new URLSearchParams(Object.entries(JSON.parse(text) as Record<string, string>)) : new URLSearchParams(text);
+        const form = (req.headers['content-type'] ?? '').includes('json')
+          ? new URLSearchParams(Object.entries(JSON.parse(text) as Record<string, string>))
+          : new URLSearchParams(text);
         const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-        const [id, secret] = basic ? Buffer.from(basic, 'base64').toString().split(':').map(decodeURIComponent) : [form.get('client_id'), form.get('client_secret')];
+        const [id, secret] = basic
+          ? Buffer.from(basic, 'base64').toString().split(':').map(decodeURIComponent)
+          : [form.get('client_id'), form.get('client_secret')];
         if (id !== clientId || secret !== clientSecret) return json(401, { error: 'invalid_client' });
         const grant = codes.get(form.get('code') ?? '');
         codes.delete(form.get('code') ?? '');
         if (!grant) return json(400, { error: 'invalid_grant' });
-        if (grant.challenge && createHash('sha256').update(form.get('code_verifier') ?? '').digest('base64url') !== grant.challenge) return json(400, { error: 'invalid_grant', error_description: 'PKCE' });
+        if (
+          grant.challenge &&
+          createHash('sha256')
+            .update(form.get('code_verifier') ?? '')
+            .digest('base64url') !== grant.challenge
+        )
+          return json(400, { error: 'invalid_grant', error_description: 'PKCE' });
         const token = randomBytes(16).toString('hex');
         tokens.set(token, grant.login);
         calls.push(`token ${grant.login}`);
@@ -80,7 +90,7 @@ export async function startOAuthGitea(t: Teardown, clientId: string, clientSecre
       if (req.method === 'GET' && repo) {
         calls.push(`repo ${login} ${repo}`);
         const access = grants.get(login)?.get(repo);
-        if (!access) return json(404, { message: 'The target couldn\'t be found.' });
+        if (!access) return json(404, { message: "The target couldn't be found." });
         return json(200, { full_name: repo, permissions: { admin: false, push: access === 'write', pull: true } });
       }
       return json(404, { message: 'not found' });

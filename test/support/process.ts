@@ -31,7 +31,11 @@ export interface Running {
  * before the script (e.g. `--import` a loader).
  */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Running {
-  const child = spawn(process.execPath, [...nodeArgs, `${ROOT}dist/main.js`, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, `${ROOT}dist/main.js`, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer) => {

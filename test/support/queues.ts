@@ -18,7 +18,10 @@ export function queuesForTest(t: Teardown, redis: Redis, prefix: string) {
     plan,
     /** Number of jobs in any state, across both queues. */
     async total(): Promise<number> {
-      const [a, b] = await Promise.all([sync.getJobCountByTypes('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized'), plan.getJobCountByTypes('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized')]);
+      const [a, b] = await Promise.all([
+        sync.getJobCountByTypes('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized'),
+        plan.getJobCountByTypes('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized'),
+      ]);
       return a + b;
     },
   };

@@ -42,7 +42,15 @@ export function rawRequest(options: {
       }
       resolve({ status: Number(statusLine.split(' ')[1]), headers, body: raw, json });
     });
-    const head = [`${options.method ?? 'POST'} ${options.path} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close', ...options.headers.map(([k, v]) => `${k}: ${v}`), `Content-Length: ${body.length}`, '', ''].join('\r\n');
+    const head = [
+      `${options.method ?? 'POST'} ${options.path} HTTP/1.1`,
+      'Host: 127.0.0.1',
+      'Connection: close',
+      ...options.headers.map(([k, v]) => `${k}: ${v}`),
+      `Content-Length: ${body.length}`,
+      '',
+      '',
+    ].join('\r\n');
     socket.write(head);
     // No half-close: a server may drop a request whose client stopped sending before the answer.
     socket.write(body);

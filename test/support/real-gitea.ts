@@ -89,7 +89,13 @@ export function realGitea(): RealGitea {
     api,
     async createRepo(prefix = 'lf', options = {}) {
       const name = `${prefix}-${randomBytes(4).toString('hex')}`;
-      const res = await api('POST', '/user/repos', { name, private: false, auto_init: options.init ?? false, default_branch: 'main', ...(options.init ? { readme: 'Default' } : {}) });
+      const res = await api('POST', '/user/repos', {
+        name,
+        private: false,
+        auto_init: options.init ?? false,
+        default_branch: 'main',
+        ...(options.init ? { readme: 'Default' } : {}),
+      });
       if (res.status !== 201) throw new Error(`creating repository ${name} on the real Gitea answered ${res.status}: ${JSON.stringify(res.body)}`);
       return `${where.user}/${name}`;
     },

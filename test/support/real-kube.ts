@@ -57,7 +57,10 @@ export interface RealKube {
   /** A new namespace `<prefix>-<8 hex>`, deleted at teardown. */
   namespace(prefix?: string): Promise<string>;
   /** Runs the kubectl from ./tools against the cluster; never throws, returns the outcome. */
-  kubectl(args: string[], options?: { input?: string; kubeconfig?: string; env?: Record<string, string> }): Promise<{ code: number; stdout: string; stderr: string }>;
+  kubectl(
+    args: string[],
+    options?: { input?: string; kubeconfig?: string; env?: Record<string, string> },
+  ): Promise<{ code: number; stdout: string; stderr: string }>;
   /** An object as the API server has it now, or undefined. */
   get(apiVersion: string, kind: string, name: string, namespace?: string): Promise<KubeObject | undefined>;
 }
@@ -74,10 +77,15 @@ export async function realKube(t: Teardown): Promise<RealKube> {
   const kubectl: RealKube['kubectl'] = async (args, options = {}) => {
     const bin = existsSync(kubectlBin) ? kubectlBin : 'kubectl';
     return new Promise((resolve) => {
-      const child = execFile(bin, [`--kubeconfig=${options.kubeconfig ?? where.file}`, ...args], { maxBuffer: 32 * 1024 * 1024, timeout: 120_000, env: { ...process.env, ...options.env } }, (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-      });
+      const child = execFile(
+        bin,
+        [`--kubeconfig=${options.kubeconfig ?? where.file}`, ...args],
+        { maxBuffer: 32 * 1024 * 1024, timeout: 120_000, env: { ...process.env, ...options.env } },
+        (err, stdout, stderr) => {
+          const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+          resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+        },
+      );
       if (options.input !== undefined) child.stdin?.end(options.input);
     });
   };
@@ -88,7 +96,10 @@ export async function realKube(t: Teardown): Promise<RealKube> {
     client,
     async namespace(prefix = 'lf') {
       const name = uniqueName(prefix);
-      await client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'landfall.dev/test': 'true' } } }, { fieldManager: 'landfall-test', force: true });
+      await client.apply(
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'landfall.dev/test': 'true' } } },
+        { fieldManager: 'landfall-test', force: true },
+      );
       t.teardown(async () => {
         await client.delete({ apiVersion: 'v1', kind: 'Namespace', name }).catch(() => undefined);
       });

@@ -86,7 +86,14 @@ export async function sopsEncrypt(plaintext: string, options: EncryptOptions): P
   try {
     const file = join(dir, options.name);
     await writeFile(file, plaintext);
-    const args = ['--encrypt', ...(options.age?.length ? ['--age', options.age.join(',')] : []), ...(options.pgp?.length ? ['--pgp', options.pgp.join(',')] : []), ...(options.args ?? []), '--in-place', file];
+    const args = [
+      '--encrypt',
+      ...(options.age?.length ? ['--age', options.age.join(',')] : []),
+      ...(options.pgp?.length ? ['--pgp', options.pgp.join(',')] : []),
+      ...(options.args ?? []),
+      '--in-place',
+      file,
+    ];
     await exec(bin, args, {
       cwd: dir,
       env: { PATH: process.env.PATH, HOME: dir, ...(options.gnupgHome ? { GNUPGHOME: options.gnupgHome } : {}) },

@@ -29,7 +29,15 @@ export async function everythingKept(t: Teardown, flow: Pick<Flow, 'web' | 'hist
   const records = await flow.history.list(app, 50);
   const plans = await flow.history.list(app, 50, 'plan');
   const pages: string[] = [];
-  for (const path of ['/', `/apps/${app}`, '/api/apps', `/api/apps/${app}`, `/api/apps/${app}/syncs`, `/api/apps/${app}/syncs?kind=plan`, ...[...records, ...plans].flatMap((r) => [`/syncs/${r.id}`, `/api/syncs/${r.id}`])]) {
+  for (const path of [
+    '/',
+    `/apps/${app}`,
+    '/api/apps',
+    `/api/apps/${app}`,
+    `/api/apps/${app}/syncs`,
+    `/api/apps/${app}/syncs?kind=plan`,
+    ...[...records, ...plans].flatMap((r) => [`/syncs/${r.id}`, `/api/syncs/${r.id}`]),
+  ]) {
     pages.push(await (await fetch(`${flow.web.url}${path}`)).text());
   }
   const spool: string[] = [];

@@ -53,7 +53,13 @@ export const KITS: Record<ForgeId, ForgeKit> = {
     pullRequest: (repo, number, action, headSha, headBranch, baseBranch) => ({
       action: action === 'opened' ? 'opened' : 'synchronize',
       number,
-      pull_request: { number, merged: false, merge_commit_sha: null, head: { sha: headSha, ref: headBranch, repo: { full_name: repo } }, base: { ref: baseBranch } },
+      pull_request: {
+        number,
+        merged: false,
+        merge_commit_sha: null,
+        head: { sha: headSha, ref: headBranch, repo: { full_name: repo } },
+        base: { ref: baseBranch },
+      },
       repository: { full_name: repo },
     }),
   },
@@ -64,7 +70,14 @@ export const KITS: Record<ForgeId, ForgeKit> = {
     // derived from the same secret (see gitlabSigningToken), so a body change is detectable.
     sign: async (body, secret, now) => ({ 'x-gitlab-token': secret, ...gitlabSignatureHeaders(body, gitlabSigningToken(secret), now) }),
     pushEvent: 'Push Hook',
-    push: (repo, branch, after) => ({ object_kind: 'push', ref: `refs/heads/${branch}`, before: ZERO, after, checkout_sha: after, project: { path_with_namespace: repo } }),
+    push: (repo, branch, after) => ({
+      object_kind: 'push',
+      ref: `refs/heads/${branch}`,
+      before: ZERO,
+      after,
+      checkout_sha: after,
+      project: { path_with_namespace: repo },
+    }),
     pullRequestEvent: () => 'Merge Request Hook',
     pullRequest: (repo, number, action, headSha, headBranch, baseBranch) => ({
       object_kind: 'merge_request',
@@ -112,7 +125,9 @@ export const KITS: Record<ForgeId, ForgeKit> = {
       return {
         eventKey: 'repo:refs_changed',
         repository: { slug, project: { key } },
-        changes: [{ ref: { id: `refs/heads/${branch}`, displayId: branch, type: 'BRANCH' }, refId: `refs/heads/${branch}`, fromHash: ZERO, toHash: after, type: 'ADD' }],
+        changes: [
+          { ref: { id: `refs/heads/${branch}`, displayId: branch, type: 'BRANCH' }, refId: `refs/heads/${branch}`, fromHash: ZERO, toHash: after, type: 'ADD' },
+        ],
       };
     },
     pullRequestEvent: (action) => (action === 'opened' ? 'pr:opened' : 'pr:from_ref_updated'),

@@ -38,7 +38,10 @@ export interface SyncHarness {
   logs: string[];
   deps: SyncDeps;
   /** Runs one sync as a job would; never throws, returns the record. */
-  run(data?: Partial<SyncJobData>, extra?: { covered?: string[]; attempt?: number; finalAttempt?: boolean; jobId?: string }): Promise<SyncRecord & { thrown?: Error }>;
+  run(
+    data?: Partial<SyncJobData>,
+    extra?: { covered?: string[]; attempt?: number; finalAttempt?: boolean; jobId?: string },
+  ): Promise<SyncRecord & { thrown?: Error }>;
 }
 
 let jobCounter = 0;
@@ -79,7 +82,10 @@ export async function realSyncHarness(t: Teardown, kube: RealKube, appYaml = '',
   const namespace = options.namespace ?? uniqueName('sync');
   if (!options.namespace) {
     if (options.createNamespace !== false) {
-      await kube.client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { 'landfall.dev/test': 'true' } } }, { fieldManager: 'landfall-test', force: true });
+      await kube.client.apply(
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { 'landfall.dev/test': 'true' } } },
+        { fieldManager: 'landfall-test', force: true },
+      );
     }
     t.teardown(async () => {
       await kube.client.delete({ apiVersion: 'v1', kind: 'Namespace', name: namespace }).catch(() => undefined);
@@ -135,9 +141,26 @@ async function harnessFor(t: Teardown, kc: KubeConfig, namespace: string, appYam
     async run(data = {}, extra = {}) {
       const sha = data.sha ?? (await repo.head());
       const jobId = extra.jobId ?? `sync-web-${jobCounter++}`;
-      const job: SyncJobData = { app: 'web', trigger: 'push', forge: 'github', repo: 'acme/web', branch: 'main', sha, generation: 0, receivedAt: Date.now(), ...data };
+      const job: SyncJobData = {
+        app: 'web',
+        trigger: 'push',
+        forge: 'github',
+        repo: 'acme/web',
+        branch: 'main',
+        sha,
+        generation: 0,
+        receivedAt: Date.now(),
+        ...data,
+      };
       try {
-        return await runSync(deps, { app, data: job, jobId, covered: extra.covered ?? [sha], attempt: extra.attempt ?? 1, finalAttempt: extra.finalAttempt ?? true });
+        return await runSync(deps, {
+          app,
+          data: job,
+          jobId,
+          covered: extra.covered ?? [sha],
+          attempt: extra.attempt ?? 1,
+          finalAttempt: extra.finalAttempt ?? true,
+        });
       } catch (err) {
         const record = await history.get(jobId);
         return { ...(record as SyncRecord), thrown: err as Error };

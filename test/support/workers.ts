@@ -84,7 +84,13 @@ apps:
     await planQueue.close();
     await producer.quit();
   });
-  const intake = createIntake({ redis: producer, keys, syncQueue, planQueue, jobDefaults: { attempts: 5, backoffMs: 200, keepCompleted: 1000, keepFailed: 1000 } });
+  const intake = createIntake({
+    redis: producer,
+    keys,
+    syncQueue,
+    planQueue,
+    jobDefaults: { attempts: 5, backoffMs: 200, keepCompleted: 1000, keepFailed: 1000 },
+  });
   const logs: string[] = [];
   const log = createLogger({
     level: 'debug',

@@ -26,10 +26,30 @@ async function setup(t: { teardown(fn: () => unknown): void }) {
 
 t.test('a failed dry-run fails the whole set and writes nothing', async (t) => {
   const { server, manager } = await setup(t);
-  server.failNext({ method: 'PATCH', pathRegex: /configmaps\/b$/, status: 422, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: 'Invalid', message: 'ConfigMap "b" is invalid: data: Invalid value', code: 422 } });
-  const err = await manager.dryRunAll([cm('a', { k: '1' }), cm('b', { k: '2' })], new Set()).then(() => undefined, (e: Error) => e);
+  server.failNext({
+    method: 'PATCH',
+    pathRegex: /configmaps\/b$/,
+    status: 422,
+    body: {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      reason: 'Invalid',
+      message: 'ConfigMap "b" is invalid: data: Invalid value',
+      code: 422,
+    },
+  });
+  const err = await manager.dryRunAll([cm('a', { k: '1' }), cm('b', { k: '2' })], new Set()).then(
+    () => undefined,
+    (e: Error) => e,
+  );
   t.match(err?.message, 'ConfigMap/web/b dry-run failed: ConfigMap "b" is invalid');
-  t.same(server.requests.filter((r) => r.method === 'PATCH' && r.query.dryRun !== 'All'), [], 'no write');
+  t.same(
+    server.requests.filter((r) => r.method === 'PATCH' && r.query.dryRun !== 'All'),
+    [],
+    'no write',
+  );
 });
 
 t.test('an object the last sync verified, unchanged in Git and on the cluster, skips its dry-run; a write by anyone brings it back', async (t) => {
@@ -39,13 +59,25 @@ t.test('an object the last sync verified, unchanged in Git and on the cluster, s
   const first = await manager.dryRunAll([a, b], new Set());
   await manager.applyStaged([a, b], first, { waitEstablished: async () => undefined });
   const live = await client.list('v1', 'ConfigMap', { namespace: 'web', labelSelector: 'landfall.dev/app=web' });
-  const verified = new Map(live.map((o) => [`web_${o.metadata.name}__ConfigMap`, { fingerprint: first.fingerprints.get(`web_${o.metadata.name}__ConfigMap`)!, resourceVersion: String(o.metadata.resourceVersion) }]));
+  const verified = new Map(
+    live.map((o) => [
+      `web_${o.metadata.name}__ConfigMap`,
+      { fingerprint: first.fingerprints.get(`web_${o.metadata.name}__ConfigMap`)!, resourceVersion: String(o.metadata.resourceVersion) },
+    ]),
+  );
 
   server.clearRequests();
   const again = await manager.dryRunAll([cm('a', { k: '1' }), cm('b', { k: '2' })], new Set(), verified);
   t.same([...again.proven].sort(), ['web_a__ConfigMap', 'web_b__ConfigMap'], 'both proven unchanged');
-  t.same(server.requests.filter((r) => r.query.dryRun === 'All'), [], 'no dry-run sent');
-  t.same((await manager.diff([cm('a', { k: '1' }), cm('b', { k: '2' })], again)).map((e) => e.action), ['unchanged', 'unchanged']);
+  t.same(
+    server.requests.filter((r) => r.query.dryRun === 'All'),
+    [],
+    'no dry-run sent',
+  );
+  t.same(
+    (await manager.diff([cm('a', { k: '1' }), cm('b', { k: '2' })], again)).map((e) => e.action),
+    ['unchanged', 'unchanged'],
+  );
 
   server.edit({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'web', name: 'b' }, { data: { k: 'edited' } });
   const changedGit = cm('a', { k: 'new' });
@@ -53,7 +85,13 @@ t.test('an object the last sync verified, unchanged in Git and on the cluster, s
   const third = await manager.dryRunAll([changedGit, cm('b', { k: '2' })], new Set(), verified);
   t.same([...third.proven], [], 'a new manifest and a write on the cluster both need the dry-run');
   t.equal(server.requests.filter((r) => r.query.dryRun === 'All').length, 2);
-  t.same((await manager.diff([changedGit, cm('b', { k: '2' })], third)).map((e) => [e.name, e.action, e.paths]), [['a', 'configured', ['data.k']], ['b', 'configured', ['data.k']]]);
+  t.same(
+    (await manager.diff([changedGit, cm('b', { k: '2' })], third)).map((e) => [e.name, e.action, e.paths]),
+    [
+      ['a', 'configured', ['data.k']],
+      ['b', 'configured', ['data.k']],
+    ],
+  );
 });
 
 t.test('stages: a CRD is applied and Established before its custom resource; unchanged objects are not written', async (t) => {
@@ -62,7 +100,12 @@ t.test('stages: a CRD is applied and Established before its custom resource; unc
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
     metadata: { name: 'widgets.example.com' },
-    spec: { group: 'example.com', scope: 'Namespaced', names: { plural: 'widgets', kind: 'Widget' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }] },
+    spec: {
+      group: 'example.com',
+      scope: 'Namespaced',
+      names: { plural: 'widgets', kind: 'Widget' },
+      versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+    },
   });
   const widget = desiredOf({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w', namespace: 'web' }, spec: { size: 1 } }, true);
   const objects = [widget, cm('a', { k: '1' }), crd];
@@ -73,11 +116,28 @@ t.test('stages: a CRD is applied and Established before its custom resource; unc
   t.same(established, ['widgets.example.com']);
   const writes = server.requests.filter((r) => r.method === 'PATCH' && r.query.dryRun !== 'All').map((r) => r.path.split('/').slice(-2).join('/'));
   t.same(writes, ['customresourcedefinitions/widgets.example.com', 'configmaps/a', 'widgets/w'], 'CRD first, the custom resource last');
-  t.same(entries.map((e) => e.action), ['created', 'created', 'created']);
+  t.same(
+    entries.map((e) => e.action),
+    ['created', 'created', 'created'],
+  );
 
   server.clearRequests();
-  const second = await manager.dryRunAll(objects.map((o) => ({ ...o, newKind: false })), new Set());
-  const again = await manager.applyStaged(objects.map((o) => ({ ...o, newKind: false })), second, { waitEstablished: async () => undefined });
-  t.same(again.map((e) => e.action), ['unchanged', 'unchanged', 'unchanged']);
-  t.same(server.requests.filter((r) => r.method === 'PATCH' && r.query.dryRun !== 'All'), [], 'nothing written the second time');
+  const second = await manager.dryRunAll(
+    objects.map((o) => ({ ...o, newKind: false })),
+    new Set(),
+  );
+  const again = await manager.applyStaged(
+    objects.map((o) => ({ ...o, newKind: false })),
+    second,
+    { waitEstablished: async () => undefined },
+  );
+  t.same(
+    again.map((e) => e.action),
+    ['unchanged', 'unchanged', 'unchanged'],
+  );
+  t.same(
+    server.requests.filter((r) => r.method === 'PATCH' && r.query.dryRun !== 'All'),
+    [],
+    'nothing written the second time',
+  );
 });

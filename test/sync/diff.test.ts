@@ -19,13 +19,21 @@ t.test('items that share a name are compared where the server put them, not coll
   t.same(changedPaths(pod(mounts), pod(structuredClone(mounts))), [], 'the same answer twice is unchanged');
   const changed = structuredClone(mounts);
   changed[1]!.subPath = 'c.conf';
-  t.same(changedPaths(pod(changed), pod(mounts)), ['spec.template.spec.containers[name=web].volumeMounts[1].subPath'], 'a change to the second of two same-named items is seen');
-  t.same(changedPaths(pod([mounts[1]!, mounts[0]!]), pod(mounts)), [
-    'spec.template.spec.containers[name=web].volumeMounts[0].mountPath',
-    'spec.template.spec.containers[name=web].volumeMounts[0].subPath',
-    'spec.template.spec.containers[name=web].volumeMounts[1].mountPath',
-    'spec.template.spec.containers[name=web].volumeMounts[1].subPath',
-  ], 'another order is a change: the apply would write it');
+  t.same(
+    changedPaths(pod(changed), pod(mounts)),
+    ['spec.template.spec.containers[name=web].volumeMounts[1].subPath'],
+    'a change to the second of two same-named items is seen',
+  );
+  t.same(
+    changedPaths(pod([mounts[1]!, mounts[0]!]), pod(mounts)),
+    [
+      'spec.template.spec.containers[name=web].volumeMounts[0].mountPath',
+      'spec.template.spec.containers[name=web].volumeMounts[0].subPath',
+      'spec.template.spec.containers[name=web].volumeMounts[1].mountPath',
+      'spec.template.spec.containers[name=web].volumeMounts[1].subPath',
+    ],
+    'another order is a change: the apply would write it',
+  );
   t.same(changedPaths(pod(mounts.slice(0, 1)), pod(mounts)), ['spec.template.spec.containers[name=web].volumeMounts'], 'a removed item: the list');
 });
 

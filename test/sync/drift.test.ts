@@ -5,11 +5,17 @@ import { startReceiver } from '../support/receiver.js';
 import { configMap, deployment } from '../support/sync.js';
 import { until, workerHarness } from '../support/workers.js';
 
-const replicas = (h: Awaited<ReturnType<typeof workerHarness>>) => (h.server.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'web', name: 'web' }) as any)?.spec?.replicas;
+const replicas = (h: Awaited<ReturnType<typeof workerHarness>>) =>
+  (h.server.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'web', name: 'web' }) as any)?.spec?.replicas;
 
 t.test('selfHeal: a change by another field manager is found with its field path and healed', async (t) => {
   const receiver = await startReceiver(t);
-  const h = await workerHarness(t, ', path: deploy, driftInterval: 1s', '', `notifications: { webhook: { url: "${receiver.url}/hook", secret: notify-secret-123 }, slack: { url: "${receiver.url}/slack" } }`);
+  const h = await workerHarness(
+    t,
+    ', path: deploy, driftInterval: 1s',
+    '',
+    `notifications: { webhook: { url: "${receiver.url}/hook", secret: notify-secret-123 }, slack: { url: "${receiver.url}/slack" } }`,
+  );
   const c1 = await h.repo.commit({ 'deploy/web.yaml': deployment('web'), 'deploy/cm.yaml': configMap('settings') });
   await h.startWorker();
   await h.push(c1);
@@ -33,7 +39,11 @@ t.test('selfHeal: a change by another field manager is found with its field path
   t.match(slack?.body.text, /\*web\*: .*differ from Git/, 'a Slack-compatible message too');
   const signed = receiver.received.find((r) => r.path === '/hook');
   const { createHmac } = await import('node:crypto');
-  t.equal(signed?.headers['x-landfall-signature'], `sha256=${createHmac('sha256', 'notify-secret-123').update(signed!.raw).digest('hex')}`, 'the generic webhook is signed');
+  t.equal(
+    signed?.headers['x-landfall-signature'],
+    `sha256=${createHmac('sha256', 'notify-secret-123').update(signed!.raw).digest('hex')}`,
+    'the generic webhook is signed',
+  );
 
   // Someone deletes an object by hand: it is recreated.
   await fetch(`${h.server.url}/api/v1/namespaces/web/configmaps/settings`, { method: 'DELETE', headers: { authorization: 'Bearer test-token' } });
@@ -55,7 +65,10 @@ t.test('without selfHeal, drift is reported and left alone', async (t) => {
   });
   t.match(drift.drift, [{ kind: 'Deployment', name: 'web', namespace: 'web', paths: ['spec.replicas'] }]);
   t.equal(replicas(h), 7, 'not healed');
-  t.notOk((await h.records()).some((r) => r.trigger === 'heal'), 'no heal sync');
+  t.notOk(
+    (await h.records()).some((r) => r.trigger === 'heal'),
+    'no heal sync',
+  );
 });
 
 t.test('a missed webhook still deploys within one interval', async (t) => {
@@ -81,10 +94,17 @@ t.test('health is rechecked: a Deployment that degrades after its deploy shows i
   await until('first deploy', async () => (await h.history.appState('web')).deployedSha === c1);
   // Its pods stop making progress (the controller reports ProgressDeadlineExceeded on its next rollout).
   h.server.setRollout({ kind: 'Deployment', name: 'web' }, 'fail');
-  h.server.edit({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'web', name: 'web' }, { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } }, 'kubectl-rollout');
+  h.server.edit(
+    { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'web', name: 'web' },
+    { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } },
+    'kubectl-rollout',
+  );
   const drift = await until('degraded health recorded', async () => {
     const d = await h.history.drift('web');
     return d?.health.some((e) => e.status === 'Failed') ? d : undefined;
   });
-  t.match(drift.health.find((e) => e.kind === 'Deployment'), { status: 'Failed', reason: 'ProgressDeadlineExceeded' });
+  t.match(
+    drift.health.find((e) => e.kind === 'Deployment'),
+    { status: 'Failed', reason: 'ProgressDeadlineExceeded' },
+  );
 });

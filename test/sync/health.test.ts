@@ -9,7 +9,9 @@ import type { KubeObject } from '../../src/kube/refs.js';
 import { computeHealth } from '../../src/sync/health.js';
 
 const dir = fileURLToPath(new URL('./testdata/health/', import.meta.url));
-const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 
 t.ok(files.length >= 20, `${files.length} cases`);
 for (const file of files) {

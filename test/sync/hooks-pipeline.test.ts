@@ -41,20 +41,46 @@ t.test('a pre-sync migration Job runs to completion before the Deployment is app
   h.server.clearRequests();
   const one = await h.run();
   t.equal(one.result, 'succeeded', one.error?.message ?? '');
-  t.same(writes(h.server.requests), [
-    'POST /apis/batch/v1/namespaces/web/jobs',
-    'PATCH /apis/apps/v1/namespaces/web/deployments/web',
-    'POST /api/v1/namespaces/web/pods',
-  ], 'the hook is created, then the Deployment applied, then the post-sync Pod created; the test hook is not run');
-  t.same(one.phases.map((p) => p.name), ['resolve', 'checkout', 'render', 'validate', 'dry-run', 'pre-sync', 'apply', 'health', 'prune', 'post-sync']);
-  t.same(one.steps?.map((s) => [s.type, s.result]), [['pre-sync', 'succeeded'], ['wave', 'succeeded'], ['post-sync', 'succeeded']]);
-  t.match(one.steps?.[0]?.hooks, [{ kind: 'Job', hook: 'upgrade-sql-schema-*', name: /^upgrade-sql-schema-[a-z0-9]{5}$/, result: 'succeeded', message: 'Job completed' }]);
-  t.ok(one.steps?.every((s) => s.finishedAt !== undefined && s.finishedAt >= s.startedAt), 'every step timed');
-  t.ok(one.log.some((l) => /web-test-connection is not run by a sync \(helm\.sh\/hook: test/.test(l.msg)), 'the test hook is said to be skipped');
+  t.same(
+    writes(h.server.requests),
+    ['POST /apis/batch/v1/namespaces/web/jobs', 'PATCH /apis/apps/v1/namespaces/web/deployments/web', 'POST /api/v1/namespaces/web/pods'],
+    'the hook is created, then the Deployment applied, then the post-sync Pod created; the test hook is not run',
+  );
+  t.same(
+    one.phases.map((p) => p.name),
+    ['resolve', 'checkout', 'render', 'validate', 'dry-run', 'pre-sync', 'apply', 'health', 'prune', 'post-sync'],
+  );
+  t.same(
+    one.steps?.map((s) => [s.type, s.result]),
+    [
+      ['pre-sync', 'succeeded'],
+      ['wave', 'succeeded'],
+      ['post-sync', 'succeeded'],
+    ],
+  );
+  t.match(one.steps?.[0]?.hooks, [
+    { kind: 'Job', hook: 'upgrade-sql-schema-*', name: /^upgrade-sql-schema-[a-z0-9]{5}$/, result: 'succeeded', message: 'Job completed' },
+  ]);
+  t.ok(
+    one.steps?.every((s) => s.finishedAt !== undefined && s.finishedAt >= s.startedAt),
+    'every step timed',
+  );
+  t.ok(
+    one.log.some((l) => /web-test-connection is not run by a sync \(helm\.sh\/hook: test/.test(l.msg)),
+    'the test hook is said to be skipped',
+  );
   t.same(activities, ['running pre-sync hook upgrade-sql-schema-*', 'running post-sync hook smoke']);
   const inventory = JSON.parse((h.server.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'web', name: 'landfall.web' }) as any).data.inventory);
-  t.same(inventory.map((e: { kind: string }) => e.kind), ['Deployment'], 'hooks are not in the inventory');
-  t.same(one.changes.map((c) => c.kind), ['Deployment'], 'hooks are not in the change set');
+  t.same(
+    inventory.map((e: { kind: string }) => e.kind),
+    ['Deployment'],
+    'hooks are not in the inventory',
+  );
+  t.same(
+    one.changes.map((c) => c.kind),
+    ['Deployment'],
+    'hooks are not in the change set',
+  );
   const jobs = h.server.list({ apiVersion: 'batch/v1', kind: 'Job', namespace: 'web' });
   t.equal(jobs.length, 1);
   t.match(jobs[0]?.metadata?.labels, { 'landfall.dev/app': 'web', 'landfall.dev/hook': 'upgrade-sql-schema', 'landfall.dev/sync-id': one.id });
@@ -68,7 +94,10 @@ t.test('a pre-sync migration Job runs to completion before the Deployment is app
   t.equal(after.length, 1, 'the earlier run was deleted before the new one was created');
   t.not(after[0]?.metadata?.name, jobs[0]?.metadata?.name, 'a new name');
   t.equal(after[0]?.metadata?.labels?.['landfall.dev/sync-id'], two.id);
-  t.match(two.changes.find((c) => c.kind === 'Deployment'), { action: 'configured' });
+  t.match(
+    two.changes.find((c) => c.kind === 'Deployment'),
+    { action: 'configured' },
+  );
 });
 
 t.test('a failing pre-sync hook fails the sync naming it and why; later waves are untouched; SyncFail hooks run', async (t) => {
@@ -80,10 +109,20 @@ t.test('a failing pre-sync hook fails the sync naming it and why; later waves ar
   });
   const one = await h.run();
   t.equal(one.result, 'failed');
-  t.match(one.error, { code: 'HOOK_FAILED', message: /^pre-sync hook Job\/web\/migrate failed: BackoffLimitExceeded: Job has reached the specified backoff limit/, object: 'Job/web/migrate' });
+  t.match(one.error, {
+    code: 'HOOK_FAILED',
+    message: /^pre-sync hook Job\/web\/migrate failed: BackoffLimitExceeded: Job has reached the specified backoff limit/,
+    object: 'Job/web/migrate',
+  });
   t.equal(h.server.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'web', name: 'web' }), undefined, 'the Deployment was not applied');
   t.ok(h.server.get({ apiVersion: 'batch/v1', kind: 'Job', namespace: 'web', name: 'migrate' }), 'a failed hook stays for inspection (hook-succeeded only)');
-  t.same(one.steps?.map((s) => [s.type, s.result]), [['pre-sync', 'failed'], ['sync-fail', 'succeeded']]);
+  t.same(
+    one.steps?.map((s) => [s.type, s.result]),
+    [
+      ['pre-sync', 'failed'],
+      ['sync-fail', 'succeeded'],
+    ],
+  );
   t.ok(h.server.get({ apiVersion: 'batch/v1', kind: 'Job', namespace: 'web', name: 'page-oncall' }), 'the SyncFail hook ran');
   t.match(one.log.at(-1)?.msg, /^pre-sync: pre-sync hook Job\/web\/migrate failed/);
 
@@ -105,7 +144,13 @@ t.test('a failing post-sync smoke test fails the sync after a successful apply; 
   t.equal(one.result, 'failed');
   t.match(one.error?.message, /^post-sync hook Pod\/web\/smoke failed: Pod failed: container main exited 1 \(Error\)/);
   t.ok(h.server.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'web', name: 'web' }), 'the applied objects stay');
-  t.same(one.steps?.map((s) => [s.type, s.result]), [['wave', 'succeeded'], ['post-sync', 'failed']]);
+  t.same(
+    one.steps?.map((s) => [s.type, s.result]),
+    [
+      ['wave', 'succeeded'],
+      ['post-sync', 'failed'],
+    ],
+  );
   t.notOk((await h.history.appState('web')).deployedSha, 'not recorded as deployed');
 });
 
@@ -130,7 +175,14 @@ t.test('waves apply in order, each healthy before the next', async (t) => {
   const webApplied = index((r) => r.method === 'PATCH' && r.path.endsWith('/deployments/web') && r.query.dryRun !== 'All');
   const dbHealthy = h.server.requests.findLastIndex((r, i) => i < webApplied && r.method === 'GET' && r.path.endsWith('/deployments/db'));
   t.ok(dbApplied < dbHealthy && dbHealthy < webApplied, 'wave -1 was read healthy before wave 0 was written');
-  t.same(one.steps?.map((s) => [s.type, s.wave, s.objects]), [['wave', -1, 1], ['wave', 0, 1], ['wave', 1, 1]]);
+  t.same(
+    one.steps?.map((s) => [s.type, s.wave, s.objects]),
+    [
+      ['wave', -1, 1],
+      ['wave', 0, 1],
+      ['wave', 1, 1],
+    ],
+  );
   t.equal(one.health.length, 3);
 });
 
@@ -144,7 +196,14 @@ t.test('a later wave failing fails the sync and runs the SyncFail hook', async (
   const one = await h.run();
   t.equal(one.result, 'failed');
   t.match(one.error?.message, /Deployment\/web\/web ProgressDeadlineExceeded/);
-  t.same(one.steps?.map((s) => [s.type, s.wave, s.result]), [['wave', 0, 'succeeded'], ['wave', 1, 'failed'], ['sync-fail', undefined, 'succeeded']]);
+  t.same(
+    one.steps?.map((s) => [s.type, s.wave, s.result]),
+    [
+      ['wave', 0, 'succeeded'],
+      ['wave', 1, 'failed'],
+      ['sync-fail', undefined, 'succeeded'],
+    ],
+  );
   t.equal(h.server.list({ apiVersion: 'batch/v1', kind: 'Job', namespace: 'web' }).length, 1, 'the SyncFail hook ran');
 });
 
@@ -153,7 +212,10 @@ t.test('a non-hook object with only generateName is refused, saying why and what
   await h.repo.commit({ 'deploy/job.yaml': job('seed-', {}, 'busybox:1.36', true) });
   const one = await h.run();
   t.equal(one.result, 'failed');
-  t.match(one.error?.message, /deploy\/job\.yaml#1: Job has metadata\.generateName "seed-" but no metadata\.name: Landfall applies objects with server-side apply, which needs a name\. Set metadata\.name, or make it a hook/);
+  t.match(
+    one.error?.message,
+    /deploy\/job\.yaml#1: Job has metadata\.generateName "seed-" but no metadata\.name: Landfall applies objects with server-side apply, which needs a name\. Set metadata\.name, or make it a hook/,
+  );
 });
 
 t.test('a path with nothing renderable, never deployed, says what it found', async (t) => {
@@ -175,10 +237,17 @@ t.test('self-heal does not run hooks again; drift checks do not see them', async
   const { detectDrift } = await import('../../src/sync/drift.js');
   const report = await detectDrift(h.deps, h.app, await h.repo.head());
   t.same(report.drift, [], 'the hook run is no drift');
-  t.same(report.health.map((e) => e.kind), ['Deployment'], 'and not watched for health');
+  t.same(
+    report.health.map((e) => e.kind),
+    ['Deployment'],
+    'and not watched for health',
+  );
   h.server.clearRequests();
   const heal = await h.run({ trigger: 'heal' });
   t.equal(heal.result, 'succeeded', heal.error?.message ?? '');
-  t.notOk(h.server.requests.some((r) => r.method === 'POST'), 'no hook created');
+  t.notOk(
+    h.server.requests.some((r) => r.method === 'POST'),
+    'no hook created',
+  );
   t.equal(h.server.list({ apiVersion: 'batch/v1', kind: 'Job', namespace: 'web' }).length, 1);
 });

@@ -13,7 +13,11 @@ t.test('annotations → role, phase, wave, weight and delete policies', async (t
     ['landfall wave wins over argo', { 'landfall.dev/wave': '1', 'argocd.argoproj.io/sync-wave': '5' }, { role: 'object', wave: 1 }],
     ['wave not a number', { 'landfall.dev/wave': 'first' }, { role: 'invalid' }],
     ['landfall pre-sync', { 'landfall.dev/hook': 'pre-sync' }, hook('pre-sync')],
-    ['landfall post-sync, deleted on success', { 'landfall.dev/hook': 'post-sync', 'landfall.dev/hook-delete-policy': 'hook-succeeded' }, hook('post-sync', 0, ['hook-succeeded'])],
+    [
+      'landfall post-sync, deleted on success',
+      { 'landfall.dev/hook': 'post-sync', 'landfall.dev/hook-delete-policy': 'hook-succeeded' },
+      hook('post-sync', 0, ['hook-succeeded']),
+    ],
     ['landfall sync-fail', { 'landfall.dev/hook': 'sync-fail' }, hook('sync-fail')],
     ['landfall unknown phase', { 'landfall.dev/hook': 'before' }, { role: 'invalid' }],
     ['argo PreSync', { 'argocd.argoproj.io/hook': 'PreSync' }, hook('pre-sync')],

@@ -3,7 +3,11 @@ import t from 'tap';
 import type { KubeObject } from '../../src/kube/refs.js';
 import { applyOrder, stageOf } from '../../src/sync/order.js';
 
-const o = (apiVersion: string, kind: string, name = 'x', namespace?: string): KubeObject => ({ apiVersion, kind, metadata: { name, ...(namespace ? { namespace } : {}) } });
+const o = (apiVersion: string, kind: string, name = 'x', namespace?: string): KubeObject => ({
+  apiVersion,
+  kind,
+  metadata: { name, ...(namespace ? { namespace } : {}) },
+});
 
 t.test('stages: definitions and cluster policy, then classes, then the rest', async (t) => {
   const table: [KubeObject, number][] = [

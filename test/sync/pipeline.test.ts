@@ -17,12 +17,26 @@ t.test('first push deploys; a second commit changes one object and deletes anoth
   t.equal(one.result, 'succeeded', one.error?.message ?? '');
   t.equal(one.sha, first);
   t.same(actions(one), { 'ConfigMap/old': 'created', 'ConfigMap/settings': 'created', 'Service/web': 'created', 'Deployment/web': 'created' });
-  t.same(one.phases.map((p) => p.name), ['resolve', 'checkout', 'render', 'validate', 'dry-run', 'apply', 'health', 'prune']);
-  t.ok(one.phases.every((p) => p.finishedAt !== undefined && p.finishedAt >= p.startedAt), 'every phase timed');
-  t.same(one.health.map((e) => [e.kind, e.status]).sort(), [['ConfigMap', 'Current'], ['ConfigMap', 'Current'], ['Deployment', 'Current'], ['Service', 'Current']]);
+  t.same(
+    one.phases.map((p) => p.name),
+    ['resolve', 'checkout', 'render', 'validate', 'dry-run', 'apply', 'health', 'prune'],
+  );
+  t.ok(
+    one.phases.every((p) => p.finishedAt !== undefined && p.finishedAt >= p.startedAt),
+    'every phase timed',
+  );
+  t.same(one.health.map((e) => [e.kind, e.status]).sort(), [
+    ['ConfigMap', 'Current'],
+    ['ConfigMap', 'Current'],
+    ['Deployment', 'Current'],
+    ['Service', 'Current'],
+  ]);
   const live = h.server.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'web', name: 'web' })!;
   t.match(live.metadata, { labels: { 'app.kubernetes.io/managed-by': 'landfall', 'landfall.dev/app': 'web' } });
-  t.ok((live.metadata as any).managedFields.some((m: any) => m.manager === 'landfall' && m.operation === 'Apply'), 'field manager landfall');
+  t.ok(
+    (live.metadata as any).managedFields.some((m: any) => m.manager === 'landfall' && m.operation === 'Apply'),
+    'field manager landfall',
+  );
   const inventory = h.server.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'web', name: 'landfall.web' })!;
   t.equal(JSON.parse((inventory as any).data.inventory).length, 4, 'the inventory lists four objects');
   t.equal(inventory.metadata!.annotations?.['applyset.kubernetes.io/contains-group-kinds'], 'ConfigMap,Deployment.apps,Service');
@@ -37,17 +51,24 @@ t.test('first push deploys; a second commit changes one object and deletes anoth
   t.equal(h.server.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'web', name: 'old' }), undefined, 'pruned from the cluster');
   t.same((h.server.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'web', name: 'settings' }) as any).data, { color: 'green' });
   const writes = h.server.requests.filter((r) => (r.method === 'PATCH' && r.query.dryRun !== 'All') || r.method === 'DELETE');
-  t.same(writes.map((r) => `${r.method} ${r.path}`).sort(), [
-    'DELETE /api/v1/namespaces/web/configmaps/old',
-    'PATCH /api/v1/namespaces/web/configmaps/landfall.web',
-    'PATCH /api/v1/namespaces/web/configmaps/landfall.web',
-    'PATCH /api/v1/namespaces/web/configmaps/settings',
-  ], 'only the changed object, the prune and the inventory were written');
+  t.same(
+    writes.map((r) => `${r.method} ${r.path}`).sort(),
+    [
+      'DELETE /api/v1/namespaces/web/configmaps/old',
+      'PATCH /api/v1/namespaces/web/configmaps/landfall.web',
+      'PATCH /api/v1/namespaces/web/configmaps/landfall.web',
+      'PATCH /api/v1/namespaces/web/configmaps/settings',
+    ],
+    'only the changed object, the prune and the inventory were written',
+  );
 
   h.server.clearRequests();
   const three = await h.run({ sha: second, trigger: 'manual' });
   t.equal(three.result, 'succeeded');
-  t.ok(three.changes.every((c) => c.action === 'unchanged'), 'an unchanged re-sync');
+  t.ok(
+    three.changes.every((c) => c.action === 'unchanged'),
+    'an unchanged re-sync',
+  );
   const objectWrites = h.server.requests.filter((r) => r.method !== 'GET' && r.query.dryRun !== 'All' && !r.path.endsWith('/landfall.web'));
   t.same(objectWrites, [], 'writes nothing but the inventory');
 });
@@ -81,29 +102,49 @@ spec:
   const record = await h.run({ sha });
   t.equal(record.result, 'succeeded', record.error?.message ?? '');
   t.same(actions(record), { 'CustomResourceDefinition/widgets.example.com': 'created', 'Widget/gizmo': 'created' });
-  const crdApply = h.server.requests.find((r) => r.method === 'PATCH' && r.path.endsWith('/customresourcedefinitions/widgets.example.com') && r.query.dryRun !== 'All');
-  t.equal((crdApply?.parsed as any).spec.versions[0].schema.openAPIV3Schema['x-kubernetes-preserve-unknown-fields'], true, 'x-kubernetes-* keys reach the server');
+  const crdApply = h.server.requests.find(
+    (r) => r.method === 'PATCH' && r.path.endsWith('/customresourcedefinitions/widgets.example.com') && r.query.dryRun !== 'All',
+  );
+  t.equal(
+    (crdApply?.parsed as any).spec.versions[0].schema.openAPIV3Schema['x-kubernetes-preserve-unknown-fields'],
+    true,
+    'x-kubernetes-* keys reach the server',
+  );
   const widgetApply = h.server.requests.find((r) => r.method === 'PATCH' && r.path.endsWith('/widgets/gizmo') && r.query.dryRun !== 'All');
-  t.same((widgetApply?.parsed as any).spec, { arbitrary: { nested: [1, 2, { deep: true }] }, anotherField: 'hello' }, 'every field of the custom resource reaches the server');
+  t.same(
+    (widgetApply?.parsed as any).spec,
+    { arbitrary: { nested: [1, 2, { deep: true }] }, anotherField: 'hello' },
+    'every field of the custom resource reaches the server',
+  );
   t.ok(h.server.requests.findIndex((r) => r === crdApply) < h.server.requests.findIndex((r) => r === widgetApply), 'the CRD is applied first');
   t.same((h.server.get({ apiVersion: 'example.com/v1', kind: 'Widget', namespace: 'web', name: 'gizmo' }) as any).spec.anotherField, 'hello');
 });
 
 t.test('all or nothing: one invalid manifest among valid ones writes nothing', async (t) => {
   const h = await syncHarness(t, ', path: deploy');
-  const sha = await h.repo.commit({ 'deploy/a.yaml': configMap('a'), 'deploy/b.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n', 'deploy/c.yaml': configMap('c') });
+  const sha = await h.repo.commit({
+    'deploy/a.yaml': configMap('a'),
+    'deploy/b.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n',
+    'deploy/c.yaml': configMap('c'),
+  });
   const record = await h.run({ sha });
   t.equal(record.result, 'failed');
   t.equal(record.error?.code, 'MANIFEST_INVALID');
   t.match(record.error?.message, /deploy\/b\.yaml#1: ConfigMap has no metadata\.name/);
   t.notOk(record.thrown && (record.thrown as any).transient, 'permanent');
-  t.same(h.server.requests.filter((r) => r.method !== 'GET' && r.query.dryRun !== 'All'), [], 'nothing written');
+  t.same(
+    h.server.requests.filter((r) => r.method !== 'GET' && r.query.dryRun !== 'All'),
+    [],
+    'nothing written',
+  );
 });
 
 t.test('all or nothing: a failed dry-run writes nothing', async (t) => {
   const h = await syncHarness(t, ', path: deploy');
   // The test server refuses an immutable field change like a real one; first deploy a Service.
-  await h.repo.commit({ 'deploy/svc.yaml': `apiVersion: v1\nkind: Service\nmetadata: { name: web }\nspec:\n  clusterIP: 10.96.0.50\n  ports: [ { port: 80 } ]\n` });
+  await h.repo.commit({
+    'deploy/svc.yaml': `apiVersion: v1\nkind: Service\nmetadata: { name: web }\nspec:\n  clusterIP: 10.96.0.50\n  ports: [ { port: 80 } ]\n`,
+  });
   t.equal((await h.run()).result, 'succeeded');
   const sha = await h.repo.commit({
     'deploy/a.yaml': configMap('a'),
@@ -113,9 +154,16 @@ t.test('all or nothing: a failed dry-run writes nothing', async (t) => {
   const record = await h.run({ sha });
   t.equal(record.result, 'failed');
   t.equal(record.error?.code, 'DRY_RUN_FAILED');
-  t.match(record.error?.message, /^Service\/web\/web dry-run failed: Service "web" is invalid: spec.clusterIPs?(\[0\])?: .*(may not change once set|immutable)/);
+  t.match(
+    record.error?.message,
+    /^Service\/web\/web dry-run failed: Service "web" is invalid: spec.clusterIPs?(\[0\])?: .*(may not change once set|immutable)/,
+  );
   t.equal(record.error?.object, 'Service/web/web');
-  t.same(h.server.requests.filter((r) => r.method !== 'GET' && r.query.dryRun !== 'All'), [], 'nothing written');
+  t.same(
+    h.server.requests.filter((r) => r.method !== 'GET' && r.query.dryRun !== 'All'),
+    [],
+    'nothing written',
+  );
   t.equal(h.server.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'web', name: 'a' }), undefined);
 });
 
@@ -124,17 +172,27 @@ t.test('namespace policy: an object aimed outside allowedNamespaces is refused, 
   const sha = await h.repo.commit({ 'deploy/a.yaml': configMap('a'), 'deploy/evil.yaml': configMap('evil', {}, '\n  namespace: kube-system') });
   const record = await h.run({ sha });
   t.equal(record.error?.code, 'MANIFEST_INVALID');
-  t.match(record.error?.message, /deploy\/evil\.yaml#1: ConfigMap\/kube-system\/evil is in namespace "kube-system", which this app may not deploy to \(allowedNamespaces: web\)/);
-  t.same(h.server.requests.filter((r) => r.method !== 'GET' && r.query.dryRun !== 'All'), []);
+  t.match(
+    record.error?.message,
+    /deploy\/evil\.yaml#1: ConfigMap\/kube-system\/evil is in namespace "kube-system", which this app may not deploy to \(allowedNamespaces: web\)/,
+  );
+  t.same(
+    h.server.requests.filter((r) => r.method !== 'GET' && r.query.dryRun !== 'All'),
+    [],
+  );
 });
 
 t.test('cluster-scoped objects need allowClusterScoped', async (t) => {
   const h = await syncHarness(t, ', path: deploy');
   const sha = await h.repo.commit({
-    'deploy/crb.yaml': 'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: { name: pwn }\nroleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin }\nsubjects: [ { kind: ServiceAccount, name: default, namespace: web } ]\n',
+    'deploy/crb.yaml':
+      'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: { name: pwn }\nroleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin }\nsubjects: [ { kind: ServiceAccount, name: default, namespace: web } ]\n',
   });
   const record = await h.run({ sha });
-  t.match(record.error?.message, /deploy\/crb\.yaml#1: ClusterRoleBinding\/pwn is cluster-scoped, and this app may not change cluster-scoped objects \(set allowClusterScoped: true/);
+  t.match(
+    record.error?.message,
+    /deploy\/crb\.yaml#1: ClusterRoleBinding\/pwn is cluster-scoped, and this app may not change cluster-scoped objects \(set allowClusterScoped: true/,
+  );
   t.equal(h.server.get({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', name: 'pwn' }), undefined);
 });
 
@@ -156,7 +214,8 @@ t.test('Kustomize overlay and Helm chart deploy', async (t) => {
     const sha = await h.repo.commit({
       'chart/Chart.yaml': 'apiVersion: v2\nname: web\nversion: 0.1.0\n',
       'chart/values.yaml': 'replicas: 1\n',
-      'chart/templates/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-config\ndata:\n  replicas: "{{ .Values.replicas }}"\n',
+      'chart/templates/cm.yaml':
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-config\ndata:\n  replicas: "{{ .Values.replicas }}"\n',
     });
     const record = await h.run({ sha });
     t.equal(record.result, 'succeeded', record.error?.message ?? '');
@@ -244,7 +303,10 @@ t.test('a failed delete stays in the inventory and is retried by the next sync',
   t.equal(failed.error?.code, 'PRUNE_FAILED');
   t.match(failed.error?.message, /ConfigMap\/web\/b delete failed: .*forbidden/);
   const inventory = JSON.parse((h.server.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'web', name: 'landfall.web' }) as any).data.inventory);
-  t.ok(inventory.some((e: any) => e.name === 'b'), 'b is still tracked');
+  t.ok(
+    inventory.some((e: any) => e.name === 'b'),
+    'b is still tracked',
+  );
   h.server.reset();
   h.server.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'web' } });
   // A fresh server lost everything; Landfall re-creates a and, with b gone already, drops it.

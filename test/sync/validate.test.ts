@@ -5,7 +5,11 @@ import type { ResourceInfo } from '../../src/kube/client.js';
 import { SyncError } from '../../src/sync/errors.js';
 import { validateObjects } from '../../src/sync/validate.js';
 
-const config = (extra = '') => parseConfig(`forges: { github: { webhookSecret: test-webhook-secret } }\napps:\n  - { name: web, forge: github, repo: acme/web, branch: main, namespace: web${extra} }\n`, {});
+const config = (extra = '') =>
+  parseConfig(
+    `forges: { github: { webhookSecret: test-webhook-secret } }\napps:\n  - { name: web, forge: github, repo: acme/web, branch: main, namespace: web${extra} }\n`,
+    {},
+  );
 const served: Record<string, ResourceInfo> = {
   'v1|ConfigMap': { plural: 'configmaps', namespaced: true, kind: 'ConfigMap' },
   'v1|Secret': { plural: 'secrets', namespaced: true, kind: 'Secret' },
@@ -19,13 +23,20 @@ const r = (obj: unknown, source = 'deploy/a.yaml#1') => ({ obj: obj as never, so
 t.test('defaults the namespace, labels every object, turns stringData into data', async (t) => {
   const app = config().apps[0]!;
   const desired = await validateObjects(
-    [r({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' } }), r({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, stringData: { k: 'v' } }, 'deploy/s.yaml#1')],
+    [
+      r({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' } }),
+      r({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, stringData: { k: 'v' } }, 'deploy/s.yaml#1'),
+    ],
     app,
     lookup,
     'applyset-x-v1',
   );
   t.equal(desired[0]?.obj.metadata.namespace, 'web');
-  t.same(desired[0]?.obj.metadata.labels, { 'app.kubernetes.io/managed-by': 'landfall', 'landfall.dev/app': 'web', 'applyset.kubernetes.io/part-of': 'applyset-x-v1' });
+  t.same(desired[0]?.obj.metadata.labels, {
+    'app.kubernetes.io/managed-by': 'landfall',
+    'landfall.dev/app': 'web',
+    'applyset.kubernetes.io/part-of': 'applyset-x-v1',
+  });
   t.equal(desired[0]?.id, 'web_a__ConfigMap');
   t.same((desired[1]?.obj as any).data, { k: 'dg==' });
   t.notOk('stringData' in (desired[1]?.obj ?? {}));
@@ -48,7 +59,10 @@ t.test('every problem at once, each with its file', async (t) => {
     app,
     lookup,
     'applyset-x-v1',
-  ).then(() => undefined, (e: unknown) => e);
+  ).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   t.ok(err instanceof SyncError);
   const e = err as SyncError;
   t.equal(e.code, 'MANIFEST_INVALID');
@@ -69,6 +83,11 @@ t.test('every problem at once, each with its file', async (t) => {
 t.test('a namespace the app owns may be created; cluster-scoped kinds with allowClusterScoped drop a namespace they were given', async (t) => {
   const own = await validateObjects([r({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'web' } })], config().apps[0]!, lookup, 'id');
   t.equal(own[0]?.namespaced, false);
-  const allowed = await validateObjects([r({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'r', namespace: 'web' } })], config(', allowClusterScoped: true').apps[0]!, lookup, 'id');
+  const allowed = await validateObjects(
+    [r({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'r', namespace: 'web' } })],
+    config(', allowClusterScoped: true').apps[0]!,
+    lookup,
+    'id',
+  );
   t.notOk(allowed[0]?.obj.metadata.namespace, 'Helm-style namespace on a cluster-scoped object dropped');
 });

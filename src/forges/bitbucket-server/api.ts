@@ -36,7 +36,12 @@ export function createBitbucketServerApi(settings: BitbucketServerApiSettings): 
       const out: RemoteHook[] = [];
       let start = 0;
       for (;;) {
-        const page: { values?: DcHook[]; isLastPage?: boolean; nextPageStart?: number } = await restCall(`Bitbucket DC hooks of ${repo}`, 'GET', `${repoUrl(repo)}/webhooks?limit=100&start=${start}`, headers);
+        const page: { values?: DcHook[]; isLastPage?: boolean; nextPageStart?: number } = await restCall(
+          `Bitbucket DC hooks of ${repo}`,
+          'GET',
+          `${repoUrl(repo)}/webhooks?limit=100&start=${start}`,
+          headers,
+        );
         out.push(...(page.values ?? []).map(toHook));
         if (page.isLastPage !== false || page.nextPageStart === undefined) return out;
         start = page.nextPageStart;
@@ -49,14 +54,20 @@ export function createBitbucketServerApi(settings: BitbucketServerApiSettings): 
       await restCall(`Bitbucket DC hook ${hook.id} on ${repo}`, 'PUT', `${repoUrl(repo)}/webhooks/${hook.id}`, headers, hookBody(spec));
     },
     async postStatus(status) {
-      await restCall(`Bitbucket DC build status for ${status.repo}@${status.sha.slice(0, 7)}`, 'POST', `${repoUrl(status.repo)}/commits/${status.sha}/builds`, headers, {
-        key: status.context,
-        state: status.state,
-        name: status.context,
-        url: status.targetUrl,
-        description: status.description,
-        ...(status.ref ? { ref: `refs/heads/${status.ref}` } : {}),
-      });
+      await restCall(
+        `Bitbucket DC build status for ${status.repo}@${status.sha.slice(0, 7)}`,
+        'POST',
+        `${repoUrl(status.repo)}/commits/${status.sha}/builds`,
+        headers,
+        {
+          key: status.context,
+          state: status.state,
+          name: status.context,
+          url: status.targetUrl,
+          description: status.description,
+          ...(status.ref ? { ref: `refs/heads/${status.ref}` } : {}),
+        },
+      );
     },
     async upsertComment(repo, number, marker, body, knownId) {
       const base = `${repoUrl(repo)}/pull-requests/${number}`;
@@ -65,7 +76,12 @@ export function createBitbucketServerApi(settings: BitbucketServerApiSettings): 
       let found: Comment | undefined;
       let start = 0;
       for (;;) {
-        const page: { values?: { comment?: Comment }[]; isLastPage?: boolean; nextPageStart?: number } = await restCall(what, 'GET', `${base}/activities?limit=100&start=${start}`, headers);
+        const page: { values?: { comment?: Comment }[]; isLastPage?: boolean; nextPageStart?: number } = await restCall(
+          what,
+          'GET',
+          `${base}/activities?limit=100&start=${start}`,
+          headers,
+        );
         found = page.values?.map((a) => a.comment).find((c): c is Comment => Boolean(c && (knownId ? String(c.id) === knownId : c.text.includes(marker))));
         if (found || page.isLastPage !== false || page.nextPageStart === undefined) break;
         start = page.nextPageStart;

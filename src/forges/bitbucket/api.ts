@@ -32,9 +32,7 @@ export function bitbucketKey(context: string): string {
 
 /** Bitbucket Cloud REST 2.0: build statuses, pull-request comments, commit lookup. */
 export function createBitbucketApi(settings: BitbucketApiSettings): ForgeApi {
-  const auth = settings.username
-    ? `Basic ${Buffer.from(`${settings.username}:${settings.token}`).toString('base64')}`
-    : `Bearer ${settings.token}`;
+  const auth = settings.username ? `Basic ${Buffer.from(`${settings.username}:${settings.token}`).toString('base64')}` : `Bearer ${settings.token}`;
   const headers = { authorization: auth };
   const repoUrl = (repo: string) => `${settings.apiUrl}/repositories/${repo.split('/').map(encodeURIComponent).join('/')}`;
   return {
@@ -58,14 +56,20 @@ export function createBitbucketApi(settings: BitbucketApiSettings): ForgeApi {
       await restCall(`Bitbucket hook ${hook.id} on ${repo}`, 'PUT', `${repoUrl(repo)}/hooks/${encodeURIComponent(hook.id)}`, headers, hookBody(spec));
     },
     async postStatus(status) {
-      await restCall(`Bitbucket status for ${status.repo}@${status.sha.slice(0, 7)}`, 'POST', `${repoUrl(status.repo)}/commit/${status.sha}/statuses/build`, headers, {
-        key: bitbucketKey(status.context),
-        state: status.state,
-        name: status.context,
-        url: status.targetUrl,
-        description: status.description,
-        ...(status.ref ? { refname: status.ref } : {}),
-      });
+      await restCall(
+        `Bitbucket status for ${status.repo}@${status.sha.slice(0, 7)}`,
+        'POST',
+        `${repoUrl(status.repo)}/commit/${status.sha}/statuses/build`,
+        headers,
+        {
+          key: bitbucketKey(status.context),
+          state: status.state,
+          name: status.context,
+          url: status.targetUrl,
+          description: status.description,
+          ...(status.ref ? { refname: status.ref } : {}),
+        },
+      );
     },
     async resolveSha(repo, shortSha) {
       try {

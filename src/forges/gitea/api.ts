@@ -73,7 +73,9 @@ export function createGiteaApi(settings: GiteaApiSettings): ForgeApi {
       return hooks.filter((h) => h.type === 'gitea' || h.type === 'forgejo').map(toHook);
     },
     async createHook(repo, spec) {
-      return toHook(await restCall<GiteaHook>(`Gitea hook creation on ${repo}`, 'POST', `${repoUrl(repo)}/hooks`, headers, { type: 'gitea', ...hookBody(spec) }));
+      return toHook(
+        await restCall<GiteaHook>(`Gitea hook creation on ${repo}`, 'POST', `${repoUrl(repo)}/hooks`, headers, { type: 'gitea', ...hookBody(spec) }),
+      );
     },
     async updateHook(repo, hook, spec) {
       await restCall(`Gitea hook ${hook.id} on ${repo}`, 'PATCH', `${repoUrl(repo)}/hooks/${hook.id}`, headers, hookBody(spec, hook.keep));

@@ -71,7 +71,11 @@ export function createGithubApi(settings: GithubApiSettings): ForgeApi {
         (err: unknown) => {
           installations.delete(key);
           if ((err as { status?: number }).status === 404) {
-            throw new ForgeApiError(`the GitHub App ${app!.appId} is not installed on ${fullName}: install it on that repository (the App's page → Install App)`, 404, false);
+            throw new ForgeApiError(
+              `the GitHub App ${app!.appId} is not installed on ${fullName}: install it on that repository (the App's page → Install App)`,
+              404,
+              false,
+            );
           }
           throw wrap(`GitHub App installation for ${fullName}`, err);
         },
@@ -162,7 +166,9 @@ export function createGithubApi(settings: GithubApiSettings): ForgeApi {
     },
     async updateHook(fullName, hook, spec) {
       // GitHub removes the secret when `config` comes without one, so the whole config is sent.
-      await withClient(fullName, `GitHub hook ${hook.id} on ${fullName}`, (octokit) => octokit.rest.repos.updateWebhook({ ...split(fullName), hook_id: Number(hook.id), ...hookBody(spec) }));
+      await withClient(fullName, `GitHub hook ${hook.id} on ${fullName}`, (octokit) =>
+        octokit.rest.repos.updateWebhook({ ...split(fullName), hook_id: Number(hook.id), ...hookBody(spec) }),
+      );
     },
     async hookDeliveries(fullName, hookId, sinceMs) {
       return withClient(fullName, `GitHub deliveries of hook ${hookId} on ${fullName}`, async (octokit) => {
@@ -171,10 +177,21 @@ export function createGithubApi(settings: GithubApiSettings): ForgeApi {
         // ends the walk, and at most DELIVERY_PAGES pages are read.
         const out: HookDelivery[] = [];
         let pages = 0;
-        for await (const page of octokit.paginate.iterator(octokit.rest.repos.listWebhookDeliveries, { ...split(fullName), hook_id: Number(hookId), per_page: 100 })) {
+        for await (const page of octokit.paginate.iterator(octokit.rest.repos.listWebhookDeliveries, {
+          ...split(fullName),
+          hook_id: Number(hookId),
+          per_page: 100,
+        })) {
           const recent = page.data.filter((d) => Date.parse(d.delivered_at) >= sinceMs);
           for (const d of recent) {
-            out.push({ id: String(d.id), guid: d.guid, at: Date.parse(d.delivered_at), event: d.action ? `${d.event}.${d.action}` : d.event, statusCode: d.status_code, redelivery: d.redelivery });
+            out.push({
+              id: String(d.id),
+              guid: d.guid,
+              at: Date.parse(d.delivered_at),
+              event: d.action ? `${d.event}.${d.action}` : d.event,
+              statusCode: d.status_code,
+              redelivery: d.redelivery,
+            });
           }
           pages += 1;
           if (recent.length === 0 || pages >= DELIVERY_PAGES) break;

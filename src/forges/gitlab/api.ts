@@ -7,7 +7,20 @@ import { restCall } from '../rest-call.js';
 export const GITLAB_HOOK_EVENTS = ['merge_requests_events', 'push_events'] as const;
 
 /** Every event flag a GitLab project hook has; all but Landfall's are switched off. */
-const ALL_FLAGS = ['push_events', 'tag_push_events', 'merge_requests_events', 'issues_events', 'confidential_issues_events', 'note_events', 'confidential_note_events', 'job_events', 'pipeline_events', 'wiki_page_events', 'deployment_events', 'releases_events'];
+const ALL_FLAGS = [
+  'push_events',
+  'tag_push_events',
+  'merge_requests_events',
+  'issues_events',
+  'confidential_issues_events',
+  'note_events',
+  'confidential_note_events',
+  'job_events',
+  'pipeline_events',
+  'wiki_page_events',
+  'deployment_events',
+  'releases_events',
+];
 
 type GitlabHook = {
   id: number;
@@ -98,7 +111,11 @@ export function createGitlabApi(settings: GitlabApiSettings): ForgeApi {
         events = await restCall<Event[]>(`GitLab hook events of ${repo}`, 'GET', `${project(repo)}/hooks/${hookId}/events?per_page=100`, headers);
       } catch (err) {
         // The hook was just listed, so a 404 here is the route: GitLab added it in 17.3.
-        if (err instanceof ForgeApiError && err.status === 404) return { unavailable: 'this GitLab keeps no delivery log the API shows (the hook events API came in GitLab 17.3), so failed deliveries cannot be seen or resent' };
+        if (err instanceof ForgeApiError && err.status === 404)
+          return {
+            unavailable:
+              'this GitLab keeps no delivery log the API shows (the hook events API came in GitLab 17.3), so failed deliveries cannot be seen or resent',
+          };
         throw err;
       }
       return events
@@ -107,7 +124,13 @@ export function createGitlabApi(settings: GitlabApiSettings): ForgeApi {
           const sent = Object.fromEntries(Object.entries(e.request_headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
           const guid = sent['idempotency-key'] ?? sent['webhook-id'] ?? sent['x-gitlab-event-uuid'];
           const code = String(e.response_status);
-          return { id: String(e.id), ...(guid ? { guid } : {}), at: Date.parse(e.created_at), event: e.trigger, statusCode: /^\d+$/.test(code) ? Number(code) : 0 };
+          return {
+            id: String(e.id),
+            ...(guid ? { guid } : {}),
+            at: Date.parse(e.created_at),
+            event: e.trigger,
+            statusCode: /^\d+$/.test(code) ? Number(code) : 0,
+          };
         })
         .filter((e) => e.at >= sinceMs);
     },
@@ -122,7 +145,13 @@ export function createGitlabApi(settings: GitlabApiSettings): ForgeApi {
         const query = `state=opened&target_branch=${encodeURIComponent(baseBranch)}&per_page=100&page=${page}`;
         const list = await restCall<MergeRequest[]>(`GitLab merge requests of ${repo}`, 'GET', `${project(repo)}/merge_requests?${query}`, headers);
         for (const mr of list) {
-          out.push({ number: mr.iid, headSha: mr.sha, headBranch: mr.source_branch, headRepo: mr.source_project_id === mr.target_project_id ? repo : '', baseBranch: mr.target_branch });
+          out.push({
+            number: mr.iid,
+            headSha: mr.sha,
+            headBranch: mr.source_branch,
+            headRepo: mr.source_project_id === mr.target_project_id ? repo : '',
+            baseBranch: mr.target_branch,
+          });
         }
         if (list.length < 100) break;
       }

@@ -11,8 +11,7 @@ export const gitlab: ForgeAdapter = {
   eventName: (headers) => singleHeader(headers, 'x-gitlab-event'),
   // Idempotency-Key (17.4+) and webhook-id hold the same value and survive resends;
   // older instances only have the per-event UUID.
-  deliveryId: (headers) =>
-    singleHeader(headers, 'idempotency-key') ?? singleHeader(headers, 'webhook-id') ?? singleHeader(headers, 'x-gitlab-event-uuid'),
+  deliveryId: (headers) => singleHeader(headers, 'idempotency-key') ?? singleHeader(headers, 'webhook-id') ?? singleHeader(headers, 'x-gitlab-event-uuid'),
   verify: verifyGitlab,
   parse: parseGitlab,
 };

@@ -33,12 +33,19 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     reply.header('x-frame-options', 'DENY').header('content-security-policy', "frame-ancestors 'none'");
     const verdict = options.tokens(request, bearerToken(request) ?? basicPassword(request));
     if (verdict.ok === false && verdict.code === 'rate-limited') {
-      return sendError(reply, 'rate-limited', errorMessage('rate-limited', 'too many wrong API tokens from this source', verdict.retryAfterSeconds), { 'retry-after': String(verdict.retryAfterSeconds) });
+      return sendError(reply, 'rate-limited', errorMessage('rate-limited', 'too many wrong API tokens from this source', verdict.retryAfterSeconds), {
+        'retry-after': String(verdict.retryAfterSeconds),
+      });
     }
     if (!verdict.ok) {
-      return sendError(reply, 'unauthorized', verdict.code === 'disabled' ? 'set server.apiTokens to open the queue board' : 'log in with any user name and an API token as password', {
-        'www-authenticate': 'Basic realm="Landfall queues", charset="UTF-8"',
-      });
+      return sendError(
+        reply,
+        'unauthorized',
+        verdict.code === 'disabled' ? 'set server.apiTokens to open the queue board' : 'log in with any user name and an API token as password',
+        {
+          'www-authenticate': 'Basic realm="Landfall queues", charset="UTF-8"',
+        },
+      );
     }
     if (SAFE_METHODS.has(request.method)) return undefined;
     if (!options.writable) return sendError(reply, 'read-only');

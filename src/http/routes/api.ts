@@ -35,7 +35,11 @@ const driftEntry = jsonSchema(driftEntrySchema);
 export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions): Promise<void> {
   const { view } = options;
 
-  app.get('/api/apps', { schema: { response: { 200: { type: 'object', properties: { apps: { type: 'array', items: summary } }, required: ['apps'] } } } }, async () => ({ apps: await view.apps() }));
+  app.get(
+    '/api/apps',
+    { schema: { response: { 200: { type: 'object', properties: { apps: { type: 'array', items: summary } }, required: ['apps'] } } } },
+    async () => ({ apps: await view.apps() }),
+  );
 
   app.get<{ Params: { app: string } }>(
     '/api/apps/:app',
@@ -49,7 +53,19 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
               app: summary,
               drift: { type: 'array', items: driftEntry },
               health: { type: 'array', items: health },
-              queued: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, kind: { type: 'string' }, sha: { type: 'string' }, state: { type: 'string' }, createdAt: { type: 'number' } } } },
+              queued: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    id: { type: 'string' },
+                    kind: { type: 'string' },
+                    sha: { type: 'string' },
+                    state: { type: 'string' },
+                    createdAt: { type: 'number' },
+                  },
+                },
+              },
               webhook: {
                 description: "The last check of the repository's webhook; absent until a worker ran one.",
                 type: 'object',
@@ -58,10 +74,17 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
                   checked: { type: 'boolean' },
                   hookId: { type: 'string' },
                   problems: { type: 'array', items: { type: 'string' } },
-                  failedDeliveries: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, event: { type: 'string' }, statusCode: { type: 'number' }, at: { type: 'number' } } } },
+                  failedDeliveries: {
+                    type: 'array',
+                    items: {
+                      type: 'object',
+                      properties: { id: { type: 'string' }, event: { type: 'string' }, statusCode: { type: 'number' }, at: { type: 'number' } },
+                    },
+                  },
                   redelivered: { type: 'number' },
                   recovered: {
-                    description: 'A hook the forge had disabled (GitLab) that the check sent a test delivery to, and how many open pull requests it queued plans for.',
+                    description:
+                      'A hook the forge had disabled (GitLab) that the check sent a test delivery to, and how many open pull requests it queued plans for.',
                     type: 'object',
                     properties: { reenabled: { type: 'boolean' }, planned: { type: 'number' }, error: { type: 'string' } },
                   },
@@ -80,7 +103,12 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
     async (request, reply) => {
       const config = view.app(request.params.app);
       if (!config) return sendError(reply, 'not-found', errorMessage('not-found', request.params.app));
-      const [summaryOf, drift, queued, webhook] = await Promise.all([view.summary(config), view.drift(config.name), view.queued(config.name), view.webhook(config)]);
+      const [summaryOf, drift, queued, webhook] = await Promise.all([
+        view.summary(config),
+        view.drift(config.name),
+        view.queued(config.name),
+        view.webhook(config),
+      ]);
       return {
         app: summaryOf,
         drift: drift?.drift ?? [],
@@ -96,7 +124,10 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
     {
       schema: {
         params: appParams,
-        querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 }, kind: { type: 'string', enum: ['sync', 'plan'], default: 'sync' } } },
+        querystring: {
+          type: 'object',
+          properties: { limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 }, kind: { type: 'string', enum: ['sync', 'plan'], default: 'sync' } },
+        },
         response: { 200: { type: 'object', properties: { syncs: { type: 'array', items: record } }, required: ['syncs'] }, 404: error },
       },
     },
@@ -124,7 +155,17 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
       schema: {
         params: appParams,
         response: {
-          202: { type: 'object', properties: { accepted: { type: 'object', properties: { app: { type: 'string' }, jobId: { type: 'string' }, url: { type: 'string' } }, required: ['app', 'jobId'] } }, required: ['accepted'] },
+          202: {
+            type: 'object',
+            properties: {
+              accepted: {
+                type: 'object',
+                properties: { app: { type: 'string' }, jobId: { type: 'string' }, url: { type: 'string' } },
+                required: ['app', 'jobId'],
+              },
+            },
+            required: ['accepted'],
+          },
           401: error,
           403: error,
           404: error,
@@ -138,7 +179,9 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
       if (!verdict.ok) {
         if (verdict.code === 'disabled') return sendError(reply, 'disabled', errorMessage('disabled', 'manual syncs'));
         if (verdict.code === 'rate-limited') {
-          return sendError(reply, 'rate-limited', errorMessage('rate-limited', 'too many wrong API tokens from this source', verdict.retryAfterSeconds), { 'retry-after': String(verdict.retryAfterSeconds) });
+          return sendError(reply, 'rate-limited', errorMessage('rate-limited', 'too many wrong API tokens from this source', verdict.retryAfterSeconds), {
+            'retry-after': String(verdict.retryAfterSeconds),
+          });
         }
         return sendError(reply, 'unauthorized', 'send Authorization: Bearer <one of server.apiTokens>', { 'www-authenticate': 'Bearer' });
       }

@@ -10,9 +10,7 @@ export async function healthRoutes(app: FastifyInstance, options: { checks: Read
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
-    const entries = await Promise.all(
-      Object.entries(options.checks).map(async ([name, check]) => [name, await check().catch(() => false)] as const),
-    );
+    const entries = await Promise.all(Object.entries(options.checks).map(async ([name, check]) => [name, await check().catch(() => false)] as const));
     const ready = entries.every(([, ok]) => ok);
     return reply.code(ready ? 200 : 503).send({
       status: ready ? 'ready' : 'not-ready',

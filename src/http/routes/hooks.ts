@@ -70,15 +70,28 @@ export async function hookRoutes(app: FastifyInstance, options: HookRoutesOption
     if (state && status >= 400 && status < 500 && status !== 429) limiter?.fail(state.source);
     metrics?.webhooks.inc({ forge: state?.forge ?? 'unknown', outcome: code });
     // The body may be only partly read: end the connection rather than read the rest.
-    return reply.code(status).headers({ ...headers, ...CLOSE }).send({ error: code, message });
+    return reply
+      .code(status)
+      .headers({ ...headers, ...CLOSE })
+      .send({ error: code, message });
   });
 
   /** Refuses before the body: counted, logged, and the connection closed behind the answer. */
-  function refuse(request: FastifyRequest, reply: FastifyReply, state: Admitted, status: number, body: { error: string; message: string }, headers: Record<string, string> = {}): FastifyReply {
+  function refuse(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    state: Admitted,
+    status: number,
+    body: { error: string; message: string },
+    headers: Record<string, string> = {},
+  ): FastifyReply {
     if (status >= 400 && status < 500 && status !== 429) limiter?.fail(state.source);
     metrics?.webhooks.inc({ forge: state.forge, outcome: body.error });
     if (status !== 429) request.log.info({ forge: state.forge, outcome: body.error, status }, 'webhook refused before its body');
-    return reply.code(status).headers({ ...headers, ...CLOSE }).send(body);
+    return reply
+      .code(status)
+      .headers({ ...headers, ...CLOSE })
+      .send(body);
   }
 
   /** The admission hook; a callback one, since it runs for every delivery (see `decide`). */
@@ -95,7 +108,10 @@ export async function hookRoutes(app: FastifyInstance, options: HookRoutesOption
     const decision = limiter?.take(state.source);
     if (decision && !decision.ok) return refuse(request, reply, state, 429, rateLimited(decision), { 'retry-after': String(decision.retryAfterSeconds) });
     if (!known) {
-      return refuse(request, reply, state, errorStatus('forge-unknown'), { error: 'forge-unknown', message: errorMessage('forge-unknown', clipName(name), FORGE_IDS.join(', ')) });
+      return refuse(request, reply, state, errorStatus('forge-unknown'), {
+        error: 'forge-unknown',
+        message: errorMessage('forge-unknown', clipName(name), FORGE_IDS.join(', ')),
+      });
     }
     const head = options.checkHead({ forge: name, headers: request.headers, headerNames: headerNames(request.raw) });
     if (head) return refuse(request, reply, state, head.status, head.body);
@@ -113,7 +129,10 @@ export async function hookRoutes(app: FastifyInstance, options: HookRoutesOption
     state.lease = lease;
     if (length !== undefined && length > 0) {
       const target = lease.alloc(length);
-      if (!target) return refuse(request, reply, state, errorStatus('busy'), busy(options.busyRetryAfterSeconds), { 'retry-after': String(options.busyRetryAfterSeconds) });
+      if (!target)
+        return refuse(request, reply, state, errorStatus('busy'), busy(options.busyRetryAfterSeconds), {
+          'retry-after': String(options.busyRetryAfterSeconds),
+        });
       state.target = target;
     }
     return undefined;
@@ -205,7 +224,8 @@ function readBody(stream: Readable, limits: { target: Buffer | undefined; max: n
     const onEnd = () => {
       stop();
       // `declared` means `target` was allocated before reading began.
-      if (declared && received !== (target as Buffer).length) return reject(new HttpError('body-incomplete', errorMessage('body-incomplete', `ended after ${received} of ${(target as Buffer).length} bytes`)));
+      if (declared && received !== (target as Buffer).length)
+        return reject(new HttpError('body-incomplete', errorMessage('body-incomplete', `ended after ${received} of ${(target as Buffer).length} bytes`)));
       return resolve(target ? target.subarray(0, received) : Buffer.concat(chunks, received));
     };
     const onError = (err: Error) => stop(new HttpError('body-incomplete', errorMessage('body-incomplete', `could not be read: ${err.message}`)));

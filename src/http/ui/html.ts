@@ -47,27 +47,29 @@ export function ago(at: number | undefined, now = Date.now()): string {
 
 /** An absolute time for a `title`, in UTC. */
 export function when(at: number | undefined): string {
-  return at ? new Date(at).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : '';
+  return at
+    ? new Date(at)
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, ' UTC')
+    : '';
 }
 
 /** The page frame: no scripts, one stylesheet from this server. */
 export function page(title: string, body: Html, options: { refreshSeconds?: number } = {}): string {
   return html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-${options.refreshSeconds ? html`<meta http-equiv="refresh" content="${options.refreshSeconds}">` : ''}
-<title>${title} · Landfall</title>
-<link rel="stylesheet" href="/assets/landfall.css">
-<link rel="icon" href="/favicon.svg" type="image/svg+xml">
-</head>
-<body>
-<header class="top"><a class="brand" href="/">Landfall</a></header>
-<main>
-${body}
-</main>
-</body>
-</html>
-`.text;
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        ${options.refreshSeconds ? html`<meta http-equiv="refresh" content="${options.refreshSeconds}" />` : ''}
+        <title>${title} · Landfall</title>
+        <link rel="stylesheet" href="/assets/landfall.css" />
+        <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+      </head>
+      <body>
+        <header class="top"><a class="brand" href="/">Landfall</a></header>
+        <main>${body}</main>
+      </body>
+    </html> `.text;
 }

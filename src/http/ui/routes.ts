@@ -36,8 +36,12 @@ export async function uiRoutes(app: FastifyInstance, options: { config: Config; 
     done(null, Object.fromEntries(new URLSearchParams(String(body))));
   });
 
-  app.get('/assets/landfall.css', async (_request, reply) => reply.header('content-type', 'text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET));
-  app.get('/favicon.svg', async (_request, reply) => reply.header('content-type', 'image/svg+xml').header('cache-control', 'public, max-age=86400').send(FAVICON));
+  app.get('/assets/landfall.css', async (_request, reply) =>
+    reply.header('content-type', 'text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET),
+  );
+  app.get('/favicon.svg', async (_request, reply) =>
+    reply.header('content-type', 'image/svg+xml').header('cache-control', 'public, max-age=86400').send(FAVICON),
+  );
   app.get('/favicon.ico', async (_request, reply) => reply.redirect('/favicon.svg', 301));
 
   app.get('/', async (_request, reply) => send(reply, 200, appsPage(config, await view.apps())));
@@ -55,14 +59,18 @@ export async function uiRoutes(app: FastifyInstance, options: { config: Config; 
     ]);
     const access = currentAccess();
     const csrf = (reply as FastifyReply & { generateCsrf?: () => string }).generateCsrf;
-    const person = access?.kind === 'user' && access.login ? { login: access.login, ...(access.canWrite(appConfig.name) && csrf ? { csrf: csrf.call(reply) } : {}) } : undefined;
+    const person =
+      access?.kind === 'user' && access.login
+        ? { login: access.login, ...(access.canWrite(appConfig.name) && csrf ? { csrf: csrf.call(reply) } : {}) }
+        : undefined;
     return send(reply, 200, appPage(config, summary, drift, syncs, plans, queued, Date.now(), undefined, webhook, person));
   });
 
   // A signed-in person's form carries a CSRF token instead of an API token; it must be right.
   const csrfProtection = (app as FastifyInstance & { csrfProtection?: preHandlerHookHandler }).csrfProtection;
   const personCsrf: preHandlerHookHandler = function (request, reply, done) {
-    if (csrfProtection && currentAccess()?.kind === 'user' && !(request.body as { token?: string } | undefined)?.token) return csrfProtection.call(this, request, reply, done);
+    if (csrfProtection && currentAccess()?.kind === 'user' && !(request.body as { token?: string } | undefined)?.token)
+      return csrfProtection.call(this, request, reply, done);
     done();
   };
   app.post<{ Params: { app: string }; Body: { token?: string } }>('/apps/:app/sync', { preHandler: personCsrf }, async (request, reply) => {
@@ -71,23 +79,67 @@ export async function uiRoutes(app: FastifyInstance, options: { config: Config; 
     const access = currentAccess();
     if (access?.kind === 'user' && !request.body?.token) {
       if (!access.canWrite(appConfig.name)) {
-        return send(reply, 403, page('Not allowed', html`<h1>Not allowed</h1><p>Syncing ${appConfig.name} needs write access to ${appConfig.repo}. <a href="/apps/${appConfig.name}">Back</a></p>`));
+        return send(
+          reply,
+          403,
+          page(
+            'Not allowed',
+            html`<h1>Not allowed</h1>
+              <p>Syncing ${appConfig.name} needs write access to ${appConfig.repo}. <a href="/apps/${appConfig.name}">Back</a></p>`,
+          ),
+        );
       }
       const jobId = await tryQueueManualSync(options.intake, appConfig);
-      if (!jobId) return send(reply, 503, page('Try again', html`<h1>Could not queue the sync</h1><p>Redis did not take it; try again. <a href="/apps/${appConfig.name}">Back</a></p>`));
+      if (!jobId)
+        return send(
+          reply,
+          503,
+          page(
+            'Try again',
+            html`<h1>Could not queue the sync</h1>
+              <p>Redis did not take it; try again. <a href="/apps/${appConfig.name}">Back</a></p>`,
+          ),
+        );
       request.log.info({ app: appConfig.name, user: access.login, jobId }, 'sync requested');
       return reply.redirect(`/syncs/${encodeURIComponent(jobId)}`, 303);
     }
     const verdict = options.tokens(request, request.body?.token);
     if (verdict.ok === false && verdict.code === 'rate-limited') {
       reply.header('retry-after', String(verdict.retryAfterSeconds));
-      return send(reply, 429, page('Not allowed', html`<h1>Too many wrong tokens</h1><p>Too many wrong API tokens came from your address; try again in ${verdict.retryAfterSeconds} seconds. <a href="/apps/${appConfig.name}">Back</a></p>`));
+      return send(
+        reply,
+        429,
+        page(
+          'Not allowed',
+          html`<h1>Too many wrong tokens</h1>
+            <p>
+              Too many wrong API tokens came from your address; try again in ${verdict.retryAfterSeconds} seconds. <a href="/apps/${appConfig.name}">Back</a>
+            </p>`,
+        ),
+      );
     }
     if (!verdict.ok) {
-      return send(reply, 401, page('Not allowed', html`<h1>Not allowed</h1><p>That is not one of this server's API tokens (<code>server.apiTokens</code>). <a href="/apps/${appConfig.name}">Back</a></p>`));
+      return send(
+        reply,
+        401,
+        page(
+          'Not allowed',
+          html`<h1>Not allowed</h1>
+            <p>That is not one of this server's API tokens (<code>server.apiTokens</code>). <a href="/apps/${appConfig.name}">Back</a></p>`,
+        ),
+      );
     }
     const jobId = await tryQueueManualSync(options.intake, appConfig);
-    if (!jobId) return send(reply, 503, page('Try again', html`<h1>Could not queue the sync</h1><p>Redis did not take it; try again. <a href="/apps/${appConfig.name}">Back</a></p>`));
+    if (!jobId)
+      return send(
+        reply,
+        503,
+        page(
+          'Try again',
+          html`<h1>Could not queue the sync</h1>
+            <p>Redis did not take it; try again. <a href="/apps/${appConfig.name}">Back</a></p>`,
+        ),
+      );
     return reply.redirect(`/syncs/${encodeURIComponent(jobId)}`, 303);
   });
 
@@ -99,5 +151,10 @@ export async function uiRoutes(app: FastifyInstance, options: { config: Config; 
 }
 
 function notFound(message: string): string {
-  return page('Not found', html`<h1>Not found</h1><p>${message}</p><p><a href="/">All apps</a></p>`);
+  return page(
+    'Not found',
+    html`<h1>Not found</h1>
+      <p>${message}</p>
+      <p><a href="/">All apps</a></p>`,
+  );
 }

@@ -38,7 +38,10 @@ export async function withDecryptedFiles<T>(
 ): Promise<T> {
   const encrypted: { file: string; text: string }[] = [];
   for (const file of await filesRead(root, dir, mode, app)) {
-    const size = await stat(file).then((s) => (s.isFile() ? s.size : -1), () => -1);
+    const size = await stat(file).then(
+      (s) => (s.isFile() ? s.size : -1),
+      () => -1,
+    );
     if (size < 0 || size > limits.maxBytes) continue;
     const text = await readFile(file, 'utf8');
     if (looksEncrypted(text)) encrypted.push({ file, text });

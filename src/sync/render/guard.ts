@@ -25,9 +25,14 @@ export async function assertNoEscapingSymlinks(root: string): Promise<void> {
         // Resolve through any further links; a dangling link is judged by where it points.
         const real = await realpath(resolved).catch(() => resolved);
         if (!isInside(realRoot, real)) {
-          throw new SyncError('SYMLINK_ESCAPES', `symlink ${relative(realRoot, full)} points outside the repository (to ${target}); remove it or point it inside`, false, {
-            file: relative(realRoot, full),
-          });
+          throw new SyncError(
+            'SYMLINK_ESCAPES',
+            `symlink ${relative(realRoot, full)} points outside the repository (to ${target}); remove it or point it inside`,
+            false,
+            {
+              file: relative(realRoot, full),
+            },
+          );
         }
       } else if (entry.isDirectory()) {
         if (entry.name === '.git') continue;

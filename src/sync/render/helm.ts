@@ -14,15 +14,33 @@ import type { RenderedObject, RenderLimits, RenderTools } from './types.js';
  * repository) and values, CRDs included, no cluster access. Dependencies must be vendored in
  * `charts/`: Landfall never runs `helm dependency build`, so nothing is downloaded.
  */
-export async function renderHelm(root: string, dir: string, app: AppConfig, limits: RenderLimits, tools: RenderTools, env: NodeJS.ProcessEnv): Promise<RenderedObject[]> {
+export async function renderHelm(
+  root: string,
+  dir: string,
+  app: AppConfig,
+  limits: RenderLimits,
+  tools: RenderTools,
+  env: NodeJS.ProcessEnv,
+): Promise<RenderedObject[]> {
   const chartLabel = relative(root, dir) || '.';
-  const chart = (parse(await readFile(join(dir, 'Chart.yaml'), 'utf8'), { maxAliasCount: 100 }) ?? {}) as { name?: string; dependencies?: { name?: string; repository?: string }[] };
+  const chart = (parse(await readFile(join(dir, 'Chart.yaml'), 'utf8'), { maxAliasCount: 100 }) ?? {}) as {
+    name?: string;
+    dependencies?: { name?: string; repository?: string }[];
+  };
   for (const dep of chart.dependencies ?? []) {
     if (dep.repository && !dep.repository.startsWith('file://')) {
-      const vendored = await stat(join(dir, 'charts', `${dep.name}`)).then(() => true, () => false);
+      const vendored = await stat(join(dir, 'charts', `${dep.name}`)).then(
+        () => true,
+        () => false,
+      );
       const packaged = vendored || (await hasPackagedChart(join(dir, 'charts'), `${dep.name}`));
       if (!packaged) {
-        throw new SyncError('HELM_REMOTE_DEPENDENCY', `${chartLabel}/Chart.yaml: dependency "${dep.name}" comes from ${dep.repository}; vendor it (helm dependency build, commit charts/) since Landfall downloads nothing`, false, { file: `${chartLabel}/Chart.yaml` });
+        throw new SyncError(
+          'HELM_REMOTE_DEPENDENCY',
+          `${chartLabel}/Chart.yaml: dependency "${dep.name}" comes from ${dep.repository}; vendor it (helm dependency build, commit charts/) since Landfall downloads nothing`,
+          false,
+          { file: `${chartLabel}/Chart.yaml` },
+        );
       }
     }
   }
@@ -47,13 +65,15 @@ export async function renderHelm(root: string, dir: string, app: AppConfig, limi
       // Never the user's or the pod's cluster: helm template must not look anything up.
       KUBECONFIG: join(scratch, 'no-kubeconfig'),
     };
-    const { stdout } = await run(tools.helm, args, { cwd: dir, env: helmEnv, timeoutMs: limits.timeoutMs, maxBuffer: limits.maxBytes + 1 }).catch((err: unknown) => {
-      if (err instanceof SyncError && err.code === 'COMMAND_FAILED') {
-        const message = inRepository(err.message.replace(/^\S+ \S+ failed/, 'helm template failed'), chart.name, chartLabel);
-        throw new SyncError('HELM_FAILED', message, false, { file: /(\S+\/templates\/[^\s:]+)/.exec(message)?.[1] ?? chartLabel });
-      }
-      throw err;
-    });
+    const { stdout } = await run(tools.helm, args, { cwd: dir, env: helmEnv, timeoutMs: limits.timeoutMs, maxBuffer: limits.maxBytes + 1 }).catch(
+      (err: unknown) => {
+        if (err instanceof SyncError && err.code === 'COMMAND_FAILED') {
+          const message = inRepository(err.message.replace(/^\S+ \S+ failed/, 'helm template failed'), chart.name, chartLabel);
+          throw new SyncError('HELM_FAILED', message, false, { file: /(\S+\/templates\/[^\s:]+)/.exec(message)?.[1] ?? chartLabel });
+        }
+        throw err;
+      },
+    );
     return splitHelmOutput(stdout, chartLabel, limits.maxObjects, chart.name);
   } finally {
     await rm(scratch, { recursive: true, force: true });
@@ -88,5 +108,8 @@ async function hasPackagedChart(chartsDir: string, name: string): Promise<boolea
 export function inRepository(text: string, chartName: string | undefined, chartLabel: string): string {
   if (!chartName) return text;
   const escaped = chartName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return text.replace(new RegExp(`(^|[\\s"'(])${escaped}/(templates|charts)/`, 'g'), (_m, lead: string, rest: string) => `${lead}${chartLabel === '.' ? '' : `${chartLabel}/`}${rest}/`);
+  return text.replace(
+    new RegExp(`(^|[\\s"'(])${escaped}/(templates|charts)/`, 'g'),
+    (_m, lead: string, rest: string) => `${lead}${chartLabel === '.' ? '' : `${chartLabel}/`}${rest}/`,
+  );
 }

@@ -38,7 +38,13 @@ function offlineEnv(): NodeJS.ProcessEnv {
  * is vetted: no symlink may point out of it, and the path must stay inside it. SOPS-encrypted
  * files the renderer reads are decrypted first, in a private copy removed afterwards.
  */
-export async function renderApp(checkoutDir: string, app: AppConfig, limits: RenderLimits, tools: RenderTools, decryption?: RenderDecryption): Promise<RenderResult> {
+export async function renderApp(
+  checkoutDir: string,
+  app: AppConfig,
+  limits: RenderLimits,
+  tools: RenderTools,
+  decryption?: RenderDecryption,
+): Promise<RenderResult> {
   await assertNoEscapingSymlinks(checkoutDir);
   const dir = await resolveAppPath(checkoutDir, app.path);
   const root = await resolveAppPath(checkoutDir, '.');
@@ -46,7 +52,12 @@ export async function renderApp(checkoutDir: string, app: AppConfig, limits: Ren
     const objects = await withDecryptedFiles(root, dir, 'kustomize', app, limits, decryption, (r, d) => renderKustomize(r, d, limits, tools, offlineEnv()));
     return { mode: 'kustomize', objects };
   }
-  if (await stat(join(dir, 'Chart.yaml')).then((s) => s.isFile(), () => false)) {
+  if (
+    await stat(join(dir, 'Chart.yaml')).then(
+      (s) => s.isFile(),
+      () => false,
+    )
+  ) {
     const objects = await withDecryptedFiles(root, dir, 'helm', app, limits, decryption, (r, d) => renderHelm(r, d, app, limits, tools, offlineEnv()));
     return { mode: 'helm', objects };
   }

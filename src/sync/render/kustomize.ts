@@ -18,7 +18,13 @@ const REFERENCE_FIELDS = ['resources', 'bases', 'components', 'crds', 'patchesSt
 export async function findKustomization(dir: string): Promise<string | undefined> {
   for (const name of KUSTOMIZATION_FILES) {
     const file = join(dir, name);
-    if (await stat(file).then((s) => s.isFile(), () => false)) return file;
+    if (
+      await stat(file).then(
+        (s) => s.isFile(),
+        () => false,
+      )
+    )
+      return file;
   }
   return undefined;
 }
@@ -41,7 +47,12 @@ export async function vetKustomization(root: string, dir: string, seen = new Set
     throw new SyncError('YAML_INVALID', `${label}: ${errorMessage(err).split('\n')[0]}`, false, { file: label });
   }
   if (doc.helmCharts || doc.helmChartInflationGenerator) {
-    throw new SyncError('KUSTOMIZE_REMOTE', `${label}: helmCharts download charts and are not allowed; vendor the chart or point the app at the chart directory`, false, { file: label });
+    throw new SyncError(
+      'KUSTOMIZE_REMOTE',
+      `${label}: helmCharts download charts and are not allowed; vendor the chart or point the app at the chart directory`,
+      false,
+      { file: label },
+    );
   }
   for (const field of REFERENCE_FIELDS) {
     const entries = doc[field];
@@ -49,13 +60,24 @@ export async function vetKustomization(root: string, dir: string, seen = new Set
     for (const [i, entry] of entries.entries()) {
       if (typeof entry !== 'string') continue;
       if (isRemote(entry)) {
-        throw new SyncError('KUSTOMIZE_REMOTE', `${label}: ${field}[${i}] "${entry}" is a remote base; Landfall renders only what is in the repository`, false, { file: label });
+        throw new SyncError(
+          'KUSTOMIZE_REMOTE',
+          `${label}: ${field}[${i}] "${entry}" is a remote base; Landfall renders only what is in the repository`,
+          false,
+          { file: label },
+        );
       }
       const target = resolve(dir, entry);
       if (!isInside(root, target)) {
         throw new SyncError('PATH_ESCAPES', `${label}: ${field}[${i}] "${entry}" leaves the repository`, false, { file: label });
       }
-      if (await stat(target).then((s) => s.isDirectory(), () => false)) await vetKustomization(root, target, seen);
+      if (
+        await stat(target).then(
+          (s) => s.isDirectory(),
+          () => false,
+        )
+      )
+        await vetKustomization(root, target, seen);
     }
   }
 }
@@ -67,8 +89,14 @@ function isRemote(entry: string): boolean {
 /** Runs `kubectl kustomize` (or `kustomize build`) with no network and no plugins. */
 export async function renderKustomize(root: string, dir: string, limits: RenderLimits, tools: RenderTools, env: NodeJS.ProcessEnv): Promise<RenderedObject[]> {
   await vetKustomization(root, dir);
-  const { stdout } = await run(tools.kustomize.command, [...tools.kustomize.args, dir], { cwd: dir, env, timeoutMs: limits.timeoutMs, maxBuffer: limits.maxBytes + 1 }).catch((err: unknown) => {
-    if (err instanceof SyncError && err.code === 'COMMAND_FAILED') throw new SyncError('KUSTOMIZE_FAILED', err.message.replace(/^\S+ \S+ failed/, 'kustomize failed'), false, { file: relative(root, dir) || '.' });
+  const { stdout } = await run(tools.kustomize.command, [...tools.kustomize.args, dir], {
+    cwd: dir,
+    env,
+    timeoutMs: limits.timeoutMs,
+    maxBuffer: limits.maxBytes + 1,
+  }).catch((err: unknown) => {
+    if (err instanceof SyncError && err.code === 'COMMAND_FAILED')
+      throw new SyncError('KUSTOMIZE_FAILED', err.message.replace(/^\S+ \S+ failed/, 'kustomize failed'), false, { file: relative(root, dir) || '.' });
     throw err;
   });
   const objects: RenderedObject[] = [];

@@ -34,7 +34,12 @@ export function parseManifests(text: string, label: string, sink: RenderedObject
 export function addObject(value: unknown, where: string, sink: RenderedObject[], limit: number): void {
   if (value === null || value === undefined) return;
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new SyncError('MANIFEST_INVALID', `${where}: a document must be a Kubernetes object (a mapping), not ${Array.isArray(value) ? 'a list' : typeof value}`, false, { file: where });
+    throw new SyncError(
+      'MANIFEST_INVALID',
+      `${where}: a document must be a Kubernetes object (a mapping), not ${Array.isArray(value) ? 'a list' : typeof value}`,
+      false,
+      { file: where },
+    );
   }
   const obj = value as Record<string, unknown>;
   if (typeof obj.kind === 'string' && obj.kind.endsWith('List') && Array.isArray(obj.items)) {
@@ -42,7 +47,9 @@ export function addObject(value: unknown, where: string, sink: RenderedObject[],
     return;
   }
   if (sink.length >= limit) {
-    throw new SyncError('TOO_MANY_OBJECTS', `more than ${limit} objects rendered (at ${where}); raise worker.maxObjects if this is intended`, false, { file: where });
+    throw new SyncError('TOO_MANY_OBJECTS', `more than ${limit} objects rendered (at ${where}); raise worker.maxObjects if this is intended`, false, {
+      file: where,
+    });
   }
   sink.push({ obj: obj as unknown as KubeObject, source: where });
 }

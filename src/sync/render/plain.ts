@@ -21,7 +21,9 @@ export async function renderPlain(root: string, dir: string, limits: RenderLimit
     const size = (await stat(file)).size;
     bytes += size;
     if (bytes > limits.maxBytes) {
-      throw new SyncError('TOO_LARGE', `manifests exceed ${limits.maxBytes} bytes (at ${label}); raise worker.maxManifestBytes if this is intended`, false, { file: label });
+      throw new SyncError('TOO_LARGE', `manifests exceed ${limits.maxBytes} bytes (at ${label}); raise worker.maxManifestBytes if this is intended`, false, {
+        file: label,
+      });
     }
     const text = await readFile(file, 'utf8');
     if (/\.json$/i.test(file)) {

@@ -38,7 +38,11 @@ t.test('sign-in through the real Gitea, in Chromium', { skip, timeout: 600_000 }
   // Landfall as an OAuth 2 application of Gitea, with its callback URL.
   const port = await freePort();
   const landfall = `http://127.0.0.1:${port}`;
-  const app = await gitea.api('POST', '/user/applications/oauth2', { name: `landfall-${prefix}`, redirect_uris: [`${landfall}/auth/callback`], confidential_client: true });
+  const app = await gitea.api('POST', '/user/applications/oauth2', {
+    name: `landfall-${prefix}`,
+    redirect_uris: [`${landfall}/auth/callback`],
+    confidential_client: true,
+  });
   t.equal(app.status, 201, 'Gitea registered the OAuth 2 application');
   t.teardown(() => gitea.api('DELETE', `/user/applications/oauth2/${app.body.id}`));
 
@@ -65,7 +69,11 @@ apps:
   t.teardown(() => web.child.kill('SIGKILL'));
   await web.waitFor(/landfall web listening/);
 
-  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  const browser: Browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
   t.teardown(() => browser.close());
 
   /** Opens the app's page in a fresh browser, signing in at Gitea on the way (and granting access the first time). */

@@ -30,8 +30,15 @@ t.test("kubectl reads Landfall's ApplySet parent and will not prune with it", { 
   // kubectl computes the same id for this parent, so it recognises the set as one ApplySet, and
   // refuses to act on it because another tool manages it.
   const manifest = `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: a, namespace: ${ns} }\ndata: { k: v }\n`;
-  const prune = await kube.kubectl(['apply', '--server-side', '--prune', `--applyset=configmaps/landfall.web`, '-n', ns, '-f', '-'], { input: manifest, env: APPLYSET });
+  const prune = await kube.kubectl(['apply', '--server-side', '--prune', `--applyset=configmaps/landfall.web`, '-n', ns, '-f', '-'], {
+    input: manifest,
+    env: APPLYSET,
+  });
   t.not(prune.code, 0, 'kubectl refuses');
-  t.equal(prune.stderr.trim(), 'error: ApplySet parent object "configmaps./landfall.web" already exists and is managed by tooling "landfall" instead of "kubectl"', 'word for word');
+  t.equal(
+    prune.stderr.trim(),
+    'error: ApplySet parent object "configmaps./landfall.web" already exists and is managed by tooling "landfall" instead of "kubectl"',
+    'word for word',
+  );
   t.ok(await kube.get('v1', 'ConfigMap', 'b', ns), 'nothing was pruned');
 });

@@ -20,7 +20,10 @@ t.test('landfall plan prints the plan of a commit against the real cluster and w
   await repo.commit({ 'deploy/cm.yaml': configMap('settings'), 'deploy/web.yaml': deployment('web') });
   await repo.commit({ 'deploy/web.yaml': deployment('web').replace('containerPort: 8080', 'containerPort: 8080, protocol: TCP, portz: 1') }, 'typo', 'typo');
   const config = join(dir, 'landfall.yaml');
-  await writeFile(config, `forges: { github: { webhookSecret: test-webhook-secret } }\nclusters: { default: { kubeconfig: "${kube.kubeconfig}" } }\nworker: { dataDir: "${join(dir, 'data')}" }\napps:\n  - { name: web, forge: github, repo: acme/web, cloneUrl: "${repo.url}", branch: main, path: deploy, namespace: ${ns} }\n`);
+  await writeFile(
+    config,
+    `forges: { github: { webhookSecret: test-webhook-secret } }\nclusters: { default: { kubeconfig: "${kube.kubeconfig}" } }\nworker: { dataDir: "${join(dir, 'data')}" }\napps:\n  - { name: web, forge: github, repo: acme/web, cloneUrl: "${repo.url}", branch: main, path: deploy, namespace: ${ns} }\n`,
+  );
   const offset = kube.info ? auditOffset(kube.info) : 0;
   const ok = runCli(['plan', 'web', '--config', config]);
   t.equal(await ok.exited, 0, ok.output());
@@ -29,5 +32,10 @@ t.test('landfall plan prints the plan of a commit against the real cluster and w
   t.equal(await bad.exited, 1);
   t.match(bad.output(), /This change would not deploy\.\*\* Deployment \S+\/web dry-run failed: failed to create typed patch object/);
   t.equal(await kube.get('v1', 'ConfigMap', 'settings', ns), undefined, 'nothing created');
-  if (kube.info) t.same(auditedWrites(kube.info, offset, (e) => e.objectRef?.namespace === ns).map((e) => e.requestURI), [], 'the audit log has no write');
+  if (kube.info)
+    t.same(
+      auditedWrites(kube.info, offset, (e) => e.objectRef?.namespace === ns).map((e) => e.requestURI),
+      [],
+      'the audit log has no write',
+    );
 });

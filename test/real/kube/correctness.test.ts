@@ -17,7 +17,10 @@ const actions = (record: { changes: { kind: string; name: string; action: string
 t.test('1. list items that share a name: no false change, no false unchanged', { skip }, async (t) => {
   const kube = await realKube(t);
   const h = await realSyncHarness(t, kube, ', path: deploy, healthTimeout: 90s');
-  const sha = await h.repo.commit({ 'deploy/web.yaml': twoMounts(), 'deploy/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: app-config }\ndata: { a.conf: a, b.conf: b, c.conf: c }\n' });
+  const sha = await h.repo.commit({
+    'deploy/web.yaml': twoMounts(),
+    'deploy/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: app-config }\ndata: { a.conf: a, b.conf: b, c.conf: c }\n',
+  });
   t.equal((await h.run({ sha })).result, 'succeeded');
   const before = (await kube.get('apps/v1', 'Deployment', 'web', h.namespace))?.metadata.resourceVersion;
   const again = await h.run({ sha, trigger: 'manual' });
@@ -33,24 +36,50 @@ t.test('1. list items that share a name: no false change, no false unchanged', {
 t.test('3. unknown fields and duplicate list keys fail the dry-run at once, naming the field, with nothing written', { skip }, async (t) => {
   const kube = await realKube(t);
   const group = `${uniqueName('strict')}.landfall.test`;
-  t.teardown(() => kube.client.delete({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: `widgets.${group}` }).catch(() => undefined));
+  t.teardown(() =>
+    kube.client.delete({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: `widgets.${group}` }).catch(() => undefined),
+  );
   await kube.client.apply(
     {
       apiVersion: 'apiextensions.k8s.io/v1',
       kind: 'CustomResourceDefinition',
       metadata: { name: `widgets.${group}` },
-      spec: { group, scope: 'Namespaced', names: { plural: 'widgets', kind: 'Widget' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } } } } }] },
+      spec: {
+        group,
+        scope: 'Namespaced',
+        names: { plural: 'widgets', kind: 'Widget' },
+        versions: [
+          {
+            name: 'v1',
+            served: true,
+            storage: true,
+            schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } } } },
+          },
+        ],
+      },
     },
     { fieldManager: 'landfall-test', force: true },
   );
   await waitReal('the CRD served', async () => Boolean(await kube.client.resource(`${group}/v1`, 'Widget')));
 
   const cases: [string, Record<string, string>, RegExp][] = [
-    ['a misspelt field of a built-in kind', { 'deploy/web.yaml': twoMounts().replace('replicas: 1', 'replicaz: 1') }, /Deployment\/.*\/web dry-run failed: failed to create typed patch object .*\.spec\.replicaz: field not declared in schema/],
-    ['two containers of one name', { 'deploy/web.yaml': twoMounts().replace('      volumes:', '        - { name: web, image: nginx:1.26 }\n      volumes:') }, /duplicate entries for key \[name=\\?"web\\?"\]/],
+    [
+      'a misspelt field of a built-in kind',
+      { 'deploy/web.yaml': twoMounts().replace('replicas: 1', 'replicaz: 1') },
+      /Deployment\/.*\/web dry-run failed: failed to create typed patch object .*\.spec\.replicaz: field not declared in schema/,
+    ],
+    [
+      'two containers of one name',
+      { 'deploy/web.yaml': twoMounts().replace('      volumes:', '        - { name: web, image: nginx:1.26 }\n      volumes:') },
+      /duplicate entries for key \[name=\\?"web\\?"\]/,
+    ],
     // Server-side apply checks custom resources against their CRD's schema too (with or without
     // fieldValidation=Strict, which Landfall sends as kubectl does): not pruned in silence.
-    ['a misspelt field of a custom resource', { 'deploy/w.yaml': `apiVersion: ${group}/v1\nkind: Widget\nmetadata: { name: w }\nspec: { sise: 3 }\n` }, /Widget\/.*\/w dry-run failed: failed to create typed patch object .*\.spec\.sise: field not declared in schema/],
+    [
+      'a misspelt field of a custom resource',
+      { 'deploy/w.yaml': `apiVersion: ${group}/v1\nkind: Widget\nmetadata: { name: w }\nspec: { sise: 3 }\n` },
+      /Widget\/.*\/w dry-run failed: failed to create typed patch object .*\.spec\.sise: field not declared in schema/,
+    ],
   ];
   for (const [what, files, pattern] of cases) {
     t.test(what, async (t) => {
@@ -78,7 +107,10 @@ t.test('2. an object made by client-side kubectl apply is adopted; a field then 
   });
   t.equal(made.code, 0, made.stderr);
   const before = await kube.get('v1', 'ConfigMap', 'settings', ns);
-  t.ok((before?.metadata.managedFields as { manager: string }[]).some((m) => m.manager === 'kubectl-client-side-apply'), 'made by client-side apply');
+  t.ok(
+    (before?.metadata.managedFields as { manager: string }[]).some((m) => m.manager === 'kubectl-client-side-apply'),
+    'made by client-side apply',
+  );
 
   const adopt = await h.repo.commit({
     'deploy/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: settings, labels: { team: shop } }\ndata: { a: "1", b: "2" }\n',
@@ -86,9 +118,15 @@ t.test('2. an object made by client-side kubectl apply is adopted; a field then 
   });
   const one = await h.run({ sha: adopt });
   t.equal(one.result, 'succeeded', one.error?.message ?? '');
-  t.ok(one.changes.every((c) => /took over the fields of kubectl-client-side-apply/.test(c.message ?? '')), 'both taken over');
+  t.ok(
+    one.changes.every((c) => /took over the fields of kubectl-client-side-apply/.test(c.message ?? '')),
+    'both taken over',
+  );
   const adopted = await kube.get('v1', 'ConfigMap', 'settings', ns);
-  t.notOk((adopted?.metadata.managedFields as { manager: string }[]).some((m) => m.manager === 'kubectl-client-side-apply'), 'kubectl owns nothing now');
+  t.notOk(
+    (adopted?.metadata.managedFields as { manager: string }[]).some((m) => m.manager === 'kubectl-client-side-apply'),
+    'kubectl owns nothing now',
+  );
 
   const drop = await h.repo.commit({
     'deploy/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: settings }\ndata: { a: "1" }\n',
@@ -105,7 +143,9 @@ t.test('2. an object made by client-side kubectl apply is adopted; a field then 
 t.test("2. a key removed from a Secret's stringData is gone from the cluster", { skip }, async (t) => {
   const kube = await realKube(t);
   const h = await realSyncHarness(t, kube, ', path: deploy');
-  const one = await h.repo.commit({ 'deploy/s.yaml': 'apiVersion: v1\nkind: Secret\nmetadata: { name: creds }\nstringData: { user: admin, password: hunter2 }\n' });
+  const one = await h.repo.commit({
+    'deploy/s.yaml': 'apiVersion: v1\nkind: Secret\nmetadata: { name: creds }\nstringData: { user: admin, password: hunter2 }\n',
+  });
   t.equal((await h.run({ sha: one })).result, 'succeeded');
   t.same((await kube.get('v1', 'Secret', 'creds', h.namespace))?.data, { user: 'YWRtaW4=', password: 'aHVudGVyMg==' });
   const two = await h.repo.commit({ 'deploy/s.yaml': 'apiVersion: v1\nkind: Secret\nmetadata: { name: creds }\nstringData: { user: admin }\n' });
@@ -113,7 +153,11 @@ t.test("2. a key removed from a Secret's stringData is gone from the cluster", {
   t.equal(record.result, 'succeeded', record.error?.message ?? '');
   t.same((await kube.get('v1', 'Secret', 'creds', h.namespace))?.data, { user: 'YWRtaW4=' }, 'the password is gone');
   const again = await h.run({ sha: two, trigger: 'manual' });
-  t.same(again.changes.map((c) => c.action), ['unchanged'], 'and a re-sync is unchanged');
+  t.same(
+    again.changes.map((c) => c.action),
+    ['unchanged'],
+    'and a re-sync is unchanged',
+  );
 });
 
 t.test('5. pods that will not recover fail the sync soon, naming the pod and the reason', { skip }, async (t) => {
@@ -121,9 +165,24 @@ t.test('5. pods that will not recover fail the sync soon, naming the pod and the
   const withPods = (behaviour: string, extra = '') =>
     deployment('web').replace('metadata: { labels: { app: web } }', `metadata: { labels: { app: web, landfall.dev/test-behaviour: ${behaviour} } }`) + extra;
   const cases: [string, string, RegExp, RegExp][] = [
-    ['a crash loop', withPods('fail'), /^Deployment\/\S+\/web pod web-[a-z0-9]+-[a-z0-9]+ CrashLoopBackOff: container web, last exit code 1 after 4 restarts: back-off/, /^Deployment \S+\/web pod web-\S+ CrashLoopBackOff$/],
-    ['an image that cannot be pulled', withPods('image-pull'), /^Deployment\/\S+\/web pod web-\S+ ImagePullBackOff: container web: Back-off pulling image "nginx:1.25"/, /ImagePullBackOff$/],
-    ['pods no node can run', deployment('web').replace('ports: [ { containerPort: 8080 } ]', 'resources: { requests: { cpu: "5000" } }'), /^Deployment\/\S+\/web pod web-\S+ Unschedulable: 0\/1 nodes are available: 1 Insufficient cpu/, /Unschedulable$/],
+    [
+      'a crash loop',
+      withPods('fail'),
+      /^Deployment\/\S+\/web pod web-[a-z0-9]+-[a-z0-9]+ CrashLoopBackOff: container web, last exit code 1 after 4 restarts: back-off/,
+      /^Deployment \S+\/web pod web-\S+ CrashLoopBackOff$/,
+    ],
+    [
+      'an image that cannot be pulled',
+      withPods('image-pull'),
+      /^Deployment\/\S+\/web pod web-\S+ ImagePullBackOff: container web: Back-off pulling image "nginx:1.25"/,
+      /ImagePullBackOff$/,
+    ],
+    [
+      'pods no node can run',
+      deployment('web').replace('ports: [ { containerPort: 8080 } ]', 'resources: { requests: { cpu: "5000" } }'),
+      /^Deployment\/\S+\/web pod web-\S+ Unschedulable: 0\/1 nodes are available: 1 Insufficient cpu/,
+      /Unschedulable$/,
+    ],
   ];
   for (const [what, manifest, message, short] of cases) {
     t.test(what, async (t) => {
@@ -153,9 +212,14 @@ t.test('6. a custom resource in the commit that brings its CRD deploys (three fr
   const kube = await realKube(t);
   for (let i = 0; i < 3; i++) {
     const group = `${uniqueName('crd')}.landfall.test`;
-    t.teardown(() => kube.client.delete({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: `widgets.${group}` }).catch(() => undefined));
+    t.teardown(() =>
+      kube.client.delete({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: `widgets.${group}` }).catch(() => undefined),
+    );
     const h = await realSyncHarness(t, kube, ', path: deploy, allowClusterScoped: true');
-    const sha = await h.repo.commit({ 'deploy/crd.yaml': widgetCrd(`widgets.${group}`, group), 'deploy/w.yaml': `apiVersion: ${group}/v1\nkind: Widget\nmetadata: { name: w1 }\nspec: { size: ${i} }\n` });
+    const sha = await h.repo.commit({
+      'deploy/crd.yaml': widgetCrd(`widgets.${group}`, group),
+      'deploy/w.yaml': `apiVersion: ${group}/v1\nkind: Widget\nmetadata: { name: w1 }\nspec: { size: ${i} }\n`,
+    });
     const record = await h.run({ sha });
     t.equal(record.result, 'succeeded', record.error?.message ?? '');
     t.same((await kube.get(`${group}/v1`, 'Widget', 'w1', h.namespace))?.spec, { size: i });
@@ -169,7 +233,10 @@ t.test('7. a field that cannot change: refused with what to do, or deleted and c
     t.equal((await h.run({ sha: await h.repo.commit({ 'deploy/web.yaml': selectorDeployment('web') }) })).result, 'succeeded');
     const record = await h.run({ sha: await h.repo.commit({ 'deploy/web.yaml': selectorDeployment('web2') }) });
     t.equal(record.error?.code, 'IMMUTABLE_FIELD', record.error?.message ?? '');
-    t.match(record.error?.message ?? '', /^Deployment\/\S+\/web dry-run failed: spec\.selector cannot change on an existing Deployment\. To replace it, annotate it landfall\.dev\/recreate: "true"/);
+    t.match(
+      record.error?.message ?? '',
+      /^Deployment\/\S+\/web dry-run failed: spec\.selector cannot change on an existing Deployment\. To replace it, annotate it landfall\.dev\/recreate: "true"/,
+    );
   });
   t.test('with the annotation: a Deployment with a new selector', async (t) => {
     const h = await realSyncHarness(t, kube, ', path: deploy, healthTimeout: 90s');
@@ -177,7 +244,10 @@ t.test('7. a field that cannot change: refused with what to do, or deleted and c
     const uid = (await kube.get('apps/v1', 'Deployment', 'web', h.namespace))?.metadata.uid;
     const record = await h.run({ sha: await h.repo.commit({ 'deploy/web.yaml': selectorDeployment('web2', 'landfall.dev/recreate: "true"') }) });
     t.equal(record.result, 'succeeded', record.error?.message ?? '');
-    t.same(record.changes.map((c) => [c.action, c.paths]), [['recreated', ['spec.selector']]]);
+    t.same(
+      record.changes.map((c) => [c.action, c.paths]),
+      [['recreated', ['spec.selector']]],
+    );
     const live = (await kube.get('apps/v1', 'Deployment', 'web', h.namespace)) as any;
     t.same(live.spec.selector, { matchLabels: { app: 'web2' } });
     t.not(live.metadata.uid, uid, 'a new object');
@@ -188,7 +258,10 @@ t.test('7. a field that cannot change: refused with what to do, or deleted and c
     t.equal((await h.run({ sha: await h.repo.commit({ 'deploy/job.yaml': job('migrate', 'busybox:1.36') }) })).result, 'succeeded');
     const record = await h.run({ sha: await h.repo.commit({ 'deploy/job.yaml': job('migrate', 'busybox:1.37') }) });
     t.equal(record.result, 'succeeded', record.error?.message ?? '');
-    t.same(record.changes.map((c) => [c.action, c.paths]), [['recreated', ['spec.template']]]);
+    t.same(
+      record.changes.map((c) => [c.action, c.paths]),
+      [['recreated', ['spec.template']]],
+    );
     const live = (await kube.get('batch/v1', 'Job', 'migrate', h.namespace)) as any;
     t.equal(live.spec.template.spec.containers[0].image, 'busybox:1.37');
   });
@@ -203,12 +276,19 @@ t.test('8. a finished Job its TTL removed is not created again, and is no drift,
   await waitReal('the TTL controller to remove the finished Job', async () => !(await kube.get('batch/v1', 'Job', 'migrate', h.namespace)));
   const again = await h.run({ sha: first, trigger: 'manual' });
   t.equal(again.result, 'succeeded', again.error?.message ?? '');
-  t.same(again.changes.map((c) => c.action), ['skipped']);
+  t.same(
+    again.changes.map((c) => c.action),
+    ['skipped'],
+  );
   t.equal(await kube.get('batch/v1', 'Job', 'migrate', h.namespace), undefined, 'not created (and run) again');
   t.same((await detectDrift(h.deps, h.app, first)).drift, [], 'not drift');
   const changed = await h.repo.commit({ 'deploy/job.yaml': job('migrate', 'busybox:1.37', ttl) });
   const rerun = await h.run({ sha: changed });
-  t.same(rerun.changes.map((c) => c.action), ['created'], 'a new manifest runs again');
+  t.same(
+    rerun.changes.map((c) => c.action),
+    ['created'],
+    'a new manifest runs again',
+  );
 });
 
 t.test("9. a Deployment an HPA scales keeps the HPA's replicas, with no drift and no fight", { skip }, async (t) => {
@@ -217,7 +297,10 @@ t.test("9. a Deployment an HPA scales keeps the HPA's replicas, with no drift an
   // replicas 2 in Git, minReplicas 3: the real HPA controller scales it to 3 (it needs no metrics for that).
   const sha = await h.repo.commit({ 'deploy/web.yaml': deployment('web'), 'deploy/hpa.yaml': autoscaler('web', 3, 5) });
   t.equal((await h.run({ sha })).result, 'succeeded');
-  await waitReal('the HPA to scale the Deployment to 3', async () => ((await kube.get('apps/v1', 'Deployment', 'web', h.namespace)) as any)?.spec.replicas === 3);
+  await waitReal(
+    'the HPA to scale the Deployment to 3',
+    async () => ((await kube.get('apps/v1', 'Deployment', 'web', h.namespace)) as any)?.spec.replicas === 3,
+  );
   t.same((await detectDrift(h.deps, h.app, sha)).drift, [], 'no drift');
   const again = await h.run({ sha, trigger: 'manual' });
   t.equal(again.result, 'succeeded', again.error?.message ?? '');
@@ -226,9 +309,30 @@ t.test("9. a Deployment an HPA scales keeps the HPA's replicas, with no drift an
   t.equal(((await kube.get('apps/v1', 'Deployment', 'web', h.namespace)) as any).spec.replicas, 3, "the HPA's replicas stay");
   const head = await h.repo.commit({ 'deploy/web.yaml': deployment('web', 'nginx:1.26'), 'deploy/hpa.yaml': autoscaler('web', 3, 5) }, 'new image', 'feature');
   const { listener: _l, ...planDeps } = h.deps;
-  const plan = await runPlan(planDeps, { app: h.app, data: { app: 'web', forge: 'github', repo: 'acme/web', number: 9, action: 'opened', headSha: head, headBranch: 'feature', headRepo: 'acme/web', baseBranch: 'main', receivedAt: Date.now() }, jobId: 'plan-web-9', attempt: 1, finalAttempt: true });
+  const plan = await runPlan(planDeps, {
+    app: h.app,
+    data: {
+      app: 'web',
+      forge: 'github',
+      repo: 'acme/web',
+      number: 9,
+      action: 'opened',
+      headSha: head,
+      headBranch: 'feature',
+      headRepo: 'acme/web',
+      baseBranch: 'main',
+      receivedAt: Date.now(),
+    },
+    jobId: 'plan-web-9',
+    attempt: 1,
+    finalAttempt: true,
+  });
   const planned = plan.changes.find((c) => c.kind === 'Deployment');
-  t.same([planned?.action, planned?.paths, planned?.message], ['configured', ['spec.template.spec.containers[name=web].image'], 'spec.replicas is left to HorizontalPodAutoscaler/web'], 'the plan says so too');
+  t.same(
+    [planned?.action, planned?.paths, planned?.message],
+    ['configured', ['spec.template.spec.containers[name=web].image'], 'spec.replicas is left to HorizontalPodAutoscaler/web'],
+    'the plan says so too',
+  );
 });
 
 t.test('10. objects of a kind no longer served stay in the inventory and are reported, then pruned once it is served again', { skip }, async (t) => {
@@ -237,12 +341,18 @@ t.test('10. objects of a kind no longer served stay in the inventory and are rep
   const name = `widgets.${group}`;
   t.teardown(() => kube.client.delete({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name }).catch(() => undefined));
   const h = await realSyncHarness(t, kube, ', path: deploy, allowClusterScoped: true');
-  const one = await h.repo.commit({ 'deploy/crd.yaml': widgetCrdVersions(name, group, true, true), 'deploy/w.yaml': `apiVersion: ${group}/v1\nkind: Widget\nmetadata: { name: w1 }\nspec: { size: 1 }\n` });
+  const one = await h.repo.commit({
+    'deploy/crd.yaml': widgetCrdVersions(name, group, true, true),
+    'deploy/w.yaml': `apiVersion: ${group}/v1\nkind: Widget\nmetadata: { name: w1 }\nspec: { size: 1 }\n`,
+  });
   t.equal((await h.run({ sha: one })).result, 'succeeded');
   const two = await h.repo.commit({ 'deploy/crd.yaml': widgetCrdVersions(name, group, false, true), 'deploy/w.yaml': null });
   const record = await h.run({ sha: two });
   t.equal(record.result, 'succeeded', record.error?.message ?? '');
-  t.match(record.changes.find((c) => c.kind === 'Widget'), { action: 'skipped', message: new RegExp(`^Widget in ${group.replaceAll('.', '\\.')}/v1 is no longer served by the cluster`) });
+  t.match(
+    record.changes.find((c) => c.kind === 'Widget'),
+    { action: 'skipped', message: new RegExp(`^Widget in ${group.replaceAll('.', '\\.')}/v1 is no longer served by the cluster`) },
+  );
   t.ok(await kube.get(`${group}/v2`, 'Widget', 'w1', h.namespace), 'the object is still there (read through v2)');
   const three = await h.repo.commit({ 'deploy/crd.yaml': widgetCrdVersions(name, group, true, true) });
   const again = await h.run({ sha: three });

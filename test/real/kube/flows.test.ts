@@ -15,7 +15,10 @@ const actions = (record: { changes: { kind: string; name: string; action: string
   Object.fromEntries(record.changes.map((c) => [`${c.kind}/${c.name}`, c.action]));
 
 /** Resource versions of every object an app's record names, by `Kind/name`. */
-async function versions(h: { client: { get(ref: { apiVersion: string; kind: string; name: string; namespace?: string }): Promise<KubeObject | undefined> } }, record: { changes: { apiVersion: string; kind: string; name: string; namespace?: string }[] }) {
+async function versions(
+  h: { client: { get(ref: { apiVersion: string; kind: string; name: string; namespace?: string }): Promise<KubeObject | undefined> } },
+  record: { changes: { apiVersion: string; kind: string; name: string; namespace?: string }[] },
+) {
   const out: Record<string, string | undefined> = {};
   for (const c of record.changes) {
     const live = await h.client.get({ apiVersion: c.apiVersion, kind: c.kind, name: c.name, ...(c.namespace ? { namespace: c.namespace } : {}) });
@@ -37,7 +40,10 @@ t.test('push, change, prune and an unchanged re-sync on a real API server', { sk
   const one = await h.run({ sha: first });
   t.equal(one.result, 'succeeded', one.error?.message ?? '');
   t.same(actions(one), { 'ConfigMap/old': 'created', 'ConfigMap/settings': 'created', 'Service/web': 'created', 'Deployment/web': 'created' });
-  t.ok(one.health.every((e) => e.status === 'Current'), 'every object Current');
+  t.ok(
+    one.health.every((e) => e.status === 'Current'),
+    'every object Current',
+  );
 
   // The real controllers rolled the Deployment out: a ReplicaSet it owns, and Ready pods on kwok's node.
   const replicaSets = await h.client.list('apps/v1', 'ReplicaSet', { namespace: ns, labelSelector: 'app=web' });
@@ -48,12 +54,18 @@ t.test('push, change, prune and an unchanged re-sync on a real API server', { sk
   for (const pod of pods) {
     const status = pod.status as { phase: string; conditions: { type: string; status: string }[] };
     t.equal(status.phase, 'Running');
-    t.ok(status.conditions.some((c) => c.type === 'Ready' && c.status === 'True'), `${pod.metadata.name} Ready`);
+    t.ok(
+      status.conditions.some((c) => c.type === 'Ready' && c.status === 'True'),
+      `${pod.metadata.name} Ready`,
+    );
     t.equal((pod.spec as { nodeName: string }).nodeName, 'kwok-node-0', 'scheduled by the real scheduler');
   }
   const live = (await kube.get('apps/v1', 'Deployment', 'web', ns)) as KubeObject & { status: { readyReplicas: number } };
   t.equal(live.status.readyReplicas, 2);
-  t.ok((live.metadata.managedFields as { manager: string; operation: string }[]).some((m) => m.manager === 'landfall' && m.operation === 'Apply'), 'applied as field manager landfall');
+  t.ok(
+    (live.metadata.managedFields as { manager: string; operation: string }[]).some((m) => m.manager === 'landfall' && m.operation === 'Apply'),
+    'applied as field manager landfall',
+  );
 
   const second = await h.repo.commit({ 'deploy/cm.yaml': configMap('settings', { color: 'green' }), 'deploy/old.yaml': null });
   const two = await h.run({ sha: second });
@@ -68,12 +80,19 @@ t.test('push, change, prune and an unchanged re-sync on a real API server', { sk
   const offset = kube.info ? auditOffset(kube.info) : 0;
   const three = await h.run({ sha: second, trigger: 'manual' });
   t.equal(three.result, 'succeeded', three.error?.message ?? '');
-  t.ok(three.changes.every((c) => c.action === 'unchanged'), 'an unchanged re-sync');
+  t.ok(
+    three.changes.every((c) => c.action === 'unchanged'),
+    'an unchanged re-sync',
+  );
   t.same(await versions(h, three), Object.fromEntries(Object.entries(before).filter(([k]) => k !== 'ConfigMap/old')), 'no object has a new resourceVersion');
   t.equal((await kube.get('v1', 'ConfigMap', 'landfall.web', ns))?.metadata.resourceVersion, inventoryBefore, 'nor has the inventory');
   if (kube.info) {
     const writes = auditedWrites(kube.info, offset, (e) => e.objectRef?.namespace === ns && e.userAgent?.startsWith('landfall') === true);
-    t.same(writes.map((e) => `${e.verb} ${e.requestURI}`), [], 'the audit log records no write from Landfall');
+    t.same(
+      writes.map((e) => `${e.verb} ${e.requestURI}`),
+      [],
+      'the audit log records no write from Landfall',
+    );
   }
 });
 
@@ -88,7 +107,9 @@ t.test('Kustomize and Helm render and deploy', { skip }, async (t) => {
     });
     const record = await h.run({ sha });
     t.equal(record.result, 'succeeded', record.error?.message ?? '');
-    const live = (await kube.get('apps/v1', 'Deployment', 'prod-web', h.namespace)) as KubeObject & { spec: { template: { spec: { containers: { image: string }[] } } } };
+    const live = (await kube.get('apps/v1', 'Deployment', 'prod-web', h.namespace)) as KubeObject & {
+      spec: { template: { spec: { containers: { image: string }[] } } };
+    };
     t.equal(live.spec.template.spec.containers[0]!.image, 'nginx:1.27');
   });
   t.test('helm chart with values', async (t) => {
@@ -141,13 +162,19 @@ t.test('drift made with kubectl by another field manager is found and healed', {
   const heal = await h.run({ sha, trigger: 'heal' });
   t.equal(heal.result, 'succeeded', heal.error?.message ?? '');
   t.same((await kube.get('v1', 'ConfigMap', 'settings', h.namespace))?.data, { color: 'blue' }, 'healed');
-  const live = (await kube.get('apps/v1', 'Deployment', 'web', h.namespace)) as KubeObject & { spec: { template: { spec: { containers: { image: string }[] } } } };
+  const live = (await kube.get('apps/v1', 'Deployment', 'web', h.namespace)) as KubeObject & {
+    spec: { template: { spec: { containers: { image: string }[] } } };
+  };
   t.equal(live.spec.template.spec.containers[0]!.image, 'nginx:1.25');
   t.same((await detectDrift(h.deps, h.app, sha)).drift, [], 'no drift after healing');
 
   await kube.kubectl(['-n', h.namespace, 'delete', 'configmap', 'settings']);
   const missing = await detectDrift(h.deps, h.app, sha);
-  t.same(missing.drift.map((d) => [d.name, d.missing]), [['settings', true]], 'an object deleted by hand is missing');
+  t.same(
+    missing.drift.map((d) => [d.name, d.missing]),
+    [['settings', true]],
+    'an object deleted by hand is missing',
+  );
 });
 
 t.test('a plan dry-runs and diffs against the live cluster and writes nothing', { skip }, async (t) => {
@@ -155,13 +182,28 @@ t.test('a plan dry-runs and diffs against the live cluster and writes nothing', 
   const h = await realSyncHarness(t, kube, ', path: deploy');
   const base = await h.repo.commit({ 'deploy/cm.yaml': configMap('settings', { color: 'blue' }), 'deploy/gone.yaml': configMap('gone') });
   t.equal((await h.run({ sha: base })).result, 'succeeded');
-  const head = await h.repo.commit({ 'deploy/cm.yaml': configMap('settings', { color: 'green' }), 'deploy/gone.yaml': null, 'deploy/new.yaml': configMap('new') }, 'pr', 'feature');
+  const head = await h.repo.commit(
+    { 'deploy/cm.yaml': configMap('settings', { color: 'green' }), 'deploy/gone.yaml': null, 'deploy/new.yaml': configMap('new') },
+    'pr',
+    'feature',
+  );
   const offset = kube.info ? auditOffset(kube.info) : 0;
   const before = (await kube.get('v1', 'ConfigMap', 'settings', h.namespace))?.metadata.resourceVersion;
   const { listener: _listener, ...planDeps } = h.deps;
   const plan = await runPlan(planDeps, {
     app: h.app,
-    data: { app: 'web', forge: 'github', repo: 'acme/web', number: 7, action: 'opened', headSha: head, headBranch: 'feature', headRepo: 'acme/web', baseBranch: 'main', receivedAt: Date.now() },
+    data: {
+      app: 'web',
+      forge: 'github',
+      repo: 'acme/web',
+      number: 7,
+      action: 'opened',
+      headSha: head,
+      headBranch: 'feature',
+      headRepo: 'acme/web',
+      baseBranch: 'main',
+      receivedAt: Date.now(),
+    },
     jobId: 'plan-web-7',
     attempt: 1,
     finalAttempt: true,
@@ -173,7 +215,11 @@ t.test('a plan dry-runs and diffs against the live cluster and writes nothing', 
   t.ok(await kube.get('v1', 'ConfigMap', 'gone', h.namespace), 'nothing pruned');
   if (kube.info) {
     const writes = auditedWrites(kube.info, offset, (e) => e.objectRef?.namespace === h.namespace && e.userAgent?.startsWith('landfall') === true);
-    t.same(writes.map((e) => `${e.verb} ${e.requestURI}`), [], 'the audit log records dry-runs only');
+    t.same(
+      writes.map((e) => `${e.verb} ${e.requestURI}`),
+      [],
+      'the audit log records dry-runs only',
+    );
   }
 });
 

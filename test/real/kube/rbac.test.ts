@@ -18,12 +18,24 @@ const helmEnv = { HELM_CACHE_HOME: '/tmp/landfall-helm/cache', HELM_CONFIG_HOME:
 
 /** The chart's RBAC and ServiceAccount for a release in `releaseNs` serving `apps`. */
 async function renderChartRbac(releaseNs: string, apps: { name: string; namespace: string }[]): Promise<string> {
-  const config = { server: { publicUrl: 'https://landfall.test' }, forges: { github: { webhookSecret: 'x' } }, apps: apps.map((a) => ({ ...a, forge: 'github', repo: `acme/${a.name}`, branch: 'main' })) };
+  const config = {
+    server: { publicUrl: 'https://landfall.test' },
+    forges: { github: { webhookSecret: 'x' } },
+    apps: apps.map((a) => ({ ...a, forge: 'github', repo: `acme/${a.name}`, branch: 'main' })),
+  };
   Object.assign(process.env, helmEnv);
   const rendered = await runTool(findTools().helm, [
-    'template', 'lf', `${ROOT}charts/landfall`, '--namespace', releaseNs,
-    '--set-json', `config=${JSON.stringify(config)}`,
-    '--show-only', 'templates/serviceaccount.yaml', '--show-only', 'templates/rbac.yaml',
+    'template',
+    'lf',
+    `${ROOT}charts/landfall`,
+    '--namespace',
+    releaseNs,
+    '--set-json',
+    `config=${JSON.stringify(config)}`,
+    '--show-only',
+    'templates/serviceaccount.yaml',
+    '--show-only',
+    'templates/rbac.yaml',
   ]);
   if (rendered.code !== 0) throw new Error(`helm template failed: ${rendered.stderr}`);
   return rendered.stdout;
@@ -50,13 +62,19 @@ t.test('the chart RBAC for two apps is enough to deploy, prune and heal both, an
   const releaseNs = await kube.namespace('lf-release');
   const nsA = uniqueName('app-a');
   const nsB = uniqueName('app-b');
-  const rbac = await renderChartRbac(releaseNs, [{ name: 'shop', namespace: nsA }, { name: 'blog', namespace: nsB }]);
+  const rbac = await renderChartRbac(releaseNs, [
+    { name: 'shop', namespace: nsA },
+    { name: 'blog', namespace: nsB },
+  ]);
   t.match(rbac, /kind: Role\b/, 'a Role per app namespace');
   t.notMatch(rbac, /kind: ClusterRole\b/, 'no cluster-wide rights for apps that need none');
   // The app namespaces exist first (the harness makes them); then the chart's objects, as admin.
   const [a, b] = [nsA, nsB];
   for (const ns of [a, b]) {
-    await kube.client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'landfall.dev/test': 'true' } } }, { fieldManager: 'landfall-test', force: true });
+    await kube.client.apply(
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'landfall.dev/test': 'true' } } },
+      { fieldManager: 'landfall-test', force: true },
+    );
     t.teardown(() => kube.client.delete({ apiVersion: 'v1', kind: 'Namespace', name: ns }).catch(() => undefined));
   }
   // As `helm install --namespace` would: objects that name no namespace go to the release's.
@@ -72,7 +90,11 @@ t.test('the chart RBAC for two apps is enough to deploy, prune and heal both, an
   for (const ns of [a, b]) {
     t.test(`app in ${ns.split('-').slice(0, 2).join('-')}`, async (t) => {
       const h = await realSyncHarness(t, kube, ', path: deploy, healthTimeout: 90s', { namespace: ns, kubeConfig: kc });
-      const first = await h.repo.commit({ 'deploy/web.yaml': deployment('web'), 'deploy/cm.yaml': configMap('settings', { color: 'blue' }), 'deploy/old.yaml': configMap('old') });
+      const first = await h.repo.commit({
+        'deploy/web.yaml': deployment('web'),
+        'deploy/cm.yaml': configMap('settings', { color: 'blue' }),
+        'deploy/old.yaml': configMap('old'),
+      });
       const one = await h.run({ sha: first });
       t.equal(one.result, 'succeeded', one.error?.message ?? '');
       const second = await h.repo.commit({ 'deploy/old.yaml': null });
@@ -101,11 +123,30 @@ t.test('the chart RBAC for two apps is enough to deploy, prune and heal both, an
 
     const direct = await createKubeClient(kc, { attempts: 1 });
     t.teardown(() => direct.close());
-    const outside = await direct.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'elsewhere', namespace: `${uniqueName('nope')}` } }, { fieldManager: 'landfall', dryRun: true }).then(() => undefined, (err: { status?: number; message: string }) => err);
+    const outside = await direct
+      .apply(
+        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'elsewhere', namespace: `${uniqueName('nope')}` } },
+        { fieldManager: 'landfall', dryRun: true },
+      )
+      .then(
+        () => undefined,
+        (err: { status?: number; message: string }) => err,
+      );
     t.equal(outside?.status, 403, `a namespace the chart grants nothing in: ${outside?.message}`);
-    const cluster = await direct.apply({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'landfall-should-not' }, rules: [] }, { fieldManager: 'landfall', dryRun: true }).then(() => undefined, (err: { status?: number; message: string }) => err);
+    const cluster = await direct
+      .apply(
+        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'landfall-should-not' }, rules: [] },
+        { fieldManager: 'landfall', dryRun: true },
+      )
+      .then(
+        () => undefined,
+        (err: { status?: number; message: string }) => err,
+      );
     t.equal(cluster?.status, 403, `a cluster-scoped object: ${cluster?.message}`);
-    t.match(cluster?.message ?? '', /clusterroles\.rbac\.authorization\.k8s\.io "landfall-should-not" is forbidden: User "system:serviceaccount:.*:lf-landfall" cannot patch resource "clusterroles"/);
+    t.match(
+      cluster?.message ?? '',
+      /clusterroles\.rbac\.authorization\.k8s\.io "landfall-should-not" is forbidden: User "system:serviceaccount:.*:lf-landfall" cannot patch resource "clusterroles"/,
+    );
     t.ok(token.length > 100, 'a real signed token');
   });
 });

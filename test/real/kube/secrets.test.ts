@@ -27,12 +27,18 @@ t.test('an encrypted Secret, secretGenerator .env and Helm values deploy decrypt
   });
   const age = [key.recipient];
   const c0 = await flow.repo.commit({
-    'deploy/kustomization.yaml': 'resources: [secret.yaml, web.yaml]\nsecretGenerator:\n  - name: app-env\n    envs: [app.env]\ngeneratorOptions: { disableNameSuffixHash: true }\n',
-    'deploy/secret.yaml': await sopsEncrypt(`apiVersion: v1\nkind: Secret\nmetadata: { name: db }\ntype: Opaque\nstringData:\n  password: ${DB_PASSWORD}\n`, { age, name: 'secret.yaml', args: ['--encrypted-regex', '^(data|stringData)$'] }),
+    'deploy/kustomization.yaml':
+      'resources: [secret.yaml, web.yaml]\nsecretGenerator:\n  - name: app-env\n    envs: [app.env]\ngeneratorOptions: { disableNameSuffixHash: true }\n',
+    'deploy/secret.yaml': await sopsEncrypt(`apiVersion: v1\nkind: Secret\nmetadata: { name: db }\ntype: Opaque\nstringData:\n  password: ${DB_PASSWORD}\n`, {
+      age,
+      name: 'secret.yaml',
+      args: ['--encrypted-regex', '^(data|stringData)$'],
+    }),
     'deploy/app.env': await sopsEncrypt(`USER=app\nPASSWORD=${ENV_PASSWORD}\n`, { age, name: 'app.env' }),
     'deploy/web.yaml': deployment('web'),
     'chart/Chart.yaml': 'apiVersion: v2\nname: demo\nversion: 0.1.0\n',
-    'chart/templates/secret.yaml': 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-creds\nstringData:\n  password: {{ .Values.password | quote }}\n',
+    'chart/templates/secret.yaml':
+      'apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-creds\nstringData:\n  password: {{ .Values.password | quote }}\n',
     'chart-secrets/values.yaml': await sopsEncrypt(`password: ${HELM_PASSWORD}\n`, { age, name: 'values.yaml' }),
   });
   await flow.push(c0);

@@ -91,7 +91,13 @@ function createBuild(ctx: RouteContext): Answer {
   if (!isFullSha(commitId)) {
     return dcErrors(
       400,
-      [{ context: 'commitId', message: `${commitId} is not a valid commit ID.`, exceptionName: 'com.atlassian.bitbucket.validation.ArgumentValidationException' }],
+      [
+        {
+          context: 'commitId',
+          message: `${commitId} is not a valid commit ID.`,
+          exceptionName: 'com.atlassian.bitbucket.validation.ArgumentValidationException',
+        },
+      ],
       `commitId ${JSON.stringify(commitId)} is not a full 40-hex commit id`,
     );
   }
@@ -114,7 +120,11 @@ function createBuild(ctx: RouteContext): Answer {
   if (problems.length > 0) return validationErrors(problems);
   const body = ctx.body as { key: string; state: string; url: string; name?: string; description?: string; ref?: string };
   if (body.ref !== undefined && !body.ref.startsWith('refs/')) {
-    return dcErrors(400, [{ context: 'ref', message: `${body.ref} is not a fully qualified ref (refs/heads/…).`, exceptionName: null }], `ref ${JSON.stringify(body.ref)} is not fully qualified`);
+    return dcErrors(
+      400,
+      [{ context: 'ref', message: `${body.ref} is not a fully qualified ref (refs/heads/…).`, exceptionName: null }],
+      `ref ${JSON.stringify(body.ref)} is not fully qualified`,
+    );
   }
   ctx.store.addStatus({
     sha: commitId,
@@ -177,7 +187,9 @@ function updateComment(ctx: RouteContext): Answer {
   const id = Number(ctx.params['commentId']);
   const c = ctx.store.findComment(id);
   if (!c || c.deleted || c.pr !== Number(ctx.params['pullRequestId']) || c.repo.toLowerCase() !== ctx.repo.toLowerCase()) {
-    const answer = dcErrors(404, [{ context: null, message: `Comment ${String(id)} does not exist.`, exceptionName: 'com.atlassian.bitbucket.comment.NoSuchCommentException' }]);
+    const answer = dcErrors(404, [
+      { context: null, message: `Comment ${String(id)} does not exist.`, exceptionName: 'com.atlassian.bitbucket.comment.NoSuchCommentException' },
+    ]);
     if (c?.deleted === true) return answer;
     return { ...answer, unexpected: c ? `comment ${String(id)} belongs to ${c.repo} #${String(c.pr)}` : `comment ${String(id)} was never created` };
   }
@@ -274,20 +286,35 @@ function hookBodyProblems(ctx: RouteContext, isCreate: boolean): Answer | undefi
   if (problems.length > 0) return validationErrors(problems);
   const body = ctx.body as { url?: string; events?: unknown[]; configuration?: Record<string, unknown> };
   if (body.url !== undefined && !isHttpUrl(body.url)) {
-    return dcErrors(400, [{ context: 'url', message: 'The URL must be a valid http or https URL.', exceptionName: null }], `url ${JSON.stringify(body.url)} is not an http(s) URL`);
+    return dcErrors(
+      400,
+      [{ context: 'url', message: 'The URL must be a valid http or https URL.', exceptionName: null }],
+      `url ${JSON.stringify(body.url)} is not an http(s) URL`,
+    );
   }
   if (body.events !== undefined) {
     const bad = body.events.find((e) => typeof e !== 'string' || !(BITBUCKET_SERVER_HOOK_EVENTS as readonly string[]).includes(e));
     if (body.events.length === 0 || bad !== undefined) {
       return dcErrors(
         400,
-        [{ context: 'events', message: bad === undefined ? 'At least one event must be specified.' : `${String(bad)} is not a valid webhook event.`, exceptionName: null }],
+        [
+          {
+            context: 'events',
+            message: bad === undefined ? 'At least one event must be specified.' : `${String(bad)} is not a valid webhook event.`,
+            exceptionName: null,
+          },
+        ],
         bad === undefined ? 'events is empty' : `event ${JSON.stringify(bad)} is not a Data Center webhook event`,
       );
     }
   }
   for (const [k, v] of Object.entries(body.configuration ?? {})) {
-    if (typeof v !== 'string') return dcErrors(400, [{ context: `configuration.${k}`, message: `The configuration value for ${k} must be a string.`, exceptionName: null }], `configuration.${k} is not a string`);
+    if (typeof v !== 'string')
+      return dcErrors(
+        400,
+        [{ context: `configuration.${k}`, message: `The configuration value for ${k} must be a string.`, exceptionName: null }],
+        `configuration.${k} is not a string`,
+      );
   }
   return undefined;
 }
@@ -342,7 +369,11 @@ function updateHook(ctx: RouteContext): Answer {
   const id = Number(ctx.params['webhookId']);
   const hook = ctx.store.findHook(ctx.repo, id);
   if (!hook) {
-    return dcErrors(404, [{ context: null, message: `Webhook ${String(id)} does not exist.`, exceptionName: 'com.atlassian.bitbucket.webhook.NoSuchWebhookException' }], `${ctx.repo} has no webhook ${String(id)}`);
+    return dcErrors(
+      404,
+      [{ context: null, message: `Webhook ${String(id)} does not exist.`, exceptionName: 'com.atlassian.bitbucket.webhook.NoSuchWebhookException' }],
+      `${ctx.repo} has no webhook ${String(id)}`,
+    );
   }
   const bad = hookBodyProblems(ctx, false);
   if (bad) return bad;
@@ -375,14 +406,20 @@ function refuse(kind: RefusalKind, detail: string): Answer {
   switch (kind) {
     case 'unauthorized':
       return dcErrors(401, [
-        { context: null, message: 'Authentication failed. Please check your credentials and try again.', exceptionName: 'com.atlassian.bitbucket.auth.IncorrectPasswordAuthenticationException' },
+        {
+          context: null,
+          message: 'Authentication failed. Please check your credentials and try again.',
+          exceptionName: 'com.atlassian.bitbucket.auth.IncorrectPasswordAuthenticationException',
+        },
       ]);
     case 'no-route':
       return dcErrors(404, [{ context: null, message: 'The requested resource does not exist.', exceptionName: null }]);
     case 'method-not-allowed':
       return dcErrors(405, [{ context: null, message: 'Method Not Allowed', exceptionName: null }]);
     case 'no-repo':
-      return dcErrors(404, [{ context: null, message: 'Repository does not exist.', exceptionName: 'com.atlassian.bitbucket.repository.NoSuchRepositoryException' }]);
+      return dcErrors(404, [
+        { context: null, message: 'Repository does not exist.', exceptionName: 'com.atlassian.bitbucket.repository.NoSuchRepositoryException' },
+      ]);
     case 'bad-json':
       return dcErrors(400, [{ context: null, message: detail, exceptionName: null }]);
     case 'media-type':

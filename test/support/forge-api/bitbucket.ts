@@ -64,7 +64,9 @@ function commentJson(store: ForgeStore, c: StoredComment, workspaceRepo: string)
     type: 'pullrequest_comment',
     created_on: bbTime(c.createdAt),
     updated_on: bbTime(c.updatedAt),
-    content: c.deleted ? { type: 'rendered', raw: '', markup: 'markdown', html: '' } : { type: 'rendered', raw: c.body, markup: 'markdown', html: `<p>${c.body}</p>` },
+    content: c.deleted
+      ? { type: 'rendered', raw: '', markup: 'markdown', html: '' }
+      : { type: 'rendered', raw: c.body, markup: 'markdown', html: `<p>${c.body}</p>` },
     user: userJson(store, c.author),
     deleted: c.deleted,
     pending: false,
@@ -122,7 +124,10 @@ function createBuildStatus(ctx: RouteContext): Answer {
   const commit = ctx.params['commit'] ?? '';
   if (!isFullSha(commit)) {
     // What the real API does with a short hash here is not documented; resolve it first.
-    return { ...bbError(404, 'Commit not found'), unexpected: `commit ${JSON.stringify(commit)} is not a full 40-hex hash (resolve short hashes with GET .../commit/{commit} first)` };
+    return {
+      ...bbError(404, 'Commit not found'),
+      unexpected: `commit ${JSON.stringify(commit)} is not a full 40-hex hash (resolve short hashes with GET .../commit/{commit} first)`,
+    };
   }
   const problems = checkFields(ctx.body, {
     key: { type: 'string', required: true, nonBlank: true, maxLength: BITBUCKET_KEY_MAX },
@@ -204,7 +209,10 @@ function getCommit(ctx: RouteContext): Answer {
 
 function listComments(ctx: RouteContext): Answer {
   if (ctx.query['q'] !== undefined) {
-    return { ...bbError(400, 'forge-api stand-in: BBQL filtering (q=) is not implemented'), unexpected: `q=${ctx.query['q']} is not implemented by the stand-in` };
+    return {
+      ...bbError(400, 'forge-api stand-in: BBQL filtering (q=) is not implemented'),
+      unexpected: `q=${ctx.query['q']} is not implemented by the stand-in`,
+    };
   }
   const rawPagelen = ctx.query['pagelen'];
   const pagelen = intQuery(ctx.query, 'pagelen', 10);
@@ -233,7 +241,10 @@ function contentProblems(ctx: RouteContext): Answer | undefined {
   const problems = checkFields(ctx.body, { content: { type: 'object', required: true } });
   if (problems === 'not-an-object') return { ...bbError(400, 'Malformed JSON body'), unexpected: 'body is not a JSON object' };
   if (problems.length > 0) return fieldErrors(problems);
-  const inner = checkFields((ctx.body as { content: unknown }).content, { raw: { type: 'string', required: true, nonBlank: true }, markup: { type: 'string', oneOf: ['markdown'] } });
+  const inner = checkFields((ctx.body as { content: unknown }).content, {
+    raw: { type: 'string', required: true, nonBlank: true },
+    markup: { type: 'string', oneOf: ['markdown'] },
+  });
   if (inner === 'not-an-object') return fieldErrors([{ field: 'content', problem: 'type' }]);
   if (inner.length > 0) return fieldErrors(inner.map((p) => ({ ...p, field: `content.${p.field}` })));
   return undefined;
@@ -330,10 +341,14 @@ function hookBodyProblems(ctx: RouteContext, isCreate: boolean): Answer | undefi
   if (body.events !== undefined) {
     if (body.events.length === 0) return fieldErrors([{ field: 'events', problem: 'missing' }]);
     const bad = body.events.find((e) => typeof e !== 'string' || !(BITBUCKET_HOOK_EVENTS as readonly string[]).includes(e));
-    if (bad !== undefined) return fieldErrors([{ field: 'events', problem: 'not-allowed-value', value: bad, rule: { type: 'string', oneOf: BITBUCKET_HOOK_EVENTS } }]);
+    if (bad !== undefined)
+      return fieldErrors([{ field: 'events', problem: 'not-allowed-value', value: bad, rule: { type: 'string', oneOf: BITBUCKET_HOOK_EVENTS } }]);
   }
   if (body.url !== undefined && !isHttpUrl(body.url)) {
-    return { ...bbError(400, 'url: Enter a valid URL.', { fields: { url: ['Enter a valid URL.'] } }), unexpected: `url ${JSON.stringify(body.url)} is not an http(s) URL` };
+    return {
+      ...bbError(400, 'url: Enter a valid URL.', { fields: { url: ['Enter a valid URL.'] } }),
+      unexpected: `url ${JSON.stringify(body.url)} is not an http(s) URL`,
+    };
   }
   return undefined;
 }
@@ -447,7 +462,8 @@ function refuse(kind: RefusalKind, detail: string): Answer {
       return bbError(401, 'Token is invalid, expired, or not supported for this endpoint.');
     case 'no-route':
       return bbError(404, 'Resource not found', {
-        detail: "There is no API hosted at this URL.\n\nFor information about our API's, please refer to the documentation at: https://developer.atlassian.com/bitbucket/api/2/reference/",
+        detail:
+          "There is no API hosted at this URL.\n\nFor information about our API's, please refer to the documentation at: https://developer.atlassian.com/bitbucket/api/2/reference/",
       });
     case 'method-not-allowed':
       return bbError(405, 'Method not allowed');
@@ -462,7 +478,13 @@ function refuse(kind: RefusalKind, detail: string): Answer {
 
 function errorBody(status: number, _headers: Record<string, string>, _store: ForgeStore, path?: string): unknown {
   if (status === 403 && path !== undefined && /\/hooks(\/|$)/.test(path)) {
-    return { type: 'error', error: { message: 'Your credentials lack one or more required privilege scopes.', detail: { granted: ['repository', 'pullrequest'], required: ['webhook'] } } };
+    return {
+      type: 'error',
+      error: {
+        message: 'Your credentials lack one or more required privilege scopes.',
+        detail: { granted: ['repository', 'pullrequest'], required: ['webhook'] },
+      },
+    };
   }
   const messages: Record<number, string> = {
     400: 'Bad request',
@@ -491,7 +513,9 @@ export function bitbucketForge(): ForgeDefinition {
     refuse,
     errorBody,
     hookDenied: () =>
-      bbError(403, 'Your credentials lack one or more required privilege scopes.', { detail: { granted: ['repository', 'pullrequest'], required: ['webhook'] } }),
+      bbError(403, 'Your credentials lack one or more required privilege scopes.', {
+        detail: { granted: ['repository', 'pullrequest'], required: ['webhook'] },
+      }),
     seedHook,
     routes: [
       { method: 'POST', pattern: `${base}/commit/{commit}/statuses/build`, repo, handle: createBuildStatus },

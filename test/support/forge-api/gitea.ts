@@ -58,7 +58,12 @@ function commentJson(store: ForgeStore, c: StoredComment): Record<string, unknow
 function bindingError(store: ForgeStore, problems: FieldProblem[]): Answer {
   const first = problems[0]!;
   const field = first.field.charAt(0).toUpperCase() + first.field.slice(1);
-  const kind = first.problem === 'missing' || first.problem === 'blank' ? 'Required' : first.problem === 'unknown' ? 'forge-api stand-in: undocumented field (Gitea would ignore it)' : 'Invalid';
+  const kind =
+    first.problem === 'missing' || first.problem === 'blank'
+      ? 'Required'
+      : first.problem === 'unknown'
+        ? 'forge-api stand-in: undocumented field (Gitea would ignore it)'
+        : 'Invalid';
   return { ...giteaError(store, 422, `[${field}]: ${kind}`), unexpected: problems.map(describeProblem).join('; ') };
 }
 
@@ -180,7 +185,16 @@ const GROUPS: Record<string, { only: string; members: string[] }> = {
   issues: { only: 'issues_only', members: ['issues', 'issue_assign', 'issue_label', 'issue_milestone', 'issue_comment'] },
   pull_request: {
     only: 'pull_request_only',
-    members: ['pull_request', 'pull_request_assign', 'pull_request_label', 'pull_request_milestone', 'pull_request_comment', 'pull_request_review', 'pull_request_review_request', 'pull_request_sync'],
+    members: [
+      'pull_request',
+      'pull_request_assign',
+      'pull_request_label',
+      'pull_request_milestone',
+      'pull_request_comment',
+      'pull_request_review',
+      'pull_request_review_request',
+      'pull_request_sync',
+    ],
   },
 };
 
@@ -261,16 +275,24 @@ function hookBodyProblems(ctx: RouteContext, isCreate: boolean): Answer | undefi
     if (c !== 'not-an-object' && c.length > 0) {
       const missing = c.find((p) => p.problem === 'missing');
       if (missing) return { ...giteaError(ctx.store, 422, `Missing config option: ${missing.field}`), unexpected: `config.${missing.field} is required` };
-      return { ...giteaError(ctx.store, 422, `forge-api stand-in: invalid config (${c.map(describeProblem).join('; ')})`), unexpected: c.map(describeProblem).join('; ') };
+      return {
+        ...giteaError(ctx.store, 422, `forge-api stand-in: invalid config (${c.map(describeProblem).join('; ')})`),
+        unexpected: c.map(describeProblem).join('; '),
+      };
     }
     const ct = body.config['content_type'];
-    if (ct !== undefined && ct !== 'json' && ct !== 'form') return { ...giteaError(ctx.store, 422, 'Invalid content type'), unexpected: `config.content_type ${JSON.stringify(ct)} is not json|form` };
+    if (ct !== undefined && ct !== 'json' && ct !== 'form')
+      return { ...giteaError(ctx.store, 422, 'Invalid content type'), unexpected: `config.content_type ${JSON.stringify(ct)} is not json|form` };
     const url = body.config['url'];
-    if (typeof url === 'string' && !isHttpUrl(url)) return { ...giteaError(ctx.store, 422, 'Invalid url'), unexpected: `config.url ${JSON.stringify(url)} is not an http(s) URL` };
+    if (typeof url === 'string' && !isHttpUrl(url))
+      return { ...giteaError(ctx.store, 422, 'Invalid url'), unexpected: `config.url ${JSON.stringify(url)} is not an http(s) URL` };
   }
   const bad = (body.events ?? []).find((e) => typeof e !== 'string' || !GITEA_HOOK_EVENT_NAMES.includes(e.toLowerCase()));
   if (bad !== undefined) {
-    return { ...giteaError(ctx.store, 422, `forge-api stand-in: ${JSON.stringify(bad)} is not a Gitea webhook event (Gitea would ignore it)`), unexpected: `event ${JSON.stringify(bad)} is not a Gitea webhook event` };
+    return {
+      ...giteaError(ctx.store, 422, `forge-api stand-in: ${JSON.stringify(bad)} is not a Gitea webhook event (Gitea would ignore it)`),
+      unexpected: `event ${JSON.stringify(bad)} is not a Gitea webhook event`,
+    };
   }
   return undefined;
 }
@@ -341,7 +363,8 @@ function testHook(ctx: RouteContext): Answer {
   const id = Number(ctx.params['id']);
   const hook = ctx.store.findHook(ctx.repo, id);
   if (!hook) return { ...notFound(ctx.store), unexpected: `${ctx.repo} has no hook ${String(id)}` };
-  if (ctx.body !== undefined) return { ...giteaError(ctx.store, 422, 'forge-api stand-in: the test endpoint takes no body'), unexpected: 'a body was sent to the hook test endpoint' };
+  if (ctx.body !== undefined)
+    return { ...giteaError(ctx.store, 422, 'forge-api stand-in: the test endpoint takes no body'), unexpected: 'a body was sent to the hook test endpoint' };
   ctx.store.hookTests.push({ repo: hook.repo, hookId: Number(hook.id), at: ctx.store.now().toISOString() });
   return { status: 204 };
 }
@@ -349,7 +372,8 @@ function testHook(ctx: RouteContext): Answer {
 function seedHook(store: ForgeStore, repo: string, seed: HookSeed): ForgeHook {
   const events = seed.events ?? ['push'];
   const bad = events.filter((e) => !(GITEA_HOOK_EVENTS as readonly string[]).includes(e));
-  if (bad.length > 0 || events.length === 0) throw new Error(`seedHook (gitea): events ${JSON.stringify(events)} are not all events Gitea stores (${GITEA_HOOK_EVENTS.join(', ')})`);
+  if (bad.length > 0 || events.length === 0)
+    throw new Error(`seedHook (gitea): events ${JSON.stringify(events)} are not all events Gitea stores (${GITEA_HOOK_EVENTS.join(', ')})`);
   if (!isHttpUrl(seed.url)) throw new Error(`seedHook (gitea): ${JSON.stringify(seed.url)} is not an http(s) URL`);
   const createdAt = seed.createdAt ?? store.now().toISOString();
   return {

@@ -226,7 +226,11 @@ export function checkInstallationToken(t: IssuedInstallationToken, options: Forg
     ? t.repositories.some((r) => r.toLowerCase() === ctx.repo.toLowerCase())
     : a !== undefined && installationOf(a, ctx.repo) === t.installationId;
   if (!covers) {
-    return { missing: false, reason: `the installation token (installation ${String(t.installationId)}) cannot see ${ctx.repo}`, answer: error(404, 'Not Found') };
+    return {
+      missing: false,
+      reason: `the installation token (installation ${String(t.installationId)}) cannot see ${ctx.repo}`,
+      answer: error(404, 'Not Found'),
+    };
   }
   const key = `${ctx.route.method} ${ctx.route.pattern}`;
   const needed = ROUTE_PERMISSIONS[key];
@@ -251,7 +255,14 @@ function installationJson(store: ForgeStore, a: GitHubAppOptions, id: number): R
   return {
     id,
     client_id: `Iv1.${String(a.appId).padStart(16, '0')}`,
-    account: { login, id: 3_000_000 + id, node_id: `O_kgDO${String(id)}`, type: 'Organization', site_admin: false, url: `${store.origin}/api/v3/users/${login}` },
+    account: {
+      login,
+      id: 3_000_000 + id,
+      node_id: `O_kgDO${String(id)}`,
+      type: 'Organization',
+      site_admin: false,
+      url: `${store.origin}/api/v3/users/${login}`,
+    },
     repository_selection: 'selected',
     access_tokens_url: `${store.origin}/api/v3/app/installations/${String(id)}/access_tokens`,
     repositories_url: `${store.origin}/api/v3/installation/repositories`,
@@ -295,7 +306,10 @@ export function createAccessToken(ctx: RouteContext): Answer {
   const installationId = Number(ctx.params['installation_id']);
   const repos = reposOf(a, installationId);
   if (repos.length === 0) {
-    return { ...error(404, 'Not Found', ACCESS_TOKEN_DOCS), unexpected: `installation ${String(installationId)} does not exist (app.installations has ${Object.values(a.installations).join(', ') || 'none'})` };
+    return {
+      ...error(404, 'Not Found', ACCESS_TOKEN_DOCS),
+      unexpected: `installation ${String(installationId)} does not exist (app.installations has ${Object.values(a.installations).join(', ') || 'none'})`,
+    };
   }
   const body = ctx.body ?? {};
   const problems = checkFields(body, {
@@ -307,7 +321,10 @@ export function createAccessToken(ctx: RouteContext): Answer {
   if (problems.length > 0) return { ...error(422, 'Invalid request.', ACCESS_TOKEN_DOCS), unexpected: problems.map(describeProblem).join('; ') };
   const req = body as { repositories?: unknown[]; repository_ids?: unknown[]; permissions?: Record<string, unknown> };
   if (req.repository_ids !== undefined) {
-    return { ...error(422, 'forge-api stand-in: repository_ids is not implemented; ask by name (repositories)', ACCESS_TOKEN_DOCS), unexpected: 'repository_ids is not implemented by the stand-in' };
+    return {
+      ...error(422, 'forge-api stand-in: repository_ids is not implemented; ask by name (repositories)', ACCESS_TOKEN_DOCS),
+      unexpected: 'repository_ids is not implemented by the stand-in',
+    };
   }
   let limited: string[] | null = null;
   if (req.repositories !== undefined) {
@@ -452,21 +469,34 @@ function checkRunProblems(body: unknown, isCreate: boolean, docs: string): Answe
   if (problems.length > 0) return invalidRequest(problems.map(schemaLine), docs, problems.map(describeProblem).join('; '));
   const b = body as Record<string, unknown>;
   if (!isCreate && typeof b['status'] === 'string' && ['waiting', 'requested', 'pending'].includes(b['status'])) {
-    return { ...error(422, `Only GitHub Actions can set a status of ${b['status']}.`, docs), unexpected: `status ${b['status']} is reserved for GitHub Actions` };
+    return {
+      ...error(422, `Only GitHub Actions can set a status of ${b['status']}.`, docs),
+      unexpected: `status ${b['status']} is reserved for GitHub Actions`,
+    };
   }
   if (b['conclusion'] === 'stale') {
     return {
-      ...error(422, 'Validation Failed', docs, { errors: [{ resource: 'CheckRun', code: 'custom', field: 'conclusion', message: 'stale can only be set by GitHub' }] }),
+      ...error(422, 'Validation Failed', docs, {
+        errors: [{ resource: 'CheckRun', code: 'custom', field: 'conclusion', message: 'stale can only be set by GitHub' }],
+      }),
       unexpected: 'conclusion stale can only be set by GitHub',
     };
   }
   if ((b['status'] === 'completed' || b['completed_at'] !== undefined) && b['conclusion'] === undefined) {
-    return invalidRequest(['"conclusion" wasn\'t supplied.'], docs, `${b['status'] === 'completed' ? 'status completed' : 'completed_at'} without a conclusion`);
+    return invalidRequest(
+      ['"conclusion" wasn\'t supplied.'],
+      docs,
+      `${b['status'] === 'completed' ? 'status completed' : 'completed_at'} without a conclusion`,
+    );
   }
   for (const field of ['started_at', 'completed_at']) {
     const v = b[field];
     if (typeof v === 'string' && (!ISO_DATE_TIME.test(v) || Number.isNaN(Date.parse(v)))) {
-      return invalidRequest([`For '${field}', ${JSON.stringify(v)} is not a date-time.`], docs, `${field} ${JSON.stringify(v)} is not ISO 8601 YYYY-MM-DDTHH:MM:SSZ`);
+      return invalidRequest(
+        [`For '${field}', ${JSON.stringify(v)} is not a date-time.`],
+        docs,
+        `${field} ${JSON.stringify(v)} is not ISO 8601 YYYY-MM-DDTHH:MM:SSZ`,
+      );
     }
   }
   if (b['output'] !== undefined) {
@@ -478,9 +508,17 @@ function checkRunProblems(body: unknown, isCreate: boolean, docs: string): Answe
       images: { type: 'array' },
     });
     if (o === 'not-an-object') return invalidRequest([`For 'output', not an object.`], docs, 'output is not an object');
-    if (o.length > 0) return invalidRequest(o.map((p) => schemaLine({ ...p, field: `output.${p.field}` })), docs, o.map((p) => describeProblem({ ...p, field: `output.${p.field}` })).join('; '));
+    if (o.length > 0)
+      return invalidRequest(
+        o.map((p) => schemaLine({ ...p, field: `output.${p.field}` })),
+        docs,
+        o.map((p) => describeProblem({ ...p, field: `output.${p.field}` })).join('; '),
+      );
     const out = b['output'] as { summary: string; text?: string; annotations?: unknown[]; images?: unknown[] };
-    for (const [field, value] of [['summary', out.summary], ['text', out.text]] as const) {
+    for (const [field, value] of [
+      ['summary', out.summary],
+      ['text', out.text],
+    ] as const) {
       if (value !== undefined && value.length > GITHUB_CHECK_OUTPUT_MAX) {
         return invalidRequest(
           [`Only ${String(GITHUB_CHECK_OUTPUT_MAX)} characters are allowed; ${String(value.length)} were supplied.`],
@@ -510,18 +548,29 @@ function checkRunProblems(body: unknown, isCreate: boolean, docs: string): Answe
           raw_details: { type: 'string' },
         });
         const bad = p === 'not-an-object' ? [{ field: '', problem: 'type' } as FieldProblem] : p;
-        if (bad.length > 0) return invalidRequest(bad.map((x) => schemaLine({ ...x, field: `output.annotations[${String(i)}].${x.field}` })), docs, bad.map((x) => describeProblem({ ...x, field: `output.annotations[${String(i)}].${x.field}` })).join('; '));
+        if (bad.length > 0)
+          return invalidRequest(
+            bad.map((x) => schemaLine({ ...x, field: `output.annotations[${String(i)}].${x.field}` })),
+            docs,
+            bad.map((x) => describeProblem({ ...x, field: `output.annotations[${String(i)}].${x.field}` })).join('; '),
+          );
       }
     }
     for (const [i, img] of (out.images ?? []).entries()) {
       const p = checkFields(img, { alt: { type: 'string', required: true }, image_url: { type: 'string', required: true }, caption: { type: 'string' } });
       const bad = p === 'not-an-object' ? [{ field: '', problem: 'type' } as FieldProblem] : p;
-      if (bad.length > 0) return invalidRequest(bad.map((x) => schemaLine({ ...x, field: `output.images[${String(i)}].${x.field}` })), docs, bad.map((x) => describeProblem({ ...x, field: `output.images[${String(i)}].${x.field}` })).join('; '));
+      if (bad.length > 0)
+        return invalidRequest(
+          bad.map((x) => schemaLine({ ...x, field: `output.images[${String(i)}].${x.field}` })),
+          docs,
+          bad.map((x) => describeProblem({ ...x, field: `output.images[${String(i)}].${x.field}` })).join('; '),
+        );
     }
   }
   if (b['actions'] !== undefined) {
     const actions = b['actions'] as unknown[];
-    if (actions.length > 3) return invalidRequest([`Only 3 actions are allowed; ${String(actions.length)} were supplied.`], docs, `${String(actions.length)} actions (maximum 3)`);
+    if (actions.length > 3)
+      return invalidRequest([`Only 3 actions are allowed; ${String(actions.length)} were supplied.`], docs, `${String(actions.length)} actions (maximum 3)`);
     for (const [i, act] of actions.entries()) {
       const p = checkFields(act, {
         label: { type: 'string', required: true, maxLength: 20 },
@@ -529,7 +578,12 @@ function checkRunProblems(body: unknown, isCreate: boolean, docs: string): Answe
         identifier: { type: 'string', required: true, maxLength: 20 },
       });
       const bad = p === 'not-an-object' ? [{ field: '', problem: 'type' } as FieldProblem] : p;
-      if (bad.length > 0) return invalidRequest(bad.map((x) => schemaLine({ ...x, field: `actions[${String(i)}].${x.field}` })), docs, bad.map((x) => describeProblem({ ...x, field: `actions[${String(i)}].${x.field}` })).join('; '));
+      if (bad.length > 0)
+        return invalidRequest(
+          bad.map((x) => schemaLine({ ...x, field: `actions[${String(i)}].${x.field}` })),
+          docs,
+          bad.map((x) => describeProblem({ ...x, field: `actions[${String(i)}].${x.field}` })).join('; '),
+        );
     }
   }
   return undefined;
@@ -584,7 +638,10 @@ export function createCheckRun(ctx: RouteContext): Answer {
   const b = ctx.body as Record<string, unknown>;
   const sha = b['head_sha'] as string;
   if (!isFullSha(sha)) {
-    return { ...error(422, `No commit found for SHA: ${sha}`, CREATE_CHECK_DOCS), unexpected: `head_sha ${JSON.stringify(sha)} is not a full 40-hex commit sha` };
+    return {
+      ...error(422, `No commit found for SHA: ${sha}`, CREATE_CHECK_DOCS),
+      unexpected: `head_sha ${JSON.stringify(sha)} is not a full 40-hex commit sha`,
+    };
   }
   const now = ctx.store.now().toISOString();
   const run: ForgeCheckRun = {
@@ -607,7 +664,11 @@ export function createCheckRun(ctx: RouteContext): Answer {
   };
   applyCheckRun(run, b, now);
   ctx.store.checkRuns.push(run);
-  return { status: 201, headers: { Location: `${ctx.store.origin}/api/v3/repos/${ctx.repo}/check-runs/${String(run.id)}` }, body: checkRunJson(ctx.store, run) };
+  return {
+    status: 201,
+    headers: { Location: `${ctx.store.origin}/api/v3/repos/${ctx.repo}/check-runs/${String(run.id)}` },
+    body: checkRunJson(ctx.store, run),
+  };
 }
 
 /** `PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}` (installation tokens only). */
@@ -617,7 +678,10 @@ export function updateCheckRun(ctx: RouteContext): Answer {
   const id = Number(ctx.params['check_run_id']);
   const run = ctx.store.checkRuns.find((r) => r.id === id);
   if (!run || run.repo.toLowerCase() !== ctx.repo.toLowerCase()) {
-    return { ...error(404, 'Not Found', UPDATE_CHECK_DOCS), unexpected: run ? `check run ${String(id)} belongs to ${run.repo}, not ${ctx.repo}` : `check run ${String(id)} was never created` };
+    return {
+      ...error(404, 'Not Found', UPDATE_CHECK_DOCS),
+      unexpected: run ? `check run ${String(id)} belongs to ${run.repo}, not ${ctx.repo}` : `check run ${String(id)} was never created`,
+    };
   }
   const bad = checkRunProblems(ctx.body, false, UPDATE_CHECK_DOCS);
   if (bad) return bad;

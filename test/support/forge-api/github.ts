@@ -54,7 +54,6 @@ function error(status: number, message: string, documentationUrl = DOCS, extra: 
   return { status, body: { message, ...extra, documentation_url: documentationUrl, status: String(status) } };
 }
 
-
 function user(store: ForgeStore, login: string): Record<string, unknown> {
   return {
     login,
@@ -166,7 +165,11 @@ function listComments(ctx: RouteContext): Answer {
   const since = ctx.query['since'];
   if (since !== undefined) {
     const at = Date.parse(since);
-    if (Number.isNaN(at)) return { ...error(422, `Invalid value for parameter 'since': ${JSON.stringify(since)}`, DOCS), unexpected: `since=${since} is not an ISO 8601 timestamp` };
+    if (Number.isNaN(at))
+      return {
+        ...error(422, `Invalid value for parameter 'since': ${JSON.stringify(since)}`, DOCS),
+        unexpected: `since=${since} is not an ISO 8601 timestamp`,
+      };
     all = all.filter((c) => Date.parse(c.updatedAt) >= at);
   }
   const slice = all.slice((page - 1) * perPage, page * perPage);
@@ -317,7 +320,8 @@ function hookValidation(message: string, reason: string, docs: string, field?: s
 function eventProblem(events: readonly unknown[]): string | undefined {
   if (events.length === 0) return 'events may not be empty';
   const bad = events.filter((e) => typeof e !== 'string' || !(GITHUB_HOOK_EVENTS as readonly string[]).includes(e));
-  if (bad.length > 0) return `${bad.map((e) => JSON.stringify(e)).join(', ')} ${bad.length === 1 ? 'is not a' : 'are not'} repository webhook event${bad.length === 1 ? '' : 's'}`;
+  if (bad.length > 0)
+    return `${bad.map((e) => JSON.stringify(e)).join(', ')} ${bad.length === 1 ? 'is not a' : 'are not'} repository webhook event${bad.length === 1 ? '' : 's'}`;
   return undefined;
 }
 
@@ -345,9 +349,15 @@ function configProblem(config: unknown, docs: string): Answer | undefined {
   if (isPlainConfig(c) && typeof c['insecure_ssl'] === 'number') c['insecure_ssl'] = String(c['insecure_ssl']);
   const problems = checkFields(c, CONFIG_RULES);
   if (problems === 'not-an-object') return invalid([{ field: 'config', problem: 'type', rule: { type: 'object' }, value: config }], 'Hook', docs);
-  if (problems.length > 0) return invalid(problems.map((p) => ({ ...p, field: `config.${p.field}` })), 'Hook', docs);
+  if (problems.length > 0)
+    return invalid(
+      problems.map((p) => ({ ...p, field: `config.${p.field}` })),
+      'Hook',
+      docs,
+    );
   const ssl = (c as Record<string, unknown>)['insecure_ssl'];
-  if (ssl !== undefined && ssl !== '0' && ssl !== '1') return hookValidation('insecure_ssl must be "0" or "1"', `config.insecure_ssl ${JSON.stringify(ssl)} is not "0" or "1"`, docs, 'insecure_ssl');
+  if (ssl !== undefined && ssl !== '0' && ssl !== '1')
+    return hookValidation('insecure_ssl must be "0" or "1"', `config.insecure_ssl ${JSON.stringify(ssl)} is not "0" or "1"`, docs, 'insecure_ssl');
   const url = (c as Record<string, unknown>)['url'];
   if (typeof url === 'string') {
     const bad = urlProblem(url);
@@ -403,9 +413,15 @@ function createHook(ctx: RouteContext): Answer {
   const events = (body.events ?? ['push']) as string[];
   const eventBad = eventProblem(events);
   if (eventBad) return hookValidation(`Invalid events: ${eventBad}`, eventBad, CREATE_HOOK_DOCS, 'events');
-  if (duplicateOf(ctx.store, ctx.repo, url)) return hookValidation('Hook already exists on this repository', `a hook for ${url} already exists on ${ctx.repo} (update it instead)`, CREATE_HOOK_DOCS);
+  if (duplicateOf(ctx.store, ctx.repo, url))
+    return hookValidation('Hook already exists on this repository', `a hook for ${url} already exists on ${ctx.repo} (update it instead)`, CREATE_HOOK_DOCS);
   const full = overfullEvent(ctx.store, ctx.repo, events);
-  if (full !== undefined) return hookValidation(`The "${full}" event cannot have more than ${String(GITHUB_HOOKS_PER_EVENT_MAX)} hooks`, `more than ${String(GITHUB_HOOKS_PER_EVENT_MAX)} hooks for ${full}`, CREATE_HOOK_DOCS);
+  if (full !== undefined)
+    return hookValidation(
+      `The "${full}" event cannot have more than ${String(GITHUB_HOOKS_PER_EVENT_MAX)} hooks`,
+      `more than ${String(GITHUB_HOOKS_PER_EVENT_MAX)} hooks for ${full}`,
+      CREATE_HOOK_DOCS,
+    );
   const now = ctx.store.now().toISOString();
   const hook: ForgeHook = {
     id: ctx.store.nextId('github:hook', 400_000_001),
@@ -461,12 +477,19 @@ function updateHook(ctx: RouteContext): Answer {
   }
   for (const e of (body.add_events ?? []) as string[]) if (!events.includes(e)) events.push(e);
   events = events.filter((e) => !((body.remove_events ?? []) as string[]).includes(e));
-  if (events.length === 0) return hookValidation('Invalid events: events may not be empty', 'the update leaves the hook without events', UPDATE_HOOK_DOCS, 'events');
+  if (events.length === 0)
+    return hookValidation('Invalid events: events may not be empty', 'the update leaves the hook without events', UPDATE_HOOK_DOCS, 'events');
   const url = typeof body.config?.['url'] === 'string' ? body.config['url'] : hook.url;
   if (url === '') return hookValidation('Config must contain URL for webhooks', 'config.url is empty', UPDATE_HOOK_DOCS);
-  if (duplicateOf(ctx.store, ctx.repo, url, hook)) return hookValidation('Hook already exists on this repository', `another hook of ${ctx.repo} already posts to ${url}`, UPDATE_HOOK_DOCS);
+  if (duplicateOf(ctx.store, ctx.repo, url, hook))
+    return hookValidation('Hook already exists on this repository', `another hook of ${ctx.repo} already posts to ${url}`, UPDATE_HOOK_DOCS);
   const full = overfullEvent(ctx.store, ctx.repo, events, hook);
-  if (full !== undefined) return hookValidation(`The "${full}" event cannot have more than ${String(GITHUB_HOOKS_PER_EVENT_MAX)} hooks`, `more than ${String(GITHUB_HOOKS_PER_EVENT_MAX)} hooks for ${full}`, UPDATE_HOOK_DOCS);
+  if (full !== undefined)
+    return hookValidation(
+      `The "${full}" event cannot have more than ${String(GITHUB_HOOKS_PER_EVENT_MAX)} hooks`,
+      `more than ${String(GITHUB_HOOKS_PER_EVENT_MAX)} hooks for ${full}`,
+      UPDATE_HOOK_DOCS,
+    );
   if (body.config) {
     const c = body.config;
     hook.url = url;
@@ -482,14 +505,16 @@ function updateHook(ctx: RouteContext): Answer {
   return { status: 200, body: hookJson(ctx.store, hook) };
 }
 
-
 function listDeliveries(ctx: RouteContext): Answer {
   const found = hookOr404(ctx, DELIVERIES_DOCS);
   if (!('repo' in found)) return found;
   const perPage = Math.min(intQuery(ctx.query, 'per_page', 30), 100);
   const status = ctx.query['status'];
   if (status !== undefined && status !== 'success' && status !== 'failure') {
-    return { ...error(422, 'Validation Failed', DELIVERIES_DOCS, { errors: [{ resource: 'HookDelivery', code: 'invalid', field: 'status' }] }), unexpected: `status=${status} is not success|failure` };
+    return {
+      ...error(422, 'Validation Failed', DELIVERIES_DOCS, { errors: [{ resource: 'HookDelivery', code: 'invalid', field: 'status' }] }),
+      unexpected: `status=${status} is not success|failure`,
+    };
   }
   const now = ctx.store.now().getTime();
   let all = (ctx.store.listDeliveries(found.repo, Number(found.id)) as GitHubDelivery[])
@@ -503,7 +528,11 @@ function listDeliveries(ctx: RouteContext): Answer {
   if (cursor !== undefined) {
     const m = /^v1_(\d+)$/.exec(cursor);
     const at = m ? all.findIndex((d) => d.id === Number(m[1])) : -1;
-    if (at < 0) return { ...error(400, 'Invalid cursor', DELIVERIES_DOCS), unexpected: `cursor ${JSON.stringify(cursor)} was not issued by this server (use the Link header's)` };
+    if (at < 0)
+      return {
+        ...error(400, 'Invalid cursor', DELIVERIES_DOCS),
+        unexpected: `cursor ${JSON.stringify(cursor)} was not issued by this server (use the Link header's)`,
+      };
     start = at + 1;
   }
   const slice = all.slice(start, start + perPage);
@@ -524,7 +553,9 @@ function newDelivery(store: ForgeStore, hook: ForgeHook, seed: Partial<GitHubDel
     delivered_at: ghTime(seed.delivered_at ?? store.now().toISOString()),
     redelivery: seed.redelivery ?? false,
     duration: seed.duration ?? 0.05,
-    status: seed.status ?? (seed.status_code === undefined || (seed.status_code >= 200 && seed.status_code < 300) ? 'OK' : `Invalid HTTP Response: ${String(seed.status_code)}`),
+    status:
+      seed.status ??
+      (seed.status_code === undefined || (seed.status_code >= 200 && seed.status_code < 300) ? 'OK' : `Invalid HTTP Response: ${String(seed.status_code)}`),
     status_code: seed.status_code ?? 200,
     event: seed.event ?? 'push',
     action: seed.action ?? null,
@@ -541,17 +572,24 @@ function redeliver(ctx: RouteContext): Answer {
   const now = ctx.store.now();
   const original = (ctx.store.listDeliveries(found.repo, Number(found.id)) as GitHubDelivery[]).find((d) => d.id === id);
   if (!original || now.getTime() - Date.parse(original.delivered_at) > GITHUB_DELIVERY_RETENTION_MS) {
-    return { ...error(404, 'Not Found', REDELIVER_DOCS), unexpected: original ? `delivery ${String(id)} is older than GitHub keeps deliveries (3 days)` : `hook ${String(found.id)} has no delivery ${String(id)}` };
+    return {
+      ...error(404, 'Not Found', REDELIVER_DOCS),
+      unexpected: original ? `delivery ${String(id)} is older than GitHub keeps deliveries (3 days)` : `hook ${String(found.id)} has no delivery ${String(id)}`,
+    };
   }
   // The attempt is logged as a new delivery with the same guid (the stand-in sends nothing; it reports success).
-  const again = ctx.store.addDelivery(found.repo, Number(found.id), newDelivery(ctx.store, found, {
-    guid: original.guid,
-    redelivery: true,
-    event: original.event,
-    action: original.action,
-    installation_id: original.installation_id,
-    repository_id: original.repository_id,
-  })) as GitHubDelivery;
+  const again = ctx.store.addDelivery(
+    found.repo,
+    Number(found.id),
+    newDelivery(ctx.store, found, {
+      guid: original.guid,
+      redelivery: true,
+      event: original.event,
+      action: original.action,
+      installation_id: original.installation_id,
+      repository_id: original.repository_id,
+    }),
+  ) as GitHubDelivery;
   ctx.store.redeliveries.push({ repo: found.repo, hookId: Number(found.id), deliveryId: id, newDeliveryId: again.id, at: now.toISOString() });
   return { status: 202, body: {} };
 }
@@ -561,7 +599,8 @@ function seedHook(store: ForgeStore, repo: string, seed: HookSeed): ForgeHook {
   const bad = eventProblem(events) ?? urlProblem(seed.url);
   if (bad) throw new Error(`seedHook (github): ${bad}`);
   const settings = { content_type: 'form', insecure_ssl: '0', last_response: { ...NEVER_ANSWERED }, ...(seed.settings ?? {}) };
-  if (!['json', 'form'].includes(String(settings.content_type))) throw new Error(`seedHook (github): content_type ${JSON.stringify(settings.content_type)} is not json|form`);
+  if (!['json', 'form'].includes(String(settings.content_type)))
+    throw new Error(`seedHook (github): content_type ${JSON.stringify(settings.content_type)} is not json|form`);
   const createdAt = seed.createdAt ?? store.now().toISOString();
   return {
     id: seed.id ?? store.nextId('github:hook', 400_000_001),
@@ -598,7 +637,8 @@ function refuse(kind: RefusalKind): Answer {
 function errorBody(status: number, headers: Record<string, string>, _store: ForgeStore, path?: string): unknown {
   if (status === 403 && headers['x-ratelimit-remaining'] === '0') {
     return {
-      message: 'API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include the request ID 0000:0000:0000000:0000000:00000000.',
+      message:
+        'API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include the request ID 0000:0000:0000000:0000000:00000000.',
       documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api',
       status: '403',
     };

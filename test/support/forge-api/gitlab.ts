@@ -148,7 +148,11 @@ function projectCheck(ctx: RouteContext): Answer | undefined {
     return { status: 404, body: { message: '404 Project Not Found' }, unexpected: `project id ${JSON.stringify(id)} looks encoded twice` };
   }
   if (!/^\d+$/.test(id) && !id.includes('/')) {
-    return { status: 404, body: { message: '404 Project Not Found' }, unexpected: `project id ${JSON.stringify(id)} is neither a number nor a full namespace/project path` };
+    return {
+      status: 404,
+      body: { message: '404 Project Not Found' },
+      unexpected: `project id ${JSON.stringify(id)} is neither a number nor a full namespace/project path`,
+    };
   }
   return undefined;
 }
@@ -177,10 +181,20 @@ function createStatus(ctx: RouteContext): Answer {
     if (p.problem === 'missing') return grapeError(`${p.field} is missing`, describeProblem(p));
     if (p.problem === 'type') return grapeError(`${p.field} is invalid`, describeProblem(p));
     if (p.problem === 'not-allowed-value') return grapeError(`${p.field} does not have a valid value`, describeProblem(p));
-    if (p.problem === 'unknown') return grapeError(`forge-api stand-in: ${p.field} is not a parameter of this endpoint (GitLab would ignore it)`, describeProblem(p));
+    if (p.problem === 'unknown')
+      return grapeError(`forge-api stand-in: ${p.field} is not a parameter of this endpoint (GitLab would ignore it)`, describeProblem(p));
   }
   const tooLong = problems.filter((p) => p.problem === 'too-long');
-  const body = ctx.body as { state: string; name?: string; context?: string; ref?: string; target_url?: string; description?: string; coverage?: number; pipeline_id?: number };
+  const body = ctx.body as {
+    state: string;
+    name?: string;
+    context?: string;
+    ref?: string;
+    target_url?: string;
+    description?: string;
+    coverage?: number;
+    pipeline_id?: number;
+  };
   const messages: Record<string, string[]> = {};
   const reasons = tooLong.map(describeProblem);
   for (const p of tooLong) messages[p.field] = [`is too long (maximum is ${String(GITLAB_FIELD_MAX)} characters)`];
@@ -230,7 +244,10 @@ function createStatus(ctx: RouteContext): Answer {
   const rule = EVENTS[body.state]!;
   if (!rule.from.includes(from)) {
     // Expected GitLab behaviour (not recorded unexpected): callers treat it as "already in that state".
-    return { status: 400, body: { message: `Cannot transition status via :${rule.event} from :${from} (Reason(s): Status cannot transition via "${rule.event}")` } };
+    return {
+      status: 400,
+      body: { message: `Cannot transition status via :${rule.event} from :${from} (Reason(s): Status cannot transition via "${rule.event}")` },
+    };
   }
   job.status = rule.to;
   if (body.description !== undefined) job.description = body.description;
@@ -290,7 +307,8 @@ function noteBodyProblems(ctx: RouteContext): Answer | undefined {
   for (const p of problems) {
     if (p.problem === 'missing') return grapeError(`${p.field} is missing`, describeProblem(p));
     if (p.problem === 'type') return grapeError(`${p.field} is invalid`, describeProblem(p));
-    if (p.problem === 'unknown') return grapeError(`forge-api stand-in: ${p.field} is not a parameter of this endpoint (GitLab would ignore it)`, describeProblem(p));
+    if (p.problem === 'unknown')
+      return grapeError(`forge-api stand-in: ${p.field} is not a parameter of this endpoint (GitLab would ignore it)`, describeProblem(p));
     if (p.problem === 'too-long') {
       return { status: 400, body: { message: { note: [`is too long (maximum is ${String(GITLAB_NOTE_MAX)} characters)`] } }, unexpected: describeProblem(p) };
     }
@@ -422,7 +440,9 @@ function hookJson(store: ForgeStore, h: ForgeHook): Record<string, unknown> {
     project_id: projectId(store, h.repo),
     // GitLab 19.0+ says whether a token is set, never the token itself.
     ...(atLeast(store, '19.0') ? { token_present: h.secret !== null, signing_token_present: s['signing_token'] !== null } : {}),
-    ...Object.fromEntries(GITLAB_HOOK_EVENT_FLAGS.filter((f) => !['push_events', 'tag_push_events', 'merge_requests_events'].includes(f)).map((f) => [f, flags[f]])),
+    ...Object.fromEntries(
+      GITLAB_HOOK_EVENT_FLAGS.filter((f) => !['push_events', 'tag_push_events', 'merge_requests_events'].includes(f)).map((f) => [f, flags[f]]),
+    ),
   };
 }
 
@@ -459,12 +479,14 @@ function hookBodyProblems(ctx: RouteContext): Answer | undefined {
     if (p.problem === 'missing') return grapeError(`${p.field} is missing`, describeProblem(p));
     if (p.problem === 'type') return grapeError(`${p.field} is invalid`, describeProblem(p));
     if (p.problem === 'not-allowed-value') return grapeError(`${p.field} does not have a valid value`, describeProblem(p));
-    if (p.problem === 'unknown') return grapeError(`forge-api stand-in: ${p.field} is not a parameter of this endpoint (GitLab would ignore it)`, describeProblem(p));
+    if (p.problem === 'unknown')
+      return grapeError(`forge-api stand-in: ${p.field} is not a parameter of this endpoint (GitLab would ignore it)`, describeProblem(p));
   }
   const body = ctx.body as { url: string; custom_headers?: unknown[] };
   for (const h of body.custom_headers ?? []) {
     const bad = checkFields(h, { key: { type: 'string', required: true, nonBlank: true }, value: { type: 'string', required: true } });
-    if (bad === 'not-an-object' || bad.length > 0) return grapeError('custom_headers is invalid', `custom_headers entry ${JSON.stringify(h)} is not {key, value}`);
+    if (bad === 'not-an-object' || bad.length > 0)
+      return grapeError('custom_headers is invalid', `custom_headers entry ${JSON.stringify(h)} is not {key, value}`);
   }
   if (!validUrl(body.url)) return { status: 422, body: { message: 'Invalid url given' }, unexpected: `url ${JSON.stringify(body.url)} is not an http(s) URL` };
   return undefined;
@@ -476,11 +498,20 @@ function applyHookBody(store: ForgeStore, hook: ForgeHook, body: Record<string, 
     if (v === true && !hook.events.includes(f)) hook.events.push(f);
     if (v === false) hook.events = hook.events.filter((e) => e !== f);
   }
-  for (const k of ['name', 'description', 'push_events_branch_filter', 'branch_filter_strategy', 'enable_ssl_verification', 'custom_webhook_template', 'custom_headers']) {
+  for (const k of [
+    'name',
+    'description',
+    'push_events_branch_filter',
+    'branch_filter_strategy',
+    'enable_ssl_verification',
+    'custom_webhook_template',
+    'custom_headers',
+  ]) {
     if (body[k] !== undefined) hook.settings[k] = structuredClone(body[k]);
   }
   // Before 19.0 (or with the feature off) GitLab drops the parameter without a word.
-  if (typeof body['signing_token'] === 'string' && keepsSigningTokens(store)) hook.settings['signing_token'] = body['signing_token'] === '' ? null : body['signing_token'];
+  if (typeof body['signing_token'] === 'string' && keepsSigningTokens(store))
+    hook.settings['signing_token'] = body['signing_token'] === '' ? null : body['signing_token'];
   if (typeof body['token'] === 'string') hook.secret = body['token'] === '' ? null : body['token'];
 }
 
@@ -631,7 +662,9 @@ function resendHookEvent(ctx: RouteContext): Answer {
   const now = ctx.store.now();
   const original = (ctx.store.listDeliveries(found.repo, Number(found.id)) as GitLabHookEvent[]).find((e) => e.id === eventId);
   if (!original) return { status: 404, body: { message: '404 Not found' }, unexpected: `hook ${String(found.id)} has no event ${String(eventId)}` };
-  const recent = ctx.store.redeliveries.filter((r) => r.hookId === Number(found.id) && r.repo.toLowerCase() === found.repo.toLowerCase() && now.getTime() - Date.parse(r.at) < 60_000);
+  const recent = ctx.store.redeliveries.filter(
+    (r) => r.hookId === Number(found.id) && r.repo.toLowerCase() === found.repo.toLowerCase() && now.getTime() - Date.parse(r.at) < 60_000,
+  );
   if (recent.length >= GITLAB_RESEND_PER_MINUTE) {
     // GitLab's rate limiter (not unexpected: the forge's normal answer).
     return { status: 429, headers: { 'Retry-After': '60' }, body: { message: { error: 'This endpoint has been requested too many times. Try again later.' } } };
@@ -664,7 +697,15 @@ export const GITLAB_TEST_TRIGGERS = [
 ] as const;
 
 /** Hook log triggers of the test triggers (what the event is logged as). */
-const TEST_TRIGGER_LOGGED: Record<string, string> = { push_events: 'push_hooks', tag_push_events: 'tag_push_hooks', merge_requests_events: 'merge_request_hooks', note_events: 'note_hooks', pipeline_events: 'pipeline_hooks', job_events: 'job_hooks', issues_events: 'issue_hooks' };
+const TEST_TRIGGER_LOGGED: Record<string, string> = {
+  push_events: 'push_hooks',
+  tag_push_events: 'tag_push_hooks',
+  merge_requests_events: 'merge_request_hooks',
+  note_events: 'note_hooks',
+  pipeline_events: 'pipeline_hooks',
+  job_events: 'job_hooks',
+  issues_events: 'issue_hooks',
+};
 
 interface FailureState {
   /** Failed deliveries in a row. */
@@ -737,7 +778,8 @@ function testHook(ctx: RouteContext): Answer {
   const found = hookOr404(ctx);
   if (!('repo' in found)) return found;
   const trigger = ctx.params['trigger'] ?? '';
-  if (!(GITLAB_TEST_TRIGGERS as readonly string[]).includes(trigger)) return grapeError('trigger does not have a valid value', `trigger ${JSON.stringify(trigger)} is not one of ${GITLAB_TEST_TRIGGERS.join(', ')}`);
+  if (!(GITLAB_TEST_TRIGGERS as readonly string[]).includes(trigger))
+    return grapeError('trigger does not have a valid value', `trigger ${JSON.stringify(trigger)} is not one of ${GITLAB_TEST_TRIGGERS.join(', ')}`);
   // A test is sent even to a disabled hook; the stand-in's receiver always answers 200.
   const event = newHookEvent(ctx.store, found, { trigger: TEST_TRIGGER_LOGGED[trigger] ?? 'push_hooks' });
   ctx.store.addDelivery(found.repo, Number(found.id), event);
@@ -772,7 +814,10 @@ function listMergeRequests(ctx: RouteContext): Answer {
   const target = ctx.query['target_branch'];
   const id = projectId(ctx.store, ctx.repo);
   const all = mergeRequests(ctx.store)
-    .filter((mr) => mr.project.toLowerCase() === ctx.repo.toLowerCase() && (state === 'all' || mr.state === state) && (target === undefined || mr.baseBranch === target))
+    .filter(
+      (mr) =>
+        mr.project.toLowerCase() === ctx.repo.toLowerCase() && (state === 'all' || mr.state === state) && (target === undefined || mr.baseBranch === target),
+    )
     .sort((a, b) => b.number - a.number);
   const { slice, headers } = page(ctx, all);
   return {

@@ -47,7 +47,14 @@ export type {
   UnexpectedRequest,
 } from './server.js';
 /** Per-forge limits and state lists, for tests that probe the edges. */
-export { GITHUB_COMMENT_MAX, GITHUB_DESCRIPTION_MAX, GITHUB_DELIVERY_RETENTION_MS, GITHUB_HOOK_EVENTS, GITHUB_HOOKS_PER_EVENT_MAX, GITHUB_STATES } from './github.js';
+export {
+  GITHUB_COMMENT_MAX,
+  GITHUB_DESCRIPTION_MAX,
+  GITHUB_DELIVERY_RETENTION_MS,
+  GITHUB_HOOK_EVENTS,
+  GITHUB_HOOKS_PER_EVENT_MAX,
+  GITHUB_STATES,
+} from './github.js';
 /** GitHub App and checks limits. */
 export {
   GITHUB_APP_DEFAULT_PERMISSIONS,
@@ -60,7 +67,16 @@ export {
   GITHUB_JWT_MAX_LIFETIME_S,
 } from './github-app.js';
 /** GitLab's states and length limits. */
-export { GITLAB_DEFAULT_VERSION, GITLAB_FIELD_MAX, GITLAB_HOOK_EVENT_FLAGS, GITLAB_TEST_TRIGGERS, GITLAB_HOOK_EVENT_RETENTION_MS, GITLAB_NOTE_MAX, GITLAB_RESEND_PER_MINUTE, GITLAB_STATES } from './gitlab.js';
+export {
+  GITLAB_DEFAULT_VERSION,
+  GITLAB_FIELD_MAX,
+  GITLAB_HOOK_EVENT_FLAGS,
+  GITLAB_TEST_TRIGGERS,
+  GITLAB_HOOK_EVENT_RETENTION_MS,
+  GITLAB_NOTE_MAX,
+  GITLAB_RESEND_PER_MINUTE,
+  GITLAB_STATES,
+} from './gitlab.js';
 /** Bitbucket Cloud's states and key limit. */
 export { BITBUCKET_HOOK_EVENTS, BITBUCKET_KEY_MAX, BITBUCKET_STATES } from './bitbucket.js';
 /** Bitbucket Data Center's states and limits. */

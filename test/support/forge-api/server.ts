@@ -716,7 +716,9 @@ function sameRepo(a: string, b: string): boolean {
 
 /** Hook ids compare as strings; Bitbucket `{uuid}`s without braces and case-insensitively. */
 function hookIdKey(id: number | string): string {
-  return String(id).replace(/^\{(.*)\}$/, '$1').toLowerCase();
+  return String(id)
+    .replace(/^\{(.*)\}$/, '$1')
+    .toLowerCase();
 }
 
 /** A Map keyed by repository whose `get`/`has` fall back to a case-insensitive match. */
@@ -847,7 +849,8 @@ export async function serveForge(def: ForgeDefinition, options: ForgeApiOptions)
   }
   if (options.gitlab !== undefined) {
     if (def.id !== 'gitlab') throw new Error(`startForgeApi: the gitlab option is for the gitlab stand-in only, not ${def.id}`);
-    if (options.gitlab.version !== undefined && !/^\d+\.\d+$/.test(options.gitlab.version)) throw new Error(`startForgeApi: gitlab.version must be major.minor, got ${JSON.stringify(options.gitlab.version)}`);
+    if (options.gitlab.version !== undefined && !/^\d+\.\d+$/.test(options.gitlab.version))
+      throw new Error(`startForgeApi: gitlab.version must be major.minor, got ${JSON.stringify(options.gitlab.version)}`);
   }
   const compiled = def.routes.map(compile);
   const requests: RecordedRequest[] = [];
@@ -1049,7 +1052,10 @@ export async function serveForge(def: ForgeDefinition, options: ForgeApiOptions)
       notify();
     },
     deliveries(repo, hookId) {
-      return store.listDeliveries(repo, hookId).map((d) => structuredClone(d)).reverse();
+      return store
+        .listDeliveries(repo, hookId)
+        .map((d) => structuredClone(d))
+        .reverse();
     },
     seedDelivery(repo, hookId, seed = {}) {
       if (!def.seedDelivery) throw new Error(`seedDelivery: the ${def.id} stand-in has no delivery log (only github and gitlab)`);
@@ -1220,11 +1226,17 @@ export async function serveForge(def: ForgeDefinition, options: ForgeApiOptions)
     }
     if (storedHooks.length > 0) lines.push(`hooks:`);
     for (const h of storedHooks) {
-      lines.push(`  ${h.repo} #${String(h.id)} ${h.active ? 'active' : 'inactive'} ${h.url} [${h.events.join(', ')}] secret=${h.secret === null ? 'none' : 'set'} edits=${String(h.edits)}`);
+      lines.push(
+        `  ${h.repo} #${String(h.id)} ${h.active ? 'active' : 'inactive'} ${h.url} [${h.events.join(', ')}] secret=${h.secret === null ? 'none' : 'set'} edits=${String(h.edits)}`,
+      );
     }
-    if (redeliveries.length > 0) lines.push(`redeliveries: ${redeliveries.map((r) => `${r.repo} hook ${String(r.hookId)} delivery ${String(r.deliveryId)}`).join('; ')}`);
+    if (redeliveries.length > 0)
+      lines.push(`redeliveries: ${redeliveries.map((r) => `${r.repo} hook ${String(r.hookId)} delivery ${String(r.deliveryId)}`).join('; ')}`);
     if (checkRuns.length > 0) lines.push(`check runs:`);
-    for (const c of checkRuns) lines.push(`  ${c.repo} ${c.headSha.slice(0, 7)} ${JSON.stringify(c.name)} #${String(c.id)}: ${c.status}${c.conclusion ? `/${c.conclusion}` : ''} (${String(c.history.length)} writes)`);
+    for (const c of checkRuns)
+      lines.push(
+        `  ${c.repo} ${c.headSha.slice(0, 7)} ${JSON.stringify(c.name)} #${String(c.id)}: ${c.status}${c.conclusion ? `/${c.conclusion}` : ''} (${String(c.history.length)} writes)`,
+      );
     if (installationTokens.length > 0) lines.push(`installation tokens issued: ${String(installationTokens.length)}`);
     if (hooksDenied) lines.push('hooks denied (denyHooks)');
     if (faults.length > 0) lines.push(`pending faults: ${String(faults.length)}`);
@@ -1249,9 +1261,7 @@ export async function serveForge(def: ForgeDefinition, options: ForgeApiOptions)
   }
 
   function takeFault(method: string, path: string): Fault | undefined {
-    const fault = faults.find(
-      (f) => (f.method === undefined || f.method.toUpperCase() === method) && (f.pathRegex === undefined || f.pathRegex.test(path)),
-    );
+    const fault = faults.find((f) => (f.method === undefined || f.method.toUpperCase() === method) && (f.pathRegex === undefined || f.pathRegex.test(path)));
     if (!fault) return undefined;
     fault.remaining -= 1;
     if (fault.remaining <= 0) faults = faults.filter((f) => f !== fault);
@@ -1304,7 +1314,11 @@ export async function serveForge(def: ForgeDefinition, options: ForgeApiOptions)
       const faultHeaders: Record<string, string> = { ...(fault.headers ?? {}) };
       if (fault.status === 429 && !Object.keys(faultHeaders).some((h) => h.toLowerCase() === 'retry-after')) faultHeaders['Retry-After'] = '1';
       const lowered = Object.fromEntries(Object.entries(faultHeaders).map(([k, v]) => [k.toLowerCase(), v]));
-      return { status: fault.status, headers: faultHeaders, body: fault.body !== undefined ? fault.body : def.errorBody(fault.status, lowered, store, record.path) };
+      return {
+        status: fault.status,
+        headers: faultHeaders,
+        body: fault.body !== undefined ? fault.body : def.errorBody(fault.status, lowered, store, record.path),
+      };
     }
 
     if (matched.route.hook === true && (hooksDenied || def.deniesHooks?.(options) === true)) {

@@ -77,7 +77,10 @@ export function recordKey(r: { group: string; plural: string; namespace: string;
 }
 
 function hashOf(value: unknown): string {
-  return createHash('sha256').update(JSON.stringify(value ?? null)).digest('hex').slice(0, 10);
+  return createHash('sha256')
+    .update(JSON.stringify(value ?? null))
+    .digest('hex')
+    .slice(0, 10);
 }
 
 function spec(obj: KubeObject): JsonObject {
@@ -212,7 +215,10 @@ export function createControllers(deps: ControllerDeps): Controllers {
       rev = { hash, revision: (rev?.revision ?? 0) + 1 };
       revisions.set(uid, rev);
     }
-    const annotations = obj.metadata?.annotations?.['deployment.kubernetes.io/revision'] === String(rev.revision) ? undefined : { 'deployment.kubernetes.io/revision': String(rev.revision) };
+    const annotations =
+      obj.metadata?.annotations?.['deployment.kubernetes.io/revision'] === String(rev.revision)
+        ? undefined
+        : { 'deployment.kubernetes.io/revision': String(rev.revision) };
     const { behaviour, delayMs } = behaviourFor(obj, 'Deployment');
     const generation = obj.metadata?.generation ?? 1;
     const done = n === 0 || (behaviour === 'succeed' && delayPassed(record, delayMs));
@@ -405,7 +411,12 @@ export function createControllers(deps: ControllerDeps): Controllers {
       record,
       {
         phase: behaviour === 'hang' ? 'Pending' : 'Running',
-        conditions: [cond('Initialized', 'True'), cond('Ready', ok ? 'True' : 'False'), cond('ContainersReady', ok ? 'True' : 'False'), cond('PodScheduled', 'True')],
+        conditions: [
+          cond('Initialized', 'True'),
+          cond('Ready', ok ? 'True' : 'False'),
+          cond('ContainersReady', ok ? 'True' : 'False'),
+          cond('PodScheduled', 'True'),
+        ],
         hostIP: '10.0.0.1',
         podIP: '10.244.0.10',
         startTime: started,
@@ -417,9 +428,7 @@ export function createControllers(deps: ControllerDeps): Controllers {
           ready: ok,
           restartCount: behaviour === 'fail' ? 5 : 0,
           started: ok,
-          state: ok
-            ? { running: { startedAt: started } }
-            : { waiting: { reason: behaviour === 'fail' ? 'CrashLoopBackOff' : 'ContainerCreating' } },
+          state: ok ? { running: { startedAt: started } } : { waiting: { reason: behaviour === 'fail' ? 'CrashLoopBackOff' : 'ContainerCreating' } },
         })),
       },
       'kubelet',
@@ -465,16 +474,22 @@ export function createControllers(deps: ControllerDeps): Controllers {
       if (!current) return;
       if (left.length > 0) {
         const conditions = (Array.isArray(prev.conditions) ? prev.conditions.filter(isObject) : []).filter((c) => c.type !== 'Terminating');
-        conditions.push(condition(prev.conditions, 'Terminating', 'True', 'InstanceDeletionInProgress', 'CustomResource deletion is in progress', now, 'plain'));
+        conditions.push(
+          condition(prev.conditions, 'Terminating', 'True', 'InstanceDeletionInProgress', 'CustomResource deletion is in progress', now, 'plain'),
+        );
         writeStatus(current, { ...prev, conditions }, 'kube-apiserver');
         return;
       }
       registry.unregisterCrd(name);
       registeredCrds.delete(name);
-      engine.update(current, (o) => {
-        const meta = o.metadata ?? (o.metadata = {});
-        meta.finalizers = (meta.finalizers ?? []).filter((f) => f !== 'customresourcecleanup.apiextensions.k8s.io');
-      }, 'kube-apiserver');
+      engine.update(
+        current,
+        (o) => {
+          const meta = o.metadata ?? (o.metadata = {});
+          meta.finalizers = (meta.finalizers ?? []).filter((f) => f !== 'customresourcecleanup.apiextensions.k8s.io');
+        },
+        'kube-apiserver',
+      );
       return;
     }
     if (!delayPassed(record, deps.crdEstablishDelayMs)) return;
@@ -526,10 +541,14 @@ export function createControllers(deps: ControllerDeps): Controllers {
     writeStatus(record, next, 'kube-apiserver');
     const current = store.get(record.group, record.plural, record.namespace, record.name);
     if (current && !(current.obj.metadata?.finalizers ?? []).includes('customresourcecleanup.apiextensions.k8s.io')) {
-      engine.update(current, (o) => {
-        const meta = o.metadata ?? (o.metadata = {});
-        meta.finalizers = [...(meta.finalizers ?? []), 'customresourcecleanup.apiextensions.k8s.io'];
-      }, 'kube-apiserver');
+      engine.update(
+        current,
+        (o) => {
+          const meta = o.metadata ?? (o.metadata = {});
+          meta.finalizers = [...(meta.finalizers ?? []), 'customresourcecleanup.apiextensions.k8s.io'];
+        },
+        'kube-apiserver',
+      );
     }
   }
 
@@ -540,7 +559,13 @@ export function createControllers(deps: ControllerDeps): Controllers {
    */
   function nameConflict(record: StoredObject, wanted: JsonObject): { reason: string; name: string } | undefined {
     const group = String((record.obj.spec as JsonObject | undefined)?.group ?? '');
-    const taken = { plural: new Set<string>(), singular: new Set<string>(), shortNames: new Set<string>(), kind: new Set<string>(), listKind: new Set<string>() };
+    const taken = {
+      plural: new Set<string>(),
+      singular: new Set<string>(),
+      shortNames: new Set<string>(),
+      kind: new Set<string>(),
+      listKind: new Set<string>(),
+    };
     for (const other of store.list(record.group, record.plural)) {
       if (other.name === record.name || String((other.obj.spec as JsonObject | undefined)?.group ?? '') !== group) continue;
       const names = ((other.obj.status as JsonObject | undefined)?.acceptedNames ?? {}) as JsonObject;
@@ -583,7 +608,10 @@ export function createControllers(deps: ControllerDeps): Controllers {
             metadata: {
               name: 'kube-root-ca.crt',
               namespace: ns,
-              annotations: { 'kubernetes.io/description': 'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.' },
+              annotations: {
+                'kubernetes.io/description':
+                  'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.',
+              },
             },
             data: { 'ca.crt': '-----BEGIN CERTIFICATE-----\nTEST-SERVER-HAS-NO-CA\n-----END CERTIFICATE-----\n' },
           },
@@ -601,9 +629,13 @@ export function createControllers(deps: ControllerDeps): Controllers {
     const s = spec(current.obj);
     if (Array.isArray(s.finalizers) && s.finalizers.length > 0) {
       // Clearing the `kubernetes` finalizer lets the write pipeline remove the namespace.
-      engine.update(current, (o) => {
-        o.spec = { ...spec(o), finalizers: [] };
-      }, KCM);
+      engine.update(
+        current,
+        (o) => {
+          o.spec = { ...spec(o), finalizers: [] };
+        },
+        KCM,
+      );
     } else if (!(current.obj.metadata?.finalizers ?? []).length) {
       engine.finalize(current);
     }
@@ -619,11 +651,15 @@ export function createControllers(deps: ControllerDeps): Controllers {
     const uid = meta.uid ?? '';
     if (finalizers.includes('orphan')) {
       for (const dep of dependentsOf(uid)) {
-        engine.update(dep, (o) => {
-          const m = o.metadata ?? (o.metadata = {});
-          m.ownerReferences = (m.ownerReferences ?? []).filter((r) => r.uid !== uid);
-          if (m.ownerReferences.length === 0) delete m.ownerReferences;
-        }, 'kube-controller-manager');
+        engine.update(
+          dep,
+          (o) => {
+            const m = o.metadata ?? (o.metadata = {});
+            m.ownerReferences = (m.ownerReferences ?? []).filter((r) => r.uid !== uid);
+            if (m.ownerReferences.length === 0) delete m.ownerReferences;
+          },
+          'kube-controller-manager',
+        );
       }
       dropFinalizer(record, 'orphan');
       return;
@@ -638,10 +674,14 @@ export function createControllers(deps: ControllerDeps): Controllers {
   function dropFinalizer(record: StoredObject, finalizer: string): void {
     const current = store.get(record.group, record.plural, record.namespace, record.name);
     if (!current) return;
-    engine.update(current, (o) => {
-      const m = o.metadata ?? (o.metadata = {});
-      m.finalizers = (m.finalizers ?? []).filter((f) => f !== finalizer);
-    }, KCM);
+    engine.update(
+      current,
+      (o) => {
+        const m = o.metadata ?? (o.metadata = {});
+        m.finalizers = (m.finalizers ?? []).filter((f) => f !== finalizer);
+      },
+      KCM,
+    );
   }
 
   function reconcile(record: StoredObject): void {

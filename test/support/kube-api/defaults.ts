@@ -169,7 +169,13 @@ function defaultService(spec: JsonObject, ctx: DefaultingContext): void {
     // The registry keeps allocated values when a write leaves them out (patchAllocatedValues).
     if ((spec.clusterIP === undefined || spec.clusterIP === '') && old?.clusterIP) spec.clusterIP = old.clusterIP;
     if (spec.clusterIP === undefined || spec.clusterIP === '') spec.clusterIP = ctx.allocateClusterIP();
-    if (old && spec.clusterIP !== old.clusterIP && Array.isArray(spec.clusterIPs) && Array.isArray(old.clusterIPs) && spec.clusterIPs[0] === old.clusterIPs[0]) {
+    if (
+      old &&
+      spec.clusterIP !== old.clusterIP &&
+      Array.isArray(spec.clusterIPs) &&
+      Array.isArray(old.clusterIPs) &&
+      spec.clusterIPs[0] === old.clusterIPs[0]
+    ) {
       // Changing only clusterIP rewrites clusterIPs to match, so validation reports clusterIPs[0].
       spec.clusterIPs = [spec.clusterIP];
     }

@@ -29,27 +29,9 @@ import { rootSchema, type SchemaNode } from './fields.js';
 import { jsonPatch, mergePatch, stripNulls, strategicMergePatch } from './patch.js';
 import type { Registry } from './registry.js';
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
-import {
-  managedFieldsChanged,
-  parseManagedFields,
-  renderManagedFields,
-  sameManaged,
-  serverSideApply,
-  trackUpdate,
-  type ManagedEntry,
-} from './ssa.js';
+import { managedFieldsChanged, parseManagedFields, renderManagedFields, sameManaged, serverSideApply, trackUpdate, type ManagedEntry } from './ssa.js';
 import type { Store, StoredObject } from './store.js';
-import {
-  apiVersionOf,
-  clone,
-  deepEqual,
-  isObject,
-  timestamp,
-  type JsonObject,
-  type KubeObject,
-  type ObjectMeta,
-  type TypeInfo,
-} from './types.js';
+import { apiVersionOf, clone, deepEqual, isObject, timestamp, type JsonObject, type KubeObject, type ObjectMeta, type TypeInfo } from './types.js';
 import { validate, validateName } from './validation.js';
 
 /** What a request addresses: a type, and for item requests a namespace and name. */
@@ -256,8 +238,12 @@ export function parseDryRun(value: string | null | undefined, optionsKind: strin
 
 function checkFieldManager(manager: string | undefined, optionsKind: string): void {
   if (manager === undefined) return;
-  if (manager.length > 128) throw invalidOptions(optionsKind, [{ reason: 'FieldValueTooLong', field: 'fieldManager', message: 'Too long: may not be longer than 128' }]);
-  if (!/^[\x20-\x7e]*$/.test(manager)) throw invalidOptions(optionsKind, [{ reason: 'FieldValueInvalid', field: 'fieldManager', message: `Invalid value: ${JSON.stringify(manager)}: must only contain printable characters` }]);
+  if (manager.length > 128)
+    throw invalidOptions(optionsKind, [{ reason: 'FieldValueTooLong', field: 'fieldManager', message: 'Too long: may not be longer than 128' }]);
+  if (!/^[\x20-\x7e]*$/.test(manager))
+    throw invalidOptions(optionsKind, [
+      { reason: 'FieldValueInvalid', field: 'fieldManager', message: `Invalid value: ${JSON.stringify(manager)}: must only contain printable characters` },
+    ]);
 }
 
 /** Builds the engine of one server instance. */
@@ -489,7 +475,7 @@ export function createEngine(deps: EngineDeps): Engine {
     nextMeta.resourceVersion = store.nextResourceVersion();
     store.put(record);
     deps.onChange({ kind: 'stored', record, created });
-    if (nextMeta.deletionTimestamp && !(nextMeta.finalizers?.length) && !namespaceHoldsFinalizers(record)) {
+    if (nextMeta.deletionTimestamp && !nextMeta.finalizers?.length && !namespaceHoldsFinalizers(record)) {
       finalize(record);
     }
     return { record, created };
@@ -549,7 +535,7 @@ export function createEngine(deps: EngineDeps): Engine {
   }
 
   function create(scope: Scope, raw: unknown, options: WriteOptions): Answer {
-    if (!isObject(raw)) throw badRequest('Object \'Kind\' is missing in request body');
+    if (!isObject(raw)) throw badRequest("Object 'Kind' is missing in request body");
     checkFieldManager(options.fieldManager, 'CreateOptions');
     const body = stripNulls(raw) as KubeObject;
     checkBodyIdentity(scope, body, false);
@@ -581,7 +567,7 @@ export function createEngine(deps: EngineDeps): Engine {
   }
 
   function replace(scope: Scope, raw: unknown, options: WriteOptions): Answer {
-    if (!isObject(raw)) throw badRequest('Object \'Kind\' is missing in request body');
+    if (!isObject(raw)) throw badRequest("Object 'Kind' is missing in request body");
     checkFieldManager(options.fieldManager, 'UpdateOptions');
     const body = stripNulls(raw) as KubeObject;
     checkBodyIdentity(scope, body, true);
@@ -627,7 +613,7 @@ export function createEngine(deps: EngineDeps): Engine {
     // version specified in apply patch" check is reached (seen on the real server).
     if (body.apiVersion !== gv) throw badRequest(`invalid object type: ${body.apiVersion}, Kind=${body.kind}`);
     if (body.kind !== type.kind) throw badRequest(`invalid object type: ${gv}, Kind=${body.kind}`);
-    const meta = isObject(body.metadata) ? (body.metadata) : {};
+    const meta = isObject(body.metadata) ? body.metadata : {};
     if (meta.managedFields !== undefined && meta.managedFields !== null) throw badRequest('metadata.managedFields must be nil');
     checkBodyIdentity(scope, body, true);
     const name = scope.name ?? '';
@@ -702,7 +688,9 @@ export function createEngine(deps: EngineDeps): Engine {
     const next = stripNulls(patched) as KubeObject;
     const meta = next.metadata ?? {};
     if (meta.name !== undefined && meta.name !== live.name) {
-      throw invalid(scope.type.group, scope.type.kind, live.name, [{ reason: 'FieldValueInvalid', field: 'metadata.name', message: `Invalid value: ${JSON.stringify(meta.name)}: field is immutable` }]);
+      throw invalid(scope.type.group, scope.type.kind, live.name, [
+        { reason: 'FieldValueInvalid', field: 'metadata.name', message: `Invalid value: ${JSON.stringify(meta.name)}: field is immutable` },
+      ]);
     }
     preconditionRv(live, meta.resourceVersion, scope.type);
     const result = commit({
@@ -769,11 +757,16 @@ export function createEngine(deps: EngineDeps): Engine {
     const pre = options.preconditions;
     if (pre?.uid && pre.uid !== live.obj.metadata?.uid) {
       throw new ApiError(
-        failure(409, 'Conflict', `Operation cannot be fulfilled on ${scope.type.group ? `${scope.type.plural}.${scope.type.group}` : scope.type.plural} "${live.name}": Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${live.obj.metadata?.uid ?? ''}`, {
-          name: live.name,
-          ...(scope.type.group ? { group: scope.type.group } : {}),
-          kind: scope.type.plural,
-        }),
+        failure(
+          409,
+          'Conflict',
+          `Operation cannot be fulfilled on ${scope.type.group ? `${scope.type.plural}.${scope.type.group}` : scope.type.plural} "${live.name}": Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${live.obj.metadata?.uid ?? ''}`,
+          {
+            name: live.name,
+            ...(scope.type.group ? { group: scope.type.group } : {}),
+            kind: scope.type.plural,
+          },
+        ),
       );
     }
     if (pre?.resourceVersion) preconditionRv(live, pre.resourceVersion, scope.type);

@@ -118,13 +118,7 @@ export function conflictModified(res: ResourceName, name: string): ApiError {
 
 /** One field error of a 422 (`field.Error` rendered): `field` plus `Invalid value: …: detail`. */
 export interface FieldError {
-  reason:
-    | 'FieldValueInvalid'
-    | 'FieldValueRequired'
-    | 'FieldValueForbidden'
-    | 'FieldValueNotSupported'
-    | 'FieldValueDuplicate'
-    | 'FieldValueTooLong';
+  reason: 'FieldValueInvalid' | 'FieldValueRequired' | 'FieldValueForbidden' | 'FieldValueNotSupported' | 'FieldValueDuplicate' | 'FieldValueTooLong';
   field: string;
   message: string;
 }

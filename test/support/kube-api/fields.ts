@@ -13,10 +13,7 @@ import { deepEqual, isObject, type JsonObject, type TypeInfo } from './types.js'
 export const SEP = '\u0000';
 
 /** How a list is merged and owned. */
-export type ListSpec =
-  | { type: 'atomic' }
-  | { type: 'set' }
-  | { type: 'map'; keys: readonly string[]; defaults: Readonly<Record<string, unknown>> };
+export type ListSpec = { type: 'atomic' } | { type: 'set' } | { type: 'map'; keys: readonly string[]; defaults: Readonly<Record<string, unknown>> };
 
 /** What the server knows about the shape of one position in an object. */
 export interface SchemaNode {

@@ -130,7 +130,8 @@ function removeAt(doc: unknown, tokens: string[], op: string): unknown {
   const { parent, last } = resolveParent(doc, tokens, op);
   if (Array.isArray(parent)) {
     const index = Number(last);
-    if (!Number.isInteger(index) || index < 0 || index >= parent.length) throw unprocessable(`${op} operation does not apply: doc is missing path: /${tokens.join('/')}`);
+    if (!Number.isInteger(index) || index < 0 || index >= parent.length)
+      throw unprocessable(`${op} operation does not apply: doc is missing path: /${tokens.join('/')}`);
     parent.splice(index, 1);
   } else if (isObject(parent) && last in parent) {
     delete parent[last];

@@ -317,11 +317,24 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       const m = /^v(\d+)\.(\d+)/.exec(gitVersion);
       return {
         code: 200,
-        body: { major: m?.[1] ?? '1', minor: m?.[2] ?? '31', gitVersion, gitCommit: '0000000000000000000000000000000000000000', gitTreeState: 'clean', buildDate: '2024-08-13T07:28:49Z', goVersion: 'go1.22.5', compiler: 'gc', platform: 'linux/amd64' },
+        body: {
+          major: m?.[1] ?? '1',
+          minor: m?.[2] ?? '31',
+          gitVersion,
+          gitCommit: '0000000000000000000000000000000000000000',
+          gitTreeState: 'clean',
+          buildDate: '2024-08-13T07:28:49Z',
+          goVersion: 'go1.22.5',
+          compiler: 'gc',
+          platform: 'linux/amd64',
+        },
       };
     }
     if (first === 'api' && segments.length === 1) {
-      return { code: 200, body: { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `127.0.0.1:${port}` }] } };
+      return {
+        code: 200,
+        body: { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `127.0.0.1:${port}` }] },
+      };
     }
     if (first === 'api' && segments.length === 2 && second === 'v1') return { code: 200, body: registry.resourceList('', 'v1') };
     if (first === 'apis' && segments.length === 1) return { code: 200, body: registry.groupList() };
@@ -426,11 +439,18 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       const parsed: unknown = JSON.parse(raw);
       return isObject(parsed) ? parsed : {};
     } catch {
-      throw badRequest('couldn\'t get version/kind; json parse error: invalid DeleteOptions body');
+      throw badRequest("couldn't get version/kind; json parse error: invalid DeleteOptions body");
     }
   }
 
-  function handleResource(method: string, route: ResourceRoute, query: URLSearchParams, raw: string, contentType: string, userAgent: string | undefined): Answer {
+  function handleResource(
+    method: string,
+    route: ResourceRoute,
+    query: URLSearchParams,
+    raw: string,
+    contentType: string,
+    userAgent: string | undefined,
+  ): Answer {
     const { scope } = route;
     const fieldManager = query.get('fieldManager') ?? undefined;
     const writeOptions = (kind: string) => {
@@ -550,7 +570,12 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       return { answer, verb, headers: {} };
     } catch (err) {
       if (err instanceof ApiError) {
-        if (err.plainText !== undefined) return { answer: { code: err.status.code, body: err.plainText, text: true }, verb, headers: { ...err.headers, 'Content-Type': 'text/plain; charset=utf-8' } };
+        if (err.plainText !== undefined)
+          return {
+            answer: { code: err.status.code, body: err.plainText, text: true },
+            verb,
+            headers: { ...err.headers, 'Content-Type': 'text/plain; charset=utf-8' },
+          };
         return { answer: { code: err.status.code, body: err.status }, verb, headers: err.headers };
       }
       const status = internalError((err as Error).message ?? String(err)).status;
@@ -567,7 +592,9 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
 
   function takeFault(method: string, path: string, query: URLSearchParams): Fault | undefined {
     const queryMatches = (f: Fault) => Object.entries(f.query ?? {}).every(([k, v]) => (v === null ? !query.has(k) : query.get(k) === v));
-    const index = faults.findIndex((f) => (f.method === undefined || f.method.toUpperCase() === method) && (f.pathRegex === undefined || f.pathRegex.test(path)) && queryMatches(f));
+    const index = faults.findIndex(
+      (f) => (f.method === undefined || f.method.toUpperCase() === method) && (f.pathRegex === undefined || f.pathRegex.test(path)) && queryMatches(f),
+    );
     if (index < 0) return undefined;
     const fault = faults[index] as Fault;
     fault.remaining -= 1;
@@ -615,7 +642,8 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
         return;
       }
       if (fault.status !== undefined) {
-        const body = fault.body === undefined ? JSON.stringify(statusForCode(fault.status)) : typeof fault.body === 'string' ? fault.body : JSON.stringify(fault.body);
+        const body =
+          fault.body === undefined ? JSON.stringify(statusForCode(fault.status)) : typeof fault.body === 'string' ? fault.body : JSON.stringify(fault.body);
         const extra: Record<string, string> = { ...(fault.status === 429 ? { 'Retry-After': '1' } : {}), ...(fault.headers ?? {}) };
         record.status = fault.status;
         send(res, fault.status, body, extra);
@@ -779,7 +807,12 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     },
     setStatus(ref, status, manager = 'test-status') {
       const { record, type } = mustRecord(ref);
-      return clone(engine.render(engine.update(record, (o) => (o.status = clone(status)), manager, 'status'), type));
+      return clone(
+        engine.render(
+          engine.update(record, (o) => (o.status = clone(status)), manager, 'status'),
+          type,
+        ),
+      );
     },
     setCondition(ref, cond, manager = 'test-status') {
       const { record, type } = mustRecord(ref);

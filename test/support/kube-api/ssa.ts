@@ -8,19 +8,7 @@
  * update) takes ownership of what it changed and never conflicts.
  */
 import { applyConflict, type ApplyConflict } from './errors.js';
-import {
-  deleteAt,
-  flatten,
-  fromFieldsV1,
-  keyToken,
-  locate,
-  parentPath,
-  renderPath,
-  SEP,
-  toFieldsV1,
-  walkConfig,
-  type SchemaNode,
-} from './fields.js';
+import { deleteAt, flatten, fromFieldsV1, keyToken, locate, parentPath, renderPath, SEP, toFieldsV1, walkConfig, type SchemaNode } from './fields.js';
 import { clone, deepEqual, isObject, type JsonObject } from './types.js';
 
 /** One managedFields entry, with its fields as a set of paths. */
@@ -106,8 +94,7 @@ export function sameManaged(a: readonly ManagedEntry[], b: readonly ManagedEntry
 /** Whether client-supplied managedFields differ from the current ones (timestamps ignored). */
 export function managedFieldsChanged(supplied: unknown, current: readonly ManagedEntry[]): boolean {
   if (supplied === undefined) return false;
-  const strip = (list: unknown): unknown =>
-    Array.isArray(list) ? list.map((e) => (isObject(e) ? { ...e, time: undefined } : e)) : list;
+  const strip = (list: unknown): unknown => (Array.isArray(list) ? list.map((e) => (isObject(e) ? { ...e, time: undefined } : e)) : list);
   return !deepEqual(strip(supplied), strip(renderManagedFields(current)));
 }
 
@@ -275,13 +262,7 @@ function ownsDescendant(owned: ReadonlySet<string>, path: string): boolean {
 
 // A map or list emptied by a removal goes too, unless someone owns it (e.g. `labels: {}`
 // applied on purpose). Top-level fields (metadata, spec) stay.
-function pruneEmptyAncestors(
-  obj: JsonObject,
-  path: string,
-  root: SchemaNode,
-  othersOwn: ReadonlySet<string>,
-  applied: ReadonlySet<string>,
-): void {
+function pruneEmptyAncestors(obj: JsonObject, path: string, root: SchemaNode, othersOwn: ReadonlySet<string>, applied: ReadonlySet<string>): void {
   let parent = parentPath(path);
   while (parent !== undefined && parent.includes(SEP)) {
     if (othersOwn.has(parent) || applied.has(parent)) return;

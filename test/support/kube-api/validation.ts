@@ -4,13 +4,7 @@
  * paths, reasons and wording of the real registry strategies; only the rendering of the
  * offending value differs (JSON here, Go's `%#v` there). Full OpenAPI validation is out of scope.
  */
-import {
-  forbiddenValue,
-  invalidValue,
-  requiredValue,
-  unsupportedValue,
-  type FieldError,
-} from './errors.js';
+import { forbiddenValue, invalidValue, requiredValue, unsupportedValue, type FieldError } from './errors.js';
 import { matchesLabels, type LabelRequirement } from './selectors.js';
 import { deepEqual, isObject, type JsonObject, type KubeObject, type TypeInfo } from './types.js';
 
@@ -57,7 +51,13 @@ function validateLabels(labels: unknown): FieldError[] {
     const name = slash < 0 ? key : key.slice(slash + 1);
     const prefix = slash < 0 ? undefined : key.slice(0, slash);
     if (name.length > 63 || !LABEL_NAME.test(name) || (prefix !== undefined && (prefix.length > 253 || !SUBDOMAIN.test(prefix)))) {
-      errors.push(invalidValue('metadata.labels', key, "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"));
+      errors.push(
+        invalidValue(
+          'metadata.labels',
+          key,
+          "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
+        ),
+      );
     }
     if (typeof value !== 'string') {
       errors.push(invalidValue('metadata.labels', value, 'label values must be strings'));
@@ -152,7 +152,13 @@ function validateCrd(obj: KubeObject): FieldError[] {
   const versions = Array.isArray(s.versions) ? s.versions.filter(isObject) : [];
   if (versions.length === 0) errors.push(requiredValue('spec.versions', 'must have exactly one version marked as storage version'));
   else if (versions.filter((v) => v.storage === true).length !== 1) {
-    errors.push(invalidValue('spec.versions', versions.map((v) => v.name), 'must have exactly one version marked as storage version'));
+    errors.push(
+      invalidValue(
+        'spec.versions',
+        versions.map((v) => v.name),
+        'must have exactly one version marked as storage version',
+      ),
+    );
   }
   return errors;
 }

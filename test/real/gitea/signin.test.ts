@@ -84,11 +84,13 @@ apps:
     await page.waitForURL(/\/user\/login/);
     await page.fill('input[name="user_name"]', who.login);
     await page.fill('input[name="password"]', who.password);
+    // Listen before submitting: with the grant remembered, Gitea sends the browser straight back
+    // and the app page can arrive before a listener registered afterwards would see it.
+    const back = page.waitForResponse((r) => r.url().startsWith(`${landfall}/apps/shop`) && r.request().isNavigationRequest());
     await page.press('input[name="password"]', 'Enter');
     await page.waitForURL((u) => u.toString().startsWith(landfall) || u.pathname.includes('/login/oauth/authorize'));
     if (!page.url().startsWith(landfall)) await page.click('button[name="granted"][value="true"]');
-    const back = await page.waitForResponse((r) => r.url().startsWith(`${landfall}/apps/shop`));
-    return { context, status: back.status() };
+    return { context, status: (await back).status() };
   };
 
   const asReader = await signIn(reader);

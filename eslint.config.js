@@ -55,8 +55,9 @@ export default tseslint.config(
     },
   },
   {
-    // This file itself is plain JavaScript outside tsconfig.json: no type information for it.
-    files: ['eslint.config.js'],
+    // Plain JavaScript outside tsconfig.json, so no type information: this file, and the loader
+    // hooks Node loads with --import before any TypeScript loader exists (test/support/*.mjs).
+    files: ['eslint.config.js', '**/*.mjs'],
     extends: [tseslint.configs.disableTypeChecked],
   },
 );

@@ -152,7 +152,7 @@ export async function createScaleApp(scope: Scope, size: number, kc: KubeConfig,
     tools: findTools(),
     limits: { maxObjects: config.worker.maxObjects, maxBytes: config.worker.maxManifestBytes, timeoutMs: 120_000 },
     forges: config.forges,
-    kube: async () => client,
+    kube: () => Promise.resolve(client),
     history,
     verified: history.verified,
     // Kept nowhere: the benchmark measures syncing, not log capture.

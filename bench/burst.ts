@@ -129,7 +129,7 @@ function sendBurst(url: string, pushes: BurstPush[]): Promise<BurstSent> {
 }
 
 function seqOf(value: unknown): number {
-  const m = /^seq-(\d+)$/.exec(String(value ?? ''));
+  const m = /^seq-(\d+)$/.exec(typeof value === 'string' ? value : '');
   return m ? Number(m[1]) : -1;
 }
 

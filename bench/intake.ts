@@ -609,7 +609,7 @@ interface ProfileSetup {
   push: SignedPush;
   settings: { connections: number; fixedRate: number; warmupS: number; profileS: number };
   deployedFlags: string[];
-  landfallYaml(port: number, keyPrefix: string): string;
+  landfallYaml: (port: number, keyPrefix: string) => string;
 }
 
 /**

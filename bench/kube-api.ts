@@ -77,7 +77,7 @@ export async function startKubeApiProcess(scope: Scope, dir: string): Promise<Ku
   const call = <T>(op: KubeApiCall['op'], arg?: unknown): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       const id = nextId++;
-      pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      pending.set(id, { resolve, reject });
       child.send({ id, op, arg });
     });
   const kubeconfig = await writeKubeconfig(dir, url);

@@ -122,8 +122,10 @@ export async function runMerge(ctx: BenchContext): Promise<BenchResult> {
   return withScope(async (scope) => {
     ctx.log(`merge: ${runs} merges of a ${MERGE_OBJECTS}-object app (+${warmup} warm-up)`);
     const flow = await startFlow(scope, 'github');
-    const liveData = async () =>
-      (flow.kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'web', name: 'cm-0' }) as { data?: Record<string, string> } | undefined)?.data;
+    const liveData = () =>
+      Promise.resolve(
+        (flow.kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'web', name: 'cm-0' }) as { data?: Record<string, string> } | undefined)?.data,
+      );
     const measured = await measureMerges(ctx, { flow, liveData }, { objects: MERGE_OBJECTS, runs, warmup, timeoutMs: 30_000, label: 'merge' });
     const { totalMs: total, breakdown, gitPushMs } = mergeFigures(measured);
     const slowest = Object.entries(breakdown)

@@ -50,7 +50,7 @@ export function githubPushBody(repo: string, branch: string, after: string, targ
     message: `Update deploy/web.yaml (change ${i} of the release)`,
     timestamp: new Date(Date.UTC(2024, 0, 1, 0, i)).toISOString(),
   });
-  let body = '';
+  let body: string;
   for (let i = 0; ; i++) {
     commits.push(make(i, i === 0 ? after : randomSha()));
     payload.commits = [...commits].reverse();

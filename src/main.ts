@@ -130,7 +130,7 @@ export function describeConfig(config: Config): string {
   const lines: string[] = [];
   const forges = Object.entries(config.forges).filter(([, f]) => f);
   lines.push(
-    `forges: ${forges.map(([id, f]) => (f?.webhookSecret || ('signingToken' in (f ?? {}) && (f as { signingToken?: unknown }).signingToken) ? id : `${id} (UNSIGNED)`)).join(', ') || 'none'}`,
+    `forges: ${forges.map(([id, f]) => (f?.webhookSecret || (f && 'signingToken' in f && f.signingToken) ? id : `${id} (UNSIGNED)`)).join(', ') || 'none'}`,
   );
   lines.push(`clusters: ${Object.keys(config.clusters).join(', ')}`);
   lines.push(`apps (${config.apps.length}):`);

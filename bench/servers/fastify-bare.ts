@@ -9,8 +9,8 @@ const port = Number(process.argv[2]);
 const app = Fastify({ logger: false });
 // The same shape of answer Landfall gives, so response sizes match.
 const answer = { accepted: [{ app: 'web', sha: '0000000000000000000000000000000000000000', jobId: 'sync-web-0' }] };
-app.post('/hooks/github', async (_request, reply) => reply.code(202).send(answer));
-app.get('/healthz', async () => ({ ok: true }));
+app.post('/hooks/github', (_request, reply) => reply.code(202).send(answer));
+app.get('/healthz', () => Promise.resolve({ ok: true }));
 await app.listen({ host: '127.0.0.1', port });
 process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
 process.on('SIGINT', () => void app.close().then(() => process.exit(0)));

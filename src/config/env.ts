@@ -78,7 +78,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): { config: Record<string, 
 export function mergeConfig(base: unknown, over: unknown): unknown {
   if (over === undefined) return base;
   if (Array.isArray(over)) {
-    const out = Array.isArray(base) ? [...base] : [];
+    const out: unknown[] = Array.isArray(base) ? Array.from<unknown>(base) : [];
     over.forEach((item, i) => {
       if (item !== undefined) out[i] = mergeConfig(out[i], item);
     });

@@ -124,7 +124,7 @@ function describeIssue(issue: z.core.$ZodIssue): ConfigProblem[] {
     const branches = issue.errors.filter((b) => b.length > 0);
     const best = branches.find((b) => b.every((i) => i.code !== 'invalid_type')) ?? branches[0];
     // zod types a union branch's issues without the union's path; with the path prepended they are whole issues again.
-    if (best) return best.flatMap((inner) => describeIssue({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue));
+    if (best) return best.flatMap((inner) => describeIssue({ ...inner, path: [...issue.path, ...inner.path] }));
   }
   const message = issue.message.replace(/^Invalid input: expected (\w+), received (\w+)$/, 'must be a $1, not a $2');
   return [{ path: formatPath(issue.path), message }];

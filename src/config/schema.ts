@@ -458,7 +458,8 @@ function propertyNames(node: unknown, into = new Set<string>()): Set<string> {
     for (const item of node) propertyNames(item, into);
   } else if (node !== null && typeof node === 'object') {
     for (const [key, value] of Object.entries(node)) {
-      if (key === 'properties' && value !== null && typeof value === 'object') for (const name of Object.keys(value)) into.add(name);
+      const child: unknown = value;
+      if (key === 'properties' && child !== null && typeof child === 'object') for (const name of Object.keys(child)) into.add(name);
       // Descend everywhere: properties, items, unions, $defs. Values such as `enum` hold no objects with `properties`.
       propertyNames(value, into);
     }

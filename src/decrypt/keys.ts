@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { identityToRecipient } from 'age-encryption';
+import { errorCode, errorMessage } from '../unknown.js';
 
 /** One age identity (a private key) and the public recipient it decrypts for. */
 export interface AgeIdentity {
@@ -57,7 +58,7 @@ export function keyringFromEnv(env: NodeJS.ProcessEnv = process.env): AgeKeyring
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      throw new AgeKeyError(`LANDFALL_AGE_KEY_FILE ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+      throw new AgeKeyError(`LANDFALL_AGE_KEY_FILE ${file}: cannot read it (${errorCode(err) ?? errorMessage(err)})`);
     }
     identities.push(...parseIdentities(text, file));
   }
@@ -86,6 +87,6 @@ export function createKeyring(identities: readonly AgeIdentity[]): AgeKeyring {
 /** The identities an app may use: all of them, or those whose recipient `allowed` lists. */
 export async function identitiesFor(keyring: AgeKeyring, allowed: readonly string[] | undefined): Promise<{ identity: AgeIdentity; recipient: string }[]> {
   const recipients = await keyring.recipients();
-  const all = keyring.identities.map((identity, i) => ({ identity, recipient: recipients[i] as string }));
+  const all = keyring.identities.map((identity, i) => ({ identity, recipient: recipients[i] ?? '' }));
   return allowed ? all.filter((e) => allowed.includes(e.recipient)) : all;
 }

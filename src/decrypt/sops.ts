@@ -17,6 +17,7 @@
 import { createDecipheriv, createHash, timingSafeEqual } from 'node:crypto';
 import { armor, Decrypter } from 'age-encryption';
 import { parseAllDocuments, stringify, type DocumentOptions, type SchemaOptions, type ToStringOptions } from 'yaml';
+import { errorMessage, isRecord } from '../unknown.js';
 import type { AgeIdentity } from './keys.js';
 
 /** YAML 1.1 output (strings like "yes" quoted) with Maps as plain mappings, never `!!omap`. */
@@ -70,13 +71,14 @@ export function looksEncrypted(text: string): boolean {
   return text.includes('ENC[AES256_GCM,') && /(^|\n|["{,]\s*)"?sops"?\s*:|^sops_mac=/m.test(text);
 }
 
-interface Metadata {
-  age?: { recipient?: unknown; enc?: unknown }[];
-  key_groups?: unknown[];
-  lastmodified?: unknown;
-  mac?: unknown;
-  mac_only_encrypted?: unknown;
-  [other: string]: unknown;
+/** The `sops` metadata as read: every field checked where it is used. */
+type Metadata = Record<string, unknown>;
+
+/** A metadata value in words for an error message. */
+function show(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' || value === null || value === undefined) return String(value);
+  return JSON.stringify(value) ?? typeof value;
 }
 
 /**
@@ -108,7 +110,8 @@ function readFile(text: string, format: SopsFormat): ParsedFile {
       const values = list.map((doc) => {
         if (doc.errors.length > 0) throw new SopsError('SOPS_INVALID', `not valid YAML: ${doc.errors[0]?.message.split('\n')[0]}`);
         // Maps keep the file's key order, which the MAC depends on ("10" before "9" included).
-        return doc.toJS({ maxAliasCount: 100, mapAsMap: true }) as unknown;
+        const value: unknown = doc.toJS({ maxAliasCount: 100, mapAsMap: true });
+        return value;
       });
       const { metadata, branches } = splitMetadata(values);
       return { metadata, branches, write: (out) => out.map((doc) => stringify(doc, YAML_OUT)).join('---\n') };
@@ -119,7 +122,7 @@ function readFile(text: string, format: SopsFormat): ParsedFile {
       try {
         value = JSON.parse(text);
       } catch (err) {
-        throw new SopsError('SOPS_INVALID', `not valid JSON: ${(err as Error).message}`);
+        throw new SopsError('SOPS_INVALID', `not valid JSON: ${errorMessage(err)}`);
       }
       const { metadata, branches } = splitMetadata([value]);
       if (format === 'json') return { metadata, branches, write: (out) => `${JSON.stringify(plain(out[0]), null, 2)}\n` };
@@ -127,7 +130,8 @@ function readFile(text: string, format: SopsFormat): ParsedFile {
         metadata,
         branches,
         write: (out) => {
-          const data = (out[0] as Map<string, unknown>).get('data');
+          const first = out[0];
+          const data: unknown = first instanceof Map ? first.get('data') : undefined;
           if (typeof data !== 'string') throw new SopsError('SOPS_INVALID', 'a SOPS binary file must hold its content in "data"');
           return data;
         },
@@ -149,9 +153,13 @@ function splitMetadata(values: unknown[]): { metadata: Metadata; branches: Map<s
   let metadata: Metadata | undefined;
   const branches = values.map((value) => {
     if (!value || typeof value !== 'object' || Array.isArray(value)) throw new SopsError('SOPS_INVALID', 'a SOPS document must be a mapping');
-    const entries = value instanceof Map ? [...value.entries()].map(([k, v]) => [String(k), v] as const) : Object.entries(value);
+    const entries: (readonly [string, unknown])[] =
+      value instanceof Map ? [...value.entries()].map(([k, v]: [unknown, unknown]) => [String(k), v] as const) : Object.entries(value);
     const sops = entries.find(([k]) => k === 'sops')?.[1];
-    if (sops && typeof sops === 'object' && !metadata) metadata = plain(sops) as Metadata;
+    if (!metadata) {
+      const meta = plain(sops);
+      if (isRecord(meta)) metadata = meta;
+    }
     return new Map(entries.filter(([k]) => k !== 'sops'));
   });
   if (!metadata) throw new SopsError('SOPS_INVALID', 'no "sops" metadata');
@@ -175,9 +183,10 @@ function readDotenv(text: string): ParsedFile {
   const metadata: Record<string, unknown> = {};
   for (const [path, value] of flat) setFlattened(metadata, path, value);
   return {
-    metadata: metadata as Metadata,
+    metadata,
     branches: [branch],
-    write: (out) => [...(out[0] as Map<string, unknown>).entries()].map(([k, v]) => `${k}=${String(v).replace(/\n/g, '\\n')}\n`).join(''),
+    write: (out) =>
+      [...(out[0] instanceof Map ? out[0].entries() : [])].map(([k, v]: [unknown, unknown]) => `${show(k)}=${show(v).replace(/\n/g, '\\n')}\n`).join(''),
   };
 }
 
@@ -189,29 +198,40 @@ function setFlattened(target: Record<string, unknown>, path: string, value: stri
     const last = i === parts.length - 1;
     const list = /^list_(\d+)$/.exec(part);
     const key: string | number = list ? Number(list[1]) : part.replace(/^map_/, '');
-    const nextIsList = !last && /^list_\d+$/.test(parts[i + 1] as string);
-    const holder = node as Record<string | number, unknown>;
-    if (last) holder[key] = value;
-    else holder[key] ??= nextIsList ? [] : {};
-    node = holder[key] as Record<string, unknown>;
+    const nextIsList = !last && /^list_\d+$/.test(parts[i + 1] ?? '');
+    const holder = node;
+    const read = (): unknown => (Array.isArray(holder) ? holder[Number(key)] : holder[String(key)]);
+    const write = (v: unknown): void => {
+      if (Array.isArray(holder)) holder[Number(key)] = v;
+      else holder[String(key)] = v;
+    };
+    if (last) write(value);
+    else if (read() === undefined || read() === null) write(nextIsList ? [] : {});
+    const next = read();
+    if (!last && !isRecord(next) && !Array.isArray(next)) throw new SopsError('SOPS_INVALID', 'the sops_* metadata sets a key twice');
+    if (isRecord(next) || Array.isArray(next)) node = next;
   });
 }
 
 /** The data key, unwrapped by the first identity whose recipient the file lists. */
 async function dataKey(metadata: Metadata, identities: readonly UsableIdentity[]): Promise<Buffer> {
-  const others = OTHER_KEY_TYPES.filter((type) => Array.isArray(metadata[type]) && (metadata[type] as unknown[]).length > 0);
+  const others = OTHER_KEY_TYPES.filter((type) => {
+    const value = metadata[type];
+    return Array.isArray(value) && value.length > 0;
+  });
   if (Array.isArray(metadata.key_groups) && metadata.key_groups.length > 0) {
     throw new SopsError(
       'SOPS_UNSUPPORTED_KEY',
       'the file uses key_groups (Shamir secret sharing), which Landfall does not support; encrypt it for age recipients without key groups',
     );
   }
-  const entries = (Array.isArray(metadata.age) ? metadata.age : []).filter((e) => typeof e?.enc === 'string');
+  const age: unknown[] = Array.isArray(metadata.age) ? metadata.age : [];
+  const entries = age.filter(isRecord).filter((e) => typeof e.enc === 'string');
   if (entries.length === 0) {
     const what = others.length > 0 ? `only for ${others.join(', ')}` : 'for no key Landfall knows';
     throw new SopsError('SOPS_UNSUPPORTED_KEY', `the file is encrypted ${what}; Landfall decrypts age recipients only (add an age recipient: sops updatekeys)`);
   }
-  const listed = entries.map((e) => String(e.recipient ?? '(no recipient)'));
+  const listed = entries.map((e) => show(e.recipient ?? '(no recipient)'));
   // Identities whose recipient the file names first; then the rest, for recipients SOPS wrote differently.
   const ordered = [...identities.filter((i) => listed.includes(i.recipient)), ...identities.filter((i) => !listed.includes(i.recipient))];
   for (const { identity, recipient } of ordered) {
@@ -219,9 +239,9 @@ async function dataKey(metadata: Metadata, identities: readonly UsableIdentity[]
       if (listed.includes(recipient) && entry.recipient !== recipient) continue;
       let wrapped: Uint8Array;
       try {
-        wrapped = armor.decode(String(entry.enc));
+        wrapped = armor.decode(show(entry.enc));
       } catch {
-        throw new SopsError('SOPS_INVALID', `the data key for ${String(entry.recipient)} is not an armored age file`);
+        throw new SopsError('SOPS_INVALID', `the data key for ${show(entry.recipient)} is not an armored age file`);
       }
       const decrypter = new Decrypter();
       decrypter.addIdentity(identity.secret);
@@ -243,7 +263,8 @@ async function dataKey(metadata: Metadata, identities: readonly UsableIdentity[]
 function decryptValue(value: string, key: Buffer, aad: string, where: string): { bytes: Buffer; type: string } {
   const m = ENC.exec(value);
   if (!m) throw new SopsError('SOPS_INVALID', `${where}: not a SOPS AES256_GCM value`);
-  const [, data, iv, tag, type] = m as unknown as [string, string, string, string, string];
+  // The pattern's groups are not optional: every one is set when it matches.
+  const [, data = '', iv = '', tag = '', type = ''] = m;
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64'), { authTagLength: 16 });
     decipher.setAAD(Buffer.from(aad, 'utf8'));
@@ -278,7 +299,8 @@ function typed(bytes: Buffer, type: string, where: string): unknown {
 function plainBytes(value: unknown): Buffer {
   if (typeof value === 'boolean') return Buffer.from(value ? 'True' : 'False');
   if (value === null || value === undefined) return Buffer.alloc(0);
-  return Buffer.from(String(value), 'utf8');
+  // Only scalars reach here: walk() descends into arrays, Maps and objects.
+  return Buffer.from(show(value), 'utf8');
 }
 
 /** Decrypts every value below `node` (keys joined by ":" as additional data), hashing them in order. */

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { errorCode } from '../unknown.js';
 
 /**
  * Where decrypted files live while Kustomize or Helm read them: one private directory (mode
@@ -33,7 +34,7 @@ function alive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    return errorCode(err) === 'EPERM';
   }
 }
 
@@ -44,7 +45,7 @@ function alive(pid: number): boolean {
  * this process are left alone. Returns how many were removed.
  */
 export async function removeLeftoverDirs(root: string = decryptRoot()): Promise<number> {
-  const entries = await readdir(root).catch(() => [] as string[]);
+  const entries = await readdir(root).catch((): string[] => []);
   let removed = 0;
   for (const name of entries) {
     const m = /^(\d+)-([0-9a-f]+)-/.exec(name);

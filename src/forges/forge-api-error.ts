@@ -47,3 +47,16 @@ export function forgeHttpError(what: string, status: number, headers: Headers | 
 export function forgeNetworkError(what: string, err: unknown): ForgeApiError {
   return new ForgeApiError(`${what} failed: ${err instanceof Error ? err.message : String(err)}`, 0, true, undefined, { cause: err });
 }
+
+/** A property of a thrown value (Octokit's `status`, Gitbeaker's `cause`) read without trusting its shape. */
+export function fieldOf(value: unknown, key: string): unknown {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return undefined;
+  const field: unknown = Reflect.get(value, key);
+  return field;
+}
+
+/** The HTTP status a client library's error carries (`err.status`), if it is a number. */
+export function statusOf(err: unknown): number | undefined {
+  const status = fieldOf(err, 'status');
+  return typeof status === 'number' ? status : undefined;
+}

@@ -208,7 +208,7 @@ export async function checkWebhooks(
         // A delivery intake accepted after all (a retry that reached another replica) is no failure.
         if (options.accepted) {
           const accepted = options.accepted;
-          const taken = await Promise.all(failedDeliveries.map((d) => (d.guid ? accepted(forge, d.guid) : false)));
+          const taken = await Promise.all(failedDeliveries.map((d) => (d.guid ? accepted(forge, d.guid) : Promise.resolve(false))));
           failedDeliveries = failedDeliveries.filter((_, i) => !taken[i]);
         }
         if (failedDeliveries.length > 0) {

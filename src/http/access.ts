@@ -73,11 +73,17 @@ export function tokenAccess(config: Config, token: string | undefined): Access |
  * {@link TokenGuard} over every token, and a scoped token must be a write token for the app of
  * the path.
  */
+/** One field of a parsed body or of route params, whatever its type; undefined when the value is no object. */
+export function field(value: unknown, name: string): unknown {
+  return value !== null && typeof value === 'object' ? Reflect.get(value, name) : undefined;
+}
+
 export function writeTokenGuard(config: Config, guard: TokenGuard): TokenGuard {
   return (request, token) => {
     const verdict = guard(request, token);
     if (!verdict.ok) return verdict;
-    const app = (request.params as { app?: string } | undefined)?.app ?? '';
+    const param = field(request.params, 'app');
+    const app = typeof param === 'string' ? param : '';
     return tokenAccess(config, token)?.canWrite(app) ? verdict : { ok: false, code: 'unauthorized' };
   };
 }
@@ -124,7 +130,7 @@ export function createAccessGuard(options: AccessGuardOptions): preHandlerHookHa
   const { config } = options;
   const anonymous: Access = anonymousRead(config) ? { kind: 'anonymous', canRead: () => true, canWrite: () => false } : NO_ACCESS;
   const decide = async (request: FastifyRequest, reply: FastifyReply): Promise<Access | undefined> => {
-    const formToken = request.method === 'POST' ? (request.body as { token?: unknown } | undefined)?.token : undefined;
+    const formToken = request.method === 'POST' ? field(request.body, 'token') : undefined;
     const token = bearerToken(request) ?? basicPassword(request) ?? (typeof formToken === 'string' && formToken !== '' ? formToken : undefined);
     if (token) {
       const granted = tokenAccess(config, token);

@@ -3,7 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import { clipName } from '../clip.js';
 import { LARGE_BODY_BYTES, type Config } from '../config/schema.js';
-import type { DeliveryAnswer, DeliveryHandler, DeliveryHead, DeliveryRefusal } from '../intake/handle.js';
+import type { DeliveryHandler, DeliveryHead, DeliveryRefusal } from '../intake/handle.js';
 import type { Metrics } from '../metrics/families.js';
 import type { Intake } from '../queue/producer.js';
 import { allTokens, createAccessGuard, createMetricsGuard, scopedView, writeTokenGuard, type AccessGuardOptions } from './access.js';
@@ -64,9 +64,10 @@ export interface AppDeps {
 /** Builds the Fastify app without listening, so tests can drive it through a socket of their choosing. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { limits } = deps;
+  // pino's Logger is a FastifyBaseLogger; typed as the base so the app's generics stay Fastify's defaults.
+  const loggerInstance: FastifyBaseLogger = deps.log;
   const app = Fastify({
-    // pino's Logger is what Fastify's logger type describes, but its generics differ.
-    loggerInstance: deps.log as FastifyBaseLogger,
+    loggerInstance,
     // One line per webhook is logged by the route; Fastify's two lines per request would double it.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: SMALL_BODY_BYTES,
@@ -79,9 +80,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestIdHeader: false,
     // Fastify's own answers to a malformed or overlong path quote all of it; ours do not.
     frameworkErrors: (err, _request, reply) => {
-      if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return sendError(reply, 'uri-too-long');
-      if (err.code === 'FST_ERR_BAD_URL') return sendError(reply, 'bad-request', 'the path is not a valid URL');
-      return sendError(reply, 'internal');
+      if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') void sendError(reply, 'uri-too-long');
+      else if (err.code === 'FST_ERR_BAD_URL') void sendError(reply, 'bad-request', 'the path is not a valid URL');
+      else void sendError(reply, 'internal');
     },
     // Trust the first n proxy hops' X-Forwarded-For, and no more (beyond that anyone can write it).
     ...(deps.trustProxy ? { trustProxy: (_address: string, hop: number) => hop < (deps.trustProxy ?? 0) } : {}),

@@ -66,7 +66,8 @@ export function createBodyBudget(limits: BodyBudgetLimits, onChange?: (inFlight:
     let at = 0;
     let index = 0;
     for (; index < extents.length; index++) {
-      const next = extents[index] as Extent; // index < extents.length: always an entry
+      const next = extents[index];
+      if (next === undefined) break; // never: index < extents.length
       if (next.start - at >= bytes) break;
       at = next.end;
     }

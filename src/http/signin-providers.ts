@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { Config } from '../config/schema.js';
 
 /** What one forge's sign-in needs: its OAuth 2 endpoints, who signed in, and what they may do with a repository. */
@@ -14,7 +15,29 @@ export interface SignInProvider {
 
 type SignIn = NonNullable<Config['server']['auth']['signIn']>;
 
-async function getJson(url: string, headers: Record<string, string>): Promise<{ status: number; body: any }> {
+/** An id as forges send it: a number on most, a string on some. */
+const idField = z.union([z.string(), z.number()]);
+/** Gitea's and GitHub's `/user`. */
+const loginUser = z.object({ id: idField, login: z.string() });
+/** GitLab's `/user`. */
+const gitlabUser = z.object({ id: idField, username: z.string() });
+/** Bitbucket's `/user`: the uuid, else the account id; the nickname, else the username, else the display name. */
+const bitbucketUser = z.object({
+  uuid: z.string().nullish(),
+  account_id: z.string().nullish(),
+  nickname: z.string().nullish(),
+  username: z.string().nullish(),
+  display_name: z.string().nullish(),
+});
+/** Gitea's and GitHub's repository: its `permissions` as the signed-in person has them (fields left unknown: only `=== true`/`!== false` is asked). */
+const permissionsRepo = z.object({ permissions: z.object({ pull: z.unknown(), push: z.unknown(), admin: z.unknown() }).partial().nullish() });
+const gitlabAccess = z.object({ access_level: z.number().nullish() }).nullish();
+/** GitLab's project: the person's access levels, directly and through the group. */
+const gitlabProject = z.object({ permissions: z.object({ project_access: gitlabAccess, group_access: gitlabAccess }).partial().nullish() });
+/** Bitbucket's `/user/permissions/repositories`: the first value's permission. */
+const bitbucketPermissions = z.object({ values: z.array(z.object({ permission: z.string().optional() })).nullish() });
+
+async function getJson(url: string, headers: Record<string, string>): Promise<{ status: number; body: unknown }> {
   const res = await fetch(url, { headers: { accept: 'application/json', 'user-agent': 'landfall', ...headers } });
   const text = await res.text();
   let body: unknown;
@@ -52,13 +75,15 @@ export function signInProvider(config: Config, signIn: SignIn): SignInProvider {
         async user(token) {
           const { status, body } = await getJson(`${root}/api/v1/user`, auth(token));
           if (status !== 200) throw new Error(`Gitea did not say who signed in (${status})`);
-          return { id: String(body.id), login: String(body.login) };
+          const user = loginUser.parse(body);
+          return { id: String(user.id), login: user.login };
         },
         async repoAccess(token, repo) {
           const { status, body } = await getJson(`${root}/api/v1/repos/${repo}`, auth(token));
           if (denied(status)) return { read: false, write: false };
           if (status !== 200) throw new Error(`Gitea answered ${status} for ${repo}`);
-          return { read: body.permissions?.pull !== false, write: body.permissions?.push === true || body.permissions?.admin === true };
+          const { permissions } = permissionsRepo.parse(body);
+          return { read: permissions?.pull !== false, write: permissions?.push === true || permissions?.admin === true };
         },
       };
     }
@@ -79,13 +104,15 @@ export function signInProvider(config: Config, signIn: SignIn): SignInProvider {
         async user(token) {
           const { status, body } = await getJson(`${api}/user`, auth(token));
           if (status !== 200) throw new Error(`GitHub did not say who signed in (${status})`);
-          return { id: String(body.id), login: String(body.login) };
+          const user = loginUser.parse(body);
+          return { id: String(user.id), login: user.login };
         },
         async repoAccess(token, repo) {
           const { status, body } = await getJson(`${api}/repos/${repo}`, auth(token));
           if (denied(status)) return { read: false, write: false };
           if (status !== 200) throw new Error(`GitHub answered ${status} for ${repo}`);
-          return { read: body.permissions?.pull !== false, write: body.permissions?.push === true || body.permissions?.admin === true };
+          const { permissions } = permissionsRepo.parse(body);
+          return { read: permissions?.pull !== false, write: permissions?.push === true || permissions?.admin === true };
         },
       };
     }
@@ -103,14 +130,16 @@ export function signInProvider(config: Config, signIn: SignIn): SignInProvider {
         async user(token) {
           const { status, body } = await getJson(`${root}/api/v4/user`, auth(token));
           if (status !== 200) throw new Error(`GitLab did not say who signed in (${status})`);
-          return { id: String(body.id), login: String(body.username) };
+          const user = gitlabUser.parse(body);
+          return { id: String(user.id), login: user.username };
         },
         async repoAccess(token, repo) {
           const { status, body } = await getJson(`${root}/api/v4/projects/${encodeURIComponent(repo)}`, auth(token));
           if (denied(status)) return { read: false, write: false };
           if (status !== 200) throw new Error(`GitLab answered ${status} for ${repo}`);
           // Developer (30) and above may push.
-          const level = Math.max(body.permissions?.project_access?.access_level ?? 0, body.permissions?.group_access?.access_level ?? 0);
+          const { permissions } = gitlabProject.parse(body);
+          const level = Math.max(permissions?.project_access?.access_level ?? 0, permissions?.group_access?.access_level ?? 0);
           return { read: true, write: level >= 30 };
         },
       };
@@ -131,14 +160,15 @@ export function signInProvider(config: Config, signIn: SignIn): SignInProvider {
         async user(token) {
           const { status, body } = await getJson(`${api}/user`, auth(token));
           if (status !== 200) throw new Error(`Bitbucket did not say who signed in (${status})`);
-          return { id: String(body.uuid ?? body.account_id), login: String(body.nickname ?? body.username ?? body.display_name) };
+          const user = bitbucketUser.parse(body);
+          return { id: String(user.uuid ?? user.account_id), login: String(user.nickname ?? user.username ?? user.display_name) };
         },
         async repoAccess(token, repo) {
           const q = encodeURIComponent(`repository.full_name="${repo}"`);
           const { status, body } = await getJson(`${api}/user/permissions/repositories?q=${q}`, auth(token));
           if (denied(status)) return { read: false, write: false };
           if (status !== 200) throw new Error(`Bitbucket answered ${status} for ${repo}`);
-          const permission: string | undefined = body.values?.[0]?.permission;
+          const permission: string | undefined = bitbucketPermissions.parse(body).values?.[0]?.permission;
           return { read: permission !== undefined, write: permission === 'write' || permission === 'admin' };
         },
       };

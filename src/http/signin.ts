@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyRequest, Session } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import type { Access, AccessGuardOptions } from './access.js';
+import { field, type Access, type AccessGuardOptions } from './access.js';
 import { signInProvider, type SignInProvider } from './signin-providers.js';
 import { html, page } from './ui/html.js';
 
@@ -40,6 +40,7 @@ function redisStore(redis: Redis, prefix: string, ttlMs: number): fastifySession
   const key = (sid: string) => `${prefix}:session:${sid}`;
   return {
     get(sid, done) {
+      // Cast: the value is a session this store wrote itself with JSON.stringify (set below).
       redis.get(key(sid)).then((v) => done(null, v ? (JSON.parse(v) as Session) : null), done);
     },
     set(sid, session, done) {
@@ -118,7 +119,13 @@ export function createSignIn(deps: SignInDeps): (scope: FastifyInstance) => Prom
       store: redisStore(deps.redis, config.redis.prefix, signIn.sessionTtl),
       cookie: { httpOnly: true, sameSite: 'lax', secure: config.server.publicUrl.startsWith('https:'), maxAge: signIn.sessionTtl, path: '/' },
     });
-    await scope.register(fastifyCsrf, { sessionPlugin: '@fastify/session', getToken: (request) => (request.body as { _csrf?: string } | undefined)?._csrf });
+    await scope.register(fastifyCsrf, {
+      sessionPlugin: '@fastify/session',
+      getToken: (request) => {
+        const token = field(request.body, '_csrf');
+        return typeof token === 'string' ? token : undefined;
+      },
+    });
     await scope.register(fastifyOauth2, {
       name: 'forgeOAuth2',
       scope: provider.scope,
@@ -128,6 +135,7 @@ export function createSignIn(deps: SignInDeps): (scope: FastifyInstance) => Prom
       cookie: { secure: config.server.publicUrl.startsWith('https:'), sameSite: 'lax', httpOnly: true, path: '/' },
     });
 
+    // eslint-disable-next-line @typescript-eslint/require-await -- a Fastify plugin: Fastify awaits the promise an async plugin returns
     await scope.register(async (auth) => {
       // The sign-out form is a plain form; parse it here only.
       auth.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_req, body, done) => {
@@ -139,6 +147,7 @@ export function createSignIn(deps: SignInDeps): (scope: FastifyInstance) => Prom
   };
 
   function authRoutes(scope: FastifyInstance): void {
+    // Cast: @fastify/oauth2 decorates the instance under the `name` given at registration ('forgeOAuth2'), which its types cannot name.
     const oauth = (scope as unknown as { forgeOAuth2: OAuth2Namespace }).forgeOAuth2;
     scope.get<{ Querystring: { next?: string } }>(SIGN_IN_PATH, async (request, reply) => {
       request.session.next = safeNext(request.query.next);
@@ -179,7 +188,7 @@ export function createSignIn(deps: SignInDeps): (scope: FastifyInstance) => Prom
         );
     });
 
-    scope.post(SIGN_OUT_PATH, { preHandler: scope.csrfProtection }, async (request, reply) => {
+    scope.post(SIGN_OUT_PATH, { preHandler: (request, reply, done) => scope.csrfProtection(request, reply, done) }, async (request, reply) => {
       const login = request.session.user?.login;
       await request.session.destroy();
       if (login) deps.log.info({ user: login }, 'signed out');

@@ -6,6 +6,7 @@ import { commitUrl } from '../forges/links.js';
 import { failureReason } from '../status/wording.js';
 import type { History } from '../store/history.js';
 import type { DriftState, SyncRecord } from '../model/records.js';
+import type { PlanJobData, SyncJobData } from '../model/jobs.js';
 
 /** At a glance, where an app stands. */
 export const APP_STATUSES = ['synced', 'progressing', 'out-of-sync', 'drifted', 'degraded', 'failed', 'not-deployed'] as const;
@@ -63,8 +64,8 @@ export interface QueuedJob {
 export function createView(deps: {
   config: Config;
   history: History;
-  syncQueue: Queue;
-  planQueue: Queue;
+  syncQueue: Queue<SyncJobData>;
+  planQueue: Queue<PlanJobData>;
   webhook?: (app: AppConfig) => Promise<StoredWebhookCheck | undefined>;
 }) {
   const apps = new Map(deps.config.apps.map((a) => [a.name, a]));
@@ -102,11 +103,12 @@ export function createView(deps: {
     const out: QueuedJob[] = [];
     for (const job of jobs) {
       if (!job || job.data?.app !== app) continue;
+      const data: Partial<SyncJobData & PlanJobData> = job.data;
       out.push({
         id: String(job.id),
         app,
         kind: job.name === 'plan' ? 'plan' : 'sync',
-        sha: job.data.sha ?? job.data.headSha ?? '',
+        sha: data.sha ?? data.headSha ?? '',
         state: String(await job.getState()),
         createdAt: job.timestamp,
       });
@@ -189,15 +191,17 @@ export function createView(deps: {
       if (record) return record;
       const job = (await deps.syncQueue.getJob(id)) ?? (await deps.planQueue.getJob(id));
       if (!job?.data?.app) return undefined;
-      const app = apps.get(job.data.app);
+      // Either job's data, its fields read by name as before (a plan's trigger is always 'push').
+      const data: Partial<SyncJobData & PlanJobData> & { app: string } = job.data;
+      const app = apps.get(data.app);
       const plan = job.name === 'plan';
       return {
         id,
         kind: plan ? 'plan' : 'sync',
-        app: job.data.app,
-        trigger: plan ? 'push' : job.data.trigger,
+        app: data.app,
+        trigger: plan ? 'push' : (data.trigger ?? 'push'),
         jobId: id,
-        requestedSha: job.data.sha ?? job.data.headSha ?? '',
+        requestedSha: data.sha ?? data.headSha ?? '',
         covered: [],
         cluster: app?.cluster ?? '',
         namespace: app?.namespace ?? '',
@@ -214,7 +218,7 @@ export function createView(deps: {
         ],
         attempt: 0,
         createdAt: job.timestamp,
-        ...(plan ? { pullRequest: { number: job.data.number, headBranch: job.data.headBranch, baseBranch: job.data.baseBranch } } : {}),
+        ...(plan ? { pullRequest: { number: data.number ?? 0, headBranch: data.headBranch ?? '', baseBranch: data.baseBranch ?? '' } } : {}),
       };
     },
   };

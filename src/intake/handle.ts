@@ -3,10 +3,10 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
 import type { AppIndex } from '../apps/match.js';
 import { clipName, MAX_NAME_CHARS } from '../clip.js';
-import type { Config, ForgeConfig, ForgeId } from '../config/schema.js';
+import type { Config, ForgeId } from '../config/schema.js';
 import { FORGES } from '../forges/registry.js';
 import { acceptsUnsigned } from '../forges/signature.js';
-import { PayloadError, type ForgeAdapter, type ForgeEvent, type IgnoreReason } from '../forges/types.js';
+import { PayloadError, type ForgeEvent, type IgnoreReason } from '../forges/types.js';
 import { IntakeUnavailableError, type AcceptedJob, type Intake, type IntakeItem } from '../queue/producer.js';
 import type { Spool } from './spool.js';
 

@@ -7,6 +7,11 @@ export interface KubeObject {
     namespace?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
+    // As the API server writes them (and validate.ts checks generateName in manifests).
+    generateName?: string;
+    uid?: string;
+    creationTimestamp?: string;
+    ownerReferences?: { uid?: string; kind?: string; name?: string; controller?: boolean }[];
     [key: string]: unknown;
   };
   [key: string]: unknown;

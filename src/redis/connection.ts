@@ -29,6 +29,7 @@ export function connect(settings: RedisSettings | string, options: RedisOptions)
   const s: RedisSettings = typeof settings === 'string' ? { url: settings } : settings;
   const auth = { ...(s.password ? { password: s.password } : {}), ...(s.username ? { username: s.username } : {}), ...(s.tls ? { tls: {} } : {}) };
   if (s.cluster?.length) {
+    // Cast: a Cluster speaks the same commands and events as a Redis and BullMQ accepts either, but ioredis types them apart.
     return new Cluster(s.cluster, {
       redisOptions: { ...options, ...auth },
       enableOfflineQueue: options.enableOfflineQueue ?? true,

@@ -20,7 +20,8 @@ const SHUTDOWN_GRACE_MS = 25_000;
  */
 export async function serve(config: Config, log: Logger, role: Role): Promise<void> {
   const closers: (() => Promise<void>)[] = [];
-  const { metrics, close: closeMetrics } = createProcessMetrics(config);
+  const processMetrics = createProcessMetrics(config);
+  const { metrics } = processMetrics;
   let workersRunning: (() => boolean) | undefined;
 
   if (role === 'all' || role === 'worker') {
@@ -45,7 +46,7 @@ export async function serve(config: Config, log: Logger, role: Role): Promise<vo
       log,
       metrics,
       limits: config.server,
-      readiness: { redis: () => pingRedis(redis), workers: async () => workersRunning?.() ?? false },
+      readiness: { redis: () => pingRedis(redis), workers: () => Promise.resolve(workersRunning?.() ?? false) },
     });
     // A port of its own: a web process with the same configuration may run beside it.
     await app.listen({ host: config.server.host, port: config.worker.probePort });
@@ -55,7 +56,7 @@ export async function serve(config: Config, log: Logger, role: Role): Promise<vo
       await redis.quit().catch(() => redis.disconnect());
     });
   }
-  closers.push(closeMetrics);
+  closers.push(() => processMetrics.close());
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -70,7 +71,7 @@ export async function serve(config: Config, log: Logger, role: Role): Promise<vo
       process.exit(1);
     }, SHUTDOWN_GRACE_MS);
     timer.unref();
-    (async () => {
+    void (async () => {
       for (const close of closers) await close().catch((err: Error) => log.warn({ err: err.message }, 'error while closing'));
       log.info('stopped');
       log.flush();

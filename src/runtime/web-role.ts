@@ -14,6 +14,7 @@ import type { Metrics } from '../metrics/families.js';
 import { createIntake, jobDefaults, type Intake } from '../queue/producer.js';
 import { createHistory } from '../store/history.js';
 import { QUEUES } from '../queue/names.js';
+import type { PlanJobData, SyncJobData } from '../model/jobs.js';
 import { createProducerConnection } from '../redis/connection.js';
 import { createKeys } from '../store/keys.js';
 
@@ -48,8 +49,8 @@ export async function createWebRuntime(config: Config, log: Logger, options: Web
   // A Redis that is down at start-up must not crash the server: it answers 503 until Redis is back.
   redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
   const queueOptions = { connection: redis, prefix: config.redis.prefix };
-  const syncQueue = new Queue(QUEUES.sync, queueOptions);
-  const planQueue = new Queue(QUEUES.plan, queueOptions);
+  const syncQueue = new Queue<SyncJobData>(QUEUES.sync, queueOptions);
+  const planQueue = new Queue<PlanJobData>(QUEUES.plan, queueOptions);
   const statusQueue = new Queue(QUEUES.status, queueOptions);
   const reconcileQueue = new Queue(QUEUES.reconcile, queueOptions);
   const queues = [syncQueue, planQueue, statusQueue, reconcileQueue];
@@ -71,7 +72,7 @@ export async function createWebRuntime(config: Config, log: Logger, options: Web
   const view = createView({ config, history: createHistory(redis, keys), syncQueue, planQueue, webhook: (app) => readWebhookCheck(redis, keys, app) });
   const readiness = {
     redis: () => pingRedis(redis),
-    ...(options.workersRunning ? { workers: async () => options.workersRunning?.() ?? false } : {}),
+    ...(options.workersRunning ? { workers: () => Promise.resolve(options.workersRunning?.() ?? false) } : {}),
   };
   const hooks = {
     handleDelivery,

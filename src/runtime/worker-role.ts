@@ -1,5 +1,4 @@
 import { Queue, type Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { KubeClient } from '../kube/client.js';
@@ -50,7 +49,8 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
   const keys = createKeys(config.redis.prefix);
   const history = createHistory(redis, keys);
   const kit = syncKitFromConfig(config, options.kubeClient ? { kubeClient: options.kubeClient } : {});
-  const { git, tools, limits, kube, decryption } = kit;
+  const { git, tools, limits, decryption } = kit;
+  const kube = (cluster: string) => kit.kube(cluster);
   // Crash recovery: decrypted files a killed worker left behind go before any render starts.
   const leftovers = await removeLeftoverDirs(decryptRoot());
   if (leftovers > 0) log.warn({ removed: leftovers }, 'removed decrypted working directories left by a stopped worker');

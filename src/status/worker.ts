@@ -47,7 +47,8 @@ function permanent(err: unknown): err is Error {
 
 /** The wait count a job keeps in its data (see `statusJobSchema.waits`). */
 function waitsOf(job: Job): number {
-  const waits: unknown = job.data?.waits;
+  const data: unknown = job.data;
+  const waits: unknown = data !== null && typeof data === 'object' && 'waits' in data ? data.waits : undefined;
   return typeof waits === 'number' ? waits : 0;
 }
 

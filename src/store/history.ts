@@ -127,7 +127,7 @@ export function createHistory(redis: Redis, keys: Keys) {
     async setAppState(app: string, state: AppState): Promise<void> {
       const fields = Object.entries(state)
         .filter(([, v]) => v !== undefined)
-        .map(([k, v]) => [k, String(v)]);
+        .map(([k, v]): [string, string] => [k, String(v)]);
       if (fields.length > 0) await redis.hset(keys.appState(app), Object.fromEntries(fields));
     },
   };

@@ -12,7 +12,7 @@ import type { ChangeEntry } from '../model/changes.js';
 import type { VerifiedObject } from '../model/records.js';
 import { takeoverPatch, type ForeignManager } from './takeover.js';
 import type { DesiredObject } from './validate.js';
-import { errorMessage, isRecord } from './unknown.js';
+import { errorMessage, isRecord } from '../unknown.js';
 
 /** The outcome of dry-running every object. */
 export interface DryRunResult {
@@ -265,7 +265,9 @@ export function createResourceManager(deps: ResourceManagerDeps) {
               throw objectError('DRY_RUN_FAILED', desired.obj, 'dry-run', err);
             }
           }
-          let { entry, live: current } = await decide(desired, planned, dry.live.get(desired.id), dry.ignored.get(desired.id), dry.proven.has(desired.id));
+          const decided = await decide(desired, planned, dry.live.get(desired.id), dry.ignored.get(desired.id), dry.proven.has(desired.id));
+          const current = decided.live;
+          let entry = decided.entry;
           const takeover = current ? takeoverPatch(current, foreign) : undefined;
           if (takeover && current) {
             // Fields an earlier tool co-owns would outlive their removal from Git: make them

@@ -81,7 +81,7 @@ export function createGit(options: GitOptions): Git {
       return await run(git, args, { env: env(source, extraEnv), timeoutMs: options.timeoutMs, ...(cwd ? { cwd } : {}) });
     } catch (err) {
       if (err instanceof SyncError && err.code === 'COMMAND_FAILED') {
-        const stderr = 'stderr' in err ? String(err.stderr ?? '') : '';
+        const stderr = 'stderr' in err && typeof err.stderr === 'string' ? err.stderr : '';
         const transient = /Could not resolve host|Connection (refused|reset|timed out)|timed out|502|503|504|early EOF|remote end hung up/i.test(stderr);
         throw new SyncError('GIT_FAILED', `git ${args[0]} of ${safeUrl(source.url)} failed: ${firstLines(stderr)}`, transient, { cause: err });
       }

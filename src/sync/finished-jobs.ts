@@ -3,7 +3,7 @@ import { describeRef, groupOf, refOf, type KubeObject } from '../kube/refs.js';
 import type { DryRunResult } from './apply.js';
 import type { InventoryEntry } from './inventory.js';
 import type { DesiredObject } from './validate.js';
-import { isRecord } from './unknown.js';
+import { isRecord } from '../unknown.js';
 
 /**
  * A fingerprint of a Job that cleans itself up (`spec.ttlSecondsAfterFinished`), recorded in the

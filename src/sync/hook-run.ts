@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { KubeClient } from '../kube/client.js';
 import { describeRef, groupOf, refOf, type KubeObject, type ObjectRef } from '../kube/refs.js';
 import type { HookPhaseName, HookRunRecord, StepRecord } from '../model/records.js';
@@ -7,6 +8,7 @@ import { HOOK_LABEL, SYNC_ID_LABEL, syncIdLabel } from './hooks.js';
 import { APP_LABEL, FIELD_MANAGER } from './labels.js';
 import { applyOrder } from './order.js';
 import type { DesiredObject } from './validate.js';
+import { errorMessage } from '../unknown.js';
 
 /** What running a phase's hooks needs. */
 export interface HookRunDeps {
@@ -36,7 +38,7 @@ export interface HookOutcome {
 
 /** The name a hook is known by: its name, or its generateName and `*`. */
 export function hookName(obj: KubeObject): string {
-  return obj.metadata.name || `${(obj.metadata.generateName as string | undefined) ?? ''}*`;
+  return obj.metadata.name || `${obj.metadata.generateName ?? ''}*`;
 }
 
 /**
@@ -45,12 +47,7 @@ export function hookName(obj: KubeObject): string {
  */
 export function hookOutcome(live: KubeObject): HookOutcome {
   const group = groupOf(live.apiVersion);
-  const status = (live.status ?? {}) as {
-    phase?: string;
-    conditions?: { type?: string; status?: string; reason?: string; message?: string }[];
-    containerStatuses?: ContainerStatus[];
-    initContainerStatuses?: ContainerStatus[];
-  };
+  const status = HookStatus.parse(live.status ?? {});
   if (group === 'batch' && live.kind === 'Job') {
     const conditions = status.conditions ?? [];
     if (conditions.some((c) => c.type === 'Complete' && c.status === 'True')) return { state: 'succeeded', message: 'Job completed' };
@@ -68,6 +65,27 @@ export function hookOutcome(live: KubeObject): HookOutcome {
   if (health.status === 'Failed') return { state: 'failed', message: `${health.reason}: ${health.message}` };
   return { state: 'running', message: `${health.reason}: ${health.message}` };
 }
+
+const Terminated = z.object({ exitCode: z.number().optional(), reason: z.string().optional(), message: z.string().optional() }).loose();
+const ContainerStatusSchema = z
+  .object({
+    name: z.string().optional(),
+    state: z.object({ terminated: Terminated.optional() }).loose().optional(),
+    lastState: z.object({ terminated: Terminated.optional() }).loose().optional(),
+  })
+  .loose();
+/** The status fields a hook's outcome reads; a status of another shape reads as empty. */
+const HookStatus = z
+  .object({
+    phase: z.string().optional(),
+    conditions: z
+      .array(z.object({ type: z.string().optional(), status: z.string().optional(), reason: z.string().optional(), message: z.string().optional() }).loose())
+      .optional(),
+    containerStatuses: z.array(ContainerStatusSchema).optional(),
+    initContainerStatuses: z.array(ContainerStatusSchema).optional(),
+  })
+  .loose()
+  .catch({});
 
 interface ContainerStatus {
   name?: string;
@@ -133,8 +151,8 @@ async function start(deps: HookRunDeps, phase: HookPhaseName, hook: DesiredObjec
   } catch (err) {
     run.result = 'failed';
     run.finishedAt = Date.now();
-    run.message = `could not be created: ${(err as Error).message}`;
-    throw new SyncError('HOOK_FAILED', `${what} could not be created: ${(err as Error).message}`, err instanceof SyncError ? err.transient : false, {
+    run.message = `could not be created: ${errorMessage(err)}`;
+    throw new SyncError('HOOK_FAILED', `${what} could not be created: ${errorMessage(err)}`, err instanceof SyncError ? err.transient : false, {
       cause: err,
       object: describeRef(refOf(obj)),
     });
@@ -148,7 +166,7 @@ async function finish(deps: HookRunDeps, started: Started): Promise<void> {
   const what = `${phase} hook ${describeRef(ref)}`;
   const deadline = Date.now() + deps.timeoutMs;
   let interval = deps.minIntervalMs ?? 100;
-  let outcome: HookOutcome = { state: 'running', message: 'not started' };
+  let outcome: HookOutcome;
   let live: KubeObject | undefined;
   for (;;) {
     live = await deps.client.get(ref);
@@ -170,7 +188,7 @@ async function finish(deps: HookRunDeps, started: Started): Promise<void> {
   }
   const pods = live ? await hookPods(deps.client, live).catch(() => []) : [];
   if (outcome.state === 'failed' && live && groupOf(live.apiVersion) === 'batch') {
-    const exit = pods.map((p) => ({ pod: p.metadata.name, exit: containerExit((p.status ?? {}) as Parameters<typeof containerExit>[0]) })).find((p) => p.exit);
+    const exit = pods.map((p) => ({ pod: p.metadata.name, exit: containerExit(HookStatus.parse(p.status ?? {})) })).find((p) => p.exit);
     if (exit) outcome.message += `; pod ${exit.pod}: ${exit.exit}`;
   }
   const logs = await lastLogLines(deps, pods);
@@ -182,7 +200,7 @@ async function finish(deps: HookRunDeps, started: Started): Promise<void> {
   if ((run.result === 'succeeded' && policies.includes('hook-succeeded')) || (run.result === 'failed' && policies.includes('hook-failed'))) {
     await deps.client
       .delete(ref, { propagationPolicy: 'Background' })
-      .catch((err: unknown) => deps.note('warn', `${what} could not be deleted: ${(err as Error).message}`));
+      .catch((err: unknown) => deps.note('warn', `${what} could not be deleted: ${errorMessage(err)}`));
   }
   if (run.result === 'failed') {
     deps.note('error', `${what} failed: ${outcome.message}`);
@@ -198,19 +216,23 @@ async function hookPods(client: KubeClient, live: KubeObject): Promise<KubeObjec
   const uid = live.metadata.uid;
   const pods = await client.list('v1', 'Pod', { namespace: live.metadata.namespace, labelSelector: `job-name=${live.metadata.name}` });
   return pods
-    .filter((p) => !uid || ((p.metadata.ownerReferences as { uid?: string }[] | undefined) ?? []).some((o) => o.uid === uid))
-    .sort((a, b) => String(a.metadata.creationTimestamp ?? '').localeCompare(String(b.metadata.creationTimestamp ?? '')));
+    .filter((p) => !uid || (p.metadata.ownerReferences ?? []).some((o) => o.uid === uid))
+    .sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? ''));
 }
+
+/** The container names of a pod's spec; a spec of another shape reads as empty. */
+const PodSpecNames = z
+  .object({ containers: z.array(z.object({ name: z.string().optional() }).loose()).optional() })
+  .loose()
+  .catch({});
 
 /** The last lines of the last pod's log (a failed one first), where the API gives them. */
 async function lastLogLines(deps: HookRunDeps, pods: KubeObject[]): Promise<string[]> {
-  const failed = pods.filter((p) => (p.status as { phase?: string } | undefined)?.phase === 'Failed');
+  const failed = pods.filter((p) => HookStatus.parse(p.status ?? {}).phase === 'Failed');
   const pod = failed.at(-1) ?? pods.at(-1);
   if (!pod?.metadata.namespace) return [];
   const lines = deps.logLines ?? 20;
-  const containers = ((pod.spec as { containers?: { name?: string }[] } | undefined)?.containers ?? [])
-    .map((c) => c.name)
-    .filter((n): n is string => Boolean(n));
+  const containers = (PodSpecNames.parse(pod.spec ?? {}).containers ?? []).map((c) => c.name).filter((n): n is string => Boolean(n));
   const text = await deps.client
     .podLog(pod.metadata.namespace, pod.metadata.name, { tailLines: lines, ...(containers[0] ? { container: containers[0] } : {}) })
     .catch(() => undefined);

@@ -90,7 +90,7 @@ function integer(value: string | undefined, what: string): number | { problem: s
  */
 export function classify(meta: Meta | undefined): Classification {
   const annotations = meta?.annotations ?? {};
-  const get = (key: string) => (typeof annotations[key] === 'string' ? (annotations[key] as string) : undefined);
+  const get = (key: string) => (typeof annotations[key] === 'string' ? annotations[key] : undefined);
   const own = get(HOOK_ANNOTATION);
   const argo = get(ARGO_HOOK);
   const helm = get(HELM_HOOK);
@@ -204,6 +204,6 @@ export function plannedHooks(hooks: readonly MaybeHook[]): PlannedHook[] {
       phase: d.hook?.phase ?? 'pre-sync',
       kind: d.obj.kind,
       ...(d.obj.metadata.namespace ? { namespace: d.obj.metadata.namespace } : {}),
-      name: d.obj.metadata.name || `${(d.obj.metadata.generateName as string | undefined) ?? ''}*`,
+      name: d.obj.metadata.name || `${d.obj.metadata.generateName ?? ''}*`,
     }));
 }

@@ -2,7 +2,7 @@ import type { AppConfig } from '../config/schema.js';
 import type { KubeClient } from '../kube/client.js';
 import { groupOf, type KubeObject } from '../kube/refs.js';
 import type { DesiredObject } from './validate.js';
-import { isRecord } from './unknown.js';
+import { isRecord } from '../unknown.js';
 
 /** Annotation naming fields of an object that Landfall leaves alone: JSON pointers, comma-separated. */
 export const IGNORE_ANNOTATION = 'landfall.dev/ignore-fields';

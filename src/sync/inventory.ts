@@ -1,7 +1,7 @@
 import type { KubeClient } from '../kube/client.js';
 import { groupKind, type KubeObject, type ObjectRef } from '../kube/refs.js';
 import { z } from 'zod';
-import { isRecord } from './unknown.js';
+import { isRecord } from '../unknown.js';
 import { APP_LABEL, applySetId, FIELD_MANAGER, inventoryName, MANAGED_BY } from './labels.js';
 
 /** One object an app owns, as recorded in its inventory. */

@@ -14,7 +14,7 @@ import { prepare, type Desired, type PrepareDeps, type Prepared } from './prepar
 import { prune } from './prune.js';
 import { createRecorder, type Recorder } from './recorder.js';
 import { waitForHealth } from './wait.js';
-import { errorMessage } from './unknown.js';
+import { errorMessage } from '../unknown.js';
 
 /** Hears about a sync's progress; commit statuses are one listener. Must not throw. */
 export interface SyncListener {
@@ -109,7 +109,7 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Syn
         await waitHealthy(deps, rec, ready, batch, app, request.signal, applying);
         checkAborted();
       } catch (err) {
-        if (step) endStep(step, 'failed', (err as Error).message);
+        if (step) endStep(step, 'failed', errorMessage(err));
         throw err;
       }
       if (step) endStep(step, 'succeeded');
@@ -289,7 +289,7 @@ async function runHooks(
     );
     endStep(step, 'succeeded');
   } catch (err) {
-    endStep(step, 'failed', (err as Error).message);
+    endStep(step, 'failed', errorMessage(err));
     throw err;
   }
 }

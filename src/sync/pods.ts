@@ -1,6 +1,6 @@
 import type { KubeClient } from '../kube/client.js';
 import { groupOf, type KubeObject } from '../kube/refs.js';
-import { isRecord } from './unknown.js';
+import { isRecord } from '../unknown.js';
 
 /** A pod of a workload that will not get better by waiting, and why. */
 export interface PodProblem {

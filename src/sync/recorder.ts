@@ -16,7 +16,7 @@ export interface Recorder {
   /** The phase running now, if any. */
   readonly phase: PhaseName | undefined;
   /** A line for the record's log and the process log. */
-  note(level: 'info' | 'warn' | 'error', msg: string): void;
+  note: (level: 'info' | 'warn' | 'error', msg: string) => void;
   /** Closes the open phase, opens `name`, and saves. */
   enter(name: PhaseName): Promise<void>;
   /** Closes the open phase. */

@@ -6,7 +6,7 @@ import { classify, HOOK_LABEL, hookKey, type HookSpec } from './hooks.js';
 import { APP_LABEL, MANAGED_BY, PART_OF } from './labels.js';
 import type { RenderedObject } from './render/types.js';
 import { stringDataAsData } from './takeover.js';
-import { errorMessage } from './unknown.js';
+import { errorMessage } from '../unknown.js';
 
 /** An object ready to apply: validated, namespaced, labelled, with its source and identity. */
 export interface DesiredObject {
@@ -83,7 +83,7 @@ export async function validateObjects(
       continue;
     }
     // A generated name is the prefix and a suffix the API server picks: check it with one.
-    const name = generated ? `${generateName}x` : (meta.name as string);
+    const name = generated ? `${generateName}x` : meta.name;
     const size = Buffer.byteLength(JSON.stringify(obj));
     if (size > MAX_OBJECT_BYTES) {
       problems.push(
@@ -144,7 +144,7 @@ export async function validateObjects(
     seen.set(id, where);
     if (role.role === 'hook') {
       // A hook is not a member of the app's ApplySet: it is not pruned, it is cleaned by its policy.
-      const key = hookKey(generated ? (generateName as string) : name);
+      const key = hookKey(generated ? generateName : name);
       copy.metadata.labels = { ...copy.metadata.labels, [MANAGED_BY]: 'landfall', [APP_LABEL]: app.name, [HOOK_LABEL]: key };
       const hook: HookSpec = { phase: role.phase, weight: role.weight, deletePolicies: role.deletePolicies, key, generated, source: role.source };
       desired.push({ obj: copy, source, id, namespaced, newKind: !info, hook });

@@ -47,12 +47,14 @@ export async function waitForHealth(client: KubeClient, objects: readonly KubeOb
   for (;;) {
     const read = await readLive(
       client,
-      pending.map((ref) => byId.get(objectId(ref)) as KubeObject),
+      pending.flatMap((ref) => byId.get(objectId(ref)) ?? []),
     );
     const results = pending.map((ref) => [ref, healthOf(ref, read.get(objectId(ref)))] as const);
     for (const [id, live] of read) options.onLive?.(id, live);
     for (const [, { entry }] of results) report.set(entry.id, entry);
-    const all = refs.map((r) => report.get(objectId(r)) as HealthEntry);
+    // Every ref has an entry from the first round on (the first round reads them all).
+    const entries = (): HealthEntry[] => refs.flatMap((r) => report.get(objectId(r)) ?? []);
+    const all = entries();
     options.onProgress?.(all);
     const failed = results.find(([, { entry }]) => entry.status === 'Failed');
     if (failed) {
@@ -66,11 +68,12 @@ export async function waitForHealth(client: KubeClient, objects: readonly KubeOb
         ([, { entry, live }]) => live && entry.status === 'InProgress' && Date.now() - (podsCheckedAt.get(entry.id) ?? 0) >= POD_CHECK_INTERVAL_MS,
       );
       for (const [ref, { entry, live }] of due) {
+        if (!live) continue;
         podsCheckedAt.set(entry.id, Date.now());
-        const problem = await workloadPodProblem(client, live as KubeObject);
+        const problem = await workloadPodProblem(client, live);
         if (!problem) continue;
         report.set(entry.id, { ...entry, status: 'Failed', reason: problem.reason, message: `pod ${problem.pod}: ${problem.detail}` });
-        options.onProgress?.(refs.map((r) => report.get(objectId(r)) as HealthEntry));
+        options.onProgress?.(entries());
         throw new SyncError('HEALTH_FAILED', `${describeRef(ref)} pod ${problem.pod} ${problem.reason}: ${problem.detail}`, false, {
           object: describeRef(ref),
         });
@@ -78,15 +81,15 @@ export async function waitForHealth(client: KubeClient, objects: readonly KubeOb
     }
     if (Date.now() >= deadline) {
       const waiting = pending.map((ref) => {
-        const e = report.get(objectId(ref)) as HealthEntry;
-        return `${describeRef(ref)} ${e.reason}: ${e.message}`;
+        const e = report.get(objectId(ref));
+        return e ? `${describeRef(ref)} ${e.reason}: ${e.message}` : describeRef(ref);
       });
       throw new SyncError(
         'HEALTH_TIMEOUT',
         `not healthy after ${Math.round(options.timeoutMs / 1000)}s: ${waiting.slice(0, 5).join('; ')}${waiting.length > 5 ? `; and ${waiting.length - 5} more` : ''}`,
         false,
         {
-          object: describeRef(pending[0] as ObjectRef),
+          object: pending[0] ? describeRef(pending[0]) : '',
         },
       );
     }
@@ -129,7 +132,8 @@ export async function readLive(client: KubeClient, objects: readonly KubeObject[
   const out = new Map<string, KubeObject>();
   await Promise.all(
     [...groups.values()].map(async (members) => {
-      const first = members[0] as KubeObject;
+      const [first] = members;
+      if (!first) return;
       if (members.length === 1) {
         const live = await client.get(refOf(first));
         if (live) out.set(objectId(refOf(first)), live);

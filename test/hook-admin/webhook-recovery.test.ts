@@ -77,8 +77,9 @@ t.test('GitHub: failed deliveries are redelivered once; refused, accepted and re
   // Intake accepted g-taken after all (another Landfall replica answered a retry).
   await redis.set(keys.delivery('github', 'g-taken'), '1');
 
-  const { metrics, close } = createProcessMetrics(cfg);
-  t.teardown(close);
+  const processMetrics = createProcessMetrics(cfg);
+  const { metrics } = processMetrics;
+  t.teardown(() => processMetrics.close());
   const logs: string[] = [];
   const first = await runWebhookCheck({ config: cfg, apis, redis, keys, log: quietLog(logs), metrics });
   t.same(

@@ -69,7 +69,7 @@ async function raw(kc: KubeConfig, method: string, path: string, options: RawOpt
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        let json: Obj = {};
+        let json: Obj;
         try {
           json = JSON.parse(text) as Obj;
         } catch {
@@ -96,7 +96,7 @@ async function failed(promise: Promise<unknown>): Promise<{ code: number; body: 
   } catch (err) {
     if (err instanceof ApiException) {
       const text = String(err.body);
-      let body: Obj = {};
+      let body: Obj;
       try {
         body = JSON.parse(text) as Obj;
       } catch {

@@ -133,8 +133,9 @@ apps:
   - { name: web, forge: ${forge}, repo: ${FLOW_REPOS[forge]}, cloneUrl: "${cloneUrl}", branch: main, path: deploy, namespace: ${namespace}${appYaml.includes('healthTimeout') ? '' : ', healthTimeout: 20s'}, prComments: true${appYaml} }
 ${options.moreApps?.({ cloneUrl, namespace, repo: FLOW_REPOS[forge] }) ?? ''}
 `;
-  const { metrics, close: closeMetrics } = createProcessMetrics(parseConfig(yaml, {}));
-  t.teardown(closeMetrics);
+  const processMetrics = createProcessMetrics(parseConfig(yaml, {}));
+  const { metrics } = processMetrics;
+  t.teardown(() => processMetrics.close());
   const web = await startWeb(t, yaml, {}, { metrics });
   const client = await createKubeClient(kc, { retryBaseMs: 10 });
   t.teardown(() => client.close());

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/rest';
-import { ForgeApiError, forgeHttpError, forgeNetworkError } from '../forge-api-error.js';
+import { fieldOf, ForgeApiError, forgeHttpError, forgeNetworkError, statusOf } from '../forge-api-error.js';
 import type { ForgeApi, HookDelivery, HookSpec, RemoteHook } from '../forge-api.js';
 
 /** Settings for the GitHub API client: a token, or a GitHub App. */
@@ -24,11 +24,25 @@ function split(repo: string): { owner: string; repo: string } {
 
 /** Turns an Octokit RequestError (or a network failure) into a classified ForgeApiError. */
 function wrap(what: string, err: unknown): Error {
-  const e = err as { status?: number; response?: { headers?: Record<string, string>; data?: unknown } };
-  if (typeof e.status === 'number' && e.status > 0) {
-    return forgeHttpError(what, e.status, e.response?.headers ?? {}, JSON.stringify(e.response?.data ?? '') ?? '');
+  const status = statusOf(err);
+  if (status !== undefined && status > 0) {
+    const response = fieldOf(err, 'response');
+    const raw = fieldOf(response, 'headers');
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(raw !== null && typeof raw === 'object' ? raw : {}))
+      if (typeof v === 'string' || typeof v === 'number') headers[k] = String(v);
+    return forgeHttpError(what, status, headers, JSON.stringify(fieldOf(response, 'data') ?? '') ?? '');
   }
   return forgeNetworkError(what, err);
+}
+
+const GITHUB_STATES = ['pending', 'success', 'failure', 'error'] as const;
+
+/** A commit status state GitHub accepts; another word is refused before the call. */
+function githubState(state: string): (typeof GITHUB_STATES)[number] {
+  const found = GITHUB_STATES.find((s) => s === state);
+  if (!found) throw new ForgeApiError(`GitHub has no commit status state "${state}"`, 0, false);
+  return found;
 }
 
 type HookData = { id: number; active: boolean; events: string[]; config: { url?: string; content_type?: string; secret?: string } };
@@ -55,14 +69,14 @@ export function createGithubApi(settings: GithubApiSettings): ForgeApi {
   const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
   const common = { baseUrl: settings.apiUrl, userAgent: 'landfall', request: { timeout: 10_000 }, log: quiet };
   const app = settings.app;
-  const privateKey = app ? (app.privateKey ?? readFileSync(app.privateKeyFile as string, 'utf8')) : undefined;
+  const privateKey = app ? (app.privateKey ?? readFileSync(app.privateKeyFile ?? '', 'utf8')) : undefined;
   const tokenClient = settings.token ? new Octokit({ ...common, auth: settings.token }) : undefined;
   const appClient = app ? new Octokit({ ...common, authStrategy: createAppAuth, auth: { appId: app.appId, privateKey } }) : undefined;
   const installations = new Map<string, Promise<Octokit>>();
 
   /** The client for a repository: its installation's, as an App; the token's otherwise. */
   function client(fullName: string): Promise<Octokit> {
-    if (!appClient) return Promise.resolve(tokenClient as Octokit);
+    if (!appClient) return tokenClient ? Promise.resolve(tokenClient) : Promise.reject(new Error('no GitHub token or App configured'));
     const key = fullName.toLowerCase();
     let found = installations.get(key);
     if (!found) {
@@ -70,7 +84,7 @@ export function createGithubApi(settings: GithubApiSettings): ForgeApi {
         ({ data }) => new Octokit({ ...common, authStrategy: createAppAuth, auth: { appId: app!.appId, privateKey, installationId: data.id } }),
         (err: unknown) => {
           installations.delete(key);
-          if ((err as { status?: number }).status === 404) {
+          if (statusOf(err) === 404) {
             throw new ForgeApiError(
               `the GitHub App ${app!.appId} is not installed on ${fullName}: install it on that repository (the App's page → Install App)`,
               404,
@@ -95,7 +109,7 @@ export function createGithubApi(settings: GithubApiSettings): ForgeApi {
       return await fn(await client(fullName));
     } catch (err) {
       if (err instanceof ForgeApiError) throw err;
-      if (appClient && (err as { status?: number }).status === 401 && !retried) {
+      if (appClient && statusOf(err) === 401 && !retried) {
         installations.delete(fullName.toLowerCase());
         return withClient(fullName, what, fn, true);
       }
@@ -119,7 +133,7 @@ export function createGithubApi(settings: GithubApiSettings): ForgeApi {
         octokit.rest.repos.createCommitStatus({
           ...split(status.repo),
           sha: status.sha,
-          state: status.state as 'pending' | 'success' | 'failure' | 'error',
+          state: githubState(status.state),
           target_url: status.targetUrl,
           description: status.description,
           context: status.context,
@@ -145,7 +159,7 @@ export function createGithubApi(settings: GithubApiSettings): ForgeApi {
             return id;
           } catch (err) {
             // Deleted by someone: post a new one.
-            if ((err as { status?: number }).status !== 404) throw err;
+            if (statusOf(err) !== 404) throw err;
           }
         }
         const created = await octokit.rest.issues.createComment({ owner, repo, issue_number: number, body });
@@ -155,7 +169,7 @@ export function createGithubApi(settings: GithubApiSettings): ForgeApi {
     async listHooks(fullName) {
       return withClient(fullName, `GitHub hooks of ${fullName}`, async (octokit) => {
         const hooks = await octokit.paginate(octokit.rest.repos.listWebhooks, { ...split(fullName), per_page: 100 });
-        return (hooks as unknown as HookData[]).map(toHook);
+        return hooks.map(toHook);
       });
     },
     async createHook(fullName, spec) {

@@ -48,8 +48,8 @@ export function checkRunSpec(report: StatusReport): CheckRunSpec {
  * `unavailable`, so commit statuses are posted instead.
  */
 export function withCheckRunReports(api: ForgeApi): ForgeApi {
-  const upsert = api.upsertCheckRun;
-  if (!api.checkRuns || !upsert) return api;
+  if (!api.checkRuns || !api.upsertCheckRun) return api;
+  const upsert = api.upsertCheckRun.bind(api);
   return {
     ...api,
     async postReport(report: StatusReport, previous?: PostedReport): Promise<PostedReport | { unavailable: string }> {

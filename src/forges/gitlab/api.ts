@@ -1,5 +1,5 @@
 import { Gitlab } from '@gitbeaker/rest';
-import { ForgeApiError, forgeHttpError, forgeNetworkError } from '../forge-api-error.js';
+import { fieldOf, ForgeApiError, forgeHttpError, forgeNetworkError } from '../forge-api-error.js';
 import type { ForgeApi, HookDisabled, HookSpec, OpenPullRequest, RemoteHook } from '../forge-api.js';
 import { restCall } from '../rest-call.js';
 
@@ -68,21 +68,36 @@ export interface GitlabApiSettings {
   url: string;
 }
 
-type GitbeakerError = { cause?: { response?: Response; description?: string } };
+/** The HTTP answer a Gitbeaker error carries in `cause.response`, if any. */
+function gitbeakerResponse(err: unknown): Response | undefined {
+  const response = fieldOf(fieldOf(err, 'cause'), 'response');
+  return response instanceof Response ? response : undefined;
+}
 
 async function wrap(what: string, err: unknown): Promise<Error> {
-  const response = (err as GitbeakerError).cause?.response;
+  const response = gitbeakerResponse(err);
   if (response) {
-    const text = (err as GitbeakerError).cause?.description ?? (await response.text().catch(() => ''));
+    const text = fieldOf(fieldOf(err, 'cause'), 'description') ?? (await response.text().catch(() => ''));
     return forgeHttpError(what, response.status, response.headers, typeof text === 'string' ? text : JSON.stringify(text));
   }
   return forgeNetworkError(what, err);
 }
 
+const GITLAB_STATES = ['pending', 'running', 'success', 'failed', 'canceled'] as const;
+
+/** A commit status state GitLab accepts; another word is refused before the call. */
+function gitlabState(state: string): (typeof GITLAB_STATES)[number] {
+  const found = GITLAB_STATES.find((s) => s === state);
+  if (!found) throw new ForgeApiError(`GitLab has no commit status state "${state}"`, 0, false);
+  return found;
+}
+
 /** GitLab answers 400 "Cannot transition status" when the status is already in that state. */
 function alreadySet(err: unknown): boolean {
-  const cause = (err as GitbeakerError).cause;
-  return cause?.response?.status === 400 && /Cannot transition status/i.test(String(cause.description ?? (err as Error).message));
+  const description = fieldOf(fieldOf(err, 'cause'), 'description');
+  // A description that is not a string never names the transition (it read as "[object Object]").
+  const message = typeof description === 'string' ? description : description === undefined || description === null ? fieldOf(err, 'message') : '';
+  return gitbeakerResponse(err)?.status === 400 && /Cannot transition status/i.test(typeof message === 'string' ? message : '');
 }
 
 /** GitLab.com and self-managed GitLab with @gitbeaker/rest: commit statuses and merge-request notes. */
@@ -161,8 +176,9 @@ export function createGitlabApi(settings: GitlabApiSettings): ForgeApi {
       await restCall(`GitLab resend of event ${deliveryId} on ${repo}`, 'POST', `${project(repo)}/hooks/${hookId}/events/${deliveryId}/resend`, headers);
     },
     async postStatus(status) {
+      const state = gitlabState(status.state);
       try {
-        await api.Commits.editStatus(status.repo, status.sha, status.state as 'pending' | 'running' | 'success' | 'failed' | 'canceled', {
+        await api.Commits.editStatus(status.repo, status.sha, state, {
           name: status.context,
           targetUrl: status.targetUrl,
           description: status.description,
@@ -189,7 +205,7 @@ export function createGitlabApi(settings: GitlabApiSettings): ForgeApi {
       try {
         let id = knownId;
         if (!id) {
-          const notes = (await api.MergeRequestNotes.all(repo, number)) as { id: number; body: string }[];
+          const notes = await api.MergeRequestNotes.all(repo, number);
           const found = notes.find((n) => n.body.includes(marker));
           if (found) id = String(found.id);
         }
@@ -198,10 +214,10 @@ export function createGitlabApi(settings: GitlabApiSettings): ForgeApi {
             await api.MergeRequestNotes.edit(repo, number, Number(id), { body });
             return id;
           } catch (err) {
-            if ((err as GitbeakerError).cause?.response?.status !== 404) throw err;
+            if (gitbeakerResponse(err)?.status !== 404) throw err;
           }
         }
-        const created = (await api.MergeRequestNotes.create(repo, number, body)) as { id: number };
+        const created = await api.MergeRequestNotes.create(repo, number, body);
         return String(created.id);
       } catch (err) {
         throw await wrap(what, err);

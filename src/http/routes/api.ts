@@ -32,6 +32,7 @@ const driftEntry = jsonSchema(driftEntrySchema);
  * `POST /api/apps/:app/sync` with a bearer token from `server.apiTokens`. Every route has a
  * schema for what it takes and what it answers.
  */
+// eslint-disable-next-line @typescript-eslint/require-await -- a Fastify plugin: Fastify awaits the promise an async plugin returns
 export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions): Promise<void> {
   const { view } = options;
 

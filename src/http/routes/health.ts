@@ -6,8 +6,9 @@ export interface ReadinessChecks {
 }
 
 /** `GET /healthz` (the process is alive) and `GET /readyz` (it can do its work now). */
+// eslint-disable-next-line @typescript-eslint/require-await -- a Fastify plugin: Fastify awaits the promise an async plugin returns
 export async function healthRoutes(app: FastifyInstance, options: { checks: ReadinessChecks }): Promise<void> {
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', () => Promise.resolve({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
     const entries = await Promise.all(Object.entries(options.checks).map(async ([name, check]) => [name, await check().catch(() => false)] as const));

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { clipName } from '../../clip.js';
-import { FORGE_IDS, isForgeId, type ForgeId } from '../../config/schema.js';
+import { FORGE_IDS, isForgeId } from '../../config/schema.js';
 import type { DeliveryAnswer, DeliveryHandler, DeliveryHead, DeliveryRefusal } from '../../intake/handle.js';
 import type { Metrics } from '../../metrics/families.js';
 import type { BodyBudget, BodyLease } from '../body-budget.js';
@@ -46,6 +46,7 @@ interface Admitted {
  * close the connection, so the body they did not want is never read into memory. Encapsulated
  * on purpose: this raw-bytes body reader applies to these routes alone.
  */
+// eslint-disable-next-line @typescript-eslint/require-await -- a Fastify plugin: Fastify awaits the promise an async plugin returns
 export async function hookRoutes(app: FastifyInstance, options: HookRoutesOptions): Promise<void> {
   const { limiter, metrics, budget } = options;
   // Per request, not per module: the plugin's own map, gone with the request objects.
@@ -185,8 +186,9 @@ export async function hookRoutes(app: FastifyInstance, options: HookRoutesOption
 function readBody(stream: Readable, limits: { target: Buffer | undefined; max: number; lease: BodyLease; retryAfterSeconds: number }): Promise<Buffer> {
   const { max, lease, retryAfterSeconds } = limits;
   return new Promise((resolve, reject) => {
-    let target = limits.target;
-    const declared = target !== undefined;
+    // The buffer taken at admission for a body of declared length; `target` starts as it.
+    const declared = limits.target;
+    let target = declared;
     const chunks: Buffer[] = [];
     let received = 0;
     const stop = (err?: Error) => {
@@ -199,10 +201,10 @@ function readBody(stream: Readable, limits: { target: Buffer | undefined; max: n
     const onData = (chunk: Buffer) => {
       const offset = received;
       received += chunk.length;
-      if (declared) {
-        // Node's parser never delivers more than the declared length; guard anyway. (`declared` means `target` was allocated: casts below.)
-        if (received > (target as Buffer).length) return stop(new HttpError('bad-request', 'body is longer than its Content-Length'));
-        chunk.copy(target as Buffer, offset);
+      if (declared !== undefined) {
+        // Node's parser never delivers more than the declared length; guard anyway.
+        if (received > declared.length) return stop(new HttpError('bad-request', 'body is longer than its Content-Length'));
+        chunk.copy(declared, offset);
         return undefined;
       }
       if (received > max) return stop(new HttpError('payload-too-large', tooLarge(max)));
@@ -223,9 +225,8 @@ function readBody(stream: Readable, limits: { target: Buffer | undefined; max: n
     };
     const onEnd = () => {
       stop();
-      // `declared` means `target` was allocated before reading began.
-      if (declared && received !== (target as Buffer).length)
-        return reject(new HttpError('body-incomplete', errorMessage('body-incomplete', `ended after ${received} of ${(target as Buffer).length} bytes`)));
+      if (declared !== undefined && received !== declared.length)
+        return reject(new HttpError('body-incomplete', errorMessage('body-incomplete', `ended after ${received} of ${declared.length} bytes`)));
       return resolve(target ? target.subarray(0, received) : Buffer.concat(chunks, received));
     };
     const onError = (err: Error) => stop(new HttpError('body-incomplete', errorMessage('body-incomplete', `could not be read: ${err.message}`)));

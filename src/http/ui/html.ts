@@ -1,5 +1,6 @@
 /** HTML-escapes text for element content and attribute values. */
 export function esc(value: unknown): string {
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- callers pass strings, numbers and booleans; anything else prints as String() has always printed it
   return String(value ?? '')
     .replaceAll('&', '&amp;')
     .replaceAll('<', '&lt;')

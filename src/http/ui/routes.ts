@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, preHandlerHookHandler } from 'fastify';
-import { currentAccess } from '../access.js';
+import { currentAccess, field } from '../access.js';
 import type { Config } from '../../config/schema.js';
 import type { Intake } from '../../queue/producer.js';
 import { clipName } from '../../clip.js';
@@ -29,6 +29,7 @@ function send(reply: FastifyReply, status: number, body: string): FastifyReply {
 }
 
 /** The server-rendered dashboard: `/`, `/apps/:app`, `/syncs/:id`, and the sync button's form. */
+// eslint-disable-next-line @typescript-eslint/require-await -- a Fastify plugin: Fastify awaits the promise an async plugin returns
 export async function uiRoutes(app: FastifyInstance, options: { config: Config; view: View; intake: Intake; tokens: TokenGuard }): Promise<void> {
   const { config, view } = options;
   // The sync button posts a plain form; parse it here only.
@@ -58,19 +59,20 @@ export async function uiRoutes(app: FastifyInstance, options: { config: Config; 
       view.webhook(appConfig),
     ]);
     const access = currentAccess();
-    const csrf = (reply as FastifyReply & { generateCsrf?: () => string }).generateCsrf;
+    // Decorated only when sign-in is on.
+    const csrf = 'generateCsrf' in reply;
     const person =
       access?.kind === 'user' && access.login
-        ? { login: access.login, ...(access.canWrite(appConfig.name) && csrf ? { csrf: csrf.call(reply) } : {}) }
+        ? { login: access.login, ...(access.canWrite(appConfig.name) && csrf ? { csrf: reply.generateCsrf() } : {}) }
         : undefined;
     return send(reply, 200, appPage(config, summary, drift, syncs, plans, queued, Date.now(), undefined, webhook, person));
   });
 
   // A signed-in person's form carries a CSRF token instead of an API token; it must be right.
-  const csrfProtection = (app as FastifyInstance & { csrfProtection?: preHandlerHookHandler }).csrfProtection;
+  // Decorated only when sign-in is on.
+  const csrfProtection = 'csrfProtection' in app;
   const personCsrf: preHandlerHookHandler = function (request, reply, done) {
-    if (csrfProtection && currentAccess()?.kind === 'user' && !(request.body as { token?: string } | undefined)?.token)
-      return csrfProtection.call(this, request, reply, done);
+    if (csrfProtection && currentAccess()?.kind === 'user' && !field(request.body, 'token')) return app.csrfProtection(request, reply, done);
     done();
   };
   app.post<{ Params: { app: string }; Body: { token?: string } }>('/apps/:app/sync', { preHandler: personCsrf }, async (request, reply) => {

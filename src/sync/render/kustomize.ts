@@ -6,7 +6,7 @@ import { run } from '../exec.js';
 import { isInside } from './guard.js';
 import { parseManifests } from './parse.js';
 import type { RenderedObject, RenderLimits, RenderTools } from './types.js';
-import { errorMessage } from '../unknown.js';
+import { errorMessage } from '../../unknown.js';
 
 /** File names kustomize recognises, in its order of preference. */
 export const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];

@@ -2,7 +2,7 @@ import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../../kube/refs.js';
 import { SyncError } from '../errors.js';
 import type { RenderedObject } from './types.js';
-import { errorMessage } from '../unknown.js';
+import { errorMessage } from '../../unknown.js';
 
 /** Aliases a manifest may expand; a "billion laughs" document needs thousands. */
 const MAX_ALIASES = 100;

@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import { SyncError } from '../errors.js';
 import { addObject, parseManifests } from './parse.js';
 import type { RenderedObject, RenderLimits } from './types.js';
-import { errorMessage } from '../unknown.js';
+import { errorMessage } from '../../unknown.js';
 
 const MANIFEST = /\.(ya?ml|json)$/i;
 

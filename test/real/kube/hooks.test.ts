@@ -159,7 +159,7 @@ t.test('a helm create chart with a pre-install Job: the test hook is skipped, th
   const h = await realSyncHarness(t, kube, ', path: chart, healthTimeout: 90s');
   const scratch = await mkdtemp(join(tmpdir(), 'landfall-helm-create-'));
   t.teardown(() => rm(scratch, { recursive: true, force: true }));
-  const made = await runTool(helm as string, ['create', join(scratch, 'chart')]);
+  const made = await runTool(helm, ['create', join(scratch, 'chart')]);
   t.equal(made.code, 0, made.stderr);
   const files: Record<string, string> = {};
   for (const file of await readdir(join(scratch, 'chart'), { recursive: true, withFileTypes: true })) {

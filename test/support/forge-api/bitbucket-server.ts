@@ -9,6 +9,7 @@ import {
   describeProblem,
   intQuery,
   isFullSha,
+  text,
   type Answer,
   type FieldProblem,
   type ForgeDefinition,
@@ -300,7 +301,7 @@ function hookBodyProblems(ctx: RouteContext, isCreate: boolean): Answer | undefi
         [
           {
             context: 'events',
-            message: bad === undefined ? 'At least one event must be specified.' : `${String(bad)} is not a valid webhook event.`,
+            message: bad === undefined ? 'At least one event must be specified.' : `${text(bad)} is not a valid webhook event.`,
             exceptionName: null,
           },
         ],

@@ -20,6 +20,7 @@ import {
 import {
   checkFields,
   describeProblem,
+  text,
   intQuery,
   isFullSha,
   selfUrl,
@@ -433,7 +434,7 @@ function createHook(ctx: RouteContext): Answer {
     settings: {
       // GitHub's default content type is form, not json.
       content_type: config['content_type'] ?? 'form',
-      insecure_ssl: config['insecure_ssl'] === undefined ? '0' : String(config['insecure_ssl']),
+      insecure_ssl: config['insecure_ssl'] === undefined ? '0' : text(config['insecure_ssl']),
       last_response: { ...NEVER_ANSWERED },
     },
     createdAt: now,
@@ -494,7 +495,7 @@ function updateHook(ctx: RouteContext): Answer {
     const c = body.config;
     hook.url = url;
     if (c['content_type'] !== undefined) hook.settings['content_type'] = c['content_type'];
-    if (c['insecure_ssl'] !== undefined) hook.settings['insecure_ssl'] = String(c['insecure_ssl']);
+    if (c['insecure_ssl'] !== undefined) hook.settings['insecure_ssl'] = text(c['insecure_ssl']);
     // GitHub: "If you previously had a secret set, you must provide the same secret or set a new
     // secret or the secret will be removed." A config without secret removes it.
     hook.secret = typeof c['secret'] === 'string' && c['secret'] !== '' ? c['secret'] : null;

@@ -513,7 +513,7 @@ export interface ForgeDefinition {
   /** Canonical form of a status context for `latest()` and grouping (GitHub lower-cases). */
   contextKey(context: string): string;
   /** Undefined when the headers carry the right credentials; otherwise why not. */
-  authenticate(headers: Record<string, string>, options: ForgeApiOptions, ctx: AuthContext): AuthFailure | undefined;
+  authenticate: (headers: Record<string, string>, options: ForgeApiOptions, ctx: AuthContext) => AuthFailure | undefined;
   /** The forge's answer for a request refused before routing. */
   refuse(kind: RefusalKind, detail: string, store: ForgeStore): Answer;
   /** The forge's error body for an injected status code (faults, down); `path` is the request path when there is one. */
@@ -619,6 +619,30 @@ export interface FieldProblem {
 /** True for a plain JSON object. */
 export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * `String(value)` for a value read from a JSON document, spelled out so the object case is
+ * explicit: strings as they are, other primitives as String() gives them, arrays joined with
+ * commas as Array.prototype.toString joins them, and objects as "[object Object]".
+ */
+export function text(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return value;
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+    case 'undefined':
+      return String(value);
+    case 'symbol':
+    case 'function':
+      return value.toString();
+    case 'object':
+      if (value === null) return 'null';
+      if (Array.isArray(value)) return value.map((item: unknown) => (item === null || item === undefined ? '' : text(item))).join(',');
+      return Object.prototype.toString.call(value);
+  }
 }
 
 /**
@@ -843,7 +867,7 @@ export async function serveForge(def: ForgeDefinition, options: ForgeApiOptions)
     try {
       createPublicKey(options.app.publicKey);
     } catch (err) {
-      throw new Error(`startForgeApi: app.publicKey is not a PEM public key: ${(err as Error).message}`);
+      throw new Error(`startForgeApi: app.publicKey is not a PEM public key: ${(err as Error).message}`, { cause: err });
     }
     if (!Number.isInteger(options.app.appId) || options.app.appId <= 0) throw new Error(`startForgeApi: app.appId must be a positive integer`);
   }
@@ -1148,7 +1172,10 @@ export async function serveForge(def: ForgeDefinition, options: ForgeApiOptions)
           reject,
           timer: setTimeout(() => {
             waiters = waiters.filter((w) => w !== waiter);
-            const why = waiter.lastError === undefined ? '' : `\nlast predicate error: ${String(waiter.lastError)}`;
+            const why =
+              waiter.lastError === undefined
+                ? ''
+                : `\nlast predicate error: ${waiter.lastError instanceof Error ? String(waiter.lastError) : text(waiter.lastError)}`;
             reject(new Error(`waitFor timed out after ${String(timeoutMs)} ms on the ${def.id} stand-in${why}\n${describe()}`));
           }, timeoutMs),
         };

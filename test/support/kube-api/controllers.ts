@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import type { Engine } from './engine.js';
 import type { Registry } from './registry.js';
 import type { Store, StoredObject } from './store.js';
-import { deepEqual, isObject, type JsonObject, type KubeObject, type OwnerReference } from './types.js';
+import { deepEqual, isObject, text, type JsonObject, type KubeObject, type OwnerReference } from './types.js';
 
 /** What a rollout does: complete, stay in progress forever, or fail its progress deadline. */
 export type RolloutBehaviour = 'succeed' | 'hang' | 'fail';
@@ -108,7 +108,7 @@ function podSpecOf(obj: KubeObject, kind: string): JsonObject {
 function imagesOf(obj: KubeObject, kind: string): string[] {
   const pod = podSpecOf(obj, kind);
   const all = [...(Array.isArray(pod.containers) ? pod.containers : []), ...(Array.isArray(pod.initContainers) ? pod.initContainers : [])];
-  return all.filter(isObject).map((c) => String(c.image ?? ''));
+  return all.filter(isObject).map((c) => text(c.image ?? ''));
 }
 
 /** A condition with the timestamps kept when nothing about it changed (so reconciles converge). */
@@ -136,7 +136,7 @@ function maxUnavailable(s: JsonObject, replicas: number): number {
   const rolling = isObject(strategy.rollingUpdate) ? strategy.rollingUpdate : {};
   const value = rolling.maxUnavailable ?? '25%';
   if (typeof value === 'number') return value;
-  const m = /^(\d+)%$/.exec(String(value));
+  const m = /^(\d+)%$/.exec(text(value));
   return m ? Math.floor((replicas * Number(m[1])) / 100) : Number(value) || 0;
 }
 
@@ -467,9 +467,9 @@ export function createControllers(deps: ControllerDeps): Controllers {
     const now = deps.now();
     if (obj.metadata?.deletionTimestamp) {
       // Delete every custom resource first; the CRD goes when the last one is gone.
-      const crs = store.list(String(s.group ?? ''), String(names.plural ?? ''));
+      const crs = store.list(text(s.group ?? ''), text(names.plural ?? ''));
       for (const cr of crs) if (!cr.obj.metadata?.deletionTimestamp) engine.deleteRecord(cr, 'Background');
-      const left = store.list(String(s.group ?? ''), String(names.plural ?? ''));
+      const left = store.list(text(s.group ?? ''), text(names.plural ?? ''));
       const current = store.get(record.group, record.plural, record.namespace, record.name);
       if (!current) return;
       if (left.length > 0) {
@@ -497,7 +497,7 @@ export function createControllers(deps: ControllerDeps): Controllers {
     const storage = versions.find((v) => v.storage === true)?.name;
     const stored = new Set<string>(Array.isArray(prev.storedVersions) ? prev.storedVersions.map(String) : []);
     if (typeof storage === 'string') stored.add(storage);
-    const kind = String(names.kind ?? '');
+    const kind = text(names.kind ?? '');
     const accepted: JsonObject = {
       plural: names.plural,
       singular: names.singular ?? kind.toLowerCase(),
@@ -507,7 +507,7 @@ export function createControllers(deps: ControllerDeps): Controllers {
     if (Array.isArray(names.shortNames)) accepted.shortNames = names.shortNames;
     if (Array.isArray(names.categories)) accepted.categories = names.categories;
     let next: JsonObject;
-    const conflict = deps.crdNameConflicts().has(name) ? { reason: 'PluralConflict', name: String(names.plural ?? '') } : nameConflict(record, accepted);
+    const conflict = deps.crdNameConflicts().has(name) ? { reason: 'PluralConflict', name: text(names.plural ?? '') } : nameConflict(record, accepted);
     if (conflict) {
       next = {
         acceptedNames: { plural: '', kind: '' },
@@ -558,7 +558,7 @@ export function createControllers(deps: ControllerDeps): Controllers {
    * kind): like it, the last conflict found is the one reported.
    */
   function nameConflict(record: StoredObject, wanted: JsonObject): { reason: string; name: string } | undefined {
-    const group = String((record.obj.spec as JsonObject | undefined)?.group ?? '');
+    const group = text((record.obj.spec as JsonObject | undefined)?.group ?? '');
     const taken = {
       plural: new Set<string>(),
       singular: new Set<string>(),
@@ -567,14 +567,14 @@ export function createControllers(deps: ControllerDeps): Controllers {
       listKind: new Set<string>(),
     };
     for (const other of store.list(record.group, record.plural)) {
-      if (other.name === record.name || String((other.obj.spec as JsonObject | undefined)?.group ?? '') !== group) continue;
+      if (other.name === record.name || text((other.obj.spec as JsonObject | undefined)?.group ?? '') !== group) continue;
       const names = ((other.obj.status as JsonObject | undefined)?.acceptedNames ?? {}) as JsonObject;
       if (!names.kind) continue;
-      taken.plural.add(String(names.plural ?? ''));
-      taken.singular.add(String(names.singular ?? ''));
+      taken.plural.add(text(names.plural ?? ''));
+      taken.singular.add(text(names.singular ?? ''));
       for (const n of Array.isArray(names.shortNames) ? names.shortNames : []) taken.shortNames.add(String(n));
-      taken.kind.add(String(names.kind));
-      taken.listKind.add(String(names.listKind ?? ''));
+      taken.kind.add(text(names.kind));
+      taken.listKind.add(text(names.listKind ?? ''));
     }
     let found: { reason: string; name: string } | undefined;
     const check = (reason: string, set: Set<string>, value: unknown) => {

@@ -31,7 +31,7 @@ import type { Registry } from './registry.js';
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
 import { managedFieldsChanged, parseManagedFields, renderManagedFields, sameManaged, serverSideApply, trackUpdate, type ManagedEntry } from './ssa.js';
 import type { Store, StoredObject } from './store.js';
-import { apiVersionOf, clone, deepEqual, isObject, timestamp, type JsonObject, type KubeObject, type ObjectMeta, type TypeInfo } from './types.js';
+import { apiVersionOf, clone, deepEqual, isObject, text, timestamp, type JsonObject, type KubeObject, type ObjectMeta, type TypeInfo } from './types.js';
 import { validate, validateName } from './validation.js';
 
 /** What a request addresses: a type, and for item requests a namespace and name. */
@@ -407,8 +407,8 @@ export function createEngine(deps: EngineDeps): Engine {
       applyDefaults(next, type, {
         created,
         old: live?.obj,
-        allocateClusterIP: deps.allocateClusterIP,
-        allocateNodePort: deps.allocateNodePort,
+        allocateClusterIP: (...args) => deps.allocateClusterIP(...args),
+        allocateNodePort: (...args) => deps.allocateNodePort(...args),
       });
     }
 
@@ -496,7 +496,7 @@ export function createEngine(deps: EngineDeps): Engine {
 
   function preconditionRv(live: StoredObject, rv: unknown, type: TypeInfo): void {
     if (rv === undefined || rv === null || rv === '') return;
-    if (String(rv) !== live.obj.metadata?.resourceVersion) throw conflictModified(resourceOf(type), live.name);
+    if (text(rv) !== live.obj.metadata?.resourceVersion) throw conflictModified(resourceOf(type), live.name);
   }
 
   function get(scope: Scope): Answer {

@@ -349,7 +349,7 @@ export function locate(obj: JsonObject, path: string, root: SchemaNode): Locatio
       if (!Array.isArray(value)) return undefined;
       const list = value;
       const spec = node.listSpec(list);
-      let index = -1;
+      let index: number;
       if (spec.type === 'map') index = list.findIndex((item) => isObject(item) && keyToken(item, spec) === token);
       else index = list.findIndex((item) => valueToken(item) === token);
       if (index < 0) return undefined;

@@ -3,7 +3,7 @@
  * documents that describe them (kube.md B7 §2). Built-in types are fixed; types served from
  * CustomResourceDefinitions come and go as the CRD controller establishes or removes them.
  */
-import { apiVersionOf, isObject, type GenerationRule, type JsonObject, type KubeObject, type TypeInfo } from './types.js';
+import { apiVersionOf, isObject, text, type GenerationRule, type JsonObject, type KubeObject, type TypeInfo } from './types.js';
 
 const ITEM_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 const SUB_VERBS = ['get', 'patch', 'update'];
@@ -190,9 +190,9 @@ export function createRegistry(): Registry {
     types = types.filter((t) => t.crd !== name);
     const spec = isObject(crd.spec) ? crd.spec : {};
     const names = isObject(spec.names) ? spec.names : {};
-    const group = String(spec.group ?? '');
-    const kind = String(names.kind ?? '');
-    const plural = String(names.plural ?? '');
+    const group = text(spec.group ?? '');
+    const kind = text(names.kind ?? '');
+    const plural = text(names.plural ?? '');
     const added: TypeInfo[] = [];
     const versions = Array.isArray(spec.versions) ? spec.versions : [];
     for (const v of versions) {
@@ -204,10 +204,10 @@ export function createRegistry(): Registry {
         version: String(v.name),
         kind,
         plural,
-        singular: String(names.singular ?? kind.toLowerCase()),
+        singular: text(names.singular ?? kind.toLowerCase()),
         namespaced: spec.scope !== 'Cluster',
         hasStatus: subresources.status !== undefined,
-        listKind: String(names.listKind ?? `${kind}List`),
+        listKind: text(names.listKind ?? `${kind}List`),
         verbs: ITEM_VERBS,
         generation: 'non-meta',
         builtin: false,

@@ -86,6 +86,30 @@ export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * `String(value)` for a value read from a JSON document, spelled out so the object case is
+ * explicit: strings as they are, other primitives as String() gives them, arrays joined with
+ * commas as Array.prototype.toString joins them, and objects as "[object Object]".
+ */
+export function text(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return value;
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+    case 'undefined':
+      return String(value);
+    case 'symbol':
+    case 'function':
+      return value.toString();
+    case 'object':
+      if (value === null) return 'null';
+      if (Array.isArray(value)) return value.map((item: unknown) => (item === null || item === undefined ? '' : text(item))).join(',');
+      return Object.prototype.toString.call(value);
+  }
+}
+
 /** Structural equality of two JSON values (key order ignored, as on the wire). */
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;

@@ -6,7 +6,7 @@
  */
 import { forbiddenValue, invalidValue, requiredValue, unsupportedValue, type FieldError } from './errors.js';
 import { matchesLabels, type LabelRequirement } from './selectors.js';
-import { deepEqual, isObject, type JsonObject, type KubeObject, type TypeInfo } from './types.js';
+import { deepEqual, isObject, text, type JsonObject, type KubeObject, type TypeInfo } from './types.js';
 
 const SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const LABEL_1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -146,7 +146,7 @@ function validateCrd(obj: KubeObject): FieldError[] {
   else if (!group.includes('.')) errors.push(invalidValue('spec.group', group, 'should be a domain with at least one dot'));
   if (!names.plural) errors.push(requiredValue('spec.names.plural'));
   if (!names.kind) errors.push(requiredValue('spec.names.kind'));
-  const expected = `${String(names.plural ?? '')}.${group}`;
+  const expected = `${text(names.plural ?? '')}.${group}`;
   if (obj.metadata?.name !== expected) errors.push(invalidValue('metadata.name', obj.metadata?.name ?? '', 'must be spec.names.plural+"."+spec.group'));
   if (s.scope !== 'Namespaced' && s.scope !== 'Cluster') errors.push(unsupportedValue('spec.scope', s.scope ?? '', ['Cluster', 'Namespaced']));
   const versions = Array.isArray(s.versions) ? s.versions.filter(isObject) : [];

@@ -1,4 +1,3 @@
-// Reading values typed `unknown` (caught errors, parsed JSON) without casts. A leaf: imports nothing.
 /** Reading values whose type is not known (caught errors, parsed YAML and JSON) without casts. */
 
 /** Whether a value is a plain object (not null, not an array), so its keys can be read. */

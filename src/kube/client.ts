@@ -3,6 +3,7 @@ import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KIND_NOT_SERVED, KubeApiError, type KubeStatus } from './errors.js';
 import { groupOf, versionOf, type KubeObject, type ObjectRef } from './refs.js';
+import { errorMessage } from '../unknown.js';
 
 /** What discovery says about one kind. */
 export interface ResourceInfo {
@@ -98,7 +99,8 @@ export async function createKubeClient(kc: KubeConfig, options: KubeClientOption
   await kc.applyToHTTPSOptions(probe);
   const usesProxy = Boolean(cluster.proxyUrl);
   const agent = usesProxy
-    ? (probe.agent as http.Agent)
+    ? // Cast: the probe was made with the agent this client created, always an http(s).Agent; Node types it as Agent | boolean.
+      (probe.agent as http.Agent)
     : isHttps
       ? new https.Agent({
           keepAlive: true,
@@ -181,10 +183,11 @@ export async function createKubeClient(kc: KubeConfig, options: KubeClientOption
       } catch (err) {
         networkError = err;
       }
+      // Cast: the caller names the kind it asked for; the API server answered 2xx for that path, and callers check the fields they use.
       if (status >= 200 && status < 300) return (opts.text ? text : text ? JSON.parse(text) : undefined) as T;
       const body = parseStatus(text);
       const error = networkError
-        ? new KubeApiError(0, method, path, undefined, `${method} ${path}: ${(networkError as Error).message}`, { cause: networkError })
+        ? new KubeApiError(0, method, path, undefined, `${method} ${path}: ${errorMessage(networkError)}`, { cause: networkError })
         : new KubeApiError(status, method, path, body);
       if (!error.transient || attempt >= attempts) throw error;
       stats.retries++;
@@ -322,6 +325,7 @@ export async function createKubeClient(kc: KubeConfig, options: KubeClientOption
 
 function parseStatus(text: string): KubeStatus | undefined {
   try {
+    // Cast: the API server's error body; every field is read optionally and checked where used (parseStatus).
     const parsed = JSON.parse(text) as KubeStatus;
     return parsed && typeof parsed === 'object' ? parsed : undefined;
   } catch {

@@ -1,6 +1,7 @@
 import type { KubeObject } from '../kube/refs.js';
 import { groupOf } from '../kube/refs.js';
 import type { HealthStatus } from '../model/changes.js';
+import { isRecord } from '../unknown.js';
 
 /** An object's health, with the reason in words. */
 export interface Health {
@@ -19,8 +20,10 @@ interface Condition {
 type Obj = KubeObject & { status?: Record<string, unknown>; spec?: Record<string, unknown> };
 
 function conditions(obj: Obj): Condition[] {
-  const list = obj.status?.conditions;
-  return Array.isArray(list) ? (list as Condition[]) : [];
+  const list: unknown = obj.status?.conditions;
+  if (!Array.isArray(list)) return [];
+  const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  return list.filter(isRecord).map((c) => ({ type: text(c.type), status: text(c.status), reason: text(c.reason), message: text(c.message) }));
 }
 
 function condition(obj: Obj, type: string): Condition | undefined {
@@ -41,6 +44,7 @@ const failed = (reason: string, message: string): Health => ({ status: 'Failed',
  * then a generic Ready condition, else Current.
  */
 export function computeHealth(input: KubeObject): Health {
+  // Cast: health reads status and spec of any object optionally (Obj only adds those two open records).
   const obj = input as Obj;
   if (obj.metadata.deletionTimestamp) return { status: 'Terminating', reason: 'Terminating', message: 'Resource is being deleted' };
   const generation = obj.metadata.generation;
@@ -111,6 +115,7 @@ function deployment(obj: Obj): Health {
 }
 
 function statefulSet(obj: Obj): Health {
+  // Cast: optional fields of a StatefulSet or DaemonSet spec, each read with ?. and compared to literals.
   const strategy = obj.spec?.updateStrategy as { type?: string; rollingUpdate?: { partition?: number } } | undefined;
   if (strategy?.type === 'OnDelete') return current('StatefulSet is using the OnDelete strategy');
   const spec = num(obj.spec?.replicas, 1);
@@ -173,6 +178,7 @@ function pod(obj: Obj): Health {
   if (phase === 'Succeeded' || phase === 'Failed') return current(`Pod ${phase}`);
   if (phase === 'Running') {
     if (condition(obj, 'Ready')?.status === 'True') return current('Pod is Ready');
+    // Cast: kstatus reads these optional fields one by one; a missing or odd entry reads as no reason.
     const statuses = Array.isArray(obj.status?.containerStatuses) ? (obj.status.containerStatuses as { state?: { waiting?: { reason?: string } } }[]) : [];
     if (statuses.some((s) => s.state?.waiting?.reason === 'CrashLoopBackOff')) return failed('ContainerCrashLooping', 'Containers are in CrashLoopBackOff');
     return progress('PodRunningNotReady', 'Pod is running but is not Ready');

@@ -128,14 +128,15 @@ export function classify(meta: Meta | undefined): Classification {
     if (unknown.length > 0)
       return { role: 'invalid', problem: `${ARGO_HOOK} "${argo}": ${unknown.join(', ')} is not one of PreSync, Sync, PostSync, SyncFail, Skip` };
     // `Sync` is applied with the objects, in its wave; a hook in several phases runs in the first.
-    if (phases.length === 0) return wave(get);
-    return hook(phases[0] as HookPhase, ARGO_WAVE, ARGO_DELETE_POLICY, `${ARGO_HOOK}: ${argo}`);
+    const first = phases[0];
+    if (first === undefined) return wave(get);
+    return hook(first, ARGO_WAVE, ARGO_DELETE_POLICY, `${ARGO_HOOK}: ${argo}`);
   }
   if (helm !== undefined) {
     const names = list(helm);
     const phases = names.map((n) => HELM_PHASES[n]).filter((p): p is HookPhase => Boolean(p));
-    if (phases.length > 0)
-      return hook(phases.includes('pre-sync') ? 'pre-sync' : (phases[0] as HookPhase), HELM_WEIGHT, HELM_DELETE_POLICY, `${HELM_HOOK}: ${helm}`);
+    const firstHelm = phases[0];
+    if (firstHelm !== undefined) return hook(phases.includes('pre-sync') ? 'pre-sync' : firstHelm, HELM_WEIGHT, HELM_DELETE_POLICY, `${HELM_HOOK}: ${helm}`);
     const notRun = names.filter((n) => HELM_NOT_RUN.has(n));
     if (notRun.length > 0) return { role: 'skipped', reason: `${HELM_HOOK}: ${helm} (a sync runs only install and upgrade hooks)` };
     return {

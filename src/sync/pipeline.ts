@@ -140,9 +140,7 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Syn
     const onFail = data.trigger === 'heal' ? [] : (prepared?.hooks.filter((h) => h.hook?.phase === 'sync-fail') ?? []);
     if (prepared && onFail.length > 0 && (!failing || final(failing))) {
       // The sync failed for good: its SyncFail hooks run (their own failure is noted, not thrown).
-      await runHooks(deps, rec, prepared, app, 'sync-fail', onFail, request.signal, false).catch((hookErr: unknown) =>
-        note('error', (hookErr as Error).message),
-      );
+      await runHooks(deps, rec, prepared, app, 'sync-fail', onFail, request.signal, false).catch((hookErr: unknown) => note('error', errorMessage(hookErr)));
     }
     const error = await rec.fail(err, final);
     if (final(error))

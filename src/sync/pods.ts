@@ -102,6 +102,7 @@ export async function workloadPodProblem(client: KubeClient, workload: KubeObjec
     const revision = isRecord(workload.status) ? workload.status.updateRevision : undefined;
     if (typeof revision === 'string' && revision) selector += `,controller-revision-hash=${revision}`;
   }
+  // Cast: a Pod list from the API server; PodShape's fields are all optional and read with ?..
   const pods = (await client.list('v1', 'Pod', { namespace, labelSelector: selector })) as PodShape[];
   for (const pod of pods) {
     if (pod.metadata.deletionTimestamp) continue;

@@ -39,6 +39,7 @@ export interface Takeover {
  * (kubernetes#108008). The patch tests the resourceVersion, so it never overwrites a newer write.
  */
 export function takeoverPatch(live: KubeObject, foreign: readonly ForeignManager[], own = FIELD_MANAGER): Takeover | undefined {
+  // Cast: managedFields as the API server writes them; each entry's fields are read optionally.
   const entries = Array.isArray(live.metadata.managedFields) ? (live.metadata.managedFields as ManagedFieldsEntry[]) : [];
   const isForeign = (e: ManagedFieldsEntry) =>
     !e.subresource && e.manager !== own && foreign.some((f) => f.manager === e.manager && (f.operation === undefined || f.operation === e.operation));

@@ -52,6 +52,7 @@ export async function validateObjects(
 
   for (const { obj: raw, source } of rendered) {
     const where = source;
+    // Cast: a rendered document: validation below checks every field it reads, so nothing is assumed.
     const obj = raw as Partial<KubeObject>;
     if (typeof obj.apiVersion !== 'string' || !obj.apiVersion) {
       problems.push(`${where}: apiVersion is required`);
@@ -115,6 +116,7 @@ export async function validateObjects(
       continue;
     }
     const namespaced = info ? info.namespaced : fromCrd === 'Namespaced';
+    // Cast: validation above proved apiVersion, kind and metadata.name present, which is what KubeObject requires.
     const copy = stringDataAsData(structuredClone(obj) as KubeObject);
     if (namespaced) {
       copy.metadata.namespace ||= app.namespace;
@@ -169,6 +171,7 @@ function crdKinds(rendered: RenderedObject[]): Map<string, string> {
   const kinds = new Map<string, string>();
   for (const { obj } of rendered) {
     if (obj.kind !== 'CustomResourceDefinition' || groupOf(obj.apiVersion ?? '') !== 'apiextensions.k8s.io') continue;
+    // Cast: a CustomResourceDefinition's spec, each field read optionally and checked.
     const spec = (obj as { spec?: { group?: string; scope?: string; names?: { kind?: string }; versions?: { name?: string; served?: boolean }[] } }).spec;
     if (!spec?.group || !spec.names?.kind) continue;
     for (const version of spec.versions ?? []) {

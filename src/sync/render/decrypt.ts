@@ -93,6 +93,7 @@ async function kustomizeInputs(root: string, dir: string, out: Set<string>, seen
   if (!file) return;
   let doc: Record<string, unknown>;
   try {
+    // Cast: a kustomization file; every field read below is checked with Array.isArray/typeof first.
     doc = (parse(await readFile(file, 'utf8'), { maxAliasCount: 100 }) ?? {}) as Record<string, unknown>;
   } catch {
     return; // kustomize itself reports it
@@ -103,13 +104,15 @@ async function kustomizeInputs(root: string, dir: string, out: Set<string>, seen
     if (isInside(root, target)) out.add(target);
   };
   for (const gen of Array.isArray(doc.secretGenerator) ? doc.secretGenerator : []) {
+    // Cast: a secretGenerator entry of a kustomization; each field is checked with Array.isArray/typeof below.
     const g = (gen ?? {}) as { files?: unknown; envs?: unknown; env?: unknown };
     for (const f of Array.isArray(g.files) ? g.files : []) add(f);
     for (const f of Array.isArray(g.envs) ? g.envs : []) add(f);
     add(g.env);
   }
   for (const field of ['resources', 'bases', 'components']) {
-    for (const entry of Array.isArray(doc[field]) ? (doc[field] as unknown[]) : []) {
+    const entries: unknown = doc[field];
+    for (const entry of Array.isArray(entries) ? entries : []) {
       if (typeof entry !== 'string') continue;
       const target = resolve(dir, entry);
       if (!isInside(root, target)) continue;

@@ -23,6 +23,7 @@ export async function renderHelm(
   env: NodeJS.ProcessEnv,
 ): Promise<RenderedObject[]> {
   const chartLabel = relative(root, dir) || '.';
+  // Cast: Chart.yaml, whose fields are read optionally and checked with typeof.
   const chart = (parse(await readFile(join(dir, 'Chart.yaml'), 'utf8'), { maxAliasCount: 100 }) ?? {}) as {
     name?: string;
     dependencies?: { name?: string; repository?: string }[];

@@ -42,6 +42,7 @@ export async function vetKustomization(root: string, dir: string, seen = new Set
   const label = relative(root, file);
   let doc: Record<string, unknown>;
   try {
+    // Cast: a kustomization file; every field read below is checked with Array.isArray/typeof first.
     doc = (parse(await readFile(file, 'utf8'), { maxAliasCount: 100 }) ?? {}) as Record<string, unknown>;
   } catch (err) {
     throw new SyncError('YAML_INVALID', `${label}: ${errorMessage(err).split('\n')[0]}`, false, { file: label });

@@ -41,6 +41,7 @@ export function addObject(value: unknown, where: string, sink: RenderedObject[],
       { file: where },
     );
   }
+  // Cast: isRecord was checked by the caller's branch just above.
   const obj = value as Record<string, unknown>;
   if (typeof obj.kind === 'string' && obj.kind.endsWith('List') && Array.isArray(obj.items)) {
     obj.items.forEach((item, i) => addObject(item, `${where}.items[${i}]`, sink, limit));
@@ -51,5 +52,6 @@ export function addObject(value: unknown, where: string, sink: RenderedObject[],
       file: where,
     });
   }
+  // Cast: apiVersion, kind and metadata were checked just above; the rest of a manifest is open by design.
   sink.push({ obj: obj as unknown as KubeObject, source: where });
 }

@@ -45,8 +45,8 @@ export async function renderPlain(root: string, dir: string, limits: RenderLimit
 export async function listManifests(dir: string): Promise<string[]> {
   const files: string[] = [];
   const pending = [dir];
-  while (pending.length > 0) {
-    const current = pending.pop() as string;
+  let current: string | undefined;
+  while ((current = pending.pop()) !== undefined) {
     for (const entry of await readdir(current, { withFileTypes: true })) {
       if (entry.name.startsWith('.')) continue;
       const full = join(current, entry.name);

@@ -57,9 +57,9 @@ module.exports = {
     {
       name: 'kube-knows-only-kubernetes',
       severity: 'error',
-      comment: 'kube/ is the only place that builds Kubernetes URLs; it speaks the API and knows nothing of syncs, apps or config.',
+      comment: 'kube/ is the only place that builds Kubernetes URLs; it speaks the API and knows nothing of syncs, apps or config. unknown.ts is allowed: a leaf that reads caught errors without casts.',
       from: { path: '^src/kube/' },
-      to: { path: '^src/', pathNot: '^src/kube/' },
+      to: { path: '^src/', pathNot: '^src/(kube/|unknown\\.ts$)' },
     },
     {
       name: 'store-knows-only-the-model',

@@ -61,7 +61,9 @@ export async function startLandfall(
   await writeFile(configFile, yaml);
   // LANDFALL_BENCH_DIST points at another build (e.g. of an older commit) to compare two builds.
   const dist = process.env.LANDFALL_BENCH_DIST ?? join(ROOT, 'dist');
-  const child = await startNode(scope, dir, label, [...nodeArgs, join(dist, 'main.js'), 'serve', '--role', role, '--config', configFile]);
+  // A worker-only process answers its probes on worker.probePort, not server.port: point it at `port`.
+  const env = role === 'worker' ? { LANDFALL_WORKER__PROBE_PORT: String(port) } : {};
+  const child = await startNode(scope, dir, label, [...nodeArgs, join(dist, 'main.js'), 'serve', '--role', role, '--config', configFile], env);
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/healthz`, child);
   return { ...child, url, configFile };

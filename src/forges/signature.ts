@@ -20,11 +20,6 @@ export function constantTimeEqual(a: string, b: string): boolean {
   return timingSafeEqual(da, db);
 }
 
-/** Lowercase hex HMAC of the raw body. */
-export function hmacHex(algorithm: 'sha256' | 'sha1', key: string | Buffer, body: Buffer): string {
-  return createHmac(algorithm, key).update(body).digest('hex');
-}
-
 const HEX_256 = /^[0-9a-f]{64}$/i;
 
 /**

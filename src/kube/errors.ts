@@ -47,8 +47,3 @@ export class KubeApiError extends Error {
 export function isMalformedApply(status: number, body: KubeStatus | undefined): boolean {
   return status === 500 && /failed to create typed (patch|live) object/.test(body?.message ?? '');
 }
-
-/** Whether an error is a 404 from the API server. */
-export function isNotFound(err: unknown): boolean {
-  return err instanceof KubeApiError && err.status === 404;
-}

@@ -1,6 +1,6 @@
 import type { KubeClient } from '../kube/client.js';
 import { KIND_NOT_SERVED, KubeApiError } from '../kube/errors.js';
-import { describeRef, type KubeObject, type ObjectRef } from '../kube/refs.js';
+import type { KubeObject, ObjectRef } from '../kube/refs.js';
 import { objectError } from './apply.js';
 import type { InventoryEntry } from './inventory.js';
 import { APP_LABEL, MANAGED_BY, PRUNE_ANNOTATION } from './labels.js';
@@ -116,9 +116,4 @@ function refOfEntry(item: InventoryEntry): ObjectRef {
 
 function asObject(item: InventoryEntry): KubeObject {
   return { apiVersion: item.apiVersion, kind: item.kind, metadata: { name: item.name, ...(item.namespace ? { namespace: item.namespace } : {}) } };
-}
-
-/** `Kind/ns/name` for an inventory entry. */
-export function describeEntry(item: InventoryEntry): string {
-  return describeRef(refOfEntry(item));
 }

@@ -197,7 +197,7 @@ t.test('a worker checks the webhooks at start: redelivers what failed while it w
   const page = await get('/apps/web');
   t.match(
     page.text,
-    /<dt>Webhook<\/dt><dd><span class="badge s-failed">problem<\/span> 1 of 1 recent deliveries failed: 1× no answer; asked the forge to redeliver 1 failed delivery/,
+    /<dt>Webhook<\/dt>\s*<dd><span class="badge s-failed">problem<\/span> 1 of 1 recent deliveries failed: 1× no answer; asked the forge to redeliver 1 failed delivery/,
   );
   const metrics = parsePrometheus((await get('/metrics')).text);
   t.same(

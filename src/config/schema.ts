@@ -204,6 +204,58 @@ const decryptionSchema = z.strictObject({
   recipients: z.array(z.string().regex(/^age1[0-9a-z]+$/, { message: 'must be an age public recipient (age1...)' })).min(1, 'name at least one age recipient'),
 });
 
+/** A Kubernetes quantity (`500m`, `1Gi`, `10`). */
+const quantity = z.union([
+  z.number().nonnegative(),
+  z.string().regex(/^\d+(\.\d+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$/, { message: 'must be a Kubernetes quantity such as 500m or 1Gi' }),
+]);
+
+/**
+ * Pull-request previews: each pull request into the app's branch may run in a namespace of its
+ * own, reported on the pull request and removed when it closes (README "Previews").
+ */
+const previewsSchema = z.strictObject({
+  /** `label`: pull requests carrying `label`; `all`: every pull request into the app's branch. */
+  trigger: z.enum(['label', 'all'], { message: 'must be label or all' }).default('label'),
+  label: nonEmpty.default('preview'),
+  /**
+   * The preview's namespace: `{app}` and `{number}` are replaced; cut to 63 characters with a
+   * hash of the whole when longer.
+   */
+  namespace: nonEmpty
+    .default('pv-{app}-{number}')
+    .refine((t) => t.includes('{number}'), { message: 'must contain {number}, so each pull request gets its own namespace' }),
+  /** Where the preview answers: `{app}`, `{number}`, `{namespace}`, `{sha}`, `{shortSha}` are replaced. */
+  url: nonEmpty.optional(),
+  /**
+   * Strings replaced in the rendered manifests, template variables as in `url`
+   * (`{ "web.example.com": "pr-{number}.preview.example.com", "IMAGE_TAG": "{sha}" }`).
+   */
+  values: z.record(nonEmpty, z.string()).default({}),
+  /** Commit statuses (contexts) the head commit must have succeeded first, such as the job that builds its image. */
+  waitFor: z.array(nonEmpty).default([]),
+  /** Previews of this app running at once; others wait, and their status says so. */
+  maxOpen: intField().pipe(z.number().min(1, 'must be at least 1')).default(5),
+  /** A preview with no push for this long is torn down. */
+  ttl: duration.default(7 * 24 * 60 * 60_000),
+  /** Scale workloads to zero after this long without a push (the next push wakes them); off by default. */
+  sleepAfter: duration.optional(),
+  /** The ResourceQuota of each preview namespace (`hard`), and the LimitRange's container defaults. */
+  quota: z.record(nonEmpty, quantity).default({ 'requests.cpu': '2', 'requests.memory': '4Gi', 'limits.cpu': '4', 'limits.memory': '8Gi', pods: 20 }),
+  limits: z
+    .strictObject({
+      defaultRequest: z.record(nonEmpty, quantity).default({ cpu: '50m', memory: '64Mi' }),
+      default: z.record(nonEmpty, quantity).default({ cpu: '500m', memory: '512Mi' }),
+    })
+    .prefault({}),
+  /** Namespaces whose pods may reach the preview's pods (the ingress controller's). */
+  ingressNamespaces: z.array(k8sName).default(['ingress-nginx']),
+  /** A namespace whose Secrets are copied into each same-repository preview (never into a fork's). */
+  secretsFrom: k8sName.optional(),
+  /** Pull requests from forks get a preview only when a maintainer approves the exact head commit. */
+  forks: z.enum(['approve', 'never'], { message: 'must be approve or never' }).default('approve'),
+});
+
 const appSchema = z.strictObject({
   name: appName,
   forge: z.enum(FORGE_IDS, { message: `must be one of ${FORGE_IDS.join(', ')}` }),
@@ -239,6 +291,7 @@ const appSchema = z.strictObject({
   prComments: boolField().default(false),
   helm: helmSchema.optional(),
   decryption: decryptionSchema.optional(),
+  previews: previewsSchema.optional(),
   /**
    * When a change touches a field that cannot change (a Deployment's selector, a Job's
    * template), delete the object and create it again, for every object of the app (per object:
@@ -469,3 +522,6 @@ function propertyNames(node: unknown, into = new Set<string>()): Set<string> {
 
 /** Every key the schema knows, for "did you mean" hints on unknown keys; derived from the schema itself. */
 export const KNOWN_KEYS: ReadonlySet<string> = propertyNames(z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }));
+
+/** An app's `previews:` block, defaults applied. */
+export type PreviewsConfig = NonNullable<AppConfig['previews']>;

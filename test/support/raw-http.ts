@@ -26,8 +26,19 @@ export function rawRequest(options: {
     const socket = connect({ port: options.port, host: '127.0.0.1', ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
     const chunks: Buffer[] = [];
     socket.on('data', (c) => chunks.push(c));
-    socket.on('error', reject);
-    socket.on('end', () => {
+    let writeFailed: Error | undefined;
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      // A server that refuses a body unread (413) answers and closes while the body is still
+      // being written: the write fails with EPIPE or ECONNRESET, but the answer has arrived or
+      // is about to. Wait for the socket to close and read it; fail only if nothing came back.
+      if (err.code === 'EPIPE' || err.code === 'ECONNRESET') writeFailed = err;
+      else reject(err);
+    });
+    socket.on('close', () => {
+      if (chunks.length === 0) {
+        reject(writeFailed ?? new Error('the server closed the connection without an answer'));
+        return;
+      }
       const text = Buffer.concat(chunks).toString('utf8');
       const [head = '', ...rest] = text.split('\r\n\r\n');
       const [statusLine = '', ...headerLines] = head.split('\r\n');

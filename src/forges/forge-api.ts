@@ -54,6 +54,48 @@ export interface OpenPullRequest {
   /** Full name of the repository the head branch lives in; empty when the forge does not say (forks). */
   headRepo: string;
   baseBranch: string;
+  /** Label names, where the forge has labels. */
+  labels?: string[];
+  /** Login of who opened it. */
+  author?: string;
+}
+
+/** A pull request as the forge reports it now. */
+export interface PullRequestState extends OpenPullRequest {
+  state: 'open' | 'closed' | 'merged';
+}
+
+/** A comment on a pull request. */
+export interface PullRequestComment {
+  id: string;
+  author: string;
+  body: string;
+  /** Milliseconds since the epoch. */
+  at: number;
+}
+
+/** A commit status of a commit as the forge reports it, in common words. */
+export interface CommitCheck {
+  context: string;
+  state: 'success' | 'pending' | 'failure';
+}
+
+/**
+ * A preview's deployment as the forge shows it: a GitHub Deployment in a transient environment,
+ * a GitLab environment with its external URL.
+ */
+export interface PreviewEnvironment {
+  repo: string;
+  /** `<app>-pr-<number>`. */
+  environment: string;
+  sha: string;
+  /** The pull request's head branch. */
+  ref: string;
+  /** The preview's own URL. */
+  url: string;
+  /** Landfall's page for the sync. */
+  logUrl: string;
+  description: string;
 }
 
 /** The webhook Landfall wants on a repository. */
@@ -155,6 +197,18 @@ export interface ForgeApi {
    * (`knownId` from an earlier call, else found by listing). Returns the comment id.
    */
   upsertComment(repo: string, number: number, marker: string, body: string, knownId?: string): Promise<string>;
+  /** A pull request as it is now; undefined when the forge says it does not exist. */
+  pullRequest?(repo: string, number: number): Promise<PullRequestState | undefined>;
+  /** A pull request's comments, oldest first. */
+  listComments?(repo: string, number: number): Promise<PullRequestComment[]>;
+  /** Whether `user` may push to the repository (the forge's permission API). */
+  canPush?(repo: string, user: string): Promise<boolean>;
+  /** The commit statuses (and, on GitHub, check runs) of a commit, newest per context. */
+  commitChecks?(repo: string, sha: string): Promise<CommitCheck[]>;
+  /** Reports a preview's deployment (GitHub Deployments, GitLab environments); older deployments of the environment become inactive. */
+  reportEnvironment?(env: PreviewEnvironment, state: 'in_progress' | 'success' | 'failure'): Promise<void>;
+  /** Marks a preview's environment inactive (GitHub) or stops it (GitLab) on teardown. */
+  retireEnvironment?(repo: string, environment: string): Promise<void>;
   /** Expands an abbreviated commit hash (Bitbucket Cloud pull requests send 12 characters). */
   resolveSha?(repo: string, shortSha: string): Promise<string | undefined>;
 }

@@ -22,8 +22,11 @@ export interface PushEvent {
   deliveryId: string;
 }
 
-/** What happened to a pull request, in words common to every forge. */
-export type PullRequestAction = 'opened' | 'updated' | 'reopened' | 'closed' | 'merged';
+/**
+ * What happened to a pull request, in words common to every forge. `labeled`: its labels changed
+ * (added or removed) without new commits; the event's `labels` are the labels it has now.
+ */
+export type PullRequestAction = 'opened' | 'updated' | 'reopened' | 'closed' | 'merged' | 'labeled';
 
 /** A pull (merge) request was opened, got new commits, was reopened, closed or merged. */
 export interface PullRequestEvent {
@@ -41,6 +44,23 @@ export interface PullRequestEvent {
   baseBranch: string;
   merged: boolean;
   mergeCommitSha?: string;
+  /** The labels the pull request carries after this event, where the payload says (Bitbucket has no labels). */
+  labels?: string[];
+  /** Login of who opened the pull request. */
+  author?: string;
+  deliveryId: string;
+}
+
+/** Someone commented on a pull request (previews: a maintainer approving a fork's commit). */
+export interface CommentEvent {
+  kind: 'comment';
+  forge: ForgeId;
+  /** The base repository of the pull request. */
+  repo: string;
+  number: number;
+  /** Login of who wrote the comment. */
+  author: string;
+  body: string;
   deliveryId: string;
 }
 
@@ -53,7 +73,7 @@ export interface PingEvent {
 }
 
 /** Every event an adapter can produce. Nothing outside `forges/` sees a payload, only these. */
-export type ForgeEvent = PushEvent | PullRequestEvent | PingEvent;
+export type ForgeEvent = PushEvent | PullRequestEvent | CommentEvent | PingEvent;
 
 /** Why a verified delivery leads to no job. Stable words: they appear in answers, logs and metrics. */
 export type IgnoreReason =

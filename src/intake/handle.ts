@@ -158,11 +158,13 @@ export function createDeliveryHandler(deps: DeliveryHandlerDeps) {
         })),
       };
     }
+    if (event.kind === 'comment') return { reason: 'unhandled-event', detail: `a comment on pull request #${event.number} asks nothing of Landfall` };
     const apps = deps.apps.forBranch(event.forge, event.repo, event.baseBranch);
     if (apps.length === 0)
       return { reason: 'untracked-branch', detail: `pull request #${event.number} targets ${clipName(event.baseBranch)}, which no app tracks` };
     if (event.action === 'closed') return { reason: 'pr-closed', detail: `pull request #${event.number} was closed without merging` };
     if (event.action === 'merged') return { reason: 'pr-merged', detail: `pull request #${event.number} was merged; the push it made deploys it` };
+    if (event.action === 'labeled') return { reason: 'unhandled-action', detail: `pull request #${event.number} changed labels, not commits; nothing to plan` };
     const action = event.action;
     return {
       items: apps.map((app) => ({

@@ -465,6 +465,8 @@ const workerSchema = z.strictObject({
    * failed deliveries (also once at start); `off` disables it.
    */
   webhookCheckInterval: z.union([z.literal('off'), duration], { message: 'write a duration like 10m, or off' }).default(10 * 60_000),
+  /** How often open pull requests are compared with live previews (apps with `previews:` only). */
+  previewSweepInterval: duration.default(5 * 60_000),
 });
 
 /** Events a notification can be sent for. */

@@ -3,10 +3,11 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
 import type { AppIndex } from '../apps/match.js';
 import { clipName, MAX_NAME_CHARS } from '../clip.js';
-import type { Config, ForgeId } from '../config/schema.js';
+import type { AppConfig, Config, ForgeId } from '../config/schema.js';
+import type { PreviewCause } from '../model/jobs.js';
 import { FORGES } from '../forges/registry.js';
 import { acceptsUnsigned } from '../forges/signature.js';
-import { PayloadError, type ForgeEvent, type IgnoreReason } from '../forges/types.js';
+import { PayloadError, type CommentEvent, type ForgeEvent, type IgnoreReason, type PullRequestEvent } from '../forges/types.js';
 import { IntakeUnavailableError, type AcceptedJob, type Intake, type IntakeItem } from '../queue/producer.js';
 import type { Spool } from './spool.js';
 
@@ -121,7 +122,7 @@ export function createDeliveryHandler(deps: DeliveryHandlerDeps) {
         await deps.spool.write({ forge: delivery.forge, deliveryId, items });
         return {
           status: 202,
-          body: { accepted: items.map((i) => ({ app: i.data.app, sha: i.kind === 'sync' ? i.data.sha : i.data.headSha, jobId: 'spooled' })) },
+          body: { accepted: items.map((i) => ({ app: i.data.app, sha: i.kind === 'sync' ? i.data.sha : i.kind === 'plan' ? i.data.headSha : (i.data.pullRequest?.headSha ?? ''), jobId: 'spooled' })) },
           outcome: 'spooled',
         };
       } catch (err) {
@@ -158,33 +159,74 @@ export function createDeliveryHandler(deps: DeliveryHandlerDeps) {
         })),
       };
     }
-    if (event.kind === 'comment') return { reason: 'unhandled-event', detail: `a comment on pull request #${event.number} asks nothing of Landfall` };
+    if (event.kind === 'comment') {
+      // A comment may approve a fork's commit for a preview; which app's, the worker asks the forge.
+      const previewing = tracking.filter((app) => app.previews);
+      if (previewing.length === 0) return { reason: 'unhandled-event', detail: `a comment on pull request #${event.number} asks nothing of Landfall` };
+      return { items: previewing.map((app) => previewItem(app, event, 'comment', receivedAt)) };
+    }
     const apps = deps.apps.forBranch(event.forge, event.repo, event.baseBranch);
     if (apps.length === 0)
       return { reason: 'untracked-branch', detail: `pull request #${event.number} targets ${clipName(event.baseBranch)}, which no app tracks` };
-    if (event.action === 'closed') return { reason: 'pr-closed', detail: `pull request #${event.number} was closed without merging` };
-    if (event.action === 'merged') return { reason: 'pr-merged', detail: `pull request #${event.number} was merged; the push it made deploys it` };
-    if (event.action === 'labeled') return { reason: 'unhandled-action', detail: `pull request #${event.number} changed labels, not commits; nothing to plan` };
+    const previews = apps.filter((app) => app.previews).map((app) => previewItem(app, event, event.action, receivedAt));
+    if (event.action === 'closed' || event.action === 'merged' || event.action === 'labeled') {
+      if (previews.length > 0) return { items: previews };
+      if (event.action === 'closed') return { reason: 'pr-closed', detail: `pull request #${event.number} was closed without merging` };
+      if (event.action === 'merged') return { reason: 'pr-merged', detail: `pull request #${event.number} was merged; the push it made deploys it` };
+      return { reason: 'unhandled-action', detail: `pull request #${event.number} changed labels, not commits; nothing to plan` };
+    }
     const action = event.action;
     return {
-      items: apps.map((app) => ({
-        kind: 'plan' as const,
-        data: {
-          app: app.name,
-          forge: event.forge,
-          repo: app.repo,
-          number: event.number,
-          action,
-          headSha: clipName(event.headSha),
-          headBranch: clipName(event.headBranch),
-          headRepo: clipName(event.headRepo),
-          baseBranch: event.baseBranch,
-          deliveryId: event.deliveryId,
-          receivedAt,
-        },
-      })),
+      items: [
+        ...apps.map((app) => ({
+          kind: 'plan' as const,
+          data: {
+            app: app.name,
+            forge: event.forge,
+            repo: app.repo,
+            number: event.number,
+            action,
+            headSha: clipName(event.headSha),
+            headBranch: clipName(event.headBranch),
+            headRepo: clipName(event.headRepo),
+            baseBranch: event.baseBranch,
+            deliveryId: event.deliveryId,
+            receivedAt,
+          },
+        })),
+        ...previews,
+      ],
     };
   }
+}
+
+/** A preview job for an app with previews: the pull request as the event shows it (a comment shows none). */
+function previewItem(app: AppConfig, event: PullRequestEvent | CommentEvent, cause: PreviewCause, receivedAt: number): IntakeItem {
+  return {
+    kind: 'preview',
+    data: {
+      app: app.name,
+      forge: event.forge,
+      repo: app.repo,
+      number: event.number,
+      cause,
+      ...(event.kind === 'pull_request'
+        ? {
+            pullRequest: {
+              state: event.action === 'merged' ? ('merged' as const) : event.action === 'closed' ? ('closed' as const) : ('open' as const),
+              headSha: clipName(event.headSha),
+              headBranch: clipName(event.headBranch),
+              headRepo: clipName(event.headRepo),
+              baseBranch: clipName(event.baseBranch),
+              ...(event.labels ? { labels: event.labels.slice(0, 100).map((l) => clipName(l)) } : {}),
+              ...(event.author ? { author: clipName(event.author) } : {}),
+            },
+          }
+        : {}),
+      deliveryId: event.deliveryId,
+      receivedAt,
+    },
+  };
 }
 
 /**

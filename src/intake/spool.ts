@@ -2,7 +2,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promis
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { planJobSchema, syncJobSchema } from '../model/jobs.js';
+import { planJobSchema, previewJobSchema, syncJobSchema } from '../model/jobs.js';
 import { IntakeUnavailableError, type Intake } from '../queue/producer.js';
 
 /** A delivery kept on local disk while Redis was away: its work, as the intake takes it. */
@@ -13,6 +13,7 @@ const spooledDeliverySchema = z.object({
     z.discriminatedUnion('kind', [
       z.object({ kind: z.literal('sync'), data: syncJobSchema.omit({ generation: true }) }),
       z.object({ kind: z.literal('plan'), data: planJobSchema }),
+      z.object({ kind: z.literal('preview'), data: previewJobSchema.omit({ seq: true }) }),
     ]),
   ),
   spooledAt: z.number(),

@@ -81,6 +81,12 @@ export interface KubeClient {
   delete(ref: ObjectRef, options?: { propagationPolicy?: 'Background' | 'Foreground' | 'Orphan' }): Promise<boolean>;
   /** Any request under the server, for the few calls the helpers above do not cover. */
   request<T = unknown>(method: string, path: string, options?: RequestOptions): Promise<T>;
+  /**
+   * The same connection acting as another identity (Kubernetes impersonation, the
+   * `Impersonate-User` header), so the API server's RBAC limits what it may write. Landfall's own
+   * identity needs the `impersonate` verb on that user. Discovery is shared.
+   */
+  impersonating(user: string): KubeClient;
   close(): void;
 }
 
@@ -163,13 +169,13 @@ export async function createKubeClient(kc: KubeConfig, options: KubeClientOption
     });
   }
 
-  async function request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+  async function send<T>(method: string, path: string, opts: RequestOptions = {}, as: Record<string, string> = {}): Promise<T> {
     const query = new URLSearchParams();
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) query.set(k, v);
     const full = query.size > 0 ? `${path}?${query.toString()}` : path;
     const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
     const isWrite = method !== 'GET' && !opts.query?.dryRun;
-    const headers = { ...(await authHeaders()), ...(opts.text ? { Accept: 'text/plain, */*' } : {}) };
+    const headers = { ...(await authHeaders()), ...as, ...(opts.text ? { Accept: 'text/plain, */*' } : {}) };
     for (let attempt = 1; ; attempt++) {
       stats.requests++;
       if (isWrite) stats.writes++;
@@ -199,7 +205,7 @@ export async function createKubeClient(kc: KubeConfig, options: KubeClientOption
     let entry = discovery.get(apiVersion);
     if (!entry) {
       const path = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-      entry = request<{ resources?: { name: string; kind: string; namespaced: boolean }[] }>('GET', path).then(
+      entry = send<{ resources?: { name: string; kind: string; namespaced: boolean }[] }>('GET', path).then(
         (list) => {
           const kinds = new Map<string, ResourceInfo>();
           for (const r of list.resources ?? []) {
@@ -245,82 +251,98 @@ export async function createKubeClient(kc: KubeConfig, options: KubeClientOption
     return `${root}${ns}/${info.plural}${name}`;
   }
 
-  return {
-    stats,
-    server,
-    resource,
-    invalidate(apiVersion) {
-      if (apiVersion) discovery.delete(apiVersion);
-      else discovery.clear();
-    },
-    async get(ref) {
-      try {
-        return await request<KubeObject>('GET', await pathOf(ref));
-      } catch (err) {
-        // An object that is not there is undefined; a kind the cluster does not serve is not
-        // "not there", it cannot even be asked about.
-        if (err instanceof KubeApiError && err.status === 404 && err.reason !== KIND_NOT_SERVED) return undefined;
-        throw err;
-      }
-    },
-    async list(apiVersion, kind, opts = {}) {
-      const path = await pathOf({ apiVersion, kind, namespace: opts.namespace });
-      const items: KubeObject[] = [];
-      let token: string | undefined;
-      do {
-        const page = await request<KubeList>('GET', path, { query: { labelSelector: opts.labelSelector, limit: '500', continue: token } });
-        for (const item of page.items ?? []) items.push({ ...item, apiVersion, kind });
-        token = page.metadata?.continue || undefined;
-      } while (token);
-      return items;
-    },
-    async apply(obj, opts) {
-      return request<KubeObject>('PATCH', await pathOf({ ...obj, namespace: obj.metadata.namespace, name: obj.metadata.name }), {
-        // Strict, as kubectl does by default: a misspelt field of a custom resource is an error
-        // naming it rather than a field the API server silently prunes.
-        query: { fieldManager: opts.fieldManager, force: opts.force ? 'true' : undefined, dryRun: opts.dryRun ? 'All' : undefined, fieldValidation: 'Strict' },
-        body: obj,
-        contentType: 'application/apply-patch+yaml',
-      });
-    },
-    async patch(ref, body, opts) {
-      return request<KubeObject>('PATCH', await pathOf(ref), {
-        query: { fieldManager: opts.fieldManager },
-        body,
-        contentType: opts.type === 'json' ? 'application/json-patch+json' : 'application/merge-patch+json',
-      });
-    },
-    async create(obj, opts) {
-      return request<KubeObject>('POST', await pathOf({ apiVersion: obj.apiVersion, kind: obj.kind, namespace: obj.metadata.namespace }), {
-        query: { fieldManager: opts.fieldManager, fieldValidation: 'Strict' },
-        body: obj,
-        contentType: 'application/json',
-      });
-    },
-    async podLog(namespace, name, opts = {}) {
-      try {
-        const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}/log`;
-        return await request<string>('GET', path, { query: { container: opts.container, tailLines: String(opts.tailLines ?? 20) }, text: true });
-      } catch (err) {
-        // No logs to give: the pod is gone, its container never started, or the API serves none.
-        if (err instanceof KubeApiError && [400, 404].includes(err.status)) return undefined;
-        throw err;
-      }
-    },
-    async delete(ref, opts = {}) {
-      try {
-        await request('DELETE', await pathOf(ref), { query: { propagationPolicy: opts.propagationPolicy ?? 'Background' } });
-        return true;
-      } catch (err) {
-        if (err instanceof KubeApiError && err.status === 404 && err.reason !== KIND_NOT_SERVED) return false;
-        throw err;
-      }
-    },
-    request,
-    close() {
-      agent.destroy();
-    },
-  };
+  /** The client's methods, sending `as` (impersonation headers) with every request. */
+  function methods(as: Record<string, string>): KubeClient {
+    const request = <T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> => send<T>(method, path, opts, as);
+    return {
+      stats,
+      server,
+      resource,
+      invalidate(apiVersion) {
+        if (apiVersion) discovery.delete(apiVersion);
+        else discovery.clear();
+      },
+      async get(ref) {
+        try {
+          return await request<KubeObject>('GET', await pathOf(ref));
+        } catch (err) {
+          // An object that is not there is undefined; a kind the cluster does not serve is not
+          // "not there", it cannot even be asked about.
+          if (err instanceof KubeApiError && err.status === 404 && err.reason !== KIND_NOT_SERVED) return undefined;
+          throw err;
+        }
+      },
+      async list(apiVersion, kind, opts = {}) {
+        const path = await pathOf({ apiVersion, kind, namespace: opts.namespace });
+        const items: KubeObject[] = [];
+        let token: string | undefined;
+        do {
+          const page = await request<KubeList>('GET', path, { query: { labelSelector: opts.labelSelector, limit: '500', continue: token } });
+          for (const item of page.items ?? []) items.push({ ...item, apiVersion, kind });
+          token = page.metadata?.continue || undefined;
+        } while (token);
+        return items;
+      },
+      async apply(obj, opts) {
+        return request<KubeObject>('PATCH', await pathOf({ ...obj, namespace: obj.metadata.namespace, name: obj.metadata.name }), {
+          // Strict, as kubectl does by default: a misspelt field of a custom resource is an error
+          // naming it rather than a field the API server silently prunes.
+          query: {
+            fieldManager: opts.fieldManager,
+            force: opts.force ? 'true' : undefined,
+            dryRun: opts.dryRun ? 'All' : undefined,
+            fieldValidation: 'Strict',
+          },
+          body: obj,
+          contentType: 'application/apply-patch+yaml',
+        });
+      },
+      async patch(ref, body, opts) {
+        return request<KubeObject>('PATCH', await pathOf(ref), {
+          query: { fieldManager: opts.fieldManager },
+          body,
+          contentType: opts.type === 'json' ? 'application/json-patch+json' : 'application/merge-patch+json',
+        });
+      },
+      async create(obj, opts) {
+        return request<KubeObject>('POST', await pathOf({ apiVersion: obj.apiVersion, kind: obj.kind, namespace: obj.metadata.namespace }), {
+          query: { fieldManager: opts.fieldManager, fieldValidation: 'Strict' },
+          body: obj,
+          contentType: 'application/json',
+        });
+      },
+      async podLog(namespace, name, opts = {}) {
+        try {
+          const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}/log`;
+          return await request<string>('GET', path, { query: { container: opts.container, tailLines: String(opts.tailLines ?? 20) }, text: true });
+        } catch (err) {
+          // No logs to give: the pod is gone, its container never started, or the API serves none.
+          if (err instanceof KubeApiError && [400, 404].includes(err.status)) return undefined;
+          throw err;
+        }
+      },
+      async delete(ref, opts = {}) {
+        try {
+          await request('DELETE', await pathOf(ref), { query: { propagationPolicy: opts.propagationPolicy ?? 'Background' } });
+          return true;
+        } catch (err) {
+          if (err instanceof KubeApiError && err.status === 404 && err.reason !== KIND_NOT_SERVED) return false;
+          throw err;
+        }
+      },
+      request,
+      impersonating(user, groups = []) {
+        const headers: Record<string, string> = { 'Impersonate-User': user };
+        // Node sends a header once; several groups go as one comma-joined value, which the API server splits.
+        if (groups.length > 0) headers['Impersonate-Group'] = groups.join(',');
+        return methods(headers);
+      },
+      close() {
+        agent.destroy();
+      },
+    };
+  }
+  return methods({});
 }
 
 function parseStatus(text: string): KubeStatus | undefined {

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { FORGE_IDS } from './forge-ids.js';
 
 /** What caused a sync. */
-export const SYNC_TRIGGERS = ['push', 'manual', 'reconcile', 'heal'] as const;
+/** `preview`: a pull request's head deployed into its preview namespace (src/previews). */
+export const SYNC_TRIGGERS = ['push', 'manual', 'reconcile', 'heal', 'preview'] as const;
 
 /**
  * A `sync` job: deploy the app's branch head. `sha` is the commit the trigger announced; the
@@ -48,6 +49,55 @@ export const planJobSchema = z.object({
 
 /** Data of a `plan` job. */
 export type PlanJobData = z.infer<typeof planJobSchema>;
+
+/** What woke a preview job: a pull-request event, a comment, the sweep, or a freed slot. */
+export const PREVIEW_CAUSES = ['opened', 'updated', 'reopened', 'labeled', 'closed', 'merged', 'comment', 'sweep', 'slot', 'checks'] as const;
+
+/** One of {@link PREVIEW_CAUSES}. */
+export type PreviewCause = (typeof PREVIEW_CAUSES)[number];
+
+/** A pull request as a preview job sees it, from the event or the forge's API. */
+export const pullRequestSnapshotSchema = z.object({
+  state: z.enum(['open', 'closed', 'merged']),
+  headSha: z.string(),
+  headBranch: z.string(),
+  /** Full name of the head's repository; differs from the app's repo for forks; empty when the fork is gone. */
+  headRepo: z.string(),
+  baseBranch: z.string(),
+  /** Undefined where the forge has no labels (Bitbucket). */
+  labels: z.array(z.string()).optional(),
+  author: z.string().optional(),
+});
+
+/** A pull request as a preview job sees it. */
+export type PullRequestSnapshot = z.infer<typeof pullRequestSnapshotSchema>;
+
+/**
+ * A `preview` job: bring a pull request's preview to what the pull request asks now (deploy its
+ * head, wait, or tear down). Jobs of one pull request are numbered; an older one finds a newer
+ * queued and does nothing, so the newest event wins.
+ */
+export const previewJobSchema = z.object({
+  app: z.string(),
+  forge: z.enum(FORGE_IDS),
+  repo: z.string(),
+  number: z.number().int(),
+  cause: z.enum(PREVIEW_CAUSES),
+  /** The pull-request event's view of it; comments and the sweep ask the forge instead. */
+  pullRequest: pullRequestSnapshotSchema.optional(),
+  /** This job's place in the pull request's sequence (`createKeys().previewSeq`). */
+  seq: z.number().int().nonnegative(),
+  deliveryId: z.string().optional(),
+  receivedAt: z.number(),
+});
+
+/** Data of a `preview` job. */
+export type PreviewJobData = z.infer<typeof previewJobSchema>;
+
+/** The job id of a preview job: one per event of a pull request. */
+export function previewJobId(app: string, number: number, seq: number): string {
+  return `preview-${app}-${number}-${seq}`;
+}
 
 /**
  * What an app's sync job ids start with; the generation follows. Handed to the intake's Lua

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { whenReady } from '../redis/connection.js';
 import { encodeEvent, EVENT_FIELDS as EF, EVENT_KINDS, EVENTS_KEPT } from '../store/events.js';
 import type { Keys } from '../store/keys.js';
-import { planJobId, syncJobId, syncJobIdPrefix, type PlanJobData, type SyncJobData } from '../model/jobs.js';
+import { planJobId, previewJobId, syncJobId, syncJobIdPrefix, type PlanJobData, type PreviewJobData, type SyncJobData } from '../model/jobs.js';
 
 /** How long a delivery id is remembered for de-duplication. */
 export const DELIVERY_TTL_SECONDS = 24 * 60 * 60;
@@ -16,7 +16,10 @@ const PR_HEAD_TTL_SECONDS = 30 * 24 * 60 * 60;
 const QUEUED_SHAS_KEPT = 200;
 
 /** Work one delivery asks for: a sync of an app, or a plan of a pull request for an app. */
-export type IntakeItem = { kind: 'sync'; data: Omit<SyncJobData, 'generation'> } | { kind: 'plan'; data: PlanJobData };
+export type IntakeItem =
+  | { kind: 'sync'; data: Omit<SyncJobData, 'generation'> }
+  | { kind: 'plan'; data: PlanJobData }
+  | { kind: 'preview'; data: Omit<PreviewJobData, 'seq'> };
 
 /** One job a delivery led to, as answered to the forge. */
 export interface AcceptedJob {
@@ -43,6 +46,8 @@ export interface IntakeDeps {
   keys: Keys;
   syncQueue: Queue;
   planQueue: Queue;
+  /** Where preview jobs go; without it, deliveries that ask for previews are refused. */
+  previewQueue?: Queue;
   /** The BullMQ key prefix (`redis.prefix`), to know a job's hash key. */
   prefix?: string;
   jobDefaults?: { attempts: number; backoffMs: number; keepCompleted: number; keepFailed: number };
@@ -228,11 +233,24 @@ export function createIntake(deps: IntakeDeps): Intake {
     );
   }
 
+  async function enqueuePreviews(previews: Omit<PreviewJobData, 'seq'>[]): Promise<AcceptedJob[]> {
+    const queue = deps.previewQueue;
+    if (!queue) throw new Error('this process has no preview queue');
+    return Promise.all(
+      previews.map(async (data) => ({
+        app: data.app,
+        sha: data.pullRequest?.headSha ?? '',
+        jobId: await queuePreview({ redis: deps.redis, keys: deps.keys, queue }, data, { ...jobOptions }),
+      })),
+    );
+  }
+
   return {
     async enqueue(forge, deliveryId, items) {
       const deliveryKey = deps.keys.delivery(forge, deliveryId);
       const syncs = items.filter((i): i is Extract<IntakeItem, { kind: 'sync' }> => i.kind === 'sync').map((i) => i.data);
       const plans = items.filter((i): i is Extract<IntakeItem, { kind: 'plan' }> => i.kind === 'plan').map((i) => i.data);
+      const previews = items.filter((i): i is Extract<IntakeItem, { kind: 'preview' }> => i.kind === 'preview').map((i) => i.data);
       const keys = syncs.flatMap((s) => [deps.keys.syncGeneration(s.app), deps.keys.desired(s.app), deps.keys.queuedShas(s.app)]);
       const args = [String(syncs.length), ...syncs.flatMap((s) => [s.app, s.sha, s.branch, deliveryId, String(s.receivedAt), syncJobIdPrefix(s.app)])];
       let recorded: number[] | null;
@@ -254,6 +272,7 @@ export function createIntake(deps: IntakeDeps): Intake {
             return { app: item.app, sha: item.sha, jobId };
           }),
           ...(plans.length ? [enqueuePlans(plans)] : []),
+          ...(previews.length ? [enqueuePreviews(previews)] : []),
         ]);
         return { duplicate: false, accepted: accepted.flat() };
       } catch (err) {
@@ -262,6 +281,26 @@ export function createIntake(deps: IntakeDeps): Intake {
       }
     },
   };
+}
+
+/**
+ * Queues a preview job for a pull request, numbered after every earlier one: a job that finds a
+ * newer number stored does nothing, so the newest event wins. Answers the job id.
+ */
+export async function queuePreview(
+  deps: { redis: Redis; keys: Keys; queue: Queue },
+  data: Omit<PreviewJobData, 'seq'>,
+  options: { attempts: number; backoff: { type: 'exponential'; delay: number }; delay?: number },
+): Promise<string> {
+  const seq = await deps.redis.incr(deps.keys.previewSeq(data.app, data.number));
+  const jobId = previewJobId(data.app, data.number, seq);
+  await deps.queue.add('preview', { ...data, seq } satisfies PreviewJobData, {
+    removeOnComplete: { count: 1_000 },
+    removeOnFail: { count: 1_000 },
+    ...options,
+    jobId,
+  });
+  return jobId;
 }
 
 /** Turns a pipeline result into values, throwing the first command error. */

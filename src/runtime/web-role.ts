@@ -53,10 +53,11 @@ export async function createWebRuntime(config: Config, log: Logger, options: Web
   const planQueue = new Queue<PlanJobData>(QUEUES.plan, queueOptions);
   const statusQueue = new Queue(QUEUES.status, queueOptions);
   const reconcileQueue = new Queue(QUEUES.reconcile, queueOptions);
-  const queues = [syncQueue, planQueue, statusQueue, reconcileQueue];
+  const previewQueue = new Queue(QUEUES.preview, queueOptions);
+  const queues = [syncQueue, planQueue, statusQueue, reconcileQueue, previewQueue];
   for (const queue of queues) queue.on('error', (err) => log.warn({ err: err.message, queue: queue.name }, 'queue error'));
   const keys = createKeys(config.redis.prefix);
-  const intake = createIntake({ redis, keys, syncQueue, planQueue, prefix: config.redis.prefix, jobDefaults: jobDefaults(config) });
+  const intake = createIntake({ redis, keys, syncQueue, planQueue, previewQueue, prefix: config.redis.prefix, jobDefaults: jobDefaults(config) });
   const spool = createSpool({ dir: config.server.spoolDir });
   const replayer = startSpoolReplayer({ spool, intake, log });
   // Replay as soon as Redis is back, not only on the timer.

@@ -8,6 +8,10 @@ import { createNotifier } from '../notify.js';
 import { createIntake, jobDefaults } from '../queue/producer.js';
 import { QUEUES } from '../queue/names.js';
 import { createPlanWorker } from '../queue/plan-jobs.js';
+import { createPreviewWorker, schedulePreviewSweep } from '../queue/preview-jobs.js';
+import { createPreviewStore } from '../previews/store.js';
+import { sleepWorkloads } from '../previews/sleep.js';
+import { previewNamespace } from '../previews/names.js';
 import { createReconcileWorker, scheduleReconciles, scheduleWebhookChecks } from '../queue/reconcile.js';
 import { runWebhookCheck } from '../hook-admin/monitor.js';
 import { combineListeners, createPlanEventsListener, createSyncEventsListener } from './sync-events.js';
@@ -26,6 +30,7 @@ import { syncKitFromConfig } from '../sync/from-config.js';
 export interface WorkerRuntime {
   worker: Worker;
   planWorker: Worker;
+  previewWorker: Worker;
   statusWorker: Worker;
   reconcileWorker: Worker;
   /** Clients per cluster name, created on first use. */
@@ -139,7 +144,37 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
   await schedule();
   // A Redis that restarted without its data lost the schedulers: put them back on reconnect.
   redis.on('ready', () => void schedule().catch((err: Error) => log.warn({ err: err.message }, 'reconcile schedules not restored')));
-  const intake = createIntake({ redis, keys, syncQueue, planQueue, prefix: config.redis.prefix, jobDefaults: jobDefaults(config) });
+  const previewQueue = new Queue(QUEUES.preview, { connection: redis, prefix: config.redis.prefix });
+  const previewStore = createPreviewStore(redis, keys);
+  const previewConnection = createWorkerConnection(config.redis);
+  const previewWorker = createPreviewWorker({
+    config,
+    connection: previewConnection,
+    redis,
+    keys,
+    log,
+    queue: previewQueue,
+    concurrency: Math.max(1, Math.floor(config.worker.concurrency / 2)),
+    lockMs: config.worker.lockTimeout,
+    preview: {
+      config,
+      store: previewStore,
+      apis,
+      reporter,
+      log,
+      sync: { git, tools, limits, kube, decryption, forges: config.forges, applyConcurrency: config.worker.applyConcurrency, history, log },
+    },
+    sweep: {
+      config,
+      store: previewStore,
+      apis,
+      kube,
+      log,
+      sleep: async (app, number) => void (await sleepWorkloads(await kube(app.cluster), previewNamespace(app, number))),
+    },
+  });
+  await schedulePreviewSweep(previewQueue, config);
+  const intake = createIntake({ redis, keys, syncQueue, planQueue, previewQueue, prefix: config.redis.prefix, jobDefaults: jobDefaults(config) });
   const reconcileWorker = createReconcileWorker({
     config,
     connection: reconcileConnection,
@@ -159,15 +194,16 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
   return {
     worker,
     planWorker,
+    previewWorker,
     statusWorker,
     reconcileWorker,
     kube,
     async close() {
       // Let running syncs finish; the grace timer of `serve` bounds how long.
-      await Promise.allSettled([worker.close(), planWorker.close(), statusWorker.close(), reconcileWorker.close(), dispatcher.stop()]);
-      await Promise.allSettled([statusQueue.close(), reconcileQueue.close(), syncQueue.close(), planQueue.close()]);
+      await Promise.allSettled([worker.close(), planWorker.close(), previewWorker.close(), statusWorker.close(), reconcileWorker.close(), dispatcher.stop()]);
+      await Promise.allSettled([statusQueue.close(), reconcileQueue.close(), syncQueue.close(), planQueue.close(), previewQueue.close()]);
       await kit.close();
-      await Promise.allSettled([connection, planConnection, statusConnection, reconcileConnection, redis].map((c) => c.quit()));
+      await Promise.allSettled([connection, planConnection, previewConnection, statusConnection, reconcileConnection, redis].map((c) => c.quit()));
     },
   };
 }

@@ -42,6 +42,14 @@ export function createKeys(prefix: string) {
     verified: (app: string) => `${prefix}:app:${app}:verified`,
     /** An app's plan ids, newest first. */
     appPlans: (app: string) => `${prefix}:app:${app}:plans`,
+    /** A pull request's preview (hash, see src/previews/store.ts). */
+    preview: (app: string, number: number) => `${prefix}:app:${app}:pr:${number}:preview`,
+    /** Sequence of a pull request's preview events: a job older than the newest does nothing. */
+    previewSeq: (app: string, number: number) => `${prefix}:app:${app}:pr:${number}:preview-seq`,
+    /** An app's pull requests that have a preview or wait for one (set of numbers). */
+    previews: (app: string) => `${prefix}:app:${app}:previews`,
+    /** The lock that keeps one preview job per pull request at a time. */
+    previewLock: (app: string, number: number) => `${prefix}:lock:preview:${app}:${number}`,
   };
 }
 

@@ -10,7 +10,7 @@ import { SyncError } from './errors.js';
 import { finishedJobFingerprint } from './finished-jobs.js';
 import { runHookPhase } from './hook-run.js';
 import type { Inventory, InventoryEntry } from './inventory.js';
-import { prepare, type Desired, type PrepareDeps, type Prepared } from './prepare.js';
+import { prepare, type Desired, type PrepareDeps, type PrepareOverrides, type Prepared } from './prepare.js';
 import { prune } from './prune.js';
 import { createRecorder, type Recorder } from './recorder.js';
 import { waitForHealth } from './wait.js';
@@ -43,6 +43,11 @@ export interface SyncRequest {
   /** Whether a failure now is the last word (no retry follows). */
   finalAttempt: boolean;
   signal?: AbortSignal;
+  /**
+   * A preview (src/previews): deploys exactly `sha` (a pull request's head) rather than the
+   * branch head, with the preview's overrides of the prepare step.
+   */
+  preview?: { sha: string; overrides: PrepareOverrides };
 }
 
 /**
@@ -67,7 +72,7 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Syn
   let prepared: Prepared | undefined;
   try {
     await rec.enter('resolve');
-    const head = await deps.git.resolveBranch(gitSource(app, deps.forges), app.branch);
+    const head = request.preview ? request.preview.sha : await deps.git.resolveBranch(gitSource(app, deps.forges), app.branch);
     if (!head) throw new SyncError('BRANCH_MISSING', `branch ${app.branch} does not exist in ${app.repo}`);
     record.sha = head;
     const state = await deps.history.appState(app.name);
@@ -78,7 +83,7 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Syn
     deps.listener?.started?.(record);
     await deps.history.setAppState(app.name, { lastSyncId: record.id, lastResult: 'running' });
 
-    prepared = await prepare(deps, app, head, 'deploy', rec);
+    prepared = await prepare(deps, app, head, 'deploy', rec, request.preview?.overrides);
     checkAborted();
     const ready = prepared;
     const entries = ready.desired.filter((d) => !d.synthetic).map(inventoryEntry);

@@ -13,6 +13,7 @@ import { skipFinishedJobs } from './finished-jobs.js';
 import { createInventory, type Inventory, type InventoryEntry } from './inventory.js';
 import { FIELD_MANAGER } from './labels.js';
 import { renderApp, type RenderDecryption, type RenderLimits, type RenderTools } from './render/index.js';
+import type { RenderedObject } from './render/types.js';
 import { validateObjects, type DesiredObject } from './validate.js';
 
 /** Where the objects verified by the last sync are kept (the history store). */
@@ -53,6 +54,19 @@ export interface PrepareSteps {
   note?(level: 'info' | 'warn' | 'error', msg: string): void;
 }
 
+/**
+ * What a preview changes about preparing a commit (src/previews): its rendered objects are
+ * rewritten before validation (values substituted, forced into the preview's namespace), checked
+ * after it (what a preview may apply), and applied through a client of its own (a restricted
+ * identity).
+ */
+export interface PrepareOverrides {
+  rewrite?(objects: RenderedObject[]): RenderedObject[];
+  /** Throws a SyncError naming every object a preview may not apply. */
+  check?(objects: DesiredObject[]): void;
+  client?: KubeClient;
+}
+
 /** A commit checked out, rendered, validated and dry-run, ready to diff or apply. */
 export interface Prepared {
   client: KubeClient;
@@ -76,16 +90,24 @@ export interface Prepared {
  * validate every object, and dry-run all of them against the cluster (all or nothing before
  * the first write). Finished Jobs their TTL removed are marked skipped from the inventory.
  */
-export async function prepare(deps: PrepareDeps, app: AppConfig, sha: string, mode: PrepareMode, steps: PrepareSteps = {}): Promise<Prepared> {
+export async function prepare(
+  deps: PrepareDeps,
+  app: AppConfig,
+  sha: string,
+  mode: PrepareMode,
+  steps: PrepareSteps = {},
+  overrides: PrepareOverrides = {},
+): Promise<Prepared> {
   await steps.enter?.('checkout');
   const checkout = await deps.git.checkout(gitSource(app, deps.forges), sha);
   try {
     await steps.enter?.('render');
     const rendered = await renderApp(checkout.dir, app, deps.limits, deps.tools, deps.decryption);
+    if (overrides.rewrite) rendered.objects = overrides.rewrite(rendered.objects);
     steps.note?.('info', `rendered ${rendered.objects.length} object${rendered.objects.length === 1 ? '' : 's'} (${rendered.mode})`);
     if (rendered.objects.length === 0 && !app.allowEmpty && mode !== 'drift') {
       const found = await whatIsThere(join(checkout.dir, app.path));
-      const client = await deps.kube(app.cluster);
+      const client = overrides.client ?? (await deps.kube(app.cluster));
       const deployed =
         (
           await createInventory(client, { app: app.name, namespace: app.namespace })
@@ -103,11 +125,12 @@ export async function prepare(deps: PrepareDeps, app: AppConfig, sha: string, mo
     }
 
     await steps.enter?.('validate');
-    const client = await deps.kube(app.cluster);
+    const client = overrides.client ?? (await deps.kube(app.cluster));
     const inventory = createInventory(client, { app: app.name, namespace: app.namespace });
     const skipped: string[] = [];
     const validated: Desired[] = await validateObjects(rendered.objects, app, (v, k) => client.resource(v, k), inventory.id, skipped);
     for (const line of skipped) steps.note?.('info', line);
+    overrides.check?.(validated);
     const desired = validated.filter((d) => !d.hook);
     const hooks = validated.filter((d) => d.hook);
     const createdHere = new Set(desired.filter((d) => d.obj.kind === 'Namespace' && d.obj.apiVersion === 'v1').map((d) => d.obj.metadata.name));

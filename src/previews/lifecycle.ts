@@ -1,0 +1,428 @@
+/**
+ * A pull request's preview, brought to what the pull request asks now: deployed at its head,
+ * waiting (for a maintainer's approval, CI statuses or a free slot), or torn down. One job per
+ * pull request runs at a time (src/queue/preview-jobs.ts); everything here reads the newest state
+ * of the pull request, so the newest event wins.
+ */
+import type { Logger } from 'pino';
+import type { AppConfig, Config, ForgeId, PreviewsConfig } from '../config/schema.js';
+import type { ForgeApi } from '../forges/forge-api.js';
+import type { KubeClient } from '../kube/client.js';
+import type { KubeObject } from '../kube/refs.js';
+import type { PreviewJobData, PullRequestSnapshot } from '../model/jobs.js';
+import type { SyncRecord } from '../model/records.js';
+import type { StatusReporter } from '../status/reporter.js';
+import { failureReason, short } from '../status/wording.js';
+import { formatDuration } from '../config/duration.js';
+import { SyncError } from '../sync/errors.js';
+import { createInventory } from '../sync/inventory.js';
+import { FIELD_MANAGER } from '../sync/labels.js';
+import { runSync, type SyncDeps } from '../sync/pipeline.js';
+import { prune } from '../sync/prune.js';
+import type { RenderedObject } from '../sync/render/types.js';
+import { errorMessage } from '../unknown.js';
+import { checkPreviewObjects } from './guard.js';
+import { environmentName, expandTemplate, previewAppName, previewNamespace } from './names.js';
+import { PREVIEW_SERVICE_ACCOUNT, previewScaffold } from './scaffold.js';
+import { wakeWorkloads } from './sleep.js';
+import type { PreviewState, PreviewStore } from './store.js';
+import { substituteValues } from './substitute.js';
+
+/** What a preview job needs. */
+export interface PreviewDeps {
+  config: Config;
+  store: PreviewStore;
+  apis: Map<ForgeId, ForgeApi>;
+  /** The sync pipeline's dependencies (git, renderers, clusters, history, log). */
+  sync: Omit<SyncDeps, 'listener'>;
+  reporter: StatusReporter;
+  log: Logger;
+  /** Queues another look at a pull request after `delayMs` (waiting for CI statuses, a free slot). */
+  requeue(data: Omit<PreviewJobData, 'seq'>, delayMs: number): Promise<void>;
+  now?: () => number;
+}
+
+/** What a preview job came to, for logs and the job's return value. */
+export type PreviewOutcome = 'deployed' | 'failed' | 'waiting' | 'removed' | 'not-requested' | 'unchanged';
+
+/** How long CI statuses named in `waitFor` are waited for, and how often they are asked. */
+const CHECKS_POLL_MS = 20_000;
+const CHECKS_WAIT_MS = 2 * 60 * 60_000;
+
+/** The status context of an app's previews. */
+export function previewContext(app: string): string {
+  return `landfall/${app}/preview`;
+}
+
+/** The word a maintainer comments, with the full head sha, to let a fork's commit run as a preview. */
+export const APPROVE_WORD = '/landfall preview';
+
+/** Runs one preview job: reads the pull request as it is now and makes the preview match. */
+export async function runPreviewJob(deps: PreviewDeps, data: PreviewJobData, attempt: { number: number; final: boolean }): Promise<PreviewOutcome> {
+  const app = deps.config.apps.find((a) => a.name === data.app);
+  if (!app?.previews) throw new SyncError('APP_UNKNOWN', `app "${data.app}" has no previews in the configuration any more`);
+  const settings = app.previews;
+  const now = deps.now ?? Date.now;
+  const api = deps.apis.get(app.forge);
+  const stored = await deps.store.get(app.name, data.number);
+  const pr = await currentPullRequest(deps, app, api, data);
+  const log = deps.log.child({ app: app.name, pr: data.number, cause: data.cause });
+
+  if (pr.baseBranch !== app.branch || pr.state !== 'open') {
+    const why = pr.state === 'merged' ? 'the pull request was merged' : pr.state === 'closed' ? 'the pull request was closed' : `it now targets ${pr.baseBranch}`;
+    return stored ? teardown(deps, app, stored, why) : 'not-requested';
+  }
+  if (!requested(settings, pr)) {
+    if (!stored) return 'not-requested';
+    return teardown(deps, app, stored, settings.trigger === 'label' ? `the label "${settings.label}" was removed` : 'previews are off');
+  }
+  const pushed = data.cause === 'opened' || data.cause === 'updated' || data.cause === 'reopened';
+  if (stored?.status === 'ready' && stored.sha === pr.headSha && !pushed && data.cause !== 'labeled') return 'unchanged';
+  if (stored?.status === 'expired' && !pushed) return 'not-requested';
+  if (stored && !pushed && now() - stored.lastPushAt > settings.ttl) {
+    return teardown(deps, app, stored, `no push for ${formatDuration(settings.ttl)} (previews.ttl); the next push brings it back`, true);
+  }
+
+  const namespace = previewNamespace(app, data.number);
+  const base: PreviewState = {
+    app: app.name,
+    number: data.number,
+    namespace,
+    status: 'waiting',
+    sha: pr.headSha,
+    headBranch: pr.headBranch,
+    fork: isFork(app, pr),
+    ...(stored?.url ? { url: stored.url } : {}),
+    ...(stored?.syncId ? { syncId: stored.syncId } : {}),
+    ...(stored?.applied ? { applied: true } : {}),
+    createdAt: stored?.createdAt ?? now(),
+    updatedAt: now(),
+    lastPushAt: pushed || !stored ? now() : stored.lastPushAt,
+  };
+  const wait = async (reason: string, retryInMs?: number): Promise<PreviewOutcome> => {
+    // A preview already running keeps running its older commit; the status on the new head says why it waits.
+    await deps.store.put({ ...base, ...(stored?.applied ? { status: stored.status, sha: stored.sha ?? pr.headSha } : {}), reason });
+    report(deps, app, data.number, pr.headSha, 'queued', reason, stored?.url ?? pageUrl(deps.config, app, data.number));
+    if (retryInMs !== undefined) await deps.requeue(omitSeq(data, 'checks'), retryInMs);
+    log.info({ reason }, 'preview waits');
+    return 'waiting';
+  };
+
+  if (base.fork) {
+    if (settings.forks === 'never') {
+      if (stored) return teardown(deps, app, stored, 'previews of pull requests from forks are off (previews.forks: never)');
+      return 'not-requested';
+    }
+    const approval = await approvedBy(api, app, data.number, pr.headSha);
+    if (!approval) {
+      return wait(`from a fork: waits for a maintainer to approve this exact commit (comment "${APPROVE_WORD} ${pr.headSha}")`);
+    }
+    log.info({ approvedBy: approval }, 'fork commit approved for a preview');
+  }
+  if (settings.waitFor.length > 0) {
+    const verdict = await checksVerdict(api, app, settings, pr.headSha);
+    if (verdict.failed) {
+      await deps.store.put({ ...base, status: 'failed', reason: verdict.failed });
+      report(deps, app, data.number, pr.headSha, 'failed', verdict.failed, pageUrl(deps.config, app, data.number));
+      return 'failed';
+    }
+    if (verdict.pending) {
+      const waited = now() - (stored?.status === 'waiting' && stored.sha === pr.headSha ? stored.updatedAt : now());
+      return wait(`waits for ${verdict.pending}`, waited < CHECKS_WAIT_MS ? CHECKS_POLL_MS : undefined);
+    }
+  }
+  if (!stored?.applied) {
+    const running = (await deps.store.list(app.name)).filter((s) => s.number !== data.number && s.applied);
+    if (running.length >= settings.maxOpen) {
+      return wait(`waits for a free slot: ${running.length} of ${settings.maxOpen} previews are running (previews.maxOpen)`);
+    }
+  }
+  return deploy(deps, app, settings, data, pr, base, attempt, log, stored?.status === 'sleeping');
+}
+
+/** Deploys the head into the preview namespace, through the same pipeline as a deploy. */
+async function deploy(
+  deps: PreviewDeps,
+  app: AppConfig,
+  settings: PreviewsConfig,
+  data: PreviewJobData,
+  pr: PullRequestSnapshot,
+  base: PreviewState,
+  attempt: { number: number; final: boolean },
+  log: Logger,
+  waking: boolean,
+): Promise<PreviewOutcome> {
+  const vars = { app: app.name, number: String(data.number), namespace: base.namespace, sha: pr.headSha, shortSha: short(pr.headSha) };
+  const url = settings.url ? expandTemplate(settings.url, vars) : undefined;
+  const state: PreviewState = { ...base, status: 'deploying', applied: true, ...(url ? { url } : {}) };
+  delete state.reason;
+  await deps.store.put(state);
+  const syncId = `preview-${app.name}-${data.number}-${data.seq}`;
+  const page = `${deps.config.server.publicUrl}/syncs/${encodeURIComponent(syncId)}`;
+  report(deps, app, data.number, pr.headSha, 'running', `Deploying ${short(pr.headSha)} to preview ${base.namespace}`, page);
+  const api = deps.apis.get(app.forge);
+  const env = { repo: app.repo, environment: environmentName(app, data.number), sha: pr.headSha, ref: pr.headBranch, url: url ?? page, logUrl: page };
+  await api?.reportEnvironment?.({ ...env, description: `Deploying ${short(pr.headSha)}` }, 'in_progress').catch((err: unknown) => log.warn({ err }, 'environment not reported'));
+
+  const admin = await deps.sync.kube(app.cluster);
+  let record: SyncRecord | undefined;
+  let failure: string | undefined;
+  try {
+    await applyScaffold(admin, app, settings, data.number, base.namespace, !base.fork);
+    if (waking) await wakeWorkloads(admin, base.namespace);
+    const previewApp: AppConfig = {
+      ...app,
+      name: previewAppName(app, data.number),
+      namespace: base.namespace,
+      createNamespace: false,
+      allowClusterScoped: false,
+      allowedNamespaces: [base.namespace],
+      selfHeal: false,
+      prComments: false,
+    };
+    delete previewApp.previews;
+    record = await runSync(deps.sync, {
+      app: previewApp,
+      data: {
+        app: previewApp.name,
+        trigger: 'preview',
+        forge: app.forge,
+        repo: app.repo,
+        branch: pr.headBranch,
+        sha: pr.headSha,
+        ...(data.deliveryId ? { deliveryId: data.deliveryId } : {}),
+        generation: 0,
+        receivedAt: data.receivedAt,
+      },
+      jobId: syncId,
+      covered: [],
+      attempt: attempt.number,
+      finalAttempt: attempt.final,
+      preview: {
+        sha: pr.headSha,
+        overrides: {
+          rewrite: (objects) => rewriteForPreview(objects, app, base.namespace, settings, vars),
+          check: (objects) => {
+            const problems = checkPreviewObjects(objects, base.namespace);
+            if (problems.length > 0) throw new SyncError('PREVIEW_REFUSED', `a preview may not apply this:\n${problems.join('\n')}`);
+          },
+          client: admin.impersonating(`system:serviceaccount:${base.namespace}:${PREVIEW_SERVICE_ACCOUNT}`),
+        },
+      },
+    });
+  } catch (err) {
+    failure = errorMessage(err);
+    const transient = err instanceof SyncError ? err.transient : true;
+    if (transient && !attempt.final) {
+      await deps.store.put({ ...state, reason: `retrying: ${failureReason(failure)}` });
+      throw err;
+    }
+  }
+  const done: PreviewState = { ...state, syncId, updatedAt: (deps.now ?? Date.now)(), status: failure ? 'failed' : 'ready' };
+  if (failure) done.reason = failureReason(failure);
+  await deps.store.put(done);
+  const where = url ?? page;
+  if (failure) {
+    report(deps, app, data.number, pr.headSha, 'failed', `Preview failed: ${failureReason(failure)}`, page);
+    await api?.reportEnvironment?.({ ...env, description: failureReason(failure) }, 'failure').catch(() => undefined);
+  } else {
+    report(deps, app, data.number, pr.headSha, 'succeeded', url ? `Preview ready: ${url}` : `Preview ready in ${base.namespace}`, where);
+    await api?.reportEnvironment?.({ ...env, description: `Preview of ${short(pr.headSha)}` }, 'success').catch(() => undefined);
+  }
+  await comment(deps, app, data.number, previewComment(done, settings, page, record));
+  log.info({ result: done.status, sha: pr.headSha, namespace: base.namespace }, 'preview synced');
+  return failure ? 'failed' : 'deployed';
+}
+
+/**
+ * Removes a preview: first every object it applied (its inventory), then its namespace, then the
+ * forge's environment. Stops at the first error and keeps the record, so the sweep or the next
+ * event tries again: a preview is never forgotten while something of it may still run.
+ */
+export async function teardown(deps: PreviewDeps, app: AppConfig, stored: PreviewState, why: string, expired = false): Promise<PreviewOutcome> {
+  const log = deps.log.child({ app: app.name, pr: stored.number });
+  if (stored.applied) {
+    const client = await deps.sync.kube(app.cluster);
+    const name = previewAppName(app, stored.number);
+    const inventory = createInventory(client, { app: name, namespace: stored.namespace });
+    const entries = (await inventory.read()).entries;
+    const pruned = await prune(client, name, entries);
+    if (pruned.errors.length > 0) {
+      throw new SyncError('PREVIEW_TEARDOWN_FAILED', `preview ${stored.namespace} not removed yet: ${pruned.errors.map((e) => e.message).join('; ')}`, true);
+    }
+    await client.delete({ apiVersion: 'v1', kind: 'Namespace', name: stored.namespace });
+  }
+  await deps.apis
+    .get(app.forge)
+    ?.retireEnvironment?.(app.repo, environmentName(app, stored.number))
+    .catch((err: unknown) => log.warn({ err }, 'environment not retired'));
+  if (stored.sha) {
+    report(deps, app, stored.number, stored.sha, 'succeeded', `Preview removed: ${why}`, pageUrl(deps.config, app, stored.number));
+  }
+  if (stored.applied) await comment(deps, app, stored.number, `### Preview of \`${app.name}\`\n\nRemoved: ${why}. Namespace \`${stored.namespace}\` is gone.`);
+  // An expired preview is remembered, so the sweep does not bring it back before a push does.
+  if (expired) await deps.store.put({ ...stored, status: 'expired', applied: false, reason: why, updatedAt: Date.now() });
+  else await deps.store.remove(app.name, stored.number);
+  log.info({ why, namespace: stored.namespace }, 'preview removed');
+  // A slot is free: the longest-waiting pull request gets another look.
+  const waiting = (await deps.store.list(app.name)).filter((s) => s.status === 'waiting' && !s.applied).sort((a, b) => a.updatedAt - b.updatedAt)[0];
+  if (waiting) {
+    await deps.requeue({ app: app.name, forge: app.forge, repo: app.repo, number: waiting.number, cause: 'slot', receivedAt: Date.now() }, 0);
+  }
+  return 'removed';
+}
+
+/** Whether the pull request asks for a preview: the label, or every pull request. */
+function requested(settings: PreviewsConfig, pr: PullRequestSnapshot): boolean {
+  if (settings.trigger === 'all') return true;
+  const wanted = settings.label.toLowerCase();
+  return (pr.labels ?? []).some((l) => l.toLowerCase() === wanted);
+}
+
+function isFork(app: AppConfig, pr: PullRequestSnapshot): boolean {
+  return pr.headRepo.toLowerCase() !== app.repo.toLowerCase();
+}
+
+/**
+ * The pull request as it is now. An event carries it; a comment, the sweep or a freed slot asks
+ * the forge. When the forge cannot say, the job fails and is retried: nothing is deleted on a
+ * guess.
+ */
+async function currentPullRequest(deps: PreviewDeps, app: AppConfig, api: ForgeApi | undefined, data: PreviewJobData): Promise<PullRequestSnapshot> {
+  if (data.pullRequest && !['comment', 'sweep', 'slot', 'checks'].includes(data.cause)) return data.pullRequest;
+  if (!api?.pullRequest) {
+    if (data.pullRequest) return data.pullRequest;
+    throw new SyncError('FORGE_UNAVAILABLE', `forges.${app.forge} has no API token, so pull request #${data.number} cannot be looked up`);
+  }
+  let found;
+  try {
+    found = await api.pullRequest(app.repo, data.number);
+  } catch (err) {
+    throw new SyncError('FORGE_UNAVAILABLE', `could not read pull request #${data.number} from ${app.forge}: ${errorMessage(err)}`, true, { cause: err });
+  }
+  if (!found) return { state: 'closed', headSha: '', headBranch: '', headRepo: '', baseBranch: app.branch };
+  return {
+    state: found.state,
+    headSha: found.headSha,
+    headBranch: found.headBranch,
+    headRepo: found.headRepo,
+    baseBranch: found.baseBranch,
+    ...(found.labels ? { labels: found.labels } : {}),
+    ...(found.author ? { author: found.author } : {}),
+  };
+}
+
+/**
+ * Who approved `sha` for a preview: the first commenter with push access whose comment names the
+ * full sha after {@link APPROVE_WORD}. An approval names one commit, so a later push needs another.
+ */
+async function approvedBy(api: ForgeApi | undefined, app: AppConfig, number: number, sha: string): Promise<string | undefined> {
+  if (!api?.listComments || !api.canPush) return undefined;
+  const line = new RegExp(`(^|\\n)\\s*${APPROVE_WORD.replace('/', '\\/')}\\s+${sha}\\s*($|\\n)`, 'i');
+  for (const c of await api.listComments(app.repo, number)) {
+    if (!line.test(c.body)) continue;
+    if (await api.canPush(app.repo, c.author).catch(() => false)) return c.author;
+  }
+  return undefined;
+}
+
+/** What the commit's CI statuses named in `waitFor` say: a failure, what is still pending, or nothing (go). */
+async function checksVerdict(api: ForgeApi | undefined, app: AppConfig, settings: PreviewsConfig, sha: string): Promise<{ failed?: string; pending?: string }> {
+  if (!api?.commitChecks) return { failed: `previews.waitFor needs an API token for ${app.forge} to read commit statuses` };
+  const checks = await api.commitChecks(app.repo, sha);
+  const byContext = new Map(checks.map((c) => [c.context.toLowerCase(), c.state]));
+  const failed = settings.waitFor.filter((w) => byContext.get(w.toLowerCase()) === 'failure');
+  if (failed.length > 0) return { failed: `${failed.join(', ')} failed for ${short(sha)}; no preview of this commit` };
+  const pending = settings.waitFor.filter((w) => byContext.get(w.toLowerCase()) !== 'success');
+  return pending.length > 0 ? { pending: pending.join(', ') } : {};
+}
+
+/**
+ * The rendered objects as a preview applies them: values substituted, and every object that
+ * names the app's own namespace moved into the preview's (objects naming no namespace get it from
+ * validation; any other namespace is refused there).
+ */
+function rewriteForPreview(objects: RenderedObject[], app: AppConfig, namespace: string, settings: PreviewsConfig, vars: Record<string, string>): RenderedObject[] {
+  const substituted = substituteValues(
+    objects.map((o) => o.obj),
+    settings.values,
+    vars,
+  ).objects;
+  return objects.map((o, i) => {
+    const obj: KubeObject = substituted[i] ?? o.obj;
+    if (obj.metadata.namespace === app.namespace) obj.metadata = { ...obj.metadata, namespace };
+    return { ...o, obj };
+  });
+}
+
+/** Applies the preview namespace and what guards it, as Landfall itself (the preview's identity cannot). */
+async function applyScaffold(client: KubeClient, app: AppConfig, settings: PreviewsConfig, number: number, namespace: string, sameRepo: boolean): Promise<void> {
+  for (const obj of previewScaffold(app, settings, number, namespace)) {
+    await client.apply(obj, { fieldManager: FIELD_MANAGER, force: true });
+  }
+  if (settings.secretsFrom && sameRepo) {
+    for (const secret of await client.list('v1', 'Secret', { namespace: settings.secretsFrom })) {
+      if (secret.type === 'kubernetes.io/service-account-token') continue;
+      await client.apply(
+        {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: secret.metadata.name, namespace, labels: { 'app.kubernetes.io/managed-by': FIELD_MANAGER } },
+          ...(secret.type ? { type: secret.type } : {}),
+          ...(secret.data ? { data: secret.data } : {}),
+        },
+        { fieldManager: FIELD_MANAGER, force: true },
+      );
+    }
+  }
+}
+
+function report(deps: PreviewDeps, app: AppConfig, number: number, sha: string, state: 'queued' | 'running' | 'succeeded' | 'failed', description: string, targetUrl: string): void {
+  deps.reporter
+    .report({
+      forge: app.forge,
+      repo: app.repo,
+      sha,
+      context: previewContext(app.name),
+      state,
+      description,
+      targetUrl,
+      recordId: `preview-${app.name}-${number}`,
+      at: Date.now(),
+    })
+    .catch((err: unknown) => deps.log.warn({ err, app: app.name, pr: number }, 'preview status not recorded'));
+}
+
+/**
+ * The pull-request comment, edited in place, on forges without a deployments view (GitHub has
+ * Deployments, GitLab environments).
+ */
+async function comment(deps: PreviewDeps, app: AppConfig, number: number, body: string): Promise<void> {
+  if (app.forge === 'github' || app.forge === 'gitlab') return;
+  await deps.reporter
+    .reportComment({ forge: app.forge, repo: app.repo, app: `${app.name}/preview`, number, body, recordId: `preview-${app.name}-${number}` })
+    .catch((err: unknown) => deps.log.warn({ err, app: app.name, pr: number }, 'preview comment not recorded'));
+}
+
+function previewComment(state: PreviewState, settings: PreviewsConfig, page: string, record: SyncRecord | undefined): string {
+  const lines = [`### Preview of \`${state.app}\``, ''];
+  if (state.status === 'ready') lines.push(`Ready${state.url ? `: ${state.url}` : ''}`);
+  else lines.push(`Failed: ${state.reason ?? 'see the sync page'}`);
+  lines.push(
+    '',
+    `- Commit: \`${short(state.sha ?? '')}\``,
+    `- Namespace: \`${state.namespace}\``,
+    `- Sync: ${page}${record ? ` (${record.result})` : ''}`,
+    `- Removed when the pull request closes, or after ${formatDuration(settings.ttl)} without a push.`,
+  );
+  return lines.join('\n');
+}
+
+function pageUrl(config: Config, app: AppConfig, number: number): string {
+  return `${config.server.publicUrl}/apps/${encodeURIComponent(app.name)}/previews#pr-${number}`;
+}
+
+function omitSeq(data: PreviewJobData, cause: PreviewJobData['cause']): Omit<PreviewJobData, 'seq'> {
+  const { seq: _seq, ...rest } = data;
+  return { ...rest, cause };
+}

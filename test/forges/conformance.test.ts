@@ -138,9 +138,30 @@ t.test('conformance', async (t) => {
       });
 
       t.test('an event Landfall does not act on is ignored', async (t) => {
-        const res = await send(body, { ...kit.eventHeaders('issue_comment'), ...(await kit.sign(body, NEW)) });
+        // No forge names an event "release" that Landfall reads.
+        const res = await send(body, { ...kit.eventHeaders('release'), ...(await kit.sign(body, NEW)) });
         t.equal(res.status, 200, res.text);
         t.equal(res.json.ignored, 'unhandled-event');
+        t.match(res.json.detail, /is not one Landfall acts on/);
+      });
+
+      t.test('a new comment on a pull request is read, and queues nothing yet', async (t) => {
+        const n = await before();
+        const comment = JSON.stringify(kit.comment(repo, 7, 'maintainer', `approve ${SHA}`));
+        const res = await send(comment, { ...kit.eventHeaders(kit.commentEvent), ...(await kit.sign(comment, NEW)) });
+        t.equal(res.status, 200, res.text);
+        // The adapter knew the event (its own refusal says "not one Landfall acts on"); what a
+        // comment asks of Landfall is decided after parsing.
+        t.notMatch(res.json.detail, /not one Landfall acts on|not on a pull request|malformed/);
+        t.equal(await before(), n, 'nothing queued');
+      });
+
+      t.test('a comment payload missing its fields is 400 naming the field', async (t) => {
+        const bad = JSON.stringify({ hello: 'world' });
+        const res = await send(bad, { ...kit.eventHeaders(kit.commentEvent), ...(await kit.sign(bad, NEW)) });
+        t.equal(res.status, 400, res.text);
+        t.equal(res.json.error, 'payload-invalid');
+        t.match(res.json.message, /malformed at [a-z_]+/i);
       });
 
       t.test('a delivery without an event header is 400', async (t) => {

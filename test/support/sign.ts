@@ -20,6 +20,10 @@ export interface ForgeKit {
   pullRequestEvent(action: 'opened' | 'updated'): string;
   /** A minimal valid pull-request body, as the forge sends it (Bitbucket Cloud: 12-character hash). */
   pullRequest(repo: string, number: number, action: 'opened' | 'updated', headSha: string, headBranch: string, baseBranch: string): unknown;
+  /** The event name of a new comment on a pull request. */
+  commentEvent: string;
+  /** A minimal valid body of a new comment on pull request `number` of `repo`, written by `author`. */
+  comment(repo: string, number: number, author: string, body: string): unknown;
 }
 
 const ZERO = '0000000000000000000000000000000000000000';
@@ -62,6 +66,13 @@ export const KITS: Record<ForgeId, ForgeKit> = {
       },
       repository: { full_name: repo },
     }),
+    commentEvent: 'issue_comment',
+    comment: (repo, number, author, body) => ({
+      action: 'created',
+      issue: { number, pull_request: { url: `https://api.github.com/repos/${repo}/pulls/${number}` } },
+      comment: { user: { login: author }, body },
+      repository: { full_name: repo },
+    }),
   },
   gitlab: {
     forge: 'gitlab',
@@ -93,6 +104,14 @@ export const KITS: Record<ForgeId, ForgeKit> = {
         state: 'opened',
       },
     }),
+    commentEvent: 'Note Hook',
+    comment: (repo, number, author, body) => ({
+      object_kind: 'note',
+      user: { username: author },
+      project: { path_with_namespace: repo },
+      object_attributes: { note: body, noteable_type: 'MergeRequest', system: false, action: 'create' },
+      merge_request: { iid: number },
+    }),
   },
   bitbucket: {
     forge: 'bitbucket',
@@ -113,6 +132,13 @@ export const KITS: Record<ForgeId, ForgeKit> = {
         destination: { branch: { name: baseBranch }, commit: { hash: ZERO.slice(0, 12) } },
         merge_commit: null,
       },
+    }),
+    commentEvent: 'pullrequest:comment_created',
+    // Bitbucket Cloud names people by Atlassian account id.
+    comment: (repo, number, author, body) => ({
+      repository: { full_name: repo },
+      pullrequest: { id: number },
+      comment: { content: { raw: body }, user: { account_id: author } },
     }),
   },
   'bitbucket-server': {
@@ -144,6 +170,16 @@ export const KITS: Record<ForgeId, ForgeKit> = {
         },
       };
     },
+    commentEvent: 'pr:comment:added',
+    comment: (repo, number, author, body) => {
+      const [key, slug] = repo.split('/');
+      return {
+        eventKey: 'pr:comment:added',
+        actor: { name: author },
+        pullRequest: { id: number, toRef: { repository: { slug, project: { key } } } },
+        comment: { text: body, author: { name: author } },
+      };
+    },
   },
   gitea: {
     forge: 'gitea',
@@ -156,6 +192,14 @@ export const KITS: Record<ForgeId, ForgeKit> = {
       action: action === 'opened' ? 'opened' : 'synchronized',
       number,
       pull_request: { number, merged: false, head: { sha: headSha, ref: headBranch, repo: { full_name: repo } }, base: { ref: baseBranch } },
+      repository: { full_name: repo },
+    }),
+    commentEvent: 'issue_comment',
+    comment: (repo, number, author, body) => ({
+      action: 'created',
+      issue: { number },
+      comment: { user: { login: author }, body },
+      is_pull: true,
       repository: { full_name: repo },
     }),
   },

@@ -1,6 +1,6 @@
 import { payload } from '../parse-util.js';
 import { ZERO_SHA, type ParseResult, type PullRequestAction, type PushEvent } from '../types.js';
-import { dcPullRequest, dcRefsChanged } from './schema.js';
+import { dcPullRequest, dcPullRequestComment, dcRefsChanged } from './schema.js';
 
 const PR_ACTIONS: Record<string, PullRequestAction> = {
   'pr:opened': 'opened',
@@ -56,13 +56,31 @@ export function parseBitbucketServer(event: string, body: unknown, deliveryId: s
           baseBranch: pr.toRef.displayId,
           merged: action === 'merged',
           ...(mergeCommit ? { mergeCommitSha: mergeCommit } : {}),
+          ...(pr.author ? { author: pr.author.user.name } : {}),
           deliveryId,
         },
       ],
     };
   }
+  if (event === 'pr:comment:added') {
+    const parsed = payload(dcPullRequestComment, body, `Bitbucket DC ${event}`);
+    return {
+      events: [
+        {
+          kind: 'comment',
+          forge: 'bitbucket-server',
+          repo: fullName(parsed.pullRequest.toRef.repository),
+          number: parsed.pullRequest.id,
+          author: parsed.comment.author.name,
+          body: parsed.comment.text,
+          deliveryId,
+        },
+      ],
+    };
+  }
+  if (event === 'pr:comment:edited' || event === 'pr:comment:deleted') return { ignored: 'unhandled-action', detail: `${event} is not a new comment` };
   return {
     ignored: 'unhandled-event',
-    detail: `Bitbucket DC event "${event}" is not one Landfall acts on (repo:refs_changed, pr:opened, pr:from_ref_updated, pr:merged, diagnostics:ping)`,
+    detail: `Bitbucket DC event "${event}" is not one Landfall acts on (repo:refs_changed, pr:opened, pr:from_ref_updated, pr:merged, pr:declined, pr:deleted, pr:comment:added, diagnostics:ping)`,
   };
 }

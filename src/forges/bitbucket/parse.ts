@@ -1,6 +1,6 @@
 import { payload } from '../parse-util.js';
 import { ZERO_SHA, type ParseResult, type PullRequestAction, type PushEvent } from '../types.js';
-import { bitbucketPullRequest, bitbucketPush } from './schema.js';
+import { bitbucketPullRequest, bitbucketPullRequestComment, bitbucketPush } from './schema.js';
 
 const PR_ACTIONS: Record<string, PullRequestAction> = {
   'pullrequest:created': 'opened',
@@ -52,13 +52,32 @@ export function parseBitbucket(event: string, body: unknown, deliveryId: string)
           baseBranch: pr.destination.branch.name,
           merged: action === 'merged',
           ...(pr.merge_commit?.hash ? { mergeCommitSha: pr.merge_commit.hash } : {}),
+          ...(pr.author ? { author: pr.author } : {}),
           deliveryId,
         },
       ],
     };
   }
+  if (event === 'pullrequest:comment_created') {
+    const parsed = payload(bitbucketPullRequestComment, body, `Bitbucket ${event}`);
+    return {
+      events: [
+        {
+          kind: 'comment',
+          forge: 'bitbucket',
+          repo: parsed.repository.full_name,
+          number: parsed.pullrequest.id,
+          author: parsed.comment.user,
+          body: parsed.comment.content.raw,
+          deliveryId,
+        },
+      ],
+    };
+  }
+  // comment_updated, comment_deleted, comment_resolved, comment_reopened: no new words were written.
+  if (event.startsWith('pullrequest:comment_')) return { ignored: 'unhandled-action', detail: `${event} is not a new comment` };
   return {
     ignored: 'unhandled-event',
-    detail: `Bitbucket event "${event}" is not one Landfall acts on (repo:push, pullrequest:created, pullrequest:updated, pullrequest:fulfilled)`,
+    detail: `Bitbucket event "${event}" is not one Landfall acts on (repo:push, pullrequest:created, pullrequest:updated, pullrequest:fulfilled, pullrequest:rejected, pullrequest:comment_created)`,
   };
 }

@@ -1,6 +1,6 @@
 import { payload, splitRef } from '../parse-util.js';
 import { ZERO_SHA, type ParseResult, type PullRequestAction } from '../types.js';
-import { giteaDelete, giteaPullRequest, giteaPush } from './schema.js';
+import { giteaDelete, giteaIssueComment, giteaPullRequest, giteaPush } from './schema.js';
 
 const PR_ACTIONS: Record<string, PullRequestAction> = {
   opened: 'opened',
@@ -8,6 +8,12 @@ const PR_ACTIONS: Record<string, PullRequestAction> = {
   synchronized: 'updated',
   synchronize: 'updated',
   reopened: 'reopened',
+  // Labels added or removed, and all labels removed (modules/structs/hook.go: HookIssueLabelUpdated,
+  // HookIssueLabelCleared). Gitea files these under the `pull_request_label` hook event, but its
+  // X-Gitea-Event (and X-Forgejo-Event) header says `pull_request`: modules/webhook/type.go,
+  // HookEventType.Event(); only X-Gitea-Event-Type says `pull_request_label`.
+  label_updated: 'labeled',
+  label_cleared: 'labeled',
 };
 
 /** Turns a verified Gitea or Forgejo payload into neutral events. */
@@ -71,12 +77,34 @@ export function parseGitea(event: string, body: unknown, deliveryId: string): Pa
             baseBranch: pr.pull_request.base.ref,
             merged,
             ...(pr.pull_request.merge_commit_sha && merged ? { mergeCommitSha: pr.pull_request.merge_commit_sha } : {}),
+            ...(pr.pull_request.labels !== undefined ? { labels: (pr.pull_request.labels ?? []).map((l) => l.name) } : {}),
+            ...(pr.pull_request.user ? { author: pr.pull_request.user.login } : {}),
+            deliveryId,
+          },
+        ],
+      };
+    }
+    // Comments on issues and on pull requests both arrive as `issue_comment` (Event() again; the
+    // hook events are `issue_comment` and `pull_request_comment`); `is_pull` tells them apart.
+    case 'issue_comment': {
+      const comment = payload(giteaIssueComment, body, 'Gitea issue_comment');
+      if (comment.is_pull !== true) return { ignored: 'unhandled-event', detail: `a comment on issue #${comment.issue.number}, not on a pull request` };
+      if (comment.action !== 'created') return { ignored: 'unhandled-action', detail: `issue_comment action "${comment.action}" is not a new comment` };
+      return {
+        events: [
+          {
+            kind: 'comment',
+            forge: 'gitea',
+            repo: comment.repository.full_name,
+            number: comment.issue.number,
+            author: comment.comment.user.login,
+            body: comment.comment.body,
             deliveryId,
           },
         ],
       };
     }
     default:
-      return { ignored: 'unhandled-event', detail: `Gitea event "${event}" is not one Landfall acts on (push, pull_request)` };
+      return { ignored: 'unhandled-event', detail: `Gitea event "${event}" is not one Landfall acts on (push, delete, pull_request, issue_comment)` };
   }
 }

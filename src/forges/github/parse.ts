@@ -1,11 +1,14 @@
 import { payload, splitRef } from '../parse-util.js';
 import { ZERO_SHA, type ParseResult, type PullRequestAction } from '../types.js';
-import { githubPing, githubPullRequest, githubPush } from './schema.js';
+import { githubIssueComment, githubPing, githubPullRequest, githubPush } from './schema.js';
 
 const PR_ACTIONS: Record<string, PullRequestAction> = {
   opened: 'opened',
   synchronize: 'updated',
   reopened: 'reopened',
+  // A label added or removed; `pull_request.labels` already holds the labels after the change.
+  labeled: 'labeled',
+  unlabeled: 'labeled',
 };
 
 /** Turns a verified GitHub payload into neutral events. */
@@ -54,12 +57,33 @@ export function parseGithub(event: string, body: unknown, deliveryId: string): P
             baseBranch: pr.pull_request.base.ref,
             merged,
             ...(pr.pull_request.merge_commit_sha && merged ? { mergeCommitSha: pr.pull_request.merge_commit_sha } : {}),
+            ...(pr.pull_request.labels ? { labels: pr.pull_request.labels.map((l) => l.name) } : {}),
+            ...(pr.pull_request.user ? { author: pr.pull_request.user.login } : {}),
+            deliveryId,
+          },
+        ],
+      };
+    }
+    case 'issue_comment': {
+      const comment = payload(githubIssueComment, body, 'GitHub issue_comment');
+      if (!comment.issue.pull_request) return { ignored: 'unhandled-event', detail: `a comment on issue #${comment.issue.number}, not on a pull request` };
+      // An edited or deleted comment approves nothing: only what was written as a new comment counts.
+      if (comment.action !== 'created') return { ignored: 'unhandled-action', detail: `issue_comment action "${comment.action}" is not a new comment` };
+      return {
+        events: [
+          {
+            kind: 'comment',
+            forge: 'github',
+            repo: comment.repository.full_name,
+            number: comment.issue.number,
+            author: comment.comment.user.login,
+            body: comment.comment.body,
             deliveryId,
           },
         ],
       };
     }
     default:
-      return { ignored: 'unhandled-event', detail: `GitHub event "${event}" is not one Landfall acts on (push, pull_request, ping)` };
+      return { ignored: 'unhandled-event', detail: `GitHub event "${event}" is not one Landfall acts on (push, pull_request, issue_comment, ping)` };
   }
 }

@@ -7,6 +7,7 @@ import { failureReason } from '../status/wording.js';
 import type { History } from '../store/history.js';
 import type { DriftState, SyncRecord } from '../model/records.js';
 import type { PlanJobData, SyncJobData } from '../model/jobs.js';
+import type { PreviewState, PreviewStore } from '../previews/store.js';
 
 /** At a glance, where an app stands. */
 export const APP_STATUSES = ['synced', 'progressing', 'out-of-sync', 'drifted', 'degraded', 'failed', 'not-deployed'] as const;
@@ -67,6 +68,8 @@ export function createView(deps: {
   syncQueue: Queue<SyncJobData>;
   planQueue: Queue<PlanJobData>;
   webhook?: (app: AppConfig) => Promise<StoredWebhookCheck | undefined>;
+  /** Where previews are kept (src/previews/store.ts). */
+  previews?: PreviewStore;
 }) {
   const apps = new Map(deps.config.apps.map((a) => [a.name, a]));
 
@@ -185,6 +188,8 @@ export function createView(deps: {
     syncs: (name: string, limit: number) => deps.history.list(name, limit),
     plans: (name: string, limit: number) => deps.history.list(name, limit, 'plan'),
     queued,
+    /** The app's pull-request previews, by number. */
+    previews: async (app: AppConfig): Promise<PreviewState[]> => (app.previews && deps.previews ? deps.previews.list(app.name) : []),
     /** A record, or a queued job that has none yet. */
     async sync(id: string): Promise<SyncRecord | undefined> {
       const record = await deps.history.get(id);

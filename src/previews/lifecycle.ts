@@ -419,7 +419,7 @@ function previewComment(state: PreviewState, settings: PreviewsConfig, page: str
 }
 
 function pageUrl(config: Config, app: AppConfig, number: number): string {
-  return `${config.server.publicUrl}/apps/${encodeURIComponent(app.name)}/previews#pr-${number}`;
+  return `${config.server.publicUrl}/apps/${encodeURIComponent(app.name)}#pr-${number}`;
 }
 
 function omitSeq(data: PreviewJobData, cause: PreviewJobData['cause']): Omit<PreviewJobData, 'seq'> {

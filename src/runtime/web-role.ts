@@ -16,6 +16,7 @@ import { createHistory } from '../store/history.js';
 import { QUEUES } from '../queue/names.js';
 import type { PlanJobData, SyncJobData } from '../model/jobs.js';
 import { createProducerConnection } from '../redis/connection.js';
+import { createPreviewStore } from '../previews/store.js';
 import { createKeys } from '../store/keys.js';
 
 /** The web role: the HTTP app and the Redis connection it writes events with. */
@@ -70,7 +71,14 @@ export async function createWebRuntime(config: Config, log: Logger, options: Web
     spool,
     ...(options.now ? { now: options.now } : {}),
   });
-  const view = createView({ config, history: createHistory(redis, keys), syncQueue, planQueue, webhook: (app) => readWebhookCheck(redis, keys, app) });
+  const view = createView({
+    config,
+    history: createHistory(redis, keys),
+    syncQueue,
+    planQueue,
+    webhook: (app) => readWebhookCheck(redis, keys, app),
+    previews: createPreviewStore(redis, keys),
+  });
   const readiness = {
     redis: () => pingRedis(redis),
     ...(options.workersRunning ? { workers: () => Promise.resolve(options.workersRunning?.() ?? false) } : {}),

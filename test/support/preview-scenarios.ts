@@ -39,6 +39,8 @@ export function appFiles(note: string): Record<string, string> {
 
 const get = (client: KubeClient, kind: string, name: string, namespace: string) =>
   client.get({ apiVersion: kind === 'Deployment' ? 'apps/v1' : 'v1', kind, name, namespace });
+const note = async (client: KubeClient, namespace: string) =>
+  ((await get(client, 'ConfigMap', 'settings', namespace)) as { data?: Record<string, string> } | undefined)?.data?.note;
 
 /** Waits until a namespace is gone (the real namespace controller deletes its contents first). */
 async function gone(client: KubeClient, namespace: string): Promise<void> {
@@ -73,7 +75,7 @@ export async function previewScenarios(t: Test, kube?: RealKube): Promise<void> 
     const sha2 = await h.sync.repo.commit({ 'deploy/settings.yaml': appFiles('second')['deploy/settings.yaml']! }, 'more', 'feature');
     h.open(7, sha2, 'feature');
     t.equal(await h.run(7, 'updated'), 'deployed', 'a push updates the preview');
-    t.equal((await get(client, 'ConfigMap', 'settings', ns))?.data?.note, 'second');
+    t.equal(await note(client, ns), 'second');
     t.equal((await h.store.get('web', 7))?.sha, sha2);
     t.equal(await h.run(7, 'sweep', { event: false }), 'unchanged', 'a second look at the same head changes nothing');
 
@@ -106,7 +108,7 @@ export async function previewScenarios(t: Test, kube?: RealKube): Promise<void> 
     const state = await h.store.get('web', 8);
     t.equal(state?.sha, sha1, 'the approved commit keeps running meanwhile');
     t.equal(state?.status, 'ready');
-    t.equal((await get(started(h), 'ConfigMap', 'settings', state?.namespace ?? ''))?.data?.note, 'fork');
+    t.equal(await note(started(h), state?.namespace ?? ''), 'fork');
   });
 
   await t.test('maxOpen holds the third preview back, and a freed slot lets it in', async (t) => {

@@ -6,6 +6,7 @@ import { bearerToken, type TokenGuard } from '../auth.js';
 import { errorBodySchema, errorMessage, sendError } from '../errors.js';
 import { driftEntrySchema, healthEntrySchema } from '../../model/changes.js';
 import { syncRecordSchema } from '../../model/records.js';
+import { previewStateSchema } from '../../previews/store.js';
 import { jsonSchema } from '../schemas.js';
 import { appSummarySchema, type View } from '../view.js';
 
@@ -26,9 +27,10 @@ const record = jsonSchema(syncRecordSchema);
 
 const summary = jsonSchema(appSummarySchema);
 const driftEntry = jsonSchema(driftEntrySchema);
+const preview = jsonSchema(previewStateSchema);
 
 /**
- * The JSON API: `/api/apps`, `/api/apps/:app`, `/api/apps/:app/syncs`, `/api/syncs/:id`, and
+ * The JSON API: `/api/apps`, `/api/apps/:app`, `/api/apps/:app/syncs`, `/api/apps/:app/previews`, `/api/syncs/:id`, and
  * `POST /api/apps/:app/sync` with a bearer token from `server.apiTokens`. Every route has a
  * schema for what it takes and what it answers.
  */
@@ -137,6 +139,21 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
       const limit = request.query.limit ?? 20;
       const syncs = request.query.kind === 'plan' ? await view.plans(request.params.app, limit) : await view.syncs(request.params.app, limit);
       return { syncs };
+    },
+  );
+
+  app.get<{ Params: { app: string } }>(
+    '/api/apps/:app/previews',
+    {
+      schema: {
+        params: appParams,
+        response: { 200: { type: 'object', properties: { previews: { type: 'array', items: preview } }, required: ['previews'] }, 404: error },
+      },
+    },
+    async (request, reply) => {
+      const found = view.app(request.params.app);
+      if (!found) return sendError(reply, 'not-found', errorMessage('not-found', request.params.app));
+      return { previews: await view.previews(found) };
     },
   );
 

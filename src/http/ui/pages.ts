@@ -1,3 +1,4 @@
+import type { PreviewState, PreviewStatus } from '../../previews/store.js';
 import { formatDuration } from '../../config/duration.js';
 import type { AppConfig, Config } from '../../config/schema.js';
 import { commitUrl } from '../../forges/links.js';
@@ -118,12 +119,17 @@ export function appPage(
   syncs: SyncRecord[],
   plans: SyncRecord[],
   queued: QueuedJob[],
-  now = Date.now(),
-  notice?: string,
-  webhook?: StoredWebhookCheck,
-  /** A signed-in person: their login, and the form's CSRF token when they may sync (push access). */
-  person?: { login: string; csrf?: string },
+  more: {
+    now?: number;
+    notice?: string;
+    webhook?: StoredWebhookCheck | undefined;
+    /** A signed-in person: their login, and the form's CSRF token when they may sync (push access). */
+    person?: { login: string; csrf?: string } | undefined;
+    /** The app's pull-request previews (apps with `previews:`). */
+    previews?: PreviewState[];
+  } = {},
 ): string {
+  const { now = Date.now(), notice, webhook, person } = more;
   const app = config.apps.find((c) => c.name === summary.name);
   const busy = summary.status === 'progressing' || queued.length > 0;
   const history = syncs.map(
@@ -150,6 +156,18 @@ export function appPage(
         <td class="mono">${objectName(h)}</td>
         <td>${badge(h.status, h.status)}</td>
         <td>${h.reason !== 'Current' ? `${h.reason}: ` : ''}${h.message}</td>
+      </tr>`,
+  );
+  const previewRows = (more.previews ?? []).map(
+    (p) =>
+      html`<tr id="pr-${p.number}">
+        <td>#${p.number} <span class="mono">${p.headBranch ?? ''}</span>${p.fork ? html` <span class="muted">(fork)</span>` : ''}</td>
+        <td>${badge(PREVIEW_BADGE[p.status], p.status)}</td>
+        <td>${commit(app, config, p.sha)}</td>
+        <td class="mono">${p.namespace}</td>
+        <td>${p.url && p.status !== 'expired' ? html`<a href="${p.url}">${p.url}</a>` : ''}${p.syncId ? html` <a href="/syncs/${p.syncId}">sync</a>` : ''}</td>
+        <td>${p.reason ?? ''}</td>
+        <td class="opt">${ago(p.lastPushAt, now)}</td>
       </tr>`,
   );
   const planRows = plans.map(
@@ -279,6 +297,33 @@ export function appPage(
         </table>
       </div>
       ${
+        app?.previews
+          ? html`<h2 id="previews">Previews</h2>
+              ${
+                previewRows.length
+                  ? html`<div class="scroll">
+                      <table>
+                        <thead>
+                          <tr>
+                            <th>Pull request</th>
+                            <th>Status</th>
+                            <th>Commit</th>
+                            <th>Namespace</th>
+                            <th>Where</th>
+                            <th>Why</th>
+                            <th class="opt">Last push</th>
+                          </tr>
+                        </thead>
+                        <tbody>
+                          ${previewRows}
+                        </tbody>
+                      </table>
+                    </div>`
+                  : html`<p class="muted">No previews: ${app.previews.trigger === 'label' ? `add the label “${app.previews.label}” to a pull request` : 'open a pull request'} into ${app.branch}.</p>`
+              }`
+          : ''
+      }
+      ${
         planRows.length
           ? html`<h2>Pull-request plans</h2>
               <div class="scroll">
@@ -301,6 +346,16 @@ export function appPage(
     { ...(busy ? { refreshSeconds: 3 } : {}) },
   );
 }
+
+/** A preview's status as one of the badge colours. */
+const PREVIEW_BADGE: Record<PreviewStatus, string> = {
+  waiting: 'queued',
+  deploying: 'running',
+  ready: 'succeeded',
+  failed: 'failed',
+  sleeping: 'not-deployed',
+  expired: 'not-deployed',
+};
 
 /** `/syncs/:id`, every status's target: phases, change set, health, the error in words, the log. */
 export function syncPage(config: Config, record: SyncRecord, now = Date.now()): string {

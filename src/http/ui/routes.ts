@@ -50,13 +50,14 @@ export async function uiRoutes(app: FastifyInstance, options: { config: Config; 
   app.get<{ Params: { app: string }; Querystring: { queued?: string } }>('/apps/:app', async (request, reply) => {
     const appConfig = view.app(request.params.app);
     if (!appConfig) return send(reply, 404, notFound(`No app named “${clipName(request.params.app)}”.`));
-    const [summary, drift, syncs, plans, queued, webhook] = await Promise.all([
+    const [summary, drift, syncs, plans, queued, webhook, previews] = await Promise.all([
       view.summary(appConfig),
       view.drift(appConfig.name),
       view.syncs(appConfig.name, 30),
       view.plans(appConfig.name, 10),
       view.queued(appConfig.name),
       view.webhook(appConfig),
+      view.previews(appConfig),
     ]);
     const access = currentAccess();
     // Decorated only when sign-in is on.
@@ -65,7 +66,7 @@ export async function uiRoutes(app: FastifyInstance, options: { config: Config; 
       access?.kind === 'user' && access.login
         ? { login: access.login, ...(access.canWrite(appConfig.name) && csrf ? { csrf: reply.generateCsrf() } : {}) }
         : undefined;
-    return send(reply, 200, appPage(config, summary, drift, syncs, plans, queued, Date.now(), undefined, webhook, person));
+    return send(reply, 200, appPage(config, summary, drift, syncs, plans, queued, { webhook, person, previews }));
   });
 
   // A signed-in person's form carries a CSRF token instead of an API token; it must be right.

@@ -76,6 +76,13 @@ module.exports = {
       to: { path: '^src/', pathNot: '^src/((forges|config|model)/|clip\\.ts$)' },
     },
     {
+      name: 'previews-are-pure',
+      severity: 'error',
+      comment: "previews/ holds the pure rules of pull-request previews (names, the namespace scaffold, the guard, value substitution); the sync pipeline and the worker call them, so it imports neither (that would be a cycle) nor any client: only config, the shared model and kube/refs.ts's object types. Its functions depend on their input alone and are tested without a cluster.",
+      from: { path: '^src/previews/' },
+      to: { path: '^src/', pathNot: '^src/((previews|config|model)/|kube/refs\\.ts$)' },
+    },
+    {
       name: 'sync-is-the-engine',
       severity: 'error',
       comment: 'sync/ deploys, plans and checks drift for whoever calls it (queue workers, the CLI); it reports through listeners and never reaches up into the layers that call it or the web role.',

@@ -76,6 +76,13 @@ module.exports = {
       to: { path: '^src/', pathNot: '^src/((forges|config|model)/|clip\\.ts$)' },
     },
     {
+      name: 'previews-are-pure',
+      severity: 'error',
+      comment: "The pure rules of pull-request previews (names, the namespace scaffold, the guard, value substitution) import no client nor the sync engine: only config, the shared model and kube/refs.ts's object types. Their functions depend on their input alone and are tested without a cluster. The rest of previews/ (lifecycle, sweep, store, worker) runs them through the sync pipeline, like status/ runs its handlers.",
+      from: { path: '^src/previews/(names|scaffold|guard|substitute)\\.ts$' },
+      to: { path: '^src/', pathNot: '^src/((previews|config|model)/|kube/refs\\.ts$)' },
+    },
+    {
       name: 'sync-is-the-engine',
       severity: 'error',
       comment: 'sync/ deploys, plans and checks drift for whoever calls it (queue workers, the CLI); it reports through listeners and never reaches up into the layers that call it or the web role.',

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configFromEnv, mergeConfig } from './env.js';
+import { previewOf } from './previews.js';
 import { configSchema, FORGE_IDS, isForgeId, KNOWN_KEYS, type Config } from './schema.js';
 
 /** One thing wrong with a configuration, with the path a person can find it by (`apps[2].branch`). */
@@ -161,12 +162,26 @@ function crossCheck(raw: unknown): ConfigProblem[] {
   if (Array.isArray(redis.sentinels) && !redis.name) problems.push({ path: 'redis.name', message: "required with sentinels: the master group's name" });
   const apps = Array.isArray(root.apps) ? root.apps : [];
   const names = new Map<string, number>();
+  const withPreviews = new Map<string, number>();
+  apps.forEach((entry, i) => {
+    const app = asRecord(entry);
+    if (typeof app.name === 'string' && app.previews !== undefined && !withPreviews.has(app.name)) withPreviews.set(app.name, i);
+  });
   apps.forEach((entry, i) => {
     const app = asRecord(entry);
     if (typeof app.name === 'string') {
       const first = names.get(app.name);
       if (first !== undefined) problems.push({ path: `apps[${i}].name`, message: `"${app.name}" is already used by apps[${first}]` });
       else names.set(app.name, i);
+      // A preview's records and inventory go by `<app>-pr-<n>`: no app may be called that.
+      const preview = previewOf(app.name);
+      const owner = preview && withPreviews.get(preview.app);
+      if (preview && owner !== undefined) {
+        problems.push({
+          path: `apps[${i}].name`,
+          message: `"${app.name}" is the name the preview of pull request ${preview.number} of apps[${owner}] ("${preview.app}") goes by; rename this app`,
+        });
+      }
     }
     if (typeof app.forge === 'string' && isForgeId(app.forge) && !(app.forge in forges)) {
       problems.push({ path: `apps[${i}].forge`, message: `forge "${app.forge}" is not configured; add a forges.${app.forge} section` });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { FORGE_IDS, type ForgeId } from '../model/forge-ids.js';
 import { parseDuration } from './duration.js';
+import { NAMESPACE_TEMPLATE_VARIABLES, TEMPLATE_VARIABLES, templateProblems, type TemplateVariable } from './previews.js';
 
 export { FORGE_IDS, type ForgeId };
 
@@ -210,6 +211,13 @@ const quantity = z.union([
   z.string().regex(/^\d+(\.\d+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$/, { message: 'must be a Kubernetes quantity such as 500m or 1Gi' }),
 ]);
 
+/** A preview template (src/config/previews.ts) that may use `allowed`: each problem is an issue at its key. */
+function previewTemplate(allowed: readonly TemplateVariable[], text: z.ZodString = nonEmpty) {
+  return text.superRefine((template, ctx) => {
+    for (const message of templateProblems(template, allowed)) ctx.addIssue({ code: 'custom', message });
+  });
+}
+
 /**
  * Pull-request previews: each pull request into the app's branch may run in a namespace of its
  * own, reported on the pull request and removed when it closes (README "Previews").
@@ -219,19 +227,20 @@ const previewsSchema = z.strictObject({
   trigger: z.enum(['label', 'all'], { message: 'must be label or all' }).default('label'),
   label: nonEmpty.default('preview'),
   /**
-   * The preview's namespace: `{app}` and `{number}` are replaced; cut to 63 characters with a
-   * hash of the whole when longer.
+   * The preview's namespace: `{app}` and `{number}` are replaced, the result made a DNS label
+   * (lowercase, other characters become `-`) and cut to 63 characters with a hash of the whole
+   * when longer (src/previews/names.ts).
    */
-  namespace: nonEmpty
+  namespace: previewTemplate(NAMESPACE_TEMPLATE_VARIABLES)
     .default('pv-{app}-{number}')
     .refine((t) => t.includes('{number}'), { message: 'must contain {number}, so each pull request gets its own namespace' }),
   /** Where the preview answers: `{app}`, `{number}`, `{namespace}`, `{sha}`, `{shortSha}` are replaced. */
-  url: nonEmpty.optional(),
+  url: previewTemplate(TEMPLATE_VARIABLES).optional(),
   /**
    * Strings replaced in the rendered manifests, template variables as in `url`
    * (`{ "web.example.com": "pr-{number}.preview.example.com", "IMAGE_TAG": "{sha}" }`).
    */
-  values: z.record(nonEmpty, z.string()).default({}),
+  values: z.record(nonEmpty, previewTemplate(TEMPLATE_VARIABLES, z.string())).default({}),
   /** Commit statuses (contexts) the head commit must have succeeded first, such as the job that builds its image. */
   waitFor: z.array(nonEmpty).default([]),
   /** Previews of this app running at once; others wait, and their status says so. */

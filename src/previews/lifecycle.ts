@@ -8,7 +8,6 @@ import type { Logger } from 'pino';
 import type { AppConfig, Config, ForgeId, PreviewsConfig } from '../config/schema.js';
 import type { ForgeApi } from '../forges/forge-api.js';
 import type { KubeClient } from '../kube/client.js';
-import type { KubeObject } from '../kube/refs.js';
 import type { PreviewJobData, PullRequestSnapshot } from '../model/jobs.js';
 import type { SyncRecord } from '../model/records.js';
 import type { StatusReporter } from '../status/reporter.js';
@@ -22,8 +21,8 @@ import { prune } from '../sync/prune.js';
 import type { RenderedObject } from '../sync/render/types.js';
 import { errorMessage } from '../unknown.js';
 import { checkPreviewObjects } from './guard.js';
-import { environmentName, expandTemplate, previewAppName, previewNamespace } from './names.js';
-import { PREVIEW_SERVICE_ACCOUNT, previewScaffold } from './scaffold.js';
+import { environmentName, previewAppName, previewNamespace, previewUrl } from './names.js';
+import { previewScaffold, previewServiceAccountUser } from './scaffold.js';
 import { wakeWorkloads } from './sleep.js';
 import type { PreviewState, PreviewStore } from './store.js';
 import { substituteValues } from './substitute.js';
@@ -153,7 +152,7 @@ async function deploy(
   waking: boolean,
 ): Promise<PreviewOutcome> {
   const vars = { app: app.name, number: String(data.number), namespace: base.namespace, sha: pr.headSha, shortSha: short(pr.headSha) };
-  const url = settings.url ? expandTemplate(settings.url, vars) : undefined;
+  const url = previewUrl(app, data.number, pr.headSha);
   const state: PreviewState = { ...base, status: 'deploying', applied: true, ...(url ? { url } : {}) };
   delete state.reason;
   await deps.store.put(state);
@@ -168,19 +167,23 @@ async function deploy(
   let record: SyncRecord | undefined;
   let failure: string | undefined;
   try {
-    await applyScaffold(admin, app, settings, data.number, base.namespace, !base.fork);
+    await applyScaffold(admin, app, settings, data.number, !base.fork);
     if (waking) await wakeWorkloads(admin, base.namespace);
+    const { previews: _previews, ...rest } = app;
     const previewApp: AppConfig = {
-      ...app,
+      ...rest,
+      // The app's own namespace too, so its Namespace object reaches the guard (which leaves it
+      // out); objects in it were moved into the preview's namespace before validation.
+      allowedNamespaces: [base.namespace, app.namespace],
       name: previewAppName(app, data.number),
       namespace: base.namespace,
       createNamespace: false,
-      allowClusterScoped: false,
-      allowedNamespaces: [base.namespace],
+      // Validation lets cluster-scoped kinds through: the preview guard refuses them, with the
+      // reason in a preview's words.
+      allowClusterScoped: true,
       selfHeal: false,
       prComments: false,
     };
-    delete previewApp.previews;
     record = await runSync(deps.sync, {
       app: previewApp,
       data: {
@@ -202,11 +205,14 @@ async function deploy(
         sha: pr.headSha,
         overrides: {
           rewrite: (objects) => rewriteForPreview(objects, app, base.namespace, settings, vars),
-          check: (objects) => {
-            const problems = checkPreviewObjects(objects, base.namespace);
-            if (problems.length > 0) throw new SyncError('PREVIEW_REFUSED', `a preview may not apply this:\n${problems.join('\n')}`);
+          check: (objects, note) => {
+            const checked = checkPreviewObjects(objects, base.namespace, app.namespace);
+            if (checked.problems.length > 0) throw new SyncError('PREVIEW_REFUSED', `a preview may not apply this:\n${checked.problems.join('\n')}`);
+            for (const line of checked.skipped) note('info', line);
+            for (const line of checked.warnings) note('warn', line);
+            return checked.objects;
           },
-          client: admin.impersonating(`system:serviceaccount:${base.namespace}:${PREVIEW_SERVICE_ACCOUNT}`),
+          client: admin.impersonating(previewServiceAccountUser(base.namespace)),
         },
       },
     });
@@ -343,21 +349,15 @@ async function checksVerdict(api: ForgeApi | undefined, app: AppConfig, settings
  * validation; any other namespace is refused there).
  */
 function rewriteForPreview(objects: RenderedObject[], app: AppConfig, namespace: string, settings: PreviewsConfig, vars: Record<string, string>): RenderedObject[] {
-  const substituted = substituteValues(
-    objects.map((o) => o.obj),
-    settings.values,
-    vars,
-  ).objects;
-  return objects.map((o, i) => {
-    const obj: KubeObject = substituted[i] ?? o.obj;
-    if (obj.metadata.namespace === app.namespace) obj.metadata = { ...obj.metadata, namespace };
-    return { ...o, obj };
-  });
+  return substituteValues(objects, settings.values, vars).objects.map((o) =>
+    o.obj.metadata.namespace === app.namespace ? { ...o, obj: { ...o.obj, metadata: { ...o.obj.metadata, namespace } } } : o,
+  );
 }
 
 /** Applies the preview namespace and what guards it, as Landfall itself (the preview's identity cannot). */
-async function applyScaffold(client: KubeClient, app: AppConfig, settings: PreviewsConfig, number: number, namespace: string, sameRepo: boolean): Promise<void> {
-  for (const obj of previewScaffold(app, settings, number, namespace)) {
+async function applyScaffold(client: KubeClient, app: AppConfig, settings: PreviewsConfig, number: number, sameRepo: boolean): Promise<void> {
+  const namespace = previewNamespace(app, number);
+  for (const obj of previewScaffold(app, number)) {
     await client.apply(obj, { fieldManager: FIELD_MANAGER, force: true });
   }
   if (settings.secretsFrom && sameRepo) {

@@ -11,7 +11,8 @@ import type { ForgeApi, OpenPullRequest } from '../forges/forge-api.js';
 import type { KubeClient } from '../kube/client.js';
 import type { PreviewJobData } from '../model/jobs.js';
 import { errorMessage } from '../unknown.js';
-import { PREVIEW_LABEL, PULL_REQUEST_LABEL } from './scaffold.js';
+import { PULL_REQUEST_LABEL } from '../model/labels.js';
+import { previewSelector } from './scaffold.js';
 import type { PreviewStore } from './store.js';
 
 /** What the sweep needs. */
@@ -117,7 +118,7 @@ function hasLabel(pr: OpenPullRequest, label: string): boolean {
 /** Pull-request numbers of the app's preview namespaces on the cluster (by Landfall's labels). */
 async function previewNamespaces(deps: SweepDeps, app: AppConfig): Promise<Set<number>> {
   const client = await deps.kube(app.cluster);
-  const namespaces = await client.list('v1', 'Namespace', { labelSelector: `${PREVIEW_LABEL}=${app.name}` });
+  const namespaces = await client.list('v1', 'Namespace', { labelSelector: previewSelector(app) });
   const numbers = new Set<number>();
   for (const ns of namespaces) {
     const n = Number(ns.metadata.labels?.[PULL_REQUEST_LABEL]);

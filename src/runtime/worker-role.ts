@@ -8,7 +8,7 @@ import { createNotifier } from '../notify.js';
 import { createIntake, jobDefaults } from '../queue/producer.js';
 import { QUEUES } from '../queue/names.js';
 import { createPlanWorker } from '../queue/plan-jobs.js';
-import { createPreviewWorker, schedulePreviewSweep } from '../queue/preview-jobs.js';
+import { createPreviewWorker, schedulePreviewSweep } from '../previews/worker.js';
 import { createPreviewStore } from '../previews/store.js';
 import { sleepWorkloads } from '../previews/sleep.js';
 import { previewNamespace } from '../previews/names.js';

@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
 
-/** Label on everything Landfall applies. */
-export const MANAGED_BY = 'app.kubernetes.io/managed-by';
-/** Label naming the app an object belongs to. */
-export const APP_LABEL = 'landfall.dev/app';
+// Declared in model/ so previews/ can label its objects without importing the sync engine.
+export { APP_LABEL, MANAGED_BY } from '../model/labels.js';
 /** Annotation that keeps an object from ever being pruned. */
 export const PRUNE_ANNOTATION = 'landfall.dev/prune';
 /** Annotation that lets Landfall delete an object and create it again when a field that cannot change did. */

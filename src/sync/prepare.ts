@@ -62,8 +62,8 @@ export interface PrepareSteps {
  */
 export interface PrepareOverrides {
   rewrite?(objects: RenderedObject[]): RenderedObject[];
-  /** Throws a SyncError naming every object a preview may not apply. */
-  check?(objects: DesiredObject[]): void;
+  /** The validated objects as a preview applies them; throws a SyncError naming every object it may not. */
+  check?(objects: DesiredObject[], note: (level: 'info' | 'warn', msg: string) => void): DesiredObject[];
   client?: KubeClient;
 }
 
@@ -130,9 +130,9 @@ export async function prepare(
     const skipped: string[] = [];
     const validated: Desired[] = await validateObjects(rendered.objects, app, (v, k) => client.resource(v, k), inventory.id, skipped);
     for (const line of skipped) steps.note?.('info', line);
-    overrides.check?.(validated);
-    const desired = validated.filter((d) => !d.hook);
-    const hooks = validated.filter((d) => d.hook);
+    const checked = overrides.check ? overrides.check(validated, (level, msg) => steps.note?.(level, msg)) : validated;
+    const desired = checked.filter((d) => !d.hook);
+    const hooks = checked.filter((d) => d.hook);
     const createdHere = new Set(desired.filter((d) => d.obj.kind === 'Namespace' && d.obj.apiVersion === 'v1').map((d) => d.obj.metadata.name));
     if (app.createNamespace && mode === 'plan') createdHere.add(app.namespace);
     if (

@@ -230,3 +230,23 @@ t.test('with LANDFALL_* variables, ./landfall.yaml may be absent; an asked-for f
   const none = await loadConfig('/nonexistent/landfall.yaml', {}, { optional: true }).catch((e: unknown) => e);
   t.type(none, ConfigError, 'and without variables the file is needed');
 });
+
+t.test('preview templates are checked at start-up: each problem with its key and what to use instead', async (t) => {
+  const withPreviews = (previews: string) => BASE.replace('namespace: web }', `namespace: web, previews: ${previews} }`);
+  const app = parseConfig(withPreviews('{ url: "https://pr-{number}.{app}.example.com", values: { IMAGE_TAG: "{sha}" } }'), {}).apps[0]!;
+  t.match(app.previews, { namespace: 'pv-{app}-{number}', url: 'https://pr-{number}.{app}.example.com', values: { IMAGE_TAG: '{sha}' } });
+  t.same(
+    problems(
+      withPreviews(
+        '{ namespace: "pv-{app}-{sha}", url: "https://{Number}.{host}.example.com", values: { "web.example.com": "pr-{pr}.example.com", ok: "{shortSha}" } }',
+      ),
+    ),
+    [
+      'apps[0].previews.namespace: {sha} cannot be used here; use {app}, {number}',
+      'apps[0].previews.namespace: must contain {number}, so each pull request gets its own namespace',
+      'apps[0].previews.url: {Number} is not a variable (did you mean {number}?); use {app}, {number}, {namespace}, {sha}, {shortSha}',
+      'apps[0].previews.url: {host} is not a variable; use {app}, {number}, {namespace}, {sha}, {shortSha}',
+      'apps[0].previews.values["web.example.com"]: {pr} is not a variable; use {app}, {number}, {namespace}, {sha}, {shortSha}',
+    ],
+  );
+});

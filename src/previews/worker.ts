@@ -3,13 +3,13 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { previewJobSchema, type PreviewJobData } from '../model/jobs.js';
-import { queuePreview } from './producer.js';
-import { runPreviewJob, type PreviewDeps } from '../previews/lifecycle.js';
-import { sweepPreviews, type SweepDeps } from '../previews/sweep.js';
+import { queuePreview } from '../queue/producer.js';
+import { runPreviewJob, type PreviewDeps } from './lifecycle.js';
+import { sweepPreviews, type SweepDeps } from './sweep.js';
 import type { Keys } from '../store/keys.js';
 import { SyncError } from '../sync/errors.js';
-import { tryLock } from './lock.js';
-import { QUEUES } from './names.js';
+import { tryLock } from '../queue/lock.js';
+import { QUEUES } from '../queue/names.js';
 
 /** The name of the preview sweep's scheduled job. */
 export const PREVIEW_SWEEP = 'preview-sweep';

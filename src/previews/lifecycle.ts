@@ -76,11 +76,11 @@ export async function runPreviewJob(deps: PreviewDeps, data: PreviewJobData, att
     return teardown(deps, app, stored, settings.trigger === 'label' ? `the label "${settings.label}" was removed` : 'previews are off');
   }
   const pushed = data.cause === 'opened' || data.cause === 'updated' || data.cause === 'reopened';
-  if (stored?.status === 'ready' && stored.sha === pr.headSha && !pushed && data.cause !== 'labeled') return 'unchanged';
   if (stored?.status === 'expired' && !pushed) return 'not-requested';
   if (stored && !pushed && now() - stored.lastPushAt > settings.ttl) {
     return teardown(deps, app, stored, `no push for ${formatDuration(settings.ttl)} (previews.ttl); the next push brings it back`, true);
   }
+  if (stored?.status === 'ready' && stored.sha === pr.headSha && !pushed && data.cause !== 'labeled') return 'unchanged';
 
   const namespace = previewNamespace(app, data.number);
   const base: PreviewState = {
@@ -207,7 +207,11 @@ async function deploy(
           rewrite: (objects) => rewriteForPreview(objects, app, base.namespace, settings, vars),
           check: (objects, note) => {
             const checked = checkPreviewObjects(objects, base.namespace, app.namespace);
-            if (checked.problems.length > 0) throw new SyncError('PREVIEW_REFUSED', `a preview may not apply this:\n${checked.problems.join('\n')}`);
+            const [first, ...more] = checked.problems;
+            if (first) {
+              const also = more.length > 0 ? ` (and ${more.length} more)` : '';
+              throw new SyncError('PREVIEW_REFUSED', `a preview may not apply ${first}${also}\n${checked.problems.join('\n')}`);
+            }
             for (const line of checked.skipped) note('info', line);
             for (const line of checked.warnings) note('warn', line);
             return checked.objects;

@@ -68,7 +68,8 @@ export async function runPreviewJob(deps: PreviewDeps, data: PreviewJobData, att
   const log = deps.log.child({ app: app.name, pr: data.number, cause: data.cause });
 
   if (pr.baseBranch !== app.branch || pr.state !== 'open') {
-    const why = pr.state === 'merged' ? 'the pull request was merged' : pr.state === 'closed' ? 'the pull request was closed' : `it now targets ${pr.baseBranch}`;
+    const why =
+      pr.state === 'merged' ? 'the pull request was merged' : pr.state === 'closed' ? 'the pull request was closed' : `it now targets ${pr.baseBranch}`;
     return stored ? teardown(deps, app, stored, why) : 'not-requested';
   }
   if (!requested(settings, pr)) {
@@ -161,7 +162,9 @@ async function deploy(
   report(deps, app, data.number, pr.headSha, 'running', `Deploying ${short(pr.headSha)} to preview ${base.namespace}`, page);
   const api = deps.apis.get(app.forge);
   const env = { repo: app.repo, environment: environmentName(app, data.number), sha: pr.headSha, ref: pr.headBranch, url: url ?? page, logUrl: page };
-  await api?.reportEnvironment?.({ ...env, description: `Deploying ${short(pr.headSha)}` }, 'in_progress').catch((err: unknown) => log.warn({ err }, 'environment not reported'));
+  await api
+    ?.reportEnvironment?.({ ...env, description: `Deploying ${short(pr.headSha)}` }, 'in_progress')
+    .catch((err: unknown) => log.warn({ err }, 'environment not reported'));
 
   const admin = await deps.sync.kube(app.cluster);
   let record: SyncRecord | undefined;
@@ -352,7 +355,13 @@ async function checksVerdict(api: ForgeApi | undefined, app: AppConfig, settings
  * names the app's own namespace moved into the preview's (objects naming no namespace get it from
  * validation; any other namespace is refused there).
  */
-function rewriteForPreview(objects: RenderedObject[], app: AppConfig, namespace: string, settings: PreviewsConfig, vars: Record<string, string>): RenderedObject[] {
+function rewriteForPreview(
+  objects: RenderedObject[],
+  app: AppConfig,
+  namespace: string,
+  settings: PreviewsConfig,
+  vars: Record<string, string>,
+): RenderedObject[] {
   return substituteValues(objects, settings.values, vars).objects.map((o) =>
     o.obj.metadata.namespace === app.namespace ? { ...o, obj: { ...o.obj, metadata: { ...o.obj.metadata, namespace } } } : o,
   );
@@ -361,6 +370,7 @@ function rewriteForPreview(objects: RenderedObject[], app: AppConfig, namespace:
 /** Applies the preview namespace and what guards it, as Landfall itself (the preview's identity cannot). */
 async function applyScaffold(client: KubeClient, app: AppConfig, settings: PreviewsConfig, number: number, sameRepo: boolean): Promise<void> {
   const namespace = previewNamespace(app, number);
+  await untilNotTerminating(client, namespace);
   for (const obj of previewScaffold(app, number)) {
     await client.apply(obj, { fieldManager: FIELD_MANAGER, force: true });
   }
@@ -381,7 +391,34 @@ async function applyScaffold(client: KubeClient, app: AppConfig, settings: Previ
   }
 }
 
-function report(deps: PreviewDeps, app: AppConfig, number: number, sha: string, state: 'queued' | 'running' | 'succeeded' | 'failed', description: string, targetUrl: string): void {
+/** How long a deploy waits for the namespace of a torn-down preview to finish terminating. */
+const TERMINATING_WAIT_MS = 90_000;
+
+/**
+ * A preview torn down a moment ago (closed and reopened, expired and pushed) leaves its namespace
+ * terminating, and nothing can be created in it: wait until it is gone, or fail for a retry.
+ */
+async function untilNotTerminating(client: KubeClient, namespace: string): Promise<void> {
+  const deadline = Date.now() + TERMINATING_WAIT_MS;
+  for (;;) {
+    const live = await client.get({ apiVersion: 'v1', kind: 'Namespace', name: namespace });
+    if (!live?.metadata.deletionTimestamp) return;
+    if (Date.now() > deadline) {
+      throw new SyncError('NAMESPACE_TERMINATING', `namespace ${namespace} of the previous preview is still being deleted; trying again later`, true);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+}
+
+function report(
+  deps: PreviewDeps,
+  app: AppConfig,
+  number: number,
+  sha: string,
+  state: 'queued' | 'running' | 'succeeded' | 'failed',
+  description: string,
+  targetUrl: string,
+): void {
   deps.reporter
     .report({
       forge: app.forge,

@@ -57,7 +57,10 @@ export function createPreviewWorker(deps: PreviewWorkerDeps): Worker {
   async function process(job: Job, token?: string): Promise<string> {
     if (job.name === PREVIEW_SWEEP) {
       const reports = await sweepPreviews({ ...deps.sweep, queue: (data) => requeue(data) });
-      return reports.map((r) => `${r.app}: ${r.error ? `skipped (${r.error})` : `${r.looked.length} looked at, ${r.slept.length} put to sleep`}`).join('; ') || 'no previews';
+      return (
+        reports.map((r) => `${r.app}: ${r.error ? `skipped (${r.error})` : `${r.looked.length} looked at, ${r.slept.length} put to sleep`}`).join('; ') ||
+        'no previews'
+      );
     }
     const parsed = previewJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`job data is not a preview job: ${parsed.error.issues[0]?.message}`);

@@ -44,49 +44,54 @@ const note = async (client: KubeClient, namespace: string) =>
 
 /** Waits until a namespace is gone (the real namespace controller deletes its contents first). */
 async function gone(client: KubeClient, namespace: string): Promise<void> {
-  await waitFor(`namespace ${namespace} gone`, async () => !(await client.get({ apiVersion: 'v1', kind: 'Namespace', name: namespace })), { timeoutMs: 120_000 });
+  await waitFor(`namespace ${namespace} gone`, async () => !(await client.get({ apiVersion: 'v1', kind: 'Namespace', name: namespace })), {
+    timeoutMs: 120_000,
+  });
 }
 
 /** Every scenario, as subtests of `t`; `kube` runs them on the real control plane. */
 export async function previewScenarios(t: Test, kube?: RealKube): Promise<void> {
   const started = (h: PreviewHarness) => h.sync.client;
 
-  await t.test('a labelled pull request gets a preview in its own namespace; a push updates it; closing it removes every object, then the namespace', async (t) => {
-    const h = await previewHarness(t, '', kube);
-    const client = started(h);
-    await h.sync.repo.commit(appFiles('main'), 'app');
-    const sha1 = await h.sync.repo.commit(appFiles('first'), 'change', 'feature');
-    h.open(7, sha1, 'feature');
-    t.equal(await h.run(7, 'labeled'), 'deployed');
-    const ns = (await h.store.get('web', 7))?.namespace ?? '';
-    t.match(ns, /^pv-web-7/);
-    const namespace = await client.get({ apiVersion: 'v1', kind: 'Namespace', name: ns });
-    t.equal(namespace?.metadata.labels?.['pod-security.kubernetes.io/enforce'], 'restricted', 'restricted Pod Security on the namespace');
-    const settings = await get(client, 'ConfigMap', 'settings', ns);
-    t.same(settings?.data, { host: 'pr-7.preview.test', note: 'first' }, 'values substituted in the preview');
-    const web = (await get(client, 'Deployment', 'web', ns)) as { spec?: { template?: { spec?: { containers?: { image?: string }[] } } } } | undefined;
-    t.equal(web?.spec?.template?.spec?.containers?.[0]?.image, `registry.test/web:${sha1}`, 'the image tag is the head commit');
-    t.notOk(await get(client, 'ConfigMap', 'settings', h.namespace), "nothing in the app's own namespace");
-    for (const kind of ['ResourceQuota', 'LimitRange']) t.ok((await client.list('v1', kind, { namespace: ns })).length > 0, `a ${kind} guards the namespace`);
-    t.ok((await client.list('networking.k8s.io/v1', 'NetworkPolicy', { namespace: ns })).length > 0, 'a NetworkPolicy denies by default');
-    t.match(h.latest(sha1), { state: 'succeeded', description: 'Preview ready: https://pr-7.preview.test', targetUrl: 'https://pr-7.preview.test' });
-    t.match(h.reported.environments.at(-1), { environment: 'web-pr-7', state: 'success', url: 'https://pr-7.preview.test', sha: sha1 });
+  await t.test(
+    'a labelled pull request gets a preview in its own namespace; a push updates it; closing it removes every object, then the namespace',
+    async (t) => {
+      const h = await previewHarness(t, '', kube);
+      const client = started(h);
+      await h.sync.repo.commit(appFiles('main'), 'app');
+      const sha1 = await h.sync.repo.commit(appFiles('first'), 'change', 'feature');
+      h.open(7, sha1, 'feature');
+      t.equal(await h.run(7, 'labeled'), 'deployed');
+      const ns = (await h.store.get('web', 7))?.namespace ?? '';
+      t.match(ns, /^pv-web-7/);
+      const namespace = await client.get({ apiVersion: 'v1', kind: 'Namespace', name: ns });
+      t.equal(namespace?.metadata.labels?.['pod-security.kubernetes.io/enforce'], 'restricted', 'restricted Pod Security on the namespace');
+      const settings = await get(client, 'ConfigMap', 'settings', ns);
+      t.same(settings?.data, { host: 'pr-7.preview.test', note: 'first' }, 'values substituted in the preview');
+      const web = (await get(client, 'Deployment', 'web', ns)) as { spec?: { template?: { spec?: { containers?: { image?: string }[] } } } } | undefined;
+      t.equal(web?.spec?.template?.spec?.containers?.[0]?.image, `registry.test/web:${sha1}`, 'the image tag is the head commit');
+      t.notOk(await get(client, 'ConfigMap', 'settings', h.namespace), "nothing in the app's own namespace");
+      for (const kind of ['ResourceQuota', 'LimitRange']) t.ok((await client.list('v1', kind, { namespace: ns })).length > 0, `a ${kind} guards the namespace`);
+      t.ok((await client.list('networking.k8s.io/v1', 'NetworkPolicy', { namespace: ns })).length > 0, 'a NetworkPolicy denies by default');
+      t.match(h.latest(sha1), { state: 'succeeded', description: 'Preview ready: https://pr-7.preview.test', targetUrl: 'https://pr-7.preview.test' });
+      t.match(h.reported.environments.at(-1), { environment: 'web-pr-7', state: 'success', url: 'https://pr-7.preview.test', sha: sha1 });
 
-    const sha2 = await h.sync.repo.commit({ 'deploy/settings.yaml': appFiles('second')['deploy/settings.yaml']! }, 'more', 'feature');
-    h.open(7, sha2, 'feature');
-    t.equal(await h.run(7, 'updated'), 'deployed', 'a push updates the preview');
-    t.equal(await note(client, ns), 'second');
-    t.equal((await h.store.get('web', 7))?.sha, sha2);
-    t.equal(await h.run(7, 'sweep', { event: false }), 'unchanged', 'a second look at the same head changes nothing');
+      const sha2 = await h.sync.repo.commit({ 'deploy/settings.yaml': appFiles('second')['deploy/settings.yaml']! }, 'more', 'feature');
+      h.open(7, sha2, 'feature');
+      t.equal(await h.run(7, 'updated'), 'deployed', 'a push updates the preview');
+      t.equal(await note(client, ns), 'second');
+      t.equal((await h.store.get('web', 7))?.sha, sha2);
+      t.equal(await h.run(7, 'sweep', { event: false }), 'unchanged', 'a second look at the same head changes nothing');
 
-    h.forge.pullRequests.get(7)!.state = 'closed';
-    t.equal(await h.run(7, 'closed'), 'removed');
-    t.notOk(await get(client, 'ConfigMap', 'settings', ns), 'its objects are deleted');
-    await gone(client, ns);
-    t.same(h.reported.retired, ['web-pr-7'], 'the environment is retired');
-    t.match(h.latest(sha2)?.description, /^Preview removed: the pull request was closed/);
-    t.notOk(await h.store.get('web', 7), 'nothing is remembered of it');
-  });
+      h.forge.pullRequests.get(7)!.state = 'closed';
+      t.equal(await h.run(7, 'closed'), 'removed');
+      t.notOk(await get(client, 'ConfigMap', 'settings', ns), 'its objects are deleted');
+      await gone(client, ns);
+      t.same(h.reported.retired, ['web-pr-7'], 'the environment is retired');
+      t.match(h.latest(sha2)?.description, /^Preview removed: the pull request was closed/);
+      t.notOk(await h.store.get('web', 7), 'nothing is remembered of it');
+    },
+  );
 
   await t.test('a fork gets no preview until a maintainer approves its exact head commit; a later push needs another approval', async (t) => {
     const h = await previewHarness(t, '', kube);
@@ -95,7 +100,8 @@ export async function previewScenarios(t: Test, kube?: RealKube): Promise<void> 
     h.open(8, sha1, 'fork-change', { headRepo: 'someone/web', author: 'someone' });
     t.equal(await h.run(8, 'opened'), 'waiting');
     t.match(h.latest(sha1), { state: 'queued', description: new RegExp(`approve this exact commit \\(comment "/landfall preview ${sha1}"\\)`) });
-    const say = (author: string, body: string) => h.forge.comments.set(8, [...(h.forge.comments.get(8) ?? []), { id: String(Math.random()), author, body, at: Date.now() }]);
+    const say = (author: string, body: string) =>
+      h.forge.comments.set(8, [...(h.forge.comments.get(8) ?? []), { id: String(Math.random()), author, body, at: Date.now() }]);
     say('someone', `/landfall preview ${sha1}`);
     t.equal(await h.run(8, 'comment', { event: false }), 'waiting', 'the author of the fork cannot approve it');
     say('maintainer', `/landfall preview ${sha1.slice(0, 12)}`);
@@ -159,7 +165,10 @@ spec:
     const record = await h.sync.history.get(state?.syncId ?? '');
     t.match(record?.error?.message, /ClusterRoleBinding take-over/);
     t.match(record?.error?.message, /privileged/);
-    t.notOk(await started(h).get({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', name: 'take-over' }), 'the binding was never written');
+    t.notOk(
+      await started(h).get({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', name: 'take-over' }),
+      'the binding was never written',
+    );
     t.notOk(await get(started(h), 'Deployment', 'web', state?.namespace ?? ''), 'nor the Deployment');
   });
 

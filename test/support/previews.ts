@@ -4,6 +4,7 @@
  * permissions and CI statuses a test sets (and can make fail), and every status, comment and
  * environment Landfall reported, recorded in order.
  */
+import { randomBytes } from 'node:crypto';
 import type { ForgeApi, PullRequestComment, PullRequestState } from '../../src/forges/forge-api.js';
 import type { PreviewJobData, PullRequestSnapshot } from '../../src/model/jobs.js';
 import { runPreviewJob, type PreviewDeps, type PreviewOutcome } from '../../src/previews/lifecycle.js';
@@ -57,14 +58,27 @@ export interface PreviewHarness {
   latest(sha: string): DesiredStatus | undefined;
 }
 
-/** `previews:` YAML for the app; the repo is `acme/web`. */
-export function previewsYaml(extra = ''): string {
-  return `, path: deploy, previews: { url: "https://pr-{number}.preview.test", values: { "web.example.test": "pr-{number}.preview.test", "IMAGE_TAG": "{sha}" }${extra} }`;
+/**
+ * `previews:` YAML for the app; the repo is `acme/web`. The namespaces carry a word of their own,
+ * so harnesses on one cluster never share one.
+ */
+export function previewsYaml(extra = '', word = randomBytes(3).toString('hex')): string {
+  return `, path: deploy, previews: { namespace: "pv-{app}-{number}-${word}", url: "https://pr-{number}.preview.test", values: { "web.example.test": "pr-{number}.preview.test", "IMAGE_TAG": "{sha}" }${extra} }`;
 }
 
 /** The harness on the Kubernetes API test server, or on the real control plane when `kube` is given. */
 export async function previewHarness(t: Teardown, extra = '', kube?: RealKube): Promise<PreviewHarness> {
-  const sync = kube ? await realSyncHarness(t, kube, previewsYaml(extra)) : await syncHarness(t, previewsYaml(extra));
+  const word = randomBytes(3).toString('hex');
+  const sync = kube ? await realSyncHarness(t, kube, previewsYaml(extra, word)) : await syncHarness(t, previewsYaml(extra, word));
+  if (kube) {
+    // What a test left running on the real cluster goes with it (kube's client outlives the harness's).
+    t.teardown(async () => {
+      for (const ns of await kube.client.list('v1', 'Namespace', { labelSelector: 'landfall.dev/preview=web' })) {
+        if (ns.metadata.name.endsWith(`-${word}`))
+          await kube.client.delete({ apiVersion: 'v1', kind: 'Namespace', name: ns.metadata.name }).catch(() => undefined);
+      }
+    });
+  }
   const forge = fakeForge();
   const reported: Reported = { statuses: [], comments: [], environments: [], retired: [] };
   forge.api.reportEnvironment = async (env, state) => {

@@ -319,7 +319,10 @@ export function appPage(
                         </tbody>
                       </table>
                     </div>`
-                  : html`<p class="muted">No previews: ${app.previews.trigger === 'label' ? `add the label “${app.previews.label}” to a pull request` : 'open a pull request'} into ${app.branch}.</p>`
+                  : html`<p class="muted">
+                      No previews: ${app.previews.trigger === 'label' ? `add the label “${app.previews.label}” to a pull request` : 'open a pull request'} into
+                      ${app.branch}.
+                    </p>`
               }`
           : ''
       }

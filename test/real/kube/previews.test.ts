@@ -40,7 +40,10 @@ t.test('previews on the real control plane', { skip, timeout: 900_000 }, async (
     );
     t.equal(inside.metadata.name, 'written-by-preview', 'its own namespace: allowed');
     const outside = await preview
-      .apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'escape', namespace: h.namespace }, data: { a: 'b' } }, { fieldManager: 'test', dryRun: true })
+      .apply(
+        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'escape', namespace: h.namespace }, data: { a: 'b' } },
+        { fieldManager: 'test', dryRun: true },
+      )
       .catch((err: unknown) => err);
     t.ok(outside instanceof KubeApiError && outside.status === 403, `another namespace: forbidden (${String(outside)})`);
     const binding = await preview

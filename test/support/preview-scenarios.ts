@@ -123,7 +123,7 @@ export async function previewScenarios(t: Test, kube?: RealKube): Promise<void> 
     const shas: string[] = [];
     for (const n of [1, 2, 3]) {
       shas[n] = await h.sync.repo.commit(appFiles(`pr ${n}`), `pr ${n}`, `pr-${n}`);
-      h.open(n, shas[n]!, `pr-${n}`);
+      h.open(n, shas[n], `pr-${n}`);
     }
     t.equal(await h.run(1, 'labeled'), 'deployed');
     t.equal(await h.run(2, 'labeled'), 'deployed');

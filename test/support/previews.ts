@@ -165,7 +165,7 @@ export async function previewHarness(t: Teardown, extra = '', kube?: RealKube): 
         config: sync.config,
         store,
         apis: deps.apis,
-        kube: sync.deps.kube,
+        kube: (cluster) => sync.deps.kube(cluster),
         log: sync.deps.log,
         async queue(data) {
           requeued.push({ data, delayMs: 0 });

@@ -1,9 +1,9 @@
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const DURATION = /^(?:\d+(?:ms|s|m|h))+$/;
-const PART = /(\d+)(ms|s|m|h)/g;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DURATION = /^(?:\d+(?:ms|s|m|h|d))+$/;
+const PART = /(\d+)(ms|s|m|h|d)/g;
 
 /**
- * Parses a duration such as `90s`, `5m`, `1h` or `1h30m` into milliseconds.
+ * Parses a duration such as `90s`, `5m`, `1h`, `1h30m` or `7d` into milliseconds.
  * Returns undefined when the text is not a duration, so callers can report it with its path.
  */
 export function parseDuration(text: string): number | undefined {
@@ -15,7 +15,7 @@ export function parseDuration(text: string): number | undefined {
   return total;
 }
 
-/** Formats milliseconds the way a person reads them: `850ms`, `14s`, `2m5s`, `1h3m`. */
+/** Formats milliseconds the way a person reads them: `850ms`, `14s`, `2m5s`, `1h3m`, `7d`. */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
   const seconds = Math.round(ms / 1000);
@@ -23,5 +23,6 @@ export function formatDuration(ms: number): string {
   const minutes = Math.floor(seconds / 60);
   if (minutes < 60) return seconds % 60 ? `${minutes}m${seconds % 60}s` : `${minutes}m`;
   const hours = Math.floor(minutes / 60);
-  return minutes % 60 ? `${hours}h${minutes % 60}m` : `${hours}h`;
+  if (minutes % 60) return `${hours}h${minutes % 60}m`;
+  return hours >= 24 && hours % 24 === 0 ? `${hours / 24}d` : `${hours}h`;
 }

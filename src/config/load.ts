@@ -201,6 +201,13 @@ function crossCheck(raw: unknown): ConfigProblem[] {
         problems.push({ path: `apps[${i}].repo`, message: 'must be owner/name' });
       }
     }
+    const previews = asRecord(app.previews);
+    if (app.previews !== undefined && (app.forge === 'bitbucket' || app.forge === 'bitbucket-server') && (previews.trigger ?? 'label') === 'label') {
+      problems.push({
+        path: `apps[${i}].previews.trigger`,
+        message: 'Bitbucket pull requests have no labels: set trigger: all (every pull request into the branch gets a preview)',
+      });
+    }
     const namespace = typeof app.namespace === 'string' ? app.namespace : undefined;
     if (namespace && Array.isArray(app.allowedNamespaces) && !app.allowedNamespaces.includes(namespace)) {
       problems.push({ path: `apps[${i}].allowedNamespaces`, message: `must include the app's own namespace "${namespace}"` });

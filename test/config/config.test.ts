@@ -250,3 +250,18 @@ t.test('preview templates are checked at start-up: each problem with its key and
     ],
   );
 });
+
+t.test('previews on Bitbucket need trigger: all (its pull requests have no labels)', async (t) => {
+  const bitbucket = (previews: string) =>
+    `forges: { bitbucket: { webhookSecret: s3cret-value } }\napps:\n  - { name: web, forge: bitbucket, repo: acme/web, branch: main, namespace: web, previews: ${previews} }\n`;
+  t.same(problems(bitbucket('{}')), [
+    'apps[0].previews.trigger: Bitbucket pull requests have no labels: set trigger: all (every pull request into the branch gets a preview)',
+  ]);
+  t.equal(parseConfig(bitbucket('{ trigger: all }'), {}).apps[0]?.previews?.trigger, 'all');
+});
+
+t.test('durations take days', async (t) => {
+  const app = parseConfig(BASE.replace('namespace: web }', 'namespace: web, previews: { ttl: 7d, sleepAfter: 1d12h } }'), {}).apps[0]!;
+  t.equal(app.previews?.ttl, 7 * 86_400_000);
+  t.equal(app.previews?.sleepAfter, 36 * 3_600_000);
+});

@@ -80,6 +80,15 @@ app.kubernetes.io/component: {{ .component }}
 {{- $needed -}}
 {{- end -}}
 
+{{/* Whether an app has pull-request previews: Landfall then owns namespaces of its own (README "Previews"). */}}
+{{- define "landfall.needsPreviews" -}}
+{{- $needed := false -}}
+{{- range (.Values.config.apps | default list) -}}
+{{- if .previews -}}{{- $needed = true -}}{{- end -}}
+{{- end -}}
+{{- $needed -}}
+{{- end -}}
+
 {{/* The pod spec parts web and worker share. */}}
 {{- define "landfall.podCommon" -}}
 serviceAccountName: {{ include "landfall.serviceAccountName" . }}

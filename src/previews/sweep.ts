@@ -13,6 +13,7 @@ import type { PreviewJobData } from '../model/jobs.js';
 import { errorMessage } from '../unknown.js';
 import { PULL_REQUEST_LABEL } from '../model/labels.js';
 import { previewSelector } from './scaffold.js';
+import { sleepWorkloads } from './sleep.js';
 import type { PreviewStore } from './store.js';
 
 /** What the sweep needs. */
@@ -22,8 +23,6 @@ export interface SweepDeps {
   apis: Map<ForgeId, ForgeApi>;
   kube(cluster: string): Promise<KubeClient>;
   queue(data: Omit<PreviewJobData, 'seq'>): Promise<void>;
-  /** Scales an idle preview's workloads to zero (`sleepAfter`). */
-  sleep?(app: AppConfig, number: number): Promise<void>;
   log: Logger;
   now?: () => number;
 }
@@ -98,8 +97,8 @@ async function sweepApp(deps: SweepDeps, app: AppConfig): Promise<SweepReport> {
     if (state.status === 'expired') continue;
     const idle = now() - state.lastPushAt;
     if (idle > settings.ttl || (settings.trigger === 'label' && !hasLabel(pr, settings.label))) await look(number);
-    else if (settings.sleepAfter !== undefined && idle > settings.sleepAfter && state.status === 'ready' && deps.sleep) {
-      await deps.sleep(app, number);
+    else if (settings.sleepAfter !== undefined && idle > settings.sleepAfter && state.status === 'ready') {
+      await sleepWorkloads(await deps.kube(app.cluster), state.namespace);
       await deps.store.put({ ...state, status: 'sleeping', reason: 'no push for a while (previews.sleepAfter); the next push wakes it', updatedAt: now() });
       report.slept.push(number);
     }

@@ -10,8 +10,6 @@ import { QUEUES } from '../queue/names.js';
 import { createPlanWorker } from '../queue/plan-jobs.js';
 import { createPreviewWorker, schedulePreviewSweep } from '../previews/worker.js';
 import { createPreviewStore } from '../previews/store.js';
-import { sleepWorkloads } from '../previews/sleep.js';
-import { previewNamespace } from '../previews/names.js';
 import { createReconcileWorker, scheduleReconciles, scheduleWebhookChecks } from '../queue/reconcile.js';
 import { runWebhookCheck } from '../hook-admin/monitor.js';
 import { combineListeners, createPlanEventsListener, createSyncEventsListener } from './sync-events.js';
@@ -164,14 +162,7 @@ export async function createWorkerRuntime(config: Config, log: Logger, options: 
       log,
       sync: { git, tools, limits, kube, decryption, forges: config.forges, applyConcurrency: config.worker.applyConcurrency, history, log },
     },
-    sweep: {
-      config,
-      store: previewStore,
-      apis,
-      kube,
-      log,
-      sleep: async (app, number) => void (await sleepWorkloads(await kube(app.cluster), previewNamespace(app, number))),
-    },
+    sweep: { config, store: previewStore, apis, kube, log },
   });
   await schedulePreviewSweep(previewQueue, config);
   const intake = createIntake({ redis, keys, syncQueue, planQueue, previewQueue, prefix: config.redis.prefix, jobDefaults: jobDefaults(config) });

@@ -225,4 +225,25 @@ spec:
     t.same((await h.sweep())[0]?.looked, [], 'and not brought back by the next sweep');
     t.equal(await h.run(12, 'updated'), 'deployed', 'a push brings it back');
   });
+
+  await t.test('sleepAfter: the sweep scales an idle preview to zero, and the next push scales it back', async (t) => {
+    const h = await previewHarness(t, ', sleepAfter: 1h', kube);
+    await h.sync.repo.commit(appFiles('main'), 'app');
+    const sha = await h.sync.repo.commit(appFiles('sleepy'), 'sleepy', 'sleepy');
+    h.open(13, sha, 'sleepy');
+    t.equal(await h.run(13, 'opened'), 'deployed');
+    const state = (await h.store.get('web', 13))!;
+    await h.store.put({ ...state, lastPushAt: Date.now() - 2 * 3_600_000 });
+    const [report] = await h.sweep();
+    t.same(report?.slept, [13], 'put to sleep');
+    t.equal((await h.store.get('web', 13))?.status, 'sleeping');
+    const replicas = async () =>
+      ((await get(started(h), 'Deployment', 'web', state.namespace)) as { spec?: { replicas?: number } } | undefined)?.spec?.replicas;
+    t.equal(await replicas(), 0, 'its Deployment has no replicas');
+    const next = await h.sync.repo.commit({ 'deploy/settings.yaml': appFiles('awake')['deploy/settings.yaml']! }, 'awake', 'sleepy');
+    h.open(13, next, 'sleepy');
+    t.equal(await h.run(13, 'updated'), 'deployed');
+    t.equal(await replicas(), 1, 'a push scales it back');
+    t.equal((await h.store.get('web', 13))?.status, 'ready');
+  });
 }

@@ -302,7 +302,8 @@ function isFork(app: AppConfig, pr: PullRequestSnapshot): boolean {
  * guess.
  */
 async function currentPullRequest(deps: PreviewDeps, app: AppConfig, api: ForgeApi | undefined, data: PreviewJobData): Promise<PullRequestSnapshot> {
-  if (data.pullRequest && !['comment', 'sweep', 'slot', 'checks'].includes(data.cause)) return data.pullRequest;
+  // A label event does not say whether the pull request is still open: ask, where the forge can answer.
+  if (data.pullRequest && !['comment', 'sweep', 'slot', 'checks', 'labeled'].includes(data.cause)) return data.pullRequest;
   if (!api?.pullRequest) {
     if (data.pullRequest) return data.pullRequest;
     throw new SyncError('FORGE_UNAVAILABLE', `forges.${app.forge} has no API token, so pull request #${data.number} cannot be looked up`);

@@ -79,7 +79,13 @@ t.test('unauthenticated floods do not take the web process past the chart memory
   const big: Record<string, number> = result.statuses['big body, wrong signature'] ?? {};
   t.notOk(big['202'] || big['200'], 'no forged body got through');
   t.ok((big['503'] ?? 0) > 0, 'bodies beyond the in-flight budget were answered 503');
-  t.same(Object.keys(result.statuses['big body to another route'] ?? {}).sort(), ['413'], 'large bodies to other routes are refused with 413');
+  // The server answers 413 and closes while the refused body is still arriving; a client still
+  // writing may then lose the answer to the reset (counted "closed"). Nothing else may come back.
+  t.same(
+    Object.keys(result.statuses['big body to another route'] ?? {}).filter((k) => k !== 'closed'),
+    ['413'],
+    'large bodies to other routes are refused with 413 (or cut off unread)',
+  );
   const unknown = result.statuses['unknown forge'] ?? {};
   t.same(
     Object.keys(unknown).filter((s) => s !== '404' && s !== '429'),

@@ -128,7 +128,7 @@ t.test('github', async (t) => {
 
   t.test('an unknown route is a 404 recorded unexpected', async (t) => {
     const gh = await start(t, 'github');
-    t.match(await failure(octokit(gh).request('GET /repos/{owner}/{repo}/commits/{ref}/check-runs', { owner: 'acme', repo: 'web', ref: SHA })), {
+    t.match(await failure(octokit(gh).request('GET /repos/{owner}/{repo}/commits/{ref}/check-suites', { owner: 'acme', repo: 'web', ref: SHA })), {
       status: 404,
     });
     t.equal(gh.unexpected.length, 1);

@@ -92,17 +92,35 @@ export function bitbucketPullRequestCalls(
     return out;
   }
 
-  /** The pull request with its head's full hash (from the fork when it comes from one). */
-  async function toPull(p: z.infer<typeof pullSchema>, repo: string): Promise<OpenPullRequest> {
-    const hash = p.source.commit?.hash ?? '';
-    const headRepo = p.source.repository?.full_name ?? '';
-    let headSha = hash;
-    if (hash.length > 0 && hash.length < 40) {
-      headSha = (headRepo ? await deps.resolveSha(headRepo, hash) : undefined) ?? (await deps.resolveSha(repo, hash)) ?? hash;
+  /**
+   * A full hash for the abbreviated one, looked up in the fork first when the pull request comes
+   * from one (a fork the token cannot read answers 403 or 404: then the base repository, which
+   * has the commit too once Bitbucket fetched it for the pull request). `known` keeps what one
+   * listing already looked up. Unresolvable: the abbreviated hash as it is.
+   */
+  async function fullHash(hash: string, headRepo: string, repo: string, known: Map<string, string>): Promise<string> {
+    if (hash.length === 0 || hash.length >= 40) return hash;
+    const cached = known.get(hash);
+    if (cached) return cached;
+    let full: string | undefined;
+    if (headRepo && headRepo.toLowerCase() !== repo.toLowerCase()) {
+      try {
+        full = await deps.resolveSha(headRepo, hash);
+      } catch (err) {
+        if (!(err instanceof ForgeApiError && (err.status === 401 || err.status === 403))) throw err;
+      }
     }
+    full ??= await deps.resolveSha(repo, hash);
+    known.set(hash, full ?? hash);
+    return full ?? hash;
+  }
+
+  /** The pull request in common words, with its head's full hash. */
+  async function toPull(p: z.infer<typeof pullSchema>, repo: string, known = new Map<string, string>()): Promise<OpenPullRequest> {
+    const headRepo = p.source.repository?.full_name ?? '';
     return {
       number: p.id,
-      headSha,
+      headSha: await fullHash(p.source.commit?.hash ?? '', headRepo, repo, known),
       headBranch: p.source.branch.name,
       headRepo,
       baseBranch: p.destination.branch.name,
@@ -116,7 +134,8 @@ export function bitbucketPullRequestCalls(
       const q = encodeURIComponent(`destination.branch.name=${bbql(baseBranch)}`);
       const list = readAnswer(what, z.array(pullSchema), await pages(what, `${repoUrl(repo)}/pullrequests?state=OPEN&pagelen=50&q=${q}`));
       const out: OpenPullRequest[] = [];
-      for (const p of list) if (p.destination.branch.name === baseBranch) out.push(await toPull(p, repo));
+      const known = new Map<string, string>();
+      for (const p of list) if (p.destination.branch.name === baseBranch) out.push(await toPull(p, repo, known));
       return out;
     },
     async pullRequest(repo, number) {

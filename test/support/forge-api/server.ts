@@ -1546,6 +1546,15 @@ export async function serveForge(def: ForgeDefinition, options: ForgeApiOptions)
         `  ${c.repo} ${c.headSha.slice(0, 7)} ${JSON.stringify(c.name)} #${String(c.id)}: ${c.status}${c.conclusion ? `/${c.conclusion}` : ''} (${String(c.history.length)} writes)`,
       );
     if (installationTokens.length > 0) lines.push(`installation tokens issued: ${String(installationTokens.length)}`);
+    if (previews.pullRequests.length > 0)
+      lines.push(
+        `pull requests: ${previews.pullRequests.map((p) => `${p.repo}#${String(p.number)} ${p.state} ${p.headSha.slice(0, 7)} → ${p.baseBranch}`).join('; ')}`,
+      );
+    for (const d of previews.deployments)
+      lines.push(
+        `  deployment ${String(d.id)} ${d.repo} ${d.environment} ${d.sha.slice(0, 7)}: ${d.statuses.map((st) => st.state).join(' → ') || 'no status'}`,
+      );
+    for (const e of previews.environments) lines.push(`  environment ${String(e.id)} ${e.repo} ${e.name}: ${e.state} ${e.externalUrl ?? ''}`);
     if (hooksDenied) lines.push('hooks denied (denyHooks)');
     if (faults.length > 0) lines.push(`pending faults: ${String(faults.length)}`);
     if (isDown) lines.push(`down (${downMode})`);

@@ -114,8 +114,11 @@ export function githubPullRequestCalls(
    */
   async function inactivate(octokit: Octokit, fullName: string, environment: string, what: string, keepId?: number): Promise<void> {
     const { owner, repo } = split(fullName);
-    const { data } = await octokit.rest.repos.listDeployments({ owner, repo, environment, per_page: RECENT_DEPLOYMENTS });
-    const deployments = readAnswer(what, z.array(deploymentSchema), data);
+    // GitHub documents no order for this list (it answers newest first): the newest by id of a full page are looked at.
+    const { data } = await octokit.rest.repos.listDeployments({ owner, repo, environment, per_page: 100 });
+    const deployments = readAnswer(what, z.array(deploymentSchema), data)
+      .sort((a, b) => b.id - a.id)
+      .slice(0, RECENT_DEPLOYMENTS);
     for (const d of deployments) {
       if (keepId !== undefined && d.id >= keepId) continue;
       const statuses = readAnswer(
@@ -207,7 +210,7 @@ export function githubPullRequestCalls(
         const found = readAnswer(
           what,
           z.array(deploymentSchema),
-          (await octokit.rest.repos.listDeployments({ owner, repo, sha: env.sha, environment: env.environment, per_page: 10 })).data,
+          (await octokit.rest.repos.listDeployments({ owner, repo, sha: env.sha, environment: env.environment, per_page: 100 })).data,
         );
         let id = found.reduce((max, d) => Math.max(max, d.id), 0);
         if (id === 0) {

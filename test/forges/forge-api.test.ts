@@ -128,7 +128,7 @@ t.test('github', async (t) => {
 
   t.test('an unknown route is a 404 recorded unexpected', async (t) => {
     const gh = await start(t, 'github');
-    t.match(await failure(octokit(gh).request('GET /repos/{owner}/{repo}/commits/{ref}/check-runs', { owner: 'acme', repo: 'web', ref: SHA })), {
+    t.match(await failure(octokit(gh).request('GET /repos/{owner}/{repo}/commits/{ref}/check-suites', { owner: 'acme', repo: 'web', ref: SHA })), {
       status: 404,
     });
     t.equal(gh.unexpected.length, 1);
@@ -1436,5 +1436,163 @@ t.test('gitea webhooks', async (t) => {
     const denied = await call(base, 'GET', { auth });
     t.same([denied.status, denied.body.message], [403, 'user should be an owner or a collaborator with admin write of a repository']);
     t.equal(gt.unexpected.length, 1);
+  });
+});
+
+t.test('the preview routes', async (t) => {
+  t.test("github deployments: GitHub's defaults are refused; auto_inactive reaches only non-transient, non-production ones", async (t) => {
+    const gh = await start(t, 'github');
+    const ok = octokit(gh);
+    const base = { owner: 'acme', repo: 'web', ref: SHA, environment: 'staging', auto_merge: false, required_contexts: [] as string[] };
+    t.match(await failure(ok.rest.repos.createDeployment({ owner: 'acme', repo: 'web', ref: SHA, environment: 'staging' })), { status: 409 });
+    t.match(gh.unexpected[0]?.reason, /auto_merge was not false/);
+    t.match(await failure(ok.rest.repos.createDeployment({ ...base, ref: 'main' })), { status: 422 });
+    const plain = (await ok.rest.repos.createDeployment({ ...base, production_environment: false })).data as Obj;
+    const transient = (await ok.rest.repos.createDeployment({ ...base, transient_environment: true, production_environment: false })).data as Obj;
+    const production = (await ok.rest.repos.createDeployment({ ...base, environment: 'production' })).data as Obj;
+    t.match(production, { environment: 'production', production_environment: true, transient_environment: false });
+    for (const d of [plain, transient, production])
+      await ok.rest.repos.createDeploymentStatus({ owner: 'acme', repo: 'web', deployment_id: d.id, state: 'success' });
+    const next = (await ok.rest.repos.createDeployment({ ...base, ref: SHA2, production_environment: false })).data as Obj;
+    const status = await ok.rest.repos.createDeploymentStatus({
+      owner: 'acme',
+      repo: 'web',
+      deployment_id: next.id,
+      state: 'success',
+      environment_url: 'https://staging.example.com',
+      log_url: 'https://ci.example.com/1',
+    });
+    t.match(status.data, {
+      state: 'success',
+      environment_url: 'https://staging.example.com',
+      log_url: 'https://ci.example.com/1',
+      target_url: 'https://ci.example.com/1',
+    });
+    t.same(
+      gh.deployments.map((d) => [d.id, d.statuses.at(-1)?.state, d.statuses.at(-1)?.auto]),
+      [
+        [plain.id, 'inactive', true],
+        [transient.id, 'success', false],
+        [production.id, 'success', false],
+        [next.id, 'success', false],
+      ],
+      'only the plain staging deployment was made inactive by GitHub',
+    );
+    const listed = await ok.rest.repos.listDeployments({ owner: 'acme', repo: 'web', environment: 'staging', per_page: 2 });
+    t.same(
+      listed.data.map((d) => d.id),
+      [next.id, transient.id],
+      'newest first, paged',
+    );
+    t.match(listed.headers.link, /rel="next"/);
+    const statuses = await ok.rest.repos.listDeploymentStatuses({ owner: 'acme', repo: 'web', deployment_id: plain.id });
+    t.same(
+      statuses.data.map((s) => s.state),
+      ['inactive', 'success'],
+      'newest first',
+    );
+    t.match(await failure(ok.rest.repos.createDeploymentStatus({ owner: 'acme', repo: 'web', deployment_id: plain.id, state: 'done' as 'success' })), {
+      status: 422,
+    });
+    t.equal(gh.unexpected.length, 3);
+  });
+
+  t.test('github: pulls, a collaborator permission and the combined status as GitHub shapes them', async (t) => {
+    const gh = await start(t, 'github');
+    const ok = octokit(gh);
+    gh.seedPullRequest('acme/web', { number: 3, headSha: SHA, headBranch: 'feature', baseBranch: 'main', labels: ['preview'], author: 'alice', fork: true });
+    const [pull] = (await ok.rest.pulls.list({ owner: 'acme', repo: 'web' })).data;
+    t.match(pull, {
+      number: 3,
+      state: 'open',
+      user: { login: 'alice' },
+      labels: [{ name: 'preview' }],
+      head: { sha: SHA, ref: 'feature', repo: { full_name: 'fork-owner/web', fork: true } },
+      base: { ref: 'main' },
+    });
+    t.notOk(pull && 'merged' in pull, 'the list has no merged field');
+    gh.updatePullRequest('acme/web', 3, { state: 'merged' });
+    t.match((await ok.rest.pulls.get({ owner: 'acme', repo: 'web', pull_number: 3 })).data, { state: 'closed', merged: true });
+    t.match(await failure(ok.rest.pulls.get({ owner: 'acme', repo: 'web', pull_number: 4 })), { status: 404 });
+    gh.seedPermission('acme/web', 'keeper', 'maintain');
+    t.match((await ok.rest.repos.getCollaboratorPermissionLevel({ owner: 'acme', repo: 'web', username: 'keeper' })).data, {
+      permission: 'write',
+      role_name: 'maintain',
+      user: { login: 'keeper', permissions: { push: true, admin: false } },
+    });
+    t.match((await ok.rest.repos.getCollaboratorPermissionLevel({ owner: 'acme', repo: 'other', username: 'keeper' })).data, { permission: 'none' });
+    t.match(await failure(ok.rest.repos.getCollaboratorPermissionLevel({ owner: 'acme', repo: 'web', username: 'ghost' })), { status: 404 });
+    gh.seedStatus(SHA, 'CI/Build', 'failure');
+    gh.seedStatus(SHA, 'ci/build', 'success');
+    gh.seedStatus(SHA, 'ci/lint', 'pending');
+    t.match((await ok.rest.repos.getCombinedStatusForRef({ owner: 'acme', repo: 'web', ref: SHA })).data, {
+      state: 'pending',
+      total_count: 2,
+      statuses: [
+        { context: 'ci/lint', state: 'pending' },
+        { context: 'ci/build', state: 'success' },
+      ],
+    });
+    t.same(gh.unexpected, []);
+  });
+
+  t.test('gitlab: environments refuse what GitLab refuses; members and users', async (t) => {
+    const gl = await start(t, 'gitlab');
+    const base = `${gl.url}/api/v4/projects/acme%2Fweb`;
+    const auth = `Bearer ${TOKEN}`;
+    const created = await call(`${base}/environments`, 'POST', {
+      auth,
+      body: { name: 'web-pr-1', external_url: 'https://x.example.com', tier: 'development' },
+    });
+    t.match(created, { status: 201, body: { name: 'web-pr-1', state: 'available', external_url: 'https://x.example.com', tier: 'development' } });
+    const taken = await call(`${base}/environments`, 'POST', { auth, body: { name: 'web-pr-1' } });
+    t.same([taken.status, taken.body], [400, { message: { name: ['has already been taken'] } }]);
+    t.same(gl.unexpected, [], 'a name taken meanwhile is a race, not a bug');
+    t.equal((await call(`${base}/environments`, 'POST', { auth, body: { name: '/bad' } })).status, 400);
+    t.equal((await call(`${base}/environments`, 'POST', { auth, body: { name: 'ok', external_url: 'ftp://x' } })).status, 400);
+    t.equal((await call(`${base}/environments/${created.body.id}`, 'DELETE', { auth })).status, 403, 'an available environment cannot be deleted');
+    t.match(await call(`${base}/environments/${created.body.id}/stop`, 'POST', { auth }), { status: 200, body: { state: 'stopped' } });
+    t.equal((await call(`${base}/environments/${created.body.id}`, 'DELETE', { auth })).status, 204);
+    t.equal((await call(`${base}/environments/${created.body.id}/stop`, 'POST', { auth })).status, 404, 'deleted: a fair 404');
+    t.equal(gl.unexpected.length, 3);
+    gl.seedPermission('acme/web', 'dev', 'write');
+    const users = await call(`${gl.url}/api/v4/users?username=DEV`, 'GET', { auth });
+    t.match(users.body, [{ username: 'dev', state: 'active' }]);
+    t.match(await call(`${base}/members/all/${users.body[0].id}`, 'GET', { auth }), { status: 200, body: { username: 'dev', access_level: 30 } });
+    t.same((await call(`${gl.url}/api/v4/users?username=ghost`, 'GET', { auth })).body, []);
+  });
+
+  t.test('data center: users by repository permission; an unknown filter is refused (Data Center would drop it and answer everyone)', async (t) => {
+    const dc = await start(t, 'bitbucket-server');
+    dc.seedPermission('ACME/web', 'writer', 'write');
+    dc.seedPermission('ACME/web', 'reader', 'read');
+    const q = (extra: string) => `${dc.url}/rest/api/latest/users?permission.1=REPO_WRITE&permission.1.projectKey=ACME&permission.1.repositorySlug=web${extra}`;
+    const both = await call(q(''), 'GET');
+    t.same(
+      both.body.values.map((u: Obj) => u.name),
+      ['writer'],
+    );
+    t.same((await call(q('&filter=read'), 'GET')).body.values, []);
+    t.equal((await call(`${dc.url}/rest/api/latest/users?permission=LICENSED_USER`, 'GET')).status, 400);
+    t.equal(dc.unexpected.length, 1);
+    dc.seedStatus(SHA, 'ci', 'INPROGRESS');
+    dc.seedStatus(SHA, 'ci', 'SUCCESSFUL');
+    t.match((await call(`${dc.url}/rest/build-status/latest/commits/${SHA}`, 'GET')).body, { values: [{ key: 'ci', state: 'SUCCESSFUL' }], isLastPage: true });
+  });
+
+  t.test('bitbucket cloud: pull requests carry abbreviated hashes; only the destination-branch query is read', async (t) => {
+    const bb = await start(t, 'bitbucket');
+    bb.seedPullRequest('acme/web', { number: 2, headSha: SHA, headBranch: 'feature', baseBranch: 'main', author: '{0a0a0a0a-0000-4000-8000-00000000000a}' });
+    const list = await call(`${bb.url}/repositories/acme/web/pullrequests?q=${encodeURIComponent('destination.branch.name="main"')}`, 'GET');
+    t.match(list.body.values, [
+      { id: 2, state: 'OPEN', source: { commit: { hash: SHA.slice(0, 12) } }, author: { uuid: '{0a0a0a0a-0000-4000-8000-00000000000a}' } },
+    ]);
+    t.equal((await call(`${bb.url}/repositories/acme/web/pullrequests?q=${encodeURIComponent('title~"x"')}`, 'GET')).status, 400);
+    t.match(
+      await call(`${bb.url}/repositories/acme/web/commit/${SHA.slice(0, 12)}`, 'GET'),
+      { status: 200, body: { hash: SHA } },
+      'its head is a known commit',
+    );
+    t.equal(bb.unexpected.length, 1);
   });
 });

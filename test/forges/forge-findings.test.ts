@@ -71,14 +71,21 @@ t.test('1. Gitea: Landfall sends pull_request_only and compares what Gitea lists
   const cfg = config('gitea', api.url);
   const apis = createForgeApis(cfg.forges);
   const first = await runWebhooksSync(cfg, [], {}, apis);
-  t.match(first.text, /created hook \d+: url https:\/\/landfall\.test\/hooks\/gitea; events pull_request, pull_request_sync, push/);
+  t.match(
+    first.text,
+    /created hook \d+: url https:\/\/landfall\.test\/hooks\/gitea; events pull_request, pull_request_comment, pull_request_label, pull_request_sync, push/,
+  );
   t.same(writes(api)[0]?.body, {
     type: 'gitea',
     active: true,
-    events: ['pull_request_only', 'pull_request_sync', 'push'],
+    events: ['pull_request_only', 'pull_request_comment', 'pull_request_label', 'pull_request_sync', 'push'],
     config: { url: `${PUBLIC}/hooks/gitea`, content_type: 'json', secret: SECRET },
   });
-  t.same([...(api.hooks.get('acme/web')?.[0]?.events ?? [])].sort(), ['pull_request', 'pull_request_sync', 'push'], 'what Gitea stores and lists back');
+  t.same(
+    [...(api.hooks.get('acme/web')?.[0]?.events ?? [])].sort(),
+    ['pull_request', 'pull_request_comment', 'pull_request_label', 'pull_request_sync', 'push'],
+    'what Gitea stores and lists back',
+  );
   const again = await runWebhooksSync(cfg, [], {}, apis);
   t.match(again.text, /hook \d+ is right; nothing to change/);
   t.equal(writes(api).length, 1, 'the second run writes nothing');
@@ -105,11 +112,14 @@ t.test('1. Gitea: Landfall sends pull_request_only and compares what Gitea lists
   });
   const oldApis = createForgeApis(config('gitea', old.url).forges);
   const fixed = await runWebhooksSync(config('gitea', old.url), [], {}, oldApis);
-  t.match(
-    fixed.text,
-    /updated hook \d+: events: -pull_request_assign -pull_request_comment -pull_request_label -pull_request_milestone -pull_request_review -pull_request_review_request/,
-  );
-  t.same([...(old.hooks.get('acme/web')?.[0]?.events ?? [])].sort(), ['pull_request', 'pull_request_sync', 'push']);
+  t.match(fixed.text, /updated hook \d+: events: -pull_request_assign -pull_request_milestone -pull_request_review -pull_request_review_request/);
+  t.same([...(old.hooks.get('acme/web')?.[0]?.events ?? [])].sort(), [
+    'pull_request',
+    'pull_request_comment',
+    'pull_request_label',
+    'pull_request_sync',
+    'push',
+  ]);
   t.match((await runWebhooksSync(config('gitea', old.url), [], {}, oldApis)).text, /nothing to change/);
   t.same([...api.unexpected, ...old.unexpected], []);
 });
@@ -150,7 +160,11 @@ t.test("4. GitLab: a disabled hook is tested back to life by the workers' check,
   const queues = queuesForTest(t, redis, prefix);
   const intake = createIntake({ redis, keys, syncQueue: queues.sync, planQueue: queues.plan, prefix });
   const apis = createForgeApis(cfg.forges);
-  const hook = api.seedHook('acme/platform/web', { url: `${PUBLIC}/hooks/gitlab`, events: ['merge_requests_events', 'push_events'], secret: SECRET });
+  const hook = api.seedHook('acme/platform/web', {
+    url: `${PUBLIC}/hooks/gitlab`,
+    events: ['merge_requests_events', 'note_events', 'push_events'],
+    secret: SECRET,
+  });
   const id = Number(hook.id);
   // Landfall was down: four failures in a row and GitLab disables the hook; what comes next is
   // neither sent nor logged, so there is nothing to resend.
@@ -192,7 +206,7 @@ t.test('5. GitLab before 17.3 has no hook events API: the check says so and stay
   const api = await standIn(t, 'gitlab', { gitlab: { version: '17.2' } });
   const cfg = config('gitlab', api.url);
   const apis = createForgeApis(cfg.forges);
-  api.seedHook('acme/platform/web', { url: `${PUBLIC}/hooks/gitlab`, events: ['merge_requests_events', 'push_events'], secret: SECRET });
+  api.seedHook('acme/platform/web', { url: `${PUBLIC}/hooks/gitlab`, events: ['merge_requests_events', 'note_events', 'push_events'], secret: SECRET });
   const check = await runWebhooksCheck(cfg, [], apis);
   t.equal(check.code, 0, check.text);
   t.match(
@@ -254,7 +268,7 @@ apps:
 `,
     {},
   );
-  const events = ['merge_requests_events', 'push_events'];
+  const events = ['merge_requests_events', 'note_events', 'push_events'];
   api.seedHook('acme/a', { url: `${PUBLIC}/hooks/gitlab`, events, secret: SECRET, settings: { alert_status: 'temporarily_disabled', disabled_until: until } });
   api.seedHook('acme/b', { url: `${PUBLIC}/hooks/gitlab`, events, secret: SECRET, settings: { alert_status: 'disabled' } });
   const check = await runWebhooksCheck(cfg, [], createForgeApis(cfg.forges));
@@ -279,10 +293,12 @@ t.test('8. Settings a person chose are kept on update: GitLab SSL verification, 
     const cfg = config('gitlab', api.url);
     api.seedHook('acme/platform/web', { url: `${PUBLIC}/hooks/gitlab`, events: ['push_events'], secret: SECRET, settings: { enable_ssl_verification: false } });
     const sync = await runWebhooksSync(cfg, [], {}, createForgeApis(cfg.forges));
-    t.match(sync.text, /updated hook \d+: events: \+merge_requests_events/);
+    t.match(sync.text, /updated hook \d+: events: \+merge_requests_events \+note_events/);
     const put = writes(api)[0];
     t.notOk(put?.body && typeof put.body === 'object' && 'enable_ssl_verification' in put.body, 'not sent');
-    t.match(api.hooks.get('acme/platform/web'), [{ events: ['push_events', 'merge_requests_events'], settings: { enable_ssl_verification: false } }]);
+    t.match(api.hooks.get('acme/platform/web'), [
+      { events: ['push_events', 'merge_requests_events', 'note_events'], settings: { enable_ssl_verification: false } },
+    ]);
     t.same(api.unexpected, []);
   });
   t.test('Gitea', async (t) => {
@@ -295,10 +311,13 @@ t.test('8. Settings a person chose are kept on update: GitLab SSL verification, 
       settings: { branch_filter: '{main,staging}', authorization_header: 'Bearer proxy-token' },
     });
     const sync = await runWebhooksSync(cfg, [], {}, createForgeApis(cfg.forges));
-    t.match(sync.text, /updated hook \d+: events: \+pull_request \+pull_request_sync/);
+    t.match(sync.text, /updated hook \d+: events: \+pull_request \+pull_request_comment \+pull_request_label \+pull_request_sync/);
     t.match(writes(api)[0]?.body, { branch_filter: '{main,staging}', authorization_header: 'Bearer proxy-token' });
     t.match(api.hooks.get('acme/web'), [
-      { events: ['push', 'pull_request', 'pull_request_sync'], settings: { branch_filter: '{main,staging}', authorization_header: 'Bearer proxy-token' } },
+      {
+        events: ['push', 'pull_request', 'pull_request_label', 'pull_request_comment', 'pull_request_sync'],
+        settings: { branch_filter: '{main,staging}', authorization_header: 'Bearer proxy-token' },
+      },
     ]);
     t.same(api.unexpected, []);
   });
@@ -309,7 +328,7 @@ t.test('9. GitHub deliveries are judged by their time, whatever order GitHub lis
   const cfg = config('github', api.url);
   const hook = api.seedHook('acme/web', {
     url: `${PUBLIC}/hooks/github`,
-    events: ['pull_request', 'push'],
+    events: ['issue_comment', 'pull_request', 'push'],
     secret: SECRET,
     settings: { content_type: 'json' },
   });

@@ -1,6 +1,8 @@
 /**
  * The Gitea API behaviours Landfall relies on: repository hooks (create, list, edit, and how
- * Gitea stores their events), commit statuses, issue comments and the hook test delivery.
+ * Gitea stores their events), commit statuses, issue comments and the hook test delivery; and,
+ * through Landfall's own client (src/forges/gitea), the calls previews make: pull requests, a
+ * collaborator's permission, a commit's combined status and a pull request's comments.
  *
  * The same file runs against the Gitea stand-in (test/support/forge-api) and, when a real Gitea
  * is there (`npm run gitea -- up`, or the LANDFALL_GITEA_* variables), against it: then every
@@ -11,6 +13,8 @@
  */
 import { createHmac } from 'node:crypto';
 import t from 'tap';
+import { createGiteaApi } from '../../src/forges/gitea/api.js';
+import type { ForgeApi as LandfallApi } from '../../src/forges/forge-api.js';
 import { startForgeApi, type ForgeApi } from '../support/forge-api/index.js';
 import { realGitea, realGiteaMode } from '../support/real-gitea.js';
 import { startReceiver } from '../support/receiver.js';
@@ -29,6 +33,10 @@ interface Target {
   /** The head of main (a commit the forge knows). */
   sha: string;
   call(method: string, path: string, body?: unknown, auth?: string | null): Promise<{ status: number; body: any }>;
+  /** Landfall's Gitea client for this Gitea. */
+  landfall: LandfallApi;
+  /** The login Landfall's token belongs to (the owner of `repo`). */
+  login: string;
   /** The stand-in, when not real. */
   standIn?: ForgeApi;
 }
@@ -60,7 +68,7 @@ async function target(tt: { teardown(fn: () => unknown): void }): Promise<Target
       });
       return { status: res.status, body: parse(await res.text()) };
     };
-    return { repo, sha: branch.body.commit.id as string, call };
+    return { repo, sha: branch.body.commit.id as string, call, landfall: createGiteaApi({ url: gitea.url, token: gitea.token }), login: gitea.user };
   }
   const standIn = await startForgeApi('gitea', { token: TOKEN });
   tt.teardown(() => standIn.close());
@@ -77,7 +85,63 @@ async function target(tt: { teardown(fn: () => unknown): void }): Promise<Target
     });
     return { status: res.status, body: parse(await res.text()) };
   };
-  return { repo: 'acme/web', sha: '3f786850e387550fdab836ed7e6dc881de23001b', call, standIn };
+  return {
+    repo: 'acme/web',
+    sha: '3f786850e387550fdab836ed7e6dc881de23001b',
+    call,
+    landfall: createGiteaApi({ url: standIn.url, token: TOKEN }),
+    login: 'landfall-bot',
+    standIn,
+  };
+}
+
+/**
+ * A pull request from a new branch with one commit into main: made through the API on the real
+ * Gitea, seeded on the stand-in. Returns its number and head sha.
+ */
+async function openPullRequest(x: Target, branch: string, options: { number?: number; labels?: string[] } = {}): Promise<{ number: number; sha: string }> {
+  if (x.standIn) {
+    const number = options.number ?? 1;
+    const sha = createHmac('sha1', branch).update(branch).digest('hex');
+    x.standIn.seedPullRequest(x.repo, { number, headSha: sha, headBranch: branch, baseBranch: 'main', labels: options.labels ?? [], author: x.login });
+    return { number, sha };
+  }
+  const file = await x.call('POST', `/repos/${x.repo}/contents/${branch}.txt`, {
+    content: Buffer.from(`${branch}\n`).toString('base64'),
+    message: `add ${branch}`,
+    branch: 'main',
+    new_branch: branch,
+  });
+  if (file.status !== 201) throw new Error(`creating ${branch} answered ${file.status}: ${JSON.stringify(file.body)}`);
+  const pull = await x.call('POST', `/repos/${x.repo}/pulls`, { head: branch, base: 'main', title: `Preview ${branch}` });
+  if (pull.status !== 201) throw new Error(`opening a pull request from ${branch} answered ${pull.status}: ${JSON.stringify(pull.body)}`);
+  for (const name of options.labels ?? []) {
+    const label = await x.call('POST', `/repos/${x.repo}/labels`, { name, color: '#00aabb' });
+    await x.call('POST', `/repos/${x.repo}/issues/${pull.body.number}/labels`, { labels: [label.body.id] });
+  }
+  return { number: pull.body.number as number, sha: file.body.commit.sha as string };
+}
+
+/** A user of its own on the real Gitea (with `permission` on the repository unless none); seeded on the stand-in. */
+async function person(x: Target, permission: 'read' | 'write' | 'admin' | 'none'): Promise<string> {
+  const name = `p-${permission}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  if (x.standIn) {
+    x.standIn.seedPermission(x.repo, name, permission);
+    return name;
+  }
+  const gitea = realGitea();
+  const made = await gitea.api('POST', '/admin/users', {
+    username: name,
+    email: `${name}@example.invalid`,
+    password: `Pw-${name}-x9`,
+    must_change_password: false,
+  });
+  if (made.status !== 201) throw new Error(`creating user ${name} answered ${made.status}`);
+  if (permission !== 'none') {
+    const added = await gitea.api('PUT', `/repos/${x.repo}/collaborators/${name}`, { permission });
+    if (added.status !== 204) throw new Error(`adding collaborator ${name} answered ${added.status}`);
+  }
+  return name;
 }
 
 const sorted = (list: string[]) => [...list].sort();
@@ -323,4 +387,84 @@ t.test('refusals: no token, a wrong token, a user without admin rights, an unkno
   t.same([hook.status, hook.body.message, hook.body.errors], [404, 'not found', null]);
   const path = await x.call('GET', `/repos/${x.repo}/no-such-thing`, undefined, undefined).catch((err: Error) => ({ status: 0, body: err.message }));
   t.equal(path.status, 404, 'an unknown path is 404 (in plain text)');
+});
+
+t.test('pull requests: open ones into the base branch, with labels and author; one by number; merged and closed; unknown → undefined', async (t) => {
+  const x = await target(t);
+  const first = await openPullRequest(x, 'feature-a', { number: 1, labels: ['preview'] });
+  const second = await openPullRequest(x, 'feature-b', { number: 2 });
+  const open = await x.landfall.openPullRequests!(x.repo, 'main');
+  t.same(open.map((p) => p.number).sort(), [first.number, second.number].sort());
+  t.match(
+    open.find((p) => p.number === first.number),
+    { headSha: first.sha, headBranch: 'feature-a', headRepo: x.repo, baseBranch: 'main', labels: ['preview'], author: x.login },
+  );
+  t.same(await x.landfall.openPullRequests!(x.repo, 'staging'), [], 'none into another branch');
+  t.match(await x.landfall.pullRequest!(x.repo, second.number), { number: second.number, state: 'open', headSha: second.sha });
+  t.equal(await x.landfall.pullRequest!(x.repo, 9999), undefined);
+  if (x.standIn) {
+    x.standIn.updatePullRequest(x.repo, first.number, { state: 'merged' });
+    x.standIn.updatePullRequest(x.repo, second.number, { state: 'closed' });
+  } else {
+    // Gitea checks mergeability in the background: merge once it says the pull request can be.
+    await t.resolves(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const deadline = Date.now() + 20_000;
+          const poll = () =>
+            void x
+              .call('GET', `/repos/${x.repo}/pulls/${first.number}`)
+              .then((res) => (res.body?.mergeable === true ? resolve() : Date.now() > deadline ? reject(new Error('never mergeable')) : setTimeout(poll, 100)));
+          poll();
+        }),
+    );
+    t.equal((await x.call('POST', `/repos/${x.repo}/pulls/${first.number}/merge`, { Do: 'merge' })).status, 200);
+    t.ok([200, 201].includes((await x.call('PATCH', `/repos/${x.repo}/pulls/${second.number}`, { state: 'closed' })).status), 'closed');
+  }
+  t.match(await x.landfall.pullRequest!(x.repo, first.number), { state: 'merged' });
+  t.match(await x.landfall.pullRequest!(x.repo, second.number), { state: 'closed' });
+  t.same(await x.landfall.openPullRequests!(x.repo, 'main'), []);
+  if (x.standIn) t.same(x.standIn.unexpected, []);
+});
+
+t.test("a collaborator's permission: the owner and a writer may push, a reader and a stranger may not", async (t) => {
+  const x = await target(t);
+  const [writer, reader, stranger] = [await person(x, 'write'), await person(x, 'read'), await person(x, 'none')];
+  t.equal(await x.landfall.canPush!(x.repo, x.repo.split('/')[0]!), true, 'the owner');
+  t.equal(await x.landfall.canPush!(x.repo, writer), true, 'write');
+  t.equal(await x.landfall.canPush!(x.repo, reader), false, 'read');
+  t.equal(await x.landfall.canPush!(x.repo, stranger), false, 'no rights (public repository: read)');
+  t.equal(await x.landfall.canPush!(x.repo, 'no-such-user-anywhere'), false, 'an unknown user (404)');
+  if (x.standIn) t.same(x.standIn.unexpected, []);
+});
+
+t.test('a commit’s checks: the latest status per context, in common words', async (t) => {
+  const x = await target(t);
+  const post = (context: string, state: string) =>
+    x.call('POST', `/repos/${x.repo}/statuses/${x.sha}`, { state, context, target_url: 'https://ci.example.com/1' });
+  await post('ci/build', 'pending');
+  await post('ci/build', 'success');
+  await post('ci/lint', 'failure');
+  await post('ci/e2e', 'pending');
+  await post('ci/docs', 'warning');
+  const checks = new Map((await x.landfall.commitChecks!(x.repo, x.sha)).map((c) => [c.context, c.state]));
+  t.same(Object.fromEntries(checks), { 'ci/build': 'success', 'ci/lint': 'failure', 'ci/e2e': 'pending', 'ci/docs': 'failure' });
+  if (x.standIn) t.same(x.standIn.unexpected, []);
+});
+
+t.test('a pull request’s comments, oldest first, with their authors', async (t) => {
+  const x = await target(t);
+  const { number } = await openPullRequest(x, 'feature-c', { number: 3 });
+  for (const body of ['first', 'second', `/preview approve ${x.sha}`])
+    t.equal((await x.call('POST', `/repos/${x.repo}/issues/${number}/comments`, { body })).status, 201);
+  const comments = await x.landfall.listComments!(x.repo, number);
+  t.same(
+    comments.map((c) => c.body),
+    ['first', 'second', `/preview approve ${x.sha}`],
+  );
+  t.ok(
+    comments.every((c) => c.author === x.login && Number.isFinite(c.at)),
+    'authored by the token’s user, with a time',
+  );
+  if (x.standIn) t.same(x.standIn.unexpected, []);
 });

@@ -54,7 +54,7 @@ t.test('GitHub: failed deliveries are redelivered once; refused, accepted and re
   const apis = createForgeApis(cfg.forges);
   const hook = api.seedHook('acme/web', {
     url: 'https://landfall.test/hooks/github',
-    events: ['pull_request', 'push'],
+    events: ['issue_comment', 'pull_request', 'push'],
     secret: SECRET,
     settings: { content_type: 'json' },
   });
@@ -132,7 +132,7 @@ t.test('GitLab: failed hook events are resent; a refused resend is asked for aga
   const cfg = config('gitlab', api.url, prefix);
   const keys = createKeys(prefix);
   const apis = createForgeApis(cfg.forges);
-  const flags = { merge_requests_events: true, push_events: true };
+  const flags = { merge_requests_events: true, note_events: true, push_events: true };
   const hook = api.seedHook('acme/web', { url: 'https://landfall.test/hooks/gitlab', events: Object.keys(flags), secret: SECRET });
   api.seedHook('acme/api', { url: 'https://landfall.test/hooks/gitlab', events: Object.keys(flags), secret: SECRET });
   const down = api.seedDelivery('acme/web', Number(hook.id), { trigger: 'merge_request_hooks', response_status: 'internal error' }).id;
@@ -169,7 +169,7 @@ t.test('a worker checks the webhooks at start: redelivers what failed while it w
       hookId = Number(
         api.seedHook(FLOW_REPOS.github, {
           url: 'https://landfall.test/hooks/github',
-          events: ['pull_request', 'push'],
+          events: ['issue_comment', 'pull_request', 'push'],
           secret: 'x'.repeat(20),
           settings: { content_type: 'json' },
         }).id,

@@ -27,11 +27,11 @@ const REPOS: Record<ForgeId, [string, string]> = {
 
 /** The events Landfall subscribes to, in each forge's vocabulary. */
 const EVENTS: Record<ForgeId, string[]> = {
-  github: ['pull_request', 'push'],
-  gitlab: ['merge_requests_events', 'push_events'],
-  bitbucket: ['pullrequest:created', 'pullrequest:fulfilled', 'pullrequest:updated', 'repo:push'],
-  'bitbucket-server': ['pr:from_ref_updated', 'pr:merged', 'pr:opened', 'repo:refs_changed'],
-  gitea: ['pull_request', 'pull_request_sync', 'push'],
+  github: ['issue_comment', 'pull_request', 'push'],
+  gitlab: ['merge_requests_events', 'note_events', 'push_events'],
+  bitbucket: ['pullrequest:comment_created', 'pullrequest:created', 'pullrequest:fulfilled', 'pullrequest:rejected', 'pullrequest:updated', 'repo:push'],
+  'bitbucket-server': ['pr:comment:added', 'pr:declined', 'pr:deleted', 'pr:from_ref_updated', 'pr:merged', 'pr:opened', 'repo:refs_changed'],
+  gitea: ['pull_request', 'pull_request_comment', 'pull_request_label', 'pull_request_sync', 'push'],
 };
 
 /** An event Landfall does not want, per forge, for drifted hooks. */
@@ -166,7 +166,7 @@ t.test('check names what is wrong with a drifted hook and exits 1', async (t) =>
   t.equal(check.code, 1);
   t.match(
     check.text,
-    /✗ gitea acme\/web \(apps web, web-staging\):\n {4}active: false → true\n {4}events: \+pull_request \+pull_request_sync\n {4}content type: form → json/,
+    /✗ gitea acme\/web \(apps web, web-staging\):\n {4}active: false → true\n {4}events: \+pull_request \+pull_request_comment \+pull_request_label \+pull_request_sync\n {4}content type: form → json/,
   );
   t.match(check.text, /✗ gitea acme\/api \(app api\):\n {4}no webhook points at https:\/\/landfall\.test\/hooks\/gitea; run `landfall webhooks sync`/);
   t.match(check.text, /2 repositories: 0 ok, 2 with problems/);

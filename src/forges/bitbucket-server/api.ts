@@ -1,7 +1,19 @@
 import type { ForgeApi, HookSpec, RemoteHook } from '../forge-api.js';
+import { bitbucketServerPullRequestCalls } from './pull-requests.js';
 
-/** The events Landfall handles. */
-export const BITBUCKET_SERVER_HOOK_EVENTS = ['pr:from_ref_updated', 'pr:merged', 'pr:opened', 'repo:refs_changed'] as const;
+/**
+ * The events Landfall handles: pushes, pull requests opened, with new commits, merged, declined
+ * or deleted, and comments on them (previews read approvals there).
+ */
+export const BITBUCKET_SERVER_HOOK_EVENTS = [
+  'pr:comment:added',
+  'pr:declined',
+  'pr:deleted',
+  'pr:from_ref_updated',
+  'pr:merged',
+  'pr:opened',
+  'repo:refs_changed',
+] as const;
 
 type DcHook = { id: number; name: string; url: string; active: boolean; events: string[] };
 
@@ -21,7 +33,10 @@ export interface BitbucketServerApiSettings {
   url: string;
 }
 
-/** Bitbucket Data Center REST: repository build statuses and pull-request comments. */
+/**
+ * Bitbucket Data Center REST: repository build statuses, pull-request comments, repository
+ * webhooks, and the pull-request calls previews need (pull-requests.ts).
+ */
 export function createBitbucketServerApi(settings: BitbucketServerApiSettings): ForgeApi {
   const headers = { authorization: `Bearer ${settings.token}` };
   const repoUrl = (repo: string) => {
@@ -32,6 +47,7 @@ export function createBitbucketServerApi(settings: BitbucketServerApiSettings): 
     forge: 'bitbucket-server',
     descriptionLimit: 255,
     hookEvents: BITBUCKET_SERVER_HOOK_EVENTS,
+    ...bitbucketServerPullRequestCalls({ headers, url: settings.url, repoUrl }),
     async listHooks(repo) {
       const out: RemoteHook[] = [];
       let start = 0;

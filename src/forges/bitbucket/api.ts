@@ -1,8 +1,19 @@
 import { createHash } from 'node:crypto';
 import type { ForgeApi, HookSpec, RemoteHook } from '../forge-api.js';
+import { bitbucketPullRequestCalls } from './pull-requests.js';
 
-/** The events Landfall handles. */
-export const BITBUCKET_HOOK_EVENTS = ['pullrequest:created', 'pullrequest:fulfilled', 'pullrequest:updated', 'repo:push'] as const;
+/**
+ * The events Landfall handles: pushes, pull requests opened, updated, merged (`fulfilled`) and
+ * declined (`rejected`), and comments on them (previews read approvals there).
+ */
+export const BITBUCKET_HOOK_EVENTS = [
+  'pullrequest:comment_created',
+  'pullrequest:created',
+  'pullrequest:fulfilled',
+  'pullrequest:rejected',
+  'pullrequest:updated',
+  'repo:push',
+] as const;
 
 type BitbucketHook = { uuid: string; url: string; active: boolean; events: string[]; secret_set?: boolean };
 
@@ -30,15 +41,29 @@ export function bitbucketKey(context: string): string {
   return `${context.slice(0, 31)}~${createHash('sha256').update(context).digest('hex').slice(0, 8)}`;
 }
 
-/** Bitbucket Cloud REST 2.0: build statuses, pull-request comments, commit lookup. */
+/**
+ * Bitbucket Cloud REST 2.0: build statuses, pull-request comments, commit lookup, repository
+ * webhooks, and the pull-request calls previews need (pull-requests.ts).
+ */
 export function createBitbucketApi(settings: BitbucketApiSettings): ForgeApi {
   const auth = settings.username ? `Basic ${Buffer.from(`${settings.username}:${settings.token}`).toString('base64')}` : `Bearer ${settings.token}`;
   const headers = { authorization: auth };
   const repoUrl = (repo: string) => `${settings.apiUrl}/repositories/${repo.split('/').map(encodeURIComponent).join('/')}`;
+  async function resolveSha(repo: string, shortSha: string): Promise<string | undefined> {
+    try {
+      const commit = await restCall<{ hash?: string }>(`Bitbucket commit ${shortSha}`, 'GET', `${repoUrl(repo)}/commit/${shortSha}`, headers);
+      return commit?.hash;
+    } catch (err) {
+      if (err instanceof ForgeApiError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
   return {
     forge: 'bitbucket',
     descriptionLimit: 255,
     hookEvents: BITBUCKET_HOOK_EVENTS,
+    resolveSha,
+    ...bitbucketPullRequestCalls({ headers, apiUrl: settings.apiUrl, repoUrl, resolveSha }),
     async listHooks(repo) {
       const out: RemoteHook[] = [];
       let next: string | undefined = `${repoUrl(repo)}/hooks?pagelen=100`;
@@ -70,15 +95,6 @@ export function createBitbucketApi(settings: BitbucketApiSettings): ForgeApi {
           ...(status.ref ? { refname: status.ref } : {}),
         },
       );
-    },
-    async resolveSha(repo, shortSha) {
-      try {
-        const commit = await restCall<{ hash?: string }>(`Bitbucket commit ${shortSha}`, 'GET', `${repoUrl(repo)}/commit/${shortSha}`, headers);
-        return commit?.hash;
-      } catch (err) {
-        if (err instanceof ForgeApiError && err.status === 404) return undefined;
-        throw err;
-      }
     },
     async upsertComment(repo, number, marker, body, knownId) {
       const base = `${repoUrl(repo)}/pullrequests/${number}/comments`;

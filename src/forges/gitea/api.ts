@@ -1,12 +1,16 @@
 import { ForgeApiError } from '../forge-api-error.js';
 import type { ForgeApi, HookSpec, RemoteHook } from '../forge-api.js';
 import { restCall } from '../rest-call.js';
+import { giteaPullRequestCalls } from './pull-requests.js';
 
 /**
  * The events Landfall handles, as Gitea lists them back on a hook: pushes, pull requests opened,
- * reopened or closed (`pull_request`), and new commits on a pull request (`pull_request_sync`).
+ * reopened or closed (`pull_request`), new commits on a pull request (`pull_request_sync`), its
+ * labels changed (`pull_request_label`) and comments on it (`pull_request_comment`; `issue_comment`
+ * is comments on issues only, though both are delivered with `X-Gitea-Event: issue_comment`:
+ * services/webhook/notifier.go picks HookEventPullRequestComment when the issue is a pull request).
  */
-export const GITEA_HOOK_EVENTS = ['pull_request', 'pull_request_sync', 'push'] as const;
+export const GITEA_HOOK_EVENTS = ['pull_request', 'pull_request_comment', 'pull_request_label', 'pull_request_sync', 'push'] as const;
 
 /**
  * The names to send for the events Gitea lists back. Gitea reads `pull_request` in a create or
@@ -58,7 +62,10 @@ export interface GiteaApiSettings {
   url: string;
 }
 
-/** Gitea and Forgejo REST v1: commit statuses, issue comments and repository webhooks. */
+/**
+ * Gitea and Forgejo REST v1: commit statuses, issue comments, repository webhooks, and the
+ * pull-request calls previews need (pull-requests.ts).
+ */
 export function createGiteaApi(settings: GiteaApiSettings): ForgeApi {
   const headers = { authorization: `token ${settings.token}` };
   const repoUrl = (repo: string) => `${settings.url}/api/v1/repos/${repo.split('/').map(encodeURIComponent).join('/')}`;
@@ -68,6 +75,7 @@ export function createGiteaApi(settings: GiteaApiSettings): ForgeApi {
     hookEvents: GITEA_HOOK_EVENTS,
     // Gitea 1.26's hook edit never reads config.secret: only the web form changes it.
     hookSecretEditable: false,
+    ...giteaPullRequestCalls({ headers, repoUrl }),
     async listHooks(repo) {
       const hooks = await restCall<GiteaHook[]>(`Gitea hooks of ${repo}`, 'GET', `${repoUrl(repo)}/hooks?limit=50`, headers);
       return hooks.filter((h) => h.type === 'gitea' || h.type === 'forgejo').map(toHook);

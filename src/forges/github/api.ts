@@ -3,6 +3,7 @@ import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/rest';
 import { fieldOf, ForgeApiError, forgeHttpError, forgeNetworkError, statusOf } from '../forge-api-error.js';
 import type { ForgeApi, HookDelivery, HookSpec, RemoteHook } from '../forge-api.js';
+import { githubPullRequestCalls } from './pull-requests.js';
 
 /** Settings for the GitHub API client: a token, or a GitHub App. */
 export interface GithubApiSettings {
@@ -11,8 +12,11 @@ export interface GithubApiSettings {
   app?: { appId: number; privateKey?: string | undefined; privateKeyFile?: string | undefined } | undefined;
 }
 
-/** The events Landfall handles. */
-export const GITHUB_HOOK_EVENTS = ['pull_request', 'push'] as const;
+/**
+ * The events Landfall handles: pushes, pull requests (opened, new commits, labeled, closed…) and
+ * comments on them (`issue_comment`: a pull request is an issue; previews read approvals there).
+ */
+export const GITHUB_HOOK_EVENTS = ['issue_comment', 'pull_request', 'push'] as const;
 
 /** The most pages of 100 deliveries one check reads (GitHub keeps three days of them). */
 const DELIVERY_PAGES = 10;
@@ -60,7 +64,8 @@ function toHook(h: HookData): RemoteHook {
 
 /**
  * GitHub (and GitHub Enterprise Server through `apiUrl`) with @octokit/rest: commit statuses,
- * issue comments, repository webhooks and their deliveries, and, as a GitHub App, check runs.
+ * issue comments, repository webhooks and their deliveries, the pull-request calls previews need
+ * (pull-requests.ts), and, as a GitHub App, check runs.
  * As an App, the installation is looked up per repository and its tokens are cached by
  * @octokit/auth-app until shortly before they expire.
  */
@@ -128,6 +133,7 @@ export function createGithubApi(settings: GithubApiSettings): ForgeApi {
     descriptionLimit: 140,
     hookEvents: GITHUB_HOOK_EVENTS,
     checkRuns: Boolean(app),
+    ...githubPullRequestCalls(withClient),
     async postStatus(status) {
       await withClient(status.repo, `GitHub status for ${status.repo}@${status.sha.slice(0, 7)}`, (octokit) =>
         octokit.rest.repos.createCommitStatus({

@@ -1,10 +1,14 @@
 import { Gitlab } from '@gitbeaker/rest';
 import { fieldOf, ForgeApiError, forgeHttpError, forgeNetworkError } from '../forge-api-error.js';
-import type { ForgeApi, HookDisabled, HookSpec, OpenPullRequest, RemoteHook } from '../forge-api.js';
+import type { ForgeApi, HookDisabled, HookSpec, RemoteHook } from '../forge-api.js';
 import { restCall } from '../rest-call.js';
+import { gitlabPullRequestCalls } from './pull-requests.js';
 
-/** The events Landfall handles (GitLab's hook flags). */
-export const GITLAB_HOOK_EVENTS = ['merge_requests_events', 'push_events'] as const;
+/**
+ * The events Landfall handles (GitLab's hook flags): pushes, merge requests (label changes
+ * included) and notes (comments on merge requests; previews read approvals there).
+ */
+export const GITLAB_HOOK_EVENTS = ['merge_requests_events', 'note_events', 'push_events'] as const;
 
 /** Every event flag a GitLab project hook has; all but Landfall's are switched off. */
 const ALL_FLAGS = [
@@ -100,7 +104,11 @@ function alreadySet(err: unknown): boolean {
   return gitbeakerResponse(err)?.status === 400 && /Cannot transition status/i.test(typeof message === 'string' ? message : '');
 }
 
-/** GitLab.com and self-managed GitLab with @gitbeaker/rest: commit statuses and merge-request notes. */
+/**
+ * GitLab.com and self-managed GitLab with @gitbeaker/rest and plain REST: commit statuses,
+ * merge-request notes, project hooks and their events, and the merge-request calls previews need
+ * (pull-requests.ts).
+ */
 export function createGitlabApi(settings: GitlabApiSettings): ForgeApi {
   const api = new Gitlab({ host: settings.url, token: settings.token, queryTimeout: 10_000 });
   const headers = { 'private-token': settings.token };
@@ -109,6 +117,7 @@ export function createGitlabApi(settings: GitlabApiSettings): ForgeApi {
     forge: 'gitlab',
     descriptionLimit: 255,
     hookEvents: GITLAB_HOOK_EVENTS,
+    ...gitlabPullRequestCalls({ headers, api: `${settings.url}/api/v4`, project }),
     async listHooks(repo) {
       const hooks = await restCall<GitlabHook[]>(`GitLab hooks of ${repo}`, 'GET', `${project(repo)}/hooks?per_page=100`, headers);
       return hooks.map(toHook);
@@ -152,25 +161,6 @@ export function createGitlabApi(settings: GitlabApiSettings): ForgeApi {
     async testHook(repo, hookId) {
       // A push test delivery: GitLab sends it even to a disabled hook, and a 2xx answer re-enables the hook.
       await restCall(`GitLab test delivery of hook ${hookId} on ${repo}`, 'POST', `${project(repo)}/hooks/${hookId}/test/push_events`, headers);
-    },
-    async openPullRequests(repo, baseBranch) {
-      type MergeRequest = { iid: number; sha: string; source_branch: string; target_branch: string; source_project_id: number; target_project_id: number };
-      const out: OpenPullRequest[] = [];
-      for (let page = 1; page <= 10; page++) {
-        const query = `state=opened&target_branch=${encodeURIComponent(baseBranch)}&per_page=100&page=${page}`;
-        const list = await restCall<MergeRequest[]>(`GitLab merge requests of ${repo}`, 'GET', `${project(repo)}/merge_requests?${query}`, headers);
-        for (const mr of list) {
-          out.push({
-            number: mr.iid,
-            headSha: mr.sha,
-            headBranch: mr.source_branch,
-            headRepo: mr.source_project_id === mr.target_project_id ? repo : '',
-            baseBranch: mr.target_branch,
-          });
-        }
-        if (list.length < 100) break;
-      }
-      return out;
     },
     async redeliver(repo, hookId, deliveryId) {
       await restCall(`GitLab resend of event ${deliveryId} on ${repo}`, 'POST', `${project(repo)}/hooks/${hookId}/events/${deliveryId}/resend`, headers);

@@ -102,13 +102,13 @@ apps:
       t.match(
         created.out,
         new RegExp(
-          `✓ gitea ${repo} \\(app web\\): created hook \\d+: url ${publicUrl}/hooks/gitea; events pull_request, pull_request_sync, push; with the secret`,
+          `✓ gitea ${repo} \\(app web\\): created hook \\d+: url ${publicUrl}/hooks/gitea; events pull_request, pull_request_comment, pull_request_label, pull_request_sync, push; with the secret`,
         ),
       );
       const hooks = (await gitea.api('GET', `/repos/${repo}/hooks`)).body as Obj[];
       t.equal(hooks.length, 1);
       t.match(hooks[0], { type: 'gitea', active: true, config: { url: `${publicUrl}/hooks/gitea`, content_type: 'json' } });
-      t.same([...hooks[0]!.events].sort(), ['pull_request', 'pull_request_sync', 'push'], 'what Gitea stored');
+      t.same([...hooks[0]!.events].sort(), ['pull_request', 'pull_request_comment', 'pull_request_label', 'pull_request_sync', 'push'], 'what Gitea stored');
       const again = await cli(['webhooks', 'sync', '--config', file], env);
       t.equal(again.code, 0, again.out);
       t.match(again.out, /is right; nothing to change/);
@@ -191,12 +191,20 @@ apps:
       const check = await cli(['webhooks', 'check', '--config', file], env);
       t.equal(check.code, 1, check.out);
       t.match(check.out, new RegExp(`url: ${moved} → ${publicUrl}/hooks/gitea`));
-      t.match(check.out, /events: \+pull_request \+pull_request_sync/);
+      t.match(check.out, /events: \+pull_request \+pull_request_comment \+pull_request_label \+pull_request_sync/);
       const sync = await cli(['webhooks', 'sync', '--config', file], env);
       t.equal(sync.code, 0, sync.out);
-      t.match(sync.out, new RegExp(`updated hook ${hook!.id}: url: ${moved} → ${publicUrl}/hooks/gitea; events: \\+pull_request \\+pull_request_sync`));
+      t.match(
+        sync.out,
+        new RegExp(
+          `updated hook ${hook!.id}: url: ${moved} → ${publicUrl}/hooks/gitea; events: \\+pull_request \\+pull_request_comment \\+pull_request_label \\+pull_request_sync`,
+        ),
+      );
       const fixed = ((await gitea.api('GET', `/repos/${repo}/hooks`)).body as Obj[])[0]!;
-      t.same([fixed.config.url, [...fixed.events].sort()], [`${publicUrl}/hooks/gitea`, ['pull_request', 'pull_request_sync', 'push']]);
+      t.same(
+        [fixed.config.url, [...fixed.events].sort()],
+        [`${publicUrl}/hooks/gitea`, ['pull_request', 'pull_request_comment', 'pull_request_label', 'pull_request_sync', 'push']],
+      );
       t.equal((await cli(['webhooks', 'check', '--config', file], env)).code, 0);
       // The secret stayed what the create set: a push still deploys.
       const sha = await local.commit({ 'deploy/cm.yaml': configMap('settings', 'five'), 'deploy/extra.yaml': configMap('extra', 'x') }, 'after the fix');

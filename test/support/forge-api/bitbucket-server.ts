@@ -12,6 +12,8 @@ import {
   text,
   type Answer,
   type FieldProblem,
+  type ForgePullRequest,
+  type ForgeStatus,
   type ForgeDefinition,
   type ForgeHook,
   type ForgeStore,
@@ -40,7 +42,7 @@ function dcErrors(status: number, errors: DcError[], unexpected?: string): Answe
 }
 
 function dcUser(store: ForgeStore, login: string): Record<string, unknown> {
-  const id = login === store.login ? 1 : 2;
+  const id = store.userId(login);
   return { name: login, emailAddress: `${login}@example.com`, id, displayName: login, active: true, slug: login.toLowerCase(), type: 'NORMAL' };
 }
 
@@ -211,6 +213,157 @@ function updateComment(ctx: RouteContext): Answer {
   }
   ctx.store.updateComment(c, body.text);
   return { status: 200, body: commentJson(ctx.store, c) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pull requests, users by permission, build statuses (the preview calls)
+
+/** One page (`start`, `limit` 25 by default, at most 1000) of a list, as Data Center pages. */
+function paged<T>(ctx: RouteContext, all: readonly T[], json: (item: T) => unknown): Answer {
+  const limit = Math.min(intQuery(ctx.query, 'limit', 25), 1000);
+  const rawStart = ctx.query['start'];
+  const start = rawStart !== undefined && /^\d+$/.test(rawStart) ? Number(rawStart) : 0;
+  const values = all.slice(start, start + limit).map(json);
+  const isLastPage = start + limit >= all.length;
+  return { status: 200, body: { size: values.length, limit, isLastPage, values, start, ...(isLastPage ? {} : { nextPageStart: start + values.length }) } };
+}
+
+function dcRepositoryJson(fullName: string): Record<string, unknown> {
+  const [key = '', slug = ''] = fullName.split('/');
+  return { slug, id: 1, name: slug, scmId: 'git', state: 'AVAILABLE', forkable: true, project: { key, id: 1, name: key, type: 'NORMAL' }, public: false };
+}
+
+/** Data Center's word for a pull request's state. */
+function prState(pr: ForgePullRequest): string {
+  return pr.state === 'open' ? 'OPEN' : pr.state === 'merged' ? 'MERGED' : 'DECLINED';
+}
+
+function pullRequestJson(ctx: RouteContext, pr: ForgePullRequest): Record<string, unknown> {
+  return {
+    id: pr.number,
+    version: 0,
+    title: pr.title,
+    description: '',
+    state: prState(pr),
+    open: pr.state === 'open',
+    closed: pr.state !== 'open',
+    createdDate: Date.parse(pr.createdAt),
+    updatedDate: Date.parse(pr.updatedAt),
+    fromRef: {
+      id: `refs/heads/${pr.headBranch}`,
+      displayId: pr.headBranch,
+      latestCommit: pr.headSha,
+      type: 'BRANCH',
+      repository: dcRepositoryJson(pr.headRepo),
+    },
+    toRef: { id: `refs/heads/${pr.baseBranch}`, displayId: pr.baseBranch, latestCommit: '0'.repeat(40), type: 'BRANCH', repository: dcRepositoryJson(pr.repo) },
+    locked: false,
+    author: { user: dcUser(ctx.store, pr.author), role: 'AUTHOR', approved: false, status: 'UNAPPROVED' },
+    reviewers: [],
+    participants: [],
+    links: { self: [{ href: `${ctx.store.origin}/projects/${pr.repo.replace('/', '/repos/')}/pull-requests/${String(pr.number)}` }] },
+  };
+}
+
+/** `GET …/pull-requests`: `state` (OPEN by default, DECLINED, MERGED, ALL), `at` (a full ref), `direction` INCOMING (default) or OUTGOING; newest first. */
+function listPullRequests(ctx: RouteContext): Answer {
+  const state = ctx.query['state'] ?? 'OPEN';
+  if (!['OPEN', 'DECLINED', 'MERGED', 'ALL'].includes(state))
+    return dcErrors(400, [{ context: 'state', message: `${state} is not a valid state.`, exceptionName: null }], `state=${state}`);
+  const direction = ctx.query['direction'] ?? 'INCOMING';
+  if (direction !== 'INCOMING' && direction !== 'OUTGOING')
+    return dcErrors(400, [{ context: 'direction', message: `${direction} is not a valid direction.`, exceptionName: null }], `direction=${direction}`);
+  const at = ctx.query['at'];
+  if (at !== undefined && !at.startsWith('refs/')) {
+    return dcErrors(400, [{ context: 'at', message: `${at} is not a fully qualified ref.`, exceptionName: null }], `at=${at} is not refs/heads/…`);
+  }
+  const all = ctx.store.previews.pullRequests
+    .filter(
+      (pr) =>
+        pr.repo.toLowerCase() === ctx.repo.toLowerCase() &&
+        (state === 'ALL' || prState(pr) === state) &&
+        (at === undefined || (direction === 'INCOMING' ? `refs/heads/${pr.baseBranch}` : `refs/heads/${pr.headBranch}`) === at),
+    )
+    .sort((a, b) => b.number - a.number);
+  return paged(ctx, all, (pr) => pullRequestJson(ctx, pr));
+}
+
+/** `GET …/pull-requests/{pullRequestId}`; an unknown id is a 404 `NoSuchPullRequestException` (not unexpected). */
+function getPullRequest(ctx: RouteContext): Answer {
+  const id = Number(ctx.params['pullRequestId']);
+  const pr = ctx.store.findPullRequest(ctx.repo, id);
+  if (!pr) {
+    return dcErrors(404, [
+      {
+        context: null,
+        message: `Pull request ${String(id)} does not exist in ${ctx.repo}.`,
+        exceptionName: 'com.atlassian.bitbucket.pull.NoSuchPullRequestException',
+      },
+    ]);
+  }
+  return { status: 200, body: pullRequestJson(ctx, pr) };
+}
+
+/** Data Center permissions of the common words, and what each implies. */
+const DC_PERMISSIONS: Record<string, string[]> = {
+  read: ['REPO_READ'],
+  triage: ['REPO_READ'],
+  write: ['REPO_READ', 'REPO_WRITE'],
+  maintain: ['REPO_READ', 'REPO_WRITE'],
+  admin: ['REPO_READ', 'REPO_WRITE', 'REPO_ADMIN'],
+};
+
+/**
+ * `GET /rest/api/latest/users`: `filter` (name, display name or e-mail, anywhere, case-insensitive)
+ * and one repository permission filter (`permission.1`, `.projectKey`, `.repositorySlug`): the
+ * users holding it. Other permission filters are refused as unexpected (Data Center would drop a
+ * filter it does not understand silently and answer everyone).
+ */
+function listUsers(ctx: RouteContext): Answer {
+  const q = ctx.query;
+  const other = Object.keys(q).filter(
+    (k) => !['filter', 'start', 'limit', 'permission.1', 'permission.1.projectKey', 'permission.1.repositorySlug'].includes(k),
+  );
+  const permission = q['permission.1'];
+  if (
+    other.length > 0 ||
+    permission === undefined ||
+    !['REPO_READ', 'REPO_WRITE', 'REPO_ADMIN'].includes(permission) ||
+    !q['permission.1.projectKey'] ||
+    !q['permission.1.repositorySlug']
+  ) {
+    return dcErrors(
+      400,
+      [{ context: null, message: 'forge-api stand-in: only filter plus one repository permission filter (permission.1…) is implemented', exceptionName: null }],
+      `users query ${JSON.stringify(q)} is not filter + permission.1/.projectKey/.repositorySlug`,
+    );
+  }
+  const repo = `${q['permission.1.projectKey']}/${q['permission.1.repositorySlug']}`;
+  const filter = (q['filter'] ?? '').toLowerCase();
+  const users = ctx.store.previews.permissions.filter(
+    (p) => p.repo.toLowerCase() === repo.toLowerCase() && (DC_PERMISSIONS[p.level] ?? []).includes(permission) && p.user.toLowerCase().includes(filter),
+  );
+  return paged(ctx, users, (p) => dcUser(ctx.store, p.user));
+}
+
+function buildJson(st: ForgeStatus): Record<string, unknown> {
+  return { state: st.state, key: st.context, name: st.name ?? st.context, url: st.targetUrl, description: st.description, dateAdded: Date.parse(st.createdAt) };
+}
+
+/**
+ * `GET /rest/build-status/latest/commits/{commitId}` (the legacy resource, deprecated since 7.14
+ * but the only one that lists a commit's builds): one status per key, the last posted; `orderBy`
+ * NEWEST (default), OLDEST or STATUS.
+ */
+function listBuildStatuses(ctx: RouteContext): Answer {
+  const commitId = ctx.params['commitId'] ?? '';
+  if (!isFullSha(commitId))
+    return dcErrors(400, [{ context: 'commitId', message: `${commitId} is not a valid commit ID.`, exceptionName: null }], `commitId ${commitId}`);
+  const latest = new Map<string, ForgeStatus>();
+  for (const st of ctx.store.allStatuses()) if (st.sha === commitId.toLowerCase()) latest.set(st.context, st);
+  const orderBy = ctx.query['orderBy'] ?? 'NEWEST';
+  const builds = [...latest.values()].sort((a, b) => (orderBy === 'OLDEST' ? a.id - b.id : b.id - a.id));
+  return paged(ctx, builds, buildJson);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -441,10 +594,11 @@ function errorBody(status: number, _headers: Record<string, string>, _store: For
 /** The Bitbucket Data Center stand-in's definition. */
 export function bitbucketServerForge(): ForgeDefinition {
   const repo = (p: Record<string, string>): string => `${p['projectKey'] ?? ''}/${p['repositorySlug'] ?? ''}`;
-  const base = '/projects/{projectKey}/repos/{repositorySlug}';
+  const base = '/api/latest/projects/{projectKey}/repos/{repositorySlug}';
   return {
     id: 'bitbucket-server',
-    mount: '/rest/api/latest',
+    // Everything lives under /rest/api/latest, except the one legacy build-status listing.
+    mount: '/rest',
     urlPath: '',
     requireJsonContentType: true,
     contextKey: (context) => context,
@@ -462,6 +616,10 @@ export function bitbucketServerForge(): ForgeDefinition {
       { method: 'GET', pattern: `${base}/pull-requests/{pullRequestId:int}/activities`, repo, handle: listActivities },
       { method: 'POST', pattern: `${base}/pull-requests/{pullRequestId:int}/comments`, repo, handle: createComment },
       { method: 'PUT', pattern: `${base}/pull-requests/{pullRequestId:int}/comments/{commentId:int}`, repo, handle: updateComment },
+      { method: 'GET', pattern: `${base}/pull-requests`, repo, handle: listPullRequests },
+      { method: 'GET', pattern: `${base}/pull-requests/{pullRequestId:int}`, repo, handle: getPullRequest },
+      { method: 'GET', pattern: '/api/latest/users', repo: () => '', handle: listUsers },
+      { method: 'GET', pattern: '/build-status/latest/commits/{commitId}', repo: () => '', handle: listBuildStatuses },
     ],
   };
 }

@@ -11,6 +11,8 @@ import {
   type Answer,
   type FieldProblem,
   type ForgeApiOptions,
+  type ForgePullRequest,
+  type ForgeStatus,
   type ForgeDefinition,
   type ForgeHook,
   type ForgeStore,
@@ -52,9 +54,25 @@ function uuidFor(kind: string, id: number): string {
   return `{${kind === 'user' ? '00000000' : 'b0b0b0b0'}-0000-4000-8000-${hex}}`;
 }
 
+/** An account `{uuid}` (what Landfall names Bitbucket Cloud users by). */
+const ACCOUNT_UUID = /^\{[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}$/i;
+
+/**
+ * A user as Bitbucket shows one. A login that is an account `{uuid}` is that account (its
+ * nickname made up from it); any other login is a nickname with a uuid of its own.
+ */
 function userJson(store: ForgeStore, login: string): Record<string, unknown> {
-  const id = login === store.login ? 1 : 2;
-  return { type: 'user', display_name: login, nickname: login, uuid: uuidFor('user', id), account_id: `5f0000000000000000000${String(id)}`, links: {} };
+  const id = store.userId(login);
+  const isUuid = ACCOUNT_UUID.test(login);
+  const nickname = isUuid ? `user-${login.slice(1, 9)}` : login;
+  return {
+    type: 'user',
+    display_name: nickname,
+    nickname,
+    uuid: isUuid ? login.toLowerCase() : uuidFor('user', id),
+    account_id: `5f00000000000000000${String(id).padStart(5, '0')}`,
+    links: {},
+  };
 }
 
 function commentJson(store: ForgeStore, c: StoredComment, workspaceRepo: string): Record<string, unknown> {
@@ -269,6 +287,144 @@ function updateComment(ctx: RouteContext): Answer {
   if (bad) return bad;
   ctx.store.updateComment(c, (ctx.body as { content: { raw: string } }).content.raw);
   return { status: 200, body: commentJson(ctx.store, c, workspaceRepo(ctx)) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pull requests, commit statuses, repository permissions (the preview calls)
+
+/** One page (`pagelen` up to `max`, `page`) of a list, with `next`/`previous` links, as Bitbucket pages. */
+function paged<T>(ctx: RouteContext, all: readonly T[], max: number, json: (item: T) => unknown): Answer {
+  const rawPagelen = ctx.query['pagelen'];
+  const pagelen = intQuery(ctx.query, 'pagelen', 10);
+  if (rawPagelen !== undefined && (pagelen > max || String(pagelen) !== rawPagelen)) {
+    return { ...bbError(400, `Invalid pagelen`), unexpected: `pagelen=${rawPagelen} (must be 1..${String(max)})` };
+  }
+  const page = intQuery(ctx.query, 'page', 1);
+  const body: Record<string, unknown> = { values: all.slice((page - 1) * pagelen, page * pagelen).map(json), pagelen, size: all.length, page };
+  if (page * pagelen < all.length) body['next'] = selfUrl(ctx.store, ctx.path, { ...ctx.query, pagelen, page: page + 1 });
+  if (page > 1) body['previous'] = selfUrl(ctx.store, ctx.path, { ...ctx.query, pagelen, page: page - 1 });
+  return { status: 200, body };
+}
+
+/** Bitbucket's word for a pull request's state. */
+function prState(pr: ForgePullRequest): string {
+  return pr.state === 'open' ? 'OPEN' : pr.state === 'merged' ? 'MERGED' : 'DECLINED';
+}
+
+function repositoryJson(fullName: string): Record<string, unknown> {
+  return {
+    type: 'repository',
+    full_name: fullName,
+    name: fullName.split('/')[1] ?? fullName,
+    uuid: `{${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}}`,
+    links: {},
+  };
+}
+
+function pullRequestJson(ctx: RouteContext, pr: ForgePullRequest): Record<string, unknown> {
+  const self = `${ctx.store.origin}/2.0/repositories/${pr.repo}/pullrequests/${String(pr.number)}`;
+  return {
+    type: 'pullrequest',
+    id: pr.number,
+    title: pr.title,
+    state: prState(pr),
+    author: userJson(ctx.store, pr.author),
+    // The pull-request resource gives abbreviated hashes (12 characters), as its webhooks do.
+    source: { branch: { name: pr.headBranch }, commit: { type: 'commit', hash: pr.headSha.slice(0, 12) }, repository: repositoryJson(pr.headRepo) },
+    destination: { branch: { name: pr.baseBranch }, commit: { type: 'commit', hash: '0'.repeat(12) }, repository: repositoryJson(pr.repo) },
+    merge_commit: null,
+    comment_count: 0,
+    task_count: 0,
+    close_source_branch: false,
+    created_on: bbTime(pr.createdAt),
+    updated_on: bbTime(pr.updatedAt),
+    links: { self: { href: self }, html: { href: `${ctx.store.origin}/${pr.repo}/pull-requests/${String(pr.number)}` } },
+  };
+}
+
+/** The one BBQL form the stand-in reads: `destination.branch.name = "x"` (quotes and backslashes escaped). */
+function destinationFilter(q: string): string | undefined {
+  const m = /^\s*destination\.branch\.name\s*=\s*"((?:[^"\\]|\\.)*)"\s*$/.exec(q);
+  return m ? m[1]!.replace(/\\(.)/g, '$1') : undefined;
+}
+
+/** `GET …/pullrequests`: `state` (OPEN by default; MERGED, DECLINED, SUPERSEDED), `q` on the destination branch, `pagelen` up to 50. */
+function listPullRequests(ctx: RouteContext): Answer {
+  const state = ctx.query['state'] ?? 'OPEN';
+  if (!['OPEN', 'MERGED', 'DECLINED', 'SUPERSEDED'].includes(state))
+    return { ...bbError(400, `"${state}" is not a valid choice.`), unexpected: `state=${state}` };
+  const q = ctx.query['q'];
+  const branch = q === undefined ? undefined : destinationFilter(q);
+  if (q !== undefined && branch === undefined) {
+    return {
+      ...bbError(400, 'forge-api stand-in: only q=destination.branch.name="…" is implemented'),
+      unexpected: `q=${q} is not implemented by the stand-in`,
+    };
+  }
+  const all = ctx.store.previews.pullRequests
+    .filter((pr) => pr.repo.toLowerCase() === workspaceRepo(ctx).toLowerCase() && prState(pr) === state && (branch === undefined || pr.baseBranch === branch))
+    .sort((a, b) => b.number - a.number);
+  return paged(ctx, all, 50, (pr) => pullRequestJson(ctx, pr));
+}
+
+/** `GET …/pullrequests/{id}`; an unknown id is a 404 (a fair question, not unexpected). */
+function getPullRequest(ctx: RouteContext): Answer {
+  const pr = ctx.store.findPullRequest(workspaceRepo(ctx), Number(ctx.params['id']));
+  if (!pr) return bbError(404, 'Pull request not found');
+  return { status: 200, body: pullRequestJson(ctx, pr) };
+}
+
+function buildJson(ctx: RouteContext, st: ForgeStatus): Record<string, unknown> {
+  const base = `${ctx.store.origin}/2.0/repositories/${workspaceRepo(ctx)}/commit/${st.sha}`;
+  return {
+    type: 'build',
+    uuid: uuidFor('build', st.id),
+    key: st.context,
+    state: st.state,
+    url: st.targetUrl,
+    name: st.name ?? st.context,
+    description: st.description,
+    refname: st.ref ?? null,
+    created_on: bbTime(st.createdAt),
+    updated_on: bbTime(st.createdAt),
+    links: { self: { href: `${base}/statuses/build/${encodeURIComponent(st.context)}` }, commit: { href: base } },
+  };
+}
+
+/** `GET …/commit/{commit}/statuses`: one status per key (the last post), `pagelen` up to 100. */
+function listCommitStatuses(ctx: RouteContext): Answer {
+  const commit = ctx.params['commit'] ?? '';
+  const sha = ctx.store.resolveCommit(commit) ?? (isFullSha(commit) ? commit.toLowerCase() : undefined);
+  if (sha === undefined) return { ...bbError(404, 'Commit not found'), unexpected: `commit ${JSON.stringify(commit)} is neither full nor a seeded short one` };
+  const latest = new Map<string, ForgeStatus>();
+  for (const st of ctx.store.allStatuses()) if (st.sha === sha) latest.set(st.context, st);
+  return paged(ctx, [...latest.values()], 100, (st) => buildJson(ctx, st));
+}
+
+const BITBUCKET_PERMISSIONS: Record<string, string> = { read: 'read', triage: 'read', write: 'write', maintain: 'write', admin: 'admin' };
+
+/**
+ * `GET /workspaces/{workspace}/permissions/repositories/{repo_slug}`: each user's effective
+ * permission. `q` may be `user.uuid="{…}"` only. Bitbucket answers it only to a repository admin
+ * (a `failNext` 403 stands for a token without admin rights).
+ */
+function listRepositoryPermissions(ctx: RouteContext): Answer {
+  const q = ctx.query['q'];
+  const m = q === undefined ? undefined : /^\s*user\.uuid\s*=\s*"(\{[^"]+\})"\s*$/.exec(q);
+  if (q !== undefined && !m)
+    return { ...bbError(400, 'forge-api stand-in: only q=user.uuid="{…}" is implemented'), unexpected: `q=${q} is not implemented by the stand-in` };
+  const wanted = m?.[1]?.toLowerCase();
+  const repo = workspaceRepo(ctx);
+  const grants = ctx.store.previews.permissions
+    .filter((p) => p.repo.toLowerCase() === repo.toLowerCase() && p.level !== 'none')
+    .map((p) => ({ p, user: userJson(ctx.store, p.user) }))
+    .filter(({ user }) => wanted === undefined || String(user['uuid']).toLowerCase() === wanted);
+  return paged(ctx, grants, 100, ({ p, user }) => ({
+    type: 'repository_permission',
+    user,
+    repository: repositoryJson(repo),
+    permission: BITBUCKET_PERMISSIONS[p.level],
+  }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -526,6 +682,15 @@ export function bitbucketForge(): ForgeDefinition {
       { method: 'GET', pattern: `${base}/pullrequests/{id:int}/comments`, repo, handle: listComments },
       { method: 'POST', pattern: `${base}/pullrequests/{id:int}/comments`, repo, handle: createComment },
       { method: 'PUT', pattern: `${base}/pullrequests/{id:int}/comments/{comment_id:int}`, repo, handle: updateComment },
+      { method: 'GET', pattern: `${base}/pullrequests`, repo, handle: listPullRequests },
+      { method: 'GET', pattern: `${base}/pullrequests/{id:int}`, repo, handle: getPullRequest },
+      { method: 'GET', pattern: `${base}/commit/{commit}/statuses`, repo, handle: listCommitStatuses },
+      {
+        method: 'GET',
+        pattern: '/workspaces/{workspace}/permissions/repositories/{repo_slug}',
+        repo,
+        handle: listRepositoryPermissions,
+      },
     ],
   };
 }

@@ -6,7 +6,11 @@ import {
   checkFields,
   describeProblem,
   intQuery,
+  isFullSha,
+  selfUrl,
   type Answer,
+  type ForgePullRequest,
+  type ForgeStatus,
   type FieldProblem,
   type ForgeDefinition,
   type ForgeHook,
@@ -34,7 +38,7 @@ function giteaTime(iso: string): string {
 }
 
 function userJson(store: ForgeStore, login: string): Record<string, unknown> {
-  const id = login === store.login ? 1 : 2;
+  const id = store.userId(login);
   return { id, login, login_name: '', full_name: '', email: `${login}@noreply.localhost`, avatar_url: '', username: login };
 }
 
@@ -143,6 +147,155 @@ function updateComment(ctx: RouteContext): Answer {
   if (bad) return bad;
   ctx.store.updateComment(c, (ctx.body as { body: string }).body);
   return { status: 200, body: commentJson(ctx.store, c) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pull requests, collaborator permissions, the combined status (the preview calls)
+
+/** One page (`page`, `limit` 30 by default, at most 50) with `X-Total-Count` and a `Link` header, as Gitea pages lists. */
+function paged<T>(ctx: RouteContext, all: readonly T[]): { slice: T[]; headers: Record<string, string> } {
+  const limit = Math.min(intQuery(ctx.query, 'limit', 30), 50);
+  const page = intQuery(ctx.query, 'page', 1);
+  const last = Math.max(1, Math.ceil(all.length / limit));
+  const link = (p: number, rel: string): string => `<${selfUrl(ctx.store, ctx.path, { ...ctx.query, limit, page: p })}>; rel="${rel}"`;
+  const links: string[] = [];
+  if (page < last) links.push(link(page + 1, 'next'), link(last, 'last'));
+  if (page > 1) links.push(link(1, 'first'), link(page - 1, 'prev'));
+  return {
+    slice: all.slice((page - 1) * limit, page * limit),
+    headers: { 'X-Total-Count': String(all.length), ...(links.length > 0 ? { Link: links.join(',') } : {}) },
+  };
+}
+
+function repoJson(store: ForgeStore, fullName: string, fork: boolean): Record<string, unknown> {
+  const [owner = '', name = ''] = fullName.split('/');
+  return { id: fork ? 2 : 1, owner: userJson(store, owner), name, full_name: fullName, fork, private: false };
+}
+
+function pullJson(ctx: RouteContext, pr: ForgePullRequest): Record<string, unknown> {
+  const html = `${ctx.store.origin}/${pr.repo}/pulls/${String(pr.number)}`;
+  const headOwner = pr.headRepo.split('/')[0] ?? '';
+  return {
+    id: 700_000 + pr.number,
+    url: html,
+    number: pr.number,
+    user: userJson(ctx.store, pr.author),
+    title: pr.title,
+    body: '',
+    labels: pr.labels.map((name, i) => ({ id: 1 + i, name, exclusive: false, is_archived: false, color: 'ededed', description: '', url: '' })),
+    milestone: null,
+    assignee: null,
+    assignees: null,
+    requested_reviewers: null,
+    state: pr.state === 'open' ? 'open' : 'closed',
+    draft: false,
+    is_locked: false,
+    comments: 0,
+    html_url: html,
+    diff_url: `${html}.diff`,
+    patch_url: `${html}.patch`,
+    mergeable: pr.state === 'open',
+    merged: pr.state === 'merged',
+    merged_at: pr.state === 'merged' ? giteaTime(pr.updatedAt) : null,
+    merge_commit_sha: null,
+    merged_by: null,
+    allow_maintainer_edit: false,
+    base: { label: pr.baseBranch, ref: pr.baseBranch, sha: '0'.repeat(40), repo_id: 1, repo: repoJson(ctx.store, pr.repo, false) },
+    head: {
+      label: pr.fork ? `${headOwner}:${pr.headBranch}` : pr.headBranch,
+      ref: pr.headBranch,
+      sha: pr.headSha,
+      repo_id: 2,
+      repo: repoJson(ctx.store, pr.headRepo, pr.fork),
+    },
+    merge_base: '0'.repeat(40),
+    due_date: null,
+    created_at: giteaTime(pr.createdAt),
+    updated_at: giteaTime(pr.updatedAt),
+    closed_at: pr.state === 'open' ? null : giteaTime(pr.updatedAt),
+    pin_order: 0,
+  };
+}
+
+/** `GET /repos/{owner}/{repo}/pulls`: `state` open (default), closed or all; newest first; paged. */
+function listPulls(ctx: RouteContext): Answer {
+  const state = ctx.query['state'] ?? 'open';
+  if (!['open', 'closed', 'all'].includes(state)) return { ...giteaError(ctx.store, 422, `invalid state: ${state}`), unexpected: `state=${state}` };
+  const all = ctx.store.previews.pullRequests
+    .filter((pr) => pr.repo.toLowerCase() === ctx.repo.toLowerCase() && (state === 'all' || (state === 'open') === (pr.state === 'open')))
+    .sort((a, b) => b.number - a.number);
+  const { slice, headers } = paged(ctx, all);
+  return { status: 200, headers, body: slice.map((pr) => pullJson(ctx, pr)) };
+}
+
+/** `GET /repos/{owner}/{repo}/pulls/{index}`; an unknown index is Gitea's 404 (not unexpected). */
+function getPull(ctx: RouteContext): Answer {
+  const pr = ctx.store.findPullRequest(ctx.repo, Number(ctx.params['index']));
+  if (!pr) return notFound(ctx.store);
+  return { status: 200, body: pullJson(ctx, pr) };
+}
+
+const ACCESS_MODES: Record<string, string> = { none: 'none', read: 'read', triage: 'read', write: 'write', maintain: 'write', admin: 'admin' };
+
+/**
+ * `GET /repos/{owner}/{repo}/collaborators/{collaborator}/permission`: the access mode's name
+ * (none, read, write, admin; owner for the repository's owner). A user never seeded does not
+ * exist: 404. Gitea answers another user's permission only to a site or repository admin (a
+ * `failNext` 403 on this path gets that message); the stand-in's token always is one.
+ */
+function getPermission(ctx: RouteContext): Answer {
+  const name = ctx.params['collaborator'] ?? '';
+  const owner = (ctx.params['owner'] ?? '').toLowerCase() === name.toLowerCase();
+  if (!owner && !ctx.store.userExists(name)) return giteaError(ctx.store, 404, `user does not exist [uid: 0, name: ${name}]`);
+  const permission = owner ? 'owner' : (ACCESS_MODES[ctx.store.permissionOf(ctx.repo, name) ?? 'none'] ?? 'none');
+  const login = ctx.store.previews.permissions.find((p) => p.user.toLowerCase() === name.toLowerCase())?.user ?? name;
+  return { status: 200, body: { permission, role_name: permission, user: userJson(ctx.store, login) } };
+}
+
+function statusJson(ctx: RouteContext, st: ForgeStatus): Record<string, unknown> {
+  return {
+    id: st.id,
+    status: st.state,
+    target_url: st.targetUrl ?? '',
+    description: st.description ?? '',
+    url: `${ctx.store.origin}/api/v1/repos/${ctx.repo}/statuses/${st.sha}`,
+    context: st.context,
+    creator: userJson(ctx.store, ctx.store.login),
+    created_at: giteaTime(st.createdAt),
+    updated_at: giteaTime(st.createdAt),
+  };
+}
+
+/** Gitea's combined state: failure if any error or failure, pending if any pending, warning if any warning, else success. */
+function combinedState(states: string[]): string {
+  if (states.some((s) => s === 'error' || s === 'failure')) return 'failure';
+  if (states.length === 0 || states.some((s) => s === 'pending')) return 'pending';
+  return states.some((s) => s === 'warning') ? 'warning' : 'success';
+}
+
+/** `GET /repos/{owner}/{repo}/commits/{ref}/status`: the latest status per context, paged (`X-Total-Count`). */
+function combinedStatus(ctx: RouteContext): Answer {
+  const ref = ctx.params['ref'] ?? '';
+  // Gitea resolves branches and tags too; the stand-in wants the sha Landfall knows.
+  if (!isFullSha(ref)) return { ...notFound(ctx.store), unexpected: `ref ${JSON.stringify(ref)} is not a full sha` };
+  const sha = ref.toLowerCase();
+  const latest = new Map<string, ForgeStatus>();
+  for (const st of ctx.store.allStatuses()) if (st.sha === sha) latest.set(st.context, st);
+  const statuses = [...latest.values()].sort((a, b) => b.id - a.id);
+  const { slice, headers } = paged(ctx, statuses);
+  return {
+    status: 200,
+    headers,
+    body: {
+      state: combinedState(statuses.map((st) => st.state)),
+      sha,
+      total_count: slice.length,
+      statuses: slice.map((st) => statusJson(ctx, st)),
+      repository: repoJson(ctx.store, ctx.repo, false),
+      commit_url: `${ctx.store.origin}/api/v1/repos/${ctx.repo}/git/commits/${sha}`,
+      url: `${ctx.store.origin}/api/v1/repos/${ctx.repo}/commits/${sha}/status`,
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -407,8 +560,12 @@ function refuse(kind: RefusalKind, detail: string, store: ForgeStore): Answer {
   }
 }
 
+/** Gitea's refusal of another user's permission to a token that is not a repository admin. */
+const PERMISSION_DENIED_MESSAGE = 'Only admins can query all permissions, repo admins can query all repo permissions, collaborators can query only their own';
+
 function errorBody(status: number, _headers: Record<string, string>, store: ForgeStore, path?: string): unknown {
   if (status === 403 && path !== undefined && /\/hooks(\/|$)/.test(path)) return { message: HOOK_DENIED_MESSAGE, url: `${store.origin}/api/swagger` };
+  if (status === 403 && path !== undefined && /\/permission$/.test(path)) return { message: PERMISSION_DENIED_MESSAGE, url: `${store.origin}/api/swagger` };
   const messages: Record<number, string> = { 429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable' };
   return { message: messages[status] ?? `HTTP ${String(status)}`, url: `${store.origin}/api/swagger` };
 }
@@ -442,6 +599,10 @@ export function giteaForge(): ForgeDefinition {
       { method: 'GET', pattern: '/repos/{owner}/{repo}/issues/{index:int}/comments', repo, handle: listComments },
       { method: 'POST', pattern: '/repos/{owner}/{repo}/issues/{index:int}/comments', repo, handle: createComment },
       { method: 'PATCH', pattern: '/repos/{owner}/{repo}/issues/comments/{id:int}', repo, handle: updateComment },
+      { method: 'GET', pattern: '/repos/{owner}/{repo}/pulls', repo, handle: listPulls },
+      { method: 'GET', pattern: '/repos/{owner}/{repo}/pulls/{index:int}', repo, handle: getPull },
+      { method: 'GET', pattern: '/repos/{owner}/{repo}/collaborators/{collaborator}/permission', repo, handle: getPermission },
+      { method: 'GET', pattern: '/repos/{owner}/{repo}/commits/{ref}/status', repo, handle: combinedStatus },
     ],
   };
 }

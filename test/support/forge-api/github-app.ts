@@ -34,6 +34,7 @@ export const GITHUB_APP_DEFAULT_PERMISSIONS: Readonly<Record<string, 'read' | 'w
   issues: 'write',
   pull_requests: 'write',
   repository_hooks: 'write',
+  deployments: 'write',
   contents: 'read',
   metadata: 'read',
 };
@@ -60,6 +61,25 @@ const JWT_ISS = "'Issuer' claim ('iss') must be an Integer";
 
 function error(status: number, message: string, documentationUrl = DOCS, extra: Record<string, unknown> = {}): Answer {
   return { status, body: { message, ...extra, documentation_url: documentationUrl, status: String(status) } };
+}
+
+/** GitHub's error body (`{message, documentation_url, status}`) with the status code. */
+export function ghError(status: number, message: string, documentationUrl = DOCS, extra: Record<string, unknown> = {}): Answer {
+  return error(status, message, documentationUrl, extra);
+}
+
+/** A user as GitHub shows one (`user`, `creator`); ids are stable per login (1: the token's own). */
+export function ghUser(store: ForgeStore, login: string): Record<string, unknown> {
+  const id = store.userId(login);
+  return {
+    login,
+    id,
+    node_id: `U_kgDO${id.toString(36).padStart(6, 'A')}`,
+    type: login.endsWith('[bot]') ? 'Bot' : 'User',
+    site_admin: false,
+    url: `${store.origin}/api/v3/users/${login}`,
+    html_url: `${store.origin}/${login}`,
+  };
 }
 
 /** GitHub timestamps: ISO-8601 without milliseconds. */
@@ -198,6 +218,15 @@ const ROUTE_PERMISSIONS: Record<string, string[]> = {
   'POST /repos/{owner}/{repo}/hooks/{hook_id:int}/deliveries/{delivery_id:int}/attempts': ['repository_hooks'],
   'POST /repos/{owner}/{repo}/check-runs': ['checks'],
   'PATCH /repos/{owner}/{repo}/check-runs/{check_run_id:int}': ['checks'],
+  'GET /repos/{owner}/{repo}/pulls': ['pull_requests'],
+  'GET /repos/{owner}/{repo}/pulls/{number:int}': ['pull_requests'],
+  'GET /repos/{owner}/{repo}/collaborators/{username}/permission': ['metadata'],
+  'GET /repos/{owner}/{repo}/commits/{ref}/status': ['statuses'],
+  'GET /repos/{owner}/{repo}/commits/{ref}/check-runs': ['checks'],
+  'GET /repos/{owner}/{repo}/deployments': ['deployments'],
+  'POST /repos/{owner}/{repo}/deployments': ['deployments'],
+  'GET /repos/{owner}/{repo}/deployments/{deployment_id:int}/statuses': ['deployments'],
+  'POST /repos/{owner}/{repo}/deployments/{deployment_id:int}/statuses': ['deployments'],
 };
 
 function tokenFromHeader(headers: Record<string, string>): string | undefined {
@@ -387,7 +416,8 @@ export function createAccessToken(ctx: RouteContext): Answer {
 // ---------------------------------------------------------------------------------------------
 // Check runs
 
-function checkRunJson(store: ForgeStore, run: ForgeCheckRun): Record<string, unknown> {
+/** A check run as GitHub answers it. */
+export function checkRunJson(store: ForgeStore, run: ForgeCheckRun): Record<string, unknown> {
   const a = store.options.app;
   const url = `${store.origin}/api/v3/repos/${run.repo}/check-runs/${String(run.id)}`;
   return {

@@ -11,12 +11,24 @@ import {
   createCheckRun,
   getRepoInstallation,
   ghTime,
+  ghUser,
   installationOf,
   installationTokenOf,
   jwtCheck,
   repositoryId,
   updateCheckRun,
 } from './github-app.js';
+import {
+  combinedStatus,
+  createDeployment,
+  createDeploymentStatus,
+  getPermission,
+  getPull,
+  listCheckRunsForRef,
+  listDeployments,
+  listDeploymentStatuses,
+  listPulls,
+} from './github-previews.js';
 import {
   checkFields,
   describeProblem,
@@ -55,18 +67,6 @@ function error(status: number, message: string, documentationUrl = DOCS, extra: 
   return { status, body: { message, ...extra, documentation_url: documentationUrl, status: String(status) } };
 }
 
-function user(store: ForgeStore, login: string): Record<string, unknown> {
-  return {
-    login,
-    id: login === store.login ? 1 : 2,
-    node_id: login === store.login ? 'U_kgDOAAAAAQ' : 'U_kgDOAAAAAg',
-    type: login.endsWith('[bot]') ? 'Bot' : 'User',
-    site_admin: false,
-    url: `${store.origin}/api/v3/users/${login}`,
-    html_url: `${store.origin}/${login}`,
-  };
-}
-
 function commentJson(store: ForgeStore, c: StoredComment): Record<string, unknown> {
   return {
     id: c.id,
@@ -75,7 +75,7 @@ function commentJson(store: ForgeStore, c: StoredComment): Record<string, unknow
     html_url: `${store.origin}/${c.repo}/pull/${String(c.pr)}#issuecomment-${String(c.id)}`,
     issue_url: `${store.origin}/api/v3/repos/${c.repo}/issues/${String(c.pr)}`,
     body: c.body,
-    user: user(store, c.author),
+    user: ghUser(store, c.author),
     created_at: ghTime(c.createdAt),
     updated_at: ghTime(c.updatedAt),
     author_association: 'NONE',
@@ -153,7 +153,7 @@ function createStatus(ctx: RouteContext): Answer {
       context: stored.context,
       created_at: ghTime(stored.createdAt),
       updated_at: ghTime(stored.createdAt),
-      creator: user(ctx.store, ctx.store.login),
+      creator: ghUser(ctx.store, ctx.store.login),
     },
   };
 }
@@ -734,6 +734,15 @@ export function githubForge(): ForgeDefinition {
       { method: 'POST', pattern: '/app/installations/{installation_id:int}/access_tokens', repo: () => '', handle: createAccessToken, authenticate: jwtCheck },
       { method: 'POST', pattern: '/repos/{owner}/{repo}/check-runs', repo, handle: createCheckRun },
       { method: 'PATCH', pattern: '/repos/{owner}/{repo}/check-runs/{check_run_id:int}', repo, handle: updateCheckRun },
+      { method: 'GET', pattern: '/repos/{owner}/{repo}/pulls', repo, handle: listPulls },
+      { method: 'GET', pattern: '/repos/{owner}/{repo}/pulls/{number:int}', repo, handle: getPull },
+      { method: 'GET', pattern: '/repos/{owner}/{repo}/collaborators/{username}/permission', repo, handle: getPermission },
+      { method: 'GET', pattern: '/repos/{owner}/{repo}/commits/{ref}/status', repo, handle: combinedStatus },
+      { method: 'GET', pattern: '/repos/{owner}/{repo}/commits/{ref}/check-runs', repo, handle: listCheckRunsForRef },
+      { method: 'GET', pattern: '/repos/{owner}/{repo}/deployments', repo, handle: listDeployments },
+      { method: 'POST', pattern: '/repos/{owner}/{repo}/deployments', repo, handle: createDeployment },
+      { method: 'GET', pattern: '/repos/{owner}/{repo}/deployments/{deployment_id:int}/statuses', repo, handle: listDeploymentStatuses },
+      { method: 'POST', pattern: '/repos/{owner}/{repo}/deployments/{deployment_id:int}/statuses', repo, handle: createDeploymentStatus },
     ],
   };
 }

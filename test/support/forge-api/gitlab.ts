@@ -18,7 +18,9 @@ import {
   type GitLabHookEvent,
   type HookSeed,
   type FieldRule,
-  type PullRequestSeed,
+  type ForgeEnvironment,
+  type ForgePullRequest,
+  type ForgeStatus,
   type RefusalKind,
   type RouteContext,
   type StoredComment,
@@ -85,7 +87,7 @@ function jobs(store: ForgeStore): Job[] {
 
 function author(store: ForgeStore, username: string): Record<string, unknown> {
   return {
-    id: username === store.login ? 1 : 2,
+    id: store.userId(username),
     username,
     name: username,
     state: 'active',
@@ -123,7 +125,7 @@ function noteJson(store: ForgeStore, c: StoredComment): Record<string, unknown> 
     author: author(store, c.author),
     created_at: c.createdAt,
     updated_at: c.updatedAt,
-    system: false,
+    system: c.system === true,
     noteable_id: 10_000 + c.pr,
     noteable_type: 'MergeRequest',
     project_id: 1,
@@ -788,22 +790,38 @@ function testHook(ctx: RouteContext): Answer {
   return { status: 201, body: { message: '201 Created' } };
 }
 
-interface StoredMergeRequest extends Required<PullRequestSeed> {
-  project: string;
+// ---------------------------------------------------------------------------------------------
+// Merge requests, users and members, commit statuses, environments (the preview calls)
+
+/** GitLab's word for a pull request's state. */
+function mrState(pr: ForgePullRequest): string {
+  return pr.state === 'open' ? 'opened' : pr.state;
 }
 
-function mergeRequests(store: ForgeStore): StoredMergeRequest[] {
-  let list = store.scratch.get('gitlab:merge-requests') as StoredMergeRequest[] | undefined;
-  if (!list) {
-    list = [];
-    store.scratch.set('gitlab:merge-requests', list);
-  }
-  return list;
-}
-
-function seedPullRequest(store: ForgeStore, repo: string, seed: PullRequestSeed): void {
-  if (!isFullSha(seed.headSha)) throw new Error(`seedPullRequest (gitlab): headSha must be a full sha, got ${JSON.stringify(seed.headSha)}`);
-  mergeRequests(store).push({ project: repo, state: 'opened', fork: false, ...seed });
+function mergeRequestJson(ctx: RouteContext, pr: ForgePullRequest): Record<string, unknown> {
+  const id = projectId(ctx.store, ctx.repo);
+  return {
+    id: 50_000 + pr.number,
+    iid: pr.number,
+    project_id: id,
+    title: pr.title,
+    state: mrState(pr),
+    created_at: pr.createdAt,
+    updated_at: pr.updatedAt,
+    merged_at: pr.state === 'merged' ? pr.updatedAt : null,
+    closed_at: pr.state === 'closed' ? pr.updatedAt : null,
+    target_branch: pr.baseBranch,
+    source_branch: pr.headBranch,
+    source_project_id: pr.fork ? id + 1000 : id,
+    target_project_id: id,
+    labels: [...pr.labels],
+    author: author(ctx.store, pr.author),
+    sha: pr.headSha,
+    merge_commit_sha: null,
+    draft: false,
+    web_url: `${ctx.store.origin}/${ctx.repo}/-/merge_requests/${String(pr.number)}`,
+    references: { full: `${ctx.repo}!${String(pr.number)}` },
+  };
 }
 
 function listMergeRequests(ctx: RouteContext): Answer {
@@ -812,34 +830,272 @@ function listMergeRequests(ctx: RouteContext): Answer {
   const state = ctx.query['state'] ?? 'all';
   if (!['opened', 'closed', 'locked', 'merged', 'all'].includes(state)) return grapeError('state does not have a valid value', `state=${state}`);
   const target = ctx.query['target_branch'];
-  const id = projectId(ctx.store, ctx.repo);
-  const all = mergeRequests(ctx.store)
+  const all = ctx.store.previews.pullRequests
     .filter(
-      (mr) =>
-        mr.project.toLowerCase() === ctx.repo.toLowerCase() && (state === 'all' || mr.state === state) && (target === undefined || mr.baseBranch === target),
+      (pr) =>
+        pr.repo.toLowerCase() === ctx.repo.toLowerCase() && (state === 'all' || mrState(pr) === state) && (target === undefined || pr.baseBranch === target),
     )
     .sort((a, b) => b.number - a.number);
   const { slice, headers } = page(ctx, all);
+  return { status: 200, headers, body: slice.map((pr) => mergeRequestJson(ctx, pr)) };
+}
+
+function getMergeRequest(ctx: RouteContext): Answer {
+  const bad = projectCheck(ctx);
+  if (bad) return bad;
+  const pr = ctx.store.findPullRequest(ctx.repo, Number(ctx.params['iid']));
+  // Not unexpected: asking about a merge request that is not there is a fair question.
+  if (!pr) return { status: 404, body: { message: '404 Not found' } };
+  return { status: 200, body: mergeRequestJson(ctx, pr) };
+}
+
+/** `GET /users?username=…`: an exact, case-insensitive match, as an array (empty for nobody). */
+function listUsers(ctx: RouteContext): Answer {
+  const username = ctx.query['username'];
+  if (username === undefined)
+    return {
+      status: 400,
+      body: { error: 'forge-api stand-in: username is required here' },
+      unexpected: 'GET /users without username: Landfall looks one user up, it never lists every user',
+    };
+  if (!ctx.store.userExists(username)) return { status: 200, body: [] };
+  const login = ctx.store.previews.permissions.find((p) => p.user.toLowerCase() === username.toLowerCase())?.user ?? ctx.store.login;
+  return { status: 200, body: [author(ctx.store, login)] };
+}
+
+/** GitLab access levels of the common permission words (`none`: not a member). */
+const ACCESS_LEVELS: Record<string, number> = { triage: 15, read: 20, write: 30, maintain: 40, admin: 50 };
+
+/** `GET /projects/:id/members/all/:user_id`: direct, inherited or invited members alike. */
+function getMember(ctx: RouteContext): Answer {
+  const bad = projectCheck(ctx);
+  if (bad) return bad;
+  const userId = Number(ctx.params['user_id']);
+  const grant = ctx.store.previews.permissions.find((p) => p.repo.toLowerCase() === ctx.repo.toLowerCase() && ctx.store.userId(p.user) === userId);
+  const level = grant ? ACCESS_LEVELS[grant.level] : undefined;
+  if (!grant || level === undefined) return { status: 404, body: { message: '404 Not found' } };
+  return {
+    status: 200,
+    body: { ...author(ctx.store, grant.user), access_level: level, created_at: '2026-01-01T00:00:00.000Z', expires_at: null, membership_state: 'active' },
+  };
+}
+
+/** `GET /projects/:id/repository/commits/:sha/statuses`: the latest status per name unless `all=true`. */
+function listCommitStatuses(ctx: RouteContext): Answer {
+  const bad = projectCheck(ctx);
+  if (bad) return bad;
+  const rawSha = ctx.params['sha'] ?? '';
+  const sha = isFullSha(rawSha) ? rawSha.toLowerCase() : ctx.store.resolveCommit(rawSha);
+  if (sha === undefined)
+    return { status: 404, body: { message: '404 Commit Not Found' }, unexpected: `sha ${JSON.stringify(rawSha)} is neither full nor a seeded short one` };
+  const all = ctx.query['all'] === 'true';
+  const name = ctx.query['name'];
+  const ref = ctx.query['ref'];
+  let statuses = ctx.store.allStatuses().filter((st) => st.sha === sha && (name === undefined || st.context === name) && (ref === undefined || st.ref === ref));
+  if (!all) {
+    const latest = new Map<string, ForgeStatus>();
+    for (const st of statuses) latest.set(st.context, st);
+    statuses = [...latest.values()];
+  }
+  const { slice, headers } = page(
+    ctx,
+    [...statuses].sort((a, b) => b.id - a.id),
+  );
   return {
     status: 200,
     headers,
-    body: slice.map((mr) => ({
-      id: 50_000 + mr.number,
-      iid: mr.number,
-      project_id: id,
-      title: `Merge request !${String(mr.number)}`,
-      state: mr.state,
-      target_branch: mr.baseBranch,
-      source_branch: mr.headBranch,
-      source_project_id: mr.fork ? id + 1000 : id,
-      target_project_id: id,
-      sha: mr.headSha,
-      merge_commit_sha: null,
-      draft: false,
-      web_url: `${ctx.store.origin}/${ctx.repo}/-/merge_requests/${String(mr.number)}`,
-      references: { full: `${ctx.repo}!${String(mr.number)}` },
+    body: slice.map((st) => ({
+      id: st.id,
+      sha: st.sha,
+      ref: st.ref ?? 'main',
+      status: st.state,
+      name: st.context,
+      target_url: st.targetUrl,
+      description: st.description,
+      created_at: st.createdAt,
+      started_at: null,
+      finished_at: ['success', 'failed', 'canceled'].includes(st.state) ? st.createdAt : null,
+      allow_failure: false,
+      coverage: null,
+      author: author(ctx.store, ctx.store.login),
     })),
   };
+}
+
+/** Environment tiers GitLab accepts. */
+export const GITLAB_ENVIRONMENT_TIERS = ['production', 'staging', 'testing', 'development', 'other'] as const;
+
+function environmentJson(e: ForgeEnvironment): Record<string, unknown> {
+  return {
+    id: e.id,
+    name: e.name,
+    slug: `${e.name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .slice(0, 24)}-${e.id.toString(36).padStart(6, '0')}`,
+    description: null,
+    external_url: e.externalUrl,
+    state: e.state,
+    tier: e.tier,
+    created_at: e.createdAt,
+    updated_at: e.updatedAt,
+    auto_stop_at: null,
+    auto_stop_setting: 'always',
+  };
+}
+
+function environmentsOf(ctx: RouteContext): ForgeEnvironment[] {
+  return ctx.store.previews.environments.filter((e) => e.repo.toLowerCase() === ctx.repo.toLowerCase());
+}
+
+/** Ids of environments deleted through the API (a later call about one is a fair 404, not a bug). */
+function deletedEnvironments(store: ForgeStore): Set<number> {
+  let ids = store.scratch.get('gitlab:deleted-environments') as Set<number> | undefined;
+  if (!ids) {
+    ids = new Set();
+    store.scratch.set('gitlab:deleted-environments', ids);
+  }
+  return ids;
+}
+
+function environmentOr404(ctx: RouteContext): ForgeEnvironment | Answer {
+  const id = Number(ctx.params['environment_id']);
+  const env = environmentsOf(ctx).find((e) => e.id === id);
+  if (env) return env;
+  const answer: Answer = { status: 404, body: { message: '404 Not found' } };
+  return deletedEnvironments(ctx.store).has(id) ? answer : { ...answer, unexpected: `project ${ctx.repo} never had environment ${String(id)}` };
+}
+
+/** Environment names GitLab accepts: letters, digits, `-`, `_`, `/`, `$`, `{`, `}`, `.` and spaces, not starting or ending with `/`. */
+function environmentNameProblem(name: string): string | undefined {
+  if (name.trim() === '') return "can't be blank";
+  if (!/^[a-zA-Z0-9 _\-/${}.]+$/.test(name) || name.startsWith('/') || name.endsWith('/'))
+    return "can contain only letters, digits, '-', '_', '/', '$', '{', '}', '.', and spaces, but it cannot start or end with '/'";
+  if (name.length > 255) return 'is too long (maximum is 255 characters)';
+  return undefined;
+}
+
+function environmentBodyProblems(ctx: RouteContext, isCreate: boolean): Answer | undefined {
+  const problems = checkFields(ctx.body, {
+    ...(isCreate ? { name: { type: 'string', required: true } } : {}),
+    external_url: { type: 'string', nullable: true },
+    tier: { type: 'string', oneOf: GITLAB_ENVIRONMENT_TIERS },
+    description: { type: 'string' },
+  });
+  if (problems === 'not-an-object') return grapeError(isCreate ? 'name is missing' : 'environment_id is missing', 'body is not a JSON object');
+  for (const p of problems) {
+    if (p.problem === 'missing') return grapeError(`${p.field} is missing`, describeProblem(p));
+    if (p.problem === 'type') return grapeError(`${p.field} is invalid`, describeProblem(p));
+    if (p.problem === 'not-allowed-value') return grapeError(`${p.field} does not have a valid value`, describeProblem(p));
+    if (p.problem === 'unknown')
+      return grapeError(`forge-api stand-in: ${p.field} is not a parameter of this endpoint (GitLab would ignore it)`, describeProblem(p));
+  }
+  const body = ctx.body as { name?: string; external_url?: string | null };
+  const messages: Record<string, string[]> = {};
+  if (body.name !== undefined) {
+    const bad = environmentNameProblem(body.name);
+    if (bad) messages['name'] = [bad];
+    else if (environmentsOf(ctx).some((e) => e.name === body.name)) messages['name'] = ['has already been taken'];
+  }
+  if (typeof body.external_url === 'string') {
+    let url: URL | undefined;
+    try {
+      url = new URL(body.external_url);
+    } catch {
+      messages['external_url'] = ['is blocked: URI is invalid'];
+    }
+    if (url && url.protocol !== 'http:' && url.protocol !== 'https:') messages['external_url'] = ['is blocked: Only allowed schemes are http, https'];
+  }
+  if (Object.keys(messages).length === 0) return undefined;
+  // A name taken meanwhile (another worker created it) is GitLab's normal answer, not a bug.
+  const taken = messages['name']?.[0] === 'has already been taken' && Object.keys(messages).length === 1;
+  return {
+    status: 400,
+    body: { message: messages },
+    ...(taken
+      ? {}
+      : {
+          unexpected: Object.entries(messages)
+            .map(([k, v]) => `${k} ${v.join(', ')}`)
+            .join('; '),
+        }),
+  };
+}
+
+function listEnvironments(ctx: RouteContext): Answer {
+  const bad = projectCheck(ctx);
+  if (bad) return bad;
+  const name = ctx.query['name'];
+  const search = ctx.query['search'];
+  const states = ctx.query['states'];
+  if (name !== undefined && search !== undefined) return grapeError('name, search are mutually exclusive', 'name and search both given');
+  if (states !== undefined && !['available', 'stopping', 'stopped'].includes(states))
+    return grapeError('states does not have a valid value', `states=${states}`);
+  const all = environmentsOf(ctx).filter(
+    (e) => (name === undefined || e.name === name) && (search === undefined || e.name.includes(search)) && (states === undefined || e.state === states),
+  );
+  const { slice, headers } = page(ctx, all);
+  return { status: 200, headers, body: slice.map(environmentJson) };
+}
+
+function createEnvironment(ctx: RouteContext): Answer {
+  const bad = projectCheck(ctx) ?? environmentBodyProblems(ctx, true);
+  if (bad) return bad;
+  const body = ctx.body as { name: string; external_url?: string | null; tier?: string };
+  const at = ctx.store.now().toISOString();
+  const env: ForgeEnvironment = {
+    id: ctx.store.nextId('gitlab:environment'),
+    repo: ctx.repo,
+    name: body.name,
+    externalUrl: body.external_url ?? null,
+    state: 'available',
+    tier: body.tier ?? 'other',
+    createdAt: at,
+    updatedAt: at,
+  };
+  ctx.store.previews.environments.push(env);
+  return { status: 201, body: environmentJson(env) };
+}
+
+function updateEnvironment(ctx: RouteContext): Answer {
+  const bad = projectCheck(ctx);
+  if (bad) return bad;
+  const env = environmentOr404(ctx);
+  if (!('repo' in env)) return env;
+  const invalid = environmentBodyProblems(ctx, false);
+  if (invalid) return invalid;
+  const body = ctx.body as { external_url?: string | null; tier?: string };
+  if (body.external_url !== undefined) env.externalUrl = body.external_url;
+  if (body.tier !== undefined) env.tier = body.tier;
+  env.updatedAt = ctx.store.now().toISOString();
+  return { status: 200, body: environmentJson(env) };
+}
+
+function deleteEnvironment(ctx: RouteContext): Answer {
+  const bad = projectCheck(ctx);
+  if (bad) return bad;
+  const env = environmentOr404(ctx);
+  if (!('repo' in env)) return env;
+  // Only a stopped environment can be deleted.
+  if (env.state !== 'stopped')
+    return { status: 403, body: { message: '403 Forbidden' }, unexpected: `environment ${String(env.id)} is ${env.state}: stop it first` };
+  const list = ctx.store.previews.environments;
+  list.splice(list.indexOf(env), 1);
+  deletedEnvironments(ctx.store).add(env.id);
+  return { status: 204 };
+}
+
+function stopEnvironment(ctx: RouteContext): Answer {
+  const bad = projectCheck(ctx);
+  if (bad) return bad;
+  const env = environmentOr404(ctx);
+  if (!('repo' in env)) return env;
+  const problems = ctx.body === undefined ? [] : checkFields(ctx.body, { force: { type: 'boolean' } });
+  if (problems === 'not-an-object' || problems.length > 0) return grapeError('force is invalid', 'the stop body is not {force?: boolean}');
+  // No on_stop action: the environment stops at once.
+  env.state = 'stopped';
+  env.updatedAt = ctx.store.now().toISOString();
+  return { status: 200, body: environmentJson(env) };
 }
 
 function seedHook(store: ForgeStore, repo: string, seed: HookSeed): ForgeHook {
@@ -929,7 +1185,6 @@ export function gitlabForge(): ForgeDefinition {
     seedHook,
     seedDelivery,
     sendHookEvent,
-    seedPullRequest,
     routes: [
       { method: 'POST', pattern: '/projects/{id}/statuses/{sha}', repo, handle: createStatus },
       { method: 'GET', pattern: '/projects/{id}/hooks', repo, handle: listHooks, hook: true },
@@ -939,6 +1194,15 @@ export function gitlabForge(): ForgeDefinition {
       { method: 'POST', pattern: '/projects/{id}/hooks/{hook_id:int}/events/{hook_event_id:int}/resend', repo, handle: resendHookEvent, hook: true },
       { method: 'POST', pattern: '/projects/{id}/hooks/{hook_id:int}/test/{trigger}', repo, handle: testHook, hook: true },
       { method: 'GET', pattern: '/projects/{id}/merge_requests', repo, handle: listMergeRequests },
+      { method: 'GET', pattern: '/projects/{id}/merge_requests/{iid:int}', repo, handle: getMergeRequest },
+      { method: 'GET', pattern: '/users', repo: () => '', handle: listUsers },
+      { method: 'GET', pattern: '/projects/{id}/members/all/{user_id:int}', repo, handle: getMember },
+      { method: 'GET', pattern: '/projects/{id}/repository/commits/{sha}/statuses', repo, handle: listCommitStatuses },
+      { method: 'GET', pattern: '/projects/{id}/environments', repo, handle: listEnvironments },
+      { method: 'POST', pattern: '/projects/{id}/environments', repo, handle: createEnvironment },
+      { method: 'PUT', pattern: '/projects/{id}/environments/{environment_id:int}', repo, handle: updateEnvironment },
+      { method: 'DELETE', pattern: '/projects/{id}/environments/{environment_id:int}', repo, handle: deleteEnvironment },
+      { method: 'POST', pattern: '/projects/{id}/environments/{environment_id:int}/stop', repo, handle: stopEnvironment },
       { method: 'GET', pattern: '/projects/{id}/merge_requests/{iid:int}/notes', repo, handle: listNotes },
       { method: 'POST', pattern: '/projects/{id}/merge_requests/{iid:int}/notes', repo, handle: createNote },
       { method: 'PUT', pattern: '/projects/{id}/merge_requests/{iid:int}/notes/{note_id:int}', repo, handle: updateNote },

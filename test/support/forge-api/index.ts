@@ -1,8 +1,9 @@
 /**
  * Forge API stand-ins: local HTTP servers that answer like GitHub, GitLab, Bitbucket Cloud,
  * Bitbucket Data Center and Gitea for the calls Landfall makes (commit statuses, pull-request
- * comments, repository webhooks and their deliveries, GitHub App auth and check runs), and record
- * anything they did not expect. See README.md.
+ * comments, repository webhooks and their deliveries, GitHub App auth and check runs, and the
+ * preview calls: pull requests, permissions, commit checks, GitHub deployments, GitLab
+ * environments), and record anything they did not expect. See README.md.
  *
  *   const forge = await startForgeApi('github', { token: 'ghp_test' });
  *   // configure Landfall with forge.url, run it, then:
@@ -20,17 +21,24 @@ import { serveForge, type ForgeApi, type ForgeApiOptions, type ForgeDefinition, 
 /** The handle, its options and the shapes it records. */
 export type {
   CheckRunLog,
+  CheckRunSeed,
   CheckRunUpdate,
   DeliverySeed,
   DownMode,
+  EnvironmentSeed,
   FaultSpec,
   ForgeApi,
   ForgeApiOptions,
   ForgeCheckRun,
   ForgeComment,
   ForgeDelivery,
+  ForgeDeployment,
+  ForgeDeploymentStatus,
+  ForgeEnvironment,
   ForgeHook,
   ForgeId,
+  ForgePermission,
+  ForgePullRequest,
   ForgeRedelivery,
   ForgeStatus,
   GitHubAppOptions,
@@ -41,6 +49,8 @@ export type {
   HookLog,
   HookSeed,
   IssuedInstallationToken,
+  PermissionLevel,
+  PullRequestChange,
   PullRequestSeed,
   RecordedRequest,
   StatusLog,
@@ -66,9 +76,12 @@ export {
   GITHUB_JWT_IAT_LEEWAY_S,
   GITHUB_JWT_MAX_LIFETIME_S,
 } from './github-app.js';
+/** GitHub deployment states and limit. */
+export { GITHUB_DEPLOYMENT_DESCRIPTION_MAX, GITHUB_DEPLOYMENT_STATES } from './github-previews.js';
 /** GitLab's states and length limits. */
 export {
   GITLAB_DEFAULT_VERSION,
+  GITLAB_ENVIRONMENT_TIERS,
   GITLAB_FIELD_MAX,
   GITLAB_HOOK_EVENT_FLAGS,
   GITLAB_TEST_TRIGGERS,

@@ -59,15 +59,122 @@ export interface GitLabOptions {
 
 /** A pull (merge) request the stand-in knows (`seedPullRequest`). */
 export interface PullRequestSeed {
-  /** GitLab `iid`. */
+  /** GitHub/Gitea/Bitbucket number, GitLab `iid`, Data Center id. */
+  number: number;
+  /** Full 40-hex sha; it is also made a known commit (`seedCommit`). */
+  headSha: string;
+  headBranch: string;
+  baseBranch: string;
+  /** Default `open`; `opened` is GitLab's word for it and means the same. */
+  state?: 'open' | 'opened' | 'closed' | 'merged';
+  /** True when the head branch lives in a fork. Default false. */
+  fork?: boolean;
+  /** Full name of the fork's repository. Default `<fork owner>/<repo name>` for a fork (`fork-owner/web`), else the repository. */
+  headRepo?: string;
+  /** Label names (forges without labels, Bitbucket Cloud and Data Center, show none). Default none. */
+  labels?: string[];
+  /** Who opened it (login; Bitbucket Cloud: an account `{uuid}` or a nickname). Default `octocat`. */
+  author?: string;
+  /** Default `Pull request <number>`. */
+  title?: string;
+}
+
+/** A pull request as the stand-in stores it (`pullRequests`, `updatePullRequest`). */
+export interface ForgePullRequest {
+  repo: string;
   number: number;
   headSha: string;
   headBranch: string;
   baseBranch: string;
-  /** Default `opened`. */
-  state?: 'opened' | 'closed' | 'merged';
-  /** True when the head branch lives in a fork. Default false. */
-  fork?: boolean;
+  state: 'open' | 'closed' | 'merged';
+  fork: boolean;
+  /** Full name of the repository the head branch lives in. */
+  headRepo: string;
+  labels: string[];
+  author: string;
+  title: string;
+  /** ISO-8601 with milliseconds. */
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** What `updatePullRequest` may change: new commits, labels, closing or merging. */
+export type PullRequestChange = Partial<Pick<ForgePullRequest, 'headSha' | 'headBranch' | 'baseBranch' | 'state' | 'labels' | 'title'>>;
+
+/**
+ * A user's rights on a repository, in common words (`seedPermission`); each stand-in answers in its
+ * forge's words: GitHub `permission` (triage → read, maintain → write) and `role_name`; GitLab
+ * `access_level` (read 20 Reporter, triage 15 Planner, write 30 Developer, maintain 40
+ * Maintainer, admin 50 Owner); Gitea `read`/`write`/`admin`; Bitbucket Cloud `read`/`write`/
+ * `admin`; Data Center REPO_READ/REPO_WRITE/REPO_ADMIN. `none`: the user exists without rights.
+ */
+export type PermissionLevel = 'none' | 'read' | 'triage' | 'write' | 'maintain' | 'admin';
+
+/** A user's seeded rights on a repository. */
+export interface ForgePermission {
+  repo: string;
+  user: string;
+  level: PermissionLevel;
+}
+
+/** One status of a GitHub deployment, oldest first in `ForgeDeployment.statuses`. */
+export interface ForgeDeploymentStatus {
+  id: number;
+  /** error, failure, inactive, in_progress, queued, pending or success. */
+  state: string;
+  environmentUrl: string;
+  logUrl: string;
+  description: string;
+  /** True when GitHub added it (`auto_inactive` of a later status), not a request. */
+  auto: boolean;
+  /** ISO-8601 with milliseconds. */
+  createdAt: string;
+}
+
+/** A GitHub deployment as stored (`deployments`). */
+export interface ForgeDeployment {
+  id: number;
+  repo: string;
+  sha: string;
+  ref: string;
+  environment: string;
+  task: string;
+  description: string;
+  transient: boolean;
+  production: boolean;
+  /** ISO-8601 with milliseconds. */
+  createdAt: string;
+  statuses: ForgeDeploymentStatus[];
+}
+
+/** A GitLab environment as stored (`environments`, `seedEnvironment`). */
+export interface ForgeEnvironment {
+  id: number;
+  repo: string;
+  name: string;
+  externalUrl: string | null;
+  state: 'available' | 'stopping' | 'stopped';
+  tier: string;
+  /** ISO-8601 with milliseconds. */
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** What `seedEnvironment` takes. */
+export interface EnvironmentSeed {
+  name: string;
+  externalUrl?: string | null;
+  /** Default `available`. */
+  state?: ForgeEnvironment['state'];
+  /** Default `development`. */
+  tier?: string;
+}
+
+/** What `seedCheckRun` takes (GitHub). */
+export interface CheckRunSeed {
+  /** Default `completed` when a conclusion is given, else `queued`. */
+  status?: 'queued' | 'in_progress' | 'completed';
+  conclusion?: string | null;
 }
 
 /** A test delivery Landfall asked for (Gitea `POST …/hooks/{id}/tests`, GitLab `POST …/hooks/{id}/test/{trigger}`). */
@@ -92,7 +199,7 @@ export interface GitHubAppOptions {
   slug?: string;
   /**
    * Permissions of every installation; installation tokens are checked against them per route.
-   * Default `{checks, statuses, issues, pull_requests, repository_hooks: 'write', contents, metadata: 'read'}`.
+   * Default `{checks, statuses, issues, pull_requests, repository_hooks, deployments: 'write', contents, metadata: 'read'}`.
    */
   permissions?: Record<string, 'read' | 'write'>;
 }
@@ -172,6 +279,8 @@ export interface ForgeComment {
   edits: number;
   /** Bitbucket Data Center's optimistic-locking version (0 when created); 0 elsewhere. */
   version: number;
+  /** GitLab: a system note (GitLab's own words, "added 1 commit"); only set when true. */
+  system?: true;
 }
 
 /**
@@ -361,6 +470,8 @@ export interface FaultSpec {
   body?: unknown;
   /** How many matching requests to hit. Default 1. */
   times?: number;
+  /** How many matching requests to let through first (fail the second page of a listing: `skip: 1`). Default 0. */
+  skip?: number;
 }
 
 /** How `down(true, …)` fails requests. */
@@ -387,7 +498,7 @@ export interface ForgeApi {
   /** Makes a commit known: its full sha maps to itself and any unique prefix resolves to it. */
   seedCommit(fullSha: string): void;
   /** Adds a comment without HTTP, e.g. one a previous Landfall run or a human left. */
-  seedComment(pr: number, body: string, options?: { author?: string; repo?: string }): ForgeComment;
+  seedComment(pr: number, body: string, options?: { author?: string; repo?: string; system?: boolean }): ForgeComment;
   /** Edits a comment as someone else would (bumps Data Center's version, counts as an edit). */
   editComment(id: number, body: string): ForgeComment;
   /** Deletes a comment as a human would; later updates of it answer the forge's 404 (not unexpected). */
@@ -428,8 +539,24 @@ export interface ForgeApi {
    * dropped and not logged: returns undefined.
    */
   sendHookEvent(repo: string, hookId: number, event?: Partial<GitLabHookEvent>): GitLabHookEvent | undefined;
-  /** A pull (merge) request that exists (GitLab: listed by `GET …/merge_requests`). Throws on forges without the route. */
-  seedPullRequest(repo: string, pr: PullRequestSeed): void;
+  /** Pull requests (GitLab: merge requests) as stored, every forge; copies. */
+  readonly pullRequests: readonly ForgePullRequest[];
+  /** A pull request that exists: listed and read by every stand-in. Its head becomes a known commit. Throws on a duplicate number or a short sha. */
+  seedPullRequest(repo: string, pr: PullRequestSeed): ForgePullRequest;
+  /** Changes a pull request as the forge would (new commits, labels, closed, merged); returns it. Throws when there is none. */
+  updatePullRequest(repo: string, number: number, change: PullRequestChange): ForgePullRequest;
+  /** Gives a user rights on a repository (see `PermissionLevel`); the permission routes answer from it. A user never seeded does not exist. */
+  seedPermission(repo: string, user: string, level: PermissionLevel): void;
+  /** A commit status someone else (CI) posted, in the forge's own state word (`success`, `running`, `SUCCESSFUL`…). */
+  seedStatus(sha: string, context: string, state: string, options?: { description?: string; targetUrl?: string; ref?: string }): ForgeStatus;
+  /** GitHub only: a check run some App posted (listed by `GET …/commits/{ref}/check-runs`). */
+  seedCheckRun(repo: string, sha: string, name: string, run?: CheckRunSeed): ForgeCheckRun;
+  /** GitHub deployments with their statuses, oldest first (copies; empty elsewhere). */
+  readonly deployments: readonly ForgeDeployment[];
+  /** GitLab environments, oldest first (copies; empty elsewhere). Deleted ones are gone. */
+  readonly environments: readonly ForgeEnvironment[];
+  /** GitLab only: an environment that already exists (a stopped one, one someone made by hand). */
+  seedEnvironment(repo: string, env: EnvironmentSeed): ForgeEnvironment;
   /** GitHub check runs (empty elsewhere). */
   readonly checkRuns: CheckRunLog;
   /** GitHub App: how many installation tokens were issued (`POST /app/installations/{id}/access_tokens` answered 201). */
@@ -528,8 +655,6 @@ export interface ForgeDefinition {
   seedDelivery?(store: ForgeStore, hook: ForgeHook, seed: DeliverySeed): ForgeDelivery;
   /** Fires an event at a hook the way the forge would (GitLab); undefined when the forge drops it. */
   sendHookEvent?(store: ForgeStore, hook: ForgeHook, seed: Partial<GitLabHookEvent>): GitLabHookEvent | undefined;
-  /** Stores a pull request (forges whose stand-in lists them). */
-  seedPullRequest?(store: ForgeStore, repo: string, seed: PullRequestSeed): void;
   /** Adds headers every answer carries (GitHub rate-limit headers, …). */
   decorate?(answer: Answer, store: ForgeStore): void;
   routes: Route[];
@@ -538,6 +663,14 @@ export interface ForgeDefinition {
 /** A stored comment with its deleted flag (internal). */
 export interface StoredComment extends ForgeComment {
   deleted: boolean;
+}
+
+/** Mutable scratch lists of the preview calls' state (internal; the handle shows copies). */
+export interface PreviewState {
+  pullRequests: ForgePullRequest[];
+  permissions: ForgePermission[];
+  deployments: ForgeDeployment[];
+  environments: ForgeEnvironment[];
 }
 
 /** Server state the forge modules read and write. */
@@ -571,6 +704,16 @@ export interface ForgeStore {
   resolveCommit(sha: string): string | undefined;
   /** Per-server scratch space for forge-specific state (GitLab jobs, …). */
   readonly scratch: Map<string, unknown>;
+  /** Pull requests, permissions, GitHub deployments, GitLab environments (live lists). */
+  readonly previews: PreviewState;
+  /** A pull request of a repository (case-insensitive) by number. */
+  findPullRequest(repo: string, number: number): ForgePullRequest | undefined;
+  /** A user's seeded rights on a repository (both case-insensitive); undefined when the user was never seeded anywhere. */
+  permissionOf(repo: string, user: string): PermissionLevel | undefined;
+  /** True when the user was seeded with rights on some repository (or is the token's login). */
+  userExists(user: string): boolean;
+  /** A stable numeric id per login: 1 for the token's own user, then 2, 3… in order of first use. */
+  userId(login: string): number;
 
   /** Every stored hook (live objects), creation order. */
   readonly hooks: ForgeHook[];
@@ -783,6 +926,8 @@ function checkRunLog(runs: readonly ForgeCheckRun[]): CheckRunLog {
 
 interface Fault extends FaultSpec {
   remaining: number;
+  /** Matching requests still to let through. */
+  toSkip: number;
 }
 
 interface Waiter {
@@ -893,6 +1038,8 @@ export async function serveForge(def: ForgeDefinition, options: ForgeApiOptions)
   const checkRuns: ForgeCheckRun[] = [];
   const installationTokens: IssuedInstallationToken[] = [];
   let hooksDenied = false;
+  const previews: PreviewState = { pullRequests: [], permissions: [], deployments: [], environments: [] };
+  const userIds = new Map<string, number>();
   const sockets = new Set<Socket>();
   let faults: Fault[] = [];
   let waiters: Waiter[] = [];
@@ -1030,6 +1177,26 @@ export async function serveForge(def: ForgeDefinition, options: ForgeApiOptions)
       return candidates.size === 1 ? [...candidates][0] : undefined;
     },
     scratch,
+    previews,
+    findPullRequest(repo, number) {
+      return previews.pullRequests.find((p) => p.number === number && sameRepo(p.repo, repo));
+    },
+    permissionOf(repo, user) {
+      return previews.permissions.find((p) => sameRepo(p.repo, repo) && p.user.toLowerCase() === user.toLowerCase())?.level;
+    },
+    userExists(user) {
+      return user.toLowerCase() === store.login.toLowerCase() || previews.permissions.some((p) => p.user.toLowerCase() === user.toLowerCase());
+    },
+    userId(login) {
+      const key = login.toLowerCase();
+      if (key === store.login.toLowerCase()) return 1;
+      let id = userIds.get(key);
+      if (id === undefined) {
+        id = userIds.size + 2;
+        userIds.set(key, id);
+      }
+      return id;
+    },
   };
 
   const api: ForgeApi = {
@@ -1100,10 +1267,118 @@ export async function serveForge(def: ForgeDefinition, options: ForgeApiOptions)
       notify();
       return event ? structuredClone(event) : undefined;
     },
-    seedPullRequest(repo, pr) {
-      if (!def.seedPullRequest) throw new Error(`seedPullRequest: the ${def.id} stand-in lists no pull requests (only gitlab)`);
-      def.seedPullRequest(store, repo, pr);
+    get pullRequests() {
+      return previews.pullRequests.map((p) => structuredClone(p));
+    },
+    seedPullRequest(repo, seed) {
+      if (!isFullSha(seed.headSha)) throw new Error(`seedPullRequest: headSha must be a full sha, got ${JSON.stringify(seed.headSha)}`);
+      if (store.findPullRequest(repo, seed.number)) throw new Error(`seedPullRequest: ${repo} already has pull request ${String(seed.number)}`);
+      const at = store.now().toISOString();
+      const fork = seed.fork ?? false;
+      const pr: ForgePullRequest = {
+        repo,
+        number: seed.number,
+        headSha: seed.headSha.toLowerCase(),
+        headBranch: seed.headBranch,
+        baseBranch: seed.baseBranch,
+        state: seed.state === undefined || seed.state === 'opened' ? 'open' : seed.state,
+        fork,
+        headRepo: seed.headRepo ?? (fork ? `fork-owner/${repo.split('/').pop() ?? repo}` : repo),
+        labels: [...(seed.labels ?? [])],
+        author: seed.author ?? 'octocat',
+        title: seed.title ?? `Pull request ${String(seed.number)}`,
+        createdAt: at,
+        updatedAt: at,
+      };
+      previews.pullRequests.push(pr);
+      commits.set(pr.headSha, pr.headSha);
       notify();
+      return structuredClone(pr);
+    },
+    updatePullRequest(repo, number, change) {
+      const pr = store.findPullRequest(repo, number);
+      if (!pr) throw new Error(`updatePullRequest: ${repo} has no pull request ${String(number)} (seed it first)`);
+      if (change.headSha !== undefined) {
+        if (!isFullSha(change.headSha)) throw new Error(`updatePullRequest: headSha must be a full sha, got ${JSON.stringify(change.headSha)}`);
+        commits.set(change.headSha.toLowerCase(), change.headSha.toLowerCase());
+      }
+      Object.assign(pr, { ...change, ...(change.headSha !== undefined ? { headSha: change.headSha.toLowerCase() } : {}) });
+      if (change.labels) pr.labels = [...change.labels];
+      pr.updatedAt = store.now().toISOString();
+      notify();
+      return structuredClone(pr);
+    },
+    seedPermission(repo, user, level) {
+      const found = previews.permissions.find((p) => sameRepo(p.repo, repo) && p.user.toLowerCase() === user.toLowerCase());
+      if (found) found.level = level;
+      else previews.permissions.push({ repo, user, level });
+      store.userId(user);
+      notify();
+    },
+    seedStatus(sha, context, state, extra = {}) {
+      if (!isFullSha(sha)) throw new Error(`seedStatus: sha must be a full sha, got ${JSON.stringify(sha)}`);
+      const status = store.addStatus({
+        sha,
+        context,
+        state,
+        description: extra.description ?? null,
+        targetUrl: extra.targetUrl ?? null,
+        ...(extra.ref !== undefined ? { ref: extra.ref } : {}),
+      });
+      notify();
+      return { ...status };
+    },
+    seedCheckRun(repo, sha, name, run = {}) {
+      if (def.id !== 'github') throw new Error(`seedCheckRun: the ${def.id} stand-in has no check runs (only github)`);
+      if (!isFullSha(sha)) throw new Error(`seedCheckRun: sha must be a full sha, got ${JSON.stringify(sha)}`);
+      const at = store.now().toISOString();
+      const conclusion = run.conclusion ?? null;
+      const status = run.status ?? (conclusion !== null ? 'completed' : 'queued');
+      const stored: ForgeCheckRun = {
+        id: store.nextId('github:check-run', 20_000_000_001),
+        repo,
+        headSha: sha.toLowerCase(),
+        name,
+        status,
+        conclusion,
+        detailsUrl: null,
+        externalId: null,
+        startedAt: at,
+        completedAt: status === 'completed' ? at : null,
+        output: { title: null, summary: null, text: null, annotationsCount: 0 },
+        installationId: 0,
+        createdAt: at,
+        updatedAt: at,
+        history: [],
+      };
+      checkRuns.push(stored);
+      notify();
+      return structuredClone(stored);
+    },
+    get deployments() {
+      return previews.deployments.map((d) => structuredClone(d));
+    },
+    get environments() {
+      return previews.environments.map((e) => structuredClone(e));
+    },
+    seedEnvironment(repo, seed) {
+      if (def.id !== 'gitlab') throw new Error(`seedEnvironment: the ${def.id} stand-in has no environments (only gitlab)`);
+      if (previews.environments.some((e) => sameRepo(e.repo, repo) && e.name === seed.name))
+        throw new Error(`seedEnvironment: ${repo} already has an environment ${JSON.stringify(seed.name)}`);
+      const at = store.now().toISOString();
+      const env: ForgeEnvironment = {
+        id: store.nextId('gitlab:environment'),
+        repo,
+        name: seed.name,
+        externalUrl: seed.externalUrl ?? null,
+        state: seed.state ?? 'available',
+        tier: seed.tier ?? 'development',
+        createdAt: at,
+        updatedAt: at,
+      };
+      previews.environments.push(env);
+      notify();
+      return structuredClone(env);
     },
     get checkRuns() {
       return checkRunLog(checkRuns);
@@ -1128,6 +1403,7 @@ export async function serveForge(def: ForgeDefinition, options: ForgeApiOptions)
     },
     seedComment(pr, body, seedOptions) {
       const c = store.addComment(pr, seedOptions?.repo ?? defaultRepo(), body, seedOptions?.author);
+      if (seedOptions?.system === true) c.system = true;
       notify();
       return publicComment(c);
     },
@@ -1145,7 +1421,7 @@ export async function serveForge(def: ForgeDefinition, options: ForgeApiOptions)
       notify();
     },
     failNext(fault) {
-      faults.push({ ...fault, remaining: fault.times ?? 1 });
+      faults.push({ ...fault, remaining: fault.times ?? 1, toSkip: fault.skip ?? 0 });
     },
     down(value, mode = 'unavailable') {
       isDown = value;
@@ -1198,6 +1474,11 @@ export async function serveForge(def: ForgeDefinition, options: ForgeApiOptions)
       hookTests.length = 0;
       checkRuns.length = 0;
       installationTokens.length = 0;
+      previews.pullRequests.length = 0;
+      previews.permissions.length = 0;
+      previews.deployments.length = 0;
+      previews.environments.length = 0;
+      userIds.clear();
       hooksDenied = false;
       faults = [];
       isDown = false;
@@ -1265,6 +1546,15 @@ export async function serveForge(def: ForgeDefinition, options: ForgeApiOptions)
         `  ${c.repo} ${c.headSha.slice(0, 7)} ${JSON.stringify(c.name)} #${String(c.id)}: ${c.status}${c.conclusion ? `/${c.conclusion}` : ''} (${String(c.history.length)} writes)`,
       );
     if (installationTokens.length > 0) lines.push(`installation tokens issued: ${String(installationTokens.length)}`);
+    if (previews.pullRequests.length > 0)
+      lines.push(
+        `pull requests: ${previews.pullRequests.map((p) => `${p.repo}#${String(p.number)} ${p.state} ${p.headSha.slice(0, 7)} → ${p.baseBranch}`).join('; ')}`,
+      );
+    for (const d of previews.deployments)
+      lines.push(
+        `  deployment ${String(d.id)} ${d.repo} ${d.environment} ${d.sha.slice(0, 7)}: ${d.statuses.map((st) => st.state).join(' → ') || 'no status'}`,
+      );
+    for (const e of previews.environments) lines.push(`  environment ${String(e.id)} ${e.repo} ${e.name}: ${e.state} ${e.externalUrl ?? ''}`);
     if (hooksDenied) lines.push('hooks denied (denyHooks)');
     if (faults.length > 0) lines.push(`pending faults: ${String(faults.length)}`);
     if (isDown) lines.push(`down (${downMode})`);
@@ -1290,6 +1580,10 @@ export async function serveForge(def: ForgeDefinition, options: ForgeApiOptions)
   function takeFault(method: string, path: string): Fault | undefined {
     const fault = faults.find((f) => (f.method === undefined || f.method.toUpperCase() === method) && (f.pathRegex === undefined || f.pathRegex.test(path)));
     if (!fault) return undefined;
+    if (fault.toSkip > 0) {
+      fault.toSkip -= 1;
+      return undefined;
+    }
     fault.remaining -= 1;
     if (fault.remaining <= 0) faults = faults.filter((f) => f !== fault);
     return fault;

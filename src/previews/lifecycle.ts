@@ -113,7 +113,13 @@ export async function runPreviewJob(deps: PreviewDeps, data: PreviewJobData, att
       if (stored) return teardown(deps, app, stored, 'previews of pull requests from forks are off (previews.forks: never)');
       return 'not-requested';
     }
-    const approval = await approvedBy(api, app, data.number, pr.headSha);
+    let approval: string | undefined;
+    try {
+      approval = await approvedBy(api, app, data.number, pr.headSha);
+    } catch (err) {
+      // A token that may not ask about permissions is not an approval: say so on the pull request.
+      return wait(`from a fork: approvals cannot be checked (${failureReason(errorMessage(err))})`);
+    }
     if (!approval) {
       return wait(`from a fork: waits for a maintainer to approve this exact commit (comment "${APPROVE_WORD} ${pr.headSha}")`);
     }
@@ -335,7 +341,7 @@ async function approvedBy(api: ForgeApi | undefined, app: AppConfig, number: num
   const line = new RegExp(`(^|\\n)\\s*${APPROVE_WORD.replace('/', '\\/')}\\s+${sha}\\s*($|\\n)`, 'i');
   for (const c of await api.listComments(app.repo, number)) {
     if (!line.test(c.body)) continue;
-    if (await api.canPush(app.repo, c.author).catch(() => false)) return c.author;
+    if (await api.canPush(app.repo, c.author)) return c.author;
   }
   return undefined;
 }

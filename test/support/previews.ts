@@ -5,6 +5,7 @@
  * environment Landfall reported, recorded in order.
  */
 import { randomBytes } from 'node:crypto';
+import type { ForgeId } from '../../src/config/schema.js';
 import type { ForgeApi, PullRequestComment, PullRequestState } from '../../src/forges/forge-api.js';
 import type { PreviewJobData, PullRequestSnapshot } from '../../src/model/jobs.js';
 import { runPreviewJob, type PreviewDeps, type PreviewOutcome } from '../../src/previews/lifecycle.js';
@@ -66,8 +67,16 @@ export function previewsYaml(extra = '', word = randomBytes(3).toString('hex')):
   return `, path: deploy, previews: { namespace: "pv-{app}-{number}-${word}", url: "https://pr-{number}.preview.test", values: { "web.example.test": "pr-{number}.preview.test", "IMAGE_TAG": "{sha}" }${extra} }`;
 }
 
+/** Another forge for the app, with a real API client (against a stand-in) for its reports. */
+export interface HarnessForge {
+  forge: ForgeId;
+  repo: string;
+  /** Reports (environments) and permission checks go here; pull requests still come from the fake forge. */
+  api: ForgeApi;
+}
+
 /** The harness on the Kubernetes API test server, or on the real control plane when `kube` is given. */
-export async function previewHarness(t: Teardown, extra = '', kube?: RealKube): Promise<PreviewHarness> {
+export async function previewHarness(t: Teardown, extra = '', kube?: RealKube, other?: HarnessForge): Promise<PreviewHarness> {
   const word = randomBytes(3).toString('hex');
   const sync = kube ? await realSyncHarness(t, kube, previewsYaml(extra, word)) : await syncHarness(t, previewsYaml(extra, word));
   if (kube) {
@@ -97,13 +106,20 @@ export async function previewHarness(t: Teardown, extra = '', kube?: RealKube): 
       reported.comments.push({ app: comment.app, number: comment.number, body: comment.body });
     },
   };
+  if (other) {
+    const app = { ...sync.app, forge: other.forge, repo: other.repo };
+    sync.app = app;
+    sync.config = { ...sync.config, apps: [app] };
+    forge.api.reportEnvironment = other.api.reportEnvironment?.bind(other.api);
+    forge.api.retireEnvironment = other.api.retireEnvironment?.bind(other.api);
+  }
   const store = createPreviewStore(sync.redis, createKeys(sync.prefix));
   const requeued: PreviewHarness['requeued'] = [];
   let seq = 0;
   const deps: PreviewDeps = {
     config: sync.config,
     store,
-    apis: new Map([[sync.app.forge, forge.api]]),
+    apis: new Map<ForgeId, ForgeApi>([[sync.app.forge, forge.api]]),
     sync: { ...sync.deps },
     reporter,
     log: sync.deps.log,
@@ -124,7 +140,7 @@ export async function previewHarness(t: Teardown, extra = '', kube?: RealKube): 
         state: 'open',
         headSha,
         headBranch,
-        headRepo: options.headRepo ?? 'acme/web',
+        headRepo: options.headRepo ?? sync.app.repo,
         baseBranch: 'main',
         labels: options.labels ?? ['preview'],
         author: options.author ?? 'dev',

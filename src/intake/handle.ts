@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { AppIndex } from '../apps/match.js';
 import { clipName, MAX_NAME_CHARS } from '../clip.js';
 import type { AppConfig, Config, ForgeId } from '../config/schema.js';
-import type { PreviewCause } from '../model/jobs.js';
+import { PREVIEW_APPROVE_WORD, type PreviewCause } from '../model/jobs.js';
 import { FORGES } from '../forges/registry.js';
 import { acceptsUnsigned } from '../forges/signature.js';
 import { PayloadError, type CommentEvent, type ForgeEvent, type IgnoreReason, type PullRequestEvent } from '../forges/types.js';
@@ -122,7 +122,13 @@ export function createDeliveryHandler(deps: DeliveryHandlerDeps) {
         await deps.spool.write({ forge: delivery.forge, deliveryId, items });
         return {
           status: 202,
-          body: { accepted: items.map((i) => ({ app: i.data.app, sha: i.kind === 'sync' ? i.data.sha : i.kind === 'plan' ? i.data.headSha : (i.data.pullRequest?.headSha ?? ''), jobId: 'spooled' })) },
+          body: {
+            accepted: items.map((i) => ({
+              app: i.data.app,
+              sha: i.kind === 'sync' ? i.data.sha : i.kind === 'plan' ? i.data.headSha : (i.data.pullRequest?.headSha ?? ''),
+              jobId: 'spooled',
+            })),
+          },
           outcome: 'spooled',
         };
       } catch (err) {
@@ -162,7 +168,8 @@ export function createDeliveryHandler(deps: DeliveryHandlerDeps) {
     if (event.kind === 'comment') {
       // A comment may approve a fork's commit for a preview; which app's, the worker asks the forge.
       const previewing = tracking.filter((app) => app.previews);
-      if (previewing.length === 0) return { reason: 'unhandled-event', detail: `a comment on pull request #${event.number} asks nothing of Landfall` };
+      if (previewing.length === 0 || !event.body.includes(PREVIEW_APPROVE_WORD))
+        return { reason: 'unhandled-event', detail: `a comment on pull request #${event.number} asks nothing of Landfall` };
       return { items: previewing.map((app) => previewItem(app, event, 'comment', receivedAt)) };
     }
     const apps = deps.apps.forBranch(event.forge, event.repo, event.baseBranch);

@@ -51,7 +51,13 @@ export const planJobSchema = z.object({
 export type PlanJobData = z.infer<typeof planJobSchema>;
 
 /** What woke a preview job: a pull-request event, a comment, the sweep, or a freed slot. */
-export const PREVIEW_CAUSES = ['opened', 'updated', 'reopened', 'labeled', 'closed', 'merged', 'comment', 'sweep', 'slot', 'checks'] as const;
+export const PREVIEW_CAUSES = ['opened', 'updated', 'reopened', 'labeled', 'closed', 'merged', 'comment', 'sweep', 'slot', 'checks', 'sleep'] as const;
+
+/**
+ * What a maintainer comments on a fork's pull request, followed by the full head sha, to let that
+ * commit run as a preview. Comments without it are not even queued.
+ */
+export const PREVIEW_APPROVE_WORD = '/landfall preview';
 
 /** One of {@link PREVIEW_CAUSES}. */
 export type PreviewCause = (typeof PREVIEW_CAUSES)[number];

@@ -1,4 +1,5 @@
 import { groupOf, objectId, refOf, type KubeObject } from '../kube/refs.js';
+import { NETWORK_POLICY_NAME, PREVIEW_SERVICE_ACCOUNT } from './scaffold.js';
 
 /**
  * What the guard reads of an object: the fields of the sync engine's `DesiredObject`
@@ -37,6 +38,12 @@ const RBAC_KINDS = new Set(['Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBi
 const REPLACED_BY_SCAFFOLD: Record<string, string> = {
   ResourceQuota: 'previews.quota',
   LimitRange: 'previews.limits',
+};
+
+/** The objects of the scaffold (src/previews/scaffold.ts) a preview's manifests might name, by `group/Kind`. */
+const SCAFFOLD_OBJECTS: Record<string, string[]> = {
+  'networking.k8s.io/NetworkPolicy': [NETWORK_POLICY_NAME],
+  '/ServiceAccount': [PREVIEW_SERVICE_ACCOUNT],
 };
 
 /** The only capability Pod Security `restricted` lets a container add. */
@@ -221,8 +228,24 @@ export function checkPreviewObjects<T extends GuardedObject>(objects: readonly T
         `${who(object)}: previews do not run DaemonSets (one pod on every node of a shared cluster is not a preview of an app, and node agents need host access previews refuse). Leave it out of the app's manifests`,
       );
     }
+    const scaffold = SCAFFOLD_OBJECTS[`${group}/${obj.kind}`];
+    if (scaffold?.includes(name ?? '')) {
+      result.problems.push(
+        `${who(object)}: has the name of an object Landfall puts in every preview namespace (its ${obj.kind}); a preview may not replace it. Rename it`,
+      );
+    }
+    if (group === '' && obj.kind === 'Service' && isMap(obj.spec) && (obj.spec.type === 'LoadBalancer' || obj.spec.type === 'NodePort')) {
+      result.problems.push(
+        `${who(object)}: a Service of type ${String(obj.spec.type)} opens the preview outside the cluster, past its NetworkPolicy; previews are reached through the ingress controller (use type ClusterIP and an Ingress)`,
+      );
+    }
     const pod = podSpecOf(obj);
     if (pod) {
+      if (pod.spec.serviceAccountName === PREVIEW_SERVICE_ACCOUNT || pod.spec.serviceAccount === PREVIEW_SERVICE_ACCOUNT) {
+        result.problems.push(
+          `${who(object)}: runs as the ServiceAccount ${PREVIEW_SERVICE_ACCOUNT}, the identity Landfall writes the preview with; give the pods a ServiceAccount of their own`,
+        );
+      }
       for (const problem of podProblems(pod.path, pod.spec)) result.problems.push(`${who(object)}: ${problem}`);
       for (const warning of restrictedGaps(pod.path, pod.spec)) result.warnings.push(`${who(object)}: ${warning}`);
     }

@@ -8,7 +8,9 @@ import type { Logger } from 'pino';
 import type { AppConfig, Config, ForgeId, PreviewsConfig } from '../config/schema.js';
 import type { ForgeApi } from '../forges/forge-api.js';
 import type { KubeClient } from '../kube/client.js';
-import type { PreviewJobData, PullRequestSnapshot } from '../model/jobs.js';
+import type { KubeObject } from '../kube/refs.js';
+import { PREVIEW_LABEL, PULL_REQUEST_LABEL } from '../model/labels.js';
+import { PREVIEW_APPROVE_WORD, type PreviewJobData, type PullRequestSnapshot } from '../model/jobs.js';
 import type { SyncRecord } from '../model/records.js';
 import type { StatusReporter } from '../status/reporter.js';
 import { failureReason, short } from '../status/wording.js';
@@ -22,8 +24,8 @@ import type { RenderedObject } from '../sync/render/types.js';
 import { errorMessage } from '../unknown.js';
 import { checkPreviewObjects } from './guard.js';
 import { environmentName, previewAppName, previewNamespace, previewUrl } from './names.js';
-import { previewScaffold, previewServiceAccountUser } from './scaffold.js';
-import { wakeWorkloads } from './sleep.js';
+import { previewScaffold, previewSelector, previewServiceAccountUser } from './scaffold.js';
+import { sleepWorkloads, wakeWorkloads } from './sleep.js';
 import type { PreviewState, PreviewStore } from './store.js';
 import { substituteValues } from './substitute.js';
 
@@ -42,7 +44,7 @@ export interface PreviewDeps {
 }
 
 /** What a preview job came to, for logs and the job's return value. */
-export type PreviewOutcome = 'deployed' | 'failed' | 'waiting' | 'removed' | 'not-requested' | 'unchanged';
+export type PreviewOutcome = 'deployed' | 'failed' | 'waiting' | 'removed' | 'not-requested' | 'unchanged' | 'slept';
 
 /** How long CI statuses named in `waitFor` are waited for, and how often they are asked. */
 const CHECKS_POLL_MS = 20_000;
@@ -53,18 +55,20 @@ export function previewContext(app: string): string {
   return `landfall/${app}/preview`;
 }
 
-/** The word a maintainer comments, with the full head sha, to let a fork's commit run as a preview. */
-export const APPROVE_WORD = '/landfall preview';
-
 /** Runs one preview job: reads the pull request as it is now and makes the preview match. */
-export async function runPreviewJob(deps: PreviewDeps, data: PreviewJobData, attempt: { number: number; final: boolean }): Promise<PreviewOutcome> {
+export async function runPreviewJob(
+  deps: PreviewDeps,
+  data: PreviewJobData,
+  attempt: { number: number; final: boolean; signal?: AbortSignal },
+): Promise<PreviewOutcome> {
   const app = deps.config.apps.find((a) => a.name === data.app);
   if (!app?.previews) throw new SyncError('APP_UNKNOWN', `app "${data.app}" has no previews in the configuration any more`);
   const settings = app.previews;
   const now = deps.now ?? Date.now;
   const api = deps.apis.get(app.forge);
-  const stored = await deps.store.get(app.name, data.number);
-  const pr = await currentPullRequest(deps, app, api, data);
+  // A namespace on the cluster that no record knows (a record lost, a teardown cut short) is torn down like any other.
+  const stored = (await deps.store.get(app.name, data.number)) ?? (await orphan(deps, app, data.number));
+  const pr = await currentPullRequest(app, api, data);
   const log = deps.log.child({ app: app.name, pr: data.number, cause: data.cause });
 
   if (pr.baseBranch !== app.branch || pr.state !== 'open') {
@@ -76,11 +80,15 @@ export async function runPreviewJob(deps: PreviewDeps, data: PreviewJobData, att
     if (!stored) return 'not-requested';
     return teardown(deps, app, stored, settings.trigger === 'label' ? `the label "${settings.label}" was removed` : 'previews are off');
   }
-  const pushed = data.cause === 'opened' || data.cause === 'updated' || data.cause === 'reopened';
+  // A new head is a push, whatever event brought the job (a newer job may have superseded the push's own).
+  const pushed = ['opened', 'updated', 'reopened'].includes(data.cause) || (stored !== undefined && stored.sha !== pr.headSha);
   if (stored?.status === 'expired' && !pushed) return 'not-requested';
   if (stored && !pushed && now() - stored.lastPushAt > settings.ttl) {
     return teardown(deps, app, stored, `no push for ${formatDuration(settings.ttl)} (previews.ttl); the next push brings it back`, true);
   }
+  if (data.cause === 'sleep') return sleep(deps, app, settings, stored);
+  // A comment matters only to a fork waiting for its approval.
+  if (data.cause === 'comment' && !(stored?.status === 'waiting' && stored.waitingFor === 'approval')) return 'unchanged';
   if (stored?.status === 'ready' && stored.sha === pr.headSha && !pushed && data.cause !== 'labeled') return 'unchanged';
 
   const namespace = previewNamespace(app, data.number);
@@ -99,11 +107,14 @@ export async function runPreviewJob(deps: PreviewDeps, data: PreviewJobData, att
     updatedAt: now(),
     lastPushAt: pushed || !stored ? now() : stored.lastPushAt,
   };
-  const wait = async (reason: string, retryInMs?: number): Promise<PreviewOutcome> => {
+  const wait = async (waitingFor: WaitKind, reason: string, retryInMs?: number): Promise<PreviewOutcome> => {
+    // Waiting for the same thing on the same head keeps its start, so waits are bounded.
+    const since = stored?.waitingFor === waitingFor && stored.sha === pr.headSha && stored.waitingSince ? stored.waitingSince : now();
     // A preview already running keeps running its older commit; the status on the new head says why it waits.
-    await deps.store.put({ ...base, ...(stored?.applied ? { status: stored.status, sha: stored.sha ?? pr.headSha } : {}), reason });
+    const running = stored?.applied ? { status: stored.status, sha: stored.sha ?? pr.headSha } : {};
+    await deps.store.put({ ...base, ...running, reason, waitingFor, waitingSince: since });
     report(deps, app, data.number, pr.headSha, 'queued', reason, stored?.url ?? pageUrl(deps.config, app, data.number));
-    if (retryInMs !== undefined) await deps.requeue(omitSeq(data, 'checks'), retryInMs);
+    if (retryInMs !== undefined) await deps.requeue(omitSeq(data, waitingFor === 'slot' ? 'slot' : 'checks'), retryInMs);
     log.info({ reason }, 'preview waits');
     return 'waiting';
   };
@@ -118,10 +129,10 @@ export async function runPreviewJob(deps: PreviewDeps, data: PreviewJobData, att
       approval = await approvedBy(api, app, data.number, pr.headSha);
     } catch (err) {
       // A token that may not ask about permissions is not an approval: say so on the pull request.
-      return wait(`from a fork: approvals cannot be checked (${failureReason(errorMessage(err))})`);
+      return wait('approval', `from a fork: approvals cannot be checked (${failureReason(errorMessage(err))})`);
     }
     if (!approval) {
-      return wait(`from a fork: waits for a maintainer to approve this exact commit (comment "${APPROVE_WORD} ${pr.headSha}")`);
+      return wait('approval', `from a fork: waits for a maintainer to approve this exact commit (comment "${PREVIEW_APPROVE_WORD} ${pr.headSha}")`);
     }
     log.info({ approvedBy: approval }, 'fork commit approved for a preview');
   }
@@ -133,17 +144,54 @@ export async function runPreviewJob(deps: PreviewDeps, data: PreviewJobData, att
       return 'failed';
     }
     if (verdict.pending) {
-      const waited = now() - (stored?.status === 'waiting' && stored.sha === pr.headSha ? stored.updatedAt : now());
-      return wait(`waits for ${verdict.pending}`, waited < CHECKS_WAIT_MS ? CHECKS_POLL_MS : undefined);
+      const since = stored?.waitingFor === 'checks' && stored.sha === pr.headSha ? (stored.waitingSince ?? now()) : now();
+      const expired = now() - since >= CHECKS_WAIT_MS;
+      const reason = expired ? `waited ${formatDuration(CHECKS_WAIT_MS)} for ${verdict.pending}; push again to try once more` : `waits for ${verdict.pending}`;
+      return wait('checks', reason, expired ? undefined : CHECKS_POLL_MS);
     }
   }
-  if (!stored?.applied) {
-    const running = (await deps.store.list(app.name)).filter((s) => s.number !== data.number && s.applied);
-    if (running.length >= settings.maxOpen) {
-      return wait(`waits for a free slot: ${running.length} of ${settings.maxOpen} previews are running (previews.maxOpen)`);
-    }
+  // A slot is taken atomically (several workers may start previews at once) and kept until teardown.
+  if (!(await deps.store.takeSlot(app.name, data.number, settings.maxOpen))) {
+    return wait('slot', `waits for a free slot: ${settings.maxOpen} of ${settings.maxOpen} previews are running (previews.maxOpen)`, SLOT_POLL_MS);
   }
   return deploy(deps, app, settings, data, pr, base, attempt, log, stored?.status === 'sleeping');
+}
+
+/** What a waiting preview waits for. */
+type WaitKind = NonNullable<PreviewState['waitingFor']>;
+
+/** How often a preview waiting for a slot looks again (a teardown also wakes the longest waiting at once). */
+const SLOT_POLL_MS = 5 * 60_000;
+
+/**
+ * A preview namespace of this pull request on the cluster that no record knows: a record lost
+ * with Redis, or a teardown cut short. Read back into a record so it can be torn down.
+ */
+async function orphan(deps: PreviewDeps, app: AppConfig, number: number): Promise<PreviewState | undefined> {
+  const client = await deps.sync.kube(app.cluster);
+  const [ns] = await client.list('v1', 'Namespace', { labelSelector: previewSelector(app, number) });
+  if (!ns) return undefined;
+  const at = Date.parse(String(ns.metadata.creationTimestamp ?? '')) || Date.now();
+  return {
+    app: app.name,
+    number,
+    namespace: ns.metadata.name,
+    status: 'failed',
+    reason: 'found on the cluster without a record',
+    applied: true,
+    createdAt: at,
+    updatedAt: at,
+    lastPushAt: at,
+  };
+}
+
+/** `sleepAfter`: scales the workloads of an idle, ready preview to zero (the sweep asks; this runs under the preview's lock). */
+async function sleep(deps: PreviewDeps, app: AppConfig, settings: PreviewsConfig, stored: PreviewState | undefined): Promise<PreviewOutcome> {
+  const now = deps.now ?? Date.now;
+  if (!stored || stored.status !== 'ready' || settings.sleepAfter === undefined || now() - stored.lastPushAt <= settings.sleepAfter) return 'unchanged';
+  await sleepWorkloads(await deps.sync.kube(app.cluster), stored.namespace);
+  await deps.store.put({ ...stored, status: 'sleeping', reason: 'no push for a while (previews.sleepAfter); the next push wakes it', updatedAt: now() });
+  return 'slept';
 }
 
 /** Deploys the head into the preview namespace, through the same pipeline as a deploy. */
@@ -154,7 +202,7 @@ async function deploy(
   data: PreviewJobData,
   pr: PullRequestSnapshot,
   base: PreviewState,
-  attempt: { number: number; final: boolean },
+  attempt: { number: number; final: boolean; signal?: AbortSignal },
   log: Logger,
   waking: boolean,
 ): Promise<PreviewOutcome> {
@@ -193,7 +241,10 @@ async function deploy(
       selfHeal: false,
       prComments: false,
     };
-    record = await runSync(deps.sync, {
+    // A preview never decrypts the repository's SOPS files: its commit is unreviewed (a fork's, or
+    // a branch's), and its pods could read what was decrypted. Its Secrets come from secretsFrom.
+    const { decryption: _decryption, ...withoutKeys } = deps.sync;
+    record = await runSync(withoutKeys, {
       app: previewApp,
       data: {
         app: previewApp.name,
@@ -210,6 +261,7 @@ async function deploy(
       covered: [],
       attempt: attempt.number,
       finalAttempt: attempt.final,
+      ...(attempt.signal ? { signal: attempt.signal } : {}),
       preview: {
         sha: pr.headSha,
         overrides: {
@@ -284,7 +336,10 @@ export async function teardown(deps: PreviewDeps, app: AppConfig, stored: Previe
   else await deps.store.remove(app.name, stored.number);
   log.info({ why, namespace: stored.namespace }, 'preview removed');
   // A slot is free: the longest-waiting pull request gets another look.
-  const waiting = (await deps.store.list(app.name)).filter((s) => s.status === 'waiting' && !s.applied).sort((a, b) => a.updatedAt - b.updatedAt)[0];
+  await deps.store.freeSlot(app.name, stored.number);
+  const waiting = (await deps.store.list(app.name))
+    .filter((s) => s.waitingFor === 'slot' && !s.applied)
+    .sort((a, b) => (a.waitingSince ?? a.updatedAt) - (b.waitingSince ?? b.updatedAt))[0];
   if (waiting) {
     await deps.requeue({ app: app.name, forge: app.forge, repo: app.repo, number: waiting.number, cause: 'slot', receivedAt: Date.now() }, 0);
   }
@@ -303,13 +358,13 @@ function isFork(app: AppConfig, pr: PullRequestSnapshot): boolean {
 }
 
 /**
- * The pull request as it is now. An event carries it; a comment, the sweep or a freed slot asks
- * the forge. When the forge cannot say, the job fails and is retried: nothing is deleted on a
- * guess.
+ * The pull request as it is now. With an API token the forge is asked every time (an event may be
+ * late, redelivered or spooled, and a label event does not say whether the pull request is still
+ * open); without one the event's view is all there is. When the forge cannot say, or says it does
+ * not know the pull request (a token that lost the repository looks the same), the job fails and
+ * is retried: nothing is removed on a guess.
  */
-async function currentPullRequest(deps: PreviewDeps, app: AppConfig, api: ForgeApi | undefined, data: PreviewJobData): Promise<PullRequestSnapshot> {
-  // A label event does not say whether the pull request is still open: ask, where the forge can answer.
-  if (data.pullRequest && !['comment', 'sweep', 'slot', 'checks', 'labeled'].includes(data.cause)) return data.pullRequest;
+async function currentPullRequest(app: AppConfig, api: ForgeApi | undefined, data: PreviewJobData): Promise<PullRequestSnapshot> {
   if (!api?.pullRequest) {
     if (data.pullRequest) return data.pullRequest;
     throw new SyncError('FORGE_UNAVAILABLE', `forges.${app.forge} has no API token, so pull request #${data.number} cannot be looked up`);
@@ -320,7 +375,13 @@ async function currentPullRequest(deps: PreviewDeps, app: AppConfig, api: ForgeA
   } catch (err) {
     throw new SyncError('FORGE_UNAVAILABLE', `could not read pull request #${data.number} from ${app.forge}: ${errorMessage(err)}`, true, { cause: err });
   }
-  if (!found) return { state: 'closed', headSha: '', headBranch: '', headRepo: '', baseBranch: app.branch };
+  if (!found) {
+    throw new SyncError(
+      'PULL_REQUEST_UNKNOWN',
+      `${app.forge} says ${app.repo} has no pull request #${data.number} (or the token can no longer see the repository); nothing of its preview is removed`,
+      true,
+    );
+  }
   return {
     state: found.state,
     headSha: found.headSha,
@@ -334,11 +395,11 @@ async function currentPullRequest(deps: PreviewDeps, app: AppConfig, api: ForgeA
 
 /**
  * Who approved `sha` for a preview: the first commenter with push access whose comment names the
- * full sha after {@link APPROVE_WORD}. An approval names one commit, so a later push needs another.
+ * full sha after {@link PREVIEW_APPROVE_WORD}. An approval names one commit, so a later push needs another.
  */
 async function approvedBy(api: ForgeApi | undefined, app: AppConfig, number: number, sha: string): Promise<string | undefined> {
   if (!api?.listComments || !api.canPush) return undefined;
-  const line = new RegExp(`(^|\\n)\\s*${APPROVE_WORD.replace('/', '\\/')}\\s+${sha}\\s*($|\\n)`, 'i');
+  const line = new RegExp(`(^|\\n)\\s*${PREVIEW_APPROVE_WORD.replace('/', '\\/')}\\s+${sha}\\s*($|\\n)`, 'i');
   for (const c of await api.listComments(app.repo, number)) {
     if (!line.test(c.body)) continue;
     if (await api.canPush(app.repo, c.author)) return c.author;
@@ -377,7 +438,14 @@ function rewriteForPreview(
 /** Applies the preview namespace and what guards it, as Landfall itself (the preview's identity cannot). */
 async function applyScaffold(client: KubeClient, app: AppConfig, settings: PreviewsConfig, number: number, sameRepo: boolean): Promise<void> {
   const namespace = previewNamespace(app, number);
-  await untilNotTerminating(client, namespace);
+  const live = await untilNotTerminating(client, namespace);
+  const labels = live?.metadata.labels ?? {};
+  if (live && (labels[PREVIEW_LABEL] !== app.name || labels[PULL_REQUEST_LABEL] !== String(number))) {
+    throw new SyncError(
+      'NAMESPACE_TAKEN',
+      `namespace ${namespace} exists and is not the preview of ${app.name} #${number}; Landfall takes no namespace it did not create (make previews.namespace unique, e.g. with {app})`,
+    );
+  }
   for (const obj of previewScaffold(app, number)) {
     await client.apply(obj, { fieldManager: FIELD_MANAGER, force: true });
   }
@@ -405,11 +473,11 @@ const TERMINATING_WAIT_MS = 90_000;
  * A preview torn down a moment ago (closed and reopened, expired and pushed) leaves its namespace
  * terminating, and nothing can be created in it: wait until it is gone, or fail for a retry.
  */
-async function untilNotTerminating(client: KubeClient, namespace: string): Promise<void> {
+async function untilNotTerminating(client: KubeClient, namespace: string): Promise<KubeObject | undefined> {
   const deadline = Date.now() + TERMINATING_WAIT_MS;
   for (;;) {
     const live = await client.get({ apiVersion: 'v1', kind: 'Namespace', name: namespace });
-    if (!live?.metadata.deletionTimestamp) return;
+    if (!live?.metadata.deletionTimestamp) return live;
     if (Date.now() > deadline) {
       throw new SyncError('NAMESPACE_TERMINATING', `namespace ${namespace} of the previous preview is still being deleted; trying again later`, true);
     }

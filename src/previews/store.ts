@@ -37,6 +37,9 @@ export const previewStateSchema = z.object({
   syncId: z.string().optional(),
   /** Whether objects may be in the cluster (a deploy was started): teardown has work to do. */
   applied: z.boolean().optional(),
+  /** What a waiting preview waits for, and since when (waits for CI statuses are bounded). */
+  waitingFor: z.enum(['approval', 'checks', 'slot']).optional(),
+  waitingSince: z.number().optional(),
   createdAt: z.number(),
   updatedAt: z.number(),
   /** The last push (or opening) of the pull request: `ttl` and `sleepAfter` count from it. */
@@ -46,6 +49,14 @@ export const previewStateSchema = z.object({
 /** A preview as stored. */
 export type PreviewState = z.infer<typeof previewStateSchema>;
 
+/** KEYS: the app's slots. ARGV: the pull request, the most slots. 1 when it holds a slot. */
+const TAKE_SLOT = `
+if redis.call('sismember', KEYS[1], ARGV[1]) == 1 then return 1 end
+if redis.call('scard', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('sadd', KEYS[1], ARGV[1])
+return 1
+`;
+
 /** Reads and writes previews. */
 export interface PreviewStore {
   get(app: string, number: number): Promise<PreviewState | undefined>;
@@ -53,6 +64,12 @@ export interface PreviewStore {
   remove(app: string, number: number): Promise<void>;
   /** The pull requests of an app with a preview or waiting for one. */
   numbers(app: string): Promise<number[]>;
+  /**
+   * Takes one of the app's `max` preview slots for the pull request, atomically (several workers
+   * may start previews at once); true when it has one (already, or now). Kept until {@link freeSlot}.
+   */
+  takeSlot(app: string, number: number, max: number): Promise<boolean>;
+  freeSlot(app: string, number: number): Promise<void>;
   list(app: string): Promise<PreviewState[]>;
 }
 
@@ -68,7 +85,13 @@ export function createPreviewStore(redis: Redis, keys: Keys): PreviewStore {
       await redis.multi().set(keys.preview(state.app, state.number), JSON.stringify(state)).sadd(keys.previews(state.app), String(state.number)).exec();
     },
     async remove(app, number) {
-      await redis.multi().del(keys.preview(app, number)).srem(keys.previews(app), String(number)).exec();
+      await redis.multi().del(keys.preview(app, number)).srem(keys.previews(app), String(number)).srem(keys.previewSlots(app), String(number)).exec();
+    },
+    async takeSlot(app, number, max) {
+      return (await redis.eval(TAKE_SLOT, 1, keys.previewSlots(app), String(number), String(max))) === 1;
+    },
+    async freeSlot(app, number) {
+      await redis.srem(keys.previewSlots(app), String(number));
     },
     async numbers(app) {
       return (await redis.smembers(keys.previews(app))).map(Number).filter((n) => Number.isInteger(n));

@@ -13,7 +13,6 @@ import type { PreviewJobData } from '../model/jobs.js';
 import { errorMessage } from '../unknown.js';
 import { PULL_REQUEST_LABEL } from '../model/labels.js';
 import { previewSelector } from './scaffold.js';
-import { sleepWorkloads } from './sleep.js';
 import type { PreviewStore } from './store.js';
 
 /** What the sweep needs. */
@@ -33,6 +32,7 @@ export interface SweepReport {
   /** Set when the forge could not list pull requests: nothing was queued for this app. */
   error?: string;
   looked: number[];
+  /** Idle previews whose jobs were asked to scale them to zero. */
   slept: number[];
 }
 
@@ -98,9 +98,9 @@ async function sweepApp(deps: SweepDeps, app: AppConfig): Promise<SweepReport> {
     const idle = now() - state.lastPushAt;
     if (idle > settings.ttl || (settings.trigger === 'label' && !hasLabel(pr, settings.label))) await look(number);
     else if (settings.sleepAfter !== undefined && idle > settings.sleepAfter && state.status === 'ready') {
-      await sleepWorkloads(await deps.kube(app.cluster), state.namespace);
-      await deps.store.put({ ...state, status: 'sleeping', reason: 'no push for a while (previews.sleepAfter); the next push wakes it', updatedAt: now() });
+      // The preview's own job scales it down, under its lock, so a deploy or teardown never races it.
       report.slept.push(number);
+      await deps.queue({ app: app.name, forge: app.forge, repo: app.repo, number, cause: 'sleep', receivedAt: now() });
     }
   }
   for (const pr of open) {

@@ -76,6 +76,8 @@ export function createPreviewWorker(deps: PreviewWorkerDeps): Worker {
       return await runPreviewJob({ ...deps.preview, requeue }, data, {
         number: job.attemptsMade + 1,
         final: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+        // A lost lock stops the deploy before its next write, so two jobs never work on one preview.
+        signal: lock.lost,
       });
     } catch (err) {
       if (err instanceof SyncError && !err.transient) throw new UnrecoverableError(err.message);

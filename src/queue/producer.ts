@@ -17,9 +17,7 @@ const QUEUED_SHAS_KEPT = 200;
 
 /** Work one delivery asks for: a sync of an app, or a plan of a pull request for an app. */
 export type IntakeItem =
-  | { kind: 'sync'; data: Omit<SyncJobData, 'generation'> }
-  | { kind: 'plan'; data: PlanJobData }
-  | { kind: 'preview'; data: Omit<PreviewJobData, 'seq'> };
+  { kind: 'sync'; data: Omit<SyncJobData, 'generation'> } | { kind: 'plan'; data: PlanJobData } | { kind: 'preview'; data: Omit<PreviewJobData, 'seq'> };
 
 /** One job a delivery led to, as answered to the forge. */
 export interface AcceptedJob {

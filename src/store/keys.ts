@@ -48,6 +48,8 @@ export function createKeys(prefix: string) {
     previewSeq: (app: string, number: number) => `${prefix}:app:${app}:pr:${number}:preview-seq`,
     /** An app's pull requests that have a preview or wait for one (set of numbers). */
     previews: (app: string) => `${prefix}:app:${app}:previews`,
+    /** The pull requests of an app holding one of its `previews.maxOpen` slots (set of numbers). */
+    previewSlots: (app: string) => `${prefix}:app:${app}:preview-slots`,
     /** The lock that keeps one preview job per pull request at a time. */
     previewLock: (app: string, number: number) => `${prefix}:lock:preview:${app}:${number}`,
   };

@@ -213,3 +213,42 @@ t.test('a hook with a generated name keeps its generated id form in the preview 
   t.equal(check.objects[0]?.obj.metadata.namespace, NS);
   t.ok(check.objects[0]?.hook, 'the hook spec travels with it');
 });
+
+t.test('a preview may not replace the scaffold, run as its identity, or open itself past the ingress', async (t) => {
+  const app = previewApp();
+  const objects = [
+    {
+      obj: { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'landfall-preview-ingress' }, spec: { podSelector: {} } },
+      source: 'deploy/np.yaml#1',
+    },
+    { obj: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'landfall-preview' } }, source: 'deploy/sa.yaml#1' },
+    {
+      obj: { apiVersion: 'v1', kind: 'Service', metadata: { name: 'open' }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } },
+      source: 'deploy/svc.yaml#1',
+    },
+    { obj: { apiVersion: 'v1', kind: 'Service', metadata: { name: 'fine' }, spec: { type: 'ClusterIP', ports: [{ port: 80 }] } }, source: 'deploy/svc.yaml#2' },
+    {
+      obj: {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'borrow' },
+        spec: { serviceAccountName: 'landfall-preview', containers: [{ name: 'c', image: 'x' }] },
+      },
+      source: 'deploy/pod.yaml#1',
+    },
+  ].map((o) => ({ ...o, id: `${o.obj.kind}/${o.obj.metadata.name}`, namespaced: true }));
+  const checked = checkPreviewObjects(objects, 'pv-shop-1', app.namespace);
+  t.equal(checked.problems.length, 4, checked.problems.join('\n'));
+  t.match(
+    checked.problems[0],
+    /NetworkPolicy landfall-preview-ingress \(deploy\/np\.yaml#1\): has the name of an object Landfall puts in every preview namespace/,
+  );
+  t.match(checked.problems[1], /ServiceAccount landfall-preview .*Rename it/);
+  t.match(checked.problems[2], /Service open .*type LoadBalancer opens the preview outside the cluster/);
+  t.match(checked.problems[3], /Pod borrow .*runs as the ServiceAccount landfall-preview/);
+  t.same(
+    checked.objects.map((o) => o.obj.metadata.name),
+    ['fine'],
+    'a ClusterIP Service is fine',
+  );
+});

@@ -55,7 +55,15 @@ t.test('quota and limits come from previews.quota and previews.limits, quantitie
   const byKind = (objects: ReturnType<typeof previewScaffold>, kind: string) => objects.find((o) => o.kind === kind);
   const defaults = previewScaffold(previewApp(), 7);
   t.same(byKind(defaults, 'ResourceQuota')?.spec, {
-    hard: { 'requests.cpu': '2', 'requests.memory': '4Gi', 'limits.cpu': '4', 'limits.memory': '8Gi', pods: '20' },
+    hard: {
+      'requests.cpu': '2',
+      'requests.memory': '4Gi',
+      'limits.cpu': '4',
+      'limits.memory': '8Gi',
+      pods: '20',
+      'services.loadbalancers': '0',
+      'services.nodeports': '0',
+    },
   });
   t.same(byKind(defaults, 'LimitRange')?.spec, {
     limits: [{ type: 'Container', default: { cpu: '500m', memory: '512Mi' }, defaultRequest: { cpu: '50m', memory: '64Mi' } }],

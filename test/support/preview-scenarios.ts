@@ -201,7 +201,7 @@ spec:
     const ns11 = (await h.store.get('web', 11))?.namespace ?? '';
 
     h.forge.failing = 'connect ECONNREFUSED 127.0.0.1:1';
-    h.forge.pullRequests.delete(11);
+    h.forge.pullRequests.get(11)!.state = 'closed';
     const [during] = await h.sweep();
     t.match(during?.error, /ECONNREFUSED/);
     t.same(h.requeued, [], 'nothing queued while the forge cannot say what is open');
@@ -209,6 +209,14 @@ spec:
     t.ok(await get(started(h), 'ConfigMap', 'settings', ns11), 'and deletes nothing');
 
     h.forge.failing = undefined;
+    h.forge.pullRequests.delete(11);
+    t.match(
+      await h.run(11, 'sweep', { event: false }),
+      /no pull request #11 .*nothing of its preview is removed/,
+      'a forge that does not know the pull request (or no longer lets the token see it) removes nothing either',
+    );
+    t.ok(await get(started(h), 'ConfigMap', 'settings', ns11), 'still there');
+    h.open(11, sha, 'sweep').state = 'closed';
     const [after] = await h.sweep();
     t.same(after?.looked, [11], 'the orphan is looked at');
     t.equal(await h.run(11, 'sweep', { event: false }), 'removed');
@@ -235,7 +243,9 @@ spec:
     const state = (await h.store.get('web', 13))!;
     await h.store.put({ ...state, lastPushAt: Date.now() - 2 * 3_600_000 });
     const [report] = await h.sweep();
-    t.same(report?.slept, [13], 'put to sleep');
+    t.same(report?.slept, [13], 'the sweep asks for sleep');
+    t.match(h.requeued.at(-1)?.data, { number: 13, cause: 'sleep' }, 'through the preview job, under its lock');
+    t.equal(await h.run(13, 'sleep', { event: false }), 'slept');
     t.equal((await h.store.get('web', 13))?.status, 'sleeping');
     const replicas = async () =>
       ((await get(started(h), 'Deployment', 'web', state.namespace)) as { spec?: { replicas?: number } } | undefined)?.spec?.replicas;
@@ -245,5 +255,41 @@ spec:
     t.equal(await h.run(13, 'updated'), 'deployed');
     t.equal(await replicas(), 1, 'a push scales it back');
     t.equal((await h.store.get('web', 13))?.status, 'ready');
+  });
+
+  await t.test('a preview namespace the records lost is torn down once its pull request closes', async (t) => {
+    const h = await previewHarness(t, '', kube);
+    await h.sync.repo.commit(appFiles('main'), 'app');
+    const sha = await h.sync.repo.commit(appFiles('lost'), 'lost', 'lost');
+    h.open(14, sha, 'lost');
+    t.equal(await h.run(14, 'opened'), 'deployed');
+    const ns = (await h.store.get('web', 14))!.namespace;
+    await h.store.remove('web', 14);
+    t.same((await h.sweep())[0]?.looked, [14], 'the sweep finds it on the cluster');
+    h.forge.pullRequests.get(14)!.state = 'closed';
+    t.equal(await h.run(14, 'sweep', { event: false }), 'removed');
+    t.notOk(await get(started(h), 'ConfigMap', 'settings', ns), 'its objects are gone');
+    await gone(started(h), ns);
+  });
+
+  await t.test('a namespace Landfall did not create is never taken over', async (t) => {
+    const h = await previewHarness(t, '', kube);
+    await h.sync.repo.commit(appFiles('main'), 'app');
+    const sha = await h.sync.repo.commit(appFiles('taken'), 'taken', 'taken');
+    const { previewNamespace } = await import('../../src/previews/names.js');
+    const ns = previewNamespace(h.sync.app, 15);
+    await started(h).apply(
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { team: 'someone-else' } } },
+      { fieldManager: 'test', force: true },
+    );
+    t.teardown(() =>
+      started(h)
+        .delete({ apiVersion: 'v1', kind: 'Namespace', name: ns })
+        .catch(() => undefined),
+    );
+    h.open(15, sha, 'taken');
+    t.equal(await h.run(15, 'opened'), 'failed');
+    t.match((await h.store.get('web', 15))?.reason, /exists and is not the preview of web #15/);
+    t.same((await started(h).get({ apiVersion: 'v1', kind: 'Namespace', name: ns }))?.metadata.labels?.team, 'someone-else', 'left as it was');
   });
 }

@@ -1,4 +1,4 @@
-import type { SyncRecord } from '../model/records.js';
+import type { PlannedHook, SyncRecord } from '../model/records.js';
 import type { ChangeEntry } from '../model/changes.js';
 import { fitMarkdown } from '../clip.js';
 import { changeSummary, failureReason, planSummary, short } from './wording.js';
@@ -44,8 +44,21 @@ export function planMarkdown(record: SyncRecord, pageUrl?: string): string {
     deleted: 'To prune',
     skipped: 'Left alone',
   });
+  const hooks = record.plannedHooks ?? [];
+  if (hooks.length > 0) {
+    // Hooks are not diffed: each deploy runs them anew, so the plan says when they would run.
+    const listed = hooks.map((h) => `- ${HOOK_WHEN[h.phase]}: ${h.kind} \`${h.namespace ? `${h.namespace}/` : ''}${h.name}\``);
+    sections.push(`**Hooks** (${hooks.length})\n${listed.join('\n')}`);
+  }
   return `${planSummary(record.changes)}.\n\n${sections.join('\n\n')}\n${footer}`;
 }
+
+/** When a planned hook would run, in the plan's words. */
+const HOOK_WHEN: Record<PlannedHook['phase'], string> = {
+  'pre-sync': 'before the deploy',
+  'post-sync': 'after the deploy',
+  'sync-fail': 'if the deploy fails',
+};
 
 /** A deploy as Markdown: what was applied (with field paths) and pruned, health, or why it failed. */
 export function deployMarkdown(record: SyncRecord, pageUrl: string): string {

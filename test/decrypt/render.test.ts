@@ -109,6 +109,25 @@ t.test('helm: an encrypted values file named in helm.valuesFiles', { skip }, asy
   t.same((result!.objects[0]!.obj as unknown as { stringData: unknown }).stringData, { password: 'plain-helm-password', replicas: '2' });
 });
 
+t.test("a renderer's error that quotes a decrypted value has it cut out", { skip }, async (t) => {
+  const key = await ageKeygen();
+  const values = await sopsEncrypt('password: plain-helm-password-echoed\n', { age: [key.recipient], name: 'secrets.yaml' });
+  const { err } = await render(
+    t,
+    {
+      'chart/Chart.yaml': 'apiVersion: v2\nname: demo\nversion: 0.1.0\n',
+      'chart/templates/secret.yaml': '{{ fail (printf "the password %s is too weak" .Values.password) }}\n',
+      'env/secrets.yaml': values,
+    },
+    [key],
+    ', path: chart, helm: { valuesFiles: [env/secrets.yaml] }',
+  );
+  t.ok(err instanceof Error, 'the render fails');
+  const message = err instanceof Error ? `${err.message}\n${err.stack ?? ''}` : '';
+  t.match(message, /the password \[redacted\] is too weak/, "helm's own words, the value cut out");
+  t.notMatch(message, /plain-helm-password-echoed/, 'the plaintext is nowhere in the error');
+});
+
 t.test('failures name the file, leave nothing behind and are permanent', { skip }, async (t) => {
   const key = await ageKeygen();
   const other = await ageKeygen();

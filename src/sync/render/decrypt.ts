@@ -61,13 +61,59 @@ export async function withDecryptedFiles<T>(
   }
   const workRoot = decryption?.workRoot;
   if (!workRoot) throw new SyncError('SOPS_NO_IDENTITY', 'decryption is not set up in this process');
+  // What a renderer's error could echo (helm and kustomize quote the lines they fail on): the
+  // decrypted values are cut out of any error before it reaches a record, a status or a log.
+  const secrets = plaintexts.flatMap((p) => secretValues(p.text));
   return withPrivateDir(workRoot, async (priv) => {
     const copy = join(priv, 'repo');
     await cp(root, copy, { recursive: true, verbatimSymlinks: true, filter: (src) => basename(src) !== '.git' || dirname(src) !== root });
     for (const { rel, text } of plaintexts) await writeFile(join(copy, rel), text, { mode: 0o600 });
     plaintexts.length = 0;
-    return render(copy, join(copy, relative(root, dir)));
+    try {
+      return await render(copy, join(copy, relative(root, dir)));
+    } catch (err) {
+      throw redact(err, secrets);
+    }
   });
+}
+
+/** Values shorter than this are not cut out of errors: they would match ordinary words. */
+const MIN_SECRET_CHARS = 4;
+
+/** The values in a decrypted file: every string of a YAML or JSON document, every value of a dotenv or INI line. */
+export function secretValues(text: string): string[] {
+  const found = new Set<string>();
+  const walk = (value: unknown): void => {
+    if (typeof value === 'string') {
+      if (value.length >= MIN_SECRET_CHARS) found.add(value);
+    } else if (Array.isArray(value)) value.forEach(walk);
+    else if (value !== null && typeof value === 'object') Object.values(value).forEach(walk);
+  };
+  try {
+    walk(parse(text));
+  } catch {
+    // Not YAML: dotenv or INI lines below.
+  }
+  for (const line of text.split('\n')) {
+    const at = line.indexOf('=');
+    if (at > 0)
+      walk(
+        line
+          .slice(at + 1)
+          .trim()
+          .replace(/^(["'])(.*)\1$/, '$2'),
+      );
+  }
+  return [...found].sort((a, b) => b.length - a.length);
+}
+
+/** The error with every secret value in its message and stack replaced by `[redacted]`. */
+function redact(err: unknown, secrets: readonly string[]): unknown {
+  if (!(err instanceof Error) || secrets.length === 0) return err;
+  const cut = (text: string) => secrets.reduce((out, secret) => out.split(secret).join('[redacted]'), text);
+  err.message = cut(err.message);
+  if (err.stack) err.stack = cut(err.stack);
+  return err;
 }
 
 /** The files a renderer reads that may be SOPS-encrypted. */

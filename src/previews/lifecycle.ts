@@ -213,7 +213,7 @@ async function deploy(
   await deps.store.put(state);
   const syncId = `preview-${app.name}-${data.number}-${data.seq}`;
   const page = `${deps.config.server.publicUrl}/syncs/${encodeURIComponent(syncId)}`;
-  report(deps, app, data.number, pr.headSha, 'running', `Deploying ${short(pr.headSha)} to preview ${base.namespace}`, page);
+
   const api = deps.apis.get(app.forge);
   const env = { repo: app.repo, environment: environmentName(app, data.number), sha: pr.headSha, ref: pr.headBranch, url: url ?? page, logUrl: page };
   await api
@@ -244,43 +244,50 @@ async function deploy(
     // A preview never decrypts the repository's SOPS files: its commit is unreviewed (a fork's, or
     // a branch's), and its pods could read what was decrypted. Its Secrets come from secretsFrom.
     const { decryption: _decryption, ...withoutKeys } = deps.sync;
-    record = await runSync(withoutKeys, {
-      app: previewApp,
-      data: {
-        app: previewApp.name,
-        trigger: 'preview',
-        forge: app.forge,
-        repo: app.repo,
-        branch: pr.headBranch,
-        sha: pr.headSha,
-        ...(data.deliveryId ? { deliveryId: data.deliveryId } : {}),
-        generation: 0,
-        receivedAt: data.receivedAt,
-      },
-      jobId: syncId,
-      covered: [],
-      attempt: attempt.number,
-      finalAttempt: attempt.final,
-      ...(attempt.signal ? { signal: attempt.signal } : {}),
-      preview: {
-        sha: pr.headSha,
-        overrides: {
-          rewrite: (objects) => rewriteForPreview(objects, app, base.namespace, settings, vars),
-          check: (objects, note) => {
-            const checked = checkPreviewObjects(objects, base.namespace, app.namespace);
-            const [first, ...more] = checked.problems;
-            if (first) {
-              const also = more.length > 0 ? ` (and ${more.length} more)` : '';
-              throw new SyncError('PREVIEW_REFUSED', `a preview may not apply ${first}${also}\n${checked.problems.join('\n')}`);
-            }
-            for (const line of checked.skipped) note('info', line);
-            for (const line of checked.warnings) note('warn', line);
-            return checked.objects;
+    // The status links to the sync page once the sync has a record to show there.
+    const listener = {
+      started: () => report(deps, app, data.number, pr.headSha, 'running', `Deploying ${short(pr.headSha)} to preview ${base.namespace}`, page),
+    };
+    record = await runSync(
+      { ...withoutKeys, listener },
+      {
+        app: previewApp,
+        data: {
+          app: previewApp.name,
+          trigger: 'preview',
+          forge: app.forge,
+          repo: app.repo,
+          branch: pr.headBranch,
+          sha: pr.headSha,
+          ...(data.deliveryId ? { deliveryId: data.deliveryId } : {}),
+          generation: 0,
+          receivedAt: data.receivedAt,
+        },
+        jobId: syncId,
+        covered: [],
+        attempt: attempt.number,
+        finalAttempt: attempt.final,
+        ...(attempt.signal ? { signal: attempt.signal } : {}),
+        preview: {
+          sha: pr.headSha,
+          overrides: {
+            rewrite: (objects) => rewriteForPreview(objects, app, base.namespace, settings, vars),
+            check: (objects, note) => {
+              const checked = checkPreviewObjects(objects, base.namespace, app.namespace);
+              const [first, ...more] = checked.problems;
+              if (first) {
+                const also = more.length > 0 ? ` (and ${more.length} more)` : '';
+                throw new SyncError('PREVIEW_REFUSED', `a preview may not apply ${first}${also}\n${checked.problems.join('\n')}`);
+              }
+              for (const line of checked.skipped) note('info', line);
+              for (const line of checked.warnings) note('warn', line);
+              return checked.objects;
+            },
+            client: admin.impersonating(previewServiceAccountUser(base.namespace)),
           },
-          client: admin.impersonating(previewServiceAccountUser(base.namespace)),
         },
       },
-    });
+    );
   } catch (err) {
     failure = errorMessage(err);
     const transient = err instanceof SyncError ? err.transient : true;

@@ -424,13 +424,23 @@ export function syncPage(config: Config, record: SyncRecord, now = Date.now()): 
       </tr>`,
   );
   const title = plan ? `Plan for ${record.app} #${record.pullRequest?.number ?? ''}` : `Sync ${record.id}`;
+  // A preview's record is kept under `<app>-pr-<n>`, which is no app of the configuration.
+  const previewOf = record.trigger === 'preview' ? /^(.+)-pr-(\d+)$/.exec(record.app) : null;
+  const preview = previewOf?.[1] && previewOf[2] ? { app: previewOf[1], number: Number(previewOf[2]) } : undefined;
   return page(
     title,
     html`<h1>${title} ${badge(record.result)}</h1>
       <div class="card">
         <dl class="facts">
           <dt>App</dt>
-          <dd><a href="/apps/${record.app}">${record.app}</a> → <span class="mono">${record.cluster}/${record.namespace}</span></dd>
+          <dd>
+            ${
+              preview
+                ? html`preview of <a href="/apps/${preview.app}#pr-${preview.number}">${preview.app} #${preview.number}</a>`
+                : html`<a href="/apps/${record.app}">${record.app}</a>`
+            }
+            → <span class="mono">${record.cluster}/${record.namespace}</span>
+          </dd>
           <dt>Commit</dt>
           <dd>
             ${commit(app, config, record.sha ?? (record.requestedSha || undefined))}${record.requestedSha && record.sha && record.requestedSha !== record.sha ? html` <span class="muted">(announced ${record.requestedSha.slice(0, 7)}; the branch head was deployed)</span>` : ''}

@@ -250,17 +250,15 @@ const previewsSchema = z.strictObject({
   /** Scale workloads to zero after this long without a push (the next push wakes them); off by default. */
   sleepAfter: duration.optional(),
   /** The ResourceQuota of each preview namespace (`hard`), and the LimitRange's container defaults. */
-  quota: z
-    .record(nonEmpty, quantity)
-    .default({
-      'requests.cpu': '2',
-      'requests.memory': '4Gi',
-      'limits.cpu': '4',
-      'limits.memory': '8Gi',
-      pods: 20,
-      'services.loadbalancers': 0,
-      'services.nodeports': 0,
-    }),
+  quota: z.record(nonEmpty, quantity).default({
+    'requests.cpu': '2',
+    'requests.memory': '4Gi',
+    'limits.cpu': '4',
+    'limits.memory': '8Gi',
+    pods: 20,
+    'services.loadbalancers': 0,
+    'services.nodeports': 0,
+  }),
   limits: z
     .strictObject({
       defaultRequest: z.record(nonEmpty, quantity).default({ cpu: '50m', memory: '64Mi' }),

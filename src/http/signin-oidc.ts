@@ -1,6 +1,7 @@
 import * as oidc from 'openid-client';
 import type { Logger } from 'pino';
 import { DEFAULT_GROUPS_CLAIM, OIDC_DEFAULT_SCOPES, type Config } from '../config/schema.js';
+import { errorMessage } from '../unknown.js';
 
 type SignIn = NonNullable<Config['server']['auth']['signIn']>;
 
@@ -70,6 +71,18 @@ function clientAuth(secret: string): oidc.ClientAuth {
     const usePost = Array.isArray(methods) && !methods.includes('client_secret_basic') && methods.includes('client_secret_post');
     (usePost ? post : basic)(as, client, body, headers);
   };
+}
+
+/**
+ * Why a sign-in was refused, in words for the person and the log: the provider's OAuth 2 error
+ * (`access_denied: ...`) when it sent one, else what `openid-client` found wrong (`unexpected JWT
+ * "aud" (audience) claim value`).
+ */
+export function refusalReason(err: unknown): string {
+  if (err instanceof oidc.AuthorizationResponseError || err instanceof oidc.ResponseBodyError) {
+    return `the provider answered ${err.error}${err.error_description ? `: ${err.error_description}` : ''}`;
+  }
+  return errorMessage(err);
 }
 
 /** Options of {@link createOidcFlow}. */

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { errorMessage } from '../unknown.js';
 import { field, groupAccess, type Access, type AccessGuardOptions } from './access.js';
-import { createOidcFlow, type OidcFlow, type OidcPending } from './signin-oidc.js';
+import { createOidcFlow, refusalReason, type OidcFlow, type OidcPending } from './signin-oidc.js';
 import { signInProvider, type SignInProvider } from './signin-providers.js';
 import { html, page, type Html } from './ui/html.js';
 
@@ -225,13 +225,14 @@ export function createSignIn(deps: SignInDeps): (scope: FastifyInstance) => Prom
       try {
         who = await flow.finish(new URL(`${callbackUrl}${query}`), pending);
       } catch (err) {
-        deps.log.warn({ err: errorMessage(err) }, 'OpenID Connect sign-in refused');
+        const reason = refusalReason(err);
+        deps.log.warn({ err: reason }, 'OpenID Connect sign-in refused');
         return sendPage(
           reply,
           401,
           'Sign-in failed',
           html`<h1>Sign-in failed</h1>
-            <p>The sign-in provider's answer was refused (${errorMessage(err)}). ${again}.</p>`,
+            <p>Signing in did not work: ${reason}. ${again}.</p>`,
         );
       }
       await startSession(request, { sub: who.sub, login: who.login, groups: who.groups, signedInAt: now() });

@@ -82,6 +82,8 @@ export function refusalReason(err: unknown): string {
   if (err instanceof oidc.AuthorizationResponseError || err instanceof oidc.ResponseBodyError) {
     return `the provider answered ${err.error}${err.error_description ? `: ${err.error_description}` : ''}`;
   }
+  // openid-client names the kind of failure and keeps the precise check that failed as the cause.
+  if (err instanceof oidc.ClientError && err.cause instanceof Error && err.cause.message !== err.message) return `${err.message} (${err.cause.message})`;
   return errorMessage(err);
 }
 

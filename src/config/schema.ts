@@ -69,8 +69,8 @@ const httpUrl = z
   .transform((s) => s.replace(/\/+$/, ''));
 
 /**
- * An OpenID Connect issuer: an http(s) URL kept exactly as written, since the provider's metadata
- * must name the same issuer character for character (Gitea's ends in a slash, Keycloak's does not).
+ * An OpenID Connect issuer: an http(s) URL kept as written, since the provider's metadata must
+ * name the same URL (`https://id.example.com/realms/acme/` is not `.../realms/acme`).
  */
 const issuerUrl = z.string().refine((s) => /^https?:\/\/[^\s/]+/.test(s) && URL.canParse(s), { message: 'must be an http(s) URL' });
 
@@ -396,7 +396,7 @@ const serverSchema = z
             /** Where people sign in; by default the forge's web root (from `forges.<provider>`, or the public service). Forge providers only. */
             url: httpUrl.optional(),
             /**
-             * `provider: oidc`: the issuer identifier, exactly as the provider names itself (its
+             * `provider: oidc`: the issuer identifier, as the provider names itself (its
              * metadata is read from `<issuer>/.well-known/openid-configuration`).
              */
             issuer: issuerUrl.optional(),
@@ -416,7 +416,7 @@ const serverSchema = z
                   code: 'custom',
                   path: ['issuer'],
                   message:
-                    "required with provider: oidc: the provider's issuer URL, e.g. https://gitea.example.com/ or https://keycloak.example.com/realms/acme",
+                    "required with provider: oidc: the provider's issuer URL, e.g. https://gitea.example.com or https://keycloak.example.com/realms/acme",
                 });
               }
               if (signIn.url) ctx.addIssue({ code: 'custom', path: ['url'], message: 'is for forge sign-in; with provider: oidc set issuer instead' });

@@ -60,16 +60,17 @@ function loginOf(claims: Record<string, unknown>, sub: string): string {
 }
 
 /**
- * Client authentication at the token endpoint: `client_secret_basic` (the default of OpenID
- * Connect), unless the provider's metadata lists methods without it and with `client_secret_post`.
+ * Client authentication at the token endpoint: `client_secret_post`, unless the provider's
+ * metadata lists `client_secret_basic` and not it. (Post first: Gitea, which lists no methods,
+ * does not form-decode the Basic credentials as RFC 6749 asks, so an id with a `-` fails there.)
  */
 function clientAuth(secret: string): oidc.ClientAuth {
   const basic = oidc.ClientSecretBasic(secret);
   const post = oidc.ClientSecretPost(secret);
   return (as, client, body, headers) => {
     const methods = as.token_endpoint_auth_methods_supported;
-    const usePost = Array.isArray(methods) && !methods.includes('client_secret_basic') && methods.includes('client_secret_post');
-    (usePost ? post : basic)(as, client, body, headers);
+    const useBasic = Array.isArray(methods) && methods.includes('client_secret_basic') && !methods.includes('client_secret_post');
+    (useBasic ? basic : post)(as, client, body, headers);
   };
 }
 

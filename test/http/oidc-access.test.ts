@@ -88,7 +88,7 @@ t.test('configuration OpenID Connect sign-in refuses, with the key and what to f
   t.same(
     problems(`server: { auth: { signIn: { provider: oidc, ${SECRETS} } } }\n${FORGES_AND_APPS}`),
     [
-      "server.auth.signIn.issuer: required with provider: oidc: the provider's issuer URL, e.g. https://gitea.example.com/ or https://keycloak.example.com/realms/acme",
+      "server.auth.signIn.issuer: required with provider: oidc: the provider's issuer URL, e.g. https://gitea.example.com or https://keycloak.example.com/realms/acme",
     ],
     'provider: oidc without issuer',
   );
@@ -143,7 +143,7 @@ t.test('the issuer is kept exactly as written; scopes and claim have defaults', 
     {},
     'test.yaml',
   );
-  t.equal(config.server.auth.signIn?.issuer, 'https://gitea.example.com/', 'the trailing slash is part of the issuer');
+  t.equal(config.server.auth.signIn?.issuer, 'https://gitea.example.com/', 'the issuer is kept as written (a slash matters for one with a path)');
   t.equal(config.server.auth.signIn?.scopes, undefined, 'scopes default in the flow (openid profile email groups)');
   const fromEnv = parseConfig(FORGES_AND_APPS, {
     LANDFALL_SERVER__AUTH__SIGN_IN__PROVIDER: 'oidc',

@@ -62,7 +62,9 @@ t.test('sign-in with OpenID Connect through the real Gitea, groups mapped to app
   t.equal(app.status, 201, 'Gitea registered the application');
   t.teardown(() => gitea.api('DELETE', `/user/applications/oauth2/${app.body.id}`));
   const discovery = await fetch(`${gitea.url}/.well-known/openid-configuration`).then((r) => r.json() as Promise<{ issuer: string; jwks_uri: string }>);
-  t.equal(discovery.issuer, `${gitea.url}/`, "Gitea's issuer is its root URL with the slash");
+  // Gitea 1.26 names itself by its root URL without the slash (older releases with it); Landfall is
+  // configured with the slash below: for an issuer without a path the two are the same URL.
+  t.equal(discovery.issuer.replace(/\/$/, ''), gitea.url, "Gitea's issuer is its root URL");
 
   const dir = await mkdtemp(join(tmpdir(), 'landfall-oidc-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
@@ -119,7 +121,10 @@ apps:
     await page.press('input[name="password"]', 'Enter');
     await page.waitForURL((u) => u.toString().startsWith(landfall) || u.pathname.includes('/login/oauth/authorize'));
     if (!page.url().startsWith(landfall)) await page.click('button[name="granted"][value="true"]');
-    return { context, page, status: (await back).status() };
+    const arrived = await back.catch(async (err: Error) => {
+      throw new Error(`${err.message}; the browser is at ${page.url()}: ${(await page.textContent('body'))?.replace(/\s+/g, ' ').slice(0, 600)}`);
+    });
+    return { context, page, status: arrived.status() };
   };
   /** The Redis key of a browser's session. */
   const sessionKey = async (context: BrowserContext) => {

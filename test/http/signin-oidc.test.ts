@@ -14,13 +14,14 @@ const CLIENT_ID = 'landfall-oidc-client';
 const CLIENT_SECRET = 'landfall-oidc-client-secret-0123';
 const PUBLIC = 'http://landfall.test';
 
-async function setup(t: Test) {
+async function setup(t: Test, options: { issuer?: (provider: string) => string } = {}) {
   const provider = await startOidcProvider(t, { id: CLIENT_ID, secret: CLIENT_SECRET, redirectUri: `${PUBLIC}/auth/callback` });
+  const issuer = options.issuer?.(provider.issuer) ?? provider.issuer;
   const { url, prefix, redis } = await redisForTest(t, 'signin-oidc');
   const yaml = `server:
   publicUrl: ${PUBLIC}
   auth:
-    signIn: { provider: oidc, issuer: "${provider.issuer}", clientId: ${CLIENT_ID}, clientSecret: ${CLIENT_SECRET}, sessionSecret: a-session-secret-of-at-least-32-chars }
+    signIn: { provider: oidc, issuer: "${issuer}", clientId: ${CLIENT_ID}, clientSecret: ${CLIENT_SECRET}, sessionSecret: a-session-secret-of-at-least-32-chars }
     groups:
       - { group: devs, apps: [shop] }
       - { group: ops, apps: [shop], access: write }
@@ -194,4 +195,22 @@ t.test('a callback is used once; one never started here is refused', async (t) =
   const wrongState = callback.replace(/state=[^&]+/, 'state=forged');
   t.equal((await person.go(wrongState)).status, 401, 'a state that is not the one sent is refused');
   t.equal((await person.go(callback)).status, 400, 'and the sign-in it belonged to is used up');
+});
+
+t.test('a provider whose metadata cannot be read: sign-in says it is unavailable, and nobody gets in', async (t) => {
+  const { provider, web, browser } = await setup(t, { issuer: (real) => real.replace('/realms/acme', '/realms/nowhere') });
+  provider.signInAs('vic', ['ops']);
+  const page = await browser().go(`${PUBLIC}/apps/shop`);
+  t.equal(page.status, 503);
+  t.match(page.text, /The sign-in provider could not be reached; try again in a moment/);
+  t.equal((await browser().go(`${PUBLIC}/auth/sign-in`)).status, 503, 'and on the next try');
+  t.same(
+    provider.calls,
+    ['404 /realms/nowhere/.well-known/openid-configuration', '404 /realms/nowhere/.well-known/openid-configuration'],
+    'discovery was tried at each sign-in (a failure is not kept), and nothing else',
+  );
+  t.ok(
+    web.logs.some((l) => l.includes("could not read the OpenID Connect provider's metadata")),
+    'the failure is logged',
+  );
 });

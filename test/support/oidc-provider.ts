@@ -27,7 +27,7 @@ export interface OidcProvider {
   refuseNext(error: string): void;
   /** The next ID token is wrong in this way. */
   misbehave(how: Misbehaviour): void;
-  /** Requests served (`discovery`, `auth`, `token`, `userinfo`, `jwks`), in order. */
+  /** Requests served (`discovery`, `auth`, `token`, `userinfo`, `jwks`, `404 <path>`), in order. */
   calls: string[];
 }
 
@@ -150,6 +150,7 @@ export async function startOidcProvider(t: Teardown, client: { id: string; secre
           ...(person.where === 'userinfo' && person.groups ? { groups: person.groups } : {}),
         });
       }
+      calls.push(`404 ${url.pathname}`);
       return json(404, { error: 'not_found' });
     })().catch((err: Error) => json(500, { error: 'server_error', error_description: err.message }));
   });

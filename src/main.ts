@@ -146,6 +146,20 @@ export function describeConfig(config: Config): string {
       `warning: server.auth.anonymous is read and server.host is ${config.server.host}: anyone who reaches port ${config.server.port} can read the dashboard, sync pages, API and /metrics. Remove server.auth.anonymous, or listen on loopback only (SECURITY.md).`,
     );
   }
+  const signIn = config.server.auth.signIn;
+  if (signIn?.provider === 'oidc') {
+    if (config.server.auth.groups.length === 0) {
+      lines.push(
+        'warning: server.auth.signIn.provider is oidc but server.auth.groups maps no group: people can sign in and see no app. Map their groups to apps (README: Sign-in with OpenID Connect).',
+      );
+    }
+    const issuer = signIn.issuer ? new URL(signIn.issuer) : undefined;
+    if (issuer?.protocol === 'http:' && !isLoopback(issuer.hostname.replace(/^\[|\]$/g, ''))) {
+      lines.push(
+        `warning: server.auth.signIn.issuer is ${signIn.issuer}: the code exchange, the ID token and the provider's signing keys travel unencrypted. Use the provider's https:// issuer.`,
+      );
+    }
+  }
   return `${lines.join('\n')}\nconfiguration OK\n`;
 }
 

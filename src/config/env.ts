@@ -5,7 +5,7 @@ import { isForgeId } from './schema.js';
 const SECTIONS = ['server', 'redis', 'forges', 'clusters', 'apps', 'worker', 'notifications'];
 
 /** Keys whose values are lists of strings: a comma-separated variable fills them. */
-const LIST_KEYS = new Set(['apiTokens', 'webhookSecret', 'signingToken', 'allowedNamespaces', 'valuesFiles', 'events']);
+const LIST_KEYS = new Set(['apiTokens', 'webhookSecret', 'signingToken', 'allowedNamespaces', 'valuesFiles', 'events', 'scopes']);
 
 /** `PUBLIC_URL` → `publicUrl`; forge ids keep their dash (`BITBUCKET_SERVER` → `bitbucket-server`). */
 function segmentKey(segment: string): string | number {

@@ -213,6 +213,22 @@ function crossCheck(raw: unknown): ConfigProblem[] {
       problems.push({ path: `apps[${i}].allowedNamespaces`, message: `must include the app's own namespace "${namespace}"` });
     }
   });
+  // A group mapping's apps must be apps of this file, or a typo quietly grants nothing.
+  const groups = asRecord(asRecord(root.server).auth).groups;
+  if (Array.isArray(groups)) {
+    groups.forEach((entry, i) => {
+      const apps = asRecord(entry).apps;
+      if (!Array.isArray(apps)) return;
+      apps.forEach((name, j) => {
+        if (typeof name === 'string' && !names.has(name)) {
+          problems.push({
+            path: `server.auth.groups[${i}].apps[${j}]`,
+            message: `"${name}" is not an app of this configuration (apps: ${[...names.keys()].join(', ') || 'none'})`,
+          });
+        }
+      });
+    });
+  }
   return problems;
 }
 

@@ -14,6 +14,15 @@ export function isForgeId(name: string): name is ForgeId {
 
 const nonEmpty = z.string().min(1, 'must not be empty');
 
+/** Who people sign in with: a forge (access follows the repository) or any OpenID Connect provider (access follows groups). */
+export const SIGN_IN_PROVIDERS = ['gitea', 'github', 'gitlab', 'bitbucket', 'oidc'] as const;
+
+/** The scopes asked of an OpenID Connect provider unless `server.auth.signIn.scopes` says otherwise. */
+export const OIDC_DEFAULT_SCOPES: readonly string[] = ['openid', 'profile', 'email', 'groups'];
+
+/** The claim that lists a person's groups unless `server.auth.signIn.groupsClaim` says otherwise. */
+export const DEFAULT_GROUPS_CLAIM = 'groups';
+
 /**
  * The default of `server.maxInFlightBytes`: 64 MiB. The web role idles near 105 MB and peaks near
  * 125 MB under load with the chart's heap flags; bodies in flight come on top, plus the garbage of
@@ -58,6 +67,12 @@ const httpUrl = z
   .string()
   .refine((s) => /^https?:\/\/[^\s/]+/.test(s), { message: 'must be an http(s) URL' })
   .transform((s) => s.replace(/\/+$/, ''));
+
+/**
+ * An OpenID Connect issuer: an http(s) URL kept as written, since the provider's metadata must
+ * name the same URL (`https://id.example.com/realms/acme/` is not `.../realms/acme`).
+ */
+const issuerUrl = z.string().refine((s) => /^https?:\/\/[^\s/]+/.test(s) && URL.canParse(s), { message: 'must be an http(s) URL' });
 
 const duration = z.string().transform((text, ctx) => {
   const ms = parseDuration(text);
@@ -377,20 +392,83 @@ const serverSchema = z
           .default([]),
         /** How long the forge's answer to "may this person read (write) this repository" is reused. */
         accessCacheTtl: duration.default(60_000),
-        /** Sign-in through a forge's OAuth 2 (the callback is `<publicUrl>/auth/callback`). */
+        /**
+         * Sign-in through a forge's OAuth 2, or any OpenID Connect provider (`provider: oidc`); the
+         * callback is `<publicUrl>/auth/callback` for both.
+         */
         signIn: z
           .strictObject({
-            provider: z.enum(['gitea', 'github', 'gitlab', 'bitbucket'], { message: 'must be gitea, github, gitlab or bitbucket' }),
+            provider: z.enum(SIGN_IN_PROVIDERS, { message: `must be ${SIGN_IN_PROVIDERS.slice(0, -1).join(', ')} or ${SIGN_IN_PROVIDERS.at(-1)}` }),
             clientId: nonEmpty,
             clientSecret: secret,
-            /** Where people sign in; by default the forge's web root (from `forges.<provider>`, or the public service). */
+            /** Where people sign in; by default the forge's web root (from `forges.<provider>`, or the public service). Forge providers only. */
             url: httpUrl.optional(),
+            /**
+             * `provider: oidc`: the issuer identifier, as the provider names itself (its
+             * metadata is read from `<issuer>/.well-known/openid-configuration`).
+             */
+            issuer: issuerUrl.optional(),
+            /** `provider: oidc`: the scopes asked for (default {@link OIDC_DEFAULT_SCOPES}); must include `openid`. */
+            scopes: z.array(nonEmpty).min(1, 'must list at least openid').optional(),
+            /** `provider: oidc`: the claim (of the ID token, else of userinfo) that lists the person's groups (default `groups`). */
+            groupsClaim: nonEmpty.optional(),
             /** Signs session cookies: at least 32 characters. */
             sessionSecret: secret.min(32, 'must be at least 32 characters'),
             /** A session ends this long after sign-in. */
             sessionTtl: duration.default(8 * 60 * 60_000),
           })
+          .superRefine((signIn, ctx) => {
+            if (signIn.provider === 'oidc') {
+              if (!signIn.issuer) {
+                ctx.addIssue({
+                  code: 'custom',
+                  path: ['issuer'],
+                  message:
+                    "required with provider: oidc: the provider's issuer URL, e.g. https://gitea.example.com or https://keycloak.example.com/realms/acme",
+                });
+              }
+              if (signIn.url) ctx.addIssue({ code: 'custom', path: ['url'], message: 'is for forge sign-in; with provider: oidc set issuer instead' });
+              if (signIn.scopes && !signIn.scopes.includes('openid')) {
+                ctx.addIssue({ code: 'custom', path: ['scopes'], message: 'must include openid (without it there is no ID token)' });
+              }
+              return;
+            }
+            for (const key of ['issuer', 'scopes', 'groupsClaim'] as const) {
+              if (signIn[key] !== undefined) {
+                ctx.addIssue({
+                  code: 'custom',
+                  path: [key],
+                  message: `is for provider: oidc only; with provider: ${signIn.provider} remove it (the forge's scopes are fixed, and access follows the repository)`,
+                });
+              }
+            }
+          })
           .optional(),
+        /**
+         * With `signIn.provider: oidc`: which groups (as the provider's groups claim names them) may
+         * read, or also sync, which apps (all when `apps` is absent). A person in no listed group
+         * sees no app.
+         */
+        groups: z
+          .array(
+            z.strictObject({
+              group: nonEmpty,
+              apps: z.array(nonEmpty).min(1).optional(),
+              access: z.enum(['read', 'write'], { message: 'must be read or write' }).default('read'),
+            }),
+          )
+          .default([]),
+      })
+      .superRefine((auth, ctx) => {
+        if (auth.groups.length > 0 && auth.signIn?.provider !== 'oidc') {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['groups'],
+            message: auth.signIn
+              ? `maps OpenID Connect groups, but signIn.provider is ${auth.signIn.provider} (access follows the repository there); set signIn.provider: oidc, or remove groups`
+              : 'maps OpenID Connect groups, but sign-in is not configured; set signIn with provider: oidc, or remove groups',
+          });
+        }
       })
       .prefault({}),
     /** Whether holders of an API token may retry, promote and remove jobs on the queue board (read-only otherwise). */

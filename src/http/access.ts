@@ -14,6 +14,8 @@ export interface Access {
   kind: 'anonymous' | 'token' | 'user';
   /** The signed-in person's login. */
   login?: string;
+  /** A person signed in with OpenID Connect: their groups, as the provider's groups claim lists them (access follows `server.auth.groups`). */
+  groups?: readonly string[];
   canRead(app: string): boolean;
   canWrite(app: string): boolean;
 }
@@ -69,15 +71,32 @@ export function tokenAccess(config: Config, token: string | undefined): Access |
 }
 
 /**
- * A token guard for the routes that change something (`POST .../sync`): the failure budget of
- * {@link TokenGuard} over every token, and a scoped token must be a write token for the app of
- * the path.
+ * What a person signed in with OpenID Connect may do: read the apps of every mapping of
+ * `server.auth.groups` whose group is one of theirs (all apps when a mapping names none), and
+ * sync those of the mappings with `access: write`. A person in no mapped group may do nothing.
  */
+export function groupAccess(mappings: Config['server']['auth']['groups'], login: string, groups: readonly string[]): Access {
+  const mine = mappings.filter((m) => groups.includes(m.group));
+  const covers = (mapping: (typeof mine)[number], app: string) => mapping.apps === undefined || mapping.apps.includes(app);
+  return {
+    kind: 'user',
+    login,
+    groups,
+    canRead: (app) => mine.some((m) => covers(m, app)),
+    canWrite: (app) => mine.some((m) => m.access === 'write' && covers(m, app)),
+  };
+}
+
 /** One field of a parsed body or of route params, whatever its type; undefined when the value is no object. */
 export function field(value: unknown, name: string): unknown {
   return value !== null && typeof value === 'object' ? Reflect.get(value, name) : undefined;
 }
 
+/**
+ * A token guard for the routes that change something (`POST .../sync`): the failure budget of
+ * {@link TokenGuard} over every token, and a scoped token must be a write token for the app of
+ * the path.
+ */
 export function writeTokenGuard(config: Config, guard: TokenGuard): TokenGuard {
   return (request, token) => {
     const verdict = guard(request, token);

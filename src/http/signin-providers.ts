@@ -59,7 +59,10 @@ function split(root: string, path: string) {
   return { host: root, path: `${new URL(root).pathname.replace(/\/$/, '')}${path}` };
 }
 
-/** The sign-in provider of `server.auth.signIn`, with its web root from that section or the forge's. */
+/**
+ * The sign-in provider of `server.auth.signIn`, with its web root from that section or the
+ * forge's. Forges only: OpenID Connect (`provider: oidc`) is src/http/signin-oidc.ts.
+ */
 export function signInProvider(config: Config, signIn: SignIn): SignInProvider {
   const origin = (url: string) => new URL(url).origin;
   switch (signIn.provider) {
@@ -173,5 +176,7 @@ export function signInProvider(config: Config, signIn: SignIn): SignInProvider {
         },
       };
     }
+    case 'oidc':
+      throw new Error('provider: oidc is not a forge: access follows server.auth.groups (src/http/signin-oidc.ts)');
   }
 }

@@ -201,6 +201,26 @@ t.test('listeners and sign-in: the Ingress publishes /hooks/ alone, secrets come
     { hooksPort: 8443, metricsPort: 9100, auth: { anonymous: 'none', signIn: { provider: 'github', url: 'https://github.example.com' } } },
     'the configuration Landfall reads',
   );
+
+  // OpenID Connect: the issuer as a value, the group mapping in config.
+  const oidc = await render(
+    '--set',
+    'auth.signIn.enabled=true,auth.signIn.provider=oidc,auth.signIn.issuer=https://id.example.com/realms/acme,auth.signIn.existingSecret=landfall-signin',
+    '--set-json',
+    'config.server.auth.groups=[{"group":"devs","access":"write"}]',
+  );
+  const oidcEnv = Object.fromEntries(
+    oidc
+      .find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith('-web'))!
+      .spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value ?? `secret-value-of-${e.name}-0123456789abcdef`]),
+  );
+  t.equal(oidcEnv.LANDFALL_SERVER__AUTH__SIGN_IN__ISSUER, 'https://id.example.com/realms/acme', 'the issuer reaches the web role');
+  const oidcParsed = parseConfig(oidc.find((o) => o.kind === 'ConfigMap')!.data['landfall.yaml'], oidcEnv, 'configmap');
+  t.match(
+    oidcParsed.server.auth,
+    { signIn: { provider: 'oidc', issuer: 'https://id.example.com/realms/acme' }, groups: [{ group: 'devs', access: 'write' }] },
+    'Landfall reads OpenID Connect sign-in with its group mapping',
+  );
 });
 
 t.test('age identities for SOPS: from a Secret, read-only, through LANDFALL_AGE_KEY_FILE; decrypted files in memory', async (t) => {

@@ -2,6 +2,7 @@
 // repository, CSRF on the sync form, and sign-out that kills the session. The same flow runs in
 // Chromium against the real Gitea in test/real/gitea/signin.test.ts.
 import t, { type Test } from 'tap';
+import { cookieBrowser } from '../support/cookie-browser.js';
 import { redisForTest } from '../support/redis.js';
 import { startOAuthGitea } from '../support/oauth-gitea.js';
 import { startWeb } from '../support/web.js';
@@ -11,49 +12,8 @@ const CLIENT_ID = 'landfall-client';
 const CLIENT_SECRET = 'landfall-client-secret-0123';
 const PUBLIC = 'http://landfall.test';
 
-/** A browser enough for the flow: cookies per host, redirects followed by hand. */
-function browser(web: string) {
-  const jar = new Map<string, Map<string, string>>();
-  const local = (url: string) => url.replace(PUBLIC, web);
-  return {
-    jar,
-    async go(
-      url: string,
-      init: { method?: string; form?: Record<string, string> } = {},
-    ): Promise<{ status: number; url: string; text: string; location?: string }> {
-      let target = local(url);
-      let method = init.method ?? 'GET';
-      let form = init.form;
-      for (let hop = 0; hop < 10; hop++) {
-        const host = new URL(target).host;
-        const cookies = jar.get(host) ?? new Map<string, string>();
-        const res = await fetch(target, {
-          method,
-          redirect: 'manual',
-          headers: { cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; '), ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
-          ...(form ? { body: new URLSearchParams(form).toString() } : {}),
-        });
-        for (const line of res.headers.getSetCookie()) {
-          const [pair] = line.split(';');
-          const eq = pair!.indexOf('=');
-          const [name, value] = [pair!.slice(0, eq), pair!.slice(eq + 1)];
-          if (/max-age=0|expires=thu, 01 jan 1970/i.test(line) || value === '') cookies.delete(name);
-          else cookies.set(name, value);
-        }
-        jar.set(host, cookies);
-        const location = res.headers.get('location');
-        if (res.status >= 300 && res.status < 400 && location) {
-          target = local(new URL(location, target).toString());
-          method = 'GET';
-          form = undefined;
-          continue;
-        }
-        return { status: res.status, url: target, text: await res.text() };
-      }
-      throw new Error('too many redirects');
-    },
-  };
-}
+/** A browser enough for the flow (test/support/cookie-browser.ts). */
+const browser = (web: string) => cookieBrowser(PUBLIC, web);
 
 async function setup(t: Test) {
   const gitea = await startOAuthGitea(t, CLIENT_ID, CLIENT_SECRET);

@@ -143,6 +143,10 @@ affinity:
 - name: LANDFALL_SERVER__AUTH__SIGN_IN__URL
   value: {{ .url | quote }}
 {{- end }}
+{{- if .issuer }}
+- name: LANDFALL_SERVER__AUTH__SIGN_IN__ISSUER
+  value: {{ .issuer | quote }}
+{{- end }}
 {{- range $key, $name := dict "clientId" "CLIENT_ID" "clientSecret" "CLIENT_SECRET" "sessionSecret" "SESSION_SECRET" }}
 - name: LANDFALL_SERVER__AUTH__SIGN_IN__{{ $name }}
   valueFrom:

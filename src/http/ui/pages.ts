@@ -36,8 +36,36 @@ function objectName(o: { kind: string; namespace?: string; name: string }): stri
   return `${o.kind}/${o.namespace ? `${o.namespace}/` : ''}${o.name}`;
 }
 
+/** A signed-in person as the pages show them: their login, and their groups when they signed in with OpenID Connect. */
+export interface PagePerson {
+  login: string;
+  groups?: readonly string[] | undefined;
+}
+
+/** Group names a page lists at most (a provider may send hundreds). */
+const GROUPS_SHOWN = 20;
+
+/** "a, b and 3 more": a person's groups, for the line that says why they see nothing. */
+function groupList(groups: readonly string[]): string {
+  const shown = groups.slice(0, GROUPS_SHOWN).join(', ');
+  return groups.length > GROUPS_SHOWN ? `${shown} and ${groups.length - GROUPS_SHOWN} more` : shown;
+}
+
+/** The dashboard's line about who is signed in, and why they see no app when they see none. */
+function personLine(person: PagePerson, seesApps: boolean): Html {
+  const out = html`<a href="/auth/sign-out">Sign out</a>`;
+  if (seesApps) return html`<p class="muted">Signed in as ${person.login}. ${out}</p>`;
+  const why =
+    person.groups === undefined
+      ? 'the forge says you can read none of the repositories the apps deploy from.'
+      : person.groups.length
+        ? `none of your groups (${groupList(person.groups)}) is given access to an app in server.auth.groups.`
+        : 'the sign-in provider listed no groups for you, and access follows groups (server.auth.groups).';
+  return html`<p class="card">Signed in as <strong>${person.login}</strong>, but you have access to no app: ${why} Ask whoever runs Landfall. ${out}</p>`;
+}
+
 /** `/`: every app, what it runs, whether that is well. */
-export function appsPage(config: Config, apps: AppSummary[], now = Date.now()): string {
+export function appsPage(config: Config, apps: AppSummary[], now = Date.now(), person?: PagePerson): string {
   const rows = apps.map((a) => {
     const app = config.apps.find((c) => c.name === a.name);
     return html`<tr>
@@ -69,6 +97,7 @@ export function appsPage(config: Config, apps: AppSummary[], now = Date.now()): 
   return page(
     'Apps',
     html`<h1>Apps</h1>
+      ${person ? personLine(person, rows.length > 0) : ''}
       <div class="scroll">
         <table class="cards">
           <thead>
@@ -85,7 +114,7 @@ export function appsPage(config: Config, apps: AppSummary[], now = Date.now()): 
               rows.length
                 ? rows
                 : html`<tr>
-                    <td colspan="5" class="muted">No apps are configured.</td>
+                    <td colspan="5" class="muted">${person ? 'No apps to show.' : 'No apps are configured.'}</td>
                   </tr>`
             }
           </tbody>
@@ -123,8 +152,8 @@ export function appPage(
     now?: number;
     notice?: string;
     webhook?: StoredWebhookCheck | undefined;
-    /** A signed-in person: their login, and the form's CSRF token when they may sync (push access). */
-    person?: { login: string; csrf?: string } | undefined;
+    /** A signed-in person: their login (and groups), and the form's CSRF token when they may sync (push access, or a group with write access). */
+    person?: (PagePerson & { csrf?: string }) | undefined;
     /** The app's pull-request previews (apps with `previews:`). */
     previews?: PreviewState[];
   } = {},
@@ -209,7 +238,12 @@ export function appPage(
       ${
         person && !person.csrf
           ? html`<p class="card muted">
-              Signed in as ${person.login}, who may read ${summary.repo} but not push to it: syncing needs write access. <a href="/auth/sign-out">Sign out</a>
+              ${
+                person.groups
+                  ? `Signed in as ${person.login}, whose groups may read ${summary.name} but not sync it: syncing needs a group with access: write in server.auth.groups.`
+                  : `Signed in as ${person.login}, who may read ${summary.repo} but not push to it: syncing needs write access.`
+              }
+              <a href="/auth/sign-out">Sign out</a>
             </p>`
           : html`<form class="inline card" method="post" action="/apps/${summary.name}/sync">
               ${

@@ -45,7 +45,11 @@ export async function uiRoutes(app: FastifyInstance, options: { config: Config; 
   );
   app.get('/favicon.ico', async (_request, reply) => reply.redirect('/favicon.svg', 301));
 
-  app.get('/', async (_request, reply) => send(reply, 200, appsPage(config, await view.apps())));
+  app.get('/', async (_request, reply) => {
+    const access = currentAccess();
+    const person = access?.kind === 'user' && access.login ? { login: access.login, groups: access.groups } : undefined;
+    return send(reply, 200, appsPage(config, await view.apps(), Date.now(), person));
+  });
 
   app.get<{ Params: { app: string }; Querystring: { queued?: string } }>('/apps/:app', async (request, reply) => {
     const appConfig = view.app(request.params.app);
@@ -64,7 +68,7 @@ export async function uiRoutes(app: FastifyInstance, options: { config: Config; 
     const csrf = 'generateCsrf' in reply;
     const person =
       access?.kind === 'user' && access.login
-        ? { login: access.login, ...(access.canWrite(appConfig.name) && csrf ? { csrf: reply.generateCsrf() } : {}) }
+        ? { login: access.login, groups: access.groups, ...(access.canWrite(appConfig.name) && csrf ? { csrf: reply.generateCsrf() } : {}) }
         : undefined;
     return send(reply, 200, appPage(config, summary, drift, syncs, plans, queued, { webhook, person, previews }));
   });
@@ -88,7 +92,14 @@ export async function uiRoutes(app: FastifyInstance, options: { config: Config; 
           page(
             'Not allowed',
             html`<h1>Not allowed</h1>
-              <p>Syncing ${appConfig.name} needs write access to ${appConfig.repo}. <a href="/apps/${appConfig.name}">Back</a></p>`,
+              <p>
+                ${
+                  access.groups
+                    ? `Syncing ${appConfig.name} needs a group with access: write to it in server.auth.groups.`
+                    : `Syncing ${appConfig.name} needs write access to ${appConfig.repo}.`
+                }
+                <a href="/apps/${appConfig.name}">Back</a>
+              </p>`,
           ),
         );
       }

@@ -170,7 +170,16 @@ apps:
     });
 
     await t.test('merging it through the API deploys the merge commit', async (t) => {
-      const merged = await gitea.api('POST', `/repos/${repo}/pulls/${pr}/merge`, { Do: 'merge', merge_message_field: 'Merge feature' });
+      // Gitea checks a pull request's mergeability after each push, in the background; until that
+      // is done it answers a merge 405 "Please try again later".
+      const merged = await until(
+        'Gitea to take the merge',
+        async () => {
+          const res = await gitea.api('POST', `/repos/${repo}/pulls/${pr}/merge`, { Do: 'merge', merge_message_field: 'Merge feature' });
+          return res.status === 405 && /try again later/i.test(JSON.stringify(res.body)) ? undefined : res;
+        },
+        WAIT,
+      );
       t.equal(merged.status, 200, JSON.stringify(merged.body));
       const after = (await gitea.api('GET', `/repos/${repo}/pulls/${pr}`)).body as Obj;
       t.equal(after.merged, true);

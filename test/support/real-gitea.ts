@@ -10,6 +10,8 @@
  * Gitea never passes silently there.
  */
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { readGitea } from '../../scripts/real/gitea.js';
 
 /** Where the real Gitea is and how to act on it as its site admin. */
@@ -106,4 +108,35 @@ export function realGitea(): RealGitea {
       return u.toString();
     },
   };
+}
+
+/**
+ * Writes the configuration a test's Landfall process reads to work with the real Gitea: listening
+ * on `port` of 127.0.0.1 (its public URL, so Gitea's webhooks reach it), Redis under `prefix`, the
+ * Gitea forge with its secret and token from the environment (`GITEA_HOOK_SECRET`, `GITEA_TOKEN`),
+ * the cluster of `kubeconfig`, a data folder in `dir`, and `apps` (YAML list items). Answers the file.
+ */
+export async function writeGiteaConfig(options: {
+  gitea: RealGitea;
+  dir: string;
+  port: number;
+  redisUrl: string;
+  prefix: string;
+  kubeconfig: string;
+  apps: string;
+}): Promise<string> {
+  const { gitea, dir, port } = options;
+  const file = join(dir, 'landfall.yaml');
+  await writeFile(
+    file,
+    `server: { host: 127.0.0.1, port: ${port}, publicUrl: "http://127.0.0.1:${port}" }
+redis: { url: "${options.redisUrl}", prefix: ${options.prefix} }
+forges:
+  gitea: { webhookSecret: "\${GITEA_HOOK_SECRET}", token: "\${GITEA_TOKEN}", url: "${gitea.url}" }
+clusters: { default: { kubeconfig: "${options.kubeconfig}" } }
+worker: { dataDir: "${join(dir, 'data')}", lockTimeout: 5s, webhookCheckInterval: "off" }
+apps:
+${options.apps}`,
+  );
+  return file;
 }

@@ -16,7 +16,7 @@ import t from 'tap';
 import { createRepo } from '../../support/git.js';
 import { kubeForTest, testNamespace } from '../../support/kube.js';
 import { freePort, runCli, type Running } from '../../support/process.js';
-import { realGitea, realGiteaSkip, type RealGitea } from '../../support/real-gitea.js';
+import { realGitea, realGiteaSkip, writeGiteaConfig, type RealGitea } from '../../support/real-gitea.js';
 import { redisForTest } from '../../support/redis.js';
 import { until } from '../../support/workers.js';
 
@@ -81,19 +81,16 @@ t.test(
     const { url: redisUrl, prefix } = await redisForTest(t, 'gte');
     const port = await freePort();
     const publicUrl = `http://127.0.0.1:${port}`;
-    const file = join(dir, 'landfall.yaml');
-    await writeFile(
-      file,
-      `server: { host: 127.0.0.1, port: ${port}, publicUrl: "${publicUrl}" }
-redis: { url: "${redisUrl}", prefix: ${prefix} }
-forges:
-  gitea: { webhookSecret: "\${GITEA_HOOK_SECRET}", token: "\${GITEA_TOKEN}", url: "${gitea.url}" }
-clusters: { default: { kubeconfig: "${kubeconfig}" } }
-worker: { dataDir: "${join(dir, 'data')}", lockTimeout: 5s, webhookCheckInterval: "off" }
-apps:
-  - { name: web, forge: gitea, repo: ${repo}, branch: main, path: deploy, namespace: ${namespace}, healthTimeout: 60s }
+    const file = await writeGiteaConfig({
+      gitea,
+      dir,
+      port,
+      redisUrl,
+      prefix,
+      kubeconfig,
+      apps: `  - { name: web, forge: gitea, repo: ${repo}, branch: main, path: deploy, namespace: ${namespace}, healthTimeout: 60s }
 `,
-    );
+    });
     const env = { GITEA_HOOK_SECRET: SECRET, GITEA_TOKEN: gitea.token };
 
     await t.test('webhooks sync creates the hook on Gitea; a second run has nothing to change; check is healthy', async (t) => {

@@ -6,7 +6,7 @@
  * adding the label, and nothing of it is left on the cluster after the pull request closes. A
  * fork's pull request gets no preview until a maintainer approves its exact head commit.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -16,7 +16,7 @@ import { createRepo } from '../../support/git.js';
 import { kubeForTest, testNamespace } from '../../support/kube.js';
 import { appFiles } from '../../support/preview-scenarios.js';
 import { freePort, runCli, type Running } from '../../support/process.js';
-import { realGitea, realGiteaSkip, type RealGitea } from '../../support/real-gitea.js';
+import { realGitea, realGiteaSkip, writeGiteaConfig, type RealGitea } from '../../support/real-gitea.js';
 import { redisForTest } from '../../support/redis.js';
 import { until } from '../../support/workers.js';
 
@@ -67,18 +67,14 @@ t.test(
     t.teardown(() => rm(dir, { recursive: true, force: true }));
     const { url: redisUrl, prefix } = await redisForTest(t, 'gpv');
     const port = await freePort();
-    const publicUrl = `http://127.0.0.1:${port}`;
-    const file = join(dir, 'landfall.yaml');
-    await writeFile(
-      file,
-      `server: { host: 127.0.0.1, port: ${port}, publicUrl: "${publicUrl}" }
-redis: { url: "${redisUrl}", prefix: ${prefix} }
-forges:
-  gitea: { webhookSecret: "\${GITEA_HOOK_SECRET}", token: "\${GITEA_TOKEN}", url: "${gitea.url}" }
-clusters: { default: { kubeconfig: "${kubeconfig}" } }
-worker: { dataDir: "${join(dir, 'data')}", lockTimeout: 5s, webhookCheckInterval: "off" }
-apps:
-  - name: web
+    const file = await writeGiteaConfig({
+      gitea,
+      dir,
+      port,
+      redisUrl,
+      prefix,
+      kubeconfig,
+      apps: `  - name: web
     forge: gitea
     repo: ${repo}
     branch: main
@@ -87,7 +83,7 @@ apps:
     healthTimeout: 90s
     previews: { url: "http://pr-{number}.preview.test", values: { "web.example.test": "pr-{number}.preview.test", IMAGE_TAG: "{sha}" } }
 `,
-    );
+    });
     const env = { GITEA_HOOK_SECRET: SECRET, GITEA_TOKEN: gitea.token };
     const sync = runCli(['webhooks', 'sync', '--config', file], env);
     t.equal(await sync.exited, 0, sync.output());
